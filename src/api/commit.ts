@@ -1,0 +1,196 @@
+import { UsageError } from '../errors.js';
+import { buildEvent } from '../core/events.js';
+import type { JsonValue } from '../core/key-values.js';
+import { parseKeyValue } from '../core/key-values.js';
+import {
+  FORMAT_VERSION,
+  manifestId,
+  serializeManifest,
+  versionIdentity,
+  type Lineage,
+  type ManifestFile,
+  type VersionManifest,
+} from '../core/manifest.js';
+import { assertModelName, assertTagName } from '../core/names.js';
+import { appendEvent } from '../store/events-table.js';
+import { writeTransaction } from '../store/index-db.js';
+import { resolveRef } from '../store/resolve-ref.js';
+import { setTag } from '../store/tags-table.js';
+import { ensureModel, getVersion, insertVersion, latestVersion, nextVersionNumber, recordFileChunks } from '../store/version-records.js';
+import { selectFiles } from '../workspace/file-selection.js';
+import { readGitState } from '../workspace/git-state.js';
+import { assertPreHookPassed, runHook, type HookOutcome } from '../workspace/hooks.js';
+import { captureEnvironment, hostName, resolveActor } from '../workspace/identity.js';
+import { readKeyValueFile } from '../workspace/key-value-file.js';
+import { describeDataInputs } from './data-inputs.js';
+import { hashWorkingFiles } from './file-hashing.js';
+import { withRepository, type CommonOptions } from './repository.js';
+import { summarizeVersion, type VersionSummary } from './views.js';
+
+export interface CommitOptions extends CommonOptions {
+  model: string;
+  /** Paths, folders and globs; default: the model's `paths` in modelctl.json. */
+  paths?: string[];
+  message?: string;
+  /** `k=v` strings (values keep JSON scalar types). */
+  params?: string[];
+  paramsFile?: string;
+  metrics?: string[];
+  metricsFile?: string;
+  /** Files, folders or URIs the model was trained on. */
+  data?: string[];
+  /** Reference of the version this one was fine-tuned from (any model). */
+  parent?: string;
+  tag?: string;
+  /** Recorded as the command line in lineage and the commit event. */
+  argv?: string[];
+}
+
+export interface CommitResult {
+  /** False when content and lineage equal the latest version: nothing was created. */
+  created: boolean;
+  version: VersionSummary;
+  files: { path: string; size: number; digest: string; stored: boolean }[];
+  /** Files whose bytes were read this time (the rest came from the stat cache). */
+  hashedFiles: number;
+  hooks: HookOutcome[];
+}
+
+/**
+ * Snapshots files into a new version of `model`: objects are stored first (each atomically),
+ * then the manifest, then one index transaction adds the version, its number, tag and commit
+ * event. Identical files and lineage to the latest version create nothing.
+ */
+export async function commit(opts: CommitOptions): Promise<CommitResult> {
+  assertModelName(opts.model);
+  return withRepository(opts, async (repo) => {
+    const modelSettings = repo.settings.models[opts.model];
+    if (opts.tag) assertTagName(opts.tag, repo.settings.stages);
+    const patterns = opts.paths?.length ? opts.paths : modelSettings?.paths ?? [];
+    if (patterns.length === 0) {
+      throw new UsageError('NO_PATHS', `no files given for '${opts.model}'`, {
+        hint: `pass paths (modelctl commit ${opts.model} model/) or set models.${opts.model}.paths in modelctl.json`,
+      });
+    }
+    // Paths from modelctl.json are relative to the root; paths typed by the user, to cwd.
+    const selected = await selectFiles(repo.root, opts.paths?.length ? repo.cwd : repo.root, patterns);
+    if (selected.length === 0) throw new UsageError('NO_FILES', 'the given paths hold no files');
+
+    const params: Record<string, JsonValue> = {};
+    const paramsFile = opts.paramsFile ?? (opts.params?.length ? undefined : modelSettings?.params);
+    if (paramsFile) Object.assign(params, await readKeyValueFile(opts.paramsFile ? repo.cwd : repo.root, paramsFile, 'param'));
+    for (const kv of opts.params ?? []) {
+      const [k, v] = parseKeyValue(kv, 'param');
+      params[k] = v;
+    }
+    const metrics: Record<string, JsonValue> = {};
+    const metricsFile = opts.metricsFile ?? (opts.metrics?.length ? undefined : modelSettings?.metrics);
+    if (metricsFile) Object.assign(metrics, await readKeyValueFile(opts.metricsFile ? repo.cwd : repo.root, metricsFile, 'metric'));
+    for (const kv of opts.metrics ?? []) {
+      const [k, v] = parseKeyValue(kv, 'metric');
+      metrics[k] = v;
+    }
+    const parent = opts.parent ? resolveRef(repo.db, opts.parent) : null;
+    const data = await describeDataInputs(repo, opts.data ?? modelSettings?.data ?? []);
+    const actor = await resolveActor(repo.root);
+    const code = await readGitState(repo.root);
+    const argv = opts.argv ?? [];
+
+    const hooks: HookOutcome[] = [];
+    const pre = await runHook(repo.metaDir, repo.root, 'pre-commit', { action: 'commit', model: opts.model, paths: selected.map((f) => f.rel), params, metrics }, {
+      action: 'commit',
+      model: opts.model,
+    });
+    hooks.push(pre);
+    assertPreHookPassed(pre);
+
+    // Objects first: a crash after this leaves only unreferenced objects, which gc drops.
+    const hashed = hashWorkingFiles(repo, selected, { store: true });
+    const files: ManifestFile[] = hashed.map((h) => ({
+      path: h.rel,
+      size: h.size,
+      mode: h.mode,
+      digest: h.digest,
+      ...(h.chunks && h.chunks.length === 1 ? { chunk: h.chunks[0].digest } : {}),
+    }));
+    const lineage: Lineage = {
+      code,
+      data,
+      params,
+      metrics,
+      parent: parent ? { model: parent.model, version: parent.id } : null,
+      environment: captureEnvironment(actor, repo.env),
+      argv,
+    };
+    const manifest: VersionManifest = {
+      format: FORMAT_VERSION,
+      model: opts.model,
+      files,
+      lineage,
+      created: new Date().toISOString(),
+      author: actor,
+      message: opts.message ?? '',
+    };
+    const identity = versionIdentity(manifest);
+    const fileReport = hashed.map((h) => ({ path: h.rel, size: h.size, digest: h.digest, stored: h.rehashed }));
+
+    const latest = latestVersion(repo.db, opts.model);
+    if (latest && latest.identity === identity && !opts.tag) {
+      return { created: false, version: summarizeVersion(repo.db, latest), files: fileReport, hashedFiles: hashed.filter((h) => h.rehashed).length, hooks };
+    }
+    const bytes = serializeManifest(manifest);
+    const id = manifestId(bytes);
+    repo.store.writeManifest(id, bytes);
+
+    let created = false;
+    const versionId = writeTransaction(repo.db, () => {
+      // Re-check inside the write lock: a concurrent commit may have added the same content.
+      const latestNow = latestVersion(repo.db, opts.model);
+      let target = id;
+      if (latestNow && latestNow.identity === identity) {
+        target = latestNow.id;
+      } else {
+        const modelId = ensureModel(repo.db, opts.model);
+        const number = nextVersionNumber(repo.db, modelId);
+        insertVersion(repo.db, { id, manifest, number, identity });
+        for (const h of hashed) if (h.chunks) recordFileChunks(repo.db, h.digest, h.chunks);
+        appendEvent(
+          repo.db,
+          buildEvent({
+            actor,
+            host: hostName(),
+            action: 'commit',
+            model: opts.model,
+            version: id,
+            from: null,
+            to: `v${number}`,
+            reason: opts.message ?? null,
+            argv,
+            data: { number, files: files.length, totalSize: files.reduce((s, f) => s + f.size, 0) },
+          }),
+        );
+        created = true;
+      }
+      if (opts.tag) {
+        const modelId = ensureModel(repo.db, opts.model);
+        const before = setTag(repo.db, { modelId, model: opts.model, name: opts.tag, versionId: target, message: null, actor, force: false });
+        if (before === null) {
+          appendEvent(
+            repo.db,
+            buildEvent({ actor, host: hostName(), action: 'tag', model: opts.model, version: target, from: null, to: opts.tag, reason: null, argv, data: { tag: opts.tag } }),
+          );
+        }
+      }
+      return target;
+    });
+    const row = getVersion(repo.db, versionId);
+    if (!row) throw new Error('BUG: committed version not found');
+    const version = summarizeVersion(repo.db, row);
+    if (created) {
+      hooks.push(
+        await runHook(repo.metaDir, repo.root, 'post-commit', { action: 'commit', version }, { action: 'commit', model: opts.model, version: version.id, number: version.number }),
+      );
+    }
+    return { created, version, files: fileReport, hashedFiles: hashed.filter((h) => h.rehashed).length, hooks };
+  });
+}

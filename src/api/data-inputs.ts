@@ -1,0 +1,66 @@
+import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
+import { canonicalJsonBytes } from '../core/canonical-json.js';
+import type { DataInput } from '../core/manifest.js';
+import { printable } from '../core/names.js';
+import { toPosixPath } from '../core/paths.js';
+import { stripUrlCredentials } from '../core/redact.js';
+import { NotFoundError, fsError } from '../errors.js';
+import { selectFiles } from '../workspace/file-selection.js';
+import { hashWorkingFiles } from './file-hashing.js';
+import type { Repository } from './repository.js';
+
+const URI = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//;
+
+/**
+ * Describes each `--data` input for the lineage. Files are hashed with the model-file
+ * chunker (not stored); a folder's digest is sha256 of the canonical JSON list of its
+ * files' [path, size, digest]; URIs are recorded as given, credentials stripped.
+ */
+export async function describeDataInputs(repo: Repository, inputs: readonly string[]): Promise<DataInput[]> {
+  const out: DataInput[] = [];
+  for (const input of inputs) {
+    if (URI.test(input) && !input.startsWith('file://')) {
+      out.push({ kind: 'uri', source: stripUrlCredentials(input) });
+      continue;
+    }
+    const abs = resolve(repo.cwd, input.startsWith('file://') ? new URL(input).pathname : input);
+    let isDir: boolean;
+    try {
+      isDir = statSync(abs).isDirectory();
+    } catch (err) {
+      const e = fsError(err, input);
+      if (e.code === 'FILE_NOT_FOUND') throw new NotFoundError('DATA_NOT_FOUND', `data input '${printable(input)}' does not exist`, { hint: 'check the --data path' });
+      throw e;
+    }
+    const shown = displayPath(repo.root, abs);
+    if (!isDir) {
+      const [h] = hashWorkingFiles(repo, [{ abs, rel: shown }], { store: false });
+      out.push({ kind: 'file', source: shown, digest: h.digest, size: h.size });
+      continue;
+    }
+    const files = await selectFilesAnywhere(abs);
+    const hashed = hashWorkingFiles(repo, files, { store: false });
+    const list = hashed.map((h) => [h.rel, h.size, h.digest]);
+    out.push({
+      kind: 'dir',
+      source: shown,
+      digest: createHash('sha256').update(canonicalJsonBytes(list)).digest('hex'),
+      size: hashed.reduce((s, h) => s + h.size, 0),
+      files: hashed.length,
+    });
+  }
+  return out;
+}
+
+/** Repository-relative when inside the repository, absolute otherwise. */
+function displayPath(root: string, abs: string): string {
+  const rel = toPosixPath(relative(root, abs));
+  return rel && !rel.startsWith('../') && rel !== '..' ? rel : toPosixPath(abs);
+}
+
+async function selectFilesAnywhere(dir: string) {
+  // Data folders may live outside the repository: select relative to the folder itself.
+  return (await selectFiles(dir, dir, ['.'])).map((f) => ({ abs: f.abs, rel: f.rel }));
+}

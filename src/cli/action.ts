@@ -1,0 +1,51 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { colorFor } from './color.js';
+import { Output, type GlobalFlags } from './output.js';
+
+/** What every command action gets: output, flags and the folder to act in. */
+export interface CommandContext {
+  out: Output;
+  flags: GlobalFlags;
+  /** -C <dir> resolved, or the current folder. */
+  cwd: string;
+  /** The command line as typed (recorded in lineage and events). */
+  argv: string[];
+  /** True when the command may ask questions (stdin a TTY; no --yes, --json or CI). */
+  canPrompt(yes?: boolean): boolean;
+}
+
+/** Adds the options every command accepts (SPEC §3). */
+export function withGlobalOptions(cmd: Command): Command {
+  return cmd
+    .option('--json', 'print one JSON document on stdout')
+    .option('-C <dir>', 'run as if started in <dir>')
+    .option('-q, --quiet', 'print nothing but errors')
+    .option('--no-color', 'no colour (NO_COLOR is honoured too)');
+}
+
+/**
+ * Wraps a command body: builds the context from the parsed options, then calls
+ * `body(ctx, options, ...positionals)`. Errors propagate to main.ts, which exits.
+ */
+export function action<O>(body: (ctx: CommandContext, opts: O, ...args: never[]) => Promise<void>) {
+  return async (...received: unknown[]): Promise<void> => {
+    const cmd = received[received.length - 1] as Command;
+    const positionals = received.slice(0, -2);
+    const flags = cmd.optsWithGlobals() as GlobalFlags & O;
+    const out = new Output(flags, colorFor(process.stdout, flags.color === false));
+    const ctx: CommandContext = {
+      out,
+      flags,
+      cwd: flags.C ? resolve(flags.C) : process.cwd(),
+      argv: process.argv.slice(2),
+      canPrompt: (yes?: boolean) => !yes && !flags.json && !process.env.CI && !!process.stdin.isTTY,
+    };
+    await (body as (ctx: CommandContext, opts: O, ...args: unknown[]) => Promise<void>)(ctx, flags, ...positionals);
+  };
+}
+
+/** Collects a repeatable option into an array. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}

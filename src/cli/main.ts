@@ -1,0 +1,72 @@
+import type { Command } from 'commander';
+import { ExitCode, InterruptedError, ModelctlError, fsError, isErrnoException } from '../errors.js';
+import { removeAllTempFiles } from '../store/temp-files.js';
+import { MODELCTL_VERSION } from '../version.js';
+import { printError } from './output.js';
+
+/**
+ * The CLI entry: builds the commander program, runs it, and maps every failure to its
+ * SPEC §4 exit code. The only place in modelctl that calls process.exit.
+ */
+export async function main(argv: string[]): Promise<void> {
+  const args = argv.slice(2);
+  // Fast path: `modelctl --version` loads nothing else (start-up target in issue 5).
+  if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+    process.stdout.write(`${MODELCTL_VERSION}\n`);
+    return;
+  }
+  const json = args.includes('--json');
+  installSignalHandlers(json);
+  let program: Command | undefined;
+  try {
+    const { buildProgram } = await import('./program.js');
+    program = await buildProgram();
+    await program.parseAsync(argv);
+  } catch (err) {
+    await exitWithError(err, json);
+  }
+}
+
+function installSignalHandlers(json: boolean): void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    // Synchronous on purpose: remove temp files, report, exit before anything else runs.
+    removeAllTempFiles();
+    printError(new InterruptedError(`interrupted by ${signal}; nothing half-written was left`), json, null);
+    process.exit(ExitCode.INTERRUPTED);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+}
+
+async function exitWithError(err: unknown, json: boolean): Promise<never> {
+  const { CommanderError } = await import('commander');
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version' || err.exitCode === 0) {
+      process.exit(0);
+    }
+    const message = err.message.replace(/^error: /, '');
+    printError(new ModelctlError('USAGE', message, { exitCode: ExitCode.USAGE, hint: 'see `modelctl --help` or `modelctl <command> --help`' }), json, await chalkFor(json));
+    process.exit(ExitCode.USAGE);
+  }
+  let e: ModelctlError;
+  if (err instanceof ModelctlError) e = err;
+  else if (isErrnoException(err) && ['ENOSPC', 'EDQUOT', 'ENOENT', 'EACCES', 'EPERM'].includes(err.code ?? '')) e = fsError(err, err.path ?? 'file');
+  else {
+    const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    e = new ModelctlError('INTERNAL', `unexpected failure: ${err instanceof Error ? err.message : String(err)}`, {
+      exitCode: ExitCode.BUG,
+      hint: 'this is a bug in modelctl; please report it with the command you ran and this output',
+      data: process.env.MODELCTL_DEBUG ? { stack: detail } : undefined,
+    });
+    if (process.env.MODELCTL_DEBUG) process.stderr.write(`${detail}\n`);
+  }
+  removeAllTempFiles();
+  printError(e, json, await chalkFor(json));
+  process.exit(e.exitCode);
+}
+
+async function chalkFor(json: boolean) {
+  if (json) return null;
+  const { colorFor } = await import('./color.js');
+  return colorFor(process.stderr, process.argv.includes('--no-color'));
+}

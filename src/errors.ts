@@ -1,0 +1,125 @@
+/**
+ * One typed error hierarchy. Every failure modelctl reports carries a stable string
+ * `code` (for scripts and --json), the process exit code of SPEC §4, and a hint that
+ * names the command that fixes it. Only src/cli/main.ts turns these into an exit.
+ */
+
+export const ExitCode = {
+  OK: 0,
+  BUG: 1,
+  USAGE: 2,
+  NOT_FOUND: 3,
+  CONFLICT: 4,
+  POLICY: 5,
+  INTEGRITY: 6,
+  REMOTE: 7,
+  INTERRUPTED: 130,
+} as const;
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+export interface ModelctlErrorOptions {
+  hint?: string;
+  exitCode?: ExitCodeValue;
+  cause?: unknown;
+  /** Extra structured facts, printed under "data" with --json. */
+  data?: Record<string, unknown>;
+}
+
+/** Base class: a failure with a stable code, an exit code and an optional hint. */
+export class ModelctlError extends Error {
+  readonly code: string;
+  readonly exitCode: ExitCodeValue;
+  readonly hint?: string;
+  readonly data?: Record<string, unknown>;
+
+  constructor(code: string, message: string, opts: ModelctlErrorOptions = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.exitCode = opts.exitCode ?? ExitCode.BUG;
+    this.hint = opts.hint;
+    this.data = opts.data;
+  }
+}
+
+/** Bad command line: unknown flag, malformed name or value (exit 2). */
+export class UsageError extends ModelctlError {
+  constructor(code: string, message: string, opts: Omit<ModelctlErrorOptions, 'exitCode'> = {}) {
+    super(code, message, { ...opts, exitCode: ExitCode.USAGE });
+  }
+}
+
+/** A repository, model, reference, remote or file that does not exist (exit 3). */
+export class NotFoundError extends ModelctlError {
+  constructor(code: string, message: string, opts: Omit<ModelctlErrorOptions, 'exitCode'> = {}) {
+    super(code, message, { ...opts, exitCode: ExitCode.NOT_FOUND });
+  }
+}
+
+/** Something else got there first: tag exists, stage moved, files would be overwritten, lock held (exit 4). */
+export class ConflictError extends ModelctlError {
+  constructor(code: string, message: string, opts: Omit<ModelctlErrorOptions, 'exitCode'> = {}) {
+    super(code, message, { ...opts, exitCode: ExitCode.CONFLICT });
+  }
+}
+
+/** A policy gate, an archived version or a pre-* hook said no (exit 5). */
+export class PolicyError extends ModelctlError {
+  constructor(code: string, message: string, opts: Omit<ModelctlErrorOptions, 'exitCode'> = {}) {
+    super(code, message, { ...opts, exitCode: ExitCode.POLICY });
+  }
+}
+
+/** Bytes that do not hash to their name, a missing object, a broken audit chain (exit 6). */
+export class IntegrityError extends ModelctlError {
+  constructor(code: string, message: string, opts: Omit<ModelctlErrorOptions, 'exitCode'> = {}) {
+    super(code, message, { ...opts, exitCode: ExitCode.INTEGRITY });
+  }
+}
+
+/** Network, credentials, permissions or throttling that outlasted the retries (exit 7). */
+export class RemoteError extends ModelctlError {
+  constructor(code: string, message: string, opts: Omit<ModelctlErrorOptions, 'exitCode'> = {}) {
+    super(code, message, { ...opts, exitCode: ExitCode.REMOTE });
+  }
+}
+
+/** SIGINT/SIGTERM ended the command; temp files were removed (exit 130). */
+export class InterruptedError extends ModelctlError {
+  constructor(message = 'interrupted') {
+    super('INTERRUPTED', message, { exitCode: ExitCode.INTERRUPTED });
+  }
+}
+
+/** True for Node system errors such as ENOENT, with the code narrowed. */
+export function isErrnoException(err: unknown, code?: string): err is NodeJS.ErrnoException {
+  return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' &&
+    (code === undefined || (err as NodeJS.ErrnoException).code === code);
+}
+
+/**
+ * Maps a file-system error to a ModelctlError: ENOENT → not found (3), EACCES → not
+ * found/unreadable (3), ENOSPC/EDQUOT → NO_SPACE (4: the disk cannot take the write,
+ * a resource conflict rather than a bug), anything else → IO_ERROR (1).
+ */
+export function fsError(err: unknown, what: string): ModelctlError {
+  if (err instanceof ModelctlError) return err;
+  if (isErrnoException(err, 'ENOENT')) {
+    return new NotFoundError('FILE_NOT_FOUND', `${what}: no such file or directory`, { cause: err });
+  }
+  if (isErrnoException(err, 'EACCES') || isErrnoException(err, 'EPERM')) {
+    return new NotFoundError('FILE_UNREADABLE', `${what}: permission denied`, {
+      cause: err,
+      hint: 'check the file permissions',
+    });
+  }
+  if (isErrnoException(err, 'ENOSPC') || isErrnoException(err, 'EDQUOT')) {
+    return new ModelctlError('NO_SPACE', `${what}: no space left on device`, {
+      cause: err,
+      exitCode: ExitCode.CONFLICT,
+      hint: 'free some space (`modelctl gc` drops unreferenced objects) and run the command again',
+    });
+  }
+  const msg = err instanceof Error ? err.message : String(err);
+  return new ModelctlError('IO_ERROR', `${what}: ${msg}`, { cause: err, exitCode: ExitCode.BUG });
+}

@@ -1,0 +1,16 @@
+import { createHash } from 'node:crypto';
+
+const FILE_DIGEST_PREFIX = Buffer.from('modelctl-file-v1\0', 'ascii');
+
+/**
+ * A file's digest (SPEC §6): sha256("modelctl-file-v1" ‖ 0x00 ‖ d1 ‖ … ‖ dn) over its
+ * chunks' raw 32-byte digests, for every file including empty and one-chunk files.
+ */
+export function fileDigestFromChunks(chunkDigests: readonly (Buffer | string)[]): string {
+  const h = createHash('sha256').update(FILE_DIGEST_PREFIX);
+  for (const d of chunkDigests) h.update(typeof d === 'string' ? Buffer.from(d, 'hex') : d);
+  return h.digest('hex');
+}
+
+/** The digest of an empty file (no chunks). */
+export const EMPTY_FILE_DIGEST = fileDigestFromChunks([]);

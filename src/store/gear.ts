@@ -1,0 +1,38 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Chunking parameters of format version 1 (SPEC §6). Changing any of these, or the gear
+ * table below, changes every chunk boundary: the test vectors in test/vectors/ fail.
+ */
+export const CHUNKING = {
+  algorithm: 'fastcdc-gear32-nc2',
+  minSize: 256 * 1024,
+  avgSize: 1024 * 1024,
+  maxSize: 4 * 1024 * 1024,
+  /** Used while the chunk is shorter than avgSize: 22 one-bits (harder to match). */
+  maskS: 0xfffffc00,
+  /** Used once the chunk is avgSize or longer: 18 one-bits (easier to match). */
+  maskL: 0xffffc000,
+  gearSeed: 'modelctl-gear-v1',
+} as const;
+
+/**
+ * The gear table: entry i is the first four bytes, big-endian, of
+ * sha256("modelctl-gear-v1" ‖ u32be(i)). Stored as Int32 so the rolling hash stays in
+ * 32-bit integer arithmetic in V8.
+ */
+export const GEAR: Int32Array = (() => {
+  const table = new Int32Array(256);
+  const buf = Buffer.alloc(CHUNKING.gearSeed.length + 4);
+  buf.write(CHUNKING.gearSeed, 0, 'ascii');
+  for (let i = 0; i < 256; i++) {
+    buf.writeUInt32BE(i, CHUNKING.gearSeed.length);
+    table[i] = createHash('sha256').update(buf).digest().readInt32BE(0);
+  }
+  return table;
+})();
+
+/** sha256 over the gear table's bytes, recorded in the remote format marker. */
+export function gearTableDigest(): string {
+  return createHash('sha256').update(Buffer.from(GEAR.buffer)).digest('hex');
+}

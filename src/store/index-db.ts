@@ -1,0 +1,96 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import { ConflictError, IntegrityError, ModelctlError, isErrnoException } from '../errors.js';
+import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
+
+export type Database = BetterSqlite3.Database;
+
+/** How long a writer waits for another process's transaction before giving up (exit 4). */
+const BUSY_TIMEOUT_MS = 30_000;
+
+const require = createRequire(import.meta.url);
+
+/**
+ * Opens (and creates or migrates) `.modelctl/index.db`: WAL journal, a busy timeout so
+ * concurrent commands wait instead of failing, foreign keys on. A file that is not a
+ * database, or a newer schema, fails with an error naming the fix.
+ */
+export function openIndex(path: string, opts: { create?: boolean; readonly?: boolean } = {}): Database {
+  // Loaded here, not at module top, so commands that never touch the index start faster.
+  const Sqlite = require('better-sqlite3') as typeof BetterSqlite3;
+  let db: Database;
+  try {
+    db = new Sqlite(path, { fileMustExist: !opts.create, readonly: opts.readonly ?? false });
+  } catch (err) {
+    throw mapSqliteError(err, path);
+  }
+  try {
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    if (!opts.readonly) db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    if (!opts.readonly) migrate(db);
+    else checkVersion(db);
+    return db;
+  } catch (err) {
+    db.close();
+    throw mapSqliteError(err, path);
+  }
+}
+
+function checkVersion(db: Database): number {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > SCHEMA_VERSION) {
+    throw new ModelctlError('INDEX_TOO_NEW', `index.db has schema version ${version}, newer than this modelctl understands (${SCHEMA_VERSION})`, {
+      exitCode: 2,
+      hint: 'upgrade modelctl (npm i -g modelctl)',
+    });
+  }
+  return version;
+}
+
+/** Applies the migrations after the database's user_version, each in one transaction. */
+function migrate(db: Database): void {
+  const current = checkVersion(db);
+  if (current === SCHEMA_VERSION) return;
+  db.transaction(() => {
+    // Re-read inside the write lock: another process may have migrated meanwhile.
+    const v = db.pragma('user_version', { simple: true }) as number;
+    for (let i = v; i < MIGRATIONS.length; i++) db.exec(MIGRATIONS[i]);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }).immediate();
+}
+
+/**
+ * Runs `fn` in one IMMEDIATE transaction (takes the write lock up front, so two
+ * processes never deadlock upgrading a read lock). Busy past the timeout → exit 4.
+ */
+export function writeTransaction<T>(db: Database, fn: () => T): T {
+  try {
+    return db.transaction(fn).immediate();
+  } catch (err) {
+    throw mapSqliteError(err, 'index.db');
+  }
+}
+
+/** Maps better-sqlite3 errors to modelctl errors; others pass through. */
+export function mapSqliteError(err: unknown, path: string): unknown {
+  if (err instanceof ModelctlError) return err;
+  const code = (err as { code?: string })?.code ?? '';
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
+    return new ConflictError('INDEX_LOCKED', 'the repository index is locked by another modelctl process', {
+      cause: err,
+      hint: 'wait for the other command to finish and try again',
+    });
+  }
+  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' || code.startsWith('SQLITE_IOERR') || code === 'SQLITE_CANTOPEN' && !isErrnoException(err)) {
+    return new IntegrityError('INDEX_DAMAGED', `the index ${path} is damaged (${code})`, {
+      cause: err,
+      hint: 'rebuild it from the store with `modelctl verify --rebuild-index`',
+    });
+  }
+  if (code === 'SQLITE_FULL') {
+    return new ModelctlError('NO_SPACE', 'no space left on device while writing the index', { cause: err, exitCode: 4 });
+  }
+  return err;
+}

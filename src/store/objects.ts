@@ -1,0 +1,231 @@
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fsError, isErrnoException } from '../errors.js';
+import { hashFileSync, type HashedFile } from './hash-file.js';
+import { createTempFile, discardTempFile, releaseTempFile } from './temp-files.js';
+
+/**
+ * The local content-addressed store under `.modelctl/`:
+ *   objects/<2 hex>/<62 hex>   whole files by file digest, read-only, never rewritten
+ *   manifests/<2 hex>/<62 hex>.json   version manifests by version id (their stored bytes)
+ *   tmp/                       temp files being written; never read as objects
+ */
+export class ObjectStore {
+  readonly objectsDir: string;
+  readonly manifestsDir: string;
+  readonly tmpDir: string;
+
+  constructor(readonly metaDir: string) {
+    this.objectsDir = join(metaDir, 'objects');
+    this.manifestsDir = join(metaDir, 'manifests');
+    this.tmpDir = join(metaDir, 'tmp');
+  }
+
+  /** Creates the store folders (idempotent). */
+  ensureLayout(): void {
+    for (const d of [this.objectsDir, this.manifestsDir, this.tmpDir]) mkdirSync(d, { recursive: true });
+  }
+
+  /** Where the object with this file digest lives. */
+  objectPath(digest: string): string {
+    return join(this.objectsDir, digest.slice(0, 2), digest.slice(2));
+  }
+
+  /** True when the object is present (not checked for corruption). */
+  hasObject(digest: string): boolean {
+    return existsSync(this.objectPath(digest));
+  }
+
+  /**
+   * Hashes `src` in one pass while copying its bytes into a temp file, then makes the
+   * copy the object for its digest (fsync, read-only, rename). If the object exists
+   * already, the copy is dropped: objects are never rewritten.
+   */
+  ingestFile(src: string, buffer?: Buffer): HashedFile & { stored: boolean } {
+    const tmp = this.newTemp();
+    let result: HashedFile;
+    try {
+      result = hashFileSync(src, tmp.fd, buffer);
+      fsyncSync(tmp.fd);
+      closeSync(tmp.fd);
+    } catch (err) {
+      discardTempFile(tmp.path, tmp.fd);
+      throw err;
+    }
+    const stored = this.adoptTemp(tmp.path, result.digest);
+    return { ...result, stored };
+  }
+
+  /** A new registered temp file inside the store (same file system as objects/). */
+  newTemp(suffix = '.tmp'): { path: string; fd: number } {
+    try {
+      return createTempFile(this.tmpDir, suffix);
+    } catch (err) {
+      if (isErrnoException(err, 'ENOENT')) {
+        mkdirSync(this.tmpDir, { recursive: true });
+        return createTempFile(this.tmpDir, suffix);
+      }
+      throw fsError(err, this.tmpDir);
+    }
+  }
+
+  /**
+   * Moves a complete, fsynced temp file into place as object `digest`; the caller has
+   * verified the digest. Returns false (and deletes the temp) when the object existed.
+   */
+  adoptTemp(tmpPath: string, digest: string): boolean {
+    const dest = this.objectPath(digest);
+    if (existsSync(dest)) {
+      discardTempFile(tmpPath);
+      return false;
+    }
+    try {
+      chmodSync(tmpPath, 0o444);
+      mkdirSync(dirname(dest), { recursive: true });
+      renameSync(tmpPath, dest);
+      releaseTempFile(tmpPath);
+      fsyncDir(dirname(dest));
+      return true;
+    } catch (err) {
+      discardTempFile(tmpPath);
+      throw fsError(err, dest);
+    }
+  }
+
+  /** Deletes an object (gc only). */
+  removeObject(digest: string): void {
+    try {
+      unlinkSync(this.objectPath(digest));
+    } catch (err) {
+      if (!isErrnoException(err, 'ENOENT')) throw fsError(err, this.objectPath(digest));
+    }
+  }
+
+  /** Every object digest present on disk. */
+  *listObjects(): Generator<string> {
+    yield* listHexTree(this.objectsDir, '');
+  }
+
+  manifestPath(id: string): string {
+    return join(this.manifestsDir, id.slice(0, 2), `${id.slice(2)}.json`);
+  }
+
+  /** Stores manifest bytes under their id (atomic, write-once). */
+  writeManifest(id: string, bytes: Buffer): void {
+    const dest = this.manifestPath(id);
+    if (existsSync(dest)) return;
+    const tmp = this.newTemp('.json.tmp');
+    try {
+      writeFully(tmp.fd, bytes);
+      fsyncSync(tmp.fd);
+      closeSync(tmp.fd);
+      mkdirSync(dirname(dest), { recursive: true });
+      chmodSync(tmp.path, 0o444);
+      renameSync(tmp.path, dest);
+      releaseTempFile(tmp.path);
+      fsyncDir(dirname(dest));
+    } catch (err) {
+      discardTempFile(tmp.path, tmp.fd);
+      throw fsError(err, dest);
+    }
+  }
+
+  /** The stored bytes of a manifest, or null when absent. */
+  readManifestBytes(id: string): Buffer | null {
+    try {
+      return readFileSync(this.manifestPath(id));
+    } catch (err) {
+      if (isErrnoException(err, 'ENOENT')) return null;
+      throw fsError(err, this.manifestPath(id));
+    }
+  }
+
+  /** Every manifest id present on disk. */
+  *listManifests(): Generator<string> {
+    for (const name of listHexTree(this.manifestsDir, '.json')) yield name;
+  }
+
+  /** Removes temp files left by processes that died (older than `olderThanMs`). */
+  sweepTemp(olderThanMs = 60 * 60 * 1000): number {
+    let removed = 0;
+    let names: string[];
+    try {
+      names = readdirSync(this.tmpDir);
+    } catch {
+      return 0;
+    }
+    const now = Date.now();
+    for (const name of names) {
+      const p = join(this.tmpDir, name);
+      const pid = Number(name.split('-')[0]);
+      try {
+        const dead = Number.isInteger(pid) && pid !== process.pid && !processAlive(pid);
+        if (dead || now - statSync(p).mtimeMs > olderThanMs) {
+          unlinkSync(p);
+          removed++;
+        }
+      } catch {
+        /* raced with its owner */
+      }
+    }
+    return removed;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return isErrnoException(err, 'EPERM');
+  }
+}
+
+function* listHexTree(root: string, suffix: string): Generator<string> {
+  let dirs: string[];
+  try {
+    dirs = readdirSync(root);
+  } catch {
+    return;
+  }
+  for (const d of dirs.sort()) {
+    if (!/^[0-9a-f]{2}$/.test(d)) continue;
+    for (const f of readdirSync(join(root, d)).sort()) {
+      if (!f.endsWith(suffix)) continue;
+      const rest = f.slice(0, f.length - suffix.length);
+      if (/^[0-9a-f]{62}$/.test(rest)) yield d + rest;
+    }
+  }
+}
+
+/** fsync a directory so a rename inside it survives a power loss. */
+export function fsyncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    /* some file systems refuse fsync on directories; the rename is still atomic */
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+function writeFully(fd: number, bytes: Buffer): void {
+  let off = 0;
+  while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+}
+

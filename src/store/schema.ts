@@ -1,0 +1,175 @@
+/**
+ * The index schema as forward migrations. Migration N brings the schema from version
+ * N-1 to N; `user_version` records the current one. Never edit a shipped migration:
+ * add the next one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: the whole base schema.
+  `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+  CREATE TABLE models (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL
+  );
+
+  -- One row per version. number is per model; pushed_to lists remotes that have it.
+  CREATE TABLE versions (
+    id TEXT PRIMARY KEY,
+    model_id INTEGER NOT NULL REFERENCES models(id),
+    number INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    author TEXT NOT NULL,
+    message TEXT NOT NULL,
+    file_count INTEGER NOT NULL,
+    total_size INTEGER NOT NULL,
+    identity TEXT NOT NULL,
+    parent_id TEXT,
+    git_commit TEXT,
+    git_dirty INTEGER,
+    archived INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (model_id, number)
+  );
+  CREATE INDEX versions_parent ON versions(parent_id);
+
+  CREATE TABLE files (
+    version_id TEXT NOT NULL REFERENCES versions(id),
+    path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mode INTEGER NOT NULL,
+    digest TEXT NOT NULL,
+    PRIMARY KEY (version_id, path)
+  ) WITHOUT ROWID;
+  CREATE INDEX files_digest ON files(digest);
+
+  -- Whole-file objects present in the local store.
+  CREATE TABLE objects (
+    digest TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    chunk_count INTEGER NOT NULL
+  ) WITHOUT ROWID;
+
+  -- Every chunk of every known file (local object or not): chunk -> (file, offset, length).
+  CREATE TABLE chunks (
+    file_digest TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    digest TEXT NOT NULL,
+    offset INTEGER NOT NULL,
+    length INTEGER NOT NULL,
+    PRIMARY KEY (file_digest, seq)
+  ) WITHOUT ROWID;
+  CREATE INDEX chunks_digest ON chunks(digest);
+
+  CREATE TABLE params (
+    version_id TEXT NOT NULL REFERENCES versions(id),
+    key TEXT NOT NULL,
+    value_json TEXT NOT NULL,
+    PRIMARY KEY (version_id, key)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE metrics (
+    version_id TEXT NOT NULL REFERENCES versions(id),
+    key TEXT NOT NULL,
+    value_json TEXT NOT NULL,
+    value_num REAL,
+    PRIMARY KEY (version_id, key)
+  ) WITHOUT ROWID;
+  CREATE INDEX metrics_key_num ON metrics(key, value_num);
+
+  CREATE TABLE lineage_inputs (
+    version_id TEXT NOT NULL REFERENCES versions(id),
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    source TEXT NOT NULL,
+    digest TEXT,
+    size INTEGER,
+    detail_json TEXT NOT NULL,
+    PRIMARY KEY (version_id, seq)
+  ) WITHOUT ROWID;
+  CREATE INDEX lineage_inputs_digest ON lineage_inputs(digest);
+
+  CREATE TABLE tags (
+    model_id INTEGER NOT NULL REFERENCES models(id),
+    name TEXT NOT NULL,
+    version_id TEXT NOT NULL REFERENCES versions(id),
+    message TEXT,
+    created_at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    PRIMARY KEY (model_id, name)
+  ) WITHOUT ROWID;
+  CREATE INDEX tags_version ON tags(version_id);
+
+  CREATE TABLE stages (
+    model_id INTEGER NOT NULL REFERENCES models(id),
+    stage TEXT NOT NULL,
+    version_id TEXT NOT NULL REFERENCES versions(id),
+    previous_version_id TEXT,
+    event_id TEXT,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (model_id, stage)
+  ) WITHOUT ROWID;
+  CREATE INDEX stages_version ON stages(version_id);
+
+  CREATE TABLE stage_history (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    model_id INTEGER NOT NULL REFERENCES models(id),
+    stage TEXT NOT NULL,
+    version_id TEXT,
+    previous_version_id TEXT,
+    event_id TEXT,
+    at TEXT NOT NULL
+  );
+  CREATE INDEX stage_history_model_stage ON stage_history(model_id, stage, seq);
+
+  -- Append-only audit events with a local hash chain (hash covers prev_hash and payload).
+  CREATE TABLE events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    model TEXT,
+    version_id TEXT,
+    payload TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    pushed INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX events_model ON events(model, seq);
+  CREATE INDEX events_version ON events(version_id);
+
+  -- Stat cache: a file whose (size, mtime, ctime, inode) is unchanged keeps its digest.
+  CREATE TABLE stat_cache (
+    path TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns TEXT NOT NULL,
+    ctime_ns TEXT NOT NULL,
+    ino TEXT NOT NULL,
+    digest TEXT NOT NULL
+  ) WITHOUT ROWID;
+
+  -- Remote bookkeeping: chunks known present, versions pushed, refs last fetched.
+  CREATE TABLE remote_chunks (
+    remote TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    PRIMARY KEY (remote, digest)
+  ) WITHOUT ROWID;
+  CREATE TABLE remote_versions (
+    remote TEXT NOT NULL,
+    version_id TEXT NOT NULL,
+    number INTEGER,
+    PRIMARY KEY (remote, version_id)
+  ) WITHOUT ROWID;
+  CREATE TABLE remote_refs (
+    remote TEXT NOT NULL,
+    key TEXT NOT NULL,
+    etag TEXT,
+    value_json TEXT,
+    PRIMARY KEY (remote, key)
+  ) WITHOUT ROWID;
+  `,
+];
+
+/** The schema version this build writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length;

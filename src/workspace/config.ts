@@ -1,0 +1,104 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { UsageError, fsError } from '../errors.js';
+import { parseUntrustedJson } from '../core/manifest.js';
+import { isModelName } from '../core/names.js';
+
+/** Name of the shared, committed settings file at the repository root. */
+export const SHARED_CONFIG_FILE = 'modelctl.json';
+/** Name of the local, uncommitted overrides inside `.modelctl/`. */
+export const LOCAL_CONFIG_FILE = 'config.json';
+
+const modelSettings = z.strictObject({
+  paths: z.array(z.string().min(1)).optional(),
+  params: z.string().min(1).optional(),
+  metrics: z.string().min(1).optional(),
+  data: z.array(z.string().min(1)).optional(),
+});
+
+const threshold = z.string().regex(/^\s*(>=|<=|==|>|<)\s*-?[0-9.]+(e[+-]?[0-9]+)?\s*$/i, 'must look like ">= 0.92"');
+
+const stagePolicy = z.strictObject({
+  from: z.union([z.string(), z.boolean()]).optional(),
+  metrics: z.record(z.string(), threshold).optional(),
+  clean_git: z.boolean().optional(),
+  require_reason: z.boolean().optional(),
+});
+export type StagePolicy = z.infer<typeof stagePolicy>;
+
+const remoteSettings = z.strictObject({
+  url: z.string().min(1),
+  endpoint: z.string().optional(),
+  region: z.string().optional(),
+});
+export type RemoteSettings = z.infer<typeof remoteSettings>;
+
+/** The settings schema shared by modelctl.json and .modelctl/config.json. */
+export const configSchema = z.strictObject({
+  $schema: z.string().optional(),
+  models: z.record(z.string().refine(isModelName, 'invalid model name'), modelSettings).optional(),
+  stages: z.array(z.string().regex(/^[a-z][a-z0-9_-]*$/, 'stage names are lower-case')).min(1).optional(),
+  policies: z.record(z.string(), stagePolicy).optional(),
+  remotes: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/), remoteSettings).optional(),
+  default_remote: z.string().optional(),
+  checkout: z.strictObject({ link: z.enum(['auto', 'reflink', 'hardlink', 'copy']).optional() }).optional(),
+});
+export type ConfigFile = z.infer<typeof configSchema>;
+
+/** Effective settings after precedence: env > .modelctl/config.json > modelctl.json > defaults. */
+export interface Settings {
+  models: Record<string, z.infer<typeof modelSettings>>;
+  stages: string[];
+  policies: Record<string, StagePolicy>;
+  remotes: Record<string, RemoteSettings>;
+  defaultRemote: string | null;
+  checkoutLink: 'auto' | 'reflink' | 'hardlink' | 'copy';
+}
+
+export const DEFAULT_STAGES = ['staging', 'production'];
+
+/** Reads and validates one settings file; absent → {}; malformed → UsageError (exit 2). */
+export function readConfigFile(path: string): ConfigFile {
+  if (!existsSync(path)) return {};
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    throw fsError(err, path);
+  }
+  let raw: unknown;
+  try {
+    raw = parseUntrustedJson(bytes, path);
+  } catch (err) {
+    throw new UsageError('INVALID_CONFIG', (err as Error).message, { hint: `fix the JSON in ${path}` });
+  }
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new UsageError('INVALID_CONFIG', `${path}: ${issue.path.join('.') || '(root)'}: ${issue.message}`, {
+      hint: `fix ${path} (see the README's configuration reference)`,
+    });
+  }
+  return parsed.data;
+}
+
+/** Merges the layers into effective settings. */
+export function resolveSettings(shared: ConfigFile, local: ConfigFile, env: NodeJS.ProcessEnv = process.env): Settings {
+  const stages = local.stages ?? shared.stages ?? DEFAULT_STAGES;
+  const remotes = { ...(shared.remotes ?? {}), ...(local.remotes ?? {}) };
+  const defaultRemote = env.MODELCTL_REMOTE || local.default_remote || shared.default_remote || (Object.keys(remotes).length === 1 ? Object.keys(remotes)[0] : null);
+  return {
+    models: { ...(shared.models ?? {}), ...(local.models ?? {}) },
+    stages,
+    policies: { ...(shared.policies ?? {}), ...(local.policies ?? {}) },
+    remotes,
+    defaultRemote: defaultRemote ?? null,
+    checkoutLink: local.checkout?.link ?? shared.checkout?.link ?? 'auto',
+  };
+}
+
+/** Loads both layers for a repository. */
+export function loadSettings(root: string, metaDir: string, env: NodeJS.ProcessEnv = process.env): Settings {
+  return resolveSettings(readConfigFile(join(root, SHARED_CONFIG_FILE)), readConfigFile(join(metaDir, LOCAL_CONFIG_FILE)), env);
+}

@@ -1,0 +1,104 @@
+import { lstatSync, statSync, type Stats } from 'node:fs';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { NotFoundError, UsageError, fsError } from '../errors.js';
+import { printable } from '../core/names.js';
+import { toPosixPath } from '../core/paths.js';
+import { META_DIR_NAME } from './repo-paths.js';
+
+/** A file chosen for a version: where it is and the path it is recorded under. */
+export interface SelectedFile {
+  abs: string;
+  /** Repository-relative, `/`-separated. */
+  rel: string;
+}
+
+const GLOB_CHARS = /[*?[\]{}!]/;
+const ALWAYS_IGNORED = [`**/${META_DIR_NAME}/**`, '**/.git/**'];
+
+/**
+ * Expands paths, folders (recursively) and globs (fast-glob, relative to `cwd`) into a
+ * sorted, de-duplicated list of files inside `root`. A path outside the repository is a
+ * usage error (2); a path that does not exist or a glob that matches nothing is not
+ * found (3). `.modelctl/` and `.git/` are never selected.
+ */
+export async function selectFiles(root: string, cwd: string, patterns: readonly string[]): Promise<SelectedFile[]> {
+  const fg = await loadFastGlob();
+  const out = new Map<string, SelectedFile>();
+  const add = (abs: string) => {
+    const rel = repoRelative(root, abs);
+    out.set(rel, { abs, rel });
+  };
+  for (const pattern of patterns) {
+    if (pattern.includes('\0')) throw new UsageError('INVALID_PATH', 'paths may not contain NUL bytes');
+    const absPattern = resolve(cwd, pattern);
+    if (!GLOB_CHARS.test(pattern) || existsPlain(absPattern)) {
+      if (absPattern !== root) repoRelative(root, absPattern); // throws when outside
+      const st = statOrThrow(absPattern, pattern);
+      if (st.isDirectory()) {
+        const found = await fg('**/*', { cwd: absPattern, absolute: true, dot: true, onlyFiles: true, followSymbolicLinks: true, ignore: ALWAYS_IGNORED });
+        for (const f of found) add(resolve(f));
+      } else if (st.isFile()) {
+        add(absPattern);
+      } else {
+        throw new UsageError('NOT_A_FILE', `'${printable(pattern)}' is not a regular file or folder`);
+      }
+      continue;
+    }
+    // Globs are anchored at the root (fast-glob handles '../' in patterns poorly).
+    const anchored = toPosixPath(relative(root, absPattern));
+    if (anchored.startsWith('../') || isAbsolute(anchored)) {
+      throw outside(pattern);
+    }
+    const found = await fg(anchored, { cwd: root, absolute: true, dot: true, onlyFiles: true, followSymbolicLinks: true, ignore: ALWAYS_IGNORED });
+    if (found.length === 0) {
+      throw new NotFoundError('NO_MATCH', `'${printable(pattern)}' matches no file`, { hint: 'check the pattern (globs are relative to the current folder)' });
+    }
+    for (const f of found) add(resolve(f));
+  }
+  return [...out.values()].sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+}
+
+/** The `/`-separated path of `abs` relative to `root`; throws when it is outside. */
+export function repoRelative(root: string, abs: string): string {
+  const rel = relative(root, abs);
+  if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) throw outside(abs);
+  const posix = toPosixPath(rel);
+  if (posix === META_DIR_NAME || posix.startsWith(`${META_DIR_NAME}/`)) {
+    throw new UsageError('PATH_IN_METADATA', `'${printable(posix)}' is inside ${META_DIR_NAME}/`, { hint: 'commit model files, not the store' });
+  }
+  return posix;
+}
+
+function outside(p: string): UsageError {
+  return new UsageError('PATH_OUTSIDE_REPOSITORY', `'${printable(p)}' is outside the repository`, {
+    hint: 'model files must be inside the folder that holds .modelctl/ (copy them in, or run `modelctl init` higher up)',
+  });
+}
+
+function existsPlain(p: string): boolean {
+  try {
+    lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function statOrThrow(abs: string, shown: string): Stats {
+  try {
+    return statSync(abs);
+  } catch (err) {
+    const e = fsError(err, shown);
+    if (e.code === 'FILE_NOT_FOUND') {
+      throw new NotFoundError('FILE_NOT_FOUND', `'${printable(shown)}' does not exist`, { hint: 'check the path' });
+    }
+    throw e;
+  }
+}
+
+type FastGlob = typeof import('fast-glob');
+/** fast-glob is CommonJS (`export =`); loaded lazily since most commands never glob. */
+async function loadFastGlob(): Promise<FastGlob> {
+  const mod = (await import('fast-glob')) as unknown as { default: FastGlob };
+  return mod.default;
+}

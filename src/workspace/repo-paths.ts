@@ -1,0 +1,47 @@
+import { existsSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { NotFoundError } from '../errors.js';
+
+/** The folder name of a repository's private state. */
+export const META_DIR_NAME = '.modelctl';
+
+export interface RepoPaths {
+  /** The working folder: recorded file paths are relative to it. */
+  root: string;
+  /** `.modelctl/` (or MODELCTL_DIR). */
+  metaDir: string;
+}
+
+/**
+ * Finds the repository containing `cwd`, walking up like git. MODELCTL_DIR, when set,
+ * names the metadata folder directly (its parent is the root). Throws NotFoundError (3).
+ */
+export function findRepo(cwd: string, env: NodeJS.ProcessEnv = process.env): RepoPaths {
+  if (env.MODELCTL_DIR) {
+    const metaDir = isAbsolute(env.MODELCTL_DIR) ? env.MODELCTL_DIR : resolve(cwd, env.MODELCTL_DIR);
+    if (!isDir(metaDir)) throw notARepo(cwd);
+    return { root: dirname(metaDir), metaDir };
+  }
+  let dir = resolve(cwd);
+  for (;;) {
+    const meta = join(dir, META_DIR_NAME);
+    if (isDir(meta) && existsSync(join(meta, 'index.db'))) return { root: dir, metaDir: meta };
+    const up = dirname(dir);
+    if (up === dir) throw notARepo(cwd);
+    dir = up;
+  }
+}
+
+function notARepo(cwd: string): NotFoundError {
+  return new NotFoundError('NOT_A_REPOSITORY', `not a modelctl repository (or any parent up to /): ${cwd}`, {
+    hint: 'create one with `modelctl init`, or pass -C <dir>',
+  });
+}
+
+function isDir(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}

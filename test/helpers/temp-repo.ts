@@ -1,0 +1,79 @@
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { afterEach } from 'vitest';
+import { init } from '../../src/api/init.js';
+
+/** The built CLI launcher (tests run after `npm run build`, or vitest via `npm test`). */
+export const BIN = resolve(__dirname, '../../bin/modelctl.js');
+
+const made: string[] = [];
+afterEach(() => {
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** A fresh temp folder, removed after the test. */
+export function tempDir(prefix = 'modelctl-test-'): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  made.push(d);
+  return d;
+}
+
+/** A fresh initialised repository in a temp folder. */
+export function tempRepo(): string {
+  const d = tempDir();
+  init({ cwd: d });
+  return d;
+}
+
+/** Writes a file (creating folders) and returns its absolute path. */
+export function writeFile(root: string, rel: string, content: string | Buffer): string {
+  const p = join(root, rel);
+  mkdirSync(dirname(p), { recursive: true });
+  writeFileSync(p, content);
+  return p;
+}
+
+/** Deterministic pseudo-random bytes (xorshift32), so tests need no fixtures. */
+export function pseudoRandomBytes(n: number, seed = 1): Buffer {
+  const out = Buffer.allocUnsafe(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** stdout parsed as JSON (for --json runs). */
+  json<T = any>(): T;
+  /** The {"error":…} document printed on stderr with --json. */
+  error(): { code: string; message: string; hint: string | null; exitCode: number };
+}
+
+/** Runs the built CLI synchronously in `cwd` with CI=1 (no prompts) and no colour. */
+export function runCli(cwd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): CliRun {
+  const r: SpawnSyncReturns<string> = spawnSync(process.execPath, [BIN, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, CI: '1', NO_COLOR: '1', ...opts.env },
+    input: opts.input ?? '',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return {
+    code: r.status ?? 128,
+    stdout: r.stdout,
+    stderr: r.stderr,
+    json: () => JSON.parse(r.stdout),
+    error: () => JSON.parse(r.stderr.trim().split('\n').pop() as string).error,
+  };
+}
