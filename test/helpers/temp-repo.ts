@@ -1,12 +1,13 @@
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
 import { init } from '../../src/api/init.js';
 
 /** The built CLI launcher (tests run after `npm run build`, or vitest via `npm test`). */
-export const BIN = resolve(__dirname, '../../bin/modelctl.js');
+export const BIN = fileURLToPath(new URL('../../bin/modelctl.js', import.meta.url));
 
 const made: string[] = [];
 afterEach(() => {
