@@ -10,6 +10,7 @@ import {
   renameSync,
   statSync,
   unlinkSync,
+  utimesSync,
   writeSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -90,6 +91,13 @@ export class ObjectStore {
     const dest = this.objectPath(digest);
     if (existsSync(dest)) {
       discardTempFile(tmpPath);
+      // Refresh its time so a concurrent gc's grace period protects the object we reuse.
+      try {
+        const now = new Date();
+        utimesSync(dest, now, now);
+      } catch {
+        /* not ours to touch (shared store): gc's grace period is then the only guard */
+      }
       return false;
     }
     try {

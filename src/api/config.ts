@@ -1,0 +1,114 @@
+import { closeSync, existsSync, fsyncSync, renameSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { NotFoundError, UsageError } from '../errors.js';
+import { createTempFile, releaseTempFile, discardTempFile } from '../store/temp-files.js';
+import { LOCAL_CONFIG_FILE, SHARED_CONFIG_FILE, configSchema, readConfigFile, resolveSettings, type ConfigFile } from '../workspace/config.js';
+import { findRepo } from '../workspace/repo-paths.js';
+import { stripUrlCredentials } from '../core/redact.js';
+import type { CommonOptions } from './repository.js';
+
+export type ConfigSource = 'env' | 'local' | 'shared' | 'default';
+
+export interface ConfigEntry {
+  key: string;
+  value: unknown;
+  source: ConfigSource;
+}
+
+/** Every setting with where it comes from (env > .modelctl/config.json > modelctl.json > defaults). */
+export async function configList(opts: CommonOptions = {}): Promise<{ entries: ConfigEntry[] }> {
+  const { shared, local, env } = layers(opts);
+  const entries = new Map<string, ConfigEntry>();
+  const defaults = resolveSettings({}, {}, {});
+  entries.set('stages', { key: 'stages', value: defaults.stages, source: 'default' });
+  entries.set('checkout.link', { key: 'checkout.link', value: defaults.checkoutLink, source: 'default' });
+  for (const [layer, source] of [[shared, 'shared'], [local, 'local']] as const) {
+    for (const [key, value] of flatten(layer as Record<string, unknown>)) entries.set(key, { key, value: redact(key, value), source });
+  }
+  if (env.MODELCTL_REMOTE) entries.set('default_remote', { key: 'default_remote', value: stripUrlCredentials(env.MODELCTL_REMOTE), source: 'env' });
+  return { entries: [...entries.values()].sort((a, b) => (a.key < b.key ? -1 : 1)) };
+}
+
+/** One setting's effective value; NotFoundError (3) when unset. */
+export async function configGet(opts: CommonOptions & { key: string }): Promise<ConfigEntry> {
+  const { entries } = await configList(opts);
+  const exact = entries.find((e) => e.key === opts.key);
+  if (exact) return exact;
+  const under = entries.filter((e) => e.key.startsWith(`${opts.key}.`));
+  if (under.length) {
+    const value: Record<string, unknown> = {};
+    for (const e of under) value[e.key.slice(opts.key.length + 1)] = e.value;
+    return { key: opts.key, value, source: under[0].source };
+  }
+  throw new NotFoundError('UNKNOWN_SETTING', `setting '${opts.key}' is not set`, { hint: 'list settings with `modelctl config ls`' });
+}
+
+/**
+ * Sets a dotted key in .modelctl/config.json (or modelctl.json with `shared`). The value
+ * is parsed as JSON when it is JSON (numbers, booleans, arrays), else kept as a string;
+ * the file is validated as a whole before it is written (atomically).
+ */
+export async function configSet(opts: CommonOptions & { key: string; value: string; shared?: boolean; unset?: boolean }): Promise<ConfigEntry> {
+  const { root, metaDir } = findRepo(opts.cwd ?? process.cwd(), opts.env);
+  const path = opts.shared ? join(root, SHARED_CONFIG_FILE) : join(metaDir, LOCAL_CONFIG_FILE);
+  const current = readConfigFile(path) as Record<string, unknown>;
+  const parts = opts.key.split('.');
+  if (parts.some((p) => p === '' || p === '__proto__' || p === 'constructor' || p === 'prototype')) {
+    throw new UsageError('INVALID_SETTING', `invalid setting name '${opts.key}'`);
+  }
+  let value: unknown = opts.value;
+  try {
+    value = JSON.parse(opts.value);
+  } catch {
+    /* a plain string */
+  }
+  let node = current;
+  for (const p of parts.slice(0, -1)) {
+    if (typeof node[p] !== 'object' || node[p] === null || Array.isArray(node[p])) node[p] = {};
+    node = node[p] as Record<string, unknown>;
+  }
+  if (opts.unset) delete node[parts[parts.length - 1]];
+  else node[parts[parts.length - 1]] = value;
+  const parsed = configSchema.safeParse(current);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new UsageError('INVALID_SETTING', `${opts.key}: ${issue.path.join('.') || '(root)'}: ${issue.message}`, { hint: 'see the configuration reference in the README' });
+  }
+  writeJsonAtomic(path, parsed.data);
+  return { key: opts.key, value: opts.unset ? null : redact(opts.key, value), source: opts.shared ? 'shared' : 'local' };
+}
+
+function layers(opts: CommonOptions): { shared: ConfigFile; local: ConfigFile; env: NodeJS.ProcessEnv } {
+  const { root, metaDir } = findRepo(opts.cwd ?? process.cwd(), opts.env);
+  return { shared: readConfigFile(join(root, SHARED_CONFIG_FILE)), local: readConfigFile(join(metaDir, LOCAL_CONFIG_FILE)), env: opts.env ?? process.env };
+}
+
+function* flatten(obj: Record<string, unknown>, prefix = ''): Generator<[string, unknown]> {
+  for (const [k, v] of Object.entries(obj)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length) yield* flatten(v as Record<string, unknown>, key);
+    else yield [key, v];
+  }
+}
+
+function redact(key: string, value: unknown): unknown {
+  return typeof value === 'string' && (key.endsWith('.url') || key.endsWith('.endpoint')) ? stripUrlCredentials(value) : value;
+}
+
+/** Writes JSON to `path` via temp file + fsync + rename. */
+export function writeJsonAtomic(path: string, value: unknown): void {
+  const dir = join(path, '..');
+  const tmp = createTempFile(existsSync(dir) ? dir : '.', '.json.tmp');
+  try {
+    const bytes = Buffer.from(`${JSON.stringify(value, null, 2)}\n`);
+    let off = 0;
+    while (off < bytes.length) off += writeSync(tmp.fd, bytes, off);
+    fsyncSync(tmp.fd);
+    closeSync(tmp.fd);
+    renameSync(tmp.path, path);
+    releaseTempFile(tmp.path);
+  } catch (err) {
+    discardTempFile(tmp.path, tmp.fd);
+    throw err;
+  }
+}

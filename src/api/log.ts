@@ -1,0 +1,38 @@
+import { requireModel } from '../store/resolve-ref.js';
+import { listVersions } from '../store/version-records.js';
+import { assertModelName } from '../core/names.js';
+import { withRepository, type CommonOptions } from './repository.js';
+import { summarizeVersion, type VersionSummary } from './views.js';
+
+export interface LogOptions extends CommonOptions {
+  model: string;
+  /** At most this many versions (default: all). */
+  limit?: number;
+}
+
+export interface LogEntry extends VersionSummary {
+  /** Numeric metrics, for the headline columns. */
+  metrics: Record<string, number>;
+}
+
+export interface LogResult {
+  model: string;
+  versions: LogEntry[];
+}
+
+/** Versions of a model, newest first, with tags, stages and numeric metrics. */
+export async function log(opts: LogOptions): Promise<LogResult> {
+  assertModelName(opts.model);
+  return withRepository(opts, (repo) => {
+    requireModel(repo.db, opts.model);
+    const rows = listVersions(repo.db, opts.model, opts.limit ?? -1);
+    const metricStmt = repo.db.prepare('SELECT key, value_num AS n FROM metrics WHERE version_id = ? AND value_num IS NOT NULL ORDER BY key');
+    return {
+      model: opts.model,
+      versions: rows.map((v) => ({
+        ...summarizeVersion(repo.db, v),
+        metrics: Object.fromEntries((metricStmt.all(v.id) as { key: string; n: number }[]).map((r) => [r.key, r.n])),
+      })),
+    };
+  });
+}

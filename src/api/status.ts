@@ -1,0 +1,98 @@
+import { NotFoundError } from '../errors.js';
+import { assertModelName } from '../core/names.js';
+import { requireModel } from '../store/resolve-ref.js';
+import { latestVersion, listModelNames, versionFiles } from '../store/version-records.js';
+import { selectFiles, type SelectedFile } from '../workspace/file-selection.js';
+import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { hashWorkingFiles } from './file-hashing.js';
+import { withRepository, type CommonOptions, type Repository } from './repository.js';
+import { summarizeVersion, type VersionSummary } from './views.js';
+
+export interface StatusOptions extends CommonOptions {
+  /** One model; default: every model in the index or modelctl.json. */
+  model?: string;
+}
+
+export interface ModelStatus {
+  model: string;
+  version: VersionSummary | null;
+  /** Files whose content differs from the latest version. */
+  modified: { path: string; size: number; committedSize: number }[];
+  /** Files matched by the model's paths that the latest version does not have. */
+  added: { path: string; size: number }[];
+  /** Files of the latest version that are gone from the folder. */
+  deleted: { path: string; committedSize: number }[];
+  unchanged: number;
+  clean: boolean;
+  /** Files whose bytes had to be read (the stat cache answered for the rest). */
+  rehashed: number;
+}
+
+export interface StatusResult {
+  models: ModelStatus[];
+  clean: boolean;
+}
+
+/**
+ * Compares each model's tracked files with its latest version. Files whose stat is
+ * unchanged since they were last hashed are not read again.
+ */
+export async function status(opts: StatusOptions = {}): Promise<StatusResult> {
+  if (opts.model) assertModelName(opts.model);
+  return withRepository(opts, async (repo) => {
+    let names: string[];
+    if (opts.model) {
+      if (!repo.settings.models[opts.model]) requireModel(repo.db, opts.model);
+      names = [opts.model];
+    } else {
+      names = [...new Set([...listModelNames(repo.db), ...Object.keys(repo.settings.models)])].sort();
+    }
+    const models: ModelStatus[] = [];
+    for (const name of names) models.push(await modelStatus(repo, name));
+    return { models, clean: models.every((m) => m.clean) };
+  });
+}
+
+async function modelStatus(repo: Repository, model: string): Promise<ModelStatus> {
+  const latest = latestVersion(repo.db, model);
+  const committed = latest ? versionFiles(repo.db, latest.id) : [];
+  const patterns = repo.settings.models[model]?.paths ?? [];
+  // Tracked = what the paths select now, plus every committed file still present.
+  const tracked = new Map<string, SelectedFile>();
+  for (const p of patterns) {
+    try {
+      for (const f of await selectFiles(repo.root, repo.root, [p])) tracked.set(f.rel, f);
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err; // a pattern matching nothing selects nothing
+    }
+  }
+  const deleted: ModelStatus['deleted'] = [];
+  for (const f of committed) {
+    const abs = join(repo.root, f.path);
+    if (existsSync(abs)) tracked.set(f.path, { abs, rel: f.path });
+    else deleted.push({ path: f.path, committedSize: f.size });
+  }
+  const files = [...tracked.values()].sort((a, b) => (a.rel < b.rel ? -1 : 1));
+  const hashed = hashWorkingFiles(repo, files, { store: false });
+  const byPath = new Map(committed.map((f) => [f.path, f]));
+  const modified: ModelStatus['modified'] = [];
+  const added: ModelStatus['added'] = [];
+  let unchanged = 0;
+  for (const h of hashed) {
+    const c = byPath.get(h.rel);
+    if (!c) added.push({ path: h.rel, size: h.size });
+    else if (c.digest !== h.digest) modified.push({ path: h.rel, size: h.size, committedSize: c.size });
+    else unchanged++;
+  }
+  return {
+    model,
+    version: latest ? summarizeVersion(repo.db, latest) : null,
+    modified,
+    added,
+    deleted,
+    unchanged,
+    clean: modified.length === 0 && added.length === 0 && deleted.length === 0,
+    rehashed: hashed.filter((h) => h.rehashed).length,
+  };
+}

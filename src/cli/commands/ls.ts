@@ -1,0 +1,35 @@
+import type { Command } from 'commander';
+import type { LsResult } from '../../api/ls.js';
+import { action } from '../action.js';
+import { formatBytes, formatTime, table } from '../format.js';
+
+/** `modelctl ls`: models, latest versions and stage holders. */
+export function registerLs(program: Command): Command {
+  return program
+    .command('ls')
+    .description('list models with their latest version, stage holders and size')
+    .addHelpText('after', '\nExamples:\n  modelctl ls\n  modelctl ls --json')
+    .action(
+      action<object>(async (ctx) => {
+        const { ls } = await import('../../api/ls.js');
+        const result = await ls({ cwd: ctx.cwd });
+        ctx.out.result(result, (r: LsResult) => {
+          if (r.models.length === 0) return 'No models yet: commit one with `modelctl commit <model> <paths>`';
+          const stageCols = [...new Set([...r.stageOrder, ...r.models.flatMap((m) => Object.keys(m.stages))])];
+          const now = new Date();
+          const rows = [
+            ['MODEL', 'LATEST', 'VERSIONS', 'SIZE', 'UPDATED', ...stageCols.map((s) => s.toUpperCase())],
+            ...r.models.map((m) => [
+              m.name,
+              m.latest ? `v${m.latest.number}` : '-',
+              String(m.versions),
+              formatBytes(m.latestSize),
+              m.latest ? formatTime(m.latest.createdAt, now) : '-',
+              ...stageCols.map((s) => (m.stages[s] ? `v${m.stages[s].number}` : '-')),
+            ]),
+          ];
+          return table(rows);
+        });
+      }),
+    );
+}

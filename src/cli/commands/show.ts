@@ -1,0 +1,51 @@
+import type { Command } from 'commander';
+import type { ShowResult } from '../../api/show.js';
+import { action } from '../action.js';
+import { formatBytes, formatTime, formatValue, table } from '../format.js';
+
+/** `modelctl show <ref>`: one version in full. */
+export function registerShow(program: Command): Command {
+  return program
+    .command('show')
+    .description('show one version: files, lineage, params, metrics, tags, stages, events')
+    .argument('<ref>', 'a reference: model[@latest|@v3|@stage|@tag|@idprefix]')
+    .addHelpText('after', '\nExamples:\n  modelctl show fraud\n  modelctl show fraud@production --json')
+    .action(
+      action<object>(async (ctx, _opts, ref: string) => {
+        const { show } = await import('../../api/show.js');
+        const result = await show({ cwd: ctx.cwd, ref });
+        ctx.out.result(result, (r: ShowResult) => renderShow(r, ctx.out.color));
+      }),
+    );
+}
+
+function renderShow(r: ShowResult, c: import('chalk').ChalkInstance): string {
+  const v = r.version;
+  const l = r.lineage;
+  const out: string[] = [];
+  out.push(`${c.bold(v.ref)}  ${c.dim(v.id)}`);
+  out.push(`Date:     ${formatTime(v.createdAt)} UTC`);
+  out.push(`Author:   ${v.author}`);
+  if (v.message) out.push(`Message:  ${v.message}`);
+  if (v.tags.length) out.push(`Tags:     ${v.tags.join(', ')}`);
+  if (v.stages.length) out.push(`Stages:   ${v.stages.join(', ')}`);
+  if (v.archived) out.push('Archived: yes');
+  out.push('', c.bold(`Files (${v.fileCount}, ${formatBytes(v.totalSize)})`));
+  out.push(table(r.files.map((f) => [`  ${f.path}`, formatBytes(f.size), c.dim(f.digest.slice(0, 12))])));
+  const params = Object.entries(l.params);
+  if (params.length) out.push('', c.bold('Params'), table(params.map(([k, val]) => [`  ${k}`, formatValue(val)])));
+  const metrics = Object.entries(l.metrics);
+  if (metrics.length) out.push('', c.bold('Metrics'), table(metrics.map(([k, val]) => [`  ${k}`, formatValue(val)])));
+  out.push('', c.bold('Lineage'));
+  if (l.code) {
+    out.push(`  code:   ${l.code.commit.slice(0, 12)}${l.code.branch ? ` (${l.code.branch})` : ''}${l.code.dirty ? c.yellow(' dirty') : ''}${l.code.remote ? `  ${l.code.remote}` : ''}`);
+  } else out.push('  code:   (not a git repository)');
+  for (const d of l.data) out.push(`  data:   ${d.source}${d.digest ? c.dim(`  ${d.digest.slice(0, 12)}`) : ''}${d.size !== undefined ? `  ${formatBytes(d.size)}` : ''}`);
+  if (l.parent) out.push(`  parent: ${l.parent.model}@${l.parent.version.slice(0, 12)}`);
+  out.push(`  env:    modelctl ${l.environment.modelctl}, node ${l.environment.node}, ${l.environment.os}, ${l.environment.hostname}${l.environment.ci ? `, CI ${l.environment.ci.provider}` : ''}`);
+  if (r.events.length) {
+    out.push('', c.bold('Events'));
+    out.push(table(r.events.map((e) => [`  ${formatTime(e.at)}`, e.action, e.actor, [e.from, e.to].filter(Boolean).join(' → '), e.reason ?? ''])));
+  }
+  return out.join('\n');
+}

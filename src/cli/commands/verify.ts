@@ -1,0 +1,40 @@
+import type { Command } from 'commander';
+import type { VerifyResult } from '../../api/verify.js';
+import { action } from '../action.js';
+import { formatBytes } from '../format.js';
+
+/** `modelctl verify [ref]`: re-hash the store. */
+export function registerVerify(program: Command): Command {
+  return program
+    .command('verify')
+    .description('re-hash the store (or one version) and report every missing or corrupt object; exit 6 on any')
+    .argument('[ref]', 'only this version')
+    .option('--rebuild-index', 'rebuild .modelctl/index.db from the store (after damage)')
+    .addHelpText('after', '\nExamples:\n  modelctl verify\n  modelctl verify fraud@production\n  modelctl verify --rebuild-index')
+    .action(
+      action<{ rebuildIndex?: boolean }>(async (ctx, opts, ref?: string) => {
+        if (opts.rebuildIndex) {
+          const { rebuildIndex } = await import('../../api/rebuild-index.js');
+          const result = await rebuildIndex({ cwd: ctx.cwd });
+          ctx.out.result(result, (r) =>
+            [
+              `Rebuilt the index: ${r.versions} versions, ${r.objects} objects${r.movedTo ? ` (old index kept at ${r.movedTo})` : ''}`,
+              r.salvaged.numbers ? `Kept version numbers, ${r.salvaged.tags} tags, ${r.salvaged.stages} stages and ${r.salvaged.events} events from the old index` : 'The old index could not be read: numbers follow creation order; tags, stages and events start afresh',
+              ...r.skippedManifests.map((s) => `skipped manifest ${s.id.slice(0, 12)}: ${s.reason}`),
+            ].join('\n'),
+          );
+          return;
+        }
+        const { verify, assertVerified } = await import('../../api/verify.js');
+        const result = await verify({ cwd: ctx.cwd, ref });
+        ctx.out.result(result, renderVerify);
+        assertVerified(result);
+      }),
+    );
+}
+
+function renderVerify(r: VerifyResult): string {
+  const lines = [`Checked ${r.objectsChecked} objects (${formatBytes(r.bytesChecked)}) and ${r.manifestsChecked} manifests: ${r.ok ? 'all good' : 'PROBLEMS FOUND'}`];
+  for (const p of r.problems) lines.push(`  ${p.kind}: ${p.id}  ${p.detail}`);
+  return lines.join('\n');
+}

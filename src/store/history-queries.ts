@@ -1,0 +1,93 @@
+import type { AuditEvent, EventAction } from '../core/events.js';
+import type { Database } from './index-db.js';
+
+/** An audit event as the local chain holds it: the event plus its place in the chain. */
+export interface EventRecord extends AuditEvent {
+  seq: number;
+  /** sha256(prevHash ‖ canonical JSON of the event). */
+  hash: string;
+  prevHash: string;
+  /** True once a remote has it. */
+  pushed: boolean;
+}
+
+/** Filters for listEvents; every one optional. */
+export interface EventFilter {
+  model?: string;
+  versionId?: string;
+  /** ISO-8601 UTC instant: only events at or after it. */
+  since?: string;
+}
+
+interface EventRow {
+  seq: number;
+  id: string;
+  at: string;
+  actor: string;
+  action: string;
+  model: string | null;
+  version_id: string | null;
+  payload: string;
+  prev_hash: string;
+  hash: string;
+  pushed: number;
+}
+
+/**
+ * Events oldest first (chain order). A payload that no longer parses (a damaged row) is
+ * shown from its columns rather than hiding it; `history --verify` names it.
+ */
+export function listEvents(db: Database, filter: EventFilter = {}): EventRecord[] {
+  const where: string[] = [];
+  const args: string[] = [];
+  if (filter.model !== undefined) {
+    where.push('model = ?');
+    args.push(filter.model);
+  }
+  if (filter.versionId !== undefined) {
+    where.push('version_id = ?');
+    args.push(filter.versionId);
+  }
+  if (filter.since !== undefined) {
+    where.push('at >= ?');
+    args.push(filter.since);
+  }
+  const rows = db
+    .prepare(`SELECT seq, id, at, actor, action, model, version_id, payload, prev_hash, hash, pushed FROM events${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY seq`)
+    .all(...args) as EventRow[];
+  return rows.map(toRecord);
+}
+
+/** One event of the local chain by id, or null. */
+export function getEventRecord(db: Database, id: string): EventRecord | null {
+  const row = db.prepare('SELECT seq, id, at, actor, action, model, version_id, payload, prev_hash, hash, pushed FROM events WHERE id = ?').get(id) as EventRow | undefined;
+  return row ? toRecord(row) : null;
+}
+
+function toRecord(r: EventRow): EventRecord {
+  let e: Partial<AuditEvent> = {};
+  try {
+    const parsed = JSON.parse(r.payload) as unknown;
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) e = parsed as Partial<AuditEvent>;
+  } catch {
+    e = {};
+  }
+  return {
+    seq: r.seq,
+    id: r.id,
+    at: r.at,
+    actor: r.actor,
+    host: typeof e.host === 'string' ? e.host : '',
+    action: r.action as EventAction,
+    model: r.model,
+    version: r.version_id,
+    from: e.from ?? null,
+    to: e.to ?? null,
+    reason: e.reason ?? null,
+    argv: Array.isArray(e.argv) ? e.argv : [],
+    data: e.data && typeof e.data === 'object' ? e.data : {},
+    hash: r.hash,
+    prevHash: r.prev_hash,
+    pushed: r.pushed === 1,
+  };
+}

@@ -1,0 +1,86 @@
+import { chmodSync, closeSync, constants, copyFileSync, linkSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { IntegrityError, UsageError, fsError, isErrnoException } from '../errors.js';
+import { ChunkHasher, hashFileSync } from '../store/hash-file.js';
+import { createTempFile, discardTempFile, releaseTempFile } from '../store/temp-files.js';
+
+export type LinkMode = 'auto' | 'reflink' | 'hardlink' | 'copy';
+export type LinkUsed = 'reflink' | 'hardlink' | 'copy';
+
+const BUFFER_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Writes the object at `objectPath` to `dest` (atomically: temp file in dest's folder,
+ * then rename), verifying the bytes written hash to `digest`. `auto` tries a reflink and
+ * falls back to a copy; `hardlink` shares the read-only object (executables are copied,
+ * since a shared inode cannot carry its own mode). Returns the method used.
+ */
+export function materializeFile(objectPath: string, dest: string, destDir: string, digest: string, mode: number, link: LinkMode): LinkUsed {
+  let used: LinkUsed;
+  const tmp = createTempFile(destDir, '.modelctl-tmp');
+  closeSync(tmp.fd);
+  try {
+    if (link === 'hardlink' && mode === 0o644) {
+      // The object is verified by reading it; the link then shares those exact bytes.
+      unlinkSync(tmp.path);
+      checkDigest(hashFileSync(objectPath).digest, digest, objectPath);
+      linkSync(objectPath, tmp.path);
+      used = 'hardlink';
+    } else if ((link === 'auto' || link === 'reflink') && tryReflink(objectPath, tmp.path)) {
+      checkDigest(hashFileSync(tmp.path).digest, digest, objectPath);
+      chmodSync(tmp.path, mode);
+      used = 'reflink';
+    } else if (link === 'reflink') {
+      throw new UsageError('REFLINK_UNSUPPORTED', 'this file system does not support reflinks', { hint: 'use --link auto (falls back to a copy) or --link copy' });
+    } else {
+      copyVerified(objectPath, tmp.path, digest);
+      chmodSync(tmp.path, mode);
+      used = 'copy';
+    }
+    renameSync(tmp.path, dest);
+    releaseTempFile(tmp.path);
+    return used;
+  } catch (err) {
+    discardTempFile(tmp.path);
+    throw err instanceof IntegrityError || err instanceof UsageError ? err : fsError(err, dest);
+  }
+}
+
+function tryReflink(src: string, dest: string): boolean {
+  try {
+    copyFileSync(src, dest, constants.COPYFILE_FICLONE_FORCE);
+    return true;
+  } catch (err) {
+    if (isErrnoException(err) && ['ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'EINVAL', 'ENOSYS', 'ENOTTY'].includes(err.code ?? '')) return false;
+    throw err;
+  }
+}
+
+/** Copies in one pass, hashing the bytes as they go, and checks the digest. */
+function copyVerified(src: string, dest: string, digest: string): void {
+  const input = openSync(src, 'r');
+  const output = openSync(dest, 'w');
+  try {
+    const buf = Buffer.allocUnsafe(BUFFER_BYTES);
+    const hasher = new ChunkHasher();
+    for (;;) {
+      const n = readSync(input, buf, 0, buf.length, null);
+      if (n === 0) break;
+      hasher.update(buf, 0, n);
+      let off = 0;
+      while (off < n) off += writeSync(output, buf, off, n - off);
+    }
+    checkDigest(hasher.finish().digest, digest, src);
+  } finally {
+    closeSync(input);
+    closeSync(output);
+  }
+}
+
+function checkDigest(actual: string, expected: string, objectPath: string): void {
+  if (actual !== expected) {
+    throw new IntegrityError('CORRUPT_OBJECT', `object ${expected.slice(0, 12)} is corrupt (its bytes hash to ${actual.slice(0, 12)})`, {
+      hint: 'run `modelctl verify`; pull the version again from a remote to repair it',
+      data: { object: objectPath },
+    });
+  }
+}
