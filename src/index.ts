@@ -1,0 +1,23 @@
+/**
+ * The modelctl Node API. Every function takes one options object (with an optional
+ * `cwd`) and returns the same plain object the CLI prints with --json. Errors are
+ * ModelctlError subclasses with a stable `code` and the CLI's `exitCode`.
+ */
+export * from './errors.js';
+export { init, type InitOptions, type InitResult } from './api/init.js';
+export { commit, type CommitOptions, type CommitResult } from './api/commit.js';
+export { status, type StatusOptions, type StatusResult, type ModelStatus } from './api/status.js';
+export { log, type LogOptions, type LogResult, type LogEntry } from './api/log.js';
+export { ls, type LsResult, type ModelListing } from './api/ls.js';
+export { show, type ShowOptions, type ShowResult } from './api/show.js';
+export { checkout, type CheckoutOptions, type CheckoutResult } from './api/checkout.js';
+export { verify, assertVerified, type VerifyOptions, type VerifyResult, type VerifyProblem } from './api/verify.js';
+export { rebuildIndex, type RebuildResult } from './api/rebuild-index.js';
+export { gc, type GcOptions, type GcResult } from './api/gc.js';
+export { configGet, configSet, configList, type ConfigEntry } from './api/config.js';
+export type { CommonOptions } from './api/repository.js';
+export type { VersionSummary } from './api/views.js';
+export type { VersionManifest, ManifestFile, Lineage, DataInput } from './core/manifest.js';
+export type { AuditEvent } from './core/events.js';
+export { parseRef, type ParsedRef } from './core/refs.js';
+export { CHUNKING } from './store/gear.js';
