@@ -15,6 +15,17 @@ export { verify, assertVerified, type VerifyOptions, type VerifyResult, type Ver
 export { rebuildIndex, type RebuildResult } from './api/rebuild-index.js';
 export { gc, type GcOptions, type GcResult } from './api/gc.js';
 export { configGet, configSet, configList, type ConfigEntry } from './api/config.js';
+export { tag, deleteTag, tags, type TagOptions, type TagResult, type DeleteTagOptions, type DeleteTagResult, type TagsResult, type TagListing } from './api/tag.js';
+export { promote, checkStage, type PromoteOptions } from './api/promote.js';
+export { rollback, type RollbackOptions } from './api/rollback.js';
+export type { StageMoveResult, StageMoveQuestion, ConfirmStageMove } from './api/stage-move.js';
+export { archive, unarchive, type ArchiveOptions, type ArchiveResult } from './api/archive.js';
+export { history, type HistoryOptions, type HistoryResult } from './api/history.js';
+export { diff, type DiffOptions, type DiffResult } from './api/diff.js';
+export { lineage, type LineageOptions, type LineageResult } from './api/lineage.js';
+export type { EventRecord } from './store/history-queries.js';
+export type { UnmetRule, StagePolicyRules } from './core/policy.js';
+export type { LineageNode, LineageEdge } from './core/lineage-graph.js';
 export type { CommonOptions } from './api/repository.js';
 export type { VersionSummary } from './api/views.js';
 export type { VersionManifest, ManifestFile, Lineage, DataInput } from './core/manifest.js';

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { CommitResult } from '../../api/commit.js';
+import type { StageMoveResult } from '../../api/stage-move.js';
 import { action, collect } from '../action.js';
 import { formatBytes } from '../format.js';
 import { reportHooks } from '../hook-report.js';
@@ -13,6 +14,8 @@ interface CommitFlags {
   data?: string[];
   parent?: string;
   tag?: string;
+  stage?: string;
+  yes?: boolean;
 }
 
 /** `modelctl commit <model> [paths…]`: snapshot files into a new version. */
@@ -30,6 +33,8 @@ export function registerCommit(program: Command): Command {
     .option('--data <path|uri>', 'a training-data input (repeatable; files and folders are hashed, URIs recorded)', collect)
     .option('--parent <ref>', 'the version this one was fine-tuned from')
     .option('--tag <tag>', 'tag the new version')
+    .option('--stage <stage>', 'then promote it to this stage (policies and hooks apply; -m is the reason)')
+    .option('-y, --yes', 'with --stage: do not ask before moving the last stage')
     .addHelpText(
       'after',
       `
@@ -40,7 +45,9 @@ Examples:
     .action(
       action<CommitFlags>(async (ctx, opts, model: string, paths: string[]) => {
         const { commit } = await import('../../api/commit.js');
-        const result = await commit({
+        // An unknown stage is a usage error before anything is written.
+        if (opts.stage !== undefined) await (await import('../../api/promote.js')).checkStage({ cwd: ctx.cwd, stage: opts.stage });
+        const committed = await commit({
           cwd: ctx.cwd,
           model,
           paths,
@@ -54,12 +61,39 @@ Examples:
           tag: opts.tag,
           argv: ctx.argv,
         });
-        reportHooks(ctx, result.hooks);
-        ctx.out.result(result, (r: CommitResult) => {
+        reportHooks(ctx, committed.hooks);
+        // --stage: promote what was committed (or the identical latest). A denied promotion
+        // leaves the commit in place: the result is printed, then the error exits 5.
+        let promotion: StageMoveResult | null = null;
+        let promotionError: unknown = null;
+        if (opts.stage !== undefined) {
+          const { promote } = await import('../../api/promote.js');
+          const { stageConfirmer } = await import('../stage-confirm.js');
+          try {
+            promotion = await promote({
+              cwd: ctx.cwd,
+              ref: `${committed.version.model}@${committed.version.id}`,
+              to: opts.stage,
+              reason: opts.message,
+              confirm: stageConfirmer(ctx, opts.yes),
+              argv: ctx.argv,
+            });
+            reportHooks(ctx, promotion.hooks);
+          } catch (err) {
+            promotionError = err;
+          }
+        }
+        const result: CommitResult & { promotion: StageMoveResult | null } = { ...committed, promotion };
+        ctx.out.result(result, (r) => {
           const v = r.version;
-          if (!r.created) return `Nothing to commit: ${v.ref} (${v.shortId}) has the same files and lineage`;
-          return `Committed ${v.ref} (${v.shortId}): ${v.fileCount} file${v.fileCount === 1 ? '' : 's'}, ${formatBytes(v.totalSize)}${v.tags.length ? ` [${v.tags.join(', ')}]` : ''}`;
+          const head = !r.created
+            ? `Nothing to commit: ${v.ref} (${v.shortId}) has the same files and lineage`
+            : `Committed ${v.ref} (${v.shortId}): ${v.fileCount} file${v.fileCount === 1 ? '' : 's'}, ${formatBytes(v.totalSize)}${v.tags.length ? ` [${v.tags.join(', ')}]` : ''}`;
+          if (!r.promotion) return head;
+          const p = r.promotion;
+          return `${head}\n${p.changed ? `Promoted to '${p.stage}'${p.previous ? ` (was ${p.previous.ref})` : ''}` : `Already holds '${p.stage}'`}`;
         });
+        if (promotionError) throw promotionError;
       }),
     );
 }

@@ -1,4 +1,13 @@
 import type { Command } from 'commander';
+import { registerArchive } from './archive.js';
+import { registerDiff } from './diff.js';
+import { registerHistory } from './history.js';
+import { registerLineage } from './lineage.js';
+import { registerPromote } from './promote.js';
+import { registerRollback } from './rollback.js';
+import { registerTag } from './tag.js';
+import { registerTags } from './tags.js';
+import { registerUnarchive } from './unarchive.js';
 import { registerCheckout } from './checkout.js';
 import { registerCommit } from './commit.js';
 import { registerConfig } from './config.js';
@@ -14,6 +23,15 @@ import { registerVerify } from './verify.js';
 export const COMMANDS: ((program: Command) => Command)[] = [
   registerInit,
   registerCommit,
+  registerTag,
+  registerTags,
+  registerPromote,
+  registerRollback,
+  registerArchive,
+  registerUnarchive,
+  registerHistory,
+  registerDiff,
+  registerLineage,
   registerStatus,
   registerLog,
   registerLs,

@@ -1,0 +1,49 @@
+import { resolveRef } from '../store/resolve-ref.js';
+import { withRepository, type CommonOptions } from './repository.js';
+import { assertKnownStage, performStageMove, type ConfirmStageMove, type StageMoveResult } from './stage-move.js';
+
+export type { ConfirmStageMove, StageMoveQuestion, StageMoveResult } from './stage-move.js';
+export { policyDenial } from './stage-move.js';
+
+export interface PromoteOptions extends CommonOptions {
+  /** The version to promote (SPEC §2 reference). */
+  ref: string;
+  /** The stage to move; must be one of the configured stages. */
+  to: string;
+  reason?: string;
+  /** Check the policy and report the verdict; move nothing, run no hooks. */
+  dryRun?: boolean;
+  /** Asked before moving the last configured stage (e.g. production); omit to never ask. */
+  confirm?: ConfirmStageMove;
+  /** Recorded in the audit event. */
+  argv?: string[];
+}
+
+/**
+ * Moves stage `to` of the reference's model to that version, after its policy allows
+ * it. Unknown stage → UsageError (2); archived version or unmet policy → PolicyError (5)
+ * listing every unmet rule; failed pre-promote hook → PolicyError (5). Promoting the
+ * version that already holds the stage changes nothing and records nothing.
+ */
+export async function promote(opts: PromoteOptions): Promise<StageMoveResult> {
+  return withRepository(opts, async (repo) => {
+    assertKnownStage(opts.to, repo.settings.stages);
+    const target = resolveRef(repo.db, opts.ref);
+    return performStageMove(repo, {
+      action: 'promote',
+      stage: opts.to,
+      stages: repo.settings.stages,
+      target,
+      rules: repo.settings.policies[opts.to],
+      reason: opts.reason ?? null,
+      argv: opts.argv ?? [],
+      dryRun: !!opts.dryRun,
+      confirm: opts.confirm,
+    });
+  });
+}
+
+/** Throws UsageError (exit 2) unless `stage` is configured in the repository at opts.cwd. */
+export async function checkStage(opts: CommonOptions & { stage: string }): Promise<void> {
+  await withRepository(opts, (repo) => assertKnownStage(opts.stage, repo.settings.stages));
+}

@@ -1,0 +1,82 @@
+import { NotFoundError, UsageError } from '../errors.js';
+import { assertModelName } from '../core/names.js';
+import { parseRef } from '../core/refs.js';
+import { rollbackTarget } from '../core/stage-moves.js';
+import { requireModel, resolveRef } from '../store/resolve-ref.js';
+import { getStageHolder, stageHistory } from '../store/stages-table.js';
+import { getVersion } from '../store/version-records.js';
+import { withRepository, type CommonOptions } from './repository.js';
+import { assertKnownStage, performStageMove, type ConfirmStageMove, type StageMoveResult } from './stage-move.js';
+
+export interface RollbackOptions extends CommonOptions {
+  model: string;
+  stage: string;
+  /** Put the stage on this version instead of the previous holder. */
+  to?: string;
+  reason?: string;
+  dryRun?: boolean;
+  /** Asked before moving the last configured stage; omit to never ask. */
+  confirm?: ConfirmStageMove;
+  argv?: string[];
+}
+
+/**
+ * Puts a stage back on the version that held it before the current holder arrived
+ * (repeated rollbacks keep walking back; see core/stage-moves.ts), or on `to`. A version
+ * that held the stage before passed its gate then, so only `require_reason` and the
+ * archived check apply to it; a `--to` version that never held the stage meets the full
+ * policy. Empty stage or no earlier holder → NotFoundError (3); the stage moved by
+ * someone else meanwhile → ConflictError (4); denied → PolicyError (5).
+ */
+export async function rollback(opts: RollbackOptions): Promise<StageMoveResult> {
+  assertModelName(opts.model);
+  return withRepository(opts, async (repo) => {
+    const { db, settings } = repo;
+    assertKnownStage(opts.stage, settings.stages);
+    const modelId = requireModel(db, opts.model);
+    const holder = getStageHolder(db, modelId, opts.stage);
+    if (!holder) {
+      throw new NotFoundError('STAGE_EMPTY', `no version of ${opts.model} holds '${opts.stage}': nothing to roll back`, {
+        hint: `promote one with \`modelctl promote ${opts.model}@<ref> --to ${opts.stage}\``,
+      });
+    }
+    const history = stageHistory(db, modelId, opts.stage);
+    let targetId: string | null;
+    if (opts.to !== undefined) {
+      const parsed = parseRef(opts.to);
+      if (parsed.model !== opts.model) {
+        throw new UsageError('REF_OTHER_MODEL', `--to ${opts.to} names a version of '${parsed.model}', not of '${opts.model}'`, {
+          hint: `use --to ${opts.model}@<selector>`,
+        });
+      }
+      targetId = resolveRef(db, parsed).id;
+    } else {
+      targetId = rollbackTarget(history, holder.versionId);
+      if (targetId === null) {
+        throw new NotFoundError('NO_PREVIOUS_HOLDER', `'${opts.stage}' of ${opts.model} has no earlier holder to roll back to`, {
+          hint: `name the version with --to, e.g. \`modelctl rollback ${opts.model} --stage ${opts.stage} --to ${opts.model}@v1\``,
+        });
+      }
+    }
+    const target = getVersion(db, targetId);
+    if (!target) {
+      throw new NotFoundError('UNKNOWN_VERSION', `version ${targetId.slice(0, 12)} from the stage history is not in the index`, {
+        hint: `fetch it (\`modelctl fetch ${opts.model}\`) or name a version with --to`,
+      });
+    }
+    const policy = settings.policies[opts.stage];
+    const heldBefore = history.some((h) => h.versionId === target.id);
+    return performStageMove(repo, {
+      action: 'rollback',
+      stage: opts.stage,
+      stages: settings.stages,
+      target,
+      rules: heldBefore ? { require_reason: policy?.require_reason } : policy,
+      reason: opts.reason ?? null,
+      argv: opts.argv ?? [],
+      dryRun: !!opts.dryRun,
+      confirm: opts.confirm,
+      expectHolder: holder.versionId,
+    });
+  });
+}

@@ -1,0 +1,250 @@
+import { ConflictError, PolicyError, UsageError } from '../errors.js';
+import { buildEvent, type AuditEvent } from '../core/events.js';
+import { evaluatePolicy, type PolicyVerdict, type StagePolicyRules, type UnmetRule } from '../core/policy.js';
+import { appendEvent } from '../store/events-table.js';
+import { getEventRecord, type EventRecord } from '../store/history-queries.js';
+import { writeTransaction } from '../store/index-db.js';
+import { versionKeyValues } from '../store/lineage-queries.js';
+import { requireModel } from '../store/resolve-ref.js';
+import { getStageHolder, moveStage, stagesEverHeld } from '../store/stages-table.js';
+import { getVersion, type VersionRow } from '../store/version-records.js';
+import type { Database } from '../store/index-db.js';
+import { assertPreHookPassed, runHook, type HookOutcome } from '../workspace/hooks.js';
+import { hostName, resolveActor } from '../workspace/identity.js';
+import type { Repository } from './repository.js';
+import { summarizeVersion, type VersionSummary } from './views.js';
+
+/** What a promotion or rollback did, or (with dryRun) would do. The --json shape. */
+export interface StageMoveResult {
+  action: 'promote' | 'rollback';
+  model: string;
+  stage: string;
+  /** The version the stage moves to. */
+  version: VersionSummary;
+  /** The holder before the move (null when the stage was empty). */
+  previous: VersionSummary | null;
+  /** True when the stage pointer moved. False: dry run, or the version already held it. */
+  changed: boolean;
+  dryRun: boolean;
+  /** The policy verdict (an archived version is never allowed). */
+  allowed: boolean;
+  unmet: UnmetRule[];
+  /** The rules checked, met or not (`archived`, `from:staging`, `metric:accuracy`, …). */
+  checked: string[];
+  /** The recorded audit event (with its seq and chain hash); null when nothing moved. */
+  event: EventRecord | null;
+  hooks: HookOutcome[];
+}
+
+/** What a confirmation callback is asked about (moves of the last stage only). */
+export interface StageMoveQuestion {
+  action: 'promote' | 'rollback';
+  model: string;
+  stage: string;
+  version: VersionSummary;
+  previous: VersionSummary | null;
+}
+
+/** Asks whether to go ahead; false aborts with nothing changed (ConflictError ABORTED, exit 4). */
+export type ConfirmStageMove = (question: StageMoveQuestion) => Promise<boolean>;
+
+/** Throws UsageError (exit 2) listing the configured stages unless `stage` is one of them. */
+export function assertKnownStage(stage: string, stages: readonly string[]): void {
+  if (!stages.includes(stage)) {
+    throw new UsageError('UNKNOWN_STAGE', `unknown stage '${stage}' — configured stages: ${stages.join(', ')}`, {
+      hint: 'stages are listed, in order, under "stages" in modelctl.json',
+      data: { stage, stages: [...stages] },
+    });
+  }
+}
+
+/** A stage move to carry out (internal to promote and rollback). */
+export interface StageMovePlan {
+  action: 'promote' | 'rollback';
+  stage: string;
+  /** The configured stages, in order (the `from: true` rule looks one back). */
+  stages: readonly string[];
+  target: VersionRow;
+  /** The policy rules that gate this move (a rollback to a former holder checks fewer). */
+  rules: StagePolicyRules | undefined;
+  reason: string | null;
+  argv: string[];
+  dryRun: boolean;
+  /** Called before moving the last configured stage; absent: no question asked. */
+  confirm?: ConfirmStageMove;
+  /**
+   * Compare-and-swap: the move only happens while the stage is still held by this version
+   * (a rollback computed its target from that holder). Absent: any holder is replaced.
+   */
+  expectHolder?: string | null;
+}
+
+/**
+ * Moves a stage through every gate, in this order: policy verdict (all unmet rules → one
+ * PolicyError, exit 5) → confirmation for the last stage → pre-promote hook (failure →
+ * exit 5) → ONE write transaction that re-checks the policy against fresh facts and writes
+ * the pointer, the stage history and the audit event together → post-promote hook
+ * (failure is reported in `hooks`, the move stands). Concurrent moves serialize on the
+ * transaction; each records the holder it really replaced.
+ */
+export async function performStageMove(repo: Repository, plan: StageMovePlan): Promise<StageMoveResult> {
+  const { db, settings } = repo;
+  const model = plan.target.model;
+  const modelId = requireModel(db, model);
+  const holderId = getStageHolder(db, modelId, plan.stage)?.versionId ?? null;
+  const verdict = checkPolicy(db, plan, plan.target.id);
+  const summary = (id: string | null): VersionSummary | null => {
+    const row = id ? getVersion(db, id) : null;
+    return row ? summarizeVersion(db, row) : null;
+  };
+  const base = {
+    action: plan.action,
+    model,
+    stage: plan.stage,
+    dryRun: plan.dryRun,
+    allowed: verdict.allowed,
+    unmet: verdict.unmet,
+    checked: verdict.checked,
+  };
+  if (plan.expectHolder !== undefined && plan.expectHolder !== holderId) throw stageMoved(model, plan.stage);
+  if (plan.dryRun || holderId === plan.target.id) {
+    return { ...base, version: summary(plan.target.id) as VersionSummary, previous: summary(holderId), changed: false, event: null, hooks: [] };
+  }
+  if (!verdict.allowed) throw denied(plan, verdict);
+
+  const isLastStage = settings.stages[settings.stages.length - 1] === plan.stage;
+  if (isLastStage && plan.confirm) {
+    const ok = await plan.confirm({ action: plan.action, model, stage: plan.stage, version: summary(plan.target.id) as VersionSummary, previous: summary(holderId) });
+    if (!ok) {
+      throw new ConflictError('ABORTED', `${plan.action} of ${model} to '${plan.stage}' aborted at the confirmation; nothing changed`, {
+        hint: 'pass --yes to skip the question',
+      });
+    }
+  }
+
+  const actor = await resolveActor(repo.root);
+  const host = hostName();
+  const eventFor = (fromId: string | null): AuditEvent =>
+    buildEvent({
+      actor,
+      host,
+      action: plan.action,
+      model,
+      version: plan.target.id,
+      from: fromId,
+      to: plan.target.id,
+      reason: plan.reason,
+      argv: plan.argv,
+      data: { stage: plan.stage, number: plan.target.number, fromNumber: fromId ? (getVersion(db, fromId)?.number ?? null) : null },
+    });
+  const hooks: HookOutcome[] = [];
+  const proposed = eventFor(holderId);
+  const pre = await runHook(repo.metaDir, repo.root, 'pre-promote', { ...proposed }, hookVars(proposed, plan));
+  hooks.push(pre);
+  assertPreHookPassed(pre);
+
+  const recorded = writeTransaction(db, () => {
+    // Re-read under the write lock: another process may have moved the stage or archived
+    // the version while the hook ran. The event must name the holder really replaced.
+    const holderNow = getStageHolder(db, modelId, plan.stage)?.versionId ?? null;
+    if (plan.expectHolder !== undefined && plan.expectHolder !== holderNow) throw stageMoved(model, plan.stage);
+    if (holderNow === plan.target.id) return null;
+    const fresh = checkPolicy(db, plan, plan.target.id);
+    if (!fresh.allowed) throw denied(plan, fresh);
+    const event = holderNow === holderId ? proposed : eventFor(holderNow);
+    moveStage(db, { modelId, stage: plan.stage, versionId: plan.target.id, eventId: event.id, at: event.at });
+    appendEvent(db, event);
+    return event;
+  });
+  if (!recorded) {
+    return { ...base, version: summary(plan.target.id) as VersionSummary, previous: summary(plan.target.id), changed: false, event: null, hooks };
+  }
+  hooks.push(await runHook(repo.metaDir, repo.root, 'post-promote', { ...recorded }, hookVars(recorded, plan)));
+  return {
+    ...base,
+    version: summary(plan.target.id) as VersionSummary,
+    previous: summary(recorded.from),
+    changed: true,
+    event: getEventRecord(db, recorded.id),
+    hooks,
+  };
+}
+
+/** The verdict for moving `plan.stage` to the version, from facts read now. */
+function checkPolicy(db: Database, plan: StageMovePlan, versionId: string): PolicyVerdict {
+  const row = getVersion(db, versionId);
+  const metrics = versionKeyValues(db, 'metrics', versionId);
+  return evaluatePolicy(plan.rules, {
+    stage: plan.stage,
+    stages: plan.stages,
+    archived: row?.archived ?? false,
+    metrics,
+    heldStages: stagesEverHeld(db, versionId),
+    gitDirty: row?.gitDirty ?? null,
+    reason: plan.reason,
+  });
+}
+
+function denied(plan: StageMovePlan, verdict: PolicyVerdict): PolicyError {
+  return policyDenial({
+    action: plan.action,
+    model: plan.target.model,
+    number: plan.target.number,
+    versionId: plan.target.id,
+    stage: plan.stage,
+    unmet: verdict.unmet,
+    checked: verdict.checked,
+  });
+}
+
+/**
+ * The PolicyError (exit 5) for a denied move, listing every unmet rule in the message and
+ * in `data.unmet`. Exported so a dry run's caller can turn a "denied" verdict into the
+ * same exit status as the real attempt.
+ */
+export function policyDenial(d: {
+  action: 'promote' | 'rollback';
+  model: string;
+  number: number;
+  versionId: string;
+  stage: string;
+  unmet: UnmetRule[];
+  checked: string[];
+}): PolicyError {
+  const ref = `${d.model}@v${d.number}`;
+  const lines = d.unmet.map((u) => `  - ${u.rule}: ${u.message}`).join('\n');
+  const onlyArchived = d.unmet.length === 1 && d.unmet[0].rule === 'archived';
+  return new PolicyError(
+    onlyArchived ? 'VERSION_ARCHIVED' : 'POLICY_DENIED',
+    `${d.action} of ${ref} to '${d.stage}' denied: ${d.unmet.length} unmet rule${d.unmet.length === 1 ? '' : 's'}:\n${lines}`,
+    {
+      hint: onlyArchived
+        ? `unarchive it first: \`modelctl unarchive ${ref}\``
+        : `see policies.${d.stage} in modelctl.json; \`modelctl promote ${ref} --to ${d.stage} --dry-run\` shows the verdict`,
+      data: { model: d.model, version: d.versionId, stage: d.stage, unmet: d.unmet, checked: d.checked },
+    },
+  );
+}
+
+function stageMoved(model: string, stage: string): ConflictError {
+  return new ConflictError('STAGE_MOVED', `stage '${stage}' of ${model} was moved by someone else meanwhile; nothing changed`, {
+    hint: `look at \`modelctl history ${model} --stage ${stage}\` and run the command again`,
+  });
+}
+
+function hookVars(e: AuditEvent, plan: StageMovePlan): Record<string, string | number | null> {
+  return {
+    action: plan.action,
+    model: e.model,
+    version: e.version,
+    number: plan.target.number,
+    ref: `${plan.target.model}@v${plan.target.number}`,
+    stage: plan.stage,
+    from: e.from ?? '',
+    from_number: (e.data.fromNumber as number | null) ?? '',
+    to: e.to,
+    reason: e.reason ?? '',
+    actor: e.actor,
+    event_id: e.id,
+  };
+}
