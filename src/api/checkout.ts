@@ -46,6 +46,9 @@ export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult> {
     const conflicts: string[] = [];
     for (const f of manifest.files) {
       assertSafeRelativePath(f.path);
+      if (/^\.modelctl(-pull)?(\/|$)/.test(f.path)) {
+        throw new IntegrityError('UNSAFE_PATH', `'${f.path}' would be written into modelctl's own folder`, { hint: 'the manifest was crafted; do not use it' });
+      }
       const dest = join(outDir, ...f.path.split('/'));
       assertInside(realOut, dest);
       if (!repo.store.hasObject(f.digest)) {
@@ -81,6 +84,8 @@ export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult> {
     }
     const files: CheckoutResult['files'] = [];
     const written: { abs: string; digest: string }[] = [];
+    // With 'move' an object leaves the store at its first use; later copies come from there.
+    const placed = new Map<string, string>();
     for (const [i, p] of plan.entries()) {
       const f = manifest.files[i];
       if (!p.write) {
@@ -93,7 +98,11 @@ export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult> {
       if (existsSync(p.dest) && !lstatSync(p.dest).isFile()) {
         throw new ConflictError('WOULD_OVERWRITE', `'${p.path}' exists and is not a regular file`, { hint: 'move it away and run checkout again' });
       }
-      const used = materializeFile(repo.store.objectPath(f.digest), p.dest, dir, f.digest, f.mode, link);
+      const firstCopy = link === 'move' ? placed.get(f.digest) : undefined;
+      const used = firstCopy
+        ? materializeFile(firstCopy, p.dest, dir, f.digest, f.mode, 'copy')
+        : materializeFile(repo.store.objectPath(f.digest), p.dest, dir, f.digest, f.mode, link);
+      if (link === 'move' && !firstCopy) placed.set(f.digest, p.dest);
       files.push({ path: p.path, action: 'written', link: used, size: f.size });
       written.push({ abs: p.dest, digest: f.digest });
     }

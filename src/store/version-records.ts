@@ -186,3 +186,23 @@ export function tagsOfVersion(db: Database, id: string): string[] {
 export function stagesOfVersion(db: Database, id: string): string[] {
   return (db.prepare('SELECT stage FROM stages WHERE version_id = ? ORDER BY stage').all(id) as { stage: string }[]).map((r) => r.stage);
 }
+
+/**
+ * Gives a version another number (inside a transaction). A version already holding
+ * `newNumber` is moved to the model's next free number first. Returns the versions moved
+ * as `{ id, from, to }`, the bumped one first.
+ */
+export function renumberVersion(db: Database, id: string, newNumber: number): { id: string; from: number; to: number }[] {
+  const row = db.prepare('SELECT model_id AS modelId, number FROM versions WHERE id = ?').get(id) as { modelId: number; number: number } | undefined;
+  if (!row || row.number === newNumber) return [];
+  const moved: { id: string; from: number; to: number }[] = [];
+  const holder = db.prepare('SELECT id FROM versions WHERE model_id = ? AND number = ?').get(row.modelId, newNumber) as { id: string } | undefined;
+  if (holder) {
+    const free = Math.max(nextVersionNumber(db, row.modelId), newNumber + 1);
+    db.prepare('UPDATE versions SET number = ? WHERE id = ?').run(free, holder.id);
+    moved.push({ id: holder.id, from: newNumber, to: free });
+  }
+  db.prepare('UPDATE versions SET number = ? WHERE id = ?').run(newNumber, id);
+  moved.push({ id, from: row.number, to: newNumber });
+  return moved;
+}

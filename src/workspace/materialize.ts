@@ -3,8 +3,8 @@ import { IntegrityError, UsageError, fsError, isErrnoException } from '../errors
 import { ChunkHasher, hashFileSync } from '../store/hash-file.js';
 import { createTempFile, discardTempFile, releaseTempFile } from '../store/temp-files.js';
 
-export type LinkMode = 'auto' | 'reflink' | 'hardlink' | 'copy';
-export type LinkUsed = 'reflink' | 'hardlink' | 'copy';
+export type LinkMode = 'auto' | 'reflink' | 'hardlink' | 'copy' | 'move';
+export type LinkUsed = 'reflink' | 'hardlink' | 'copy' | 'move';
 
 const BUFFER_BYTES = 4 * 1024 * 1024;
 
@@ -12,14 +12,22 @@ const BUFFER_BYTES = 4 * 1024 * 1024;
  * Writes the object at `objectPath` to `dest` (atomically: temp file in dest's folder,
  * then rename), verifying the bytes written hash to `digest`. `auto` tries a reflink and
  * falls back to a copy; `hardlink` shares the read-only object (executables are copied,
- * since a shared inode cannot carry its own mode). Returns the method used.
+ * since a shared inode cannot carry its own mode); `move` (pull into a throwaway store)
+ * verifies the object and renames it into place, so each byte is written once. Returns
+ * the method used.
  */
 export function materializeFile(objectPath: string, dest: string, destDir: string, digest: string, mode: number, link: LinkMode): LinkUsed {
   let used: LinkUsed;
   const tmp = createTempFile(destDir, '.modelctl-tmp');
   closeSync(tmp.fd);
   try {
-    if (link === 'hardlink' && mode === 0o644) {
+    if (link === 'move') {
+      unlinkSync(tmp.path);
+      checkDigest(hashFileSync(objectPath).digest, digest, objectPath);
+      renameSync(objectPath, tmp.path);
+      chmodSync(tmp.path, mode);
+      used = 'move';
+    } else if (link === 'hardlink' && mode === 0o644) {
       // The object is verified by reading it; the link then shares those exact bytes.
       unlinkSync(tmp.path);
       checkDigest(hashFileSync(objectPath).digest, digest, objectPath);

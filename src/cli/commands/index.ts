@@ -11,7 +11,11 @@ import { registerUnarchive } from './unarchive.js';
 import { registerCheckout } from './checkout.js';
 import { registerCommit } from './commit.js';
 import { registerConfig } from './config.js';
+import { registerFetch } from './fetch.js';
 import { registerGc } from './gc.js';
+import { registerPull } from './pull.js';
+import { registerPush } from './push.js';
+import { registerRemote } from './remote.js';
 import { registerInit } from './init.js';
 import { registerLog } from './log.js';
 import { registerLs } from './ls.js';
@@ -40,4 +44,8 @@ export const COMMANDS: ((program: Command) => Command)[] = [
   registerVerify,
   registerGc,
   registerConfig,
+  registerRemote,
+  registerPush,
+  registerFetch,
+  registerPull,
 ];

@@ -1,0 +1,163 @@
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import pLimit from 'p-limit';
+import { IntegrityError, RemoteError, fsError } from '../errors.js';
+import type { ManifestFile } from '../core/manifest.js';
+import { decodeDoc, fileListSchema, keys } from '../core/remote-layout.js';
+import type { Remote } from '../remote/remote.js';
+import { readRange } from '../store/chunk-reader.js';
+import { fileDigestFromChunks } from '../store/file-digest.js';
+import { hashFileSync, type ChunkRef } from '../store/hash-file.js';
+import { writeTransaction } from '../store/index-db.js';
+import { fileChunks, localChunkSource, recordObject } from '../store/version-records.js';
+import type { Repository } from './repository.js';
+import type { ProgressListener } from './transfer-progress.js';
+
+export interface DownloadStats {
+  files: number;
+  chunksDownloaded: number;
+  chunksReused: number;
+  bytesDownloaded: number;
+}
+
+/**
+ * Makes every file of `files` present in the local store, fetching only chunks the store
+ * lacks: bytes already in local objects are copied, a partial file left by an interrupted
+ * pull is checked chunk by chunk and kept where it hashes right. Every chunk is verified
+ * against its digest on arrival; the chunk list against the file digest and size; and the
+ * finished file is re-hashed with the chunker before it becomes an object.
+ */
+export async function downloadObjects(repo: Repository, remote: Remote, files: readonly ManifestFile[], jobs: number, onProgress?: ProgressListener): Promise<DownloadStats> {
+  const stats: DownloadStats = { files: 0, chunksDownloaded: 0, chunksReused: 0, bytesDownloaded: 0 };
+  const wanted = new Map<string, ManifestFile>();
+  for (const f of files) if (!repo.store.hasObject(f.digest)) wanted.set(f.digest, f);
+  if (wanted.size === 0) return stats;
+  const limit = pLimit(jobs);
+
+  // Chunk lists first (small), each checked against the file digest and size.
+  const lists = new Map<string, ChunkRef[]>();
+  await Promise.all(
+    [...wanted.values()].map((f) =>
+      limit(async () => {
+        lists.set(f.digest, await chunkListOf(repo, remote, f));
+      }),
+    ),
+  );
+  const bytesTotal = [...wanted.values()].reduce((s, f) => s + f.size, 0);
+  let bytesDone = 0;
+  let itemsDone = 0;
+  const itemsTotal = [...lists.values()].reduce((s, l) => s + l.length, 0);
+  const progress = () => onProgress?.({ phase: 'downloading', bytesDone, bytesTotal, itemsDone, itemsTotal });
+
+  // Files in parallel (many small files), chunks in parallel (one big file): two limiters,
+  // so a file waiting for its chunks never holds a slot a chunk needs.
+  const fileLimit = pLimit(jobs);
+  const one = async (f: ManifestFile) => {
+    const chunks = lists.get(f.digest)!;
+    const partial = join(repo.store.tmpDir, `partial-${f.digest}`);
+    let fd: number;
+    try {
+      fd = openSync(partial, existsSync(partial) ? 'r+' : 'w+', 0o600);
+    } catch (err) {
+      throw fsError(err, partial);
+    }
+    try {
+      const have = fstatSync(fd).size;
+      await Promise.all(
+        chunks.map((c) =>
+          limit(async () => {
+            if (c.offset + c.length <= have && sha256OfRange(fd, c.offset, c.length) === c.digest) {
+              stats.chunksReused++;
+            } else {
+              const local = localChunkSource(repo.db, c.digest);
+              let bytes: Buffer | null = null;
+              if (local && repo.store.hasObject(local.fileDigest)) {
+                bytes = readRange(repo.store.objectPath(local.fileDigest), local.offset, local.length);
+                if (sha256(bytes) !== c.digest) bytes = null; // a damaged local object: fetch instead
+                else stats.chunksReused++;
+              }
+              if (!bytes) {
+                const got = await remote.get(keys.chunk(c.digest));
+                if (!got) throw new RemoteError('CHUNK_MISSING', `chunk ${c.digest.slice(0, 12)} of ${f.path} is missing on the remote`, { hint: 'the version was not pushed completely; push it again from a repository that has it' });
+                if (got.body.length !== c.length || sha256(got.body) !== c.digest) {
+                  throw new IntegrityError('CORRUPT_CHUNK', `chunk ${c.digest.slice(0, 12)} of ${f.path} from the remote does not hash to its name`, { hint: 'the remote copy is corrupt or was tampered with; nothing was stored' });
+                }
+                bytes = got.body;
+                stats.chunksDownloaded++;
+                stats.bytesDownloaded += bytes.length;
+              }
+              writeAt(fd, bytes, c.offset);
+            }
+            bytesDone += c.length;
+            itemsDone++;
+            progress();
+          }),
+        ),
+      );
+      ftruncateSync(fd, f.size);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    // The chunker decides what a file digest is: re-hash before the bytes become an object.
+    const h = hashFileSync(partial);
+    if (h.digest !== f.digest || h.size !== f.size) {
+      throw new IntegrityError('CORRUPT_FILE', `${f.path} rebuilt from the remote does not match its digest`, { hint: 'the remote holds a crafted chunk list; nothing was stored' });
+    }
+    repo.store.adoptTemp(partial, f.digest);
+    writeTransaction(repo.db, () => recordObject(repo.db, f.digest, h.size, h.chunks));
+    stats.files++;
+  };
+  await Promise.all([...wanted.values()].map((f) => fileLimit(() => one(f))));
+  return stats;
+}
+
+/** A file's chunk list: none when empty, the manifest's `chunk` when one, else files/<digest>.json — all checked. */
+async function chunkListOf(repo: Repository, remote: Remote, f: ManifestFile): Promise<ChunkRef[]> {
+  const bad = (why: string) => new IntegrityError('INVALID_CHUNK_LIST', `the chunk list of ${f.path} is invalid: ${why}`, { hint: 'the remote holds a crafted or corrupted version' });
+  if (f.size === 0) {
+    if (fileDigestFromChunks([]) !== f.digest) throw bad('an empty file with a non-empty digest');
+    return [];
+  }
+  if (f.chunk) {
+    if (fileDigestFromChunks([f.chunk]) !== f.digest) throw bad('its chunk does not hash to the file digest');
+    return [{ digest: f.chunk, offset: 0, length: f.size }];
+  }
+  const known = fileChunks(repo.db, f.digest);
+  if (known) return known;
+  const key = keys.fileList(f.digest);
+  const got = await remote.get(key);
+  if (!got) throw new RemoteError('FILE_LIST_MISSING', `${key} is missing on the remote`, { hint: 'the version was not pushed completely; push it again' });
+  const list = decodeDoc(fileListSchema, got.body, key);
+  if (list.digest !== f.digest) throw bad('it names another file');
+  if (fileDigestFromChunks(list.chunks.map(([d]) => d)) !== f.digest) throw bad('its chunks do not hash to the file digest');
+  const size = list.chunks.reduce((s, [, n]) => s + n, 0);
+  if (size !== f.size || list.size !== f.size) throw bad(`its chunks add up to ${size} bytes, the manifest says ${f.size}`);
+  let offset = 0;
+  return list.chunks.map(([digest, length]) => {
+    const c = { digest, offset, length };
+    offset += length;
+    return c;
+  });
+}
+
+function sha256(b: Buffer): string {
+  return createHash('sha256').update(b).digest('hex');
+}
+
+function sha256OfRange(fd: number, offset: number, length: number): string {
+  const buf = Buffer.allocUnsafe(length);
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, buf, done, length - done, offset + done);
+    if (n === 0) return '';
+    done += n;
+  }
+  return sha256(buf);
+}
+
+function writeAt(fd: number, bytes: Buffer, offset: number): void {
+  let done = 0;
+  while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, offset + done);
+}

@@ -1,0 +1,100 @@
+import { rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ExitCode, ModelctlError, NotFoundError } from '../errors.js';
+import { parseRef } from '../core/refs.js';
+import { resolveRef } from '../store/resolve-ref.js';
+import { findRepo } from '../workspace/repo-paths.js';
+import type { LinkMode } from '../workspace/materialize.js';
+import { checkout, type CheckoutResult } from './checkout.js';
+import { downloadObjects, type DownloadStats } from './download-objects.js';
+import { fetchInto } from './fetch.js';
+import { readVersionManifest } from './read-manifest.js';
+import { init } from './init.js';
+import { chooseRemote, looksLikeUrl, openRemoteSession } from './remote-session.js';
+import { withRepository, type CommonOptions } from './repository.js';
+import { jobsOrDefault, type ProgressListener } from './transfer-progress.js';
+import type { VersionSummary } from './views.js';
+
+export interface PullOptions extends CommonOptions {
+  ref: string;
+  /** A configured remote's name, or a URL (needed when there is no repository). */
+  remote?: string;
+  /** Folder to write the files into (default: their recorded paths in the repository, or the current folder without one). */
+  out?: string;
+  jobs?: number;
+  link?: LinkMode;
+  force?: boolean;
+  onProgress?: ProgressListener;
+}
+
+export interface PullResult {
+  remote: string;
+  version: VersionSummary;
+  outDir: string;
+  files: CheckoutResult['files'];
+  download: DownloadStats;
+  /** False when pulled with no repository (a throwaway store was used and removed). */
+  repository: boolean;
+}
+
+/** Name of the throwaway store a repository-less pull keeps inside --out until it is done (resume point). */
+export const PULL_STORE_DIR = '.modelctl-pull';
+
+/**
+ * Fetches the model's metadata, resolves the reference, downloads only the chunks the store
+ * lacks (verifying each, and each file), then checks the files out. With no repository and a
+ * remote URL (CI), a throwaway store inside --out is used and removed at the end; killed
+ * midway, it stays, so running the same pull again resumes.
+ */
+export async function pull(opts: PullOptions): Promise<PullResult> {
+  const parsed = parseRef(opts.ref);
+  const cwd = resolve(opts.cwd ?? process.cwd());
+  let inRepo = true;
+  try {
+    findRepo(cwd, opts.env);
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+    inRepo = false;
+  }
+  if (inRepo) return pullInRepo({ ...opts, cwd }, parsed.model, true);
+
+  const env = opts.env ?? process.env;
+  const wanted = opts.remote ?? env.MODELCTL_REMOTE;
+  if (!wanted || !looksLikeUrl(wanted)) {
+    throw new NotFoundError('NOT_A_REPOSITORY', 'not a modelctl repository, and no remote URL to pull from', {
+      hint: 'outside a repository pass the remote as a URL: modelctl pull fraud@production --remote s3://bucket/registry --out ./model',
+    });
+  }
+  const spec = chooseRemote(null, wanted, env).spec;
+  const url = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(spec.url) ? spec.url : resolve(cwd, spec.url);
+  const outDir = resolve(cwd, opts.out ?? '.');
+  const scratch = join(outDir, PULL_STORE_DIR);
+  init({ cwd: scratch });
+  try {
+    const result = await pullInRepo({ ...opts, cwd: scratch, remote: url, out: outDir, link: opts.link ?? 'move' }, parsed.model, false);
+    rmSync(scratch, { recursive: true, force: true });
+    return result;
+  } catch (err) {
+    // Keep the scratch store only when running again can finish the job (network trouble);
+    // a wrong reference or a hostile remote leaves nothing behind.
+    if (!(err instanceof ModelctlError && err.exitCode === ExitCode.REMOTE)) rmSync(scratch, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function pullInRepo(opts: PullOptions & { cwd: string }, model: string, repository: boolean): Promise<PullResult> {
+  const jobs = jobsOrDefault(opts.jobs);
+  const { remote, version, download } = await withRepository(opts, async (repo) => {
+    const session = await openRemoteSession(repo.settings, repository ? repo.root : opts.cwd, opts.remote, { create: false, db: repo.db, env: repo.env });
+    try {
+      await fetchInto(repo, session, model, jobs);
+      const v = resolveRef(repo.db, opts.ref);
+      const download = await downloadObjects(repo, session.remote, readVersionManifest(repo, v.id).files, jobs, opts.onProgress);
+      return { remote: session.displayUrl, version: v, download };
+    } finally {
+      await session.remote.close();
+    }
+  });
+  const co = await checkout({ cwd: opts.cwd, env: opts.env, ref: `${version.model}@${version.id}`, out: opts.out, link: opts.link, force: opts.force });
+  return { remote, version: co.version, outDir: co.outDir, files: co.files, download, repository };
+}

@@ -1,0 +1,103 @@
+import { join } from 'node:path';
+import { ConflictError, NotFoundError, UsageError } from '../errors.js';
+import { stripUrlCredentials } from '../core/redact.js';
+import { LOCAL_CONFIG_FILE, SHARED_CONFIG_FILE, loadSettings, readConfigFile } from '../workspace/config.js';
+import { findRepo } from '../workspace/repo-paths.js';
+import { writeJsonAtomic } from './config.js';
+import type { CommonOptions } from './repository.js';
+
+export interface RemoteAddOptions extends CommonOptions {
+  name: string;
+  url: string;
+  endpoint?: string;
+  region?: string;
+  /** Make it the default remote. */
+  default?: boolean;
+  /** Write .modelctl/config.json (this clone only) instead of modelctl.json (shared). */
+  local?: boolean;
+  /** Replace an existing remote of that name. */
+  force?: boolean;
+}
+
+export interface RemoteEntry {
+  name: string;
+  url: string;
+  endpoint: string | null;
+  region: string | null;
+  default: boolean;
+  source: 'shared' | 'local';
+}
+
+/** Adds a remote to modelctl.json (or the local config); credentials in the URL are refused. */
+export async function remoteAdd(opts: RemoteAddOptions): Promise<RemoteEntry> {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(opts.name)) {
+    throw new UsageError('INVALID_REMOTE_NAME', `invalid remote name '${opts.name}'`, { hint: 'use letters, digits, ".", "_" and "-"' });
+  }
+  if (stripUrlCredentials(opts.url) !== opts.url || (opts.endpoint && stripUrlCredentials(opts.endpoint) !== opts.endpoint)) {
+    throw new UsageError('CREDENTIALS_IN_URL', 'remote URLs may not contain credentials', {
+      hint: 'use the AWS credential chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, SSO or an instance role',
+    });
+  }
+  const { parseRemoteUrl } = await import('../remote/url.js');
+  const parsed = parseRemoteUrl(opts.url, { cwd: opts.cwd });
+  if (parsed.kind === 'directory' && (opts.endpoint || opts.region)) {
+    throw new UsageError('INVALID_REMOTE_OPTION', '--endpoint and --region only apply to s3:// remotes');
+  }
+  const { root, metaDir } = findRepo(opts.cwd ?? process.cwd(), opts.env);
+  const path = opts.local ? join(metaDir, LOCAL_CONFIG_FILE) : join(root, SHARED_CONFIG_FILE);
+  const file = readConfigFile(path);
+  const existing = loadSettings(root, metaDir, {}).remotes[opts.name];
+  if (existing && !opts.force) {
+    throw new ConflictError('REMOTE_EXISTS', `remote '${opts.name}' already exists (${stripUrlCredentials(existing.url)})`, {
+      hint: `remove it first with \`modelctl remote rm ${opts.name}\`, or pass --force`,
+    });
+  }
+  file.remotes = { ...(file.remotes ?? {}), [opts.name]: { url: opts.url, ...(opts.endpoint ? { endpoint: opts.endpoint } : {}), ...(opts.region ? { region: opts.region } : {}) } };
+  if (opts.default) file.default_remote = opts.name;
+  writeJsonAtomic(path, file);
+  const settings = loadSettings(root, metaDir, {});
+  return {
+    name: opts.name,
+    url: opts.url,
+    endpoint: opts.endpoint ?? null,
+    region: opts.region ?? null,
+    default: settings.defaultRemote === opts.name,
+    source: opts.local ? 'local' : 'shared',
+  };
+}
+
+/** The configured remotes, URLs shown without credentials. */
+export async function remoteList(opts: CommonOptions = {}): Promise<{ remotes: RemoteEntry[]; defaultRemote: string | null }> {
+  const { root, metaDir } = findRepo(opts.cwd ?? process.cwd(), opts.env);
+  const shared = readConfigFile(join(root, SHARED_CONFIG_FILE)).remotes ?? {};
+  const local = readConfigFile(join(metaDir, LOCAL_CONFIG_FILE)).remotes ?? {};
+  const settings = loadSettings(root, metaDir, opts.env ?? process.env);
+  const remotes = Object.entries(settings.remotes)
+    .map(([name, r]) => ({
+      name,
+      url: stripUrlCredentials(r.url),
+      endpoint: r.endpoint ? stripUrlCredentials(r.endpoint) : null,
+      region: r.region ?? null,
+      default: settings.defaultRemote === name,
+      source: (name in local ? 'local' : name in shared ? 'shared' : 'shared') as 'shared' | 'local',
+    }))
+    .sort((a, b) => (a.name < b.name ? -1 : 1));
+  return { remotes, defaultRemote: settings.defaultRemote ? stripUrlCredentials(settings.defaultRemote) : null };
+}
+
+/** Removes a remote from whichever config file holds it. */
+export async function remoteRemove(opts: CommonOptions & { name: string }): Promise<{ name: string; removed: true }> {
+  const { root, metaDir } = findRepo(opts.cwd ?? process.cwd(), opts.env);
+  let removed = false;
+  for (const path of [join(metaDir, LOCAL_CONFIG_FILE), join(root, SHARED_CONFIG_FILE)]) {
+    const file = readConfigFile(path);
+    if (file.remotes && opts.name in file.remotes) {
+      delete file.remotes[opts.name];
+      if (file.default_remote === opts.name) delete file.default_remote;
+      writeJsonAtomic(path, file);
+      removed = true;
+    }
+  }
+  if (!removed) throw new NotFoundError('UNKNOWN_REMOTE', `no remote named '${opts.name}'`, { hint: 'list them with `modelctl remote ls`' });
+  return { name: opts.name, removed: true };
+}

@@ -1,0 +1,116 @@
+import { NotFoundError, UsageError } from '../errors.js';
+import { closest } from '../core/refs.js';
+import { stripUrlCredentials } from '../core/redact.js';
+import { MARKER_KEY, decodeDoc, encodeDoc, markerSchema, type RemoteMarker } from '../core/remote-layout.js';
+import type { Remote } from '../remote/remote.js';
+import { CHUNKING, gearTableDigest } from '../store/gear.js';
+import type { Database } from '../store/index-db.js';
+import { getRemoteRef, setRemoteRef } from '../store/remote-tracking.js';
+import type { RemoteSettings, Settings } from '../workspace/config.js';
+import { FORMAT_VERSION } from '../core/manifest.js';
+
+/** An open remote with what modelctl knows about it. */
+export interface RemoteSession {
+  /** The configured name, or null when a URL was given directly. */
+  name: string | null;
+  remote: Remote;
+  /** Stable id used to key what the index remembers about this remote. */
+  remoteId: string;
+  displayUrl: string;
+  /** False on stores that ignore conditional writes (s3rver): concurrent writers are unsafe there. */
+  conditionalWrites: boolean;
+}
+
+/** The marker this build writes and expects. */
+export function expectedMarker(): RemoteMarker {
+  return { format: 'modelctl', version: FORMAT_VERSION, chunking: { ...CHUNKING, gearTableSha256: gearTableDigest() } };
+}
+
+/** True for strings that are remote URLs or paths rather than configured names. */
+export function looksLikeUrl(s: string): boolean {
+  return /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(s) || s.startsWith('/') || s.startsWith('.') || s.startsWith('~');
+}
+
+/** Chooses the remote settings for `nameOrUrl` (default: the default remote). */
+export function chooseRemote(settings: Settings | null, nameOrUrl: string | undefined, env: NodeJS.ProcessEnv = process.env): { name: string | null; spec: RemoteSettings } {
+  const wanted = nameOrUrl ?? settings?.defaultRemote ?? env.MODELCTL_REMOTE ?? null;
+  if (!wanted) {
+    throw new NotFoundError('NO_REMOTE', 'no remote given and no default remote configured', {
+      hint: 'add one with `modelctl remote add origin s3://bucket/prefix --default`, or pass --remote <name|url>',
+    });
+  }
+  const configured = settings?.remotes[wanted];
+  if (configured) return { name: wanted, spec: configured };
+  if (looksLikeUrl(wanted)) return { name: null, spec: { url: wanted } };
+  const near = closest(wanted, Object.keys(settings?.remotes ?? {}));
+  throw new NotFoundError('UNKNOWN_REMOTE', `no remote named '${wanted}'${near.length ? ` — did you mean ${near.map((n) => `'${n}'`).join(', ')}?` : ''}`, {
+    hint: `add it with \`modelctl remote add ${wanted} s3://bucket/prefix\` (list them with \`modelctl remote ls\`)`,
+  });
+}
+
+/**
+ * Opens a remote and checks its format marker. With `create` (push) an absent marker is
+ * written (create-only, so two first pushes agree); without it an empty remote is not
+ * found (3). Another format version or chunker is refused (2) before anything is read.
+ * Capabilities are probed once per repository and remembered in `db`.
+ */
+export async function openRemoteSession(
+  settings: Settings | null,
+  cwd: string,
+  nameOrUrl: string | undefined,
+  opts: { create: boolean; db?: Database; env?: NodeJS.ProcessEnv; probe?: boolean },
+): Promise<RemoteSession> {
+  const { name, spec } = chooseRemote(settings, nameOrUrl, opts.env);
+  const { openRemote } = await import('../remote/open-remote.js');
+  const remote = await openRemote(spec, { cwd });
+  try {
+    const displayUrl = remote.displayUrl;
+    const remoteId = `${displayUrl}${spec.endpoint ? ` @ ${stripUrlCredentials(spec.endpoint)}` : ''}`;
+    await checkMarker(remote, displayUrl, opts.create);
+    let conditionalWrites = true;
+    if (opts.probe) {
+      const cached = opts.db ? getRemoteRef(opts.db, remoteId, '.capabilities') : null;
+      if (cached && typeof (cached.value as { conditionalWrites?: unknown })?.conditionalWrites === 'boolean') {
+        conditionalWrites = (cached.value as { conditionalWrites: boolean }).conditionalWrites;
+      } else {
+        conditionalWrites = (await remote.probeCapabilities()).conditionalWrites;
+        if (opts.db) setRemoteRef(opts.db, remoteId, '.capabilities', { etag: null, value: { conditionalWrites } });
+      }
+    }
+    return { name, remote, remoteId, displayUrl, conditionalWrites };
+  } catch (err) {
+    await remote.close();
+    throw err;
+  }
+}
+
+async function checkMarker(remote: Remote, displayUrl: string, create: boolean): Promise<void> {
+  const expected = expectedMarker();
+  let got = await remote.get(MARKER_KEY);
+  if (!got) {
+    if (!create) {
+      throw new NotFoundError('NOT_A_REGISTRY', `${displayUrl} holds no modelctl registry (no ${MARKER_KEY})`, {
+        hint: 'check the URL, or push to it first with `modelctl push`',
+      });
+    }
+    try {
+      await remote.put(MARKER_KEY, encodeDoc({ ...expected, created: new Date().toISOString() }), { condition: { ifAbsent: true } });
+      return;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'PRECONDITION_FAILED') throw err;
+      got = await remote.get(MARKER_KEY); // another first push won the race: check theirs
+      if (!got) throw err;
+    }
+  }
+  const marker = decodeDoc(markerSchema, got.body, MARKER_KEY);
+  const { created: _c, ...mine } = { ...marker };
+  if (marker.version !== expected.version || JSON.stringify(sortKeys(mine.chunking)) !== JSON.stringify(sortKeys(expected.chunking))) {
+    throw new UsageError('REMOTE_FORMAT_MISMATCH', `${displayUrl} uses modelctl format ${marker.version} with chunker '${marker.chunking.algorithm}' (${marker.chunking.gearTableSha256.slice(0, 12)}); this modelctl writes format ${expected.version} '${expected.chunking.algorithm}' (${expected.chunking.gearTableSha256.slice(0, 12)})`, {
+      hint: 'use a modelctl version that matches the registry, or another remote',
+    });
+  }
+}
+
+function sortKeys(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));
+}

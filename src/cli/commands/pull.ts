@@ -1,0 +1,38 @@
+import { Option, type Command } from 'commander';
+import type { PullResult } from '../../api/pull.js';
+import type { LinkMode } from '../../workspace/materialize.js';
+import { action } from '../action.js';
+import { formatBytes } from '../format.js';
+import { progressBar } from '../progress.js';
+import { parseJobs } from './push.js';
+
+/** `modelctl pull <ref>`. */
+export function registerPull(program: Command): Command {
+  return program
+    .command('pull')
+    .description('download a version (only missing chunks), verify it and check it out; works without a repository given --remote <url>')
+    .argument('<ref>', 'a reference: model[@latest|@v3|@stage|@tag|@idprefix]')
+    .option('-r, --remote <name|url>', 'remote (default: the default remote; a URL works outside a repository)')
+    .option('-o, --out <dir>', 'write the files into this folder')
+    .option('-j, --jobs <n>', 'requests in flight (default 8)')
+    .addOption(new Option('--link <mode>', 'how to place files').choices(['auto', 'reflink', 'hardlink', 'copy']))
+    .option('-f, --force', 'overwrite files with local changes')
+    .addHelpText('after', '\nExamples:\n  modelctl pull fraud@production\n  modelctl pull fraud@production --remote s3://ml-registry/team --out ./model   # in CI, no repository needed')
+    .action(
+      action<{ remote?: string; out?: string; jobs?: string; link?: LinkMode; force?: boolean }>(async (ctx, opts, ref: string) => {
+        const jobs = parseJobs(opts.jobs);
+        const { pull } = await import('../../api/pull.js');
+        const bar = await progressBar(ctx, 'pull');
+        let result: PullResult;
+        try {
+          result = await pull({ cwd: ctx.cwd, ref, remote: opts.remote, out: opts.out, jobs, link: opts.link, force: opts.force, onProgress: bar.listener });
+        } finally {
+          bar.stop();
+        }
+        ctx.out.result(result, (r: PullResult) => {
+          const d = r.download;
+          return `Pulled ${r.version.ref} (${r.version.shortId}) from ${r.remote} into ${r.outDir}: ${d.chunksDownloaded} chunks downloaded (${formatBytes(d.bytesDownloaded)}), ${d.chunksReused} reused, ${r.files.length} files verified`;
+        });
+      }),
+    );
+}

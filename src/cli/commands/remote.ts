@@ -1,0 +1,66 @@
+import type { Command } from 'commander';
+import type { RemoteEntry } from '../../api/remote-manage.js';
+import { action } from '../action.js';
+import { table } from '../format.js';
+
+/** `modelctl remote add|ls|rm`. */
+export function registerRemote(program: Command): Command {
+  const remote = program
+    .command('remote')
+    .description('manage remotes: object stores (s3://bucket/prefix) or folders shared by a team')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  modelctl remote add origin s3://ml-registry/team --default
+  modelctl remote add minio s3://models/registry --endpoint http://127.0.0.1:9000 --region us-east-1
+  modelctl remote add share /mnt/team-share/modelctl
+  modelctl remote ls`,
+    );
+  remote
+    .command('add')
+    .description('add a remote (written to modelctl.json; --local for this clone only)')
+    .argument('<name>', 'remote name, e.g. origin')
+    .argument('<url>', 's3://bucket/prefix, a folder path, or file:///folder')
+    .option('--endpoint <url>', 'S3-compatible endpoint (MinIO, Ceph RGW, R2 …)')
+    .option('--region <region>', 'S3 region')
+    .option('--default', 'make it the default remote')
+    .option('--local', 'write .modelctl/config.json instead of modelctl.json')
+    .option('-f, --force', 'replace a remote of the same name')
+    .option('--json', 'print one JSON document on stdout')
+    .action(
+      action<{ endpoint?: string; region?: string; default?: boolean; local?: boolean; force?: boolean }>(async (ctx, opts, name: string, url: string) => {
+        const { remoteAdd } = await import('../../api/remote-manage.js');
+        const r = await remoteAdd({ cwd: ctx.cwd, name, url, endpoint: opts.endpoint, region: opts.region, default: opts.default, local: opts.local, force: opts.force });
+        ctx.out.result(r, (e: RemoteEntry) => `Added remote ${e.name} → ${e.url}${e.endpoint ? ` (endpoint ${e.endpoint})` : ''}${e.default ? ' [default]' : ''}`);
+      }),
+    );
+  remote
+    .command('ls')
+    .description('list remotes (URLs shown without credentials)')
+    .option('--json', 'print one JSON document on stdout')
+    .action(
+      action<object>(async (ctx) => {
+        const { remoteList } = await import('../../api/remote-manage.js');
+        const r = await remoteList({ cwd: ctx.cwd });
+        ctx.out.result(r, (x) =>
+          x.remotes.length
+            ? table(x.remotes.map((e) => [e.default ? `* ${e.name}` : `  ${e.name}`, e.url, e.endpoint ?? '', e.region ?? '', ctx.out.color.dim(e.source)]))
+            : 'No remotes: add one with `modelctl remote add origin s3://bucket/prefix --default`',
+        );
+      }),
+    );
+  remote
+    .command('rm')
+    .description('remove a remote')
+    .argument('<name>', 'remote name')
+    .option('--json', 'print one JSON document on stdout')
+    .action(
+      action<object>(async (ctx, _opts, name: string) => {
+        const { remoteRemove } = await import('../../api/remote-manage.js');
+        const r = await remoteRemove({ cwd: ctx.cwd, name });
+        ctx.out.result(r, () => `Removed remote ${name}`);
+      }),
+    );
+  return remote;
+}
