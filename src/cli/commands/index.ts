@@ -22,6 +22,11 @@ import { registerLs } from './ls.js';
 import { registerShow } from './show.js';
 import { registerStatus } from './status.js';
 import { registerVerify } from './verify.js';
+import { registerCard } from './card.js';
+import { registerCompletion } from './completion.js';
+import { registerExport } from './export.js';
+import { registerHelp } from './help.js';
+import { registerImport } from './import.js';
 
 /** Every command: each registrar adds one subcommand to the program and returns it. */
 export const COMMANDS: ((program: Command) => Command)[] = [
@@ -48,4 +53,9 @@ export const COMMANDS: ((program: Command) => Command)[] = [
   registerPush,
   registerFetch,
   registerPull,
+  registerCard,
+  registerExport,
+  registerImport,
+  registerCompletion,
+  registerHelp,
 ];

@@ -1,0 +1,123 @@
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ConflictError, IntegrityError, UsageError } from '../errors.js';
+import { canonicalJsonBytes } from '../core/canonical-json.js';
+import { parseManifest } from '../core/manifest.js';
+import { ChunkHasher } from '../store/hash-file.js';
+import { resolveRef } from '../store/resolve-ref.js';
+import { MODELCTL_VERSION } from '../version.js';
+import { BUNDLE_FORMAT, BUNDLE_MARKER, bundleNames, wantsGzip, writeBundle, type BundleMarker, type BundleWriteEntry } from '../workspace/bundle.js';
+import { withRepository, type CommonOptions } from './repository.js';
+import { summarizeVersion, type VersionSummary } from './views.js';
+
+export interface ExportOptions extends CommonOptions {
+  ref: string;
+  /** The bundle file to write (`.tar`, or `.tar.gz`/`.tgz` for gzip); relative to cwd. */
+  output: string;
+  /** Replace an existing file (default: refuse, exit 4). */
+  force?: boolean;
+}
+
+export interface ExportResult {
+  version: VersionSummary;
+  /** Absolute path of the bundle written. */
+  output: string;
+  gzip: boolean;
+  /** Distinct file objects in the bundle and their total size. */
+  objects: number;
+  objectBytes: number;
+  events: number;
+  /** Size of the bundle file. */
+  bundleBytes: number;
+}
+
+/**
+ * Writes one version as a self-contained bundle (workspace/bundle.ts describes the format):
+ * marker, manifest bytes as stored, the events about the version and every file's bytes.
+ * Every object is re-hashed while it is written, so a damaged store fails the export (exit 6)
+ * instead of producing a bundle the importer would refuse. The file appears atomically.
+ */
+export async function exportBundle(opts: ExportOptions): Promise<ExportResult> {
+  const output = resolve(opts.cwd ?? process.cwd(), opts.output);
+  if (existsSync(output) && !opts.force) {
+    throw new ConflictError('OUTPUT_EXISTS', `${opts.output} exists`, { hint: 'choose another name, or pass --force to replace it' });
+  }
+  if (existsSync(output) && statSync(output).isDirectory()) throw new UsageError('OUTPUT_IS_FOLDER', `${opts.output} is a folder`, { hint: 'name the bundle file, e.g. -o fraud.tar.gz' });
+  return withRepository(opts, async (repo) => {
+    const row = resolveRef(repo.db, opts.ref);
+    const version = summarizeVersion(repo.db, row);
+    const manifestBytes = repo.store.readManifestBytes(row.id);
+    if (!manifestBytes) {
+      throw new IntegrityError('MANIFEST_MISSING', `the manifest of ${version.ref} is missing from the store`, { hint: 'run `modelctl verify`' });
+    }
+    const manifest = parseManifest(manifestBytes, row.id);
+    const events = (repo.db.prepare('SELECT id, payload FROM events WHERE version_id = ? ORDER BY seq').all(row.id) as { id: string; payload: string }[]);
+
+    const sizes = new Map<string, number>();
+    for (const f of manifest.files) sizes.set(f.digest, f.size);
+    const objects = [...sizes.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([digest, size]) => ({ digest, size }));
+    for (const o of objects) {
+      if (!repo.store.hasObject(o.digest)) {
+        throw new IntegrityError('OBJECT_MISSING', `${version.ref}: the bytes of object ${o.digest.slice(0, 12)} are not in the local store`, {
+          hint: `bring them back with \`modelctl pull ${version.ref}\`, then export again`,
+        });
+      }
+    }
+
+    const marker: BundleMarker = {
+      kind: 'modelctl-bundle',
+      format: BUNDLE_FORMAT,
+      modelctl: MODELCTL_VERSION,
+      exportedAt: new Date().toISOString(),
+      version: {
+        id: row.id,
+        model: row.model,
+        number: row.number,
+        tags: (repo.db.prepare('SELECT name, message FROM tags WHERE version_id = ? ORDER BY name').all(row.id) as { name: string; message: string | null }[]),
+        stages: version.stages,
+      },
+      objects,
+      events: events.length,
+    };
+    const markerBytes = canonicalJsonBytes(marker);
+    const entries: BundleWriteEntry[] = [
+      { name: BUNDLE_MARKER, size: markerBytes.length, body: markerBytes },
+      { name: bundleNames.version(row.id), size: manifestBytes.length, body: manifestBytes },
+      ...events.map((e, i) => {
+        const body = Buffer.from(e.payload, 'utf8');
+        return { name: bundleNames.event(i + 1, e.id), size: body.length, body };
+      }),
+      ...objects.map((o): BundleWriteEntry => {
+        const hasher = new ChunkHasher();
+        return {
+          name: bundleNames.object(o.digest),
+          size: o.size,
+          body: {
+            file: repo.store.objectPath(o.digest),
+            onChunk: (chunk) => hasher.update(chunk),
+            onEnd: () => {
+              const got = hasher.finish().digest;
+              if (got !== o.digest) {
+                throw new IntegrityError('OBJECT_CORRUPT', `object ${o.digest.slice(0, 12)} of ${version.ref} is corrupt in the local store (its bytes hash to ${got.slice(0, 12)})`, {
+                  hint: 'run `modelctl verify`; pull the version again from a remote if you have one',
+                });
+              }
+            },
+          },
+        };
+      }),
+    ];
+    const gzip = wantsGzip(output);
+    // Entries carry the version's creation time, not the export time: nothing about the exporting machine leaks.
+    await writeBundle(output, entries, { gzip, mtime: new Date(manifest.created) });
+    return {
+      version,
+      output,
+      gzip,
+      objects: objects.length,
+      objectBytes: objects.reduce((s, o) => s + o.size, 0),
+      events: events.length,
+      bundleBytes: statSync(output).size,
+    };
+  });
+}
