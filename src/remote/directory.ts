@@ -1,0 +1,510 @@
+/**
+ * A remote that is a folder: local, or a mounted share several machines write to. Keys map
+ * to files under the root. Every write is a temp file (fsynced, with a reserved hidden name)
+ * renamed into place, so readers never see a torn object; conditional writes are correct
+ * across processes and hosts: create-if-absent is an atomic `link()` (or, where the file
+ * system has no hard links, the key's lock), compare-and-swap holds an `O_EXCL` lock file
+ * next to the key while it re-checks the ETag and renames.
+ *
+ * Unconditional puts and deletes take no lock (chunk uploads must stay cheap), so only
+ * conditional writers are serialised against each other; the remote layout only ever
+ * changes numbers, tags and stages conditionally. Stale-lock detection compares the lock's
+ * mtime with this host's clock: hosts sharing a folder need roughly synchronised clocks.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { BigIntStats, Dirent } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import { hostname } from 'node:os';
+import * as path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  ConflictError,
+  IntegrityError,
+  ModelctlError,
+  RemoteError,
+  fsError,
+  isErrnoException,
+} from '../errors.js';
+import { probeConditionalWrites } from './probe.js';
+import {
+  RESERVED_NAME_PREFIX,
+  assertValidCondition,
+  assertValidKey,
+  assertValidPrefix,
+  assertValidRange,
+  preconditionFailed,
+  rangeNotSatisfiable,
+  unquoteEtag,
+  type ByteRange,
+  type ObjectInfo,
+  type PutCondition,
+  type Remote,
+  type RemoteCapabilities,
+} from './remote.js';
+import { backoffDelay, withRetry } from './retry.js';
+
+/** Options of a directory remote. */
+export interface DirectoryRemoteOptions {
+  /** Absolute path of the root folder; created on the first write. */
+  root: string;
+  /** Shown in messages; defaults to the root path. */
+  displayUrl?: string;
+  /** A lock file older than this is considered abandoned (default 30 s). */
+  staleLockMs?: number;
+  /** How long a conditional write waits for another writer's lock (default 40 s: longer than staleLockMs so an abandoned lock is recovered). */
+  lockWaitMs?: number;
+}
+
+const TMP_PREFIX = `${RESERVED_NAME_PREFIX}tmp-`;
+const LOCK_PREFIX = `${RESERVED_NAME_PREFIX}lock-`;
+const BREAKER_PREFIX = `${RESERVED_NAME_PREFIX}break-`;
+// Errors that mean "this file system cannot hard-link": fall back to the lock for ifAbsent.
+const NO_LINK_CODES = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV', 'EMLINK']);
+const TRANSIENT_FS_CODES = new Set(['EBUSY', 'EAGAIN', 'EINTR', 'ETXTBSY']);
+const HOST = hostname();
+
+/** Opens a directory remote; nothing touches the disk until the first call. */
+export function createDirectoryRemote(opts: DirectoryRemoteOptions): Remote {
+  return new DirectoryRemote(opts);
+}
+
+interface LockOwner {
+  pid: number;
+  host: string;
+  token: string;
+  created: string;
+}
+
+class DirectoryRemote implements Remote {
+  readonly displayUrl: string;
+  private readonly root: string;
+  private readonly staleLockMs: number;
+  private readonly lockWaitMs: number;
+  private readonly knownDirs = new Set<string>();
+  private capabilities: Promise<RemoteCapabilities> | undefined;
+
+  constructor(opts: DirectoryRemoteOptions) {
+    this.root = path.resolve(opts.root);
+    this.displayUrl = opts.displayUrl ?? this.root;
+    this.staleLockMs = opts.staleLockMs ?? 30_000;
+    this.lockWaitMs = opts.lockWaitMs ?? 40_000;
+  }
+
+  async put(
+    key: string,
+    body: Buffer,
+    opts: { condition?: PutCondition; sha256?: Buffer } = {},
+  ): Promise<{ etag: string }> {
+    assertValidKey(key);
+    const condition = opts.condition ?? {};
+    assertValidCondition(condition);
+    if (opts.sha256 !== undefined) {
+      // Mirrors S3's server-side ChecksumSHA256 check, so callers see one behaviour everywhere.
+      const actual = createHash('sha256').update(body).digest();
+      if (!actual.equals(opts.sha256)) {
+        throw new IntegrityError('CHECKSUM_MISMATCH', `PUT ${key}: body does not match the sha256 given`, {
+          data: { key, expected: opts.sha256.toString('hex'), actual: actual.toString('hex') },
+        });
+      }
+    }
+    const target = this.pathOf(key);
+    const dir = path.dirname(target);
+    try {
+      const temp = await this.writeTemp(dir, target, body);
+      try {
+        if (condition.ifAbsent === true) {
+          await this.publishIfAbsent(key, temp.path, target, condition);
+        } else if (condition.ifMatch !== undefined) {
+          const expected = unquoteEtag(condition.ifMatch);
+          await this.withKeyLock(key, target, async () => {
+            const current = await statOrNull(target);
+            if (current === null || etagOf(current) !== expected) throw preconditionFailed(key, condition);
+            await renameRetrying(temp.path, target);
+          });
+        } else {
+          await renameRetrying(temp.path, target);
+        }
+      } finally {
+        // After a rename this is a no-op; after link() or a refusal it drops the temp name.
+        await fs.rm(temp.path, { force: true }).catch(() => undefined);
+      }
+      await syncDir(dir);
+      return { etag: temp.etag };
+    } catch (err) {
+      throw dirError('PUT', key, err);
+    }
+  }
+
+  async get(key: string, opts: { range?: ByteRange } = {}): Promise<{ body: Buffer; etag: string } | null> {
+    assertValidKey(key);
+    if (opts.range !== undefined) assertValidRange(opts.range);
+    let handle: fs.FileHandle;
+    try {
+      handle = await fs.open(this.pathOf(key), 'r');
+    } catch (err) {
+      if (isAbsent(err)) return null;
+      throw dirError('GET', key, err);
+    }
+    try {
+      // ETag and bytes both come from the open descriptor, so a concurrent replace
+      // (a rename onto the name) cannot pair old bytes with the new ETag.
+      const stat = await handle.stat({ bigint: true });
+      if (!stat.isFile()) return null;
+      const size = Number(stat.size);
+      let start = 0;
+      let length = size;
+      if (opts.range !== undefined) {
+        if (opts.range.start >= size) throw rangeNotSatisfiable(key, opts.range, size);
+        start = opts.range.start;
+        length = Math.min(opts.range.end, size - 1) - start + 1;
+      }
+      const body = Buffer.allocUnsafe(length);
+      let done = 0;
+      while (done < length) {
+        const { bytesRead } = await handle.read(body, done, length - done, start + done);
+        if (bytesRead === 0) {
+          throw new IntegrityError('SHORT_READ', `GET ${key}: file ended after ${done} of ${length} bytes`);
+        }
+        done += bytesRead;
+      }
+      return { body, etag: etagOf(stat) };
+    } catch (err) {
+      if (isErrnoException(err, 'EISDIR')) return null;
+      throw dirError('GET', key, err);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async head(key: string): Promise<ObjectInfo | null> {
+    assertValidKey(key);
+    try {
+      const stat = await statOrNull(this.pathOf(key));
+      if (stat === null || !stat.isFile()) return null;
+      return { key, size: Number(stat.size), etag: etagOf(stat) };
+    } catch (err) {
+      throw dirError('HEAD', key, err);
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    assertValidPrefix(prefix);
+    // Only the folder named by the prefix's complete segments can hold matches.
+    const dirKey = prefix.slice(0, prefix.lastIndexOf('/') + 1);
+    const start = dirKey === '' ? this.root : this.pathOf(dirKey.slice(0, -1));
+    try {
+      for await (const info of this.walk(start, dirKey)) {
+        if (info.key.startsWith(prefix)) yield info;
+      }
+    } catch (err) {
+      throw dirError('LIST', prefix === '' ? '(root)' : prefix, err);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    assertValidKey(key);
+    try {
+      await withRetry(() => fs.unlink(this.pathOf(key)), { retryable: isTransientFsError });
+    } catch (err) {
+      if (isAbsent(err) || isErrnoException(err, 'EISDIR')) return;
+      throw dirError('DELETE', key, err);
+    }
+  }
+
+  probeCapabilities(): Promise<RemoteCapabilities> {
+    this.capabilities ??= probeConditionalWrites(this).then(
+      (conditionalWrites) => ({ conditionalWrites }),
+      (err: unknown) => {
+        this.capabilities = undefined;
+        throw err;
+      },
+    );
+    return this.capabilities;
+  }
+
+  async close(): Promise<void> {
+    // Nothing is held open between calls.
+  }
+
+  private pathOf(key: string): string {
+    return path.join(this.root, ...key.split('/'));
+  }
+
+  private async ensureDir(dir: string): Promise<void> {
+    if (this.knownDirs.has(dir)) return;
+    await fs.mkdir(dir, { recursive: true });
+    this.knownDirs.add(dir);
+  }
+
+  /**
+   * Writes `body` to a fresh hidden temp file beside `target` and fsyncs it. Its mtime is
+   * set past the current target's: the ETag is (inode, size, mtime), and coarse kernel
+   * timestamps plus inode reuse could otherwise give a later replacement the same ETag as
+   * an earlier one, letting a stale compare-and-swap succeed (the ABA problem).
+   */
+  private async writeTemp(dir: string, target: string, body: Buffer): Promise<{ path: string; etag: string }> {
+    const tempPath = path.join(dir, TMP_PREFIX + randomBytes(9).toString('hex'));
+    let handle: fs.FileHandle;
+    try {
+      await this.ensureDir(dir);
+      handle = await fs.open(tempPath, 'wx', 0o644);
+    } catch (err) {
+      if (!isErrnoException(err, 'ENOENT')) throw err;
+      // The folder vanished since we cached it (someone pruned empty folders): recreate once.
+      this.knownDirs.delete(dir);
+      await this.ensureDir(dir);
+      handle = await fs.open(tempPath, 'wx', 0o644);
+    }
+    try {
+      let written = 0;
+      while (written < body.length) {
+        const { bytesWritten } = await handle.write(body, written, body.length - written);
+        written += bytesWritten;
+      }
+      const previous = await statOrNull(target).catch(() => null);
+      const mtime = uniqueMtimeSeconds(previous);
+      await handle.utimes(mtime, mtime);
+      await handle.sync();
+      const stat = await handle.stat({ bigint: true });
+      return { path: tempPath, etag: etagOf(stat) };
+    } catch (err) {
+      await fs.rm(tempPath, { force: true }).catch(() => undefined);
+      throw err;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  private async publishIfAbsent(key: string, temp: string, target: string, condition: PutCondition): Promise<void> {
+    try {
+      // link() fails with EEXIST if the name exists: one atomic step, whoever races us.
+      await fs.link(temp, target);
+      return;
+    } catch (err) {
+      if (isErrnoException(err, 'EEXIST')) throw preconditionFailed(key, condition, err);
+      if (!(isErrnoException(err) && NO_LINK_CODES.has(err.code ?? ''))) throw err;
+    }
+    await this.withKeyLock(key, target, async () => {
+      if ((await statOrNull(target)) !== null) throw preconditionFailed(key, condition);
+      await renameRetrying(temp, target);
+    });
+  }
+
+  /** Runs `fn` while holding the key's lock file, created with O_EXCL so only one process on any host holds it. */
+  private async withKeyLock<T>(key: string, target: string, fn: () => Promise<T>): Promise<T> {
+    const lockPath = lockPathOf(target);
+    const owner: LockOwner = { pid: process.pid, host: HOST, token: randomBytes(12).toString('hex'), created: new Date().toISOString() };
+    const deadline = Date.now() + this.lockWaitMs;
+    for (let attempt = 0; ; attempt++) {
+      if (await tryCreateLock(lockPath, owner)) break;
+      if (await this.isStale(lockPath)) {
+        await this.breakStaleLock(lockPath);
+        continue;
+      }
+      if (Date.now() >= deadline) {
+        throw new ConflictError('REMOTE_LOCKED', `${key} on ${this.displayUrl} stayed locked for ${Math.round(this.lockWaitMs / 1000)} s`, {
+          data: { key, lock: lockPath },
+          hint: `another modelctl is writing it; if none is running, delete ${lockPath}`,
+        });
+      }
+      // Locks are held for a stat and a rename: poll briefly, spread out by jitter.
+      await sleep(5 + backoffDelay(Math.min(attempt, 6), 5, 200));
+    }
+    try {
+      return await fn();
+    } finally {
+      await releaseLock(lockPath, owner.token);
+    }
+  }
+
+  private async isStale(lockPath: string): Promise<boolean> {
+    let stat: BigIntStats;
+    let text: string;
+    try {
+      stat = await fs.stat(lockPath, { bigint: true });
+      text = await fs.readFile(lockPath, 'utf8');
+    } catch (err) {
+      if (isAbsent(err)) return false; // released meanwhile: just retry the create
+      throw err;
+    }
+    const ageMs = Date.now() - Number(stat.mtimeMs);
+    if (ageMs > this.staleLockMs) return true;
+    const holder = parseOwner(text);
+    // A dead pid is only conclusive on the same host; elsewhere wait for the age limit.
+    return holder !== undefined && holder.host === HOST && !isProcessAlive(holder.pid);
+  }
+
+  /**
+   * Removes an abandoned lock. Two waiters may both judge it stale; a second, short-lived
+   * "breaker" lock makes only one of them re-check and remove it, so a waiter never
+   * deletes the fresh lock the other one has just taken.
+   */
+  private async breakStaleLock(lockPath: string): Promise<void> {
+    const breaker = path.join(path.dirname(lockPath), BREAKER_PREFIX + path.basename(lockPath).slice(LOCK_PREFIX.length));
+    const breakerOwner: LockOwner = { pid: process.pid, host: HOST, token: randomBytes(12).toString('hex'), created: new Date().toISOString() };
+    if (!(await tryCreateLock(breaker, breakerOwner))) {
+      const stat = await statOrNull(breaker);
+      // A breaker outlives its use only if its process died mid-break.
+      if (stat !== null && Date.now() - Number(stat.mtimeMs) > this.staleLockMs) await fs.rm(breaker, { force: true });
+      await sleep(5 + Math.random() * 20);
+      return;
+    }
+    try {
+      if (await this.isStale(lockPath)) await fs.rm(lockPath, { force: true });
+    } finally {
+      await releaseLock(breaker, breakerOwner.token);
+    }
+  }
+
+  private async *walk(dir: string, dirKey: string): AsyncGenerator<ObjectInfo> {
+    let entries: Dirent[];
+    try {
+      entries = await fs.readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      if (isAbsent(err)) return;
+      throw err;
+    }
+    const files: string[] = [];
+    const subdirs: string[] = [];
+    for (const entry of entries) {
+      if (entry.name.startsWith(RESERVED_NAME_PREFIX)) continue;
+      if (entry.isDirectory()) subdirs.push(entry.name);
+      else if (entry.isFile() || entry.isSymbolicLink()) files.push(entry.name);
+    }
+    // Stat in batches: thousands of chunk files one by one would be latency-bound on a share.
+    for (let i = 0; i < files.length; i += 64) {
+      const batch = files.slice(i, i + 64);
+      const stats = await Promise.all(batch.map((name) => statOrNull(path.join(dir, name))));
+      for (let j = 0; j < batch.length; j++) {
+        const stat = stats[j];
+        if (stat === null || stat === undefined || !stat.isFile()) continue;
+        yield { key: dirKey + batch[j], size: Number(stat.size), etag: etagOf(stat) };
+      }
+    }
+    for (const name of subdirs) yield* this.walk(path.join(dir, name), `${dirKey}${name}/`);
+  }
+}
+
+/**
+ * The ETag of a file: inode, size and mtime (ns). A replace always makes a new inode (the
+ * temp file exists while the old one does) with a newer mtime (see writeTemp), so the ETag
+ * changes on every replace, and reading it costs a stat, not a hash of the bytes.
+ */
+function etagOf(stat: BigIntStats): string {
+  return `${stat.ino.toString(36)}-${stat.size.toString(36)}-${stat.mtimeNs.toString(36)}`;
+}
+
+/** Wall-clock time in seconds (fractional), strictly after the previous file's mtime. */
+function uniqueMtimeSeconds(previous: BigIntStats | null): number {
+  // A random sub-millisecond part keeps writers that share a millisecond apart.
+  const nowNs = BigInt(Date.now()) * 1_000_000n + BigInt(Math.floor(Math.random() * 1000)) * 1000n;
+  // 10 µs margin: utimes goes through a double, which keeps ~0.25 µs at today's epoch.
+  const floorNs = previous === null ? 0n : previous.mtimeNs + 10_000n;
+  const ns = nowNs > floorNs ? nowNs : floorNs;
+  return Number(ns / 1000n) / 1e6;
+}
+
+function lockPathOf(target: string): string {
+  const base = path.basename(target);
+  // Keep the lock's name under NAME_MAX (255) even for long keys.
+  const name = base.length <= 200 ? base : createHash('sha256').update(base).digest('hex').slice(0, 40);
+  return path.join(path.dirname(target), LOCK_PREFIX + name);
+}
+
+async function tryCreateLock(lockPath: string, owner: LockOwner): Promise<boolean> {
+  let handle: fs.FileHandle;
+  try {
+    handle = await fs.open(lockPath, 'wx', 0o644);
+  } catch (err) {
+    if (isErrnoException(err, 'EEXIST')) return false;
+    throw err;
+  }
+  try {
+    await handle.writeFile(JSON.stringify(owner));
+  } finally {
+    await handle.close();
+  }
+  return true;
+}
+
+async function releaseLock(lockPath: string, token: string): Promise<void> {
+  try {
+    // If our lock was judged stale and broken, the file is someone else's now: leave it.
+    const holder = parseOwner(await fs.readFile(lockPath, 'utf8'));
+    if (holder?.token === token) await fs.rm(lockPath, { force: true });
+  } catch (err) {
+    if (!isAbsent(err)) throw err;
+  }
+}
+
+function parseOwner(text: string): LockOwner | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value !== 'object' || value === null) return undefined;
+    const { pid, host, token, created } = value as Record<string, unknown>;
+    if (typeof pid !== 'number' || typeof host !== 'string' || typeof token !== 'string') return undefined;
+    return { pid, host, token, created: typeof created === 'string' ? created : '' };
+  } catch {
+    return undefined; // being written right now, or not ours
+  }
+}
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return !isErrnoException(err, 'ESRCH'); // EPERM: alive, owned by another user
+  }
+}
+
+async function statOrNull(p: string): Promise<BigIntStats | null> {
+  try {
+    return await fs.stat(p, { bigint: true });
+  } catch (err) {
+    if (isAbsent(err)) return null;
+    throw err;
+  }
+}
+
+function renameRetrying(from: string, to: string): Promise<void> {
+  return withRetry(() => fs.rename(from, to), { retryable: isTransientFsError });
+}
+
+async function syncDir(dir: string): Promise<void> {
+  // Makes the rename itself durable; some file systems (and shares) cannot fsync a folder.
+  let handle: fs.FileHandle | undefined;
+  try {
+    handle = await fs.open(dir, 'r');
+    await handle.sync();
+  } catch {
+    // best effort
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
+}
+
+function isAbsent(err: unknown): boolean {
+  return isErrnoException(err, 'ENOENT') || isErrnoException(err, 'ENOTDIR');
+}
+
+function isTransientFsError(err: unknown): boolean {
+  return isErrnoException(err) && TRANSIENT_FS_CODES.has(err.code ?? '');
+}
+
+/** Maps a file-system failure to the remote's error vocabulary: permissions and I/O trouble on the remote are exit 7. */
+function dirError(op: string, key: string, err: unknown): ModelctlError {
+  if (err instanceof ModelctlError) return err;
+  if (isErrnoException(err, 'ENOSPC') || isErrnoException(err, 'EDQUOT')) return fsError(err, `${op} ${key}`);
+  if (isErrnoException(err)) {
+    const denied = err.code === 'EACCES' || err.code === 'EPERM' || err.code === 'EROFS';
+    return new RemoteError(denied ? 'REMOTE_ACCESS_DENIED' : 'REMOTE_IO_ERROR', `${op} ${key}: ${err.message}`, {
+      cause: err,
+      data: { key, operation: op },
+      hint: denied
+        ? 'check that this user may write the remote folder (and that the share is mounted read-write)'
+        : 'check that the remote folder (or the share it is on) is reachable, then run the command again',
+    });
+  }
+  return new RemoteError('REMOTE_IO_ERROR', `${op} ${key}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+}

@@ -1,0 +1,419 @@
+/**
+ * The S3 backend (AWS S3 and S3-compatible stores: Ceph RGW, MinIO, R2, s3rver …), on
+ * @aws-sdk/client-s3, loaded lazily because importing it costs ~120 ms of start-up.
+ * Whole-object PUT/GET only; bodies are Buffers, never streams, and checksums are only
+ * computed when asked for (see S3-SERVERS.md: streamed aws-chunked bodies with trailing
+ * checksums corrupt objects on s3rver and are refused by RGW).
+ */
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import { IntegrityError, ModelctlError, NotFoundError, RemoteError } from '../errors.js';
+import { probeConditionalWrites } from './probe.js';
+import {
+  assertValidCondition,
+  assertValidKey,
+  assertValidPrefix,
+  assertValidRange,
+  preconditionFailed,
+  rangeNotSatisfiable,
+  unquoteEtag,
+  type ByteRange,
+  type ObjectInfo,
+  type PutCondition,
+  type Remote,
+  type RemoteCapabilities,
+} from './remote.js';
+import { withRetry } from './retry.js';
+import { formatRemoteUrl, redactUrl, type S3UrlSpec } from './url.js';
+
+/** Options of an S3 remote; everything but the bucket has a sensible default. */
+export interface S3RemoteOptions {
+  bucket: string;
+  /** '' or a `/`-terminated key prefix. */
+  prefix?: string;
+  /** A custom endpoint (S3-compatible server); default `AWS_ENDPOINT_URL_S3`, then `AWS_ENDPOINT_URL`, else AWS. */
+  endpoint?: string;
+  /** Default `AWS_REGION`, then `AWS_DEFAULT_REGION`, else `us-east-1`. */
+  region?: string;
+  /** Explicit credentials (tests, embedding); default: the SDK's default provider chain. */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Keys per ListObjectsV2 page (default 1000, the S3 maximum). */
+  pageSize?: number;
+  /** Attempts per request, including the first, for throttling, 5xx and dropped connections (default 5). */
+  maxAttempts?: number;
+  /** Give up connecting after this many ms (default 10 s). */
+  connectionTimeoutMs?: number;
+  /** Fail a request whose socket stays silent this long, so the retry strategy can try again (default 60 s). */
+  socketTimeoutMs?: number;
+  /** Concurrent sockets per client (default 64). */
+  maxSockets?: number;
+}
+
+type S3Module = typeof import('@aws-sdk/client-s3');
+
+/** Builds the backend for an `s3://` URL spec plus the user's endpoint/region overrides. */
+export async function openS3Remote(spec: S3UrlSpec, opts: Omit<S3RemoteOptions, 'bucket' | 'prefix'> = {}): Promise<Remote> {
+  return createS3Remote({ ...opts, bucket: spec.bucket, prefix: spec.prefix });
+}
+
+/** Creates an S3 remote; no request is made until the first call. */
+export async function createS3Remote(opts: S3RemoteOptions): Promise<Remote> {
+  // The SDK warns on Node < 22 that *future* SDK releases will need Node 22: nothing a
+  // modelctl user (engines: node >= 20) can act on, and noise on every command's stderr.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const sdk = await import('@aws-sdk/client-s3');
+  return new S3Remote(sdk, opts);
+}
+
+// Codes that mean "these credentials are not accepted", as opposed to "not allowed".
+const BAD_CREDENTIAL_CODES = new Set([
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'ExpiredToken',
+  'InvalidToken',
+  'TokenRefreshRequired',
+  'InvalidClientTokenId',
+  'AuthorizationHeaderMalformed',
+]);
+
+class S3Remote implements Remote {
+  readonly displayUrl: string;
+  private readonly sdk: S3Module;
+  private readonly client: S3Client;
+  private readonly bucket: string;
+  private readonly prefix: string;
+  private readonly pageSize: number;
+  private readonly agents: { http: HttpAgent; https: HttpsAgent };
+  private capabilities: Promise<RemoteCapabilities> | undefined;
+
+  constructor(sdk: S3Module, opts: S3RemoteOptions) {
+    this.sdk = sdk;
+    this.bucket = opts.bucket;
+    this.prefix = normalisePrefix(opts.prefix ?? '');
+    this.pageSize = Math.max(1, Math.min(1000, opts.pageSize ?? 1000));
+    this.displayUrl = formatRemoteUrl({ kind: 's3', bucket: this.bucket, prefix: this.prefix });
+    const endpoint = opts.endpoint ?? envValue('AWS_ENDPOINT_URL_S3') ?? envValue('AWS_ENDPOINT_URL');
+    const maxSockets = opts.maxSockets ?? 64;
+    // Keep-alive: thousands of small chunk requests must not each pay a TCP (and TLS) handshake.
+    this.agents = {
+      http: new HttpAgent({ keepAlive: true, maxSockets }),
+      https: new HttpsAgent({ keepAlive: true, maxSockets }),
+    };
+    const config: S3ClientConfig = {
+      region: opts.region ?? envValue('AWS_REGION') ?? envValue('AWS_DEFAULT_REGION') ?? 'us-east-1',
+      // S3-compatible servers rarely have wildcard DNS for virtual-hosted buckets.
+      forcePathStyle: endpoint !== undefined,
+      // Only AWS itself redirects to a bucket's real region; follow it when we guessed wrong.
+      followRegionRedirects: endpoint === undefined,
+      // The setting that matters (S3-SERVERS.md): no aws-chunked bodies with trailing checksums.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      maxAttempts: opts.maxAttempts ?? 5,
+      retryMode: 'standard',
+      requestHandler: {
+        httpAgent: this.agents.http,
+        httpsAgent: this.agents.https,
+        connectionTimeout: opts.connectionTimeoutMs ?? 10_000,
+        socketTimeout: opts.socketTimeoutMs ?? 60_000,
+      },
+    };
+    if (endpoint !== undefined) config.endpoint = endpoint;
+    if (opts.credentials !== undefined) config.credentials = opts.credentials;
+    this.client = new sdk.S3Client(config);
+  }
+
+  async put(
+    key: string,
+    body: Buffer,
+    opts: { condition?: PutCondition; sha256?: Buffer } = {},
+  ): Promise<{ etag: string }> {
+    assertValidKey(key);
+    const condition = opts.condition ?? {};
+    assertValidCondition(condition);
+    const conditional = condition.ifAbsent === true || condition.ifMatch !== undefined;
+    const input = {
+      Bucket: this.bucket,
+      Key: this.prefix + key,
+      Body: body,
+      ContentLength: body.length,
+      ...(opts.sha256 === undefined ? {} : { ChecksumSHA256: opts.sha256.toString('base64') }),
+      ...(condition.ifAbsent === true ? { IfNoneMatch: '*' } : {}),
+      // RGW refuses a quoted ETag in If-Match (412 even when it matches); AWS accepts both.
+      ...(condition.ifMatch === undefined ? {} : { IfMatch: unquoteEtag(condition.ifMatch) }),
+    };
+    let retriedAmbiguously = false;
+    try {
+      const out = await withRetry(
+        async () => {
+          try {
+            return await this.client.send(new this.sdk.PutObjectCommand(input));
+          } catch (err) {
+            if (attemptsOf(err) > 1) retriedAmbiguously = true;
+            throw err;
+          }
+        },
+        {
+          attempts: 4,
+          baseDelayMs: 100,
+          // Two conditional writes racing on one key: S3 may answer 409 to either; it decided nothing.
+          retryable: (err) => conditional && isConditionalConflict(err),
+        },
+      );
+      const etag = out.ETag === undefined || out.ETag === '' ? await this.etagAfterPut(key) : unquoteEtag(out.ETag);
+      return { etag };
+    } catch (err) {
+      // AWS answers If-Match on a missing key with 404 NoSuchKey, RGW with 412: both mean "not the version you read".
+      const ifMatchOnMissing = condition.ifMatch !== undefined && isNoSuchKey(err);
+      if (conditional && (statusOf(err) === 412 || isConditionalConflict(err) || ifMatchOnMissing)) {
+        // A retried conditional PUT whose first attempt landed (but whose answer was lost)
+        // fails its own condition on the retry: if the object holds exactly our bytes, we won.
+        if (retriedAmbiguously) {
+          const current = await this.get(key).catch(() => null);
+          if (current !== null && current.body.equals(body)) return { etag: current.etag };
+        }
+        throw preconditionFailed(key, condition, err);
+      }
+      throw await this.mapError('PUT', key, err);
+    }
+  }
+
+  async get(key: string, opts: { range?: ByteRange } = {}): Promise<{ body: Buffer; etag: string } | null> {
+    assertValidKey(key);
+    const range = opts.range;
+    if (range !== undefined) assertValidRange(range);
+    try {
+      const out = await this.client.send(
+        new this.sdk.GetObjectCommand({
+          Bucket: this.bucket,
+          Key: this.prefix + key,
+          // Never a suffix range ("bytes=-N"): s3rver returns the wrong bytes for those.
+          ...(range === undefined ? {} : { Range: `bytes=${range.start}-${range.end}` }),
+        }),
+      );
+      const bytes = out.Body === undefined ? new Uint8Array(0) : await out.Body.transformToByteArray();
+      let body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      if (range !== undefined) body = trimToRange(key, body, range, out.ContentRange);
+      return { body, etag: unquoteEtag(out.ETag ?? '') };
+    } catch (err) {
+      if (isNoSuchKey(err)) return null;
+      if (range !== undefined && (statusOf(err) === 416 || errorCode(err) === 'InvalidRange')) {
+        throw rangeNotSatisfiable(key, range);
+      }
+      throw await this.mapError('GET', key, err);
+    }
+  }
+
+  async head(key: string): Promise<ObjectInfo | null> {
+    assertValidKey(key);
+    try {
+      const out = await this.client.send(new this.sdk.HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
+      return { key, size: out.ContentLength ?? 0, etag: unquoteEtag(out.ETag ?? '') };
+    } catch (err) {
+      // HEAD answers carry no error body: a missing bucket is also a bare 404 here.
+      if (statusOf(err) === 404 || isNoSuchKey(err)) return null;
+      throw await this.mapError('HEAD', key, err);
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    assertValidPrefix(prefix);
+    let token: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.client.send(
+          new this.sdk.ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: this.prefix + prefix,
+            MaxKeys: this.pageSize,
+            ...(token === undefined ? {} : { ContinuationToken: token }),
+          }),
+        );
+      } catch (err) {
+        throw await this.mapError('LIST', prefix === '' ? '(root)' : prefix, err);
+      }
+      for (const object of page.Contents ?? []) {
+        if (object.Key === undefined || !object.Key.startsWith(this.prefix)) continue;
+        yield { key: object.Key.slice(this.prefix.length), size: object.Size ?? 0, etag: unquoteEtag(object.ETag ?? '') };
+      }
+      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+  }
+
+  async delete(key: string): Promise<void> {
+    assertValidKey(key);
+    try {
+      await this.client.send(new this.sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
+    } catch (err) {
+      if (isNoSuchKey(err)) return;
+      throw await this.mapError('DELETE', key, err);
+    }
+  }
+
+  probeCapabilities(): Promise<RemoteCapabilities> {
+    this.capabilities ??= probeConditionalWrites(this).then(
+      (conditionalWrites) => ({ conditionalWrites }),
+      (err: unknown) => {
+        this.capabilities = undefined;
+        throw err;
+      },
+    );
+    return this.capabilities;
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
+    this.agents.http.destroy();
+    this.agents.https.destroy();
+  }
+
+  /** Some servers (RGW after multipart, proxies) answer a PUT without an ETag: ask for it. */
+  private async etagAfterPut(key: string): Promise<string> {
+    const info = await this.head(key);
+    return info?.etag ?? '';
+  }
+
+  /** Turns an SDK failure into a typed error naming the operation and key, with any secret scrubbed. */
+  private async mapError(op: string, key: string, err: unknown): Promise<ModelctlError> {
+    if (err instanceof ModelctlError) return err;
+    const status = statusOf(err);
+    const code = errorCode(err);
+    const where = `${op} ${key}`;
+    const credentialsMissing = err instanceof Error && err.name === 'CredentialsProviderError';
+    // With no credentials loaded there is nothing to scrub, and asking the provider chain again could be slow.
+    const detail = credentialsMissing ? describe(err, status, code) : await this.scrub(describe(err, status, code));
+    const data = { operation: op, key, bucket: this.bucket, ...(status === undefined ? {} : { status }), ...(code === undefined ? {} : { s3Code: code }) };
+    if (code === 'NoSuchBucket') {
+      return new NotFoundError('REMOTE_BUCKET_NOT_FOUND', `${where}: bucket "${this.bucket}" does not exist`, {
+        cause: err,
+        data,
+        hint: 'check the remote URL (`modelctl remote ls`) and the endpoint/region; create the bucket first',
+      });
+    }
+    if (code === 'BadDigest' || code === 'XAmzContentChecksumMismatch' || code === 'InvalidDigest') {
+      return new IntegrityError('CHECKSUM_MISMATCH', `${where}: the server's checksum of the bytes differs from the one sent (${detail})`, { cause: err, data });
+    }
+    if (credentialsMissing) {
+      return new RemoteError('REMOTE_NO_CREDENTIALS', `${where}: no AWS credentials found (${detail})`, {
+        cause: err,
+        data,
+        hint: 'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (see `aws configure`)',
+      });
+    }
+    if (code !== undefined && BAD_CREDENTIAL_CODES.has(code)) {
+      return new RemoteError('REMOTE_BAD_CREDENTIALS', `${where}: credentials rejected by ${this.displayUrl} (${detail})`, {
+        cause: err,
+        data,
+        hint: 'check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), the region, and the machine clock',
+      });
+    }
+    if (status === 403 || code === 'AccessDenied' || code === 'AllAccessDisabled') {
+      // HEAD answers have no body, so a 403 there cannot say whether the key or the permission is wrong.
+      const permissions = 'modelctl needs s3:GetObject, s3:PutObject, s3:DeleteObject and s3:ListBucket on the bucket';
+      return new RemoteError('REMOTE_ACCESS_DENIED', `${where}: access denied on ${this.displayUrl} (${detail})`, {
+        cause: err,
+        data,
+        hint: code === undefined
+          ? `check the credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE) and their permissions: ${permissions}`
+          : `these credentials lack permission: ${permissions}`,
+      });
+    }
+    const throttled = code === 'SlowDown' || code === 'Throttling' || code === 'ThrottlingException' || status === 429 || status === 503;
+    const attempts = attemptsOf(err);
+    const after = attempts > 1 ? ` after ${attempts} attempts` : '';
+    return new RemoteError(throttled ? 'REMOTE_THROTTLED' : 'REMOTE_UNAVAILABLE', `${where}: ${detail}${after}`, {
+      cause: err,
+      data,
+      hint: throttled
+        ? 'the store is throttling requests: wait a little and run the command again'
+        : `check the network and the endpoint of ${this.displayUrl}, then run the command again`,
+    });
+  }
+
+  /** Removes the secret key and session token from a message, should a server or proxy echo them. */
+  private async scrub(text: string): Promise<string> {
+    let creds: { secretAccessKey?: string; sessionToken?: string } | undefined;
+    try {
+      creds = await this.client.config.credentials();
+    } catch {
+      creds = undefined;
+    }
+    let out = redactUrl(text);
+    for (const secret of [creds?.secretAccessKey, creds?.sessionToken]) {
+      if (secret !== undefined && secret.length >= 8) out = out.split(secret).join('<redacted>');
+    }
+    return out;
+  }
+}
+
+/**
+ * Cuts a ranged GET's answer down to the bytes asked for. Some servers answer with more:
+ * s3rver reads "bytes=0-0" as "bytes=0-" (its `end || Infinity`), and a server or proxy
+ * that ignores Range sends the whole object with 200 and no Content-Range.
+ */
+function trimToRange(key: string, body: Buffer, range: ByteRange, contentRange: string | undefined): Buffer {
+  const match = contentRange === undefined ? null : /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(contentRange.trim());
+  const servedStart = match === null ? 0 : Number(match[1]);
+  const total = match === null ? body.length : match[3] === '*' ? Infinity : Number(match[3]);
+  if (range.start >= total) throw rangeNotSatisfiable(key, range, Number.isFinite(total) ? total : undefined);
+  const from = range.start - servedStart;
+  const wanted = Math.min(range.end, total - 1) - range.start + 1;
+  if (from === 0 && body.length === wanted) return body;
+  if (from < 0 || from + wanted > body.length) {
+    throw new IntegrityError('BAD_RANGE_RESPONSE', `GET ${key}: asked for bytes ${range.start}-${range.end}, the server sent ${contentRange ?? `${body.length} bytes without Content-Range`}`);
+  }
+  return body.subarray(from, from + wanted);
+}
+
+function normalisePrefix(prefix: string): string {
+  const trimmed = prefix.replace(/^\/+|\/+$/g, '');
+  if (trimmed === '') return '';
+  assertValidKey(trimmed);
+  return trimmed + '/';
+}
+
+function envValue(name: string): string | undefined {
+  const value = process.env[name];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function statusOf(err: unknown): number | undefined {
+  const meta = (err as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata;
+  return typeof meta?.httpStatusCode === 'number' ? meta.httpStatusCode : undefined;
+}
+
+function attemptsOf(err: unknown): number {
+  const meta = (err as { $metadata?: { attempts?: number } } | null)?.$metadata;
+  return typeof meta?.attempts === 'number' ? meta.attempts : 1;
+}
+
+function errorCode(err: unknown): string | undefined {
+  if (!(err instanceof Error)) return undefined;
+  const code = (err as { Code?: unknown }).Code;
+  if (typeof code === 'string') return code;
+  // Service exceptions are named after their S3 error code; plain Errors are just "Error".
+  return ['Error', 'TypeError', 'Unknown', 'UnknownError'].includes(err.name) ? undefined : err.name;
+}
+
+function isNoSuchKey(err: unknown): boolean {
+  const code = errorCode(err);
+  return code === 'NoSuchKey' || code === 'NotFound' || (statusOf(err) === 404 && code !== 'NoSuchBucket');
+}
+
+function isConditionalConflict(err: unknown): boolean {
+  return statusOf(err) === 409 && (errorCode(err) === 'ConditionalRequestConflict' || errorCode(err) === 'OperationAborted');
+}
+
+function describe(err: unknown, status: number | undefined, code: string | undefined): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const netCode = (err as { code?: unknown } | null)?.code;
+  const parts: string[] = [];
+  // The SDK says "UnknownError" for error answers without a body (HEAD, some 5xx).
+  if (message !== '' && message !== 'UnknownError' && message !== code) parts.push(message);
+  if (code !== undefined) parts.push(code);
+  if (typeof netCode === 'string' && !message.includes(netCode)) parts.push(netCode);
+  if (status !== undefined) parts.push(`HTTP ${status}`);
+  return parts.length === 0 ? 'unknown error' : parts.join(', ');
+}
+

@@ -1,0 +1,162 @@
+/**
+ * Remote URLs: `s3://bucket/prefix`, `file:///abs/path`, or a plain (relative, absolute or
+ * `~/`) path. Parsing is pure apart from resolving a relative path against `cwd`.
+ */
+import { homedir } from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UsageError } from '../errors.js';
+import { assertValidKey } from './remote.js';
+
+/** An S3 (or S3-compatible) bucket and the key prefix under which the remote layout lives. */
+export interface S3UrlSpec {
+  kind: 's3';
+  bucket: string;
+  /** '' or a `/`-terminated key prefix without a leading `/`. */
+  prefix: string;
+}
+
+/** A folder (local, or a mounted share) holding the remote layout. */
+export interface DirectoryUrlSpec {
+  kind: 'directory';
+  /** Absolute path. */
+  path: string;
+}
+
+/** A parsed remote URL. */
+export type RemoteUrlSpec = S3UrlSpec | DirectoryUrlSpec;
+
+const SCHEME = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//;
+// Lenient on purpose: S3-compatible stores (RGW, MinIO) accept names AWS would refuse.
+const BUCKET = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
+
+/** Parses a remote URL or path into a typed spec; throws UsageError `INVALID_REMOTE_URL` naming what is wrong. */
+export function parseRemoteUrl(url: string, opts: { cwd?: string } = {}): RemoteUrlSpec {
+  const trimmed = url.trim();
+  if (trimmed === '') throw invalidUrl(url, 'empty');
+  if (trimmed.includes('\0')) throw invalidUrl(url, 'contains NUL');
+  const scheme = SCHEME.exec(trimmed)?.[1]?.toLowerCase();
+  if (scheme === undefined) {
+    return { kind: 'directory', path: resolvePath(trimmed, opts.cwd) };
+  }
+  if (scheme === 's3') return parseS3Url(trimmed);
+  if (scheme === 'file') return parseFileUrl(trimmed);
+  const hint = scheme === 'http' || scheme === 'https'
+    ? `for an S3-compatible server use s3://<bucket>/<prefix> with --endpoint ${endpointOf(trimmed)}`
+    : 'use s3://bucket/prefix, a folder path, or file:///absolute/folder';
+  throw new UsageError('UNSUPPORTED_REMOTE_URL', `unsupported remote URL scheme "${scheme}://" in ${redactUrl(trimmed)}`, { hint });
+}
+
+function endpointOf(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}`;
+  } catch {
+    return '<url>';
+  }
+}
+
+function parseS3Url(url: string): S3UrlSpec {
+  const rest = url.slice('s3://'.length);
+  if (/[?#]/.test(rest)) throw invalidUrl(url, 'query strings and fragments are not supported');
+  const slash = rest.indexOf('/');
+  const authority = slash === -1 ? rest : rest.slice(0, slash);
+  if (authority.includes('@')) {
+    throw new UsageError('INVALID_REMOTE_URL', `credentials in remote URL ${redactUrl(url)} are not supported`, {
+      hint: 'remove them from the URL; use AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or another AWS credential source',
+    });
+  }
+  if (!BUCKET.test(authority)) throw invalidUrl(url, `"${authority}" is not a bucket name`);
+  const rawPrefix = slash === -1 ? '' : rest.slice(slash + 1);
+  const parts = rawPrefix.split('/').filter((p) => p !== '');
+  let prefix = '';
+  if (parts.length > 0) {
+    const joined = parts.join('/');
+    try {
+      assertValidKey(joined);
+    } catch {
+      throw invalidUrl(url, `"${rawPrefix}" is not a valid key prefix (no "..", ".", backslash or control characters)`);
+    }
+    prefix = joined + '/';
+  }
+  return { kind: 's3', bucket: authority, prefix };
+}
+
+function parseFileUrl(url: string): DirectoryUrlSpec {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw invalidUrl(url, 'malformed file URL');
+  }
+  if (parsed.hostname !== '' && parsed.hostname !== 'localhost') {
+    throw invalidUrl(url, `file URLs on another host ("${parsed.hostname}") are not supported; mount the share and use its path`);
+  }
+  if (parsed.search !== '' || parsed.hash !== '') throw invalidUrl(url, 'query strings and fragments are not supported');
+  try {
+    return { kind: 'directory', path: path.resolve(fileURLToPath(parsed)) };
+  } catch (err) {
+    throw invalidUrl(url, err instanceof Error ? err.message : String(err));
+  }
+}
+
+function resolvePath(p: string, cwd: string | undefined): string {
+  if (p === '~' || p.startsWith('~/')) return path.join(homedir(), p.slice(1));
+  return path.resolve(cwd ?? process.cwd(), p);
+}
+
+function invalidUrl(url: string, reason: string): UsageError {
+  return new UsageError('INVALID_REMOTE_URL', `invalid remote URL ${JSON.stringify(redactUrl(url))}: ${reason}`, {
+    hint: 'expected s3://bucket/prefix, a folder path, or file:///absolute/folder',
+  });
+}
+
+/** Query parameters whose values are secrets or signatures (compared case-insensitively). */
+const SECRET_PARAMS = new Set([
+  'x-amz-signature',
+  'x-amz-credential',
+  'x-amz-security-token',
+  'signature',
+  'awsaccesskeyid',
+  'sig',
+  'token',
+  'access_token',
+  'password',
+  'secret',
+]);
+
+/**
+ * Returns `url` safe to print or record: userinfo (`user:pass@`) removed and secret query
+ * values (presigned-URL signatures, credentials, session tokens) replaced by `REDACTED`.
+ * Strings that are not URLs come back unchanged except for a stripped `//user:pass@`.
+ */
+export function redactUrl(url: string): string {
+  if (!SCHEME.test(url)) return url;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return url.replace(/^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)[^/?#]*@/, '$1');
+  }
+  let changed = false;
+  if (parsed.username !== '' || parsed.password !== '') {
+    parsed.username = '';
+    parsed.password = '';
+    changed = true;
+  }
+  for (const name of [...parsed.searchParams.keys()]) {
+    if (SECRET_PARAMS.has(name.toLowerCase())) {
+      parsed.searchParams.set(name, 'REDACTED');
+      changed = true;
+    }
+  }
+  if (!changed) return url;
+  // URLSearchParams would re-encode "REDACTED" fine; nothing else in the URL changes meaning.
+  return parsed.toString();
+}
+
+/** The canonical, credential-free display form of a parsed remote URL. */
+export function formatRemoteUrl(spec: RemoteUrlSpec): string {
+  if (spec.kind === 's3') return `s3://${spec.bucket}${spec.prefix === '' ? '' : '/' + spec.prefix.slice(0, -1)}`;
+  return spec.path;
+}

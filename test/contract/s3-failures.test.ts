@@ -1,0 +1,202 @@
+/**
+ * How the S3 backend behaves when the network or the server misbehaves, against a tiny
+ * in-memory S3 stand-in whose next answers a test can script (throttling, 5xx, stalls,
+ * lost responses, 409 conflicts). Real servers cannot be made to fail on demand.
+ */
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createS3Remote, type S3RemoteOptions } from '../../src/remote/s3.js';
+import { expectCode } from './remote-contract.js';
+
+type Fault = (req: IncomingMessage, res: ServerResponse, body: Buffer) => 'handled' | 'pass';
+
+const objects = new Map<string, { body: Buffer; etag: string }>();
+const faults: Fault[] = [];
+const seen: { method: string; url: string; headers: IncomingMessage['headers'] }[] = [];
+let server: Server;
+let endpoint: string;
+
+function xmlError(res: ServerResponse, status: number, code: string, message = code): 'handled' {
+  res.writeHead(status, { 'content-type': 'application/xml' });
+  res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`);
+  return 'handled';
+}
+
+// Just enough of S3 (path style, single PUT/GET/HEAD with conditions) for the SDK.
+function serve(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
+  const key = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).split('/').slice(2).join('/');
+  const current = objects.get(key);
+  if (req.method === 'PUT') {
+    if (req.headers['if-none-match'] === '*' && current !== undefined) return void xmlError(res, 412, 'PreconditionFailed');
+    const ifMatch = req.headers['if-match'];
+    // AWS: If-Match on a missing key is 404 NoSuchKey (RGW says 412; the RGW suite covers that).
+    if (ifMatch !== undefined && current === undefined) return void xmlError(res, 404, 'NoSuchKey');
+    if (ifMatch !== undefined && ifMatch !== current!.etag) return void xmlError(res, 412, 'PreconditionFailed');
+    const etag = createHash('md5').update(body).digest('hex');
+    objects.set(key, { body, etag });
+    res.writeHead(200, { etag: `"${etag}"` });
+    return void res.end();
+  }
+  if (req.method === 'GET' || req.method === 'HEAD') {
+    if (current === undefined) {
+      if (req.method === 'HEAD') return void res.writeHead(404).end();
+      return void xmlError(res, 404, 'NoSuchKey');
+    }
+    res.writeHead(200, { etag: `"${current.etag}"`, 'content-length': String(current.body.length) });
+    return void res.end(req.method === 'GET' ? current.body : undefined);
+  }
+  xmlError(res, 501, 'NotImplemented');
+}
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const parts: Buffer[] = [];
+    req.on('data', (d: Buffer) => parts.push(d));
+    req.on('end', () => {
+      const body = Buffer.concat(parts);
+      seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
+      const fault = faults.shift();
+      if (fault !== undefined && fault(req, res, body) === 'handled') return;
+      serve(req, res, body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+afterEach(() => {
+  faults.length = 0;
+  seen.length = 0;
+  objects.clear();
+});
+
+const open = (opts: Partial<S3RemoteOptions> = {}) =>
+  createS3Remote({
+    bucket: 'b',
+    endpoint,
+    credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'fake-secret-for-tests' },
+    maxAttempts: 3,
+    ...opts,
+  });
+
+describe('S3 backend under failures', () => {
+  it('retries throttling (503 SlowDown) and 500s, then succeeds', async () => {
+    const remote = await open();
+    faults.push((_q, res) => xmlError(res, 503, 'SlowDown'), (_q, res) => xmlError(res, 500, 'InternalError'));
+    await remote.put('chunks/aa', Buffer.from('x'));
+    expect(seen.filter((r) => r.method === 'PUT')).toHaveLength(3);
+    await remote.close();
+  });
+
+  it('gives up on persistent throttling with REMOTE_THROTTLED (exit 7) naming the operation and key', async () => {
+    const remote = await open();
+    for (let i = 0; i < 3; i++) faults.push((_q, res) => xmlError(res, 503, 'SlowDown', 'Please reduce your request rate.'));
+    const err = await expectCode(remote.put('chunks/ab12', Buffer.from('x')), 'REMOTE_THROTTLED');
+    expect(err.exitCode).toBe(7);
+    expect(err.message).toMatch(/^PUT chunks\/ab12: .*SlowDown.*after 3 attempts/);
+    await remote.close();
+  });
+
+  it('fails a stalled connection after the socket timeout, retries it, then reports REMOTE_UNAVAILABLE', async () => {
+    const remote = await open({ socketTimeoutMs: 300, maxAttempts: 2 });
+    faults.push(() => 'handled', () => 'handled'); // never answer
+    const started = Date.now();
+    const err = await expectCode(remote.get('versions/v.json'), 'REMOTE_UNAVAILABLE');
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(err.message).toMatch(/^GET versions\/v\.json: /);
+    expect(seen).toHaveLength(2);
+    await remote.close();
+  });
+
+  it('reports an unreachable endpoint as REMOTE_UNAVAILABLE', async () => {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+    const remote = await open({ endpoint: `http://127.0.0.1:${port}`, maxAttempts: 2 });
+    const err = await expectCode(remote.head('MODELCTL.json'), 'REMOTE_UNAVAILABLE');
+    expect(err.message).toMatch(/^HEAD MODELCTL\.json: .*ECONNREFUSED/);
+    expect(err.hint).toBeDefined();
+    await remote.close();
+  });
+
+  it('maps 403 AccessDenied to REMOTE_ACCESS_DENIED with a permissions hint, never retried', async () => {
+    const remote = await open();
+    faults.push((_q, res) => xmlError(res, 403, 'AccessDenied', 'Access Denied'));
+    const err = await expectCode(remote.put('x', Buffer.from('x')), 'REMOTE_ACCESS_DENIED');
+    expect(err.hint).toMatch(/s3:PutObject/);
+    expect(seen).toHaveLength(1);
+    expect(`${err.message}${err.hint}`).not.toContain('fake-secret-for-tests');
+    await remote.close();
+  });
+
+  it('retries a 409 ConditionalRequestConflict itself; a lasting one is PRECONDITION_FAILED', async () => {
+    const remote = await open();
+    faults.push((_q, res) => xmlError(res, 409, 'ConditionalRequestConflict'));
+    await remote.put('models/m/tags/t.json', Buffer.from('a'), { condition: { ifAbsent: true } });
+    expect(seen).toHaveLength(2);
+    for (let i = 0; i < 10; i++) faults.push((_q, res) => xmlError(res, 409, 'ConditionalRequestConflict'));
+    await expectCode(remote.put('models/m/tags/u.json', Buffer.from('a'), { condition: { ifAbsent: true } }), 'PRECONDITION_FAILED');
+    await remote.close();
+  });
+
+  it('treats a conditional PUT whose answer was lost, and whose retry hits 412, as won when the bytes are ours', async () => {
+    const remote = await open();
+    // The write lands, then the connection drops before the answer: the SDK retries.
+    faults.push((req, res, body) => {
+      serve(req, { writeHead: () => ({ end: () => undefined }), end: () => undefined } as unknown as ServerResponse, body);
+      res.socket?.destroy();
+      return 'handled';
+    });
+    const { etag } = await remote.put('models/m/numbers/1.json', Buffer.from('{"version":"abc"}'), { condition: { ifAbsent: true } });
+    expect(etag).toBe(objects.get('models/m/numbers/1.json')!.etag);
+    expect(seen.filter((r) => r.method === 'PUT')).toHaveLength(2);
+
+    // Same situation, but someone else's bytes are there: a real conflict.
+    faults.push((req, res, body) => {
+      serve(req, { writeHead: () => ({ end: () => undefined }), end: () => undefined } as unknown as ServerResponse, Buffer.from('theirs'));
+      res.socket?.destroy();
+      return 'handled';
+    });
+    await expectCode(remote.put('models/m/numbers/2.json', Buffer.from('ours'), { condition: { ifAbsent: true } }), 'PRECONDITION_FAILED');
+    await remote.close();
+  });
+
+  it('sends plain (not aws-chunked) bodies, base64 ChecksumSHA256, unquoted If-Match and bytes=start-end ranges', async () => {
+    const remote = await open();
+    const body = Buffer.from('hello');
+    const sha256 = createHash('sha256').update(body).digest();
+    const { etag } = await remote.put('chunks/h', body, { sha256 });
+    await remote.put('chunks/h', Buffer.from('again'), { condition: { ifMatch: `"${etag}"` } });
+    await remote.get('chunks/h', { range: { start: 1, end: 3 } }).catch(() => undefined);
+    const [put, casPut, get] = seen;
+    expect(put!.headers['x-amz-checksum-sha256']).toBe(sha256.toString('base64'));
+    expect(put!.headers['content-encoding'] ?? '').not.toMatch(/aws-chunked/);
+    expect(String(put!.headers['x-amz-content-sha256'] ?? '')).not.toMatch(/STREAMING/);
+    expect(put!.headers['if-none-match']).toBeUndefined();
+    expect(casPut!.headers['if-match']).toBe(etag);
+    expect(get!.headers.range).toBe('bytes=1-3');
+    await remote.close();
+  });
+
+  it('treats If-Match on a missing key as PRECONDITION_FAILED (AWS answers 404 there)', async () => {
+    const remote = await open();
+    await expectCode(remote.put('models/m/stages/prod.json', Buffer.from('x'), { condition: { ifMatch: 'abc' } }), 'PRECONDITION_FAILED');
+    await remote.close();
+  });
+
+  it('returns only the requested bytes when a server ignores Range', async () => {
+    const remote = await open();
+    await remote.put('r', Buffer.from('0123456789'));
+    // The stand-in ignores Range entirely (200, whole body), like some proxies.
+    expect((await remote.get('r', { range: { start: 2, end: 4 } }))!.body.toString()).toBe('234');
+    expect((await remote.get('r', { range: { start: 8, end: 100 } }))!.body.toString()).toBe('89');
+    await expectCode(remote.get('r', { range: { start: 10, end: 12 } }), 'RANGE_NOT_SATISFIABLE');
+    await remote.close();
+  });
+});
