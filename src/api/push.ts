@@ -88,7 +88,8 @@ export function selectPushVersions(repo: Repository, refs: readonly string[]): {
   return { versions: sorted, models };
 }
 
-async function pushTo(repo: Repository, session: RemoteSession, opts: PushOptions, jobs: number): Promise<PushResult> {
+/** The push itself, on an open repository and remote session (`--push` on promote, tag and rollback uses it). */
+export async function pushTo(repo: Repository, session: RemoteSession, opts: PushOptions, jobs: number): Promise<PushResult> {
   const { remote, remoteId } = session;
   const warnings: string[] = [];
   if (!session.conditionalWrites) {

@@ -10,6 +10,8 @@ interface PromoteFlags {
   reason?: string;
   yes?: boolean;
   dryRun?: boolean;
+  push?: boolean;
+  remote?: string;
 }
 
 /** `modelctl promote <ref> --to <stage>`: move a stage to a version through its policy gate. */
@@ -22,6 +24,8 @@ export function registerPromote(program: Command): Command {
     .option('--reason <text>', 'why (recorded in the audit event; some policies require it)')
     .option('-y, --yes', 'do not ask before moving the last stage')
     .option('--dry-run', 'check the policy and print the verdict; move nothing (exit 5 when denied)')
+    .option('--push', 'act on the remote at once (compare-and-swap); on a conflict change nothing anywhere, exit 4')
+    .option('-r, --remote <name|url>', 'remote for --push (default: the default remote)')
     .addHelpText(
       'after',
       `
@@ -36,7 +40,9 @@ Examples:
     .action(
       action<PromoteFlags>(async (ctx, opts, ref: string) => {
         const { promote, policyDenial } = await import('../../api/promote.js');
-        const result = await promote({
+        const run = opts.push && !opts.dryRun ? (await import('../../api/ref-publish.js')).promoteAndPush : promote;
+        const result = await run({
+          remote: opts.remote,
           cwd: ctx.cwd,
           ref,
           to: opts.to,

@@ -9,6 +9,8 @@ interface RollbackFlags {
   reason?: string;
   yes?: boolean;
   dryRun?: boolean;
+  push?: boolean;
+  remote?: string;
 }
 
 /** `modelctl rollback <model> --stage <s>`: put a stage back on its previous holder. */
@@ -22,6 +24,8 @@ export function registerRollback(program: Command): Command {
     .option('--reason <text>', 'why (recorded in the audit event)')
     .option('-y, --yes', 'do not ask before moving the last stage')
     .option('--dry-run', 'show the target and the verdict; move nothing')
+    .option('--push', 'act on the remote at once (compare-and-swap); on a conflict change nothing anywhere, exit 4')
+    .option('-r, --remote <name|url>', 'remote for --push (default: the default remote)')
     .addHelpText(
       'after',
       `
@@ -37,7 +41,9 @@ Examples:
       action<RollbackFlags>(async (ctx, opts, model: string) => {
         const { rollback } = await import('../../api/rollback.js');
         const { policyDenial } = await import('../../api/promote.js');
-        const result = await rollback({
+        const run = opts.push && !opts.dryRun ? (await import('../../api/ref-publish.js')).rollbackAndPush : rollback;
+        const result = await run({
+          remote: opts.remote,
           cwd: ctx.cwd,
           model,
           stage: opts.stage,

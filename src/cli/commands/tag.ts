@@ -7,6 +7,8 @@ interface TagFlags {
   message?: string;
   force?: boolean;
   delete?: boolean;
+  push?: boolean;
+  remote?: string;
 }
 
 /** `modelctl tag <ref> <name>` and `modelctl tag -d <model>@<name>`. */
@@ -19,6 +21,8 @@ export function registerTag(program: Command): Command {
     .option('-m, --message <msg>', 'a note kept with the tag')
     .option('-f, --force', 'move the tag if it names another version')
     .option('-d, --delete', 'delete the tag <model>@<tag>')
+    .option('--push', 'create the tag on the remote at once (create-only; compare-and-swap with --force); exit 4 if it exists there')
+    .option('-r, --remote <name|url>', 'remote for --push (default: the default remote)')
     .addHelpText(
       'after',
       `
@@ -39,7 +43,8 @@ Examples:
           return;
         }
         if (name === undefined) throw new UsageError('USAGE', 'missing tag name', { hint: 'write modelctl tag <ref> <name>, e.g. modelctl tag fraud@v3 1.4.0' });
-        const result = await api.tag({ cwd: ctx.cwd, ref, name, message: opts.message, force: opts.force, argv: ctx.argv });
+        const tagFn = opts.push ? (await import('../../api/ref-publish.js')).tagAndPush : api.tag;
+        const result = await tagFn({ cwd: ctx.cwd, ref, name, message: opts.message, force: opts.force, argv: ctx.argv, remote: opts.remote });
         ctx.out.result(result, (r: TagResult) => {
           const v = `${r.version.ref} (${r.version.shortId})`;
           if (r.action === 'none') return `Tag '${r.tag}' already names ${v}; nothing to do`;
