@@ -75,6 +75,33 @@ try {
   run(['show', 'fraud@v2']);
   run(['ls']);
 
+  step('Compare the two versions and trace their lineage');
+  run(['diff', 'fraud@v1', 'fraud@v2']);
+  run(['lineage', 'fraud@v2']);
+
+  step('Tag, then promote through the stages (production has a policy: from staging, accuracy >= 0.92, a reason)');
+  run(['tag', 'fraud@v1', '1.0.0', '-m', 'first release']);
+  run(['promote', 'fraud@1.0.0', '--to', 'staging']);
+  run(['promote', 'fraud@v2', '--to', 'production', '--yes', '--reason', 'skipping staging'], { expect: 5 });
+  run(['promote', 'fraud@1.0.0', '--to', 'production', '--yes', '--reason', 'baseline goes live']);
+  run(['promote', 'fraud@v2', '--to', 'staging']);
+  run(['promote', 'fraud@staging', '--to', 'production', '--yes', '--reason', 'better AUC on the holdout']);
+  run(['ls']);
+
+  step('Roll production back, and read the verified audit trail');
+  run(['rollback', 'fraud', '--stage', 'production', '--reason', 'latency regression', '--yes']);
+  run(['history', 'fraud', '--verify']);
+
+  step('Share through a registry (a folder here; s3://bucket/prefix works the same)');
+  const registry = join(work, 'registry');
+  run(['remote', 'add', 'origin', registry, '--default']);
+  run(['push']);
+
+  step('Pull the production version somewhere else, with no repository (as a CI deploy job would)');
+  const deploy = join(work, 'deploy');
+  mkdirSync(deploy);
+  run(['pull', 'fraud@production', '--remote', registry, '--out', join(deploy, 'model')], { cwd: deploy });
+
   step('Check version 1 out into a folder (every byte verified)');
   run(['checkout', 'fraud@v1', '--out', join(work, 'v1-checkout')]);
 
