@@ -1,0 +1,302 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { canonicalJson } from '../../src/core/canonical-json.js';
+import { manifestId } from '../../src/core/manifest.js';
+import { startS3rver, type S3rverHandle } from '../helpers/s3rver.js';
+import { BIN, pseudoRandomBytes, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
+
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => join(d.parentPath ?? (d as unknown as { path: string }).path, d.name));
+}
+
+describe('push, fetch and pull over a directory remote', () => {
+  it('round-trips byte-identical files: empty, one chunk, multi-chunk, many small; second repo sees lineage, tags, stages, history', () => {
+    const a = tempRepo();
+    const remote = join(tempDir(), 'registry');
+    writeFile(a, 'model/empty', '');
+    writeFile(a, 'model/one-chunk.bin', pseudoRandomBytes(100_000, 5));
+    writeFile(a, 'model/big.bin', pseudoRandomBytes(9 * 1024 * 1024 + 3, 6));
+    for (let i = 0; i < 120; i++) writeFile(a, `model/small/${i}.txt`, `file ${i}\n`);
+    writeFile(a, 'data.csv', 'x\n1\n');
+    expect(runCli(a, ['commit', 'fraud', 'model', '--param', 'lr=0.1', '--metric', 'acc=0.95', '--data', 'data.csv', '-m', 'first', '--tag', '1.0.0']).code).toBe(0);
+    expect(runCli(a, ['promote', 'fraud@v1', '--to', 'staging', '--yes']).code).toBe(0);
+    expect(runCli(a, ['remote', 'add', 'origin', remote, '--default']).code).toBe(0);
+    const pushed = runCli(a, ['push', '--json']);
+    expect(pushed.code).toBe(0);
+    expect(pushed.json().versions[0]).toMatchObject({ ref: 'fraud@v1', status: 'uploaded' });
+    expect(pushed.json().chunks.uploaded).toBeGreaterThan(100);
+    // A second push has nothing to do.
+    const again = runCli(a, ['push', '--json']).json();
+    expect(again.chunks.uploaded).toBe(0);
+    expect(again.bytesUploaded).toBe(0);
+
+    const b = tempRepo();
+    expect(runCli(b, ['remote', 'add', 'origin', remote, '--default']).code).toBe(0);
+    const fetched = runCli(b, ['fetch', '--json']);
+    expect(fetched.code).toBe(0);
+    expect(fetched.json().models[0].newVersions).toHaveLength(1);
+    const showA = runCli(a, ['show', 'fraud@v1', '--json']).json();
+    const showB = runCli(b, ['show', 'fraud@staging', '--json']).json();
+    expect(showB.version.id).toBe(showA.version.id);
+    expect(showB.lineage).toEqual(showA.lineage);
+    expect(showB.version.tags).toEqual(['1.0.0']);
+    expect(showB.version.stages).toEqual(['staging']);
+    const histA = runCli(a, ['history', 'fraud', '--json']).json();
+    const histB = runCli(b, ['history', 'fraud', '--json']).json();
+    const ids = (h: unknown) => (Array.isArray(h) ? h : (h as { events: { id: string }[] }).events).map((e: { id: string }) => e.id);
+    expect(ids(histB)).toEqual(ids(histA));
+    expect(runCli(b, ['history', '--verify']).code).toBe(0);
+
+    const pulled = runCli(b, ['pull', 'fraud@1.0.0', '--out', 'restored', '--json']);
+    expect(pulled.code).toBe(0);
+    for (const rel of ['model/empty', 'model/one-chunk.bin', 'model/big.bin', 'model/small/7.txt', 'model/small/119.txt']) {
+      expect(readFileSync(join(b, 'restored', rel)).equals(readFileSync(join(a, rel))), rel).toBe(true);
+    }
+    expect(runCli(b, ['verify']).code).toBe(0);
+    // Pulled again: nothing to download.
+    const second = runCli(b, ['pull', 'fraud@1.0.0', '--out', 'restored2', '--json']).json();
+    expect(second.download.chunksDownloaded).toBe(0);
+  });
+
+  it('pulls with no repository for CI, into --out, leaving only the files', () => {
+    const a = tempRepo();
+    const remote = join(tempDir(), 'registry');
+    writeFile(a, 'm/w.bin', pseudoRandomBytes(2_000_000, 9));
+    writeFile(a, 'm/same-a', 'dup');
+    writeFile(a, 'm/same-b', 'dup');
+    runCli(a, ['commit', 'fraud', 'm']);
+    runCli(a, ['promote', 'fraud', '--to', 'staging', '--yes']);
+    runCli(a, ['promote', 'fraud', '--to', 'production', '--yes']);
+    expect(runCli(a, ['push', '--remote', remote]).code).toBe(0);
+    const ci = tempDir();
+    const r = runCli(ci, ['pull', 'fraud@production', '--remote', remote, '--out', 'model', '--json']);
+    expect(r.code).toBe(0);
+    expect(r.json().repository).toBe(false);
+    expect(readFileSync(join(ci, 'model/m/w.bin')).equals(readFileSync(join(a, 'm/w.bin')))).toBe(true);
+    expect(readFileSync(join(ci, 'model/m/same-b'), 'utf8')).toBe('dup');
+    expect(readdirSync(join(ci, 'model')).sort()).toEqual(['m']);
+    expect(runCli(tempDir(), ['pull', 'fraud@production']).code).toBe(3);
+    expect(runCli(ci, ['pull', 'fraud@nosuch', '--remote', remote, '--out', 'x']).code).toBe(3);
+    expect(existsSync(join(ci, 'x', '.modelctl-pull'))).toBe(false);
+  });
+
+  it('after a fine-tune that changes 10% of a file in scattered regions, push sends only the changed chunks', () => {
+    const a = tempRepo();
+    const remote = join(tempDir(), 'registry');
+    const size = 48 * 1024 * 1024;
+    const base = pseudoRandomBytes(size, 11);
+    writeFile(a, 'w.bin', base);
+    runCli(a, ['commit', 'fraud', 'w.bin']);
+    const first = runCli(a, ['push', '--remote', remote, '--json']).json();
+    const tuned = Buffer.from(base);
+    const region = Math.floor((size * 0.1) / 4);
+    for (let r = 0; r < 4; r++) pseudoRandomBytes(region, 100 + r).copy(tuned, Math.floor((size / 4) * r + size / 16));
+    writeFile(a, 'w.bin', tuned);
+    runCli(a, ['commit', 'fraud', 'w.bin', '-m', 'fine-tune']);
+    const second = runCli(a, ['push', '--remote', remote, '--json']).json();
+    const changed = region * 4;
+    expect(second.bytesUploaded).toBeGreaterThan(changed * 0.9);
+    // Each changed region drags at most one chunk on each side (≤ 4 MiB each) along.
+    expect(second.bytesUploaded).toBeLessThan(changed + 8 * 4 * 1024 * 1024);
+    expect(second.bytesUploaded).toBeLessThan(first.bytesUploaded * 0.5);
+    const b = tempRepo();
+    expect(runCli(b, ['pull', 'fraud@v2', '--remote', remote, '--out', 'o']).code).toBe(0);
+    expect(readFileSync(join(b, 'o/w.bin')).equals(tuned)).toBe(true);
+  });
+
+  it('a number the remote already gave away is taken by the next free one, locally renumbered, and said', () => {
+    const remote = join(tempDir(), 'registry');
+    const a = tempRepo();
+    const b = tempRepo();
+    writeFile(a, 'w', 'from a');
+    writeFile(b, 'w', 'from b');
+    runCli(a, ['commit', 'fraud', 'w']);
+    runCli(b, ['commit', 'fraud', 'w']);
+    expect(runCli(a, ['push', '--remote', remote]).code).toBe(0);
+    const r = runCli(b, ['push', '--remote', remote, '--json']);
+    expect(r.code).toBe(0);
+    expect(r.json().renumbered).toEqual([expect.objectContaining({ from: 1, to: 2 })]);
+    expect(runCli(b, ['push', '--remote', remote]).stdout).not.toContain('renumbered');
+    const human = runCli(tempRepo(), ['fetch', '--remote', remote, '--json']).json();
+    expect(human.models[0].newVersions.map((v: { number: number }) => v.number)).toEqual([1, 2]);
+    expect(runCli(b, ['show', 'fraud@v2', '--json']).json().version.id).toBe(r.json().versions[0].id);
+    // b learns about a's v1 on fetch.
+    runCli(b, ['fetch', '--remote', remote]);
+    expect(runCli(b, ['log', 'fraud', '--json']).json().versions.map((v: { number: number }) => v.number)).toEqual([2, 1]);
+  });
+
+  it('refuses a remote written by another format version or chunker (exit 2)', () => {
+    const remote = join(tempDir(), 'registry');
+    const a = tempRepo();
+    writeFile(a, 'w', 'x');
+    runCli(a, ['commit', 'fraud', 'w']);
+    runCli(a, ['push', '--remote', remote]);
+    const marker = JSON.parse(readFileSync(join(remote, 'MODELCTL.json'), 'utf8'));
+    writeFileSync(join(remote, 'MODELCTL.json'), JSON.stringify({ ...marker, version: 2 }));
+    expect(runCli(a, ['push', '--remote', remote, '--json']).error().code).toBe('REMOTE_FORMAT_MISMATCH');
+    writeFileSync(join(remote, 'MODELCTL.json'), JSON.stringify({ ...marker, chunking: { ...marker.chunking, avgSize: 65536 } }));
+    expect(runCli(a, ['fetch', '--remote', remote]).code).toBe(2);
+    expect(runCli(tempRepo(), ['fetch', '--remote', join(tempDir(), 'empty')]).code).toBe(3);
+  });
+});
+
+describe('hostile remote content is rejected with exit 6 and nothing is written outside the target', () => {
+  function setup() {
+    const a = tempRepo();
+    const remote = join(tempDir(), 'registry');
+    writeFile(a, 'm/w.bin', pseudoRandomBytes(6 * 1024 * 1024, 21));
+    writeFile(a, 'm/s.txt', 'small');
+    runCli(a, ['commit', 'fraud', 'm']);
+    expect(runCli(a, ['push', '--remote', remote]).code).toBe(0);
+    const versionFile = readdirSync(join(remote, 'versions'))[0];
+    return { a, remote, id: versionFile.replace(/\.json$/, ''), manifest: JSON.parse(readFileSync(join(remote, 'versions', versionFile), 'utf8')) };
+  }
+  /** Publishes a crafted manifest under its true id as fraud@v2, as an attacker with write access could. */
+  function publish(remote: string, manifest: unknown): string {
+    const bytes = Buffer.from(canonicalJson(manifest));
+    const id = manifestId(bytes);
+    writeFileSync(join(remote, 'versions', `${id}.json`), bytes);
+    writeFileSync(join(remote, 'models/fraud/numbers/2.json'), canonicalJson({ version: id }));
+    return id;
+  }
+
+  it('a manifest whose bytes do not hash to its name', () => {
+    const { remote, id } = setup();
+    const p = join(remote, 'versions', `${id}.json`);
+    writeFileSync(p, readFileSync(p, 'utf8').replace('"message":""', '"message":"evil"'));
+    const ci = tempDir();
+    expect(runCli(ci, ['pull', 'fraud@v1', '--remote', remote, '--out', 'o']).code).toBe(6);
+    expect(filesUnder(join(ci, 'o')).filter((f) => !f.includes('.modelctl-pull'))).toEqual([]);
+    expect(runCli(tempRepo(), ['fetch', '--remote', remote]).code).toBe(6);
+  });
+
+  it('a chunk whose bytes do not hash to its name', () => {
+    const { remote } = setup();
+    const chunk = readdirSync(join(remote, 'chunks'))[0];
+    const p = join(remote, 'chunks', chunk);
+    const bytes = readFileSync(p);
+    bytes[10] ^= 1;
+    writeFileSync(p, bytes);
+    const ci = tempDir();
+    expect(runCli(ci, ['pull', 'fraud@v1', '--remote', remote, '--out', 'o']).code).toBe(6);
+    expect(existsSync(join(ci, 'o/m/w.bin'))).toBe(false);
+    const b = tempRepo();
+    expect(runCli(b, ['pull', 'fraud@v1', '--remote', remote, '--out', 'o']).code).toBe(6);
+    expect(runCli(b, ['verify']).code).toBe(0);
+  });
+
+  it('paths with .., absolute, NUL, or escaping --out through a link', () => {
+    for (const path of ['../escape.txt', '/tmp/abs.txt', 'a\u0000b', 'C:/x', '.modelctl-pull/objects/x']) {
+      const { remote, manifest } = setup();
+      const evil = { ...manifest, files: [{ ...manifest.files[0], path }] };
+      publish(remote, evil);
+      const ci = tempDir();
+      const r = runCli(ci, ['pull', 'fraud@v2', '--remote', remote, '--out', 'o']);
+      expect(r.code, path).toBe(6);
+      expect(existsSync(join(ci, 'escape.txt'))).toBe(false);
+    }
+  });
+
+  it('sizes that disagree with the chunks', () => {
+    const { remote, manifest } = setup();
+    const evil = { ...manifest, files: manifest.files.map((f: { size: number }) => ({ ...f, size: f.size + 1 })) };
+    publish(remote, evil);
+    const ci = tempDir();
+    expect(runCli(ci, ['pull', 'fraud@v2', '--remote', remote, '--out', 'o']).code).toBe(6);
+    expect(existsSync(join(ci, 'o/m/w.bin'))).toBe(false);
+  });
+
+  it('a file list that lies about its chunks', () => {
+    const { remote } = setup();
+    const lists = readdirSync(join(remote, 'files'));
+    const p = join(remote, 'files', lists[0]);
+    const list = JSON.parse(readFileSync(p, 'utf8'));
+    list.chunks[0][1] += 1;
+    writeFileSync(p, canonicalJson(list));
+    expect(runCli(tempDir(), ['pull', 'fraud@v1', '--remote', remote, '--out', 'o']).code).toBe(6);
+  });
+});
+
+describe('kill -9 mid-transfer, then resume', () => {
+  function spawnAndKill(cwd: string, args: string[], when: () => boolean): Promise<void> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: 'ignore', env: { ...process.env, CI: '1' } });
+      const timer = setInterval(() => {
+        if (when()) {
+          child.kill('SIGKILL');
+          clearInterval(timer);
+        }
+      }, 5);
+      child.on('exit', () => {
+        clearInterval(timer);
+        resolve();
+      });
+    });
+  }
+
+  it('push resumes sending only what is missing; pull resumes and ends verified', async () => {
+    const a = tempRepo();
+    const remote = join(tempDir(), 'registry');
+    writeFile(a, 'w.bin', pseudoRandomBytes(96 * 1024 * 1024, 31));
+    runCli(a, ['commit', 'fraud', 'w.bin']);
+    runCli(a, ['remote', 'add', 'origin', remote, '--default']);
+    const chunkCount = () => (existsSync(join(remote, 'chunks')) ? readdirSync(join(remote, 'chunks')).length : 0);
+    await spawnAndKill(a, ['push', '--jobs', '2'], () => chunkCount() >= 20);
+    const before = chunkCount();
+    const resumed = runCli(a, ['push', '--json']);
+    expect(resumed.code).toBe(0);
+    const total = before + resumed.json().chunks.uploaded;
+    expect(resumed.json().chunks.uploaded).toBeLessThan(total);
+    expect(resumed.json().chunks.uploaded + resumed.json().chunks.alreadyThere + resumed.json().chunks.knownFromIndex).toBeGreaterThanOrEqual(total - 2);
+
+    const b = tempRepo();
+    runCli(b, ['remote', 'add', 'origin', remote, '--default']);
+    const partialSize = () => {
+      const tmp = join(b, '.modelctl/tmp');
+      const p = existsSync(tmp) ? readdirSync(tmp).find((n) => n.startsWith('partial-')) : undefined;
+      return p ? statSync(join(tmp, p)).size : 0;
+    };
+    await spawnAndKill(b, ['pull', 'fraud', '--out', 'o', '--jobs', '2'], () => partialSize() > 30 * 1024 * 1024);
+    const again = runCli(b, ['pull', 'fraud', '--out', 'o', '--json']);
+    expect(again.code).toBe(0);
+    expect(again.json().download.chunksReused).toBeGreaterThan(0);
+    expect(readFileSync(join(b, 'o/w.bin')).equals(readFileSync(join(a, 'w.bin')))).toBe(true);
+    expect(runCli(b, ['verify']).code).toBe(0);
+  });
+});
+
+describe('push and pull against s3rver', () => {
+  let s3: S3rverHandle;
+  beforeAll(async () => {
+    // A child process: runCli blocks this worker (spawnSync), so an in-process server could not answer.
+    s3 = await startS3rver({ bucket: 'registry', forceChild: true });
+  });
+  afterAll(async () => {
+    await s3?.stop();
+  });
+
+  it('round-trips, and warns that s3rver ignores conditional writes', () => {
+    const env = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' };
+    const a = tempRepo();
+    writeFile(a, 'm/w.bin', pseudoRandomBytes(5 * 1024 * 1024, 41));
+    writeFile(a, 'm/e', '');
+    runCli(a, ['commit', 'fraud', 'm', '--tag', 'v-one']);
+    expect(runCli(a, ['remote', 'add', 'origin', 's3://registry/team', '--endpoint', s3.endpoint, '--default']).code).toBe(0);
+    const p = runCli(a, ['push', '--json'], { env });
+    expect(p.code).toBe(0);
+    expect(p.json().warnings.join(' ')).toMatch(/conditional writes/);
+    expect(p.stderr).toMatch(/conditional writes/);
+    const ci = tempDir();
+    const pulled = runCli(ci, ['pull', 'fraud@v-one', '--remote', 's3://registry/team', '--out', 'o'], { env: { ...env, AWS_ENDPOINT_URL_S3: s3.endpoint } });
+    expect(pulled.code, pulled.stderr).toBe(0);
+    expect(readFileSync(join(ci, 'o/m/w.bin')).equals(readFileSync(join(a, 'm/w.bin')))).toBe(true);
+    expect(statSync(join(ci, 'o/m/e')).size).toBe(0);
+    const all = JSON.stringify([p.stdout, p.stderr, pulled.stdout, pulled.stderr]);
+    expect(all).not.toContain('S3RVER');
+  });
+});
