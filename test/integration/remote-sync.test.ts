@@ -1,11 +1,25 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, openSync, readSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/core/canonical-json.js';
 import { manifestId } from '../../src/core/manifest.js';
 import { startS3rver, type S3rverHandle } from '../helpers/s3rver.js';
 import { BIN, pseudoRandomBytes, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
+
+function sha256File(p: string): string {
+  // Synchronous, bounded memory: read in 8 MiB slices.
+  const h = createHash('sha256');
+  const fd = openSync(p, 'r');
+  const buf = Buffer.allocUnsafe(8 * 1024 * 1024);
+  try {
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return h.digest('hex');
+}
 
 function filesUnder(dir: string): string[] {
   if (!existsSync(dir)) return [];
@@ -142,6 +156,39 @@ describe('push, fetch and pull over a directory remote', () => {
     writeFileSync(join(remote, 'MODELCTL.json'), JSON.stringify({ ...marker, chunking: { ...marker.chunking, avgSize: 65536 } }));
     expect(runCli(a, ['fetch', '--remote', remote]).code).toBe(2);
     expect(runCli(tempRepo(), ['fetch', '--remote', join(tempDir(), 'empty')]).code).toBe(3);
+  });
+});
+
+describe('large and sparse files, and verify --remote', () => {
+  it('a multi-GiB sparse file round-trips byte-identical (its zero chunks dedup to one upload)', () => {
+    const size = Number(process.env.MODELCTL_TEST_SPARSE_BYTES ?? 2 * 1024 * 1024 * 1024 + 4097);
+    const a = tempRepo();
+    const remote = join(tempDir(), 'registry');
+    const p = join(a, 'sparse.bin');
+    writeFileSync(p, '');
+    truncateSync(p, size);
+    writeFile(a, 'tail.txt', 'end');
+    expect(runCli(a, ['commit', 'big', 'sparse.bin', 'tail.txt']).code).toBe(0);
+    const pushed = runCli(a, ['push', '--remote', remote, '--json']).json();
+    expect(pushed.chunks.uploaded).toBeLessThanOrEqual(3);
+    const ci = tempDir();
+    expect(runCli(ci, ['pull', 'big', '--remote', remote, '--out', 'o']).code).toBe(0);
+    expect(statSync(join(ci, 'o/sparse.bin')).size).toBe(size);
+    expect(sha256File(join(ci, 'o/sparse.bin'))).toBe(sha256File(p));
+  });
+
+  it('verify --remote re-hashes what the remote holds for a ref (exit 6 on a corrupt chunk)', () => {
+    const a = tempRepo();
+    const remote = join(tempDir(), 'registry');
+    writeFile(a, 'w.bin', pseudoRandomBytes(3 * 1024 * 1024, 77));
+    runCli(a, ['commit', 'fraud', 'w.bin']);
+    runCli(a, ['push', '--remote', remote]);
+    expect(runCli(a, ['verify', 'fraud', '--remote', remote]).code).toBe(0);
+    const chunk = readdirSync(join(remote, 'chunks'))[0];
+    writeFileSync(join(remote, 'chunks', chunk), 'tampered');
+    const r = runCli(a, ['verify', 'fraud', '--remote', remote, '--json']);
+    expect(r.code).toBe(6);
+    expect(r.json().problems[0]).toMatchObject({ kind: 'corrupt-object', id: chunk });
   });
 });
 

@@ -10,9 +10,10 @@ export function registerVerify(program: Command): Command {
     .description('re-hash the store (or one version) and report every missing or corrupt object; exit 6 on any')
     .argument('[ref]', 'only this version')
     .option('--rebuild-index', 'rebuild .modelctl/index.db from the store (after damage)')
-    .addHelpText('after', '\nExamples:\n  modelctl verify\n  modelctl verify fraud@production\n  modelctl verify --rebuild-index')
+    .option('-r, --remote <name|url>', "check what a remote holds for the ref (or every model's latest) instead of the local store")
+    .addHelpText('after', '\nExamples:\n  modelctl verify\n  modelctl verify fraud@production\n  modelctl verify fraud@production --remote origin\n  modelctl verify --rebuild-index')
     .action(
-      action<{ rebuildIndex?: boolean }>(async (ctx, opts, ref?: string) => {
+      action<{ rebuildIndex?: boolean; remote?: string }>(async (ctx, opts, ref?: string) => {
         if (opts.rebuildIndex) {
           const { rebuildIndex } = await import('../../api/rebuild-index.js');
           const result = await rebuildIndex({ cwd: ctx.cwd });
@@ -26,6 +27,13 @@ export function registerVerify(program: Command): Command {
           return;
         }
         const { verify, assertVerified } = await import('../../api/verify.js');
+        if (opts.remote) {
+          const { verifyRemote } = await import('../../api/verify-remote.js');
+          const result = await verifyRemote({ cwd: ctx.cwd, ref, remote: opts.remote });
+          ctx.out.result(result, renderVerify);
+          assertVerified(result);
+          return;
+        }
         const result = await verify({ cwd: ctx.cwd, ref });
         ctx.out.result(result, renderVerify);
         assertVerified(result);

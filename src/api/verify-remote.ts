@@ -1,0 +1,103 @@
+import { createHash } from 'node:crypto';
+import pLimit from 'p-limit';
+import { IntegrityError } from '../errors.js';
+import { parseManifest } from '../core/manifest.js';
+import { decodeDoc, fileListSchema, keys } from '../core/remote-layout.js';
+import { fileDigestFromChunks } from '../store/file-digest.js';
+import { resolveRef } from '../store/resolve-ref.js';
+import { fetchInto } from './fetch.js';
+import { openRemoteSession } from './remote-session.js';
+import { withRepository, type CommonOptions } from './repository.js';
+import { jobsOrDefault } from './transfer-progress.js';
+import type { VerifyProblem, VerifyResult } from './verify.js';
+import { parseRef } from '../core/refs.js';
+
+export interface VerifyRemoteOptions extends CommonOptions {
+  /** The version to check on the remote; default: the latest of every model the remote has. */
+  ref?: string;
+  remote: string;
+  jobs?: number;
+}
+
+/**
+ * Checks what a remote holds for a version: the manifest hashes to its id, every file
+ * list hashes to its file, and every chunk is present and hashes to its name (each chunk
+ * is downloaded and re-hashed). Reports problems; the CLI exits 6 when there are any.
+ */
+export async function verifyRemote(opts: VerifyRemoteOptions): Promise<VerifyResult & { remote: string }> {
+  return withRepository(opts, async (repo) => {
+    const session = await openRemoteSession(repo.settings, repo.root, opts.remote, { create: false, db: repo.db, env: repo.env });
+    const limit = pLimit(jobsOrDefault(opts.jobs));
+    const problems: VerifyProblem[] = [];
+    let objectsChecked = 0;
+    let bytesChecked = 0;
+    let manifestsChecked = 0;
+    try {
+      const fetched = await fetchInto(repo, session, opts.ref ? parseRef(opts.ref).model : undefined, jobsOrDefault(opts.jobs));
+      const refs = opts.ref ? [opts.ref] : fetched.models.map((m) => m.model);
+      const ids = refs.map((r) => resolveRef(repo.db, r).id);
+      const chunks = new Set<string>();
+      for (const id of ids) {
+        manifestsChecked++;
+        const got = await session.remote.get(keys.version(id));
+        if (!got) {
+          problems.push({ kind: 'missing-manifest', id, detail: 'versions/<id>.json is absent on the remote' });
+          continue;
+        }
+        let files;
+        try {
+          files = parseManifest(got.body, id).files;
+        } catch (err) {
+          problems.push({ kind: 'corrupt-manifest', id, detail: (err as Error).message });
+          continue;
+        }
+        for (const f of files) {
+          if (f.size === 0) continue;
+          if (f.chunk) {
+            chunks.add(f.chunk);
+            continue;
+          }
+          const list = await session.remote.get(keys.fileList(f.digest));
+          if (!list) {
+            problems.push({ kind: 'missing-object', id: f.digest, detail: `file list of ${f.path} is absent` });
+            continue;
+          }
+          try {
+            const doc = decodeDoc(fileListSchema, list.body, keys.fileList(f.digest));
+            if (fileDigestFromChunks(doc.chunks.map(([d]) => d)) !== f.digest) throw new IntegrityError('X', 'its chunks do not hash to the file digest');
+            doc.chunks.forEach(([d]) => chunks.add(d));
+          } catch (err) {
+            problems.push({ kind: 'corrupt-object', id: f.digest, detail: `file list of ${f.path}: ${(err as Error).message}` });
+          }
+        }
+      }
+      await Promise.all(
+        [...chunks].map((d) =>
+          limit(async () => {
+            const got = await session.remote.get(keys.chunk(d));
+            if (!got) {
+              problems.push({ kind: 'missing-object', id: d, detail: 'chunk is absent on the remote' });
+              return;
+            }
+            objectsChecked++;
+            bytesChecked += got.body.length;
+            const actual = createHash('sha256').update(got.body).digest('hex');
+            if (actual !== d) problems.push({ kind: 'corrupt-object', id: d, detail: `chunk bytes hash to ${actual}` });
+          }),
+        ),
+      );
+    } finally {
+      await session.remote.close();
+    }
+    return {
+      remote: session.displayUrl,
+      ok: problems.length === 0,
+      objectsChecked,
+      bytesChecked,
+      manifestsChecked,
+      versionsChecked: manifestsChecked,
+      problems,
+      tempFilesRemoved: 0,
+    };
+  });
+}
