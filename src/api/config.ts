@@ -4,7 +4,7 @@ import { NotFoundError, UsageError } from '../errors.js';
 import { createTempFile, releaseTempFile, discardTempFile } from '../store/temp-files.js';
 import { LOCAL_CONFIG_FILE, SHARED_CONFIG_FILE, configSchema, readConfigFile, resolveSettings, type ConfigFile } from '../workspace/config.js';
 import { findRepo } from '../workspace/repo-paths.js';
-import { stripUrlCredentials } from '../core/redact.js';
+import { redactUrl } from '../core/redact.js';
 import type { CommonOptions } from './repository.js';
 
 export type ConfigSource = 'env' | 'local' | 'shared' | 'default';
@@ -25,7 +25,7 @@ export async function configList(opts: CommonOptions = {}): Promise<{ entries: C
   for (const [layer, source] of [[shared, 'shared'], [local, 'local']] as const) {
     for (const [key, value] of flatten(layer as Record<string, unknown>)) entries.set(key, { key, value: redact(key, value), source });
   }
-  if (env.MODELCTL_REMOTE) entries.set('default_remote', { key: 'default_remote', value: stripUrlCredentials(env.MODELCTL_REMOTE), source: 'env' });
+  if (env.MODELCTL_REMOTE) entries.set('default_remote', { key: 'default_remote', value: redactUrl(env.MODELCTL_REMOTE), source: 'env' });
   return { entries: [...entries.values()].sort((a, b) => (a.key < b.key ? -1 : 1)) };
 }
 
@@ -92,7 +92,7 @@ function* flatten(obj: Record<string, unknown>, prefix = ''): Generator<[string,
 }
 
 function redact(key: string, value: unknown): unknown {
-  return typeof value === 'string' && (key.endsWith('.url') || key.endsWith('.endpoint')) ? stripUrlCredentials(value) : value;
+  return typeof value === 'string' && (key.endsWith('.url') || key.endsWith('.endpoint')) ? redactUrl(value) : value;
 }
 
 /** Writes JSON to `path` via temp file + fsync + rename. */

@@ -5,7 +5,7 @@ import { canonicalJsonBytes } from '../core/canonical-json.js';
 import type { DataInput } from '../core/manifest.js';
 import { printable } from '../core/names.js';
 import { toPosixPath } from '../core/paths.js';
-import { stripUrlCredentials } from '../core/redact.js';
+import { redactUrl } from '../core/redact.js';
 import { NotFoundError, fsError } from '../errors.js';
 import { selectFiles } from '../workspace/file-selection.js';
 import { hashWorkingFiles } from './file-hashing.js';
@@ -22,7 +22,7 @@ export async function describeDataInputs(repo: Repository, inputs: readonly stri
   const out: DataInput[] = [];
   for (const input of inputs) {
     if (URI.test(input) && !input.startsWith('file://')) {
-      out.push({ kind: 'uri', source: stripUrlCredentials(input) });
+      out.push({ kind: 'uri', source: redactUrl(input) });
       continue;
     }
     const abs = resolve(repo.cwd, input.startsWith('file://') ? new URL(input).pathname : input);

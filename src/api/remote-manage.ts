@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { ConflictError, NotFoundError, UsageError } from '../errors.js';
-import { stripUrlCredentials } from '../core/redact.js';
+import { redactUrl } from '../core/redact.js';
 import { LOCAL_CONFIG_FILE, SHARED_CONFIG_FILE, loadSettings, readConfigFile } from '../workspace/config.js';
 import { findRepo } from '../workspace/repo-paths.js';
 import { writeJsonAtomic } from './config.js';
@@ -33,7 +33,7 @@ export async function remoteAdd(opts: RemoteAddOptions): Promise<RemoteEntry> {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(opts.name)) {
     throw new UsageError('INVALID_REMOTE_NAME', `invalid remote name '${opts.name}'`, { hint: 'use letters, digits, ".", "_" and "-"' });
   }
-  if (stripUrlCredentials(opts.url) !== opts.url || (opts.endpoint && stripUrlCredentials(opts.endpoint) !== opts.endpoint)) {
+  if (redactUrl(opts.url) !== opts.url || (opts.endpoint && redactUrl(opts.endpoint) !== opts.endpoint)) {
     throw new UsageError('CREDENTIALS_IN_URL', 'remote URLs may not contain credentials', {
       hint: 'use the AWS credential chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, SSO or an instance role',
     });
@@ -48,7 +48,7 @@ export async function remoteAdd(opts: RemoteAddOptions): Promise<RemoteEntry> {
   const file = readConfigFile(path);
   const existing = loadSettings(root, metaDir, {}).remotes[opts.name];
   if (existing && !opts.force) {
-    throw new ConflictError('REMOTE_EXISTS', `remote '${opts.name}' already exists (${stripUrlCredentials(existing.url)})`, {
+    throw new ConflictError('REMOTE_EXISTS', `remote '${opts.name}' already exists (${redactUrl(existing.url)})`, {
       hint: `remove it first with \`modelctl remote rm ${opts.name}\`, or pass --force`,
     });
   }
@@ -75,14 +75,14 @@ export async function remoteList(opts: CommonOptions = {}): Promise<{ remotes: R
   const remotes = Object.entries(settings.remotes)
     .map(([name, r]) => ({
       name,
-      url: stripUrlCredentials(r.url),
-      endpoint: r.endpoint ? stripUrlCredentials(r.endpoint) : null,
+      url: redactUrl(r.url),
+      endpoint: r.endpoint ? redactUrl(r.endpoint) : null,
       region: r.region ?? null,
       default: settings.defaultRemote === name,
       source: (name in local ? 'local' : name in shared ? 'shared' : 'shared') as 'shared' | 'local',
     }))
     .sort((a, b) => (a.name < b.name ? -1 : 1));
-  return { remotes, defaultRemote: settings.defaultRemote ? stripUrlCredentials(settings.defaultRemote) : null };
+  return { remotes, defaultRemote: settings.defaultRemote ? redactUrl(settings.defaultRemote) : null };
 }
 
 /** Removes a remote from whichever config file holds it. */

@@ -1,6 +1,6 @@
 import { NotFoundError, UsageError } from '../errors.js';
 import { closest } from '../core/refs.js';
-import { stripUrlCredentials } from '../core/redact.js';
+import { redactUrl } from '../core/redact.js';
 import { MARKER_KEY, decodeDoc, encodeDoc, markerSchema, type RemoteMarker } from '../core/remote-layout.js';
 import type { Remote } from '../remote/remote.js';
 import { CHUNKING, gearTableDigest } from '../store/gear.js';
@@ -65,7 +65,7 @@ export async function openRemoteSession(
   const remote = await openRemote(spec, { cwd });
   try {
     const displayUrl = remote.displayUrl;
-    const remoteId = `${displayUrl}${spec.endpoint ? ` @ ${stripUrlCredentials(spec.endpoint)}` : ''}`;
+    const remoteId = `${displayUrl}${spec.endpoint ? ` @ ${redactUrl(spec.endpoint)}` : ''}`;
     await checkMarker(remote, displayUrl, opts.create);
     let conditionalWrites = true;
     if (opts.probe) {

@@ -1,32 +1,49 @@
-/** Query parameters that carry secrets in presigned or tokenised URLs. */
-const SECRET_PARAMS = /^(x-amz-(signature|credential|security-token)|signature|sig|token|access_token|password|secret|key)$/i;
+/**
+ * Credential stripping for everything modelctl shows or records (URLs of remotes, git
+ * origins, data inputs): the one implementation, used by every layer.
+ */
+const SCHEME = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//;
+
+/** Query parameters whose values are secrets or signatures (compared case-insensitively). */
+const SECRET_PARAMS = new Set([
+  'x-amz-signature',
+  'x-amz-credential',
+  'x-amz-security-token',
+  'signature',
+  'awsaccesskeyid',
+  'sig',
+  'token',
+  'access_token',
+  'password',
+  'secret',
+]);
 
 /**
- * Removes credentials from a URL-looking string: userinfo (`user:pass@`) and secret query
- * parameters. Non-URLs are returned unchanged. Used for everything shown or recorded.
+ * Returns `url` safe to print or record: userinfo (`user:pass@`) removed and secret query
+ * values (presigned-URL signatures, credentials, session tokens) replaced by `REDACTED`.
+ * Strings that are not URLs come back unchanged except for a stripped `//user:pass@`.
  */
-export function stripUrlCredentials(text: string): string {
-  const m = /^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)([^/?#]*@)?([^?#]*)(\?[^#]*)?(#.*)?$/.exec(text);
-  if (!m) {
-    // scp-like git remotes (git@host:path) carry no secret beyond the user name.
-    return text;
-  }
-  const [, scheme, , rest, query, hash] = m;
-  let q = '';
-  if (query) {
-    const kept = query
-      .slice(1)
-      .split('&')
-      .filter((kv) => kv !== '' && !SECRET_PARAMS.test(decodeURIComponentSafe(kv.split('=')[0])));
-    q = kept.length ? `?${kept.join('&')}` : '';
-  }
-  return `${scheme}${rest}${q}${hash ?? ''}`;
-}
-
-function decodeURIComponentSafe(s: string): string {
+export function redactUrl(url: string): string {
+  if (!SCHEME.test(url)) return url;
+  let parsed: URL;
   try {
-    return decodeURIComponent(s);
+    parsed = new URL(url);
   } catch {
-    return s;
+    return url.replace(/^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)[^/?#]*@/, '$1');
   }
+  let changed = false;
+  if (parsed.username !== '' || parsed.password !== '') {
+    parsed.username = '';
+    parsed.password = '';
+    changed = true;
+  }
+  for (const name of [...parsed.searchParams.keys()]) {
+    if (SECRET_PARAMS.has(name.toLowerCase())) {
+      parsed.searchParams.set(name, 'REDACTED');
+      changed = true;
+    }
+  }
+  if (!changed) return url;
+  // URLSearchParams would re-encode "REDACTED" fine; nothing else in the URL changes meaning.
+  return parsed.toString();
 }

@@ -111,49 +111,8 @@ function invalidUrl(url: string, reason: string): UsageError {
   });
 }
 
-/** Query parameters whose values are secrets or signatures (compared case-insensitively). */
-const SECRET_PARAMS = new Set([
-  'x-amz-signature',
-  'x-amz-credential',
-  'x-amz-security-token',
-  'signature',
-  'awsaccesskeyid',
-  'sig',
-  'token',
-  'access_token',
-  'password',
-  'secret',
-]);
-
-/**
- * Returns `url` safe to print or record: userinfo (`user:pass@`) removed and secret query
- * values (presigned-URL signatures, credentials, session tokens) replaced by `REDACTED`.
- * Strings that are not URLs come back unchanged except for a stripped `//user:pass@`.
- */
-export function redactUrl(url: string): string {
-  if (!SCHEME.test(url)) return url;
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return url.replace(/^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)[^/?#]*@/, '$1');
-  }
-  let changed = false;
-  if (parsed.username !== '' || parsed.password !== '') {
-    parsed.username = '';
-    parsed.password = '';
-    changed = true;
-  }
-  for (const name of [...parsed.searchParams.keys()]) {
-    if (SECRET_PARAMS.has(name.toLowerCase())) {
-      parsed.searchParams.set(name, 'REDACTED');
-      changed = true;
-    }
-  }
-  if (!changed) return url;
-  // URLSearchParams would re-encode "REDACTED" fine; nothing else in the URL changes meaning.
-  return parsed.toString();
-}
+export { redactUrl } from '../core/redact.js';
+import { redactUrl } from '../core/redact.js';
 
 /** The canonical, credential-free display form of a parsed remote URL. */
 export function formatRemoteUrl(spec: RemoteUrlSpec): string {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CodeLineage } from '../core/manifest.js';
-import { stripUrlCredentials } from '../core/redact.js';
+import { redactUrl } from '../core/redact.js';
 
 /**
  * Code lineage of the folder `dir` via simple-git: commit, branch, dirty flag (tracked or
@@ -28,7 +28,7 @@ export async function readGitState(dir: string): Promise<CodeLineage | null> {
     let remote: string | null = null;
     try {
       const url = (await git.raw(['config', '--get', 'remote.origin.url'])).trim();
-      remote = url ? stripUrlCredentials(url) : null;
+      remote = url ? redactUrl(url) : null;
     } catch {
       remote = null;
     }

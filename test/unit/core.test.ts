@@ -12,7 +12,7 @@ import {
 } from '../../src/core/manifest.js';
 import { assertModelName, assertTagName, isModelName } from '../../src/core/names.js';
 import { unsafePathReason } from '../../src/core/paths.js';
-import { stripUrlCredentials } from '../../src/core/redact.js';
+import { redactUrl } from '../../src/core/redact.js';
 import { closest, parseRef } from '../../src/core/refs.js';
 import { ModelctlError } from '../../src/errors.js';
 
@@ -179,8 +179,8 @@ describe('key=value and params files', () => {
 
 describe('credential stripping', () => {
   it('removes userinfo and secret query parameters', () => {
-    expect(stripUrlCredentials('https://user:tok@github.com/org/repo.git')).toBe('https://github.com/org/repo.git');
-    expect(stripUrlCredentials('s3://bucket/key?X-Amz-Signature=abc&versionId=3')).toBe('s3://bucket/key?versionId=3');
-    expect(stripUrlCredentials('git@github.com:org/repo.git')).toBe('git@github.com:org/repo.git');
+    expect(redactUrl('https://user:tok@github.com/org/repo.git')).toBe('https://github.com/org/repo.git');
+    expect(redactUrl('s3://bucket/key?X-Amz-Signature=abc&versionId=3')).toBe('s3://bucket/key?X-Amz-Signature=REDACTED&versionId=3');
+    expect(redactUrl('git@github.com:org/repo.git')).toBe('git@github.com:org/repo.git');
   });
 });
