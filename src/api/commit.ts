@@ -24,7 +24,7 @@ import { captureEnvironment, hostName, resolveActor } from '../workspace/identit
 import { readKeyValueFile } from '../workspace/key-value-file.js';
 import { describeDataInputs } from './data-inputs.js';
 import { hashWorkingFiles } from './file-hashing.js';
-import { withRepository, type CommonOptions } from './repository.js';
+import { withRepository, type CommonOptions, type Repository } from './repository.js';
 import { summarizeVersion, type VersionSummary } from './views.js';
 
 export interface CommitOptions extends CommonOptions {
@@ -76,20 +76,8 @@ export async function commit(opts: CommitOptions): Promise<CommitResult> {
     const selected = await selectFiles(repo.root, opts.paths?.length ? repo.cwd : repo.root, patterns);
     if (selected.length === 0) throw new UsageError('NO_FILES', 'the given paths hold no files');
 
-    const params: Record<string, JsonValue> = {};
-    const paramsFile = opts.paramsFile ?? (opts.params?.length ? undefined : modelSettings?.params);
-    if (paramsFile) Object.assign(params, await readKeyValueFile(opts.paramsFile ? repo.cwd : repo.root, paramsFile, 'param'));
-    for (const kv of opts.params ?? []) {
-      const [k, v] = parseKeyValue(kv, 'param');
-      params[k] = v;
-    }
-    const metrics: Record<string, JsonValue> = {};
-    const metricsFile = opts.metricsFile ?? (opts.metrics?.length ? undefined : modelSettings?.metrics);
-    if (metricsFile) Object.assign(metrics, await readKeyValueFile(opts.metricsFile ? repo.cwd : repo.root, metricsFile, 'metric'));
-    for (const kv of opts.metrics ?? []) {
-      const [k, v] = parseKeyValue(kv, 'metric');
-      metrics[k] = v;
-    }
+    const params = await gatherKeyValues(repo, 'param', opts.paramsFile, modelSettings?.params, opts.params);
+    const metrics = await gatherKeyValues(repo, 'metric', opts.metricsFile, modelSettings?.metrics, opts.metrics);
     const parent = opts.parent ? resolveRef(repo.db, opts.parent) : null;
     const data = await describeDataInputs(repo, opts.data ?? modelSettings?.data ?? []);
     const actor = await resolveActor(repo.root);
@@ -193,4 +181,26 @@ export async function commit(opts: CommitOptions): Promise<CommitResult> {
     }
     return { created, version, files: fileReport, hashedFiles: hashed.filter((h) => h.rehashed).length, hooks };
   });
+}
+
+/**
+ * Params or metrics of a commit: the file given on the command line (relative to the
+ * current folder) or else the model's configured file (relative to the root), then each
+ * `k=v` pair on top, so a pair overrides the file's value.
+ */
+async function gatherKeyValues(
+  repo: Repository,
+  kind: 'param' | 'metric',
+  explicitFile: string | undefined,
+  configuredFile: string | undefined,
+  pairs: readonly string[] | undefined,
+): Promise<Record<string, JsonValue>> {
+  const out: Record<string, JsonValue> = {};
+  const file = explicitFile ?? configuredFile;
+  if (file) Object.assign(out, await readKeyValueFile(explicitFile ? repo.cwd : repo.root, file, kind));
+  for (const kv of pairs ?? []) {
+    const [k, v] = parseKeyValue(kv, kind);
+    out[k] = v;
+  }
+  return out;
 }
