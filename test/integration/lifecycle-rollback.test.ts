@@ -35,11 +35,16 @@ describe('rollback', () => {
   it('--to puts the stage on a named version; the next rollback goes below the replaced holder', async () => {
     const repo = lifecycleRepo();
     const v = [await commitVersion(repo), await commitVersion(repo), await commitVersion(repo), await commitVersion(repo)];
-    for (const x of v.slice(0, 3)) runCli(repo, ['promote', x.ref, '--to', 'staging']);
+    for (const x of v.slice(0, 3)) {
+      const p = runCli(repo, ['promote', x.ref, '--to', 'staging']);
+      expect(p.code, p.stderr).toBe(0);
+    }
     const to = runCli(repo, ['rollback', 'fraud', '--stage', 'staging', '--to', 'fraud@v1', '--json']);
     expect(to.code, to.stderr).toBe(0);
     expect(to.json()).toMatchObject({ previous: { id: v[2].id }, version: { id: v[0].id } });
-    expect(runCli(repo, ['rollback', 'fraud', '--stage', 'staging', '--json']).json().version.id).toBe(v[1].id);
+    const next = runCli(repo, ['rollback', 'fraud', '--stage', 'staging', '--json']);
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.json().version.id).toBe(v[1].id);
     // --to a version that never held the stage is allowed (no policy here); another model's ref is a usage error.
     expect(runCli(repo, ['rollback', 'fraud', '--stage', 'staging', '--to', 'fraud@v4', '--json']).json().version.id).toBe(v[3].id);
     expect(runCli(repo, ['rollback', 'fraud', '--stage', 'staging', '--to', 'other@v1', '--json']).code).toBe(2);
