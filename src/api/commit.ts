@@ -165,7 +165,7 @@ export async function commit(opts: CommitOptions): Promise<CommitResult> {
         if (before === null) {
           appendEvent(
             repo.db,
-            buildEvent({ actor, host: hostName(), action: 'tag', model: opts.model, version: target, from: null, to: opts.tag, reason: null, argv, data: { tag: opts.tag } }),
+            buildEvent({ actor, host: hostName(), action: 'tag', model: opts.model, version: target, from: null, to: target, reason: null, argv, data: { tag: opts.tag, number: getVersion(repo.db, target)?.number ?? null } }),
           );
         }
       }

@@ -175,7 +175,7 @@ describe('large and sparse files, and verify --remote', () => {
     expect(runCli(ci, ['pull', 'big', '--remote', remote, '--out', 'o']).code).toBe(0);
     expect(statSync(join(ci, 'o/sparse.bin')).size).toBe(size);
     expect(sha256File(join(ci, 'o/sparse.bin'))).toBe(sha256File(p));
-  });
+  }, 600_000);
 
   it('verify --remote re-hashes what the remote holds for a ref (exit 6 on a corrupt chunk)', () => {
     const a = tempRepo();
