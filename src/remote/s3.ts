@@ -8,7 +8,7 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
-import { IntegrityError, ModelctlError, NotFoundError, RemoteError } from '../errors.js';
+import { IntegrityError, ModelctlError, NotFoundError, RemoteError, UsageError } from '../errors.js';
 import { probeConditionalWrites } from './probe.js';
 import {
   assertValidCondition,
@@ -40,11 +40,18 @@ export interface S3RemoteOptions {
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   /** Keys per ListObjectsV2 page (default 1000, the S3 maximum). */
   pageSize?: number;
-  /** Attempts per request, including the first, for throttling, 5xx and dropped connections (default 5). */
+  /**
+   * Attempts per request, including the first, for throttling, 5xx, dropped connections,
+   * timeouts and cut-short bodies (default `MODELCTL_S3_MAX_ATTEMPTS`, else 5).
+   */
   maxAttempts?: number;
-  /** Give up connecting after this many ms (default 10 s). */
+  /** Give up connecting after this many ms (default `MODELCTL_S3_CONNECT_TIMEOUT_MS`, else 10 s). */
   connectionTimeoutMs?: number;
-  /** Fail a request whose socket stays silent this long, so the retry strategy can try again (default 60 s). */
+  /**
+   * Fail a request whose socket stays silent this long (waiting for an answer, or in the
+   * middle of a body), so it is retried instead of hanging (default
+   * `MODELCTL_S3_SOCKET_TIMEOUT_MS`, else 60 s).
+   */
   socketTimeoutMs?: number;
   /** Concurrent sockets per client (default 64). */
   maxSockets?: number;
@@ -84,6 +91,7 @@ class S3Remote implements Remote {
   private readonly bucket: string;
   private readonly prefix: string;
   private readonly pageSize: number;
+  private readonly maxAttempts: number;
   private readonly agents: { http: HttpAgent; https: HttpsAgent };
   private capabilities: Promise<RemoteCapabilities> | undefined;
 
@@ -95,6 +103,10 @@ class S3Remote implements Remote {
     this.displayUrl = formatRemoteUrl({ kind: 's3', bucket: this.bucket, prefix: this.prefix });
     const endpoint = opts.endpoint ?? envValue('AWS_ENDPOINT_URL_S3') ?? envValue('AWS_ENDPOINT_URL');
     const maxSockets = opts.maxSockets ?? 64;
+    // Read (and validated) before anything is allocated: a bad value is a usage error.
+    this.maxAttempts = opts.maxAttempts ?? envInt('MODELCTL_S3_MAX_ATTEMPTS') ?? 5;
+    const connectionTimeout = opts.connectionTimeoutMs ?? envInt('MODELCTL_S3_CONNECT_TIMEOUT_MS') ?? 10_000;
+    const socketTimeout = opts.socketTimeoutMs ?? envInt('MODELCTL_S3_SOCKET_TIMEOUT_MS') ?? 60_000;
     // Keep-alive: thousands of small chunk requests must not each pay a TCP (and TLS) handshake.
     this.agents = {
       http: new HttpAgent({ keepAlive: true, maxSockets }),
@@ -109,13 +121,13 @@ class S3Remote implements Remote {
       // The setting that matters (S3-SERVERS.md): no aws-chunked bodies with trailing checksums.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
-      maxAttempts: opts.maxAttempts ?? 5,
+      maxAttempts: this.maxAttempts,
       retryMode: 'standard',
       requestHandler: {
         httpAgent: this.agents.http,
         httpsAgent: this.agents.https,
-        connectionTimeout: opts.connectionTimeoutMs ?? 10_000,
-        socketTimeout: opts.socketTimeoutMs ?? 60_000,
+        connectionTimeout,
+        socketTimeout,
       },
     };
     if (endpoint !== undefined) config.endpoint = endpoint;
@@ -371,6 +383,19 @@ function normalisePrefix(prefix: string): string {
   if (trimmed === '') return '';
   assertValidKey(trimmed);
   return trimmed + '/';
+}
+
+/** A positive whole number from the environment, or undefined when unset; anything else is a usage error naming the variable. */
+function envInt(name: string): number | undefined {
+  const value = envValue(name);
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
+    throw new UsageError('INVALID_SETTING', `${name}=${JSON.stringify(value)} is not a positive whole number`, {
+      hint: `unset ${name}, or set it to a number such as ${name.endsWith('_MS') ? '30000 (milliseconds)' : '5'}`,
+    });
+  }
+  return n;
 }
 
 function envValue(name: string): string | undefined {
