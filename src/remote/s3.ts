@@ -194,25 +194,42 @@ class S3Remote implements Remote {
     assertValidKey(key);
     const range = opts.range;
     if (range !== undefined) assertValidRange(range);
+    const input = {
+      Bucket: this.bucket,
+      Key: this.prefix + key,
+      // Never a suffix range ("bytes=-N"): s3rver returns the wrong bytes for those.
+      ...(range === undefined ? {} : { Range: `bytes=${range.start}-${range.end}` }),
+    };
+    let bodyAttempts = 0;
     try {
-      const out = await this.client.send(
-        new this.sdk.GetObjectCommand({
-          Bucket: this.bucket,
-          Key: this.prefix + key,
-          // Never a suffix range ("bytes=-N"): s3rver returns the wrong bytes for those.
-          ...(range === undefined ? {} : { Range: `bytes=${range.start}-${range.end}` }),
-        }),
+      // The SDK retries a request until its headers arrive; the body is streamed to us
+      // afterwards, outside its retry loop. A connection reset, a stall (socket timeout) or
+      // a clean close before Content-Length bytes arrived are retried here, as a new GET.
+      return await withRetry(
+        async () => {
+          bodyAttempts++;
+          const out = await this.client.send(new this.sdk.GetObjectCommand(input));
+          let bytes: Uint8Array;
+          try {
+            bytes = out.Body === undefined ? new Uint8Array(0) : await out.Body.transformToByteArray();
+          } catch (err) {
+            throw new BodyCutShort(err instanceof Error ? err.message : String(err), err);
+          }
+          if (out.ContentLength !== undefined && bytes.byteLength !== out.ContentLength) {
+            throw new BodyCutShort(`the answer ended after ${bytes.byteLength} of ${out.ContentLength} bytes`);
+          }
+          let body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+          if (range !== undefined) body = trimToRange(key, body, range, out.ContentRange);
+          return { body, etag: unquoteEtag(out.ETag ?? '') };
+        },
+        { attempts: this.maxAttempts, baseDelayMs: 100, maxDelayMs: 5_000, retryable: (err) => err instanceof BodyCutShort },
       );
-      const bytes = out.Body === undefined ? new Uint8Array(0) : await out.Body.transformToByteArray();
-      let body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      if (range !== undefined) body = trimToRange(key, body, range, out.ContentRange);
-      return { body, etag: unquoteEtag(out.ETag ?? '') };
     } catch (err) {
       if (isNoSuchKey(err)) return null;
       if (range !== undefined && (statusOf(err) === 416 || errorCode(err) === 'InvalidRange')) {
         throw rangeNotSatisfiable(key, range);
       }
-      throw await this.mapError('GET', key, err);
+      throw await this.mapError('GET', key, err, err instanceof BodyCutShort ? bodyAttempts : undefined);
     }
   }
 
@@ -287,7 +304,7 @@ class S3Remote implements Remote {
   }
 
   /** Turns an SDK failure into a typed error naming the operation and key, with any secret scrubbed. */
-  private async mapError(op: string, key: string, err: unknown): Promise<ModelctlError> {
+  private async mapError(op: string, key: string, err: unknown, attemptsMade?: number): Promise<ModelctlError> {
     if (err instanceof ModelctlError) return err;
     const status = statusOf(err);
     const code = errorCode(err);
@@ -332,7 +349,7 @@ class S3Remote implements Remote {
       });
     }
     const throttled = code === 'SlowDown' || code === 'Throttling' || code === 'ThrottlingException' || status === 429 || status === 503;
-    const attempts = attemptsOf(err);
+    const attempts = attemptsMade ?? attemptsOf(err);
     const after = attempts > 1 ? ` after ${attempts} attempts` : '';
     return new RemoteError(throttled ? 'REMOTE_THROTTLED' : 'REMOTE_UNAVAILABLE', `${where}: ${detail}${after}`, {
       cause: err,
@@ -356,6 +373,16 @@ class S3Remote implements Remote {
       if (secret !== undefined && secret.length >= 8) out = out.split(secret).join('<redacted>');
     }
     return out;
+  }
+}
+
+/** A GET whose headers arrived but whose body did not, completely: worth another GET. */
+class BodyCutShort extends Error {
+  constructor(message: string, cause?: unknown) {
+    // Named plain "Error" on purpose: errorCode() must not take the class name for an S3 code.
+    super(message, cause === undefined ? undefined : { cause });
+    const netCode = (cause as { code?: unknown } | null)?.code;
+    if (typeof netCode === 'string') (this as { code?: string }).code = netCode;
   }
 }
 
