@@ -27,6 +27,8 @@ export function registerInit(program: Command): Command {
     .option('--endpoint <url>', 'S3-compatible endpoint of the remote (MinIO, Ceph, R2…)')
     .option('--region <region>', 'region of the remote\'s bucket')
     .addOption(new Option('--ci <provider>', 'CI pipeline to write').choices(['github', 'gitlab', 'none']))
+    // Both forms, so the value stays undefined unless typed and the wizard knows to ask.
+    .option('--npm-scripts', 'add model:* scripts to an existing package.json (the default)')
     .option('--no-npm-scripts', 'do not add model:* scripts to package.json')
     .option('--no-remote-check', 'save the remote without testing that it answers')
     .addHelpText(
@@ -94,8 +96,13 @@ Examples:
 
 const MODEL_FLAGS = ['paths', 'params', 'metrics', 'data'] as const;
 
-/** --paths and friends describe the --model; without it they would silently do nothing. */
+/** --paths and friends describe the --model (--endpoint the --remote); alone they would silently do nothing. */
 function assertModelFlags(opts: InitFlags): void {
+  if (!opts.remote && (opts.endpoint || opts.region)) {
+    throw new UsageError('REMOTE_OPTION_WITHOUT_REMOTE', `--${opts.endpoint ? 'endpoint' : 'region'} describes a remote: pass --remote <url> too`, {
+      hint: 'e.g. modelctl init --yes --remote s3://models --endpoint http://localhost:9000',
+    });
+  }
   if (opts.model !== undefined) return;
   const given = MODEL_FLAGS.filter((f) => opts[f] !== undefined);
   if (given.length) {

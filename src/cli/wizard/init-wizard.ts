@@ -158,7 +158,7 @@ export async function runInitWizard(ask: Ask, services: WizardServices, flags: I
     }));
   const defaults = services.templateDefaults(template);
 
-  let model: string | null = flags.model ?? null;
+  let model: string | null = emptyToNull(flags.model);
   if (flags.model === undefined) {
     const name = await ask.input({
       message: 'Model name (empty: declare models later)',
@@ -215,14 +215,18 @@ export async function runInitWizard(ask: Ask, services: WizardServices, flags: I
   if (flags.remote === undefined) {
     remote = emptyToNull(await ask.input({ message: 'Default remote: s3://bucket/prefix or a folder (empty: none for now)', default: '' }));
   }
+  let askDetails = true; // endpoint and region are asked once per URL typed, not on a retry
   while (remote) {
-    if (remote.startsWith('s3://')) {
+    if (!askDetails) {
+      /* same URL, same details */
+    } else if (remote.startsWith('s3://')) {
       if (flags.endpoint === undefined) endpoint = emptyToNull(await ask.input({ message: 'S3-compatible endpoint URL (empty: AWS)', default: endpoint ?? '' }));
       if (flags.region === undefined) region = emptyToNull(await ask.input({ message: 'Region (empty: from the AWS configuration)', default: region ?? '' }));
     } else {
       endpoint = null;
       region = null;
     }
+    askDetails = false;
     if (flags.remoteCheck === false) break;
     ask.note(`Checking ${remote} …`);
     remoteCheck = await services.checkRemote({ url: remote, ...(endpoint ? { endpoint } : {}), ...(region ? { region } : {}) });
@@ -250,6 +254,7 @@ export async function runInitWizard(ask: Ask, services: WizardServices, flags: I
     }
     if (choice === 'edit') {
       remote = emptyToNull(await ask.input({ message: 'Default remote (empty: none for now)', default: remote }));
+      askDetails = true;
     }
   }
 

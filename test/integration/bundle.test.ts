@@ -1,0 +1,371 @@
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { Header, Parser } from 'tar';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { init } from '../../src/api/init.js';
+import { canonicalJsonBytes } from '../../src/core/canonical-json.js';
+import { fileDigestFromChunks } from '../../src/store/file-digest.js';
+import { pseudoRandomBytes, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
+
+/** One tar entry as the tests craft them. */
+interface TarEntry {
+  name: string;
+  body?: Buffer;
+  type?: 'File' | 'SymbolicLink' | 'Link' | 'Directory' | 'CharacterDevice' | 'FIFO';
+  linkpath?: string;
+  /** Header size when it must differ from the body (lies). */
+  size?: number;
+}
+
+/** Packs entries into a tar with tar's own header encoder (nothing touches the disk). */
+function packTar(entries: TarEntry[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const e of entries) {
+    const body = e.body ?? Buffer.alloc(0);
+    const type = e.type ?? 'File';
+    const size = type === 'File' ? (e.size ?? body.length) : 0;
+    const block = Buffer.alloc(512);
+    new Header({ path: e.name, mode: 0o644, uid: 0, gid: 0, size, mtime: new Date(0), type, linkpath: e.linkpath, devmaj: 0, devmin: 0 }).encode(block, 0);
+    parts.push(block);
+    if (type === 'File') {
+      parts.push(body);
+      const pad = (512 - (body.length % 512)) % 512;
+      parts.push(Buffer.alloc(pad));
+    }
+  }
+  parts.push(Buffer.alloc(1024));
+  return Buffer.concat(parts);
+}
+
+/** Reads a (possibly gzipped) tar into its entries, in order. */
+function readTar(file: string): TarEntry[] {
+  let bytes = readFileSync(file);
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = gunzipSync(bytes);
+  const out: TarEntry[] = [];
+  const p = new Parser({
+    onReadEntry: (entry) => {
+      const chunks: Buffer[] = [];
+      entry.on('data', (c: Buffer) => chunks.push(Buffer.from(c)));
+      entry.on('end', () => out.push({ name: entry.path, body: Buffer.concat(chunks) }));
+    },
+  });
+  p.end(bytes);
+  return out;
+}
+
+// Tests here block on child processes; yielding after each lets vitest's worker answer its RPCs.
+afterEach(() => new Promise<void>((resolve) => setImmediate(resolve)));
+
+function sha256(b: Buffer): string {
+  return createHash('sha256').update(b).digest('hex');
+}
+
+/** Every file under `dir` (relative paths), for "nothing changed" checks. */
+function listTree(dir: string, base = dir): string[] {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...listTree(p, base));
+    else out.push(p.slice(base.length + 1));
+  }
+  return out.sort();
+}
+
+/** A repository with fraud@v1 (two files, params, metrics, data, a tag, staging) and fraud@v2. */
+function sourceRepo(): string {
+  const repo = tempRepo();
+  const ok = (args: string[]) => {
+    const r = runCli(repo, args);
+    expect(r.code, r.stderr).toBe(0);
+  };
+  writeFile(repo, 'model/weights.bin', pseudoRandomBytes(2 * 1024 * 1024 + 333, 7));
+  writeFile(repo, 'model/config.json', '{"layers": 4}');
+  writeFile(repo, 'model/empty.txt', '');
+  writeFile(repo, 'data/train.csv', 'a,b\n1,2\n');
+  ok(['commit', 'fraud', 'model', '--param', 'lr=0.01', '--metric', 'accuracy=0.93', '--data', 'data/train.csv', '-m', 'first', '--tag', '1.0.0']);
+  ok(['promote', 'fraud@v1', '--to', 'staging', '--yes', '--reason', 'ok']);
+  writeFile(repo, 'model/config.json', '{"layers": 5}');
+  ok(['commit', 'fraud', 'model', '-m', 'second']);
+  return repo;
+}
+
+function exportTo(repo: string, ref: string, name: string): string {
+  const out = join(tempDir(), name);
+  const r = runCli(repo, ['export', ref, '-o', out, '--json']);
+  expect(r.code, r.stderr).toBe(0);
+  return out;
+}
+
+describe('export and import', () => {
+  it('round-trips a version (tar and tar.gz): same manifest id, files, lineage, events and tags; verify passes', () => {
+    const src = sourceRepo();
+    for (const name of ['fraud.tar', 'fraud.tar.gz']) {
+      const bundle = exportTo(src, 'fraud@v1', name);
+      const entries = readTar(bundle);
+      expect(entries[0].name).toBe('MODELCTL-BUNDLE.json');
+      expect(entries.map((e) => e.name.split('/')[0])).toEqual(['MODELCTL-BUNDLE.json', 'versions', 'events', 'events', 'events', 'objects', 'objects', 'objects']);
+      const dst = tempRepo();
+      const r = runCli(dst, ['import', bundle, '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      const out = r.json();
+      expect(out.created).toBe(true);
+      expect(out.renumbered).toBe(false);
+      expect(out.version.ref).toBe('fraud@v1');
+      expect(out.tags.restored).toEqual(['1.0.0']);
+      expect(out.stagesAtExport).toEqual(['staging']);
+      expect(out.events.imported).toBe(3);
+      const a = runCli(src, ['show', 'fraud@v1', '--json']).json();
+      const b = runCli(dst, ['show', 'fraud@1.0.0', '--json']).json();
+      expect(b.version.id).toBe(a.version.id);
+      expect(b.files).toEqual(a.files);
+      expect(b.lineage).toEqual(a.lineage);
+      expect(b.events.map((e: { id: string }) => e.id)).toEqual(a.events.map((e: { id: string }) => e.id));
+      expect(runCli(dst, ['verify', '--json']).code).toBe(0);
+      expect(runCli(dst, ['history', '--verify']).code).toBe(0);
+      const co = runCli(dst, ['checkout', 'fraud@v1', '--out', 'restored']);
+      expect(co.code, co.stderr).toBe(0);
+      expect(readFileSync(join(dst, 'restored/model/weights.bin')).equals(pseudoRandomBytes(2 * 1024 * 1024 + 333, 7))).toBe(true);
+      expect(readFileSync(join(dst, 'restored/model/empty.txt')).length).toBe(0);
+    }
+  });
+
+  it('importing twice creates nothing the second time, and still verifies every object', () => {
+    const src = sourceRepo();
+    const bundle = exportTo(src, 'fraud@v2', 'v2.tgz');
+    const dst = tempRepo();
+    expect(runCli(dst, ['import', bundle]).code).toBe(0);
+    const again = runCli(dst, ['import', bundle, '--json']);
+    expect(again.code).toBe(0);
+    expect(again.json().created).toBe(false);
+    expect(again.json().objects.alreadyPresent).toBe(3);
+  });
+
+  it('a version number taken here gets the next one, and says so', () => {
+    const src = sourceRepo();
+    const bundle = exportTo(src, 'fraud@v1', 'v1.tar');
+    const dst = tempRepo();
+    writeFile(dst, 'other/w.bin', 'local weights');
+    expect(runCli(dst, ['commit', 'fraud', 'other']).code).toBe(0);
+    const r = runCli(dst, ['import', bundle, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json().renumbered).toBe(true);
+    expect(r.json().sourceNumber).toBe(1);
+    expect(r.json().version.number).toBe(2);
+    expect(r.stderr).toMatch(/v1 of fraud is taken here: imported as v2/);
+    const human = runCli(dst, ['import', bundle]);
+    expect(human.code).toBe(0);
+  });
+
+  it('a tag name taken here by another version is reported, not moved', () => {
+    const src = sourceRepo();
+    const bundle = exportTo(src, 'fraud@v1', 'v1.tar');
+    const dst = tempRepo();
+    writeFile(dst, 'other/w.bin', 'local weights');
+    expect(runCli(dst, ['commit', 'fraud', 'other', '--tag', '1.0.0']).code).toBe(0);
+    const r = runCli(dst, ['import', bundle, '--json']);
+    expect(r.code).toBe(0);
+    expect(r.json().tags.restored).toEqual([]);
+    expect(r.json().tags.skipped[0].name).toBe('1.0.0');
+    expect(runCli(dst, ['show', 'fraud@1.0.0', '--json']).json().version.number).toBe(1);
+  });
+
+  it('export refuses to replace a file without --force (4) and to export missing bytes (6)', () => {
+    const src = sourceRepo();
+    const out = join(tempDir(), 'b.tar');
+    writeFileSync(out, 'keep me');
+    const r = runCli(src, ['export', 'fraud', '-o', out, '--json']);
+    expect(r.code).toBe(4);
+    expect(readFileSync(out, 'utf8')).toBe('keep me');
+    expect(runCli(src, ['export', 'fraud', '-o', out, '--force']).code).toBe(0);
+    expect(runCli(src, ['export', 'nope', '-o', join(tempDir(), 'x.tar'), '--json']).code).toBe(3);
+  });
+
+  it('export of a corrupt object fails with 6 and leaves no partial bundle', () => {
+    const src = sourceRepo();
+    const show = runCli(src, ['show', 'fraud@v1', '--json']).json();
+    const weights = show.files.find((f: { path: string }) => f.path === 'model/weights.bin');
+    const obj = join(src, '.modelctl/objects', weights.digest.slice(0, 2), weights.digest.slice(2));
+    chmodSync(obj, 0o644);
+    const bytes = readFileSync(obj);
+    bytes[100] ^= 0xff;
+    writeFileSync(obj, bytes);
+    const dir = tempDir();
+    const r = runCli(src, ['export', 'fraud@v1', '-o', join(dir, 'b.tar'), '--json']);
+    expect(r.code).toBe(6);
+    expect(r.error().code).toBe('OBJECT_CORRUPT');
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe('import refuses damaged and hostile bundles', () => {
+  let good: TarEntry[] = [];
+  beforeAll(() => {
+    good = readTar(exportTo(sourceRepo(), 'fraud@v1', 'good.tar'));
+  });
+
+  /** A fresh copy of the entries of a real bundle of fraud@v1, for a test to tamper with. */
+  function goodEntries(): TarEntry[] {
+    return good.map((e) => ({ ...e, body: e.body ? Buffer.from(e.body) : undefined }));
+  }
+
+  /** Imports crafted bytes into a fresh repository; returns the run and what changed. */
+  function importCrafted(bytes: Buffer, name = 'crafted.tar') {
+    const outer = tempDir();
+    const repo = join(outer, 'repo');
+    mkdirSync(repo);
+    init({ cwd: repo });
+    const bundleDir = join(outer, 'in');
+    mkdirSync(bundleDir);
+    const file = join(bundleDir, name);
+    writeFileSync(file, bytes);
+    const beforeOuter = listTree(outer);
+    const beforeMeta = listTree(join(repo, '.modelctl')).filter((p) => !p.startsWith('index.db'));
+    const r = runCli(repo, ['import', file, '--json']);
+    const afterOuter = listTree(outer).filter((p) => !p.startsWith('repo/.modelctl/index.db'));
+    return {
+      r,
+      repo,
+      newOutside: afterOuter.filter((p) => !beforeOuter.includes(p)),
+      newInStore: listTree(join(repo, '.modelctl')).filter((p) => !p.startsWith('index.db') && !beforeMeta.includes(p)),
+      noVersion: () => runCli(repo, ['log', 'fraud', '--json']).code === 3,
+    };
+  }
+
+  function expectRefused(result: ReturnType<typeof importCrafted>, exitCode: number, code?: string) {
+    expect(result.r.code, result.r.stderr).toBe(exitCode);
+    if (code) expect(result.r.error().code).toBe(code);
+    expect(result.newOutside).toEqual([]);
+    expect(result.newInStore).toEqual([]);
+    expect(result.noVersion()).toBe(true);
+  }
+
+  it('a symlink entry → 6', () => {
+    const e = goodEntries();
+    e.splice(2, 0, { name: 'objects/evil', type: 'SymbolicLink', linkpath: '/etc/passwd' });
+    expectRefused(importCrafted(packTar(e)), 6, 'UNSAFE_BUNDLE_ENTRY');
+  });
+
+  it('a hard link, a device, a FIFO or a folder entry → 6', () => {
+    for (const bad of [
+      { name: 'objects/' + '0'.repeat(64), type: 'Link' as const, linkpath: 'MODELCTL-BUNDLE.json' },
+      { name: 'dev', type: 'CharacterDevice' as const },
+      { name: 'fifo', type: 'FIFO' as const },
+      { name: 'objects/', type: 'Directory' as const },
+    ]) {
+      const e = goodEntries();
+      e.splice(1, 0, bad);
+      expectRefused(importCrafted(packTar(e)), 6, 'UNSAFE_BUNDLE_ENTRY');
+    }
+  });
+
+  it('a ../ entry → 6 and nothing is written outside', () => {
+    const e = goodEntries();
+    e.splice(1, 0, { name: '../../evil.txt', body: Buffer.from('pwned') });
+    const res = importCrafted(packTar(e));
+    expectRefused(res, 6, 'UNSAFE_BUNDLE_ENTRY');
+    expect(existsSync(join(dirname(res.repo), 'evil.txt'))).toBe(false);
+  });
+
+  it('an absolute path → 6', () => {
+    const outer = tempDir();
+    const e = goodEntries();
+    e.splice(1, 0, { name: join(outer, 'abs-evil.txt'), body: Buffer.from('pwned') });
+    expectRefused(importCrafted(packTar(e)), 6, 'UNSAFE_BUNDLE_ENTRY');
+    expect(existsSync(join(outer, 'abs-evil.txt'))).toBe(false);
+  });
+
+  it('an object whose bytes do not hash to its name → 6, no object adopted', () => {
+    const e = goodEntries();
+    const obj = e.find((x) => x.name.startsWith('objects/') && (x.body?.length ?? 0) > 1000) as TarEntry;
+    const body = Buffer.from(obj.body as Buffer);
+    body[500] ^= 0x01;
+    obj.body = body;
+    expectRefused(importCrafted(packTar(e), 'lie.tar'), 6, 'OBJECT_DIGEST_MISMATCH');
+  });
+
+  it('the same lie inside a gzip bundle → 6', () => {
+    const e = goodEntries();
+    const obj = e.find((x) => x.name.startsWith('objects/') && (x.body?.length ?? 0) > 1000) as TarEntry;
+    obj.body = Buffer.from(obj.body as Buffer).fill(0, 0, 10);
+    expectRefused(importCrafted(gzipSync(packTar(e)), 'lie.tar.gz'), 6, 'OBJECT_DIGEST_MISMATCH');
+  });
+
+  it('a manifest whose bytes do not hash to its name → 6', () => {
+    const e = goodEntries();
+    const m = e[1];
+    m.body = Buffer.from((m.body as Buffer).toString('utf8').replace('"first"', '"FIRST"'));
+    expectRefused(importCrafted(packTar(e)), 6, 'MANIFEST_ID_MISMATCH');
+  });
+
+  it('a manifest renamed to match its forged bytes no longer matches the marker → 6', () => {
+    const e = goodEntries();
+    const forged = Buffer.from((e[1].body as Buffer).toString('utf8').replace('"first"', '"FIRST"'));
+    e[1] = { name: `versions/${sha256(forged)}.json`, body: forged };
+    expectRefused(importCrafted(packTar(e)), 6, 'BUNDLE_MALFORMED');
+  });
+
+  it('an event whose content does not match its id → 6', () => {
+    const e = goodEntries();
+    const ev = e[2];
+    ev.body = Buffer.from((ev.body as Buffer).toString('utf8').replace('"first"', '"edited"'));
+    expectRefused(importCrafted(packTar(e)), 6, 'EVENT_ID_MISMATCH');
+  });
+
+  it('a duplicate entry, an unknown entry or an object the manifest does not list → 6', () => {
+    const dup = goodEntries();
+    dup.splice(3, 0, dup[2]);
+    expectRefused(importCrafted(packTar(dup)), 6);
+    const unknown = goodEntries();
+    unknown.push({ name: 'README.txt', body: Buffer.from('hi') });
+    expectRefused(importCrafted(packTar(unknown)), 6, 'UNSAFE_BUNDLE_ENTRY');
+    const extra = goodEntries();
+    const body = Buffer.from('not a file of the version');
+    extra.push({ name: `objects/${fileDigestFromChunks([sha256(body)])}`, body });
+    expectRefused(importCrafted(packTar(extra)), 6, 'BUNDLE_MALFORMED');
+  });
+
+  it('a missing object or a truncated file → 6', () => {
+    const missing = goodEntries();
+    missing.pop();
+    expectRefused(importCrafted(packTar(missing)), 6, 'BUNDLE_INCOMPLETE');
+    const whole = packTar(goodEntries());
+    const outer = tempDir();
+    const cut = join(outer, 'cut.tar');
+    writeFileSync(cut, whole);
+    truncateSync(cut, Math.floor(whole.length / 2));
+    expectRefused(importCrafted(readFileSync(cut)), 6);
+  });
+
+  it('a marker that lies about the object list or the event count → 6', () => {
+    const e = goodEntries();
+    const marker = JSON.parse((e[0].body as Buffer).toString('utf8'));
+    marker.events = 1;
+    e[0].body = canonicalJsonBytes(marker);
+    expectRefused(importCrafted(packTar(e)), 6);
+    const f = goodEntries();
+    const m2 = JSON.parse((f[0].body as Buffer).toString('utf8'));
+    m2.objects[0].size += 1;
+    f[0].body = canonicalJsonBytes(m2);
+    expectRefused(importCrafted(packTar(f)), 6, 'BUNDLE_MALFORMED');
+  });
+
+  it('not a bundle → 2: random bytes, an empty file, a tar without the marker first, a newer format', () => {
+    expectRefused(importCrafted(pseudoRandomBytes(20_000, 3)), 2, 'NOT_A_BUNDLE');
+    expectRefused(importCrafted(Buffer.alloc(0)), 2, 'NOT_A_BUNDLE');
+    expectRefused(importCrafted(packTar([{ name: 'hello.txt', body: Buffer.from('hi') }])), 2, 'NOT_A_BUNDLE');
+    const e = goodEntries();
+    expectRefused(importCrafted(packTar([e[1], e[0], ...e.slice(2)])), 2, 'NOT_A_BUNDLE');
+    const marker = JSON.parse((e[0].body as Buffer).toString('utf8'));
+    marker.format = 2;
+    e[0].body = canonicalJsonBytes(marker);
+    expectRefused(importCrafted(packTar(e)), 2, 'BUNDLE_TOO_NEW');
+  });
+
+  it('a missing bundle file → 3', () => {
+    const repo = tempRepo();
+    expect(runCli(repo, ['import', 'nope.tar', '--json']).code).toBe(3);
+  });
+});
