@@ -26,6 +26,11 @@ export async function selectFiles(root: string, cwd: string, patterns: readonly 
   const out = new Map<string, SelectedFile>();
   const add = (abs: string) => {
     const rel = repoRelative(root, abs);
+    // A name that is not valid UTF-8 reaches us with U+FFFD in place of its bytes: it cannot
+    // be recorded in a (UTF-8) manifest nor even opened again under the decoded name.
+    if (rel.includes('\uFFFD') && !existsPlain(abs)) {
+      throw new UsageError('UNREPRESENTABLE_PATH', `'${printable(rel)}' has a name that is not valid UTF-8`, { hint: 'rename the file (manifests record paths as UTF-8)' });
+    }
     out.set(rel, { abs, rel });
   };
   for (const pattern of patterns) {
