@@ -71,7 +71,7 @@ export function completeWords(program: Command, words: readonly string[], data: 
   }
 
   let candidates: string[];
-  if (pendingOption) candidates = optionValues(pendingOption, cmd, data);
+  if (pendingOption) candidates = optionValues(pendingOption, cmd, current, data);
   else if (current.startsWith('-') && !dashDash) {
     candidates = [...optionsOf(cmd, program).flatMap((o) => (o.long ? [o.long] : o.short ? [o.short] : [])), '--help'];
   } else if (cmd.commands.length > 0 && positionals.length === 0) {
@@ -82,12 +82,12 @@ export function completeWords(program: Command, words: readonly string[], data: 
   return [...new Set(candidates)].filter((c) => c.startsWith(current));
 }
 
-function optionValues(o: Option, cmd: Command, data: CompletionData): string[] {
+function optionValues(o: Option, cmd: Command, current: string, data: CompletionData): string[] {
   if (o.argChoices?.length) return o.argChoices;
   const name = o.long ?? '';
   if (name === '--to' || name === '--stage') return data.stages();
   if (name === '--remote') return data.remotes();
-  if (name === '--parent') return references('', data);
+  if (name === '--parent') return references(current, data);
   if (name === '--template' && cmd.name() === 'init') return data.templates();
   return []; // a file, a number, free text: the shell's own completion takes over
 }
