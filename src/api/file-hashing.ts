@@ -1,7 +1,10 @@
+import { closeSync, fsyncSync } from 'node:fs';
 import { ConflictError, NotFoundError, fsError } from '../errors.js';
 import { printable } from '../core/names.js';
-import { hashFileSync, type ChunkRef } from '../store/hash-file.js';
+import { hashFileSingleThread, hashFileSync, type ChunkRef, type HashedFile } from '../store/hash-file.js';
 import { writeTransaction } from '../store/index-db.js';
+import { PARALLEL_FILE_BYTES, PARALLEL_TOTAL_BYTES, hashFilesParallel, hashThreads, type FileHashTask } from '../store/parallel-hash.js';
+import { discardTempFile } from '../store/temp-files.js';
 import { fileChunks, hasObjectRow, recordObject } from '../store/version-records.js';
 import type { SelectedFile } from '../workspace/file-selection.js';
 import { lookupStatCache, statKey, storeStatCache, type StatKey } from '../workspace/stat-cache.js';
@@ -20,42 +23,73 @@ export interface HashedWorkingFile {
 }
 
 /**
- * Digests of working files, reading only those whose stat changed since they were last
- * hashed (the stat cache). With `store: true` every file's bytes end up in the object
- * store (copied in the same read pass that hashes them) and its chunk map in the index.
- * Stat cache updates are written in one transaction at the end.
+ * Storing many small files pays a temp file, an fsync and a rename each: from this many on,
+ * workers take them even when their bytes add up to little (the fsyncs then overlap).
+ */
+const PARALLEL_STORE_FILES = 64;
+
+interface PendingFile {
+  index: number;
+  file: SelectedFile;
+  key: StatKey;
+  mode: 0o644 | 0o755;
+}
+
+/**
+ * Digests of working files, reading only those whose stat (size, mtime, ctime, inode)
+ * changed since they were last hashed (the stat cache). With `store: true` every file's
+ * bytes end up in the object store (copied in the same read pass that hashes them) and its
+ * chunk map in the index. A big file is hashed on every core (parallel-hash.ts); many small
+ * ones are spread over worker threads. Results come in the order of `files`. Stat cache
+ * updates and object rows are written in one transaction at the end.
  */
 export function hashWorkingFiles(repo: Repository, files: readonly SelectedFile[], opts: { store: boolean }): HashedWorkingFile[] {
-  const out: HashedWorkingFile[] = [];
-  const cacheUpdates: { abs: string; key: StatKey; digest: string }[] = [];
-  const objectRows: { digest: string; size: number; chunks: ChunkRef[] }[] = [];
-  const buffer = Buffer.allocUnsafe(4 * 1024 * 1024);
-  for (const f of files) {
+  const out: HashedWorkingFile[] = new Array(files.length);
+  const pending: PendingFile[] = [];
+  files.forEach((f, index) => {
     let key: ReturnType<typeof statKey>;
     try {
       key = statKey(f.abs);
     } catch (err) {
-      const e = fsError(err, f.rel);
-      if (e.code === 'FILE_NOT_FOUND') throw new NotFoundError('FILE_NOT_FOUND', `'${printable(f.rel)}' does not exist`);
-      throw e;
+      throw missingOr(err, f);
     }
     const mode = key.mode & 0o111 ? 0o755 : 0o644;
     const cached = lookupStatCache(repo.db, f.abs, key);
     if (cached && (!opts.store || (repo.store.hasObject(cached) && hasObjectRow(repo.db, cached)))) {
-      out.push({ rel: f.rel, abs: f.abs, size: key.size, mode, digest: cached, chunks: fileChunks(repo.db, cached), rehashed: false });
-      continue;
+      // Only commit needs the chunk list of an unchanged file (for the manifest and index).
+      const chunks = opts.store ? fileChunks(repo.db, cached) : null;
+      out[index] = { rel: f.rel, abs: f.abs, size: key.size, mode, digest: cached, chunks, rehashed: false };
+    } else {
+      pending.push({ index, file: f, key, mode });
     }
-    const hashed = opts.store ? repo.store.ingestFile(f.abs, buffer) : hashFileSync(f.abs, undefined, buffer);
-    const after = statKey(f.abs);
-    if (after.size !== hashed.size || after.mtimeNs !== key.mtimeNs) {
-      throw new ConflictError('FILE_CHANGED', `'${printable(f.rel)}' changed while it was being read`, {
+  });
+
+  const cacheUpdates: { abs: string; key: StatKey; digest: string }[] = [];
+  const objectRows: { digest: string; size: number; chunks: ChunkRef[] }[] = [];
+  const accept = (p: PendingFile, hashed: HashedFile) => {
+    const after = statKey(p.file.abs);
+    if (after.size !== hashed.size || after.mtimeNs !== p.key.mtimeNs) {
+      throw new ConflictError('FILE_CHANGED', `'${printable(p.file.rel)}' changed while it was being read`, {
         hint: 'wait for the program writing it to finish, then run the command again',
       });
     }
     if (opts.store) objectRows.push({ digest: hashed.digest, size: hashed.size, chunks: hashed.chunks });
-    cacheUpdates.push({ abs: f.abs, key, digest: hashed.digest });
-    out.push({ rel: f.rel, abs: f.abs, size: hashed.size, mode, digest: hashed.digest, chunks: hashed.chunks, rehashed: true });
+    cacheUpdates.push({ abs: p.file.abs, key: p.key, digest: hashed.digest });
+    out[p.index] = { rel: p.file.rel, abs: p.file.abs, size: hashed.size, mode: p.mode, digest: hashed.digest, chunks: hashed.chunks, rehashed: true };
+  };
+
+  // Big files one after the other, each on every core; the rest spread over the workers
+  // when there is enough of it to pay for starting them, else on this thread.
+  const small = pending.filter((p) => p.key.size < PARALLEL_FILE_BYTES);
+  const smallBytes = small.reduce((s, p) => s + p.key.size, 0);
+  const spread =
+    hashThreads() > 1 && small.length > 1 && (smallBytes >= PARALLEL_TOTAL_BYTES || (opts.store && small.length >= PARALLEL_STORE_FILES));
+  for (const p of pending) {
+    if (spread && p.key.size < PARALLEL_FILE_BYTES) continue;
+    accept(p, hashOne(repo, p, opts.store));
   }
+  if (spread) hashSpread(repo, small, opts.store, accept);
+
   if (cacheUpdates.length || objectRows.length) {
     writeTransaction(repo.db, () => {
       for (const o of objectRows) recordObject(repo.db, o.digest, o.size, o.chunks);
@@ -63,4 +97,53 @@ export function hashWorkingFiles(repo: Repository, files: readonly SelectedFile[
     });
   }
   return out;
+}
+
+function hashOne(repo: Repository, p: PendingFile, store: boolean): HashedFile {
+  try {
+    return store ? repo.store.ingestFile(p.file.abs) : hashFileSync(p.file.abs);
+  } catch (err) {
+    throw missingOr(err, p.file);
+  }
+}
+
+/** Whole files on the worker pool; with `store`, each into its own store temp file. */
+function hashSpread(repo: Repository, files: PendingFile[], store: boolean, accept: (p: PendingFile, h: HashedFile) => void): void {
+  const temps: ({ path: string; fd: number } | undefined)[] = [];
+  try {
+    const tasks: FileHashTask[] = files.map((p, i) => {
+      if (!store) return { path: p.file.abs };
+      temps[i] = repo.store.newTemp();
+      return { path: p.file.abs, copyToFd: temps[i]!.fd };
+    });
+    hashFilesParallel(tasks, (i, result) => {
+      if (result instanceof Error) throw missingOr(result, files[i].file);
+      const tmp = temps[i];
+      if (tmp) {
+        // The worker has written and fsynced the copy: make it the object (or drop it).
+        temps[i] = undefined;
+        try {
+          closeSync(tmp.fd);
+        } catch (err) {
+          discardTempFile(tmp.path);
+          throw fsError(err, tmp.path);
+        }
+        repo.store.adoptTemp(tmp.path, result.digest);
+      }
+      accept(files[i], result);
+    }, (task) => {
+      // What a worker does, for when none can (see parallel-hash.ts).
+      const r = hashFileSingleThread(task.path, task.copyToFd);
+      if (task.copyToFd !== undefined) fsyncSync(task.copyToFd);
+      return r;
+    });
+  } finally {
+    for (const tmp of temps) if (tmp) discardTempFile(tmp.path, tmp.fd);
+  }
+}
+
+function missingOr(err: unknown, f: SelectedFile): Error {
+  const e = fsError(err, f.rel);
+  if (e.code === 'FILE_NOT_FOUND') return new NotFoundError('FILE_NOT_FOUND', `'${printable(f.rel)}' does not exist`);
+  return e;
 }

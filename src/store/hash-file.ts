@@ -1,8 +1,9 @@
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { fsError } from '../errors.js';
-import { Chunker } from './chunker.js';
 import { fileDigestFromChunks } from './file-digest.js';
+import { SCRATCH_BYTES, WASM_DATA_OFFSET, WasmChunker, scratchScanEngine } from './gear-wasm.js';
+import { PARALLEL_FILE_BYTES, hashFdPipelined, hashThreads, writeAllAt } from './parallel-hash.js';
 
 /** One chunk of a file: its digest and where it lies in the file. */
 export interface ChunkRef {
@@ -18,16 +19,14 @@ export interface HashedFile {
   chunks: ChunkRef[];
 }
 
-/** Read buffer size: large enough for few syscalls, small enough to stay in cache. */
-const READ_BUFFER_BYTES = 4 * 1024 * 1024;
-
 /**
  * Chunks and hashes a stream of byte slices. Feed slices with `update` (a reused buffer is
  * fine: nothing is retained) and call `finish` at the end. The one hashing path of modelctl:
- * files, folders given as data inputs and test vectors all go through it.
+ * files, folders given as data inputs and test vectors all go through it (the parallel
+ * pipeline in parallel-hash.ts runs the same scanner and is tested against it).
  */
 export class ChunkHasher {
-  private readonly chunker = new Chunker();
+  private readonly chunker = new WasmChunker();
   private hash: Hash = createHash('sha256');
   private chunkStart = 0;
   private position = 0;
@@ -65,11 +64,16 @@ export class ChunkHasher {
 }
 
 /**
- * Reads `path` once, in a reused buffer, returning its chunks and digest; when `copyToFd`
- * is given the same bytes are written there (the store's temp file) in the same pass.
- * Memory stays flat whatever the file size. Throws ModelctlError on I/O errors.
+ * Reads `path` once, returning its chunks and digest; when `copyToFd` is given the same
+ * bytes are written there (the store's temp file) in the same pass. Memory stays flat
+ * whatever the file size. Files of PARALLEL_FILE_BYTES or more are hashed by the
+ * worker-thread pipeline (parallel-hash.ts) when more than one thread is allowed; smaller
+ * ones on this thread. Same result either way. Throws ModelctlError on I/O errors.
+ *
+ * `_buffer` is ignored (reads go straight into the scanner's memory); it is accepted so
+ * older callers that pass a reusable buffer keep compiling.
  */
-export function hashFileSync(path: string, copyToFd?: number, buffer?: Buffer): HashedFile & { mtimeMs: number } {
+export function hashFileSync(path: string, copyToFd?: number, _buffer?: Buffer): HashedFile & { mtimeMs: number } {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -78,15 +82,8 @@ export function hashFileSync(path: string, copyToFd?: number, buffer?: Buffer): 
   }
   try {
     const st = fstatSync(fd);
-    const buf = buffer ?? Buffer.allocUnsafe(READ_BUFFER_BYTES);
-    const hasher = new ChunkHasher();
-    for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) break;
-      hasher.update(buf, 0, n);
-      if (copyToFd !== undefined) writeAll(copyToFd, buf, n);
-    }
-    return { ...hasher.finish(), mtimeMs: st.mtimeMs };
+    const result = st.size >= PARALLEL_FILE_BYTES && hashThreads() > 1 ? hashFdPipelined(fd, copyToFd) : hashFdSingleThread(fd, copyToFd);
+    return { ...result, mtimeMs: st.mtimeMs };
   } catch (err) {
     throw fsError(err, path);
   } finally {
@@ -94,7 +91,38 @@ export function hashFileSync(path: string, copyToFd?: number, buffer?: Buffer): 
   }
 }
 
-function writeAll(fd: number, buf: Buffer, n: number): void {
-  let off = 0;
-  while (off < n) off += writeSync(fd, buf, off, n - off);
+/** hashFileSync on this thread only (what each worker runs for whole-file jobs). */
+export function hashFileSingleThread(path: string, copyToFd?: number): HashedFile & { mtimeMs: number } {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    throw fsError(err, path);
+  }
+  try {
+    const st = fstatSync(fd);
+    return { ...hashFdSingleThread(fd, copyToFd), mtimeMs: st.mtimeMs };
+  } catch (err) {
+    throw fsError(err, path);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Reads an open file from its current position to the end into the scanner's own memory
+ * (so the boundary scan needs no copy), chunking and hashing as it goes. The copy is
+ * written at positions from 0 (so running this again on the same descriptors is harmless).
+ */
+function hashFdSingleThread(fd: number, copyToFd?: number): HashedFile {
+  const region = scratchScanEngine().view(WASM_DATA_OFFSET, SCRATCH_BYTES);
+  const hasher = new ChunkHasher();
+  for (let position = 0; ; ) {
+    const n = readSync(fd, region, 0, region.length, null);
+    if (n === 0) break;
+    hasher.update(region, 0, n);
+    if (copyToFd !== undefined) writeAllAt(copyToFd, region.subarray(0, n), position);
+    position += n;
+  }
+  return hasher.finish();
 }

@@ -1,4 +1,5 @@
 import { statSync, type BigIntStats } from 'node:fs';
+import type { Statement } from 'better-sqlite3';
 import type { Database } from '../store/index-db.js';
 
 /** The stat fields that decide whether a file may have changed. */
@@ -18,11 +19,32 @@ export function statKey(path: string): StatKey & { mode: number; isFile: boolean
   return { size: Number(st.size), mtimeNs: st.mtimeNs.toString(), ctimeNs: st.ctimeNs.toString(), ino: st.ino.toString(), mode: Number(st.mode), isFile: st.isFile() };
 }
 
+interface StatCacheStatements {
+  lookup: Statement;
+  remove: Statement;
+  upsert: Statement;
+}
+/** Prepared once per open index: status looks up every tracked file (10,000s of calls). */
+const statements = new WeakMap<Database, StatCacheStatements>();
+function statementsOf(db: Database): StatCacheStatements {
+  let s = statements.get(db);
+  if (!s) {
+    s = {
+      lookup: db.prepare('SELECT size, mtime_ns AS mtimeNs, ctime_ns AS ctimeNs, ino, digest FROM stat_cache WHERE path = ?'),
+      remove: db.prepare('DELETE FROM stat_cache WHERE path = ?'),
+      upsert: db.prepare(
+        `INSERT INTO stat_cache (path, size, mtime_ns, ctime_ns, ino, digest) VALUES (?,?,?,?,?,?)
+         ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, ctime_ns = excluded.ctime_ns, ino = excluded.ino, digest = excluded.digest`,
+      ),
+    };
+    statements.set(db, s);
+  }
+  return s;
+}
+
 /** The cached digest for `absPath` when its stat key is unchanged, else null. */
 export function lookupStatCache(db: Database, absPath: string, key: StatKey): string | null {
-  const row = db.prepare('SELECT size, mtime_ns AS mtimeNs, ctime_ns AS ctimeNs, ino, digest FROM stat_cache WHERE path = ?').get(absPath) as
-    | (StatKey & { digest: string })
-    | undefined;
+  const row = statementsOf(db).lookup.get(absPath) as (StatKey & { digest: string }) | undefined;
   if (!row) return null;
   return row.size === key.size && row.mtimeNs === key.mtimeNs && row.ctimeNs === key.ctimeNs && row.ino === key.ino ? row.digest : null;
 }
@@ -34,11 +56,8 @@ export function lookupStatCache(db: Database, absPath: string, key: StatKey): st
  */
 export function storeStatCache(db: Database, absPath: string, key: StatKey, digest: string, nowNs = BigInt(Date.now()) * 1_000_000n): void {
   if (nowNs - BigInt(key.mtimeNs) < RACY_WINDOW_NS || nowNs - BigInt(key.ctimeNs) < RACY_WINDOW_NS) {
-    db.prepare('DELETE FROM stat_cache WHERE path = ?').run(absPath);
+    statementsOf(db).remove.run(absPath);
     return;
   }
-  db.prepare(
-    `INSERT INTO stat_cache (path, size, mtime_ns, ctime_ns, ino, digest) VALUES (?,?,?,?,?,?)
-     ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, ctime_ns = excluded.ctime_ns, ino = excluded.ino, digest = excluded.digest`,
-  ).run(absPath, key.size, key.mtimeNs, key.ctimeNs, key.ino, digest);
+  statementsOf(db).upsert.run(absPath, key.size, key.mtimeNs, key.ctimeNs, key.ino, digest);
 }

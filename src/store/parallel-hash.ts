@@ -1,0 +1,528 @@
+import { createHash } from 'node:crypto';
+import { closeSync, constants as fsConstants, existsSync, openSync, readSync, writeSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { ModelctlError, isErrnoException, type ExitCodeValue } from '../errors.js';
+import { fileDigestFromChunks } from './file-digest.js';
+import { ScanEngine, WASM_DATA_OFFSET, WasmChunker, createScannerMemory } from './gear-wasm.js';
+import type { ChunkRef, HashedFile } from './hash-file.js';
+
+/**
+ * Hashing across cores with worker_threads, behind a synchronous API.
+ *
+ * One big file (hashFdPipelined): this thread reads the file into a ring of slots in a
+ * shared WebAssembly memory and runs the boundary scan over each slot in place; each chunk
+ * found goes to a hash worker as byte ranges of that memory (nothing is copied) and its
+ * sha256 comes back; the store copy of each slot is written by a writer thread (with
+ * O_DIRECT when the file system allows: the copy then costs neither CPU nor page cache).
+ * Reading and scanning the next slot overlaps with hashing and writing the previous ones.
+ *
+ * Many files (hashFilesParallel): each worker takes whole files.
+ *
+ * Why synchronous: hashFileSync and hashWorkingFiles are synchronous and called from many
+ * places (commit, status, verify, checkout, pull). This thread blocks in Atomics.wait on a
+ * shared counter that workers bump after posting a result, and takes results with
+ * receiveMessageOnPort, so callers keep their simple API and still get every core.
+ *
+ * Never stuck: jobs wait in a queue here and are posted only to workers that have started;
+ * while none has (start-up, or a worker that cannot start), and when a worker dies, this
+ * thread runs the jobs itself. Every job is idempotent (hash a range, write bytes at a
+ * position, hash a file and write its copy at positions from 0), so re-running one is safe.
+ *
+ * Workers start on first use only (a file of PARALLEL_FILE_BYTES or more, or more than
+ * PARALLEL_TOTAL_BYTES of files), are unref'd (they never keep the process alive) and are
+ * reused for the rest of the process. MODELCTL_THREADS=1 turns all of this off.
+ */
+
+/** A file this big is hashed by the pipeline (worker start-up then costs < 10%). */
+export const PARALLEL_FILE_BYTES = 32 * 1024 * 1024;
+/** Smaller files are spread over workers when they add up to this much. */
+export const PARALLEL_TOTAL_BYTES = 64 * 1024 * 1024;
+
+/** Bytes per slot: a chunk (≤ 4 MiB) spans at most two slots; O_DIRECT needs aligned sizes. */
+const SLOT_BYTES = 4 * 1024 * 1024;
+/** Slots in the ring: enough for reading, scanning, hashing and writing to overlap. */
+const SLOT_COUNT = 8;
+/** O_DIRECT needs file offsets, lengths and memory aligned to the device block size. */
+const DIRECT_ALIGN = 4096;
+/** Jobs posted to one hash worker at a time: it always has the next one queued. */
+const HASH_JOBS_PER_WORKER = 3;
+/** Whole-file jobs in flight per hash worker. */
+const FILE_JOBS_PER_WORKER = 2;
+/** How often a blocked wait re-checks worker health. */
+const WAIT_SLICE_MS = 100;
+/** A pool that shows no progress for this long is considered lost. */
+const STALL_LIMIT_MS = 10 * 60 * 1000;
+
+/**
+ * Threads that may hash: MODELCTL_THREADS when set (0 or 1 = this thread only), else the
+ * number of CPUs, at most 8 (beyond that the single-threaded boundary scan is the limit).
+ */
+export function hashThreads(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.MODELCTL_THREADS;
+  if (raw !== undefined && raw.trim() !== '') {
+    const n = Number(raw);
+    if (Number.isInteger(n) && n >= 0) return Math.min(n, 64);
+  }
+  return Math.min(availableParallelism(), 8);
+}
+
+/** Jobs on the shared memory (offsets are absolute offsets into it). */
+export type MemoryJob =
+  | { kind: 'chunk'; id: number; pieces: number[] }
+  | { kind: 'write'; id: number; offset: number; length: number; position: number; fd: number; directFd: number };
+/** A whole file, optionally copied (at positions from 0) into `copyToFd` and fsynced. */
+export interface FileJob {
+  kind: 'file';
+  id: number;
+  path: string;
+  copyToFd: number;
+}
+/** A job for a worker. */
+export type HashJob = MemoryJob | FileJob;
+
+/** A serialised error from a worker. */
+export interface WorkerError {
+  /** errno code (ENOENT, …) when the failure was a system call. */
+  errno?: string;
+  syscall?: string;
+  path?: string;
+  /** ModelctlError code, exit code and hint otherwise. */
+  code?: string;
+  exitCode?: number;
+  hint?: string;
+  message: string;
+}
+
+/** What a worker posts back for a job. */
+export interface HashJobResult {
+  id: number;
+  /** chunk: the raw sha256. */
+  digest?: Uint8Array;
+  /** write: false when O_DIRECT was refused and the buffered fd was used. */
+  direct?: boolean;
+  /** file: the hashed file. */
+  file?: HashedFile & { mtimeMs: number };
+  error?: WorkerError;
+}
+
+/** What a worker gets at start. `control[0]` counts results; `control[1 + index]` is its state. */
+export interface HashWorkerData {
+  memory: { buffer: SharedArrayBuffer };
+  control: Int32Array;
+  index: number;
+  port: MessagePort;
+}
+
+/** Worker states in `control[1 + index]`. */
+export const WORKER_STARTING = 0;
+export const WORKER_READY = 1;
+export const WORKER_GONE = 2;
+
+/**
+ * Runs a job on the shared memory (on a worker, or on this thread when no worker can).
+ * Throws on I/O errors.
+ */
+export function runMemoryJob(job: MemoryJob, bytes: Uint8Array): HashJobResult {
+  if (job.kind === 'chunk') {
+    const h = createHash('sha256');
+    for (let i = 0; i < job.pieces.length; i += 2) h.update(bytes.subarray(job.pieces[i], job.pieces[i] + job.pieces[i + 1]));
+    return { id: job.id, digest: new Uint8Array(h.digest()) };
+  }
+  const view = bytes.subarray(job.offset, job.offset + job.length);
+  if (job.directFd >= 0) {
+    try {
+      writeAllAt(job.directFd, view, job.position);
+      return { id: job.id, direct: true };
+    } catch (err) {
+      // The file system or device refused the alignment: fall back to the page cache.
+      if (!isErrnoException(err, 'EINVAL')) throw err;
+      writeAllAt(job.fd, view, job.position);
+      return { id: job.id, direct: false };
+    }
+  }
+  writeAllAt(job.fd, view, job.position);
+  return { id: job.id };
+}
+
+/** Writes all of `view` at `position` (positional: the descriptor's offset is not used). */
+export function writeAllAt(fd: number, view: Uint8Array, position: number): void {
+  for (let off = 0; off < view.length; ) off += writeSync(fd, view, off, view.length - off, position + off);
+}
+
+/** A thrown value as a WorkerError (errno errors keep their code so fsError can map them). */
+export function serializeError(err: unknown): WorkerError {
+  const cause = err instanceof ModelctlError && isErrnoException(err.cause) ? err.cause : err;
+  if (isErrnoException(cause)) return { errno: cause.code, syscall: cause.syscall, path: cause.path, message: cause.message };
+  if (err instanceof ModelctlError) return { code: err.code, exitCode: err.exitCode, hint: err.hint, message: err.message };
+  return { message: err instanceof Error ? (err.stack ?? err.message) : String(err) };
+}
+
+/** Turns a worker's serialised error back into an Error callers can map (fsError, instanceof ModelctlError). */
+export function reviveWorkerError(e: WorkerError): Error {
+  if (e.errno) {
+    const err = new Error(e.message) as NodeJS.ErrnoException;
+    err.code = e.errno;
+    if (e.syscall) err.syscall = e.syscall;
+    if (e.path) err.path = e.path;
+    return err;
+  }
+  if (e.code) return new ModelctlError(e.code, e.message, { exitCode: e.exitCode as ExitCodeValue | undefined, hint: e.hint });
+  return new Error(e.message);
+}
+
+interface PoolWorker {
+  worker: Worker;
+  port: MessagePort;
+  index: number;
+  /** Jobs posted to it and not answered yet. */
+  inFlight: Map<number, HashJob>;
+  limit: number;
+  dead: boolean;
+}
+
+type NewJob = HashJob extends infer J ? (J extends unknown ? Omit<J, 'id'> : never) : never;
+
+/** The process's worker pool with its shared slot memory. */
+class HashPool {
+  readonly engine: ScanEngine;
+  private readonly bytes: Uint8Array;
+  private readonly control: Int32Array;
+  /** Hash workers: chunk and file jobs. */
+  private readonly hashers: PoolWorker[] = [];
+  /**
+   * The store writer: write jobs block on the disk (an O_DIRECT write returns when the
+   * device has the bytes), so they get a thread of their own instead of stalling a hasher.
+   */
+  private readonly writer: PoolWorker;
+  private readonly queue: HashJob[] = [];
+  private readonly done: HashJobResult[] = [];
+  private nextId = 1;
+  /** Runs a file job on this thread when no worker can (set by hashFilesParallel). */
+  fileJobHere: ((job: FileJob) => HashJobResult) | undefined;
+
+  constructor(threads: number) {
+    const memory = createScannerMemory(SLOT_BYTES * SLOT_COUNT, true);
+    this.engine = new ScanEngine(memory);
+    this.bytes = new Uint8Array(memory.buffer);
+    this.control = new Int32Array(new SharedArrayBuffer(4 * (2 + threads)));
+    const url = workerUrl();
+    const start = (index: number, limit: number): PoolWorker => {
+      const { port1, port2 } = new MessageChannel();
+      const data: HashWorkerData = { memory: memory as HashWorkerData['memory'], control: this.control, index, port: port2 };
+      // execArgv: [] — the worker needs no flags, and inherited ones can stop it loading
+      // (--input-type is valid only with -e; loaders are not needed for built JavaScript).
+      const worker = new Worker(url, { workerData: data, transferList: [port2], execArgv: [], stdout: false, stderr: false });
+      worker.unref();
+      port1.unref();
+      // Never left unhandled: a worker that fails is noticed through its state word and
+      // its jobs run on this thread.
+      worker.on('error', () => undefined);
+      return { worker, port: port1, index, inFlight: new Map(), limit, dead: false };
+    };
+    for (let i = 0; i < threads; i++) this.hashers.push(start(i, HASH_JOBS_PER_WORKER));
+    this.writer = start(threads, SLOT_COUNT);
+  }
+
+  /** Hash workers. */
+  get size(): number {
+    return this.hashers.length;
+  }
+
+  /** Absolute offset of slot k in the shared memory. */
+  slotOffset(k: number): number {
+    return WASM_DATA_OFFSET + k * SLOT_BYTES;
+  }
+
+  /** Queues a job (its id is assigned here) and posts what workers can take; returns the id. */
+  submit(job: NewJob): number {
+    const id = this.nextId++;
+    this.queue.push({ ...job, id } as HashJob);
+    this.dispatch();
+    return id;
+  }
+
+  /** Jobs submitted and not yet returned by waitAny. */
+  get outstanding(): number {
+    let n = this.queue.length + this.done.length;
+    for (const w of this.all()) n += w.inFlight.size;
+    return n;
+  }
+
+  /** Waits for every job and drops the results (cleanup after a failure). */
+  drain(): void {
+    while (this.outstanding > 0) this.waitAny();
+  }
+
+  /** Blocks until at least one result is in, and returns all that are. */
+  waitAny(): HashJobResult[] {
+    let idleMs = 0;
+    for (;;) {
+      // Read the counter before draining: a result posted after the drain then bumps it
+      // past `seen`, and Atomics.wait returns at once instead of missing the wake-up.
+      const seen = Atomics.load(this.control, 0);
+      this.collect();
+      if (this.done.length) return this.done.splice(0);
+      if (this.outstanding === 0) throw new Error('BUG: waiting for hash results with no job outstanding');
+      this.reapDeadWorkers();
+      this.dispatch();
+      // Jobs no worker can take now (none started yet, or all gone): run one here.
+      const job = this.queue.find((j) => !this.canTakeLater(j));
+      if (job) {
+        this.queue.splice(this.queue.indexOf(job), 1);
+        this.done.push(this.runHere(job));
+        continue;
+      }
+      if (Atomics.wait(this.control, 0, seen, WAIT_SLICE_MS) === 'timed-out') {
+        idleMs += WAIT_SLICE_MS;
+        if (idleMs >= STALL_LIMIT_MS) {
+          throw new ModelctlError('HASH_WORKER_LOST', 'a hashing thread stopped responding', {
+            hint: 'run the command again; MODELCTL_THREADS=1 hashes on one thread only',
+          });
+        }
+      } else {
+        idleMs = 0;
+      }
+    }
+  }
+
+  private all(): PoolWorker[] {
+    return [...this.hashers, this.writer];
+  }
+
+  private state(w: PoolWorker): number {
+    return Atomics.load(this.control, 1 + w.index);
+  }
+
+  /** The workers that may run `job`: the writer for writes, hashers for the rest. */
+  private candidates(job: HashJob): PoolWorker[] {
+    return job.kind === 'write' ? [this.writer] : this.hashers;
+  }
+
+  /** True when some live worker for this job has started and will take it once it has room. */
+  private canTakeLater(job: HashJob): boolean {
+    return this.candidates(job).some((w) => !w.dead && this.state(w) === WORKER_READY);
+  }
+
+  /** Posts queued jobs, in order, to started workers with room (least busy first). */
+  private dispatch(): void {
+    for (let i = 0; i < this.queue.length; ) {
+      const job = this.queue[i];
+      let target: PoolWorker | undefined;
+      for (const w of this.candidates(job)) {
+        if (w.dead || w.inFlight.size >= w.limit || this.state(w) !== WORKER_READY) continue;
+        if (!target || w.inFlight.size < target.inFlight.size) target = w;
+      }
+      if (!target) {
+        i++;
+        continue;
+      }
+      this.queue.splice(i, 1);
+      target.inFlight.set(job.id, job);
+      target.worker.postMessage(job);
+    }
+  }
+
+  private collect(): void {
+    for (const w of this.all()) {
+      for (let m = receiveMessageOnPort(w.port); m !== undefined; m = receiveMessageOnPort(w.port)) {
+        const r = m.message as HashJobResult;
+        if (w.inFlight.delete(r.id)) this.done.push(r);
+      }
+    }
+  }
+
+  /** A worker that exited gives its unanswered jobs back to the queue (they are idempotent). */
+  private reapDeadWorkers(): void {
+    for (const w of this.all()) {
+      if (w.dead || this.state(w) !== WORKER_GONE) continue;
+      this.collect(); // answers it posted before exiting still count
+      w.dead = true;
+      this.queue.unshift(...w.inFlight.values());
+      w.inFlight.clear();
+    }
+  }
+
+  private runHere(job: HashJob): HashJobResult {
+    try {
+      if (job.kind !== 'file') return runMemoryJob(job, this.bytes);
+      if (!this.fileJobHere) throw new Error('BUG: no local runner for file jobs');
+      return this.fileJobHere(job);
+    } catch (err) {
+      return { id: job.id, error: serializeError(err) };
+    }
+  }
+}
+
+let pool: HashPool | undefined;
+
+/** The process's pool, started on first use with hashThreads() hash workers and one writer. */
+function getPool(): HashPool {
+  pool ??= new HashPool(Math.max(1, hashThreads()));
+  return pool;
+}
+
+/** dist/store/hash-worker.js, also when this module runs from src/ (tests run TypeScript sources). */
+function workerUrl(): URL {
+  const beside = new URL('./hash-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(beside))) return beside;
+  const built = new URL('../../dist/store/hash-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(built))) return built;
+  throw new Error(`BUG: hash-worker.js not found next to ${fileURLToPath(import.meta.url)} (run npm run build)`);
+}
+
+/** An O_DIRECT descriptor for the file behind `fd` (Linux), or -1 when not possible here. */
+function openDirect(fd: number): number {
+  const flag = (fsConstants as Record<string, number>).O_DIRECT;
+  if (!flag || process.platform !== 'linux') return -1;
+  try {
+    return openSync(`/proc/self/fd/${fd}`, fsConstants.O_WRONLY | flag);
+  } catch {
+    return -1;
+  }
+}
+
+function readFully(fd: number, buf: Uint8Array, position: number): number {
+  let got = 0;
+  while (got < buf.length) {
+    const n = readSync(fd, buf, got, buf.length - got, position + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got;
+}
+
+/**
+ * Chunks and hashes an open file from offset 0 to its end in one read pass, on every core
+ * (see the module comment); with `copyToFd` its bytes are also written there at the same
+ * offsets. Same result as the single-threaded ChunkHasher. Throws the first I/O error,
+ * after every job touching the descriptors has finished.
+ */
+export function hashFdPipelined(fd: number, copyToFd?: number): HashedFile {
+  const pool = getPool();
+  const directFd = copyToFd === undefined ? -1 : openDirect(copyToFd);
+  let useDirect = directFd >= 0;
+  try {
+    const chunker = new WasmChunker(pool.engine);
+    const busy = new Int32Array(SLOT_COUNT); // jobs still reading each slot
+    const jobSlots = new Map<number, number[]>();
+    const chunkOfJob = new Map<number, number>();
+    const chunks: ChunkRef[] = [];
+    let failure: WorkerError | undefined;
+
+    const settle = (results: HashJobResult[]) => {
+      for (const r of results) {
+        for (const k of jobSlots.get(r.id) ?? []) busy[k]--;
+        jobSlots.delete(r.id);
+        if (r.error) failure ??= r.error;
+        if (r.direct === false) useDirect = false;
+        const index = chunkOfJob.get(r.id);
+        if (index !== undefined && r.digest) chunks[index].digest = Buffer.from(r.digest).toString('hex');
+        chunkOfJob.delete(r.id);
+      }
+    };
+
+    const postChunk = (start: number, end: number) => {
+      const pieces: number[] = [];
+      const slots: number[] = [];
+      for (let at = start; at < end; ) {
+        const k = Math.floor(at / SLOT_BYTES) % SLOT_COUNT;
+        const inSlot = at % SLOT_BYTES;
+        const n = Math.min(end - at, SLOT_BYTES - inSlot);
+        pieces.push(pool.slotOffset(k) + inSlot, n);
+        slots.push(k);
+        busy[k]++;
+        at += n;
+      }
+      const id = pool.submit({ kind: 'chunk', pieces });
+      jobSlots.set(id, slots);
+      chunkOfJob.set(id, chunks.length);
+      chunks.push({ digest: '', offset: start, length: end - start });
+    };
+
+    let position = 0;
+    let chunkStart = 0;
+    const cuts: number[] = [];
+    for (let block = 0; ; block++) {
+      const k = block % SLOT_COUNT;
+      // A slot is reused once its write and every chunk overlapping it are done. The open
+      // chunk (≤ 4 MiB) lies in this block and the previous one, never in slot k's old block.
+      while (busy[k] > 0) settle(pool.waitAny());
+      if (failure) break;
+      const base = pool.slotOffset(k);
+      const n = readFully(fd, pool.engine.view(base, SLOT_BYTES), position);
+      if (n === 0) break;
+      if (copyToFd !== undefined) {
+        const aligned = useDirect && n % DIRECT_ALIGN === 0;
+        const id = pool.submit({ kind: 'write', offset: base, length: n, position, fd: copyToFd, directFd: aligned ? directFd : -1 });
+        jobSlots.set(id, [k]);
+        busy[k]++;
+      }
+      cuts.length = 0;
+      chunker.scanInPlace(base, base + n, cuts);
+      for (const c of cuts) {
+        const end = position + (c - base);
+        postChunk(chunkStart, end);
+        chunkStart = end;
+      }
+      position += n;
+      if (n < SLOT_BYTES) break;
+    }
+    if (!failure && position > chunkStart) postChunk(chunkStart, position);
+    while (pool.outstanding > 0) settle(pool.waitAny());
+    if (failure) throw reviveWorkerError(failure);
+    return { size: position, digest: fileDigestFromChunks(chunks.map((c) => c.digest)), chunks };
+  } finally {
+    // On a throw, jobs may still be writing to copyToFd and directFd: wait for them
+    // before anyone closes those descriptors (a reused fd number must never be written).
+    pool.drain();
+    if (directFd >= 0) closeSync(directFd);
+  }
+}
+
+/** One file for hashFilesParallel: its path and, to store it, the temp file to copy it into. */
+export interface FileHashTask {
+  path: string;
+  /** The bytes are copied here (at positions from 0) and the descriptor fsynced; it stays open. */
+  copyToFd?: number;
+}
+
+/**
+ * Hashes whole files on the worker pool, several at a time; `onDone` gets each result (or
+ * the error for that file) as it arrives, in completion order. `hashHere` is how this
+ * thread hashes a file when no worker can (it must copy at positions from 0 and fsync, like
+ * a worker). Returns when all are done; if `onDone` throws, waits for the jobs in flight first.
+ */
+export function hashFilesParallel(
+  tasks: readonly FileHashTask[],
+  onDone: (index: number, result: (HashedFile & { mtimeMs: number }) | Error) => void,
+  hashHere: (task: FileHashTask) => HashedFile & { mtimeMs: number },
+): void {
+  const pool = getPool();
+  pool.fileJobHere = (job) => ({ id: job.id, file: hashHere({ path: job.path, copyToFd: job.copyToFd >= 0 ? job.copyToFd : undefined }) });
+  const indexOfJob = new Map<number, number>();
+  let next = 0;
+  const fill = () => {
+    while (next < tasks.length && pool.outstanding < pool.size * FILE_JOBS_PER_WORKER) {
+      const t = tasks[next];
+      const id = pool.submit({ kind: 'file', path: t.path, copyToFd: t.copyToFd ?? -1 });
+      indexOfJob.set(id, next++);
+    }
+  };
+  try {
+    fill();
+    while (pool.outstanding > 0) {
+      for (const r of pool.waitAny()) {
+        const index = indexOfJob.get(r.id);
+        if (index === undefined) continue;
+        indexOfJob.delete(r.id);
+        onDone(index, r.error ? reviveWorkerError(r.error) : (r.file as HashedFile & { mtimeMs: number }));
+      }
+      fill();
+    }
+  } finally {
+    pool.drain(); // when onDone threw: no worker may still write to a descriptor the caller closes
+    pool.fileJobHere = undefined;
+  }
+}
