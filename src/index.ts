@@ -4,7 +4,22 @@
  * ModelctlError subclasses with a stable `code` and the CLI's `exitCode`.
  */
 export * from './errors.js';
-export { init, type InitOptions, type InitResult } from './api/init.js';
+export {
+  init,
+  checkRemote,
+  previewPaths,
+  modelSettingsFromTemplate,
+  CI_PROVIDERS,
+  type InitOptions,
+  type InitResult,
+  type InitFileChange,
+  type CiProvider,
+  type RemoteCheck,
+  type PathPreview,
+} from './api/init.js';
+export { card, type CardOptions, type CardResult, type CardFormatters } from './api/card.js';
+export { exportBundle, type ExportOptions, type ExportResult } from './api/bundle-export.js';
+export { importBundle, type ImportOptions, type ImportResult } from './api/bundle-import.js';
 export { commit, type CommitOptions, type CommitResult } from './api/commit.js';
 export { status, type StatusOptions, type StatusResult, type ModelStatus } from './api/status.js';
 export { log, type LogOptions, type LogResult, type LogEntry } from './api/log.js';
