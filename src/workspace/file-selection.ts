@@ -2,7 +2,7 @@ import { lstatSync, statSync, type Stats } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { NotFoundError, UsageError, fsError } from '../errors.js';
 import { printable } from '../core/names.js';
-import { toPosixPath } from '../core/paths.js';
+import { toPosixPath, unsafePathReason } from '../core/paths.js';
 import { META_DIR_NAME } from './repo-paths.js';
 
 /** A file chosen for a version: where it is and the path it is recorded under. */
@@ -13,7 +13,7 @@ export interface SelectedFile {
 }
 
 const GLOB_CHARS = /[*?[\]{}!]/;
-const ALWAYS_IGNORED = [`**/${META_DIR_NAME}/**`, '**/.git/**'];
+const ALWAYS_IGNORED = [`**/${META_DIR_NAME}/**`, `**/${META_DIR_NAME}`, '**/.git/**', '**/.git'];
 
 /**
  * Expands paths, folders (recursively) and globs (fast-glob, relative to `cwd`) into a
@@ -26,11 +26,19 @@ export async function selectFiles(root: string, cwd: string, patterns: readonly 
   const out = new Map<string, SelectedFile>();
   const add = (abs: string) => {
     const rel = repoRelative(root, abs);
-    // A name that is not valid UTF-8 reaches us with U+FFFD in place of its bytes: it cannot
-    // be recorded in a (UTF-8) manifest nor even opened again under the decoded name.
-    if (rel.includes('\uFFFD') && !existsPlain(abs)) {
-      throw new UsageError('UNREPRESENTABLE_PATH', `'${printable(rel)}' has a name that is not valid UTF-8`, { hint: 'rename the file (manifests record paths as UTF-8)' });
+    // A name that is not valid UTF-8 reaches us with U+FFFD in place of its bytes, and the
+    // glob library turns a backslash into '/': either way the name we got opens nothing and
+    // could not be recorded in a (UTF-8, '/'-separated) manifest.
+    if (!existsPlain(abs)) {
+      throw new UsageError('UNREPRESENTABLE_PATH', `'${printable(rel)}' stands for a file whose name cannot be recorded (not valid UTF-8, or a backslash)`, {
+        hint: 'rename the file',
+      });
     }
+    // The manifest's path rule, checked before any byte is stored: a name it refuses (a
+    // newline, a backslash, which is a plain character here) would make a version that
+    // every later read rejects.
+    const why = sep === '/' && relative(root, abs).includes('\\') ? 'backslash' : unsafePathReason(rel);
+    if (why) throw new UsageError('UNSAFE_PATH', `'${printable(relative(root, abs))}' cannot be recorded: ${why}`, { hint: 'rename the file' });
     out.set(rel, { abs, rel });
   };
   for (const pattern of patterns) {
