@@ -7,6 +7,7 @@ import {
   manifestId,
   serializeManifest,
   versionIdentity,
+  versionManifestSchema,
   type Lineage,
   type ManifestFile,
   type VersionManifest,
@@ -125,6 +126,15 @@ export async function commit(opts: CommitOptions): Promise<CommitResult> {
     const latest = latestVersion(repo.db, opts.model);
     if (latest && latest.identity === identity && !opts.tag) {
       return { created: false, version: summarizeVersion(repo.db, latest), files: fileReport, hashedFiles: hashed.filter((h) => h.rehashed).length, hooks };
+    }
+    // Never write a manifest our own reader would refuse (a 70 KiB message, a bad path):
+    // such a version could not be read, checked out or verified ever after.
+    const valid = versionManifestSchema.safeParse(manifest);
+    if (!valid.success) {
+      const issue = valid.error.issues[0];
+      throw new UsageError('INVALID_VERSION', `cannot record this version: ${issue.path.join('.')}: ${issue.message}`, {
+        hint: 'shorten or fix the value named (see the README for the limits)',
+      });
     }
     const bytes = serializeManifest(manifest);
     const id = manifestId(bytes);
