@@ -3,8 +3,8 @@ import { printable } from './names.js';
 
 /**
  * Checks a repository-relative path as recorded in a manifest: `/` separators, no empty,
- * `.` or `..` segment, not absolute, no drive letter, no backslash, no NUL or control
- * characters. Untrusted manifests fail with IntegrityError (exit 6); user input with
+ * `.` or `..` segment, no `.git` or `.modelctl` segment, not absolute, no drive letter, no
+ * backslash, no NUL or control characters. Untrusted manifests fail with IntegrityError (exit 6); user input with
  * UsageError (exit 2), chosen by `source`.
  */
 export function assertSafeRelativePath(p: string, source: 'manifest' | 'user' = 'manifest'): void {
@@ -26,6 +26,11 @@ export function unsafePathReason(p: string): string | null {
   for (const seg of p.split('/')) {
     if (seg === '') return 'empty segment';
     if (seg === '.' || seg === '..') return `'${seg}' segment`;
+    // Git's and modelctl's own folders (any case: case-insensitive file systems): a file
+    // there is a hook or a config that would run or take effect later. Commit never
+    // selects them, so only a crafted manifest can name them.
+    const lower = seg.toLowerCase();
+    if (lower === '.git' || lower === '.modelctl') return `'${seg}' folder`;
   }
   return null;
 }
