@@ -10,11 +10,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatTally, startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
+import { MiB, expectOk, jsonError, s3Env as envFor } from '../helpers/fault-scenario.js';
 import { startS3rver, type S3rverHandle } from '../helpers/s3rver.js';
 import { pseudoRandomBytes, tempRepo, writeFile } from '../helpers/temp-repo.js';
-import { runCliAsync, type AsyncRun } from './lifecycle-helpers.js';
-
-const MiB = 1024 * 1024;
+import { runCliAsync } from './lifecycle-helpers.js';
 
 let s3: S3rverHandle;
 let proxy: FaultProxy;
@@ -28,26 +27,7 @@ afterAll(async () => {
   await s3?.stop();
 });
 
-/** Short S3 timeouts so a stall costs a second, not a minute. */
-function s3Env(extra: Record<string, string> = {}): Record<string, string | undefined> {
-  return {
-    AWS_ACCESS_KEY_ID: 'S3RVER',
-    AWS_SECRET_ACCESS_KEY: 'S3RVER',
-    AWS_SESSION_TOKEN: undefined,
-    AWS_PROFILE: undefined,
-    AWS_REGION: 'us-east-1',
-    AWS_ENDPOINT_URL_S3: undefined,
-    AWS_ENDPOINT_URL: undefined,
-    MODELCTL_S3_SOCKET_TIMEOUT_MS: '1000',
-    MODELCTL_S3_CONNECT_TIMEOUT_MS: '2000',
-    ...extra,
-  };
-}
-
-function expectOk(r: AsyncRun, what: string): void {
-  expect(r.timedOut, `${what} hung`).toBe(false);
-  expect(r.code, `${what} failed:\n${r.stderr}`).toBe(0);
-}
+const s3Env = (extra: Record<string, string> = {}) => envFor(s3, extra);
 
 describe('failures that outlast the retries (s3rver)', () => {
   const prefix = `persistent-${randomBytes(3).toString('hex')}`;
@@ -66,7 +46,7 @@ describe('failures that outlast the retries (s3rver)', () => {
     const r = await runCliAsync(repo, ['push', '--json'], { env: s3Env({ MODELCTL_S3_MAX_ATTEMPTS: '3' }), timeoutMs: 90_000 });
     expect(r.timedOut).toBe(false);
     expect(r.code, r.stderr).toBe(7);
-    const err = JSON.parse(r.stderr.trim().split('\n').pop()!).error;
+    const err = jsonError(r);
     expect(err.code).toBe('REMOTE_THROTTLED');
     expect(err.message).toMatch(/^PUT chunks\/[0-9a-f]{64}: /);
     expect(Date.now() - started).toBeLessThan(60_000);
@@ -82,7 +62,7 @@ describe('failures that outlast the retries (s3rver)', () => {
     proxy.setPersistent(null);
     expect(r.timedOut).toBe(false);
     expect(r.code, r.stderr).toBe(7);
-    const err = JSON.parse(r.stderr.trim().split('\n').pop()!).error;
+    const err = jsonError(r);
     expect(err.code).toBe('REMOTE_UNAVAILABLE');
     expect(err.message).toMatch(/^GET chunks\/[0-9a-f]{64}: .*(InternalError|HTTP 500)/);
     // The store recovers: the same pull completes.
@@ -103,7 +83,7 @@ describe('failures that outlast the retries (s3rver)', () => {
       proxy.setPersistent(null);
       expect(r.timedOut, 'pull hung').toBe(false);
       expect(r.code, r.stderr).toBe(7);
-      const err = JSON.parse(r.stderr.trim().split('\n').pop()!).error;
+      const err = jsonError(r);
       expect(err.message).toMatch(/^GET chunks\/[0-9a-f]{64}: /);
       expect(Date.now() - started).toBeLessThan(30_000);
     });
@@ -119,7 +99,7 @@ describe('failures that outlast the retries (s3rver)', () => {
     proxy.setPersistent(null);
     expect(r.timedOut, 'push hung').toBe(false);
     expect(r.code, r.stderr).toBe(7);
-    const err = JSON.parse(r.stderr.trim().split('\n').pop()!).error;
+    const err = jsonError(r);
     expect(err.code).toBe('REMOTE_UNAVAILABLE');
     expect(err.message).toMatch(/^(GET|PUT|HEAD) \S+: .*(timed out|TimeoutError)/);
     expect(Date.now() - started).toBeLessThan(30_000);
@@ -130,6 +110,6 @@ describe('failures that outlast the retries (s3rver)', () => {
     expectOk(await runCliAsync(repo, ['remote', 'add', 'origin', `s3://faulty/${prefix}`, '--endpoint', proxy.endpoint, '--default']), 'remote add');
     const r = await runCliAsync(repo, ['push', '--json'], { env: s3Env({ MODELCTL_S3_SOCKET_TIMEOUT_MS: 'soon' }) });
     expect(r.code, r.stderr).toBe(2);
-    expect(JSON.parse(r.stderr.trim().split('\n').pop()!).error.message).toMatch(/MODELCTL_S3_SOCKET_TIMEOUT_MS/);
+    expect(jsonError(r).message).toMatch(/MODELCTL_S3_SOCKET_TIMEOUT_MS/);
   });
 });
