@@ -1,5 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runCli, tempDir } from '../helpers/temp-repo.js';
+import { BIN, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
 
 afterEach(() => new Promise<void>((resolve) => setImmediate(resolve)));
 
@@ -53,6 +54,37 @@ describe('help', () => {
       const r = runCli(d, [cmd, '--help']);
       expect(r.code, cmd).toBe(0);
       expect(r.stdout, cmd).toMatch(/Examples:\n {2}.*modelctl \w/);
+    }
+  });
+});
+
+describe('output', () => {
+  const hasScript = spawnSync('script', ['--version']).status === 0;
+
+  /** Runs the CLI on a pseudo-terminal (stdout and stderr are a TTY). */
+  function onTty(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): string {
+    const clean: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color', ...env };
+    delete clean.CI;
+    if (!('NO_COLOR' in env)) delete clean.NO_COLOR;
+    delete clean.FORCE_COLOR;
+    const command = [process.execPath, BIN, ...args].map((a) => `'${a}'`).join(' ');
+    return spawnSync('script', ['-qfec', command, '/dev/null'], { cwd, env: clean, encoding: 'utf8' }).stdout;
+  }
+
+  it.skipIf(!hasScript)('colour only on a terminal, never with NO_COLOR or --no-color, never when piped', () => {
+    const repo = tempRepo();
+    writeFile(repo, 'model/w.bin', 'w');
+    expect(runCli(repo, ['commit', 'fraud', 'model', '--tag', '1.0.0']).code).toBe(0);
+    const ansi = /\x1b\[/;
+    for (const args of [['show', 'fraud'], ['comit']]) {
+      expect(onTty(repo, args), args.join(' ')).toMatch(ansi);
+      expect(onTty(repo, args, { NO_COLOR: '1' }), args.join(' ')).not.toMatch(ansi);
+      expect(onTty(repo, [...args, '--no-color']), args.join(' ')).not.toMatch(ansi);
+      const env = { ...process.env };
+      delete env.NO_COLOR;
+      delete env.FORCE_COLOR;
+      const piped = spawnSync(process.execPath, [BIN, ...args], { cwd: repo, encoding: 'utf8', env });
+      expect(piped.stdout + piped.stderr, args.join(' ')).not.toMatch(ansi);
     }
   });
 });

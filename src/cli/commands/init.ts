@@ -133,7 +133,7 @@ function renderInit(r: InitCommandResult, ctx: CommandContext): string {
   }
   if (r.remoteCheck && !r.remoteCheck.reachable) lines.push(c.yellow(`Remote ${r.remoteCheck.displayUrl} saved, but it did not answer: run \`modelctl push\` once it does`));
   const model = r.answers.model;
-  lines.push('', 'Next:');
+  lines.push('', c.bold('Next:'));
   lines.push(model ? `  modelctl commit ${model} -m "first version"` : '  modelctl commit <model> <paths…> -m "first version"');
   if (r.answers.remote) lines.push('  modelctl push');
   lines.push(`  modelctl promote ${model ?? '<model>'}@latest --to ${r.answers.stages[0] ?? 'staging'}`);
