@@ -1,8 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
+import { z } from 'zod';
 import { UsageError, fsError } from '../errors.js';
 import { flattenObject, type JsonValue } from '../core/key-values.js';
 import { printable } from '../core/names.js';
+import { parseUntrustedJson } from '../core/manifest.js';
+
+/** Nesting allowed in a params/metrics file: well under the manifest reader's bound (64). */
+const MAX_DEPTH = 32;
+const mappingSchema = z.record(z.string(), z.unknown());
 
 /**
  * Reads a params or metrics file, JSON or YAML (by extension; unknown extensions try JSON
@@ -20,22 +26,26 @@ export async function readKeyValueFile(cwd: string, path: string, what: 'param' 
   const code = `INVALID_${what.toUpperCase()}S_FILE`;
   const ext = extname(abs).toLowerCase();
   let value: unknown;
+  const parseJson = (t: string) => parseUntrustedJson(Buffer.from(t, 'utf8'), `'${printable(path)}'`, MAX_DEPTH);
   try {
-    if (ext === '.json') value = JSON.parse(text);
+    if (ext === '.json') value = parseJson(text);
     else if (ext === '.yaml' || ext === '.yml') value = await parseYaml(text);
     else {
       try {
-        value = JSON.parse(text);
+        value = parseJson(text);
       } catch {
         value = await parseYaml(text);
       }
     }
+    // The same depth bound for YAML: the values go into the manifest, whose reader refuses
+    // deeper nesting (and deep recursion would overflow the stack before that).
+    parseJson(JSON.stringify(value) ?? 'null');
   } catch (err) {
     throw new UsageError(code, `--${what}s file '${printable(path)}' cannot be parsed: ${(err as Error).message.split('\n')[0]}`, {
       hint: 'it must be a JSON or YAML mapping of names to values',
     });
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+  if (!mappingSchema.safeParse(value).success) {
     throw new UsageError(code, `--${what}s file '${printable(path)}' is not a mapping of names to values`, {
       hint: 'write e.g. {"lr": 0.001} or "lr: 0.001"',
     });
