@@ -18,7 +18,7 @@ import { writeTransaction } from '../store/index-db.js';
 import { resolveRef } from '../store/resolve-ref.js';
 import { setTag } from '../store/tags-table.js';
 import { ensureModel, getVersion, insertVersion, latestVersion, nextVersionNumber, recordFileChunks } from '../store/version-records.js';
-import { selectFiles } from '../workspace/file-selection.js';
+import { assertSettingsPathInside, selectFiles } from '../workspace/file-selection.js';
 import { readGitState } from '../workspace/git-state.js';
 import { assertPreHookPassed, runHook, type HookOutcome } from '../workspace/hooks.js';
 import { captureEnvironment, hostName, resolveActor } from '../workspace/identity.js';
@@ -207,6 +207,7 @@ async function gatherKeyValues(
 ): Promise<Record<string, JsonValue>> {
   const out: Record<string, JsonValue> = {};
   const file = explicitFile ?? configuredFile;
+  if (file && !explicitFile) assertSettingsPathInside(repo.root, file);
   if (file) Object.assign(out, await readKeyValueFile(explicitFile ? repo.cwd : repo.root, file, kind));
   for (const kv of pairs ?? []) {
     const [k, v] = parseKeyValue(kv, kind);

@@ -1,4 +1,4 @@
-import { lstatSync, statSync, type Stats } from 'node:fs';
+import { lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { NotFoundError, UsageError, fsError } from '../errors.js';
 import { printable } from '../core/names.js';
@@ -80,6 +80,24 @@ export function repoRelative(root: string, abs: string): string {
     throw new UsageError('PATH_IN_METADATA', `'${printable(posix)}' is inside ${META_DIR_NAME}/`, { hint: 'commit model files, not the store' });
   }
   return posix;
+}
+
+/**
+ * Throws UsageError (2) unless `p`, a path written in modelctl.json (relative to the root),
+ * stays inside the repository, symbolic links resolved: a shared settings file must not make
+ * commit read, and record, a file elsewhere on the machine (~/.docker/config.json…).
+ */
+export function assertSettingsPathInside(root: string, p: string): void {
+  const abs = resolve(root, p);
+  repoRelative(root, abs);
+  let real: string;
+  try {
+    real = realpathSync(abs);
+  } catch {
+    return; // absent: reading it reports not found
+  }
+  const rel = relative(realpathSync(root), real);
+  if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) throw outside(p);
 }
 
 function outside(p: string): UsageError {
