@@ -1,6 +1,6 @@
-import { closeSync, existsSync, fsyncSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, statSync, statfsSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { IntegrityError, ModelctlError, NotFoundError, UsageError } from '../errors.js';
+import { ExitCode, IntegrityError, ModelctlError, NotFoundError, UsageError } from '../errors.js';
 import { eventContentId, eventPayload, type AuditEvent } from '../core/events.js';
 import { parseManifest, parseUntrustedJson, versionIdentity, type VersionManifest } from '../core/manifest.js';
 import { assertTagName, isModelName, printable } from '../core/names.js';
@@ -169,7 +169,10 @@ class ImportState {
     if (what.kind === 'object') return this.endObject();
     const bytes = Buffer.concat(this.buffers, this.bufferedBytes);
     this.buffers = [];
-    if (what.kind === 'marker') this.marker = this.parseMarker(bytes);
+    if (what.kind === 'marker') {
+      this.marker = this.parseMarker(bytes);
+      this.assertSpaceFor(this.marker);
+    }
     else if (what.kind === 'version') this.acceptManifest(what.id, bytes);
     else if (what.kind === 'event') this.events.push(this.parseEvent(entry.name, what.id, bytes));
   }
@@ -197,6 +200,24 @@ class ImportState {
     }
     if (!isModelName(parsed.data.version.model)) throw bundleNotRecognised(this.file, 'its marker names an invalid model');
     return parsed.data;
+  }
+
+  /** Refuses early (exit 4) when the store's disk cannot hold the objects it lacks. */
+  private assertSpaceFor(marker: BundleMarker): void {
+    const needed = marker.objects.filter((o) => !this.repo.store.hasObject(o.digest)).reduce((s, o) => s + o.size, 0);
+    let free: number;
+    try {
+      const st = statfsSync(this.repo.store.tmpDir);
+      free = st.bavail * st.bsize;
+    } catch {
+      return; // no statfs here: the write itself reports ENOSPC
+    }
+    if (needed > free) {
+      throw new ModelctlError('NO_SPACE', `the bundle needs ${needed} bytes in ${this.repo.store.objectsDir}; ${free} are free`, {
+        exitCode: ExitCode.CONFLICT,
+        hint: 'free some space (`modelctl gc` drops unreferenced objects) and import again',
+      });
+    }
   }
 
   private acceptManifest(id: string, bytes: Buffer): void {

@@ -12,7 +12,7 @@
  * streams: it knows every expected name and size before the bytes arrive. This module holds
  * the format and the tar plumbing (tar is loaded lazily); api/bundle-*.ts hold the policy.
  */
-import { closeSync, createReadStream, createWriteStream, fsyncSync, openSync, renameSync } from 'node:fs';
+import { chmodSync, closeSync, createReadStream, createWriteStream, fsyncSync, openSync, readSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -164,6 +164,7 @@ export async function writeBundle(output: string, entries: readonly BundleWriteE
     fsyncSync(tmp.fd);
     closeSync(tmp.fd);
     tmp.fd = -1;
+    chmodSync(tmp.path, 0o644); // temp files are private (0600); the bundle is an ordinary file
     renameSync(tmp.path, output);
     releaseTempFile(tmp.path);
     fsyncDir(dir);
@@ -284,9 +285,9 @@ export async function readBundle(file: string, handler: BundleEntryHandler, mark
   }
   try {
     // Synchronous reads feed a synchronous parser: each entry's bytes reach the handler (and
-    // the store's temp files) before the next read, so memory stays at one buffer.
-    const { readSync } = await import('node:fs');
-    const buf = Buffer.allocUnsafe(1024 * 1024);
+    // the store's temp files) before the next read. Reads are small because gzip inflates a
+    // read at once: 64 KiB of compressed zeros is at most ~66 MiB in memory.
+    const buf = Buffer.allocUnsafe(64 * 1024);
     for (;;) {
       const n = readSync(fd, buf, 0, buf.length, null);
       if (n === 0) break;
