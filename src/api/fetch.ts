@@ -1,9 +1,9 @@
 import pLimit from 'p-limit';
 import { IntegrityError } from '../errors.js';
 import { eventContentId, type AuditEvent } from '../core/events.js';
-import { parseManifest, parseUntrustedJson, versionIdentity, type VersionManifest } from '../core/manifest.js';
+import { parseManifest, versionIdentity, type VersionManifest } from '../core/manifest.js';
 import { assertModelName } from '../core/names.js';
-import { decodeDoc, keys, numberDocSchema, parseModelKey, stageDocSchema, tagDocSchema } from '../core/remote-layout.js';
+import { decodeDoc, eventDocSchema, keys, numberDocSchema, parseModelKey, stageDocSchema, tagDocSchema } from '../core/remote-layout.js';
 import type { ObjectInfo } from '../remote/remote.js';
 import { appendEvent } from '../store/events-table.js';
 import { writeTransaction } from '../store/index-db.js';
@@ -143,8 +143,8 @@ async function fetchModel(
       limit(async () => {
         const got = await remote.get(o.key);
         if (!got) return null;
-        const e = parseUntrustedJson(got.body, o.key) as AuditEvent;
-        if (typeof e !== 'object' || e === null || typeof e.id !== 'string' || eventContentId(e) !== e.id || !o.key.endsWith(`-${e.id}.json`) || e.model !== model) {
+        const e = decodeDoc(eventDocSchema, got.body, o.key) as AuditEvent;
+        if (eventContentId(e) !== e.id || !o.key.endsWith(`-${e.id}.json`) || e.model !== model) {
           throw new IntegrityError('REMOTE_EVENT_INVALID', `${o.key} on the remote does not hash to its id`, { hint: 'the remote holds a crafted or corrupted event' });
         }
         return e;
