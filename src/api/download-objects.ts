@@ -2,7 +2,7 @@ import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, r
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
-import { IntegrityError, RemoteError, fsError } from '../errors.js';
+import { IntegrityError, fsError } from '../errors.js';
 import type { ManifestFile } from '../core/manifest.js';
 import { decodeDoc, fileListSchema, keys } from '../core/remote-layout.js';
 import type { Remote } from '../remote/remote.js';
@@ -79,7 +79,7 @@ export async function downloadObjects(repo: Repository, remote: Remote, files: r
               }
               if (!bytes) {
                 const got = await remote.get(keys.chunk(c.digest));
-                if (!got) throw new RemoteError('CHUNK_MISSING', `chunk ${c.digest.slice(0, 12)} of ${f.path} is missing on the remote`, { hint: 'the version was not pushed completely; push it again from a repository that has it' });
+                if (!got) throw new IntegrityError('CHUNK_MISSING', `chunk ${c.digest.slice(0, 12)} of ${f.path} is missing on the remote`, { hint: 'the version was not pushed completely; push it again from a repository that has it' });
                 if (got.body.length !== c.length || sha256(got.body) !== c.digest) {
                   throw new IntegrityError('CORRUPT_CHUNK', `chunk ${c.digest.slice(0, 12)} of ${f.path} from the remote does not hash to its name`, { hint: 'the remote copy is corrupt or was tampered with; nothing was stored' });
                 }
@@ -128,7 +128,7 @@ async function chunkListOf(repo: Repository, remote: Remote, f: ManifestFile): P
   if (known) return known;
   const key = keys.fileList(f.digest);
   const got = await remote.get(key);
-  if (!got) throw new RemoteError('FILE_LIST_MISSING', `${key} is missing on the remote`, { hint: 'the version was not pushed completely; push it again' });
+  if (!got) throw new IntegrityError('FILE_LIST_MISSING', `${key} is missing on the remote`, { hint: 'the version was not pushed completely; push it again' });
   const list = decodeDoc(fileListSchema, got.body, key);
   if (list.digest !== f.digest) throw bad('it names another file');
   if (fileDigestFromChunks(list.chunks.map(([d]) => d)) !== f.digest) throw bad('its chunks do not hash to the file digest');
