@@ -358,7 +358,8 @@ describe('templates', () => {
         expect(text).not.toMatch(/\{\{(?!\s)/); // no placeholder left (GitHub's ${{ … }} have spaces)
         expect(text).toContain('modelctl pull "$MODEL@production"');
         expect(text).toContain('--to production --push --yes');
-        if (!variant.hasStaging && variant.hasStaging !== undefined) expect(text).not.toContain('--stage ');
+        if (variant.hasStaging === false) expect(text).not.toContain('--to production --push --yes --reason "trained');
+        else expect(text).toContain('--to staging --push --yes');
       }
     }
   });
