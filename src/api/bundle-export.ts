@@ -10,6 +10,7 @@ import { BUNDLE_FORMAT, BUNDLE_MARKER, bundleNames, wantsGzip, writeBundle, type
 import { withRepository, type CommonOptions } from './repository.js';
 import { summarizeVersion, type VersionSummary } from './views.js';
 
+/** The version to export and where to write it. */
 export interface ExportOptions extends CommonOptions {
   ref: string;
   /** The bundle file to write (`.tar`, or `.tar.gz`/`.tgz` for gzip); relative to cwd. */
@@ -18,6 +19,7 @@ export interface ExportOptions extends CommonOptions {
   force?: boolean;
 }
 
+/** What the bundle holds. */
 export interface ExportResult {
   version: VersionSummary;
   /** Absolute path of the bundle written. */

@@ -32,11 +32,13 @@ import { resolveActor } from '../workspace/identity.js';
 import { withRepository, type CommonOptions, type Repository } from './repository.js';
 import { summarizeVersion, type VersionSummary } from './views.js';
 
+/** The bundle to import into the repository at `cwd`. */
 export interface ImportOptions extends CommonOptions {
   /** The bundle file (`.tar`, `.tar.gz`, `.tgz`; gzip is detected from the bytes). */
   file: string;
 }
 
+/** What the import added, found present or left out. */
 export interface ImportResult {
   /** False when the repository had this version already (its objects were still verified). */
   created: boolean;

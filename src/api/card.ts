@@ -18,6 +18,7 @@ export interface CardFormatters {
   time(iso: string): string;
 }
 
+/** Which version to describe, and how. */
 export interface CardOptions extends CommonOptions {
   ref: string;
   /** A template file to use instead of the shipped templates/model-card.md (relative to cwd). */
@@ -26,6 +27,7 @@ export interface CardOptions extends CommonOptions {
   format?: Partial<CardFormatters>;
 }
 
+/** The rendered card and the version it describes. */
 export interface CardResult {
   /** `<model>@v<N>` of the version described. */
   ref: string;

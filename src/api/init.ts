@@ -26,6 +26,7 @@ export const CI_FILES: Readonly<Record<Exclude<CiProvider, 'none'>, { template: 
 /** The settings of one model as `modelctl.json` records them. */
 export type ModelSettings = NonNullable<ConfigFile['models']>[string];
 
+/** What `init` sets up; every field is optional (an empty object makes a bare repository). */
 export interface InitOptions extends CommonOptions {
   /** Remote URL to record as the default remote `origin`. */
   remote?: string;
@@ -52,6 +53,7 @@ export interface InitFileChange {
   detail?: string;
 }
 
+/** What `init` did (the CLI's --json adds the wizard's answers and the remote check). */
 export interface InitResult {
   root: string;
   metaDir: string;

@@ -55,6 +55,7 @@ export const bundleMarkerSchema = z.strictObject({
   objects: z.array(z.strictObject({ digest, size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER) })).max(BUNDLE_LIMITS.objects),
   events: z.number().int().nonnegative().max(BUNDLE_LIMITS.events),
 });
+/** A validated bundle marker. */
 export type BundleMarker = z.infer<typeof bundleMarkerSchema>;
 
 /** An audit event as a bundle carries it (validated before it reaches the index). */

@@ -6,6 +6,7 @@
 
 /** The shells a script exists for. */
 export const COMPLETION_SHELLS = ['bash', 'zsh', 'fish'] as const;
+/** A shell `modelctl completion` writes a script for. */
 export type CompletionShell = (typeof COMPLETION_SHELLS)[number];
 
 const BASH = `# modelctl completion for bash.
