@@ -7,7 +7,7 @@ import { PARALLEL_FILE_BYTES, PARALLEL_TOTAL_BYTES, hashFilesParallel, hashThrea
 import { discardTempFile } from '../store/temp-files.js';
 import { fileChunks, hasObjectRow, recordObject } from '../store/version-records.js';
 import type { SelectedFile } from '../workspace/file-selection.js';
-import { lookupStatCache, statKey, storeStatCache, type StatKey } from '../workspace/stat-cache.js';
+import { lookupStatCache, statKey, storeStatCache, type FileStatKey, type StatKey } from '../workspace/stat-cache.js';
 import type { Repository } from './repository.js';
 
 /** A working file with its digest (and chunks, when it was hashed or is in the store). */
@@ -41,15 +41,21 @@ interface PendingFile {
  * bytes end up in the object store (copied in the same read pass that hashes them) and its
  * chunk map in the index. A big file is hashed on every core (parallel-hash.ts); many small
  * ones are spread over worker threads. Results come in the order of `files`. Stat cache
- * updates and object rows are written in one transaction at the end.
+ * updates and object rows are written in one transaction at the end. A file may carry the
+ * stat key its caller just read (`stat`), which then saves a second stat.
  */
-export function hashWorkingFiles(repo: Repository, files: readonly SelectedFile[], opts: { store: boolean }): HashedWorkingFile[] {
+export function hashWorkingFiles(
+  repo: Repository,
+  files: readonly (SelectedFile & { stat?: FileStatKey })[],
+  opts: { store: boolean },
+): HashedWorkingFile[] {
   const out: HashedWorkingFile[] = new Array(files.length);
   const pending: PendingFile[] = [];
   files.forEach((f, index) => {
-    let key: ReturnType<typeof statKey>;
+    let key: FileStatKey;
     try {
-      key = statKey(f.abs);
+      // A caller that has just stat'ed the file (status) passes the key along.
+      key = f.stat ?? statKey(f.abs);
     } catch (err) {
       throw missingOr(err, f);
     }

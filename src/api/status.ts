@@ -4,7 +4,7 @@ import { requireModel } from '../store/resolve-ref.js';
 import { latestVersion, listModelNames, versionFiles } from '../store/version-records.js';
 import { selectFiles, type SelectedFile } from '../workspace/file-selection.js';
 import { join } from 'node:path';
-import { existsSync } from 'node:fs';
+import { tryStatKey, type FileStatKey } from '../workspace/stat-cache.js';
 import { hashWorkingFiles } from './file-hashing.js';
 import { withRepository, type CommonOptions, type Repository } from './repository.js';
 import { summarizeVersion, type VersionSummary } from './views.js';
@@ -59,7 +59,7 @@ async function modelStatus(repo: Repository, model: string): Promise<ModelStatus
   const committed = latest ? versionFiles(repo.db, latest.id) : [];
   const patterns = repo.settings.models[model]?.paths ?? [];
   // Tracked = what the paths select now, plus every committed file still present.
-  const tracked = new Map<string, SelectedFile>();
+  const tracked = new Map<string, SelectedFile & { stat?: FileStatKey }>();
   for (const p of patterns) {
     try {
       for (const f of await selectFiles(repo.root, repo.root, [p])) tracked.set(f.rel, f);
@@ -70,7 +70,9 @@ async function modelStatus(repo: Repository, model: string): Promise<ModelStatus
   const deleted: ModelStatus['deleted'] = [];
   for (const f of committed) {
     const abs = join(repo.root, f.path);
-    if (existsSync(abs)) tracked.set(f.path, { abs, rel: f.path });
+    // One stat per file: its key also feeds the stat cache lookup.
+    const stat = tryStatKey(abs);
+    if (stat) tracked.set(f.path, { abs, rel: f.path, stat });
     else deleted.push({ path: f.path, committedSize: f.size });
   }
   const files = [...tracked.values()].sort((a, b) => (a.rel < b.rel ? -1 : 1));

@@ -20,7 +20,7 @@ export async function main(argv: string[]): Promise<void> {
   let program: Command | undefined;
   try {
     const { buildProgram } = await import('./program.js');
-    program = await buildProgram();
+    program = await buildProgram(argv);
     await program.parseAsync(argv);
   } catch (err) {
     await exitWithError(err, json);

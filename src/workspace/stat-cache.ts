@@ -13,9 +13,21 @@ export interface StatKey {
 /** A file is "racily clean" when modified this close to caching: it is not cached. */
 const RACY_WINDOW_NS = 2_000_000_000n;
 
-/** Reads the stat key of a file (nanosecond times, inode). */
-export function statKey(path: string): StatKey & { mode: number; isFile: boolean } {
-  const st: BigIntStats = statSync(path, { bigint: true });
+/** A stat key with the mode and type that callers also need. */
+export type FileStatKey = StatKey & { mode: number; isFile: boolean };
+
+/** Reads the stat key of a file (nanosecond times, inode). Throws ENOENT and other fs errors. */
+export function statKey(path: string): FileStatKey {
+  return toKey(statSync(path, { bigint: true }));
+}
+
+/** statKey, or null when the path does not exist (no exception thrown on the way: status stats every tracked file). */
+export function tryStatKey(path: string): FileStatKey | null {
+  const st = statSync(path, { bigint: true, throwIfNoEntry: false });
+  return st ? toKey(st) : null;
+}
+
+function toKey(st: BigIntStats): FileStatKey {
   return { size: Number(st.size), mtimeNs: st.mtimeNs.toString(), ctimeNs: st.ctimeNs.toString(), ino: st.ino.toString(), mode: Number(st.mode), isFile: st.isFile() };
 }
 
@@ -30,7 +42,7 @@ function statementsOf(db: Database): StatCacheStatements {
   let s = statements.get(db);
   if (!s) {
     s = {
-      lookup: db.prepare('SELECT size, mtime_ns AS mtimeNs, ctime_ns AS ctimeNs, ino, digest FROM stat_cache WHERE path = ?'),
+      lookup: db.prepare('SELECT size, mtime_ns, ctime_ns, ino, digest FROM stat_cache WHERE path = ?').raw(),
       remove: db.prepare('DELETE FROM stat_cache WHERE path = ?'),
       upsert: db.prepare(
         `INSERT INTO stat_cache (path, size, mtime_ns, ctime_ns, ino, digest) VALUES (?,?,?,?,?,?)
@@ -44,9 +56,10 @@ function statementsOf(db: Database): StatCacheStatements {
 
 /** The cached digest for `absPath` when its stat key is unchanged, else null. */
 export function lookupStatCache(db: Database, absPath: string, key: StatKey): string | null {
-  const row = statementsOf(db).lookup.get(absPath) as (StatKey & { digest: string }) | undefined;
+  // Raw rows (arrays): this runs once per tracked file, and objects cost more to build.
+  const row = statementsOf(db).lookup.get(absPath) as [number, string, string, string, string] | undefined;
   if (!row) return null;
-  return row.size === key.size && row.mtimeNs === key.mtimeNs && row.ctimeNs === key.ctimeNs && row.ino === key.ino ? row.digest : null;
+  return row[0] === key.size && row[1] === key.mtimeNs && row[2] === key.ctimeNs && row[3] === key.ino ? row[4] : null;
 }
 
 /**

@@ -1,0 +1,95 @@
+/**
+ * The stat cache: files whose size, mtime, ctime and inode are unchanged are not read
+ * again by status or commit; any change to that key re-hashes the file (and only it).
+ */
+import { renameSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { commit } from '../../src/api/commit.js';
+import { status } from '../../src/api/status.js';
+import { pseudoRandomBytes, tempRepo, writeFile } from '../helpers/temp-repo.js';
+
+/** Files changed in the last 2 s are not cached ("racily clean"): wait that out. */
+const pastRacyWindow = () => new Promise((r) => setTimeout(r, 2100));
+
+async function repoWithFiles(names: string[]): Promise<string> {
+  const root = tempRepo();
+  names.forEach((n, i) => writeFile(root, `model/${n}`, pseudoRandomBytes(5000 + i * 100, i + 1)));
+  await pastRacyWindow();
+  const c = await commit({ cwd: root, model: 'm', paths: ['model'] });
+  expect(c.hashedFiles).toBe(names.length);
+  return root;
+}
+
+function modelStatus(r: Awaited<ReturnType<typeof status>>) {
+  expect(r.models).toHaveLength(1);
+  return r.models[0];
+}
+
+describe('stat cache', () => {
+  it('status reads nothing when no stat changed, then re-hashes exactly the touched file', async () => {
+    const root = await repoWithFiles(['a.bin', 'b.bin', 'c.bin', 'd.bin']);
+    const clean = modelStatus(await status({ cwd: root, model: 'm' }));
+    expect(clean).toMatchObject({ clean: true, rehashed: 0, unchanged: 4 });
+
+    // Same bytes, new mtime: read again (the content is unchanged, so still clean).
+    const later = new Date(Date.now() - 60_000);
+    utimesSync(join(root, 'model/b.bin'), later, later);
+    const touched = modelStatus(await status({ cwd: root, model: 'm' }));
+    expect(touched).toMatchObject({ clean: true, rehashed: 1, unchanged: 4 });
+
+    // Its ctime was new, so that read was not cached ("racily clean"); once the change is
+    // older than the window, the next read is cached and later runs read nothing.
+    await pastRacyWindow();
+    expect(modelStatus(await status({ cwd: root, model: 'm' }))).toMatchObject({ rehashed: 1 });
+    expect(modelStatus(await status({ cwd: root, model: 'm' }))).toMatchObject({ rehashed: 0 });
+  });
+
+  it('a content change that keeps size and mtime is caught by ctime', async () => {
+    const root = await repoWithFiles(['a.bin', 'b.bin']);
+    expect(modelStatus(await status({ cwd: root, model: 'm' })).rehashed).toBe(0);
+    const p = join(root, 'model/a.bin');
+    const { mtime, atime } = await import('node:fs').then((fs) => fs.statSync(p));
+    const bytes = pseudoRandomBytes(5000, 77); // same size as a.bin, other bytes
+    writeFileSync(p, bytes);
+    utimesSync(p, atime, mtime); // put the old mtime back: only ctime tells
+    const s = modelStatus(await status({ cwd: root, model: 'm' }));
+    expect(s.rehashed).toBe(1);
+    expect(s.modified.map((f) => f.path)).toEqual(['model/a.bin']);
+  });
+
+  it('a file replaced by another inode with the same size and times is re-hashed', async () => {
+    const root = await repoWithFiles(['a.bin', 'b.bin']);
+    const p = join(root, 'model/b.bin');
+    const { mtime, atime } = await import('node:fs').then((fs) => fs.statSync(p));
+    writeFile(root, 'tmp.bin', pseudoRandomBytes(5100, 99));
+    utimesSync(join(root, 'tmp.bin'), atime, mtime);
+    renameSync(join(root, 'tmp.bin'), p);
+    const s = modelStatus(await status({ cwd: root, model: 'm' }));
+    expect(s.rehashed).toBe(1);
+    expect(s.modified.map((f) => f.path)).toEqual(['model/b.bin']);
+  });
+
+  it('commit re-hashes only changed files and reports how many it read', async () => {
+    const root = await repoWithFiles(['a.bin', 'b.bin', 'c.bin']);
+    writeFile(root, 'model/c.bin', pseudoRandomBytes(6000, 1234));
+    const c = await commit({ cwd: root, model: 'm', paths: ['model'], message: 'second' });
+    expect(c.created).toBe(true);
+    expect(c.hashedFiles).toBe(1);
+    expect(c.files.filter((f) => f.stored).map((f) => f.path)).toEqual(['model/c.bin']);
+    // Nothing changed since: nothing is read, and nothing new is created.
+    await pastRacyWindow();
+    const again = await commit({ cwd: root, model: 'm', paths: ['model'], message: 'second' });
+    expect(again.created).toBe(false);
+    expect(modelStatus(await status({ cwd: root, model: 'm' }))).toMatchObject({ clean: true, rehashed: 0 });
+  });
+
+  it('a deleted file is reported without being read', async () => {
+    const root = await repoWithFiles(['a.bin', 'b.bin']);
+    const { rmSync } = await import('node:fs');
+    rmSync(join(root, 'model/a.bin'));
+    const s = modelStatus(await status({ cwd: root, model: 'm' }));
+    expect(s).toMatchObject({ clean: false, rehashed: 0, unchanged: 1 });
+    expect(s.deleted.map((f) => f.path)).toEqual(['model/a.bin']);
+  });
+});
