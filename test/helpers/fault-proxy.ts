@@ -62,6 +62,16 @@ export interface RequestInfo {
   range: string | undefined;
 }
 
+/** Requests parked by FaultProxy.hold. */
+export interface Barrier {
+  /** Resolves once `count` matching requests are held. */
+  arrived: Promise<void>;
+  /** How many are held now. */
+  held(): number;
+  /** Forwards every held request (and stops holding new ones). */
+  release(): void;
+}
+
 /** A fault applied to every matching request, e.g. "503 forever on chunk PUTs". */
 export interface PersistentFault {
   kind: FaultKind;
@@ -77,6 +87,12 @@ export interface FaultProxy {
   setPersistent(fault: PersistentFault | null): void;
   /** Turns random faults on or off (e.g. off while setting up, on for the operation under test). */
   setRate(rate: number): void;
+  /**
+   * A barrier: matching requests are held (read, not forwarded) until `count` of them have
+   * arrived; `arrived` resolves then, and `release()` forwards all of them at once. Makes
+   * two clients' writes really race on the server. Held requests count as no fault.
+   */
+  hold(match: (req: RequestInfo) => boolean, count: number): Barrier;
   /** Requests seen, oldest first (method and url), for assertions. */
   log(): RequestInfo[];
   stop(): Promise<void>;
@@ -107,6 +123,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
   const streak = new Map<string, number>();
   const seen: RequestInfo[] = [];
   let persistent: PersistentFault | null = null;
+  let barrier: { match: (req: RequestInfo) => boolean; count: number; parked: (() => void)[]; arrived: () => void } | null = null;
   const sockets = new Set<Socket>();
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
@@ -141,7 +158,14 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     req.on('error', () => undefined);
     req.on('end', () => {
       const body = Buffer.concat(parts);
-      void handle(req, res, info, body, fault).catch(() => res.socket?.destroy());
+      const go = () => void handle(req, res, info, body, fault).catch(() => res.socket?.destroy());
+      const b = barrier;
+      if (b !== null && fault === null && b.match(info)) {
+        b.parked.push(go);
+        if (b.parked.length === b.count) b.arrived();
+        return;
+      }
+      go();
     });
   });
   server.on('connection', (socket) => {
@@ -238,6 +262,20 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     },
     setRate: (r) => {
       rate = r;
+    },
+    hold: (match, count) => {
+      let arrived!: () => void;
+      const promise = new Promise<void>((resolve) => (arrived = resolve));
+      const b = { match, count, parked: [] as (() => void)[], arrived };
+      barrier = b;
+      return {
+        arrived: promise,
+        held: () => b.parked.length,
+        release: () => {
+          if (barrier === b) barrier = null;
+          for (const go of b.parked.splice(0)) go();
+        },
+      };
     },
     log: () => [...seen],
     stop: async () => {
