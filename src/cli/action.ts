@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { redactArgv } from '../core/redact.js';
 import { colorFor } from './color.js';
 import { Output, type GlobalFlags } from './output.js';
 
@@ -9,7 +10,7 @@ export interface CommandContext {
   flags: GlobalFlags;
   /** -C <dir> resolved, or the current folder. */
   cwd: string;
-  /** The command line as typed (recorded in lineage and events). */
+  /** The command line as typed, URLs redacted (recorded in lineage and events). */
   argv: string[];
   /** True when the command may ask questions (stdin a TTY; no --yes, --json or CI). */
   canPrompt(yes?: boolean): boolean;
@@ -38,7 +39,8 @@ export function action<O>(body: (ctx: CommandContext, opts: O, ...args: never[])
       out,
       flags,
       cwd: flags.C ? resolve(flags.C) : process.cwd(),
-      argv: process.argv.slice(2),
+      // Recorded in lineage and audit events: URLs with credentials or signatures redacted.
+      argv: redactArgv(process.argv.slice(2)),
       canPrompt: (yes?: boolean) => !yes && !flags.json && !process.env.CI && !!process.stdin.isTTY,
     };
     await (body as (ctx: CommandContext, opts: O, ...args: unknown[]) => Promise<void>)(ctx, flags, ...positionals);

@@ -47,3 +47,20 @@ export function redactUrl(url: string): string {
   // URLSearchParams would re-encode "REDACTED" fine; nothing else in the URL changes meaning.
   return parsed.toString();
 }
+
+// A URL inside free text: a scheme, "://", then anything up to whitespace or a quote.
+const URL_IN_TEXT = /[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^\s"'<>`]+/g;
+
+/** `text` with every URL in it passed through redactUrl (e.g. `--data=https://…?X-Amz-Signature=…`, a message quoting a URL). */
+export function redactUrlsInText(text: string): string {
+  return text.replace(URL_IN_TEXT, (url) => redactUrl(url));
+}
+
+/**
+ * A command line safe to record (lineage argv, audit events): every URL in every argument
+ * redacted. The command line is the one input modelctl records verbatim, and users pass
+ * presigned data URLs (`--data 'https://…?X-Amz-Signature=…'`) on it.
+ */
+export function redactArgv(argv: readonly string[]): string[] {
+  return argv.map(redactUrlsInText);
+}
