@@ -25,7 +25,8 @@ import {
   type RemoteCapabilities,
 } from './remote.js';
 import { withRetry } from './retry.js';
-import { formatRemoteUrl, redactUrl, type S3UrlSpec } from './url.js';
+import { redactUrlsInText } from '../core/redact.js';
+import { formatRemoteUrl, type S3UrlSpec } from './url.js';
 
 /** Options of an S3 remote; everything but the bucket has a sensible default. */
 export interface S3RemoteOptions {
@@ -360,17 +361,24 @@ class S3Remote implements Remote {
     });
   }
 
-  /** Removes the secret key and session token from a message, should a server or proxy echo them. */
+  /**
+   * Removes the credentials from a message, should a server or proxy echo what it was sent:
+   * the access key id, secret key and session token in any form, URLs' userinfo and signed
+   * query parameters, and SigV4 `Credential=` / `Signature=` fragments.
+   */
   private async scrub(text: string): Promise<string> {
-    let creds: { secretAccessKey?: string; sessionToken?: string } | undefined;
+    let creds: { accessKeyId?: string; secretAccessKey?: string; sessionToken?: string } | undefined;
     try {
       creds = await this.client.config.credentials();
     } catch {
       creds = undefined;
     }
-    let out = redactUrl(text);
-    for (const secret of [creds?.secretAccessKey, creds?.sessionToken]) {
-      if (secret !== undefined && secret.length >= 8) out = out.split(secret).join('<redacted>');
+    let out = redactUrlsInText(text)
+      .replace(/\b(Credential=)[^\s,;&"'<]+/gi, '$1<redacted>')
+      .replace(/\b(Signature=)[0-9a-f]{16,}/gi, '$1<redacted>');
+    for (const secret of [creds?.accessKeyId, creds?.secretAccessKey, creds?.sessionToken]) {
+      if (secret === undefined || secret.length < 8) continue;
+      for (const form of new Set([secret, encodeURIComponent(secret)])) out = out.split(form).join('<redacted>');
     }
     return out;
   }
