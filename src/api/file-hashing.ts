@@ -1,5 +1,5 @@
 import { closeSync, fsyncSync } from 'node:fs';
-import { ConflictError, NotFoundError, fsError } from '../errors.js';
+import { ConflictError, ModelctlError, NotFoundError, fsError } from '../errors.js';
 import { printable } from '../core/names.js';
 import { hashFileSingleThread, hashFileSync, type ChunkRef, type HashedFile } from '../store/hash-file.js';
 import { writeTransaction } from '../store/index-db.js';
@@ -109,7 +109,7 @@ function hashOne(repo: Repository, p: PendingFile, store: boolean): HashedFile {
   try {
     return store ? repo.store.ingestFile(p.file.abs) : hashFileSync(p.file.abs);
   } catch (err) {
-    throw missingOr(err, p.file);
+    throw missingOr(err, p.file, store ? repo.metaDir : undefined);
   }
 }
 
@@ -123,7 +123,7 @@ function hashSpread(repo: Repository, files: PendingFile[], store: boolean, acce
       return { path: p.file.abs, copyToFd: temps[i]!.fd };
     });
     hashFilesParallel(tasks, (i, result) => {
-      if (result instanceof Error) throw missingOr(result, files[i].file);
+      if (result instanceof Error) throw missingOr(result, files[i].file, store ? repo.metaDir : undefined);
       const tmp = temps[i];
       if (tmp) {
         // The worker has written and fsynced the copy: make it the object (or drop it).
@@ -148,8 +148,13 @@ function hashSpread(repo: Repository, files: PendingFile[], store: boolean, acce
   }
 }
 
-function missingOr(err: unknown, f: SelectedFile): Error {
+function missingOr(err: unknown, f: SelectedFile, storeDir?: string): Error {
   const e = fsError(err, f.rel);
   if (e.code === 'FILE_NOT_FOUND') return new NotFoundError('FILE_NOT_FOUND', `'${printable(f.rel)}' does not exist`);
+  // Reading never fills a disk: a full one is the store's, where the copy was going (the
+  // hashing layer names the source file in every error it wraps).
+  if (e.code === 'NO_SPACE' && storeDir) {
+    return new ModelctlError('NO_SPACE', `no space left on the device holding the store (${storeDir}) while storing '${printable(f.rel)}'`, { exitCode: e.exitCode, hint: e.hint, cause: err });
+  }
   return e;
 }
