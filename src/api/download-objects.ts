@@ -1,8 +1,8 @@
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
-import { IntegrityError, fsError } from '../errors.js';
+import { IntegrityError, ModelctlError, fsError, isErrnoException } from '../errors.js';
 import type { ManifestFile } from '../core/manifest.js';
 import { decodeDoc, fileListSchema, keys } from '../core/remote-layout.js';
 import type { Remote } from '../remote/remote.js';
@@ -54,6 +54,18 @@ export async function downloadObjects(repo: Repository, remote: Remote, files: r
   // so a file waiting for its chunks never holds a slot a chunk needs.
   const fileLimit = pLimit(jobs);
   const one = async (f: ManifestFile) => {
+    try {
+      await fetchFile(f);
+    } catch (err) {
+      if (!isErrnoException(err) && !(err instanceof ModelctlError && err.code === 'NO_SPACE')) throw err;
+      const e = fsError(err, `${repo.metaDir} (downloading ${f.path})`);
+      // A full disk: the partial file holds the space the user needs back (and gc leaves
+      // tmp/ alone), so it goes; any other failure keeps it for the next pull to resume.
+      if (e.code === 'NO_SPACE') rmSync(join(repo.store.tmpDir, `partial-${f.digest}`), { force: true });
+      throw e;
+    }
+  };
+  const fetchFile = async (f: ManifestFile) => {
     const chunks = lists.get(f.digest)!;
     const partial = join(repo.store.tmpDir, `partial-${f.digest}`);
     let fd: number;
