@@ -3,8 +3,9 @@ import { assertModelName } from '../core/names.js';
 import { requireModel } from '../store/resolve-ref.js';
 import { latestVersion, listModelNames, versionFiles } from '../store/version-records.js';
 import { selectFiles, type SelectedFile } from '../workspace/file-selection.js';
-import { join } from 'node:path';
-import { tryStatKey, type FileStatKey } from '../workspace/stat-cache.js';
+import { resolve, sep } from 'node:path';
+import { writeTransaction } from '../store/index-db.js';
+import { cachedFolderFiles, snapshotFolder, storeFolderFiles, tryStatKey, type FileStatKey, type FolderSnapshot } from '../workspace/stat-cache.js';
 import { hashWorkingFiles } from './file-hashing.js';
 import { withRepository, type CommonOptions, type Repository } from './repository.js';
 import { summarizeVersion, type VersionSummary } from './views.js';
@@ -54,29 +55,58 @@ export async function status(opts: StatusOptions = {}): Promise<StatusResult> {
   });
 }
 
+/** Glob characters, as selectFiles reads them: a pattern with none is a plain path. */
+const GLOB_CHARS = /[*?[\]{}!]/;
+
+/**
+ * What one of the model's patterns selects now. A plain folder's listing comes from the
+ * folder-listing cache while no folder under it has changed; otherwise selectFiles walks
+ * it, and the result is queued in `listings` to be cached (with a snapshot of the folders
+ * taken before the walk, so a change during the walk makes the entry stale, not wrong).
+ */
+async function selectPattern(repo: Repository, pattern: string, listings: { folder: string; snapshot: FolderSnapshot; files: SelectedFile[] }[]): Promise<SelectedFile[]> {
+  const folder = resolve(repo.root, pattern);
+  const plainFolder = !GLOB_CHARS.test(pattern) && tryStatKey(folder)?.isFile === false;
+  if (plainFolder) {
+    const cached = cachedFolderFiles(repo.db, repo.root, folder);
+    if (cached) return cached;
+  }
+  const snapshot = plainFolder ? snapshotFolder(folder) : null;
+  const files = await selectFiles(repo.root, repo.root, [pattern]);
+  if (snapshot) listings.push({ folder, snapshot, files });
+  return files;
+}
+
 async function modelStatus(repo: Repository, model: string): Promise<ModelStatus> {
   const latest = latestVersion(repo.db, model);
   const committed = latest ? versionFiles(repo.db, latest.id) : [];
   const patterns = repo.settings.models[model]?.paths ?? [];
   // Tracked = what the paths select now, plus every committed file still present.
   const tracked = new Map<string, SelectedFile & { stat?: FileStatKey }>();
+  const listings: { folder: string; snapshot: FolderSnapshot; files: SelectedFile[] }[] = [];
   for (const p of patterns) {
     try {
-      for (const f of await selectFiles(repo.root, repo.root, [p])) tracked.set(f.rel, f);
+      for (const f of await selectPattern(repo, p, listings)) tracked.set(f.rel, f);
     } catch (err) {
       if (!(err instanceof NotFoundError)) throw err; // a pattern matching nothing selects nothing
     }
   }
+  if (listings.length) {
+    writeTransaction(repo.db, () => {
+      for (const l of listings) storeFolderFiles(repo.db, l.folder, l.snapshot, l.files);
+    });
+  }
   const deleted: ModelStatus['deleted'] = [];
+  const prefix = repo.root.endsWith(sep) ? repo.root : `${repo.root}${sep}`;
   for (const f of committed) {
-    const abs = join(repo.root, f.path);
+    // Manifest paths are checked '/'-separated relative paths: no join/normalize needed.
+    const abs = prefix + (sep === '/' ? f.path : f.path.split('/').join(sep));
     // One stat per file: its key also feeds the stat cache lookup.
     const stat = tryStatKey(abs);
     if (stat) tracked.set(f.path, { abs, rel: f.path, stat });
     else deleted.push({ path: f.path, committedSize: f.size });
   }
-  const files = [...tracked.values()].sort((a, b) => (a.rel < b.rel ? -1 : 1));
-  const hashed = hashWorkingFiles(repo, files, { store: false });
+  const hashed = hashWorkingFiles(repo, [...tracked.values()], { store: false });
   const byPath = new Map(committed.map((f) => [f.path, f]));
   const modified: ModelStatus['modified'] = [];
   const added: ModelStatus['added'] = [];
@@ -87,6 +117,10 @@ async function modelStatus(repo: Repository, model: string): Promise<ModelStatus
     else if (c.digest !== h.digest) modified.push({ path: h.rel, size: h.size, committedSize: c.size });
     else unchanged++;
   }
+  // Sorted here rather than sorting every tracked file up front: these lists are short.
+  const byRel = (a: { path: string }, b: { path: string }) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+  modified.sort(byRel);
+  added.sort(byRel);
   return {
     model,
     version: latest ? summarizeVersion(repo.db, latest) : null,

@@ -169,6 +169,14 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (remote, key)
   ) WITHOUT ROWID;
   `,
+  // 2: the folder-listing cache of status (workspace/stat-cache.ts): what a plain folder
+  // pattern selected, and the stat keys of every folder under it when it did.
+  `
+  CREATE TABLE folder_listings (
+    folder TEXT PRIMARY KEY,
+    listing TEXT NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /** The schema version this build writes. */

@@ -1,4 +1,5 @@
-import { statSync, type BigIntStats } from 'node:fs';
+import { readdirSync, statSync, type BigIntStats } from 'node:fs';
+import { sep } from 'node:path';
 import type { Statement } from 'better-sqlite3';
 import type { Database } from '../store/index-db.js';
 
@@ -73,4 +74,82 @@ export function storeStatCache(db: Database, absPath: string, key: StatKey, dige
     return;
   }
   statementsOf(db).upsert.run(absPath, key.size, key.mtimeNs, key.ctimeNs, key.ino, digest);
+}
+
+/**
+ * The folder-listing cache: what a plain folder pattern (`model/`) selected, kept with the
+ * stat key of every folder under it. Creating, removing or renaming an entry changes its
+ * folder's mtime and ctime, so while no folder's key has changed the listing is still what
+ * selectFiles would return, and status skips the walk (git's "untracked cache" idea): for
+ * 10,000 files that walk costs more than all the rest of status.
+ *
+ * Sound only while selectFiles' result depends on nothing but the names under the folder,
+ * so a listing is not kept when the tree holds a symbolic link (its target can change
+ * without any folder here noticing) or a folder changed within the racy window.
+ */
+interface FolderListing {
+  v: 1;
+  /** [path under the folder ('' for itself), mtime ns, ctime ns, inode] of every folder. */
+  dirs: [string, string, string, string][];
+  /** Repository-relative paths of the selected files, as selectFiles returned them. */
+  files: string[];
+}
+
+/** A walk of a folder taken before selectFiles runs, to be stored with its result. */
+export type FolderSnapshot = FolderListing['dirs'];
+
+const LISTING_VERSION = 1;
+const IGNORED_FOLDERS = new Set(['.modelctl', '.git']);
+
+/** The cached selection of folder `absDir` (absolute), or null when absent or stale. */
+export function cachedFolderFiles(db: Database, root: string, absDir: string): { abs: string; rel: string }[] | null {
+  const row = db.prepare('SELECT listing FROM folder_listings WHERE folder = ?').get(absDir) as { listing: string } | undefined;
+  if (!row) return null;
+  let listing: FolderListing;
+  try {
+    listing = JSON.parse(row.listing) as FolderListing;
+  } catch {
+    return null;
+  }
+  if (listing.v !== LISTING_VERSION) return null;
+  for (const [sub, mtimeNs, ctimeNs, ino] of listing.dirs) {
+    const key = tryStatKey(sub ? `${absDir}${sep}${sub}` : absDir);
+    if (!key || key.isFile || key.mtimeNs !== mtimeNs || key.ctimeNs !== ctimeNs || key.ino !== ino) return null;
+  }
+  const prefix = root.endsWith(sep) ? root : `${root}${sep}`;
+  return listing.files.map((rel) => ({ abs: prefix + (sep === '/' ? rel : rel.split('/').join(sep)), rel }));
+}
+
+/**
+ * Walks `absDir` recording every folder's stat key. Null when the listing must not be
+ * cached: a symbolic link in the tree, a folder changed within the racy window, or an
+ * error while walking.
+ */
+export function snapshotFolder(absDir: string, nowNs = BigInt(Date.now()) * 1_000_000n): FolderSnapshot | null {
+  const dirs: FolderSnapshot = [];
+  const walk = (sub: string): boolean => {
+    const abs = sub ? `${absDir}${sep}${sub}` : absDir;
+    const key = tryStatKey(abs);
+    if (!key || key.isFile) return false;
+    if (nowNs - BigInt(key.mtimeNs) < RACY_WINDOW_NS || nowNs - BigInt(key.ctimeNs) < RACY_WINDOW_NS) return false;
+    dirs.push([sub, key.mtimeNs, key.ctimeNs, key.ino]);
+    for (const e of readdirSync(abs, { withFileTypes: true })) {
+      if (e.isSymbolicLink()) return false;
+      if (e.isDirectory() && !IGNORED_FOLDERS.has(e.name) && !walk(sub ? `${sub}${sep}${e.name}` : e.name)) return false;
+    }
+    return true;
+  };
+  try {
+    return walk('') ? dirs : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Keeps what selectFiles returned for `absDir`, with the snapshot taken before it ran. */
+export function storeFolderFiles(db: Database, absDir: string, snapshot: FolderSnapshot, files: readonly { rel: string }[]): void {
+  const listing: FolderListing = { v: LISTING_VERSION, dirs: snapshot, files: files.map((f) => f.rel) };
+  db.prepare(
+    'INSERT INTO folder_listings (folder, listing) VALUES (?, ?) ON CONFLICT(folder) DO UPDATE SET listing = excluded.listing',
+  ).run(absDir, JSON.stringify(listing));
 }

@@ -2,10 +2,11 @@
  * The stat cache: files whose size, mtime, ctime and inode are unchanged are not read
  * again by status or commit; any change to that key re-hashes the file (and only it).
  */
-import { renameSync, utimesSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { commit } from '../../src/api/commit.js';
+import { openRepository } from '../../src/api/repository.js';
 import { status } from '../../src/api/status.js';
 import { pseudoRandomBytes, tempRepo, writeFile } from '../helpers/temp-repo.js';
 
@@ -86,10 +87,61 @@ describe('stat cache', () => {
 
   it('a deleted file is reported without being read', async () => {
     const root = await repoWithFiles(['a.bin', 'b.bin']);
-    const { rmSync } = await import('node:fs');
     rmSync(join(root, 'model/a.bin'));
     const s = modelStatus(await status({ cwd: root, model: 'm' }));
     expect(s).toMatchObject({ clean: false, rehashed: 0, unchanged: 1 });
     expect(s.deleted.map((f) => f.path)).toEqual(['model/a.bin']);
+  });
+});
+
+describe('folder-listing cache (status of a model with a folder in its paths)', () => {
+  async function folderRepo(): Promise<string> {
+    const root = tempRepo();
+    const cfgPath = join(root, 'modelctl.json');
+    const cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as { models?: Record<string, unknown> };
+    cfg.models = { m: { paths: ['model'] } };
+    writeFileSync(cfgPath, JSON.stringify(cfg));
+    writeFile(root, 'model/a.bin', pseudoRandomBytes(3000, 1));
+    writeFile(root, 'model/sub/b.bin', pseudoRandomBytes(3000, 2));
+    writeFile(root, 'model/sub/deeper/c.bin', pseudoRandomBytes(3000, 3));
+    await pastRacyWindow();
+    await commit({ cwd: root, model: 'm' });
+    // First status walks and caches the listing; the second is served from it.
+    expect(modelStatus(await status({ cwd: root, model: 'm' }))).toMatchObject({ clean: true, unchanged: 3 });
+    expect(modelStatus(await status({ cwd: root, model: 'm' }))).toMatchObject({ clean: true, unchanged: 3, rehashed: 0 });
+    const repo = openRepository({ cwd: root });
+    try {
+      const rows = repo.db.prepare('SELECT folder, listing FROM folder_listings').all() as { folder: string; listing: string }[];
+      expect(rows.map((r) => r.folder)).toEqual([join(root, 'model')]);
+      expect((JSON.parse(rows[0].listing) as { files: string[] }).files).toEqual(['model/a.bin', 'model/sub/b.bin', 'model/sub/deeper/c.bin']);
+    } finally {
+      repo.close();
+    }
+    return root;
+  }
+
+  it('sees a file added deep in the tree, a new folder and a removed file', async () => {
+    const root = await folderRepo();
+    writeFile(root, 'model/sub/deeper/new.bin', 'new');
+    expect(modelStatus(await status({ cwd: root, model: 'm' })).added.map((f) => f.path)).toEqual(['model/sub/deeper/new.bin']);
+    writeFile(root, 'model/other/x.bin', 'x');
+    expect(modelStatus(await status({ cwd: root, model: 'm' })).added.map((f) => f.path)).toEqual(['model/other/x.bin', 'model/sub/deeper/new.bin']);
+    rmSync(join(root, 'model/sub/deeper/new.bin'));
+    rmSync(join(root, 'model/a.bin'));
+    const s = modelStatus(await status({ cwd: root, model: 'm' }));
+    expect(s.added.map((f) => f.path)).toEqual(['model/other/x.bin']);
+    expect(s.deleted.map((f) => f.path)).toEqual(['model/a.bin']);
+  });
+
+  it('is not used across a symbolic link (its target can change unseen)', async () => {
+    const root = await folderRepo();
+    const outside = join(root, 'elsewhere');
+    writeFile(root, 'elsewhere/one.bin', '1');
+    symlinkSync(outside, join(root, 'model/linked'));
+    await pastRacyWindow();
+    expect(modelStatus(await status({ cwd: root, model: 'm' })).added.map((f) => f.path)).toEqual(['model/linked/one.bin']);
+    // A file appears in the target: no folder under model/ changes, status must still see it.
+    writeFile(root, 'elsewhere/two.bin', '2');
+    expect(modelStatus(await status({ cwd: root, model: 'm' })).added.map((f) => f.path)).toEqual(['model/linked/one.bin', 'model/linked/two.bin']);
   });
 });
