@@ -53,21 +53,24 @@ export async function downloadObjects(repo: Repository, remote: Remote, files: r
   // Files in parallel (many small files), chunks in parallel (one big file): two limiters,
   // so a file waiting for its chunks never holds a slot a chunk needs.
   const fileLimit = pLimit(jobs);
+  // The first failure stops the rest: queued files and chunks do not start, in-flight ones
+  // end, and only then is it reported (so no download is still writing when we return).
+  let failure: ModelctlError | Error | undefined;
+  const stopped = new Error('stopped after another file failed');
   const one = async (f: ManifestFile) => {
     try {
       await fetchFile(f);
     } catch (err) {
-      if (!isErrnoException(err) && !(err instanceof ModelctlError && err.code === 'NO_SPACE')) throw err;
-      const e = fsError(err, `${repo.metaDir} (downloading ${f.path})`);
-      // A full disk: the partial file holds the space the user needs back (and gc leaves
-      // tmp/ alone), so it goes; any other failure keeps it for the next pull to resume.
-      if (e.code === 'NO_SPACE') rmSync(join(repo.store.tmpDir, `partial-${f.digest}`), { force: true });
-      throw e;
+      if (err === stopped) return;
+      const fsFailure = isErrnoException(err) || (err instanceof ModelctlError && err.code === 'NO_SPACE');
+      failure ??= fsFailure ? fsError(err, `${repo.metaDir} (downloading ${f.path})`) : (err as Error);
     }
   };
+  const partialOf = (f: ManifestFile) => join(repo.store.tmpDir, `partial-${f.digest}`);
   const fetchFile = async (f: ManifestFile) => {
+    if (failure) throw stopped;
     const chunks = lists.get(f.digest)!;
-    const partial = join(repo.store.tmpDir, `partial-${f.digest}`);
+    const partial = partialOf(f);
     let fd: number;
     try {
       fd = openSync(partial, existsSync(partial) ? 'r+' : 'w+', 0o600);
@@ -79,6 +82,7 @@ export async function downloadObjects(repo: Repository, remote: Remote, files: r
       await Promise.all(
         chunks.map((c) =>
           limit(async () => {
+            if (failure) throw stopped;
             if (c.offset + c.length <= have && sha256OfRange(fd, c.offset, c.length) === c.digest) {
               stats.chunksReused++;
             } else {
@@ -122,6 +126,12 @@ export async function downloadObjects(repo: Repository, remote: Remote, files: r
     stats.files++;
   };
   await Promise.all([...wanted.values()].map((f) => fileLimit(() => one(f))));
+  if (failure) {
+    // A full disk: the partial files hold the space the user needs back (and gc leaves tmp/
+    // alone), so they go; any other failure keeps them for the next pull to resume.
+    if (failure instanceof ModelctlError && failure.code === 'NO_SPACE') for (const f of wanted.values()) rmSync(partialOf(f), { force: true });
+    throw failure;
+  }
   return stats;
 }
 
