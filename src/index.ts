@@ -47,3 +47,10 @@ export type { VersionManifest, ManifestFile, Lineage, DataInput } from './core/m
 export type { AuditEvent } from './core/events.js';
 export { parseRef, type ParsedRef } from './core/refs.js';
 export { CHUNKING } from './store/gear.js';
+export { push, type PushOptions, type PushResult } from './api/push.js';
+export { fetch, type FetchOptions, type FetchResult, type ModelFetch } from './api/fetch.js';
+export { pull, type PullOptions, type PullResult } from './api/pull.js';
+export { remoteAdd, remoteList, remoteRemove, type RemoteAddOptions, type RemoteEntry } from './api/remote-manage.js';
+export { verifyRemote, type VerifyRemoteOptions } from './api/verify-remote.js';
+export { promoteAndPush, rollbackAndPush, tagAndPush, type PushOption } from './api/ref-publish.js';
+export type { TransferProgress, ProgressListener } from './api/transfer-progress.js';
