@@ -173,7 +173,13 @@ async function fetchModel(
       }
       rememberRemoteVersion(db, remoteId, e.id, e.n);
     }
-    for (const e of events) if (e && appendEvent(db, e, { pushed: true })) out.events++;
+    const appended: AuditEvent[] = [];
+    for (const e of events) {
+      if (e && appendEvent(db, e, { pushed: true })) {
+        out.events++;
+        appended.push(e);
+      }
+    }
     for (const t of tagDocs) {
       const name = parseModelKey(t.key)!.name;
       const doc = decodeDoc(tagDocSchema, t.body, t.key);
@@ -216,7 +222,19 @@ async function fetchModel(
         warnings.push(`stage ${model}@${stage} was moved on the remote (by ${doc.actor}); your unpushed local move was superseded`);
         supersede(db, model, stage);
       }
-      moveStage(db, { modelId, stage, versionId: doc.version, eventId: doc.event ?? '', at: doc.at });
+      // The remote may have moved the stage several times since we last looked: record each
+      // move its events explain, in order, so that rollback here walks the same chain as
+      // there (a single jump to the current holder would skip the versions in between).
+      // Follow from → to links (event times from different hosts need not be in order).
+      let current = holder?.v ?? null;
+      const moves = appended.filter((e) => (e.action === 'promote' || e.action === 'rollback') && e.data.stage === stage);
+      for (let next = moves.find((e) => e.from === current); next; next = moves.find((e) => e.from === current)) {
+        moves.splice(moves.indexOf(next), 1);
+        if (next.to === null || next.to === current || !getVersion(db, next.to)) break;
+        moveStage(db, { modelId, stage, versionId: next.to, eventId: next.id, at: next.at });
+        current = next.to;
+      }
+      if (current !== doc.version) moveStage(db, { modelId, stage, versionId: doc.version, eventId: doc.event ?? '', at: doc.at });
       out.stages.push({ stage, version: doc.version });
     }
   });
