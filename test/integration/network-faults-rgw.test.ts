@@ -74,13 +74,20 @@ describe.skipIf(skipReason !== undefined)('push and pull through a faulty networ
       expect(out.stages).toEqual([expect.objectContaining({ stage: 'staging', status: 'moved' })]);
       expect(proxy.tally()['reset-after-headers']).toBeGreaterThanOrEqual(4);
 
+      // promote --push and tag --push: the compare-and-swap itself loses its answer.
+      const before = proxy.tally()['reset-after-headers'];
+      const promoted = await runCliAsync(a, ['promote', 'lost@v1', '--to', 'production', '--yes', '--push', '--json'], { env: s3Env(rgw), timeoutMs: 60_000 });
+      expectOk(promoted, 'promote --push');
+      expectOk(await runCliAsync(a, ['tag', 'lost@v1', 'second', '--push'], { env: s3Env(rgw), timeoutMs: 60_000 }), 'tag --push');
+      expect(proxy.tally()['reset-after-headers'] - before).toBeGreaterThanOrEqual(3);
+
       // Another repository sees exactly that state.
       const b = tempRepo();
       expectOk(await runCliAsync(b, ['remote', 'add', 'origin', url, '--endpoint', rgw.endpoint, '--default']), 'remote add');
       expectOk(await runCliAsync(b, ['fetch'], { env: s3Env(rgw) }), 'fetch');
       const show = await runCliAsync(b, ['show', 'lost@staging', '--json']);
       expectOk(show, 'show');
-      expect(JSON.parse(show.stdout).version).toMatchObject({ number: 1, tags: ['first'], stages: ['staging'] });
+      expect(JSON.parse(show.stdout).version).toMatchObject({ number: 1, tags: ['first', 'second'], stages: ['production', 'staging'] });
       expectOk(await runCliAsync(b, ['history', '--verify']), 'history --verify');
     } finally {
       addTally(totals, proxy);
