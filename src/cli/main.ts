@@ -44,8 +44,10 @@ async function exitWithError(err: unknown, json: boolean): Promise<never> {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version' || err.exitCode === 0) {
       process.exit(0);
     }
-    const message = err.message.replace(/^error: /, '');
-    printError(new ModelctlError('USAGE', message, { exitCode: ExitCode.USAGE, hint: 'see `modelctl --help` or `modelctl <command> --help`' }), json, await chalkFor(json));
+    // commander appends "(Did you mean x?)" to the message: that belongs in the hint.
+    const [message, suggestion] = err.message.replace(/^error: /, '').split(/\n?\(Did you mean /);
+    const hint = suggestion ? `did you mean ${suggestion.replace(/\?\)\s*$/, '')}?` : 'see `modelctl --help` or `modelctl <command> --help`';
+    printError(new ModelctlError('USAGE', message.trim(), { exitCode: ExitCode.USAGE, hint }), json, await chalkFor(json));
     process.exit(ExitCode.USAGE);
   }
   let e: ModelctlError;

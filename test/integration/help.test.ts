@@ -36,7 +36,7 @@ describe('help', () => {
     const d = tempDir();
     const typo = runCli(d, ['comit', 'fraud', '--json']);
     expect(typo.code).toBe(2);
-    expect(typo.error().message).toMatch(/Did you mean commit\?/);
+    expect(typo.error().hint).toMatch(/did you mean commit\?/i);
     const human = runCli(d, ['promte']);
     expect(human.code).toBe(2);
     expect(human.stderr).toMatch(/promote/);

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { HistoryResult } from '../../api/history.js';
-import type { EventRecord } from '../../store/history-queries.js';
 import { action } from '../action.js';
+import { eventDetail, eventVersionLabel, oneLine } from '../event-format.js';
 import { formatTime, table } from '../format.js';
 
 interface HistoryFlags {
@@ -50,39 +50,10 @@ function renderHistory(r: HistoryResult): string {
     lines.push(
       table([
         ['SEQ', 'TIME (UTC)', 'ACTOR', 'ACTION', 'VERSION', 'DETAIL', 'REASON'],
-        ...r.events.map((e) => [String(e.seq), formatTime(e.at), e.actor, e.action, versionLabel(e), detail(e), oneLine(e.reason ?? '')]),
+        ...r.events.map((e) => [String(e.seq), formatTime(e.at), e.actor, e.action, eventVersionLabel(e), eventDetail(e), oneLine(e.reason ?? '')]),
       ]),
     );
   }
   if (r.verified) lines.push(`Audit chain verified: ${r.head?.count ?? 0} event${r.head?.count === 1 ? '' : 's'}${r.head ? `, head ${r.head.hash.slice(0, 12)}` : ''}`);
   return lines.join('\n');
-}
-
-function versionLabel(e: EventRecord): string {
-  const n = e.data.number;
-  if (e.model && typeof n === 'number') return `${e.model}@v${n}`;
-  if (e.model) return e.version ? `${e.model}@${e.version.slice(0, 12)}` : e.model;
-  return e.version ? e.version.slice(0, 12) : '';
-}
-
-function detail(e: EventRecord): string {
-  const num = (n: unknown) => (typeof n === 'number' ? `v${n}` : 'none');
-  switch (e.action) {
-    case 'promote':
-    case 'rollback':
-      return `${String(e.data.stage)}: ${num(e.data.fromNumber)} → ${num(e.data.number)}`;
-    case 'tag':
-      return `tag ${String(e.data.tag)}`;
-    case 'tag-move':
-      return `tag ${String(e.data.tag)}: ${num(e.data.fromNumber)} → ${num(e.data.number)}`;
-    case 'tag-delete':
-      return `tag ${String(e.data.tag)} deleted`;
-    default:
-      return '';
-  }
-}
-
-function oneLine(s: string, max = 60): string {
-  const flat = s.replace(/\s+/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }

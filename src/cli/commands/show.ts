@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { ShowResult } from '../../api/show.js';
 import { action } from '../action.js';
+import { eventDetail, eventVersionLabel, oneLine } from '../event-format.js';
 import { formatBytes, formatTime, formatValue, table } from '../format.js';
 
 /** `modelctl show <ref>`: one version in full. */
@@ -45,7 +46,7 @@ function renderShow(r: ShowResult, c: import('chalk').ChalkInstance): string {
   out.push(`  env:    modelctl ${l.environment.modelctl}, node ${l.environment.node}, ${l.environment.os}, ${l.environment.hostname}${l.environment.ci ? `, CI ${l.environment.ci.provider}` : ''}`);
   if (r.events.length) {
     out.push('', c.bold('Events'));
-    out.push(table(r.events.map((e) => [`  ${formatTime(e.at)}`, e.action, e.actor, [e.from, e.to].filter(Boolean).join(' → '), e.reason ?? ''])));
+    out.push(table(r.events.map((e) => [`  ${formatTime(e.at)}`, e.action, e.actor, eventDetail(e) || eventVersionLabel(e), oneLine(e.reason ?? '')])));
   }
   return out.join('\n');
 }
