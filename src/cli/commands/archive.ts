@@ -12,6 +12,7 @@ export function registerArchive(program: Command): Command {
   return program
     .command('archive')
     .description('mark a version retired: it still resolves but cannot be promoted')
+    .addHelpText('after', '\nExamples:\n  modelctl archive fraud@v2 --reason "data leak in the training set"\n  modelctl unarchive fraud@v2')
     .argument('<ref>', 'the version')
     .option('--reason <text>', 'why (recorded in the audit event)')
     .action(

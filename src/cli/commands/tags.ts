@@ -8,6 +8,7 @@ export function registerTags(program: Command): Command {
   return program
     .command('tags')
     .description("list a model's tags")
+    .addHelpText('after', '\nExamples:\n  modelctl tags fraud\n  modelctl tags fraud --json')
     .argument('<model>', 'model name')
     .action(
       action<object>(async (ctx, _opts, model: string) => {

@@ -11,6 +11,7 @@ export function registerUnarchive(program: Command): Command {
   return program
     .command('unarchive')
     .description('clear the archived mark of a version')
+    .addHelpText('after', '\nExamples:\n  modelctl unarchive fraud@v2 --reason "leak was a false alarm"')
     .argument('<ref>', 'the version')
     .option('--reason <text>', 'why (recorded in the audit event)')
     .action(
