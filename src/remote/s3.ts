@@ -25,6 +25,7 @@ import {
   type RemoteCapabilities,
 } from './remote.js';
 import { withRetry } from './retry.js';
+import { perRequestRetryStrategy } from './s3-retry.js';
 import { redactUrlsInText } from '../core/redact.js';
 import { formatRemoteUrl, type S3UrlSpec } from './url.js';
 
@@ -123,7 +124,8 @@ class S3Remote implements Remote {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
       maxAttempts: this.maxAttempts,
-      retryMode: 'standard',
+      // Per-request attempts, no client-wide retry quota: see s3-retry.ts.
+      retryStrategy: perRequestRetryStrategy(this.maxAttempts),
       requestHandler: {
         httpAgent: this.agents.http,
         httpsAgent: this.agents.https,
