@@ -3,6 +3,7 @@
  * (`--endpoint http://127.0.0.1:<port>`), it forwards to a real server (s3rver, RGW) and,
  * on a seeded random schedule, breaks requests the way bad networks and busy stores do:
  *
+ *   reset-mid-request     the connection is reset while the request body is still arriving
  *   reset-before-request  the connection is reset before the request reaches the server
  *   reset-after-headers   the server handled it; the client gets the status line, then a reset
  *   reset-mid-body        the server handled it; half the body arrives, then a reset
@@ -24,6 +25,7 @@ import { createServer, request as httpRequest, Agent, type IncomingHttpHeaders, 
 import type { AddressInfo, Socket } from 'node:net';
 
 export const FAULT_KINDS = [
+  'reset-mid-request',
   'reset-before-request',
   'reset-after-headers',
   'reset-mid-body',
@@ -152,11 +154,22 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     requests++;
     const info: RequestInfo = { method: req.method ?? 'GET', url: req.url ?? '/', range: header(req.headers, 'range') };
     seen.push(info);
-    const fault = pick(info);
+    let fault = pick(info);
     const parts: Buffer[] = [];
-    req.on('data', (d: Buffer) => parts.push(d));
+    let received = 0;
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (fault === 'reset-mid-request' && !(declared >= 2)) fault = 'reset-before-request'; // no body to cut
+    req.on('data', (d: Buffer) => {
+      parts.push(d);
+      received += d.length;
+      if (fault === 'reset-mid-request' && received >= declared / 2 && !req.socket.destroyed) {
+        count('reset-mid-request');
+        req.socket.resetAndDestroy?.() ?? req.socket.destroy();
+      }
+    });
     req.on('error', () => undefined);
     req.on('end', () => {
+      if (fault === 'reset-mid-request') return;
       const body = Buffer.concat(parts);
       const go = () => void handle(req, res, info, body, fault).catch(() => res.socket?.destroy());
       const b = barrier;

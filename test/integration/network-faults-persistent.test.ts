@@ -89,6 +89,20 @@ describe('failures that outlast the retries (s3rver)', () => {
     });
   }
 
+  it('every chunk upload reset while its body is still arriving: push exits 7 naming PUT chunks/…', async () => {
+    const c = tempRepo();
+    await commitSmall(c, 3);
+    expectOk(await runCliAsync(c, ['remote', 'add', 'origin', `s3://faulty/${prefix}-upload`, '--endpoint', proxy.endpoint, '--default']), 'remote add');
+    proxy.setPersistent({ kind: 'reset-mid-request', match: (r) => r.method === 'PUT' && r.url.includes('/chunks/') });
+    const r = await runCliAsync(c, ['push', '--json'], { env: s3Env({ MODELCTL_S3_MAX_ATTEMPTS: '3' }), timeoutMs: 60_000 });
+    proxy.setPersistent(null);
+    expect(r.timedOut, 'push hung').toBe(false);
+    expect(r.code, r.stderr).toBe(7);
+    const err = jsonError(r);
+    expect(err.code).toBe('REMOTE_UNAVAILABLE');
+    expect(err.message).toMatch(/^PUT chunks\/[0-9a-f]{64}: .*after 3 attempts/);
+  });
+
   it('a server that accepts and never answers: push exits 7 after the socket timeouts, never hangs', async () => {
     const c = tempRepo();
     await commitSmall(c, 2);

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatTally, startFaultProxy } from '../helpers/fault-proxy.js';
+import { FAULT_KINDS, formatTally, startFaultProxy } from '../helpers/fault-proxy.js';
 import { MiB, addTally, emptyTally, expectOk, pushPullThroughFaults, s3Env } from '../helpers/fault-scenario.js';
 import { rgwSkipReason, startRgw, type RgwHandle } from '../helpers/rgw.js';
 import { pseudoRandomBytes, tempRepo, writeFile } from '../helpers/temp-repo.js';
@@ -36,7 +36,7 @@ describe.skipIf(skipReason !== undefined)('push and pull through a faulty networ
   }, 60_000);
 
   it(`seed ${SEED}: ${BYTES} bytes pushed and pulled byte-identical through random faults`, async () => {
-    const proxy = await startFaultProxy({ upstream: rgw.endpoint, seed: SEED, rate: RATE, weights: { truncate: 2, 'reset-mid-body': 2 } });
+    const proxy = await startFaultProxy({ upstream: rgw.endpoint, seed: SEED, rate: RATE, weights: { truncate: 2, 'reset-mid-body': 2, 'reset-mid-request': 2 } });
     try {
       const line = await pushPullThroughFaults({ proxy, target: rgw, prefix: `trial-${randomBytes(3).toString('hex')}`, bytes: BYTES, seed: SEED, commandTimeoutMs: COMMAND_TIMEOUT_MS });
       console.log(`[network-faults rgw] seed ${SEED}: ${line}`);
@@ -55,7 +55,7 @@ describe.skipIf(skipReason !== undefined)('push and pull through a faulty networ
       seed: SEED + 1,
       rate: 1,
       maxConsecutive: 1,
-      weights: Object.fromEntries([['reset-after-headers', 1], ...['reset-before-request', 'reset-mid-body', 'truncate', 'error-500', 'error-503', 'slowdown', 'stall', 'stall-mid-body'].map((k) => [k, 0])]),
+      weights: Object.fromEntries(FAULT_KINDS.map((k) => [k, k === 'reset-after-headers' ? 1 : 0])),
       eligible: (r) => r.method === 'PUT' && /\/(MODELCTL\.json|models\/.*)$/.test(r.url.split('?')[0] ?? ''),
     });
     try {

@@ -39,7 +39,7 @@ describe('push and pull through a faulty network (s3rver)', () => {
     const seed = FIRST_SEED + trial;
     it(`seed ${seed}: ${BYTES} bytes pushed and pulled byte-identical through random faults`, async () => {
       // Body faults only hurt answers with a body (GETs): weigh them up so pulls see plenty.
-      const proxy = await startFaultProxy({ upstream: s3.endpoint, seed, rate: RATE, weights: { truncate: 2, 'reset-mid-body': 2 } });
+      const proxy = await startFaultProxy({ upstream: s3.endpoint, seed, rate: RATE, weights: { truncate: 2, 'reset-mid-body': 2, 'reset-mid-request': 2 } });
       try {
         const line = await pushPullThroughFaults({
           proxy,
