@@ -25,6 +25,7 @@ import {
   fsError,
   isErrnoException,
 } from '../errors.js';
+import { registerTempFile, releaseTempFile } from '../store/temp-files.js';
 import { probeConditionalWrites } from './probe.js';
 import {
   RESERVED_NAME_PREFIX,
@@ -127,6 +128,7 @@ class DirectoryRemote implements Remote {
       } finally {
         // After a rename this is a no-op; after link() or a refusal it drops the temp name.
         await fs.rm(temp.path, { force: true }).catch(() => undefined);
+        releaseTempFile(temp.path);
       }
       await syncDir(dir);
       return { etag: temp.etag };
@@ -244,16 +246,25 @@ class DirectoryRemote implements Remote {
    */
   private async writeTemp(dir: string, target: string, body: Buffer): Promise<{ path: string; etag: string }> {
     const tempPath = path.join(dir, TMP_PREFIX + randomBytes(9).toString('hex'));
+    // On the shared remote too, Ctrl-C must not leave a temp file behind. Registered before
+    // the open: the file exists as soon as the open runs, before its callback does.
+    registerTempFile(tempPath);
     let handle: fs.FileHandle;
     try {
       await this.ensureDir(dir);
       handle = await fs.open(tempPath, 'wx', 0o644);
     } catch (err) {
-      if (!isErrnoException(err, 'ENOENT')) throw err;
+      if (!isErrnoException(err, 'ENOENT')) {
+        releaseTempFile(tempPath);
+        throw err;
+      }
       // The folder vanished since we cached it (someone pruned empty folders): recreate once.
       this.knownDirs.delete(dir);
       await this.ensureDir(dir);
-      handle = await fs.open(tempPath, 'wx', 0o644);
+      handle = await fs.open(tempPath, 'wx', 0o644).catch((e: unknown) => {
+        releaseTempFile(tempPath);
+        throw e;
+      });
     }
     try {
       let written = 0;
@@ -269,6 +280,7 @@ class DirectoryRemote implements Remote {
       return { path: tempPath, etag: etagOf(stat) };
     } catch (err) {
       await fs.rm(tempPath, { force: true }).catch(() => undefined);
+      releaseTempFile(tempPath);
       throw err;
     } finally {
       await handle.close();

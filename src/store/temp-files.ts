@@ -16,6 +16,14 @@ export function createTempFile(dir: string, suffix = '.tmp'): { path: string; fd
   return { path, fd };
 }
 
+/**
+ * Registers a temp file created elsewhere (a directory remote's `.~modelctl-tmp-*`), so an
+ * interrupted command removes it too; pair with releaseTempFile once it is renamed or gone.
+ */
+export function registerTempFile(path: string): void {
+  live.add(path);
+}
+
 /** Forgets a temp file that has been renamed into place or removed. */
 export function releaseTempFile(path: string): void {
   live.delete(path);
@@ -40,5 +48,25 @@ export function discardTempFile(path: string, fd?: number): void {
 
 /** Deletes every registered temp file (signal handler path: synchronous on purpose). */
 export function removeAllTempFiles(): void {
-  for (const p of [...live]) discardTempFile(p);
+  if (live.size === 0) return;
+  const paths = [...live];
+  for (const p of paths) discardTempFile(p);
+  // An open already handed to libuv's thread pool can create its (registered) file just
+  // after that pass. Hold this thread briefly, so nothing new starts while in-flight opens
+  // land, then sweep the same names again.
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+  for (const p of paths) discardTempFile(p);
+}
+
+/**
+ * Lets a pending SIGINT/SIGTERM run its handler (which removes the temp files and exits
+ * 130). Synchronous work such as hashing keeps the handler from running at all, so a
+ * command that did only that could finish, exit 0, and ignore Ctrl-C; commands await this
+ * where stopping is clean: after the long work, before anything becomes visible.
+ */
+export async function interruptionPoint(): Promise<void> {
+  // Two turns of the event loop: the signal is read in a poll phase, and one check phase may
+  // come before it.
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  await new Promise<void>((resolve) => setImmediate(resolve));
 }

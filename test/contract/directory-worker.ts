@@ -23,7 +23,7 @@ export interface WorkerBuild {
 export async function buildDirectoryWorker(): Promise<WorkerBuild> {
   const ts = createRequire(import.meta.url)('typescript') as typeof import('typescript');
   const dir = await mkdtemp(path.join(tmpdir(), 'modelctl-worker-'));
-  const sources = ['src/errors.ts', ...(await readdir(path.join(repoRoot, 'src/remote'))).filter((f) => f.endsWith('.ts')).map((f) => `src/remote/${f}`)];
+  const sources = ['src/errors.ts', 'src/store/temp-files.ts', ...(await readdir(path.join(repoRoot, 'src/remote'))).filter((f) => f.endsWith('.ts')).map((f) => `src/remote/${f}`)];
   for (const rel of sources) {
     const out = ts.transpileModule(await readFile(path.join(repoRoot, rel), 'utf8'), {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
