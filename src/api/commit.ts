@@ -15,6 +15,7 @@ import {
 import { assertModelName, assertTagName } from '../core/names.js';
 import { appendEvent } from '../store/events-table.js';
 import { writeTransaction } from '../store/index-db.js';
+import { interruptionPoint } from '../store/temp-files.js';
 import { resolveRef } from '../store/resolve-ref.js';
 import { setTag } from '../store/tags-table.js';
 import { ensureModel, getVersion, insertVersion, latestVersion, nextVersionNumber, recordFileChunks } from '../store/version-records.js';
@@ -127,6 +128,8 @@ export async function commit(opts: CommitOptions): Promise<CommitResult> {
     if (latest && latest.identity === identity && !opts.tag) {
       return { created: false, version: summarizeVersion(repo.db, latest), files: fileReport, hashedFiles: hashed.filter((h) => h.rehashed).length, hooks };
     }
+    // Ctrl-C during hashing is acted on here, before the version becomes visible.
+    await interruptionPoint();
     // Never write a manifest our own reader would refuse (a 70 KiB message, a bad path):
     // such a version could not be read, checked out or verified ever after.
     const valid = versionManifestSchema.safeParse(manifest);
