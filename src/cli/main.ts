@@ -1,8 +1,13 @@
 import type { Command } from 'commander';
-import { ExitCode, InterruptedError, ModelctlError, fsError, isErrnoException } from '../errors.js';
-import { removeAllTempFiles } from '../store/temp-files.js';
 import { MODELCTL_VERSION } from '../version.js';
-import { printError } from './output.js';
+
+// Everything but the version is imported after the --version fast path (issue 5: start-up).
+type Errors = typeof import('../errors.js');
+type TempFiles = typeof import('../store/temp-files.js');
+type OutputModule = typeof import('./output.js');
+let errors: Errors;
+let tempFiles: TempFiles;
+let output: OutputModule;
 
 /**
  * The CLI entry: builds the commander program, runs it, and maps every failure to its
@@ -15,6 +20,7 @@ export async function main(argv: string[]): Promise<void> {
     process.stdout.write(`${MODELCTL_VERSION}\n`);
     return;
   }
+  [errors, tempFiles, output] = await Promise.all([import('../errors.js'), import('../store/temp-files.js'), import('./output.js')]);
   const json = args.includes('--json');
   installSignalHandlers(json);
   let program: Command | undefined;
@@ -28,6 +34,9 @@ export async function main(argv: string[]): Promise<void> {
 }
 
 function installSignalHandlers(json: boolean): void {
+  const { ExitCode, InterruptedError } = errors;
+  const { removeAllTempFiles } = tempFiles;
+  const { printError } = output;
   const onSignal = (signal: NodeJS.Signals) => {
     // Synchronous on purpose: remove temp files, report, exit before anything else runs.
     removeAllTempFiles();
@@ -40,6 +49,9 @@ function installSignalHandlers(json: boolean): void {
 
 async function exitWithError(err: unknown, json: boolean): Promise<never> {
   const { CommanderError } = await import('commander');
+  const { ExitCode, ModelctlError, fsError, isErrnoException } = errors;
+  const { removeAllTempFiles } = tempFiles;
+  const { printError } = output;
   if (err instanceof CommanderError) {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version' || err.exitCode === 0) {
       process.exit(0);
@@ -50,7 +62,7 @@ async function exitWithError(err: unknown, json: boolean): Promise<never> {
     printError(new ModelctlError('USAGE', message.trim(), { exitCode: ExitCode.USAGE, hint }), json, await chalkFor(json));
     process.exit(ExitCode.USAGE);
   }
-  let e: ModelctlError;
+  let e: InstanceType<typeof ModelctlError>;
   if (err instanceof ModelctlError) e = err;
   else if (isErrnoException(err) && ['ENOSPC', 'EDQUOT', 'ENOENT', 'EACCES', 'EPERM'].includes(err.code ?? '')) e = fsError(err, err.path ?? 'file');
   else {
