@@ -23,7 +23,8 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { verifyEventChain } from '../../src/store/events-table.js';
 
-export const BIN = fileURLToPath(new URL('../../bin/modelctl.js', import.meta.url));
+/** The CLI under test; MODELCTL_CRASH_BIN points a long torture run at a build nobody rebuilds meanwhile. */
+export const BIN = process.env.MODELCTL_CRASH_BIN ?? fileURLToPath(new URL('../../bin/modelctl.js', import.meta.url));
 const require = createRequire(import.meta.url);
 
 export type CrashCommand = 'commit' | 'push' | 'pull' | 'promote-push' | 'gc';

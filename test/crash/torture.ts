@@ -4,6 +4,7 @@
  *   MODELCTL_TORTURE_TRIALS=200  total trials (spread evenly over the commands)
  *   MODELCTL_TORTURE_SEED=n      replay a run
  *   MODELCTL_TORTURE_COMMANDS=commit,push   only these
+ *   MODELCTL_CRASH_BIN=/path/bin/modelctl.js   the CLI to torture (default: this checkout's bin/)
  */
 import { CRASH_COMMANDS, formatTally, runCrashTrials, type CrashCommand } from './harness.js';
 
