@@ -18,8 +18,9 @@ if (skipReason !== undefined) {
   it.skip(skipReason, () => undefined);
 }
 
-// RGW (memstore, on the same 2 cores) is slower than s3rver: half the s3rver suite's size.
-const BYTES = Number(process.env.MODELCTL_FAULT_BYTES ?? 64 * MiB) / 2;
+// RGW (memstore, on the same 2 cores) is slower than s3rver: by default half the s3rver
+// suite's size; MODELCTL_FAULT_BYTES, when set, applies as is (1073741824: the 1 GiB run).
+const BYTES = process.env.MODELCTL_FAULT_BYTES !== undefined ? Number(process.env.MODELCTL_FAULT_BYTES) : 32 * MiB;
 const SEED = Number(process.env.MODELCTL_FAULT_SEED ?? 20261128) + 100;
 const RATE = Number(process.env.MODELCTL_FAULT_RATE ?? 0.08);
 const COMMAND_TIMEOUT_MS = Math.max(120_000, (BYTES / MiB) * 3_000);
