@@ -546,7 +546,12 @@ const BUILDERS: Record<CrashCommand, (base: string, d: DataSpec) => Scenario> = 
 
 // ---------------------------------------------------------------- the trial loop
 
-function spawnAndKill(cwd: string, args: string[], delayMs: number, watch: string[]): Promise<{ killed: boolean; midWork: boolean; code: number | null; ms: number }> {
+/**
+ * Starts the command and SIGKILLs it: `at` ms after the start ('time'), or `at` ms after its
+ * work first shows on disk ('work': start-up time varies more than a short command's work
+ * lasts, so aiming from the start would mostly miss).
+ */
+function spawnAndKill(cwd: string, args: string[], plan: { mode: 'time' | 'work'; at: number }, watch: string[]): Promise<{ killed: boolean; midWork: boolean; code: number | null; ms: number }> {
   const before = fingerprint(watch);
   const start = performance.now();
   return new Promise((resolveTrial) => {
@@ -558,14 +563,26 @@ function spawnAndKill(cwd: string, args: string[], delayMs: number, watch: strin
     let exited = false;
     let killed = false;
     let midWork = false;
-    const timer = setTimeout(() => {
+    let timer: NodeJS.Timeout | undefined;
+    let poll: NodeJS.Timeout | undefined;
+    const kill = () => {
       if (exited) return;
-      midWork = fingerprint(watch) !== before;
+      midWork = midWork || fingerprint(watch) !== before;
       killed = child.kill('SIGKILL');
-    }, delayMs);
+    };
+    if (plan.mode === 'time') timer = setTimeout(kill, plan.at);
+    else {
+      poll = setInterval(() => {
+        if (exited || fingerprint(watch) === before) return;
+        clearInterval(poll);
+        midWork = true;
+        timer = setTimeout(kill, plan.at);
+      }, 2);
+    }
     child.on('exit', (code) => {
       exited = true;
       clearTimeout(timer);
+      clearInterval(poll);
       resolveTrial({ killed, midWork: killed && midWork, code, ms: performance.now() - start });
     });
   });
@@ -615,21 +632,20 @@ export async function runCrashTrials(opts: CrashOptions): Promise<CrashTally> {
     for (const command of commands) {
       const s = BUILDERS[command](join(work, 'templates'), data);
       const { startMs, endMs: calibratedEndMs } = await calibrate(s, work);
-      let endMs = calibratedEndMs;
+      const endMs = calibratedEndMs;
       log(`${command}: template ready; an uninterrupted run shows work at ${Math.round(startMs)} ms and ends at ${Math.round(endMs)} ms`);
       const per = (tally.perCommand[command] = { trials: 0, killed: 0, midWork: 0, completedBeforeKill: 0, failures: 0 });
       for (let i = 0; i < opts.trialsPerCommand; i++) {
         const t = join(work, `${command}-${i}`);
         cpSync(s.template, t, { recursive: true });
-        // One kill in eight lands in start-up; the rest spread over the work, a little past its end.
-        const from = random() < 0.125 ? 0 : startMs * 0.9;
-        const delayMs = Math.round(from + random() * (endMs * 1.05 - from));
+        // One kill in eight is timed from the start (it may land in start-up); the rest come
+        // at a random point of the work once it shows, a little past its calibrated length.
+        const fromStart = random() < 0.125;
+        const delayMs = fromStart ? Math.round(random() * endMs * 1.05) : Math.round(random() * (endMs - startMs) * 1.1);
         const outcome: TrialOutcome = { command, trial: i, delayMs, killed: false, midWork: false, failures: [] };
         try {
-          const k = await spawnAndKill(join(t, s.cwd), s.args, delayMs, s.watch.map((w) => join(t, w)));
+          const k = await spawnAndKill(join(t, s.cwd), s.args, { mode: fromStart ? 'time' : 'work', at: delayMs }, s.watch.map((w) => join(t, w)));
           outcome.killed = k.killed;
-          // A run that beat its kill shows the command is faster than calibrated: aim earlier.
-          if (!k.killed) endMs = Math.max(startMs * 1.1, Math.min(endMs, k.ms));
           outcome.midWork = k.midWork;
           if (!k.killed && k.code !== 0) outcome.failures.push(`the command exited ${k.code} before the kill`);
           outcome.failures.push(...(await s.afterKill(t)).map((p) => `after kill: ${p}`));
@@ -656,7 +672,7 @@ export async function runCrashTrials(opts: CrashOptions): Promise<CrashTally> {
           log(`  ${command} #${i} (kill at ${delayMs} ms) FAILED, kept in ${t}:\n    ${outcome.failures.join('\n    ')}`);
         } else {
           rmSync(t, { recursive: true, force: true });
-          log(`  ${command} #${i}: kill at ${delayMs} ms, ${outcome.killed ? (outcome.midWork ? 'killed mid-work' : 'killed before work showed') : 'finished before the kill'}; all invariants hold`);
+          log(`  ${command} #${i}: kill ${fromStart ? 'at' : 'after work showed +'} ${delayMs} ms, ${outcome.killed ? (outcome.midWork ? 'killed mid-work' : 'killed before work showed') : 'finished before the kill'}; all invariants hold`);
         }
       }
     }
