@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // modelctl benchmarks (issue 5): `npm run bench` (full, ~15 min) or `npm run bench -- --quick`
-// (smaller data, fewer runs, < 2 min). Options: --only <case,…> (ids below), --runs N,
-// --keep (leave bench/work/ in place), --no-rgw.
+// (smaller data, fewer runs, < 2 min once its data exists). Options: --runs N, --keep
+// (leave bench/work/ in place), --no-rgw, --only <ids> with ids from: startup, status,
+// commit, rss, index, bytes, speed, rss-transfer.
 //
 // Generates its data under bench/data/ (gitignored, reused while its recipe is unchanged),
 // works under bench/work/, and writes bench/results/latest.md and latest.json: the machine,
@@ -13,7 +14,6 @@ import { createCipheriv, createHash } from 'node:crypto';
 import {
   closeSync,
   existsSync,
-  ftruncateSync,
   linkSync,
   mkdirSync,
   openSync,
@@ -25,7 +25,7 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { createServer, request } from 'node:http';
+import { request } from 'node:http';
 import { availableParallelism, cpus, freemem, loadavg, release, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,7 +51,7 @@ const ONLY = optValue('--only')?.split(',');
 const RUNS = Number(optValue('--runs') ?? (QUICK ? 3 : 5));
 
 const SIZE = QUICK
-  ? { big: 256 * MiB, smallFiles: 10_000, huge: 0, versions: 2_000, transfer: 128 * MiB }
+  ? { big: 256 * MiB, smallFiles: 10_000, huge: 0, versions: 1_000, transfer: 128 * MiB }
   : { big: 2 * GiB, smallFiles: 10_000, huge: 10 * GiB, versions: 10_000, transfer: 1 * GiB };
 
 // ---------------------------------------------------------------------------- helpers
@@ -160,7 +160,7 @@ const DATA_RECIPE = 2;
 
 function prepareData() {
   mkdirSync(DATA, { recursive: true });
-  const recipe = { recipe: DATA_RECIPE, ...SIZE };
+  const recipe = { recipe: DATA_RECIPE, big: SIZE.big, smallFiles: SIZE.smallFiles, huge: SIZE.huge, transfer: SIZE.transfer };
   const markerPath = join(DATA, `recipe-${QUICK ? 'quick' : 'full'}.json`);
   const marker = existsSync(markerPath) ? readFileSync(markerPath, 'utf8') : '';
   const p = {
@@ -168,7 +168,6 @@ function prepareData() {
     changed: join(DATA, `changed-${SIZE.big}.bin`),
     shifted: join(DATA, `shifted-${SIZE.big}.bin`),
     transfer: join(DATA, `transfer-${SIZE.transfer}.bin`),
-    huge: SIZE.huge ? join(DATA, `huge-sparse-${SIZE.huge}.bin`) : null,
     hugeRandom: SIZE.huge ? join(DATA, `huge-random-${SIZE.huge}.bin`) : null,
     small: join(DATA, `small-${SIZE.smallFiles}`),
   };
@@ -177,7 +176,7 @@ function prepareData() {
     return p;
   }
   const t = Date.now();
-  log(`data: generating ${fmtBytes(SIZE.big)} base, changed and shifted variants, ${SIZE.smallFiles} small files${SIZE.huge ? `, ${fmtBytes(SIZE.huge)} sparse and random files` : ''} …`);
+  log(`data: generating ${fmtBytes(SIZE.big)} base, changed and shifted variants, ${SIZE.smallFiles} small files${SIZE.huge ? `, a ${fmtBytes(SIZE.huge)} random file` : ''} …`);
   writeRandomFile(p.base, SIZE.big, 'base');
   // 10% of the bytes replaced in 20 regions: the same keystream with other bytes inside the regions.
   const regions = changedRegions(SIZE.big);
@@ -207,12 +206,7 @@ function prepareData() {
     closeSync(out);
   }
   writeRandomFile(p.transfer, SIZE.transfer, 'transfer');
-  if (p.huge) {
-    const fd = openSync(p.huge, 'w');
-    ftruncateSync(fd, SIZE.huge);
-    closeSync(fd);
-    writeRandomFile(p.hugeRandom, SIZE.huge, 'huge');
-  }
+  if (p.hugeRandom) writeRandomFile(p.hugeRandom, SIZE.huge, 'huge');
   fresh(p.small);
   const next = keystream('small');
   for (let i = 0; i < SIZE.smallFiles; i++) {
@@ -315,19 +309,27 @@ function caseCommitBig(p) {
 /** status over 10,000 unchanged files (stat cache), and the commit that stores them. */
 function caseStatusSmall(p) {
   log(`\n# status with nothing changed over ${SIZE.smallFiles} files`);
-  const repo = newRepo(join(WORK, 'status-repo'));
-  // Hard links: same bytes, no copy; the repository sees ordinary files.
-  for (const d of readdirSync(p.small)) {
-    mkdirSync(join(repo, 'files', d), { recursive: true });
-    for (const f of readdirSync(join(p.small, d))) linkSync(join(p.small, d, f), join(repo, 'files', d, f));
+  // Kept between bench runs (like the index): storing 10,000 files takes a while.
+  const repo = join(WORK, `status-repo-${SIZE.smallFiles}`);
+  let commit = existsSync(join(repo, 'built.json')) ? JSON.parse(readFileSync(join(repo, 'built.json'), 'utf8')) : null;
+  if (commit) log('  reusing the repository built earlier');
+  else {
+    newRepo(repo);
+    // Hard links: same bytes, no copy; the repository sees ordinary files.
+    for (const d of readdirSync(p.small)) {
+      mkdirSync(join(repo, 'files', d), { recursive: true });
+      for (const f of readdirSync(join(p.small, d))) linkSync(join(p.small, d, f), join(repo, 'files', d, f));
+    }
+    const cfg = JSON.parse(readFileSync(join(repo, 'modelctl.json'), 'utf8'));
+    cfg.models = { ...(cfg.models ?? {}), files: { paths: ['files'] } };
+    writeFileSync(join(repo, 'modelctl.json'), JSON.stringify(cfg, null, 2));
+    // The files' stat must be older than the racy-clean window (2 s) to be cached.
+    spawnSync('sleep', ['2.2']);
+    const r = modelctl(['commit', 'files', '-m', 'small files', '--json'], { cwd: repo });
+    commit = { ms: r.ms, hashedFiles: JSON.parse(r.stdout).hashedFiles };
+    writeFileSync(join(repo, 'built.json'), JSON.stringify(commit));
   }
-  const cfg = JSON.parse(readFileSync(join(repo, 'modelctl.json'), 'utf8'));
-  cfg.models = { ...(cfg.models ?? {}), files: { paths: ['files'] } };
-  writeFileSync(join(repo, 'modelctl.json'), JSON.stringify(cfg, null, 2));
-  // The files' stat must be older than the racy-clean window (2 s) to be cached.
-  spawnSync('sleep', ['2.2']);
-  const commit = modelctl(['commit', 'files', '-m', 'small files', '--json'], { cwd: repo });
-  const hashed = JSON.parse(commit.stdout).hashedFiles;
+  const hashed = commit.hashedFiles;
   modelctl(['status', 'files'], { cwd: repo }); // warm the page cache and index
   let rehashed = -1;
   const samples = samplesOf(Math.max(RUNS, 7), () => {
@@ -339,7 +341,7 @@ function caseStatusSmall(p) {
   record({
     id: 'status-small',
     name: `status, nothing changed, ${SIZE.smallFiles} files`,
-    summary: `${fmtMs(m)} (files re-read: ${rehashed}); the commit that stored them took ${fmtMs(commit.ms)} (${hashed} files hashed)`,
+    summary: `${fmtMs(m)} (files re-read: ${rehashed}); the commit that stored them took ${fmtMs(commit.ms)} (${hashed} files hashed and stored)`,
     samplesMs: samples,
     medianMs: m,
     rehashed,
@@ -354,7 +356,7 @@ function caseStartup() {
   const repo = newRepo(join(WORK, 'startup-repo'));
   writeFileSync(join(repo, 'w.bin'), 'weights');
   modelctl(['commit', 'm', 'w.bin', '-m', 'one', '--metric', 'acc=0.9', '-q'], { cwd: repo });
-  const n = QUICK ? 15 : 30;
+  const n = QUICK ? 10 : 30;
   const s = { node: [], version: [], log: [], ls: [], status: [] };
   for (let i = 0; i < n; i++) {
     s.node.push(run(process.execPath, ['-e', '0']).ms);
@@ -382,9 +384,9 @@ function caseStartup() {
   });
 }
 
-/** Peak RSS while committing a 10 GiB file (sparse: the disk holds no data, the bytes are still read and hashed). */
+/** Peak RSS while committing a 10 GiB random file. */
 function caseRssCommit(p) {
-  if (!p.huge) return;
+  if (!p.hugeRandom) return;
   log(`\n# peak RSS committing a ${fmtBytes(SIZE.huge)} file`);
   const repo = newRepo(join(WORK, 'rss-commit'));
   linkSync(p.hugeRandom, join(repo, 'huge.bin'));
@@ -410,7 +412,7 @@ async function caseIndexScale() {
     built = JSON.parse(readFileSync(join(dir, 'built.json'), 'utf8'));
     log('  reusing the index built earlier');
   } else {
-    built = await buildScaleRepo({ dir, versions: SIZE.versions, log: (s) => (s.endsWith('000 versions') ? log(s) : undefined) });
+    built = await buildScaleRepo({ dir, versions: SIZE.versions, log: (s) => (/ (\d*000) \//.test(s) ? log(s) : undefined) });
     writeFileSync(join(dir, 'built.json'), JSON.stringify(built));
   }
   const t = await timeScaleCommands({ root: dir, versions: SIZE.versions, runs: QUICK ? 7 : 15 });
@@ -429,24 +431,61 @@ async function caseIndexScale() {
 
 // -------------------------------------------------------------------------- transfers
 
-/** A counting HTTP proxy in front of an S3 endpoint: request body bytes by method. */
+/**
+ * A counting HTTP proxy in front of an S3 endpoint (request body bytes of PUT and POST), in
+ * a child process: this process blocks in spawnSync while modelctl runs. GET /__counts on
+ * the proxy returns the counts.
+ */
 async function countingProxy(targetUrl) {
-  const target = new URL(targetUrl);
-  const counts = { PUT: 0, POST: 0, requests: 0 };
-  const server = createServer((req, res) => {
-    counts.requests++;
-    const up = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
+  const script = `
+    const http = require('node:http');
+    const target = new URL(${JSON.stringify(targetUrl)});
+    const counts = { PUT: 0, POST: 0, requests: 0 };
+    const server = http.createServer((req, res) => {
+      if (req.url === '/__counts') { res.end(JSON.stringify(counts)); return; }
+      counts.requests++;
+      const up = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode || 502, r.headers);
+        r.pipe(res);
+      });
+      up.on('error', () => res.destroy());
+      req.on('data', (d) => { if (req.method in counts) counts[req.method] += d.length; });
+      req.pipe(up);
     });
-    up.on('error', () => res.destroy());
-    req.on('data', (d) => {
-      if (req.method in counts) counts[req.method] += d.length;
+    server.listen(0, '127.0.0.1', () => process.stdout.write(JSON.stringify({ port: server.address().port }) + '\\n'));
+    process.stdin.on('end', () => process.exit(0)).resume();`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const port = await firstJsonLine(child).then((m) => m.port);
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    counts: () =>
+      new Promise((resolve, reject) => {
+        request(`${url}/__counts`, (res) => {
+          let body = '';
+          res.on('data', (d) => (body += d));
+          res.on('end', () => resolve(JSON.parse(body)));
+        })
+          .on('error', reject)
+          .end();
+      }),
+    close: async () => {
+      child.stdin.end();
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
+
+/** The first line a child prints on stdout, parsed as JSON. */
+function firstJsonLine(child) {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]));
     });
-    req.pipe(up);
+    child.once('exit', (c) => reject(new Error(`child exited ${c} before it was ready`)));
   });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${server.address().port}`, counts, close: () => new Promise((r) => server.close(r)) };
 }
 
 /** s3rver in a child Node (it needs --openssl-legacy-provider for ListObjectsV2 pages). */
@@ -459,14 +498,7 @@ async function startS3rver(bucket) {
     server.run().then(({ port }) => process.stdout.write(JSON.stringify({ port }) + '\\n'), (e) => { console.error(e); process.exit(1); });
     process.stdin.on('end', () => server.close().finally(() => process.exit(0))).resume();`;
   const child = spawn(process.execPath, ['--openssl-legacy-provider', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const port = await new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]).port);
-    });
-    child.once('exit', (c) => reject(new Error(`s3rver exited ${c}`)));
-  });
+  const port = await firstJsonLine(child).then((m) => m.port);
   return {
     name: 's3rver',
     endpoint: `http://127.0.0.1:${port}`,
@@ -537,7 +569,7 @@ async function caseTransferBytes(p, s3) {
     { id: 'shifted', file: p.shifted, what: `${SHIFT_BYTES} bytes inserted at ${SHIFT_AT}`, limitOf: (sent) => sent / SIZE.big, limit: 0.01, text: '< 1% of the file re-sent' },
   ];
   const remotes = [{ name: 'folder remote', kind: 'dir' }];
-  if (s3) remotes.push({ name: `${s3.name} via counting proxy`, kind: 's3' });
+  if (s3 && !QUICK) remotes.push({ name: `${s3.name} via counting proxy`, kind: 's3' });
   for (const rem of remotes) {
     for (const v of variants) {
       const repo = newRepo(join(WORK, 'push-bytes'));
@@ -554,16 +586,19 @@ async function caseTransferBytes(p, s3) {
         const prefix = `bytes-${v.id}-${Date.now()}`;
         modelctl(['remote', 'add', 'bench', `s3://${s3.bucket}/${prefix}`, '--endpoint', proxy.url], { cwd: repo });
         env = s3.env;
-        measure = () => proxy.counts.PUT + proxy.counts.POST;
+        measure = async () => {
+          const c = await proxy.counts();
+          return c.PUT + c.POST;
+        };
       }
       modelctl(['commit', 'm', 'model.bin', '-m', 'base', '-q'], { cwd: repo });
       modelctl(['push', 'm', '--remote', 'bench', '-q'], { cwd: repo, env });
-      const before = measure();
+      const before = await measure();
       rmSync(join(repo, 'model.bin'));
       linkSync(v.file, join(repo, 'model.bin'));
       modelctl(['commit', 'm', 'model.bin', '-m', v.id, '-q'], { cwd: repo });
       const pushed = JSON.parse(modelctl(['push', 'm', '--remote', 'bench', '--json'], { cwd: repo, env }).stdout);
-      const sent = measure() - before;
+      const sent = (await measure()) - before;
       if (proxy) await proxy.close();
       const value = v.limitOf(sent);
       record({
@@ -746,7 +781,7 @@ async function main() {
     } finally {
       await s3.stop();
     }
-    if (wanted('speed') && have('rclone') && !NO_RGW && have('radosgw')) {
+    if (wanted('speed') && have('rclone') && !NO_RGW && !QUICK && have('radosgw')) {
       const rgw = await startRgw(bucket);
       if (rgw) {
         try {
@@ -764,7 +799,7 @@ async function main() {
   const finishedAt = new Date().toISOString();
   writeReport({ ...meta, finishedAt, durationS: (Date.now() - started) / 1000, loadEnd: loadavg().map((x) => Number(x.toFixed(2))) });
   if (!KEEP) {
-    for (const d of readdirSync(WORK)) if (!d.startsWith('index-scale-')) rmSync(join(WORK, d), { recursive: true, force: true });
+    for (const d of readdirSync(WORK)) if (!/^(index-scale|status-repo)-/.test(d)) rmSync(join(WORK, d), { recursive: true, force: true });
   }
   log(`\nwrote ${relative(process.cwd(), join(RESULTS, 'latest.md'))} and latest.json (${((Date.now() - started) / 1000).toFixed(0)} s)`);
 }
