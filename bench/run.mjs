@@ -67,15 +67,23 @@ const fmtBytes = (n) => (n >= GiB ? `${(n / GiB).toFixed(2)} GiB` : n >= MiB ? `
 const have = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 const wanted = (id) => !ONLY || ONLY.includes(id);
 
-/** Runs a command to completion; returns wall ms. Throws with its stderr on failure. */
+const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
+
+/**
+ * Runs a command to completion; returns wall ms (and, with GNU time present, the CPU ms
+ * it used: user + system of it and its threads and children). Throws with its stderr on failure.
+ */
 function run(cmd, args, opts = {}) {
+  const [c, a] = GNU_TIME && !opts.noCpu ? [GNU_TIME, ['-f', 'BENCH_CPU %U %S', cmd, ...args]] : [cmd, args];
   const t = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, input: opts.input, encoding: 'utf8', maxBuffer: 256 * MiB });
+  const r = spawnSync(c, a, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, input: opts.input, encoding: 'utf8', maxBuffer: 256 * MiB });
   const ms = Number(process.hrtime.bigint() - t) / 1e6;
+  const cpu = /BENCH_CPU ([\d.]+) ([\d.]+)\s*$/.exec(r.stderr ?? '');
+  const stderr = (r.stderr ?? '').replace(/BENCH_CPU [\d.]+ [\d.]+\s*$/, '');
   if (r.status !== 0 && !opts.allowFail) {
-    throw new Error(`${cmd} ${args.join(' ')} failed (${r.status ?? r.signal}):\n${(r.stderr || '').slice(-2000)}${(r.stdout || '').slice(-500)}`);
+    throw new Error(`${cmd} ${args.join(' ')} failed (${r.status ?? r.signal}):\n${stderr.slice(-2000)}${(r.stdout || '').slice(-500)}`);
   }
-  return { ms, stdout: r.stdout, stderr: r.stderr, status: r.status };
+  return { ms, cpuMs: cpu ? (Number(cpu[1]) + Number(cpu[2])) * 1000 : NaN, stdout: r.stdout, stderr, status: r.status };
 }
 
 /**
@@ -92,9 +100,12 @@ function modelctl(args, opts = {}) {
 
 /** Peak RSS (KiB) and wall ms of a command, by GNU time. */
 function runWithRss(cmd, args, opts = {}) {
-  const r = run('/usr/bin/time', ['-f', 'MAXRSS_KB=%M', cmd, ...args], opts);
+  const t = process.hrtime.bigint();
+  const r = spawnSync('/usr/bin/time', ['-f', 'MAXRSS_KB=%M', cmd, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, encoding: 'utf8' });
+  const ms = Number(process.hrtime.bigint() - t) / 1e6;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stderr.slice(-2000)}`);
   const m = /MAXRSS_KB=(\d+)/.exec(r.stderr);
-  return { ms: r.ms, rssKiB: m ? Number(m[1]) : NaN, stdout: r.stdout };
+  return { ms, rssKiB: m ? Number(m[1]) : NaN, stdout: r.stdout };
 }
 
 function fresh(dir) {
@@ -236,7 +247,13 @@ function readSyncAt(fd, buf, len, pos) {
 
 /** Reads a file once so the page cache is warm for every tool alike. */
 function warm(path) {
-  run('cat', [path], { allowFail: false, env: {} });
+  const fd = openSync(path, 'r');
+  const buf = Buffer.allocUnsafe(8 * MiB);
+  try {
+    for (let pos = 0; ; pos += buf.length) if (readSync(fd, buf, 0, buf.length, pos) === 0) break;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 // ---------------------------------------------------------------------------- results
@@ -268,22 +285,29 @@ function caseCommitBig(p) {
   log(`\n# commit of a new ${fmtBytes(SIZE.big)} file`);
   warm(p.base);
   const s = { openssl: [], cp: [], commit: [], commit1: [], restic: [] };
+  const cpu = { openssl: [], commit: [], commit1: [] };
   for (let i = 0; i < RUNS; i++) {
-    s.openssl.push(run('openssl', ['dgst', '-sha256', p.base]).ms);
+    const o = run('openssl', ['dgst', '-sha256', p.base]);
+    s.openssl.push(o.ms);
+    cpu.openssl.push(o.cpuMs);
     const dest = join(WORK, 'cp.bin');
     rmSync(dest, { force: true });
     s.cp.push(run('cp', [p.base, dest]).ms);
     rmSync(dest, { force: true });
     const repo = newRepo(join(WORK, 'commit-big'));
     linkSync(p.base, join(repo, 'model.bin'));
-    s.commit.push(modelctl(['commit', 'big', 'model.bin', '-m', 'bench', '-q'], { cwd: repo }).ms);
+    const c = modelctl(['commit', 'big', 'model.bin', '-m', 'bench', '-q'], { cwd: repo });
+    s.commit.push(c.ms);
+    cpu.commit.push(c.cpuMs);
     log(`  run ${i + 1}/${RUNS}: openssl ${fmtMs(s.openssl[i])}, cp ${fmtMs(s.cp[i])}, modelctl commit ${fmtMs(s.commit[i])}`);
   }
   // One thread only (MODELCTL_THREADS=1): what the parallel pipeline adds.
   for (let i = 0; i < Math.min(2, RUNS); i++) {
     const repo = newRepo(join(WORK, 'commit-big'));
     linkSync(p.base, join(repo, 'model.bin'));
-    s.commit1.push(modelctl(['commit', 'big', 'model.bin', '-q'], { cwd: repo, env: { MODELCTL_THREADS: '1' } }).ms);
+    const c = modelctl(['commit', 'big', 'model.bin', '-q'], { cwd: repo, env: { MODELCTL_THREADS: '1' } });
+    s.commit1.push(c.ms);
+    cpu.commit1.push(c.cpuMs);
   }
   if (have('restic')) {
     for (let i = 0; i < (QUICK ? 1 : 3); i++) {
@@ -298,8 +322,9 @@ function caseCommitBig(p) {
   record({
     id: 'commit-big',
     name: `commit of a new ${fmtBytes(SIZE.big)} file`,
-    summary: `${fmtMs(m.commit)} vs openssl dgst ${fmtMs(m.openssl)} (${ratio.toFixed(2)}×), cp ${fmtMs(m.cp)}, one thread ${fmtMs(m.commit1)}${m.restic ? `, restic backup ${fmtMs(m.restic)} (${(m.restic / m.openssl).toFixed(1)}×)` : ''}`,
+    summary: `${fmtMs(m.commit)} vs openssl dgst ${fmtMs(m.openssl)} (${ratio.toFixed(2)}×), cp ${fmtMs(m.cp)}, one thread ${fmtMs(m.commit1)}${m.restic ? `, restic backup ${fmtMs(m.restic)} (${(m.restic / m.openssl).toFixed(1)}×)` : ''}; CPU used: commit ${fmtMs(median(cpu.commit))}, one thread ${fmtMs(median(cpu.commit1))}, openssl ${fmtMs(median(cpu.openssl))}`,
     samplesMs: s,
+    cpuMs: cpu,
     mediansMs: m,
     throughputMBps: SIZE.big / 1e6 / (m.commit / 1000),
     target: { text: '≤ 1.3× openssl dgst -sha256', limit: 1.3, value: Number(ratio.toFixed(3)), shown: `${ratio.toFixed(2)}×` },
@@ -333,7 +358,7 @@ function caseStatusSmall(p) {
   modelctl(['status', 'files'], { cwd: repo }); // warm the page cache and index
   let rehashed = -1;
   const samples = samplesOf(Math.max(RUNS, 7), () => {
-    const r = modelctl(['status', 'files', '--json'], { cwd: repo });
+    const r = modelctl(['status', 'files', '--json'], { cwd: repo, noCpu: true });
     rehashed = JSON.parse(r.stdout).models[0].rehashed;
     return r.ms;
   });
@@ -358,12 +383,14 @@ function caseStartup() {
   modelctl(['commit', 'm', 'w.bin', '-m', 'one', '--metric', 'acc=0.9', '-q'], { cwd: repo });
   const n = QUICK ? 10 : 30;
   const s = { node: [], version: [], log: [], ls: [], status: [] };
+  // Not wrapped in GNU time: its own fork would add the same milliseconds to both sides.
+  const bare = { noCpu: true };
   for (let i = 0; i < n; i++) {
-    s.node.push(run(process.execPath, ['-e', '0']).ms);
-    s.version.push(modelctl(['--version']).ms);
-    s.log.push(modelctl(['log', 'm'], { cwd: repo }).ms);
-    s.ls.push(modelctl(['ls'], { cwd: repo }).ms);
-    s.status.push(modelctl(['status'], { cwd: repo }).ms);
+    s.node.push(run(process.execPath, ['-e', '0'], bare).ms);
+    s.version.push(modelctl(['--version'], bare).ms);
+    s.log.push(modelctl(['log', 'm'], { cwd: repo, ...bare }).ms);
+    s.ls.push(modelctl(['ls'], { cwd: repo, ...bare }).ms);
+    s.status.push(modelctl(['status'], { cwd: repo, ...bare }).ms);
   }
   const m = Object.fromEntries(Object.entries(s).map(([k, v]) => [k, median(v)]));
   record({
