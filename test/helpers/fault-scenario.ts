@@ -1,8 +1,8 @@
 /**
  * The push/pull-through-faults scenario shared by the network-fault suites (s3rver, RGW):
  * a repository commits a large model (plus small files, an empty one, a tag and a stage),
- * pushes it through the fault proxy, and a second repository and a repository-less CI pull
- * take it back through the same proxy, byte-identical.
+ * pushes it through the fault proxy and promotes it with --push, and a second repository
+ * and a repository-less CI pull take it back through the same proxy, byte-identical.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
@@ -123,6 +123,8 @@ export async function pushPullThroughFaults(opts: {
   const pushed = await runCliAsync(a, ['push', '--json'], { env, timeoutMs: commandTimeoutMs });
   expectOk(pushed, 'push');
   expect(JSON.parse(pushed.stdout).versions[0]).toMatchObject({ ref: 'net@v1', status: 'uploaded' });
+  // A stage move straight onto the remote (fetch, compare-and-swap, event) through the same faults.
+  expectOk(await runCliAsync(a, ['promote', 'net@v1', '--to', 'production', '--yes', '--push'], { env, timeoutMs: commandTimeoutMs }), 'promote --push');
   const afterPush = proxy.tally();
 
   // A second repository pulls through the same faults.
@@ -135,7 +137,7 @@ export async function pushPullThroughFaults(opts: {
   expectOk(await runCliAsync(b, ['verify'], { timeoutMs: commandTimeoutMs }), 'verify');
   const show = await runCliAsync(b, ['show', 'net@staging', '--json']);
   expectOk(show, 'show');
-  expect(JSON.parse(show.stdout).version.tags).toEqual(['candidate']);
+  expect(JSON.parse(show.stdout).version).toMatchObject({ tags: ['candidate'], stages: ['production', 'staging'] });
   expectOk(await runCliAsync(b, ['history', '--verify']), 'history --verify');
 
   // And CI's way: no repository, the endpoint from the environment.
