@@ -4,7 +4,7 @@ import { NotFoundError, UsageError } from '../errors.js';
 import { createTempFile, releaseTempFile, discardTempFile } from '../store/temp-files.js';
 import { LOCAL_CONFIG_FILE, SHARED_CONFIG_FILE, configSchema, readConfigFile, resolveSettings, type ConfigFile } from '../workspace/config.js';
 import { findRepo } from '../workspace/repo-paths.js';
-import { redactUrl } from '../core/redact.js';
+import { redactUrl, redactUrlsInText } from '../core/redact.js';
 import type { CommonOptions } from './repository.js';
 
 export type ConfigSource = 'env' | 'local' | 'shared' | 'default';
@@ -62,6 +62,12 @@ export async function configSet(opts: CommonOptions & { key: string; value: stri
   } catch {
     /* a plain string */
   }
+  // The rule of `remote add`, for every setting: credentials never go into a file of modelctl's.
+  if (!opts.unset && holdsCredentials(value)) {
+    throw new UsageError('CREDENTIALS_IN_URL', `${opts.key}: URLs in settings may not contain credentials (user:password@, tokens or signatures)`, {
+      hint: 'use the AWS credential chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, SSO or an instance role',
+    });
+  }
   let node = current;
   for (const p of parts.slice(0, -1)) {
     if (typeof node[p] !== 'object' || node[p] === null || Array.isArray(node[p])) node[p] = {};
@@ -89,6 +95,14 @@ function* flatten(obj: Record<string, unknown>, prefix = ''): Generator<[string,
     if (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length) yield* flatten(v as Record<string, unknown>, key);
     else yield [key, v];
   }
+}
+
+/** True when a value (or any string inside it) holds a URL with userinfo or a secret query parameter. */
+function holdsCredentials(value: unknown): boolean {
+  if (typeof value === 'string') return redactUrlsInText(value) !== value;
+  if (Array.isArray(value)) return value.some(holdsCredentials);
+  if (value !== null && typeof value === 'object') return Object.values(value).some(holdsCredentials);
+  return false;
 }
 
 function redact(key: string, value: unknown): unknown {
