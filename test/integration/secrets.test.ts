@@ -1,5 +1,5 @@
 /**
- * Credentials never leak: a realistic session (remote add, commit with a presigned data
+ * Credentials never leak: a realistic session (remote add, config set, init --remote, commit with a presigned data
  * URL, push, fetch, pull in a repository and without one, listings, history) runs with
  * distinctive secrets in the environment (AWS access key, secret key, session token), in
  * URLs (userinfo `user:pass@`, presigned `X-Amz-Signature` / `X-Amz-Credential` /
@@ -128,6 +128,16 @@ describe('credentials never appear in the index, events, logs, error messages or
     await run(a, ['remote', 'add', 'leaky', 's3://registry/team', '--endpoint', `http://${userinfo}@127.0.0.1:9`, '--json'], { expect: 2 });
     await run(a, ['remote', 'add', 'leaky', `s3://registry/team?X-Amz-Signature=${SECRETS['presigned signature']}`, '--json'], { expect: 2 });
     await run(a, ['remote', 'add', 'leaky', `https://${userinfo}@registry.example/team`], { expect: 2 });
+    for (const [key, value] of [
+      ['remotes.leaky.url', `s3://${userinfo}@registry/team`],
+      ['remotes.leaky.endpoint', `http://${userinfo}@127.0.0.1:9`],
+      ['remotes.leaky', JSON.stringify({ url: `s3://registry/team?X-Amz-Security-Token=${encodeURIComponent(SECRETS['AWS session token'])}` })],
+      ['models.fraud.data', JSON.stringify([presignedData])],
+    ]) {
+      await run(a, ['config', 'set', key!, value!, '--json'], { expect: 2 });
+      await run(a, ['config', 'set', key!, value!, '--shared'], { expect: 2 });
+    }
+    await run(tempDir(), ['init', '--yes', '--remote', `s3://${userinfo}@registry/team`], { expect: 2 });
     await run(a, ['remote', 'add', 'origin', 's3://registry/team', '--endpoint', s3.endpoint, '--default', '--json'], { expect: 0 });
     await run(a, ['remote', 'add', 'hostile', 's3://registry/team', '--endpoint', hostileEndpoint, '--json'], { expect: 0 });
 
