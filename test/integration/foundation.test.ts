@@ -314,7 +314,12 @@ describe('config', () => {
   it('get, set, ls with sources and validation', () => {
     const repo = tempRepo();
     expect(runCli(repo, ['config', 'get', 'stages', '--json']).json()).toMatchObject({ value: ['staging', 'production'] });
-    expect(runCli(repo, ['config', 'set', 'remotes.origin.url', 'https://u:secret@example.com/x']).code).toBe(0);
+    // Credentials in a URL are refused (as by remote add), never written and not repeated.
+    const refused = runCli(repo, ['config', 'set', 'remotes.origin.url', 'https://u:secret@example.com/x', '--json']);
+    expect(refused.code).toBe(2);
+    expect(refused.error().code).toBe('CREDENTIALS_IN_URL');
+    expect(refused.stdout + refused.stderr).not.toContain('secret');
+    expect(runCli(repo, ['config', 'set', 'remotes.origin.url', 'https://example.com/x']).code).toBe(0);
     const got = runCli(repo, ['config', 'get', 'remotes.origin.url', '--json']).json();
     expect(got.source).toBe('local');
     expect(JSON.stringify(got)).not.toContain('secret');
