@@ -30,7 +30,7 @@ export interface PushOption {
 }
 
 /** promote --push. */
-export async function promoteAndPush(opts: PromoteOptions & PushOption): Promise<StageMoveResult> {
+export async function promoteAndPush(opts: PromoteOptions & PushOption): Promise<Published<StageMoveResult>> {
   const model = parseRef(opts.ref).model;
   return withSession(opts, model, async (repo, session) => {
     const dry = await promote({ ...opts, dryRun: true, confirm: undefined });
@@ -39,7 +39,7 @@ export async function promoteAndPush(opts: PromoteOptions & PushOption): Promise
 }
 
 /** rollback --push. */
-export async function rollbackAndPush(opts: RollbackOptions & PushOption): Promise<StageMoveResult> {
+export async function rollbackAndPush(opts: RollbackOptions & PushOption): Promise<Published<StageMoveResult>> {
   return withSession(opts, opts.model, async (repo, session) => {
     const dry = await rollback({ ...opts, dryRun: true, confirm: undefined });
     return publishStageMove(repo, session, dry, () => rollback({ ...opts, dryRun: false }));
@@ -47,7 +47,7 @@ export async function rollbackAndPush(opts: RollbackOptions & PushOption): Promi
 }
 
 /** tag --push. */
-export async function tagAndPush(opts: TagOptions & PushOption): Promise<TagResult> {
+export async function tagAndPush(opts: TagOptions & PushOption): Promise<Published<TagResult>> {
   const model = parseRef(opts.ref).model;
   return withSession(opts, model, async (repo, session) => {
     const target = resolveRef(repo.db, opts.ref);
@@ -86,12 +86,20 @@ export async function tagAndPush(opts: TagOptions & PushOption): Promise<TagResu
   });
 }
 
-async function withSession<T>(opts: PushOption & { cwd?: string; env?: NodeJS.ProcessEnv }, model: string, fn: (repo: Repository, s: RemoteSession) => Promise<T>): Promise<T> {
+/** Results of the --push verbs carry the warnings a push would print. */
+export type Published<T> = T & { warnings: string[] };
+
+async function withSession<T extends object>(opts: PushOption & { cwd?: string; env?: NodeJS.ProcessEnv }, model: string, fn: (repo: Repository, s: RemoteSession) => Promise<T>): Promise<Published<T>> {
   return withRepository(opts, async (repo) => {
     const session = await openRemoteSession(repo.settings, repo.root, opts.remote, { create: true, db: repo.db, env: repo.env, probe: true });
     try {
       await fetchInto(repo, session, model, DEFAULT_JOBS);
-      return await fn(repo, session);
+      // Compare-and-swap needs a store that honours conditional writes; on one that does
+      // not (s3rver), two racing moves could both "win": say so on every such move.
+      const warnings = session.conditionalWrites
+        ? []
+        : [`${session.displayUrl} ignores conditional writes: a concurrent move by someone else could silently overwrite this one`];
+      return { ...(await fn(repo, session)), warnings };
     } finally {
       await session.remote.close();
     }

@@ -338,6 +338,11 @@ describe('push and pull against s3rver', () => {
     expect(p.code).toBe(0);
     expect(p.json().warnings.join(' ')).toMatch(/conditional writes/);
     expect(p.stderr).toMatch(/conditional writes/);
+    // --push moves are compare-and-swap, which s3rver cannot honour: never silently.
+    const moved = runCli(a, ['promote', 'fraud', '--to', 'staging', '--push', '--yes', '--json'], { env });
+    expect(moved.code).toBe(0);
+    expect(moved.json().warnings.join(' ')).toMatch(/conditional writes/);
+    expect(moved.stderr).toMatch(/conditional writes/);
     const ci = tempDir();
     const pulled = runCli(ci, ['pull', 'fraud@v-one', '--remote', 's3://registry/team', '--out', 'o'], { env: { ...env, AWS_ENDPOINT_URL_S3: s3.endpoint } });
     expect(pulled.code, pulled.stderr).toBe(0);

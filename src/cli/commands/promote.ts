@@ -51,6 +51,7 @@ Examples:
           confirm: stageConfirmer(ctx, opts.yes),
           argv: ctx.argv,
         });
+        for (const w of (result as { warnings?: string[] }).warnings ?? []) ctx.out.warn(w);
         renderStageMove(ctx, result);
         if (result.dryRun && !result.allowed) {
           throw policyDenial({ ...result, number: result.version.number, versionId: result.version.id });
