@@ -129,8 +129,8 @@ describe('push, fetch and pull over a directory remote', () => {
     const b = tempRepo();
     writeFile(a, 'w', 'from a');
     writeFile(b, 'w', 'from b');
-    runCli(a, ['commit', 'fraud', 'w']);
-    runCli(b, ['commit', 'fraud', 'w']);
+    expect(runCli(a, ['commit', 'fraud', 'w']).code).toBe(0);
+    expect(runCli(b, ['commit', 'fraud', 'w']).code).toBe(0);
     expect(runCli(a, ['push', '--remote', remote]).code).toBe(0);
     const r = runCli(b, ['push', '--remote', remote, '--json']);
     expect(r.code).toBe(0);
