@@ -475,10 +475,14 @@ async function countingProxy(targetUrl) {
         res.writeHead(r.statusCode || 502, r.headers);
         r.pipe(res);
       });
-      up.on('error', () => res.destroy());
+      up.on('error', () => { if (!res.headersSent) res.writeHead(502); res.end(); });
+      req.on('error', () => up.destroy());
+      res.on('error', () => up.destroy());
       req.on('data', (d) => { if (req.method in counts) counts[req.method] += d.length; });
       req.pipe(up);
     });
+    server.keepAliveTimeout = 60000;
+    process.on('uncaughtException', (e) => process.stderr.write('counting proxy: ' + e.stack + '\\n'));
     server.listen(0, '127.0.0.1', () => process.stdout.write(JSON.stringify({ port: server.address().port }) + '\\n'));
     process.stdin.on('end', () => process.exit(0)).resume();`;
   const child = spawn(process.execPath, ['-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -542,7 +546,8 @@ async function startS3rver(bucket) {
 
 async function startRgw(bucket) {
   const dir = fresh(join(WORK, 'rgw'));
-  const r = run(join(ROOT, 'test', 'servers', 'rgw-start.sh'), [dir], { env: { RGW_MEMSTORE_BYTES: String(Math.max(4 * GiB, 4 * SIZE.transfer)) }, allowFail: true });
+  // memstore keeps objects in RAM: room for one run (rclone's copy and ours) with slack.
+  const r = run(join(ROOT, 'test', 'servers', 'rgw-start.sh'), [dir], { env: { RGW_MEMSTORE_BYTES: String(Math.max(4 * GiB, 4 * SIZE.transfer)) }, allowFail: true, noCpu: true });
   if (r.status !== 0) {
     results.notes.push(`RGW did not start (rgw-start.sh exit ${r.status}): RGW cases skipped. ${r.stderr.trim().split('\n').slice(-2).join(' ')}`);
     return null;
@@ -665,6 +670,8 @@ async function caseTransferSpeed(p, server) {
     s.pull.push(modelctl(['pull', 'speed@latest', '--remote', url, '--out', out, '-q'], { cwd: WORK, env: { ...server.env, AWS_ENDPOINT_URL_S3: server.endpoint } }).ms);
     log(`  run ${i + 1}/${runs}: push ${fmtMs(s.push[i])} (rclone ${fmtMs(s.rcloneUp[i])}), pull ${fmtMs(s.pull[i])} (rclone ${fmtMs(s.rcloneDown[i])})`);
     rmSync(out, { recursive: true, force: true });
+    // Free the server's space (RGW here stores in RAM) before the next run.
+    rclone(server, ['purge', `bench:${server.bucket}/${prefix}`]);
   }
   const m = Object.fromEntries(Object.entries(s).map(([k, v]) => [k, median(v)]));
   const mbps = (ms) => SIZE.transfer / 1e6 / (ms / 1000);
