@@ -7,6 +7,7 @@ import { canonicalJson } from '../../src/core/canonical-json.js';
 import { manifestId } from '../../src/core/manifest.js';
 import { startS3rver, type S3rverHandle } from '../helpers/s3rver.js';
 import { BIN, pseudoRandomBytes, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
+import { runCliAsync } from './lifecycle-helpers.js';
 
 function sha256File(p: string): string {
   // Synchronous, bounded memory: read in 8 MiB slices.
@@ -160,7 +161,8 @@ describe('push, fetch and pull over a directory remote', () => {
 });
 
 describe('large and sparse files, and verify --remote', () => {
-  it('a multi-GiB sparse file round-trips byte-identical (its zero chunks dedup to one upload)', () => {
+  it('a multi-GiB sparse file round-trips byte-identical (its zero chunks dedup to one upload)', async () => {
+    // Async runs: a blocking spawnSync of a minute-long command would starve vitest's worker RPC.
     const size = Number(process.env.MODELCTL_TEST_SPARSE_BYTES ?? 2 * 1024 * 1024 * 1024 + 4097);
     const a = tempRepo();
     const remote = join(tempDir(), 'registry');
@@ -168,11 +170,13 @@ describe('large and sparse files, and verify --remote', () => {
     writeFileSync(p, '');
     truncateSync(p, size);
     writeFile(a, 'tail.txt', 'end');
-    expect(runCli(a, ['commit', 'big', 'sparse.bin', 'tail.txt']).code).toBe(0);
-    const pushed = runCli(a, ['push', '--remote', remote, '--json']).json();
-    expect(pushed.chunks.uploaded).toBeLessThanOrEqual(3);
+    const long = { timeoutMs: 540_000 };
+    expect((await runCliAsync(a, ['commit', 'big', 'sparse.bin', 'tail.txt'], long)).code).toBe(0);
+    const pushed = await runCliAsync(a, ['push', '--remote', remote, '--json'], long);
+    expect(pushed.code).toBe(0);
+    expect(JSON.parse(pushed.stdout).chunks.uploaded).toBeLessThanOrEqual(3);
     const ci = tempDir();
-    expect(runCli(ci, ['pull', 'big', '--remote', remote, '--out', 'o']).code).toBe(0);
+    expect((await runCliAsync(ci, ['pull', 'big', '--remote', remote, '--out', 'o'], long)).code).toBe(0);
     expect(statSync(join(ci, 'o/sparse.bin')).size).toBe(size);
     expect(sha256File(join(ci, 'o/sparse.bin'))).toBe(sha256File(p));
   }, 600_000);
