@@ -44,7 +44,9 @@ export interface Remote {
    * Stores `body` at `key` atomically (readers see the old object or the new one, never a
    * mix). With a condition that does not hold, throws ConflictError `PRECONDITION_FAILED`
    * and changes nothing; with `sha256` the store verifies the bytes (IntegrityError on mismatch
-   * where the store checks). Returns the new ETag.
+   * where the store checks). Returns the new ETag. A conditional put retried after a lost
+   * answer counts as won when the object then holds exactly `body`: callers make
+   * conditional bodies unique to the writer (modelctl's documents carry id, actor and time).
    */
   put(
     key: string,
