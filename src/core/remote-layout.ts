@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { IntegrityError } from '../errors.js';
 import { canonicalJsonBytes } from './canonical-json.js';
+import { auditEventFields } from './events.js';
 import { FORMAT_VERSION, parseUntrustedJson } from './manifest.js';
 
 /**
@@ -89,21 +90,7 @@ export const stageDocSchema = z.strictObject({
 export type StageDoc = z.infer<typeof stageDocSchema>;
 
 /** An audit event as published under models/<name>/events/: known fields typed, later ones kept (the content id covers all). */
-export const eventDocSchema = z.looseObject({
-  id: digest,
-  at: z.iso.datetime(),
-  actor: z.string().max(1024),
-  host: z.string().max(1024),
-  // Any well-formed action name: a newer modelctl may publish actions this one does not know.
-  action: z.string().regex(/^[a-z][a-z-]{0,31}$/),
-  model: z.string().max(300).nullable(),
-  version: digest.nullable(),
-  from: z.string().max(4096).nullable(),
-  to: z.string().max(4096).nullable(),
-  reason: z.string().max(65536).nullable(),
-  argv: z.array(z.string().max(65536)).max(10_000),
-  data: z.record(z.string(), z.unknown()),
-});
+export const eventDocSchema = z.looseObject(auditEventFields);
 
 /** Serialises a remote document canonically. */
 export function encodeDoc(doc: unknown): Buffer {

@@ -18,6 +18,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { IntegrityError, ModelctlError, UsageError, fsError } from '../errors.js';
+import { auditEventFields } from '../core/events.js';
 import { printable } from '../core/names.js';
 import { unsafePathReason } from '../core/paths.js';
 import { fsyncDir } from '../store/objects.js';
@@ -59,20 +60,7 @@ export const bundleMarkerSchema = z.strictObject({
 export type BundleMarker = z.infer<typeof bundleMarkerSchema>;
 
 /** An audit event as a bundle carries it (validated before it reaches the index). */
-export const bundleEventSchema = z.strictObject({
-  id: digest,
-  at: z.iso.datetime(),
-  actor: z.string().max(1024),
-  host: z.string().max(1024),
-  action: z.string().regex(/^[a-z][a-z-]{0,31}$/),
-  model: z.string().max(300).nullable(),
-  version: digest.nullable(),
-  from: z.string().max(4096).nullable(),
-  to: z.string().max(4096).nullable(),
-  reason: z.string().max(65536).nullable(),
-  argv: z.array(z.string().max(65536)).max(10_000),
-  data: z.record(z.string(), z.unknown()),
-});
+export const bundleEventSchema = z.strictObject(auditEventFields);
 
 /** The entry name of each part. */
 export const bundleNames = {
