@@ -68,6 +68,8 @@ const have = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ign
 const wanted = (id) => !ONLY || ONLY.includes(id);
 
 const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
+/** No single command of the bench may run longer than this (a stalled server must not hang the bench). */
+const RUN_TIMEOUT_MS = 10 * 60 * 1000;
 
 /**
  * Runs a command to completion; returns wall ms (and, with GNU time present, the CPU ms
@@ -76,7 +78,7 @@ const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
 function run(cmd, args, opts = {}) {
   const [c, a] = GNU_TIME && !opts.noCpu ? [GNU_TIME, ['-f', 'BENCH_CPU %U %S', cmd, ...args]] : [cmd, args];
   const t = process.hrtime.bigint();
-  const r = spawnSync(c, a, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, input: opts.input, encoding: 'utf8', maxBuffer: 256 * MiB });
+  const r = spawnSync(c, a, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, input: opts.input, encoding: 'utf8', maxBuffer: 256 * MiB, timeout: RUN_TIMEOUT_MS });
   const ms = Number(process.hrtime.bigint() - t) / 1e6;
   const cpu = /BENCH_CPU ([\d.]+) ([\d.]+)\s*$/.exec(r.stderr ?? '');
   const stderr = (r.stderr ?? '').replace(/BENCH_CPU [\d.]+ [\d.]+\s*$/, '');
@@ -259,6 +261,8 @@ function warm(path) {
 // ---------------------------------------------------------------------------- results
 
 const results = { cases: [], notes: [] };
+/** Set once the run starts: the report is rewritten after every case, so a failure late in a long run keeps what was measured. */
+let reportMeta = null;
 
 /**
  * Records a measured case. `target`: { text, limit, value } — met when value ≤ limit
@@ -268,6 +272,7 @@ function record(c) {
   const entry = { ...c, load: loadavg().map((x) => Number(x.toFixed(2))) };
   if (c.target) entry.target = { ...c.target, met: c.target.value <= c.target.limit };
   results.cases.push(entry);
+  if (reportMeta) writeReport({ ...reportMeta, finishedAt: `${new Date().toISOString()} (in progress)`, durationS: (Date.now() - reportMeta.started) / 1000, loadEnd: loadavg().map((x) => Number(x.toFixed(2))) });
   const t = entry.target ? `  → ${entry.target.met ? 'MET' : 'MISSED'} (${entry.target.text}: ${entry.target.shown ?? entry.target.value})` : '';
   log(`  ${c.name}: ${c.summary}${t}`);
 }
@@ -546,8 +551,10 @@ async function startS3rver(bucket) {
 
 async function startRgw(bucket) {
   const dir = fresh(join(WORK, 'rgw'));
-  // memstore keeps objects in RAM: room for one run (rclone's copy and ours) with slack.
-  const r = run(join(ROOT, 'test', 'servers', 'rgw-start.sh'), [dir], { env: { RGW_MEMSTORE_BYTES: String(Math.max(4 * GiB, 4 * SIZE.transfer)) }, allowFail: true, noCpu: true });
+  // memstore keeps objects in RAM, and RGW frees deleted objects only at its garbage
+  // collection hours later: room for every run's two copies (rclone's and ours), plus slack.
+  const runs = QUICK ? 2 : 3;
+  const r = run(join(ROOT, 'test', 'servers', 'rgw-start.sh'), [dir], { env: { RGW_MEMSTORE_BYTES: String(Math.max(4 * GiB, (2 * runs + 2) * SIZE.transfer)) }, allowFail: true, noCpu: true });
   if (r.status !== 0) {
     results.notes.push(`RGW did not start (rgw-start.sh exit ${r.status}): RGW cases skipped. ${r.stderr.trim().split('\n').slice(-2).join(' ')}`);
     return null;
@@ -583,7 +590,7 @@ function rclone(server, args) {
   };
   delete env.AWS_CA_BUNDLE;
   const t = process.hrtime.bigint();
-  const r = spawnSync('rclone', ['--config', '/dev/null', ...args], { env, encoding: 'utf8' });
+  const r = spawnSync('rclone', ['--config', '/dev/null', ...args], { env, encoding: 'utf8', timeout: RUN_TIMEOUT_MS });
   if (r.status !== 0) throw new Error(`rclone ${args.join(' ')}: ${r.stderr}`);
   return Number(process.hrtime.bigint() - t) / 1e6;
 }
@@ -670,7 +677,7 @@ async function caseTransferSpeed(p, server) {
     s.pull.push(modelctl(['pull', 'speed@latest', '--remote', url, '--out', out, '-q'], { cwd: WORK, env: { ...server.env, AWS_ENDPOINT_URL_S3: server.endpoint } }).ms);
     log(`  run ${i + 1}/${runs}: push ${fmtMs(s.push[i])} (rclone ${fmtMs(s.rcloneUp[i])}), pull ${fmtMs(s.pull[i])} (rclone ${fmtMs(s.rcloneDown[i])})`);
     rmSync(out, { recursive: true, force: true });
-    // Free the server's space (RGW here stores in RAM) before the next run.
+    // Free what the server can free before the next run (s3rver: disk; RGW: see startRgw).
     rclone(server, ['purge', `bench:${server.bucket}/${prefix}`]);
   }
   const m = Object.fromEntries(Object.entries(s).map(([k, v]) => [k, median(v)]));
@@ -790,6 +797,7 @@ async function main() {
   const started = Date.now();
   const loadStart = loadavg().map((x) => Number(x.toFixed(2)));
   const meta = { mode: QUICK ? 'quick' : 'full', runs: RUNS, sizes: SIZE, machine: machine(), loadStart };
+  reportMeta = { ...meta, started };
   log(`modelctl bench (${meta.mode}): ${meta.machine.cores} cores, ${meta.machine.cpu}; load ${loadStart.join(' ')}`);
   mkdirSync(WORK, { recursive: true });
   const p = prepareData();

@@ -16,6 +16,7 @@ import {
  * message queue, answers on its own port, then bumps the shared counter so the blocked
  * main thread wakes up:
  *   chunk: sha256 over byte ranges of the shared memory
+ *   read:  reads a file range into the shared memory
  *   write: writes a range of the shared memory to a file at a position (O_DIRECT when given)
  *   file:  hashes a whole file on this thread, copying it into a temp file (fsynced)
  * Its state word tells the main thread when it is ready and when it is gone.

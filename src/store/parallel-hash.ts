@@ -11,12 +11,14 @@ import type { ChunkRef, HashedFile } from './hash-file.js';
 /**
  * Hashing across cores with worker_threads, behind a synchronous API.
  *
- * One big file (hashFdPipelined): this thread reads the file into a ring of slots in a
- * shared WebAssembly memory and runs the boundary scan over each slot in place; each chunk
- * found goes to a hash worker as byte ranges of that memory (nothing is copied) and its
- * sha256 comes back; the store copy of each slot is written by a writer thread (with
- * O_DIRECT when the file system allows: the copy then costs neither CPU nor page cache).
- * Reading and scanning the next slot overlaps with hashing and writing the previous ones.
+ * One big file (hashFdPipelined): a reader thread reads the file into a ring of slots in a
+ * shared WebAssembly memory, a few slots ahead; a writer thread writes each slot's store
+ * copy once it is read (with O_DIRECT when the file system allows: the copy then costs
+ * neither CPU nor page cache, and the thread waits on the disk, not the CPU); this thread
+ * runs the boundary scan over each slot in place, the one step that cannot be split, and
+ * does nothing else; each chunk found goes to a hash worker as byte ranges of that memory
+ * (nothing is copied) and its sha256 comes back. Reading, scanning, hashing and writing of
+ * different slots all overlap.
  *
  * Many files (hashFilesParallel): each worker takes whole files.
  *
@@ -71,6 +73,9 @@ export function hashThreads(env: NodeJS.ProcessEnv = process.env): number {
 /** Jobs on the shared memory (offsets are absolute offsets into it). */
 export type MemoryJob =
   | { kind: 'chunk'; id: number; pieces: number[] }
+  /** Reads up to `length` bytes of `fd` at `position` into the memory at `offset` (short only at the end of the file). */
+  | { kind: 'read'; id: number; offset: number; length: number; position: number; fd: number }
+  /** Writes memory [offset, offset + length) to `fd` at `position` (through `directFd`, O_DIRECT, when ≥ 0). */
   | { kind: 'write'; id: number; offset: number; length: number; position: number; fd: number; directFd: number };
 /** A whole file, optionally copied (at positions from 0) into `copyToFd` and fsynced. */
 export interface FileJob {
@@ -100,6 +105,8 @@ export interface HashJobResult {
   id: number;
   /** chunk: the raw sha256. */
   digest?: Uint8Array;
+  /** read: bytes read. */
+  bytes?: number;
   /** write: false when O_DIRECT was refused and the buffered fd was used. */
   direct?: boolean;
   /** file: the hashed file. */
@@ -129,6 +136,15 @@ export function runMemoryJob(job: MemoryJob, bytes: Uint8Array): HashJobResult {
     const h = createHash('sha256');
     for (let i = 0; i < job.pieces.length; i += 2) h.update(bytes.subarray(job.pieces[i], job.pieces[i] + job.pieces[i + 1]));
     return { id: job.id, digest: new Uint8Array(h.digest()) };
+  }
+  if (job.kind === 'read') {
+    let n = 0;
+    while (n < job.length) {
+      const got = readSync(job.fd, bytes, job.offset + n, job.length - n, job.position + n);
+      if (got === 0) break;
+      n += got;
+    }
+    return { id: job.id, bytes: n };
   }
   const view = bytes.subarray(job.offset, job.offset + job.length);
   if (job.directFd >= 0) {
@@ -191,9 +207,11 @@ class HashPool {
   private readonly control: Int32Array;
   /** Hash workers: chunk and file jobs. */
   private readonly hashers: PoolWorker[] = [];
+  /** The reader: file reads (a copy out of the page cache) stay off the scanning thread. */
+  private readonly reader: PoolWorker;
   /**
-   * The store writer: write jobs block on the disk (an O_DIRECT write returns when the
-   * device has the bytes), so they get a thread of their own instead of stalling a hasher.
+   * The store writer: writes block on the disk (an O_DIRECT write returns when the device
+   * has the bytes), so they get a thread of their own instead of delaying reads or hashes.
    */
   private readonly writer: PoolWorker;
   private readonly queue: HashJob[] = [];
@@ -206,7 +224,7 @@ class HashPool {
     const memory = createScannerMemory(SLOT_BYTES * SLOT_COUNT, true);
     this.engine = new ScanEngine(memory);
     this.bytes = new Uint8Array(memory.buffer);
-    this.control = new Int32Array(new SharedArrayBuffer(4 * (2 + threads)));
+    this.control = new Int32Array(new SharedArrayBuffer(4 * (3 + threads)));
     const url = workerUrl();
     const start = (index: number, limit: number): PoolWorker => {
       const { port1, port2 } = new MessageChannel();
@@ -222,7 +240,8 @@ class HashPool {
       return { worker, port: port1, index, inFlight: new Map(), limit, dead: false };
     };
     for (let i = 0; i < threads; i++) this.hashers.push(start(i, HASH_JOBS_PER_WORKER));
-    this.writer = start(threads, SLOT_COUNT);
+    this.reader = start(threads, SLOT_COUNT);
+    this.writer = start(threads + 1, SLOT_COUNT);
   }
 
   /** Hash workers. */
@@ -288,16 +307,16 @@ class HashPool {
   }
 
   private all(): PoolWorker[] {
-    return [...this.hashers, this.writer];
+    return [...this.hashers, this.reader, this.writer];
   }
 
   private state(w: PoolWorker): number {
     return Atomics.load(this.control, 1 + w.index);
   }
 
-  /** The workers that may run `job`: the writer for writes, hashers for the rest. */
+  /** The workers that may run `job`: the reader, the writer, or the hashers. */
   private candidates(job: HashJob): PoolWorker[] {
-    return job.kind === 'write' ? [this.writer] : this.hashers;
+    return job.kind === 'read' ? [this.reader] : job.kind === 'write' ? [this.writer] : this.hashers;
   }
 
   /** True when some live worker for this job has started and will take it once it has room. */
@@ -357,7 +376,7 @@ class HashPool {
 
 let pool: HashPool | undefined;
 
-/** The process's pool, started on first use with hashThreads() hash workers and one writer. */
+/** The process's pool, started on first use with hashThreads() hash workers, a reader and a writer. */
 function getPool(): HashPool {
   pool ??= new HashPool(Math.max(1, hashThreads()));
   return pool;
@@ -383,16 +402,6 @@ function openDirect(fd: number): number {
   }
 }
 
-function readFully(fd: number, buf: Uint8Array, position: number): number {
-  let got = 0;
-  while (got < buf.length) {
-    const n = readSync(fd, buf, got, buf.length - got, position + got);
-    if (n === 0) break;
-    got += n;
-  }
-  return got;
-}
-
 /**
  * Chunks and hashes an open file from offset 0 to its end in one read pass, on every core
  * (see the module comment); with `copyToFd` its bytes are also written there at the same
@@ -405,9 +414,11 @@ export function hashFdPipelined(fd: number, copyToFd?: number): HashedFile {
   let useDirect = directFd >= 0;
   try {
     const chunker = new WasmChunker(pool.engine);
-    const busy = new Int32Array(SLOT_COUNT); // jobs still reading each slot
+    const busy = new Int32Array(SLOT_COUNT); // jobs still using each slot (its read, chunks overlapping it)
     const jobSlots = new Map<number, number[]>();
     const chunkOfJob = new Map<number, number>();
+    const readOfJob = new Map<number, number>(); // read job → block
+    const readBytes = new Map<number, number>(); // block → bytes read (when done)
     const chunks: ChunkRef[] = [];
     let failure: WorkerError | undefined;
 
@@ -420,6 +431,9 @@ export function hashFdPipelined(fd: number, copyToFd?: number): HashedFile {
         const index = chunkOfJob.get(r.id);
         if (index !== undefined && r.digest) chunks[index].digest = Buffer.from(r.digest).toString('hex');
         chunkOfJob.delete(r.id);
+        const block = readOfJob.get(r.id);
+        if (block !== undefined) readBytes.set(block, r.error ? 0 : (r.bytes ?? 0));
+        readOfJob.delete(r.id);
       }
     };
 
@@ -441,21 +455,40 @@ export function hashFdPipelined(fd: number, copyToFd?: number): HashedFile {
       chunks.push({ digest: '', offset: start, length: end - start });
     };
 
+    // Reads run ahead of the scan by up to SLOT_COUNT - 2 blocks: the slot of the block
+    // before the one being scanned may hold the start of the open chunk (≤ 4 MiB).
+    let nextRead = 0;
+    let endBlock = Infinity; // first block known to be past the end of the file
+    const readAhead = (scanning: number) => {
+      while (!failure && nextRead < endBlock && nextRead <= scanning + SLOT_COUNT - 2 && busy[nextRead % SLOT_COUNT] === 0) {
+        const k = nextRead % SLOT_COUNT;
+        const id = pool.submit({ kind: 'read', offset: pool.slotOffset(k), length: SLOT_BYTES, position: nextRead * SLOT_BYTES, fd });
+        jobSlots.set(id, [k]);
+        readOfJob.set(id, nextRead);
+        busy[k]++;
+        nextRead++;
+      }
+    };
+
     let position = 0;
     let chunkStart = 0;
     const cuts: number[] = [];
-    for (let block = 0; ; block++) {
-      const k = block % SLOT_COUNT;
-      // A slot is reused once its write and every chunk overlapping it are done. The open
-      // chunk (≤ 4 MiB) lies in this block and the previous one, never in slot k's old block.
-      while (busy[k] > 0) settle(pool.waitAny());
+    for (let block = 0; !failure; block++) {
+      readAhead(block);
+      while (!failure && !readBytes.has(block)) {
+        settle(pool.waitAny());
+        readAhead(block);
+      }
       if (failure) break;
-      const base = pool.slotOffset(k);
-      const n = readFully(fd, pool.engine.view(base, SLOT_BYTES), position);
+      const n = readBytes.get(block) as number;
+      readBytes.delete(block);
+      if (n < SLOT_BYTES) endBlock = block + 1;
       if (n === 0) break;
+      const k = block % SLOT_COUNT;
+      const base = pool.slotOffset(k);
       if (copyToFd !== undefined) {
-        const aligned = useDirect && n % DIRECT_ALIGN === 0;
-        const id = pool.submit({ kind: 'write', offset: base, length: n, position, fd: copyToFd, directFd: aligned ? directFd : -1 });
+        const direct = useDirect && n % DIRECT_ALIGN === 0 ? directFd : -1;
+        const id = pool.submit({ kind: 'write', offset: base, length: n, position, fd: copyToFd, directFd: direct });
         jobSlots.set(id, [k]);
         busy[k]++;
       }
@@ -474,8 +507,8 @@ export function hashFdPipelined(fd: number, copyToFd?: number): HashedFile {
     if (failure) throw reviveWorkerError(failure);
     return { size: position, digest: fileDigestFromChunks(chunks.map((c) => c.digest)), chunks };
   } finally {
-    // On a throw, jobs may still be writing to copyToFd and directFd: wait for them
-    // before anyone closes those descriptors (a reused fd number must never be written).
+    // On a throw, jobs may still be reading or writing the descriptors: wait for them
+    // before anyone closes them (a reused fd number must never be written).
     pool.drain();
     if (directFd >= 0) closeSync(directFd);
   }
