@@ -265,12 +265,12 @@ const results = { cases: [], notes: [] };
 let reportMeta = null;
 
 /**
- * Records a measured case. `target`: { text, limit, value } — met when value ≤ limit
- * (value is the ratio or the absolute figure the target is stated in).
+ * Records a measured case. `target`: { text, limit, value, atLeast? } — met when value ≤
+ * limit (value ≥ limit with atLeast); value is the ratio or figure the target is stated in.
  */
 function record(c) {
   const entry = { ...c, load: loadavg().map((x) => Number(x.toFixed(2))) };
-  if (c.target) entry.target = { ...c.target, met: c.target.value <= c.target.limit };
+  if (c.target) entry.target = { ...c.target, met: c.target.atLeast ? c.target.value >= c.target.limit : c.target.value <= c.target.limit };
   results.cases.push(entry);
   if (reportMeta) writeReport({ ...reportMeta, finishedAt: `${new Date().toISOString()} (in progress)`, durationS: (Date.now() - reportMeta.started) / 1000, loadEnd: loadavg().map((x) => Number(x.toFixed(2))) });
   const t = entry.target ? `  → ${entry.target.met ? 'MET' : 'MISSED'} (${entry.target.text}: ${entry.target.shown ?? entry.target.value})` : '';
@@ -692,7 +692,7 @@ async function caseTransferSpeed(p, server) {
       summary: `${mbps(ours).toFixed(0)} MB/s (${fmtMs(ours)}) vs rclone copy ${mbps(theirs).toFixed(0)} MB/s (${fmtMs(theirs)})`,
       samplesMs: s,
       mediansMs: m,
-      target: { text: '≥ 1.0× rclone copy throughput (value shown: rclone time / ours, so ≤ 1 means met)', limit: 1, value: Number((1 / ratio).toFixed(3)), shown: `${ratio.toFixed(2)}× rclone` },
+      target: { text: '≥ 1.0× rclone copy throughput', limit: 1, atLeast: true, value: Number(ratio.toFixed(3)), shown: `${ratio.toFixed(2)}× rclone` },
     });
   }
 }
@@ -756,15 +756,18 @@ function machine() {
   };
 }
 
+/** Complete runs write latest.*; runs with --only write partial.* (latest stays a whole run). */
+const REPORT_NAME = ONLY ? 'partial' : 'latest';
+
 function writeReport(meta) {
   mkdirSync(RESULTS, { recursive: true });
-  const json = { ...meta, ...results };
-  writeFileSync(join(RESULTS, 'latest.json'), `${JSON.stringify(json, null, 2)}\n`);
+  const json = { ...meta, only: ONLY ?? null, ...results };
+  writeFileSync(join(RESULTS, `${REPORT_NAME}.json`), `${JSON.stringify(json, null, 2)}\n`);
   const m = meta.machine;
   const lines = [
     '# modelctl benchmark results',
     '',
-    `Run: ${meta.finishedAt} · mode: ${meta.mode} · ${meta.durationS.toFixed(0)} s · modelctl ${m.modelctl} (${m.commit ?? 'uncommitted'})`,
+    `Run: ${meta.finishedAt} · mode: ${meta.mode}${ONLY ? ` (only ${ONLY.join(', ')})` : ''} · ${meta.durationS.toFixed(0)} s · modelctl ${m.modelctl} (${m.commit ?? 'uncommitted'})`,
     '',
     `Machine: ${m.cores} cores, ${m.cpu}${m.mhz ? ` @ ${m.mhz} MHz` : ''}${m.shaNi ? ' (SHA-NI)' : ''}, ${m.memoryGiB} GiB RAM, Linux ${m.kernel}, Node ${m.node}.`,
     `Tools: ${Object.entries(m.tools).map(([k, v]) => `${k}: ${v ?? 'not installed'}`).join(' · ')}.`,
@@ -787,7 +790,7 @@ function writeReport(meta) {
   }
   if (results.notes.length) lines.push('', '## Notes', '', ...results.notes.map((n) => `- ${n}`));
   lines.push('');
-  writeFileSync(join(RESULTS, 'latest.md'), lines.join('\n'));
+  writeFileSync(join(RESULTS, `${REPORT_NAME}.md`), lines.join('\n'));
 }
 
 // -------------------------------------------------------------------------------- main
@@ -843,7 +846,7 @@ async function main() {
   if (!KEEP) {
     for (const d of readdirSync(WORK)) if (!/^(index-scale|status-repo)-/.test(d)) rmSync(join(WORK, d), { recursive: true, force: true });
   }
-  log(`\nwrote ${relative(process.cwd(), join(RESULTS, 'latest.md'))} and latest.json (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  log(`\nwrote ${relative(process.cwd(), join(RESULTS, `${REPORT_NAME}.md`))} and ${REPORT_NAME}.json (${((Date.now() - started) / 1000).toFixed(0)} s)`);
 }
 
 main().catch((err) => {

@@ -72,7 +72,11 @@ export function hashThreads(env: NodeJS.ProcessEnv = process.env): number {
 
 /** Jobs on the shared memory (offsets are absolute offsets into it). */
 export type MemoryJob =
-  | { kind: 'chunk'; id: number; pieces: number[] }
+  /**
+   * sha256 of several chunks (one message per slot's worth: fewer messages than chunks);
+   * `pieces` holds, per chunk, its piece count then (offset, length) per piece.
+   */
+  | { kind: 'chunks'; id: number; pieces: number[] }
   /** Reads up to `length` bytes of `fd` at `position` into the memory at `offset` (short only at the end of the file). */
   | { kind: 'read'; id: number; offset: number; length: number; position: number; fd: number }
   /** Writes memory [offset, offset + length) to `fd` at `position` (through `directFd`, O_DIRECT, when ≥ 0). */
@@ -103,8 +107,8 @@ export interface WorkerError {
 /** What a worker posts back for a job. */
 export interface HashJobResult {
   id: number;
-  /** chunk: the raw sha256. */
-  digest?: Uint8Array;
+  /** chunks: the raw sha256 of each chunk, concatenated. */
+  digests?: Uint8Array;
   /** read: bytes read. */
   bytes?: number;
   /** write: false when O_DIRECT was refused and the buffered fd was used. */
@@ -132,10 +136,15 @@ export const WORKER_GONE = 2;
  * Throws on I/O errors.
  */
 export function runMemoryJob(job: MemoryJob, bytes: Uint8Array): HashJobResult {
-  if (job.kind === 'chunk') {
-    const h = createHash('sha256');
-    for (let i = 0; i < job.pieces.length; i += 2) h.update(bytes.subarray(job.pieces[i], job.pieces[i] + job.pieces[i + 1]));
-    return { id: job.id, digest: new Uint8Array(h.digest()) };
+  if (job.kind === 'chunks') {
+    const digests: Buffer[] = [];
+    for (let i = 0; i < job.pieces.length; ) {
+      const h = createHash('sha256');
+      const count = job.pieces[i++];
+      for (let p = 0; p < count; p++, i += 2) h.update(bytes.subarray(job.pieces[i], job.pieces[i] + job.pieces[i + 1]));
+      digests.push(h.digest());
+    }
+    return { id: job.id, digests: new Uint8Array(Buffer.concat(digests)) };
   }
   if (job.kind === 'read') {
     let n = 0;
@@ -416,7 +425,7 @@ export function hashFdPipelined(fd: number, copyToFd?: number): HashedFile {
     const chunker = new WasmChunker(pool.engine);
     const busy = new Int32Array(SLOT_COUNT); // jobs still using each slot (its read, chunks overlapping it)
     const jobSlots = new Map<number, number[]>();
-    const chunkOfJob = new Map<number, number>();
+    const firstChunkOfJob = new Map<number, number>();
     const readOfJob = new Map<number, number>(); // read job → block
     const readBytes = new Map<number, number>(); // block → bytes read (when done)
     const chunks: ChunkRef[] = [];
@@ -428,31 +437,44 @@ export function hashFdPipelined(fd: number, copyToFd?: number): HashedFile {
         jobSlots.delete(r.id);
         if (r.error) failure ??= r.error;
         if (r.direct === false) useDirect = false;
-        const index = chunkOfJob.get(r.id);
-        if (index !== undefined && r.digest) chunks[index].digest = Buffer.from(r.digest).toString('hex');
-        chunkOfJob.delete(r.id);
+        const first = firstChunkOfJob.get(r.id);
+        if (first !== undefined && r.digests) {
+          for (let i = 0; i * 32 < r.digests.length; i++) chunks[first + i].digest = Buffer.from(r.digests.buffer, r.digests.byteOffset + i * 32, 32).toString('hex');
+        }
+        firstChunkOfJob.delete(r.id);
         const block = readOfJob.get(r.id);
         if (block !== undefined) readBytes.set(block, r.error ? 0 : (r.bytes ?? 0));
         readOfJob.delete(r.id);
       }
     };
 
-    const postChunk = (start: number, end: number) => {
-      const pieces: number[] = [];
-      const slots: number[] = [];
-      for (let at = start; at < end; ) {
-        const k = Math.floor(at / SLOT_BYTES) % SLOT_COUNT;
-        const inSlot = at % SLOT_BYTES;
-        const n = Math.min(end - at, SLOT_BYTES - inSlot);
-        pieces.push(pool.slotOffset(k) + inSlot, n);
-        slots.push(k);
+    // Chunks found in one slot go to a hasher in one job.
+    let batch: number[] = [];
+    let batchSlots: number[] = [];
+    let batchFirst = 0;
+    const addChunk = (start: number, end: number) => {
+      if (batch.length === 0) batchFirst = chunks.length;
+      const at = batch.length;
+      batch.push(0);
+      for (let pos = start; pos < end; ) {
+        const k = Math.floor(pos / SLOT_BYTES) % SLOT_COUNT;
+        const inSlot = pos % SLOT_BYTES;
+        const n = Math.min(end - pos, SLOT_BYTES - inSlot);
+        batch.push(pool.slotOffset(k) + inSlot, n);
+        batch[at]++;
+        batchSlots.push(k);
         busy[k]++;
-        at += n;
+        pos += n;
       }
-      const id = pool.submit({ kind: 'chunk', pieces });
-      jobSlots.set(id, slots);
-      chunkOfJob.set(id, chunks.length);
       chunks.push({ digest: '', offset: start, length: end - start });
+    };
+    const postBatch = () => {
+      if (batch.length === 0) return;
+      const id = pool.submit({ kind: 'chunks', pieces: batch });
+      jobSlots.set(id, batchSlots);
+      firstChunkOfJob.set(id, batchFirst);
+      batch = [];
+      batchSlots = [];
     };
 
     // Reads run ahead of the scan by up to SLOT_COUNT - 2 blocks: the slot of the block
@@ -496,13 +518,15 @@ export function hashFdPipelined(fd: number, copyToFd?: number): HashedFile {
       chunker.scanInPlace(base, base + n, cuts);
       for (const c of cuts) {
         const end = position + (c - base);
-        postChunk(chunkStart, end);
+        addChunk(chunkStart, end);
         chunkStart = end;
       }
+      postBatch();
       position += n;
       if (n < SLOT_BYTES) break;
     }
-    if (!failure && position > chunkStart) postChunk(chunkStart, position);
+    if (!failure && position > chunkStart) addChunk(chunkStart, position);
+    postBatch();
     while (pool.outstanding > 0) settle(pool.waitAny());
     if (failure) throw reviveWorkerError(failure);
     return { size: position, digest: fileDigestFromChunks(chunks.map((c) => c.digest)), chunks };
