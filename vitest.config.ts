@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
+    // Cleaning up a global npm install or a multi-GiB file can outlast the 10 s default.
+    hookTimeout: 120_000,
     pool: 'forks',
     poolOptions: {
       forks: {
