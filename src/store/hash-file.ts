@@ -3,7 +3,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { fsError } from '../errors.js';
 import { fileDigestFromChunks } from './file-digest.js';
 import { SCRATCH_BYTES, WASM_DATA_OFFSET, WasmChunker, scratchScanEngine } from './gear-wasm.js';
-import { PARALLEL_FILE_BYTES, hashFdPipelined, hashThreads, writeAllAt } from './parallel-hash.js';
+import { DIRECT_ALIGN, PARALLEL_FILE_BYTES, hashFdPipelined, hashThreads, openDirect, writeAllAt } from './parallel-hash.js';
 
 /** One chunk of a file: its digest and where it lies in the file. */
 export interface ChunkRef {
@@ -82,7 +82,7 @@ export function hashFileSync(path: string, copyToFd?: number, _buffer?: Buffer):
   }
   try {
     const st = fstatSync(fd);
-    const result = st.size >= PARALLEL_FILE_BYTES && hashThreads() > 1 ? hashFdPipelined(fd, copyToFd) : hashFdSingleThread(fd, copyToFd);
+    const result = st.size >= PARALLEL_FILE_BYTES && hashThreads() > 1 ? hashFdPipelined(fd, copyToFd) : hashFdSingleThread(fd, copyToFd, st.size);
     return { ...result, mtimeMs: st.mtimeMs };
   } catch (err) {
     throw fsError(err, path);
@@ -101,7 +101,7 @@ export function hashFileSingleThread(path: string, copyToFd?: number): HashedFil
   }
   try {
     const st = fstatSync(fd);
-    return { ...hashFdSingleThread(fd, copyToFd), mtimeMs: st.mtimeMs };
+    return { ...hashFdSingleThread(fd, copyToFd, st.size), mtimeMs: st.mtimeMs };
   } catch (err) {
     throw fsError(err, path);
   } finally {
@@ -112,17 +112,37 @@ export function hashFileSingleThread(path: string, copyToFd?: number): HashedFil
 /**
  * Reads an open file from its current position to the end into the scanner's own memory
  * (so the boundary scan needs no copy), chunking and hashing as it goes. The copy is
- * written at positions from 0 (so running this again on the same descriptors is harmless).
+ * written at positions from 0 (so running this again on the same descriptors is harmless),
+ * through O_DIRECT for files of PARALLEL_FILE_BYTES or more when the file system allows.
  */
-function hashFdSingleThread(fd: number, copyToFd?: number): HashedFile {
+function hashFdSingleThread(fd: number, copyToFd?: number, sizeHint = 0): HashedFile {
   const region = scratchScanEngine().view(WASM_DATA_OFFSET, SCRATCH_BYTES);
   const hasher = new ChunkHasher();
-  for (let position = 0; ; ) {
-    const n = readSync(fd, region, 0, region.length, null);
-    if (n === 0) break;
-    hasher.update(region, 0, n);
-    if (copyToFd !== undefined) writeAllAt(copyToFd, region.subarray(0, n), position);
-    position += n;
+  let directFd = copyToFd !== undefined && sizeHint >= PARALLEL_FILE_BYTES ? openDirect(copyToFd) : -1;
+  try {
+    for (let position = 0; ; ) {
+      const n = readSync(fd, region, 0, region.length, null);
+      if (n === 0) break;
+      hasher.update(region, 0, n);
+      if (copyToFd !== undefined) {
+        const view = region.subarray(0, n);
+        if (directFd >= 0 && n % DIRECT_ALIGN === 0 && position % DIRECT_ALIGN === 0) {
+          try {
+            writeAllAt(directFd, view, position);
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
+            closeSync(directFd); // refused alignment: the page cache from here on
+            directFd = -1;
+            writeAllAt(copyToFd, view, position);
+          }
+        } else {
+          writeAllAt(copyToFd, view, position);
+        }
+      }
+      position += n;
+    }
+    return hasher.finish();
+  } finally {
+    if (directFd >= 0) closeSync(directFd);
   }
-  return hasher.finish();
 }

@@ -173,6 +173,19 @@ describe('parallel pipeline (worker threads)', () => {
     }
   });
 
+  it('one thread copies big files byte for byte too (O_DIRECT for the aligned part)', () => {
+    const data = mixedBytes(PARALLEL_FILE_BYTES + 2 * MiB + 777);
+    const src = fileOf('one-copy.bin', data);
+    const dest = join(dir, 'one-copy.out');
+    const fd = openSync(dest, 'w', 0o600);
+    try {
+      expect(hashFileSingleThread(src, fd)).toMatchObject(reference(data));
+    } finally {
+      closeSync(fd);
+    }
+    expect(readFileSync(dest).equals(data)).toBe(true);
+  });
+
   it('MODELCTL_THREADS=1 keeps everything on one thread with the same result', () => {
     process.env.MODELCTL_THREADS = '1';
     expect(hashThreads()).toBe(1);
