@@ -45,7 +45,7 @@ export const PARALLEL_TOTAL_BYTES = 64 * 1024 * 1024;
 /** Bytes per slot: a chunk (≤ 4 MiB) spans at most two slots; O_DIRECT needs aligned sizes. */
 const SLOT_BYTES = 4 * 1024 * 1024;
 /** Slots in the ring: enough for reading, scanning, hashing and writing to overlap. */
-const SLOT_COUNT = 8;
+const SLOT_COUNT = 6;
 /** O_DIRECT needs file offsets, lengths and memory aligned to the device block size. */
 export const DIRECT_ALIGN = 4096;
 /** Jobs posted to one hash worker at a time: it always has the next one queued. */
@@ -221,8 +221,10 @@ class HashPool {
   /**
    * The store writer: writes block on the disk (an O_DIRECT write returns when the device
    * has the bytes), so they get a thread of their own instead of delaying reads or hashes.
+   * Started with the first write (hashing alone — status, verify, pull — never needs it).
    */
-  private readonly writer: PoolWorker;
+  private writerThread: PoolWorker | undefined;
+  private readonly startWorker: (index: number, limit: number) => PoolWorker;
   private readonly queue: HashJob[] = [];
   private readonly done: HashJobResult[] = [];
   private nextId = 1;
@@ -250,7 +252,7 @@ class HashPool {
     };
     for (let i = 0; i < threads; i++) this.hashers.push(start(i, HASH_JOBS_PER_WORKER));
     this.reader = start(threads, SLOT_COUNT);
-    this.writer = start(threads + 1, SLOT_COUNT);
+    this.startWorker = start;
   }
 
   /** Hash workers. */
@@ -316,7 +318,7 @@ class HashPool {
   }
 
   private all(): PoolWorker[] {
-    return [...this.hashers, this.reader, this.writer];
+    return this.writerThread ? [...this.hashers, this.reader, this.writerThread] : [...this.hashers, this.reader];
   }
 
   private state(w: PoolWorker): number {
@@ -325,7 +327,12 @@ class HashPool {
 
   /** The workers that may run `job`: the reader, the writer, or the hashers. */
   private candidates(job: HashJob): PoolWorker[] {
-    return job.kind === 'read' ? [this.reader] : job.kind === 'write' ? [this.writer] : this.hashers;
+    if (job.kind === 'read') return [this.reader];
+    if (job.kind === 'write') {
+      this.writerThread ??= this.startWorker(this.hashers.length + 1, SLOT_COUNT);
+      return [this.writerThread];
+    }
+    return this.hashers;
   }
 
   /** True when some live worker for this job has started and will take it once it has room. */
