@@ -5,7 +5,8 @@
 // commit, rss, index, bytes, speed, rss-transfer.
 //
 // Generates its data under bench/data/ (gitignored, reused while its recipe is unchanged),
-// works under bench/work/, and writes bench/results/latest.md and latest.json: the machine,
+// works under bench/work/, and writes bench/results/latest.md and latest.json (quick.* with
+// --quick, partial.* with --only, so the committed latest.* stays a whole full run): the machine,
 // the load, every sample, medians, and each target with its measured ratio, met or not.
 // Baselines run in the same session on the same data: openssl dgst -sha256, cp,
 // restic backup, rclone copy (to the same S3 servers), `node -e 0`.
@@ -756,8 +757,11 @@ function machine() {
   };
 }
 
-/** Complete runs write latest.*; runs with --only write partial.* (latest stays a whole run). */
-const REPORT_NAME = ONLY ? 'partial' : 'latest';
+/**
+ * A complete full run writes latest.* (committed); --quick writes quick.* and --only
+ * partial.* (both ignored by git), so latest.* is always a whole full run.
+ */
+const REPORT_NAME = ONLY ? 'partial' : QUICK ? 'quick' : 'latest';
 
 function writeReport(meta) {
   mkdirSync(RESULTS, { recursive: true });
