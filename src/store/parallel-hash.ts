@@ -29,8 +29,8 @@ import type { ChunkRef, HashedFile } from './hash-file.js';
  *
  * Never stuck: jobs wait in a queue here and are posted only to workers that have started;
  * while none has (start-up, or a worker that cannot start), and when a worker dies, this
- * thread runs the jobs itself. Every job is idempotent (hash a range, write bytes at a
- * position, hash a file and write its copy at positions from 0), so re-running one is safe.
+ * thread runs the jobs itself. Every job is idempotent (hash ranges, read or write bytes at
+ * a position, hash a file and write its copy at positions from 0), so re-running one is safe.
  *
  * Workers start on first use only (a file of PARALLEL_FILE_BYTES or more, or more than
  * PARALLEL_TOTAL_BYTES of files), are unref'd (they never keep the process alive) and are
