@@ -7,6 +7,10 @@ export default defineConfig({
     // Cleaning up a global npm install or a multi-GiB file can outlast the 10 s default.
     hookTimeout: 120_000,
     pool: 'forks',
+    // Vitest's default is one worker less than the cores (one on this 2-core machine); the
+    // tests mostly wait on the CLI processes they start, so two workers halve the wall time.
+    maxWorkers: 2,
+    minWorkers: 1,
     poolOptions: {
       forks: {
         // s3rver's ListObjectsV2 continuation tokens use DES, which OpenSSL 3 only offers

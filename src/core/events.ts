@@ -34,6 +34,18 @@ export interface AuditEvent {
 
 export type NewEvent = Omit<AuditEvent, 'id' | 'at'> & { at?: string };
 
+let lastAtMs = 0;
+
+/**
+ * Event times strictly increase within a process (a commit and its tag, built in the same
+ * millisecond, get distinct times), so the published keys `<time>-<id>` sort every
+ * repository's fetch into the order the events happened.
+ */
+function monotonicNow(): string {
+  lastAtMs = Math.max(Date.now(), lastAtMs + 1);
+  return new Date(lastAtMs).toISOString();
+}
+
 /** The hash that precedes the first event of a chain. */
 export const CHAIN_START = '0'.repeat(64);
 
@@ -42,7 +54,7 @@ export const CHAIN_START = '0'.repeat(64);
  * nonce in data, so two identical actions in one millisecond stay distinct).
  */
 export function buildEvent(e: NewEvent): AuditEvent {
-  const body = { ...e, at: e.at ?? new Date().toISOString(), data: { ...e.data, nonce: randomBytes(8).toString('hex') } };
+  const body = { ...e, at: e.at ?? monotonicNow(), data: { ...e.data, nonce: randomBytes(8).toString('hex') } };
   const id = createHash('sha256').update(canonicalJson(body)).digest('hex');
   return { id, ...body };
 }
