@@ -1,7 +1,6 @@
-import { closeSync, existsSync, fsyncSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { NotFoundError, UsageError } from '../errors.js';
-import { createTempFile, releaseTempFile, discardTempFile } from '../store/temp-files.js';
+import { writeJsonAtomic } from '../workspace/atomic-file.js';
 import { LOCAL_CONFIG_FILE, SHARED_CONFIG_FILE, configSchema, readConfigFile, resolveSettings, type ConfigFile } from '../workspace/config.js';
 import { findRepo } from '../workspace/repo-paths.js';
 import { redactUrl, redactUrlsInText } from '../core/redact.js';
@@ -107,22 +106,4 @@ function holdsCredentials(value: unknown): boolean {
 
 function redact(key: string, value: unknown): unknown {
   return typeof value === 'string' && (key.endsWith('.url') || key.endsWith('.endpoint')) ? redactUrl(value) : value;
-}
-
-/** Writes JSON to `path` via temp file + fsync + rename. */
-export function writeJsonAtomic(path: string, value: unknown): void {
-  const dir = join(path, '..');
-  const tmp = createTempFile(existsSync(dir) ? dir : '.', '.json.tmp');
-  try {
-    const bytes = Buffer.from(`${JSON.stringify(value, null, 2)}\n`);
-    let off = 0;
-    while (off < bytes.length) off += writeSync(tmp.fd, bytes, off);
-    fsyncSync(tmp.fd);
-    closeSync(tmp.fd);
-    renameSync(tmp.path, path);
-    releaseTempFile(tmp.path);
-  } catch (err) {
-    discardTempFile(tmp.path, tmp.fd);
-    throw err;
-  }
 }

@@ -3,7 +3,7 @@ import { ConflictError, NotFoundError, UsageError } from '../errors.js';
 import { redactUrl } from '../core/redact.js';
 import { LOCAL_CONFIG_FILE, SHARED_CONFIG_FILE, loadSettings, readConfigFile } from '../workspace/config.js';
 import { findRepo } from '../workspace/repo-paths.js';
-import { writeJsonAtomic } from './config.js';
+import { writeJsonAtomic } from '../workspace/atomic-file.js';
 import type { CommonOptions } from './repository.js';
 
 export interface RemoteAddOptions extends CommonOptions {

@@ -100,17 +100,8 @@ export class ObjectStore {
       }
       return false;
     }
-    try {
-      chmodSync(tmpPath, 0o444);
-      mkdirSync(dirname(dest), { recursive: true });
-      renameSync(tmpPath, dest);
-      releaseTempFile(tmpPath);
-      fsyncDir(dirname(dest));
-      return true;
-    } catch (err) {
-      discardTempFile(tmpPath);
-      throw fsError(err, dest);
-    }
+    placeReadOnly(tmpPath, dest);
+    return true;
   }
 
   /** Deletes an object (gc only). */
@@ -140,15 +131,11 @@ export class ObjectStore {
       writeFully(tmp.fd, bytes);
       fsyncSync(tmp.fd);
       closeSync(tmp.fd);
-      mkdirSync(dirname(dest), { recursive: true });
-      chmodSync(tmp.path, 0o444);
-      renameSync(tmp.path, dest);
-      releaseTempFile(tmp.path);
-      fsyncDir(dirname(dest));
     } catch (err) {
       discardTempFile(tmp.path, tmp.fd);
       throw fsError(err, dest);
     }
+    placeReadOnly(tmp.path, dest);
   }
 
   /** The stored bytes of a manifest, or null when absent. */
@@ -190,6 +177,23 @@ export class ObjectStore {
       }
     }
     return removed;
+  }
+}
+
+/**
+ * The last step of every store write: a complete, fsynced temp file becomes read-only and
+ * is renamed to `dest`, then the folder is fsynced so the rename survives a power loss.
+ */
+function placeReadOnly(tmpPath: string, dest: string): void {
+  try {
+    chmodSync(tmpPath, 0o444);
+    mkdirSync(dirname(dest), { recursive: true });
+    renameSync(tmpPath, dest);
+    releaseTempFile(tmpPath);
+    fsyncDir(dirname(dest));
+  } catch (err) {
+    discardTempFile(tmpPath);
+    throw fsError(err, dest);
   }
 }
 

@@ -35,3 +35,8 @@ export function writeFileAtomic(path: string, bytes: Buffer | string, mode = 0o6
   }
   fsyncDir(dir);
 }
+
+/** Writes a settings file as indented JSON, atomically (see writeFileAtomic). */
+export function writeJsonAtomic(path: string, value: unknown): void {
+  writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
+}
