@@ -1,12 +1,11 @@
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
 import { IntegrityError, ModelctlError, fsError, isErrnoException } from '../errors.js';
-import type { ManifestFile } from '../core/manifest.js';
+import { sha256Hex, type ManifestFile } from '../core/manifest.js';
 import { decodeDoc, fileListSchema, keys } from '../core/remote-layout.js';
 import type { Remote } from '../remote/remote.js';
-import { readRange } from '../store/chunk-reader.js';
+import { readAt, readRange, writeAllAt } from '../store/positional-io.js';
 import { fileDigestFromChunks } from '../store/file-digest.js';
 import { hashFileSync, type ChunkRef } from '../store/hash-file.js';
 import { writeTransaction } from '../store/index-db.js';
@@ -83,27 +82,27 @@ export async function downloadObjects(repo: Repository, remote: Remote, files: r
         chunks.map((c) =>
           limit(async () => {
             if (failure) throw stopped;
-            if (c.offset + c.length <= have && sha256OfRange(fd, c.offset, c.length) === c.digest) {
+            if (c.offset + c.length <= have && sha256Hex(readAt(fd, c.offset, c.length) ?? Buffer.alloc(0)) === c.digest) {
               stats.chunksReused++;
             } else {
               const local = localChunkSource(repo.db, c.digest);
               let bytes: Buffer | null = null;
               if (local && repo.store.hasObject(local.fileDigest)) {
                 bytes = readRange(repo.store.objectPath(local.fileDigest), local.offset, local.length);
-                if (sha256(bytes) !== c.digest) bytes = null; // a damaged local object: fetch instead
+                if (sha256Hex(bytes) !== c.digest) bytes = null; // a damaged local object: fetch instead
                 else stats.chunksReused++;
               }
               if (!bytes) {
                 const got = await remote.get(keys.chunk(c.digest));
                 if (!got) throw new IntegrityError('CHUNK_MISSING', `chunk ${c.digest.slice(0, 12)} of ${f.path} is missing on the remote`, { hint: 'the version was not pushed completely; push it again from a repository that has it' });
-                if (got.body.length !== c.length || sha256(got.body) !== c.digest) {
+                if (got.body.length !== c.length || sha256Hex(got.body) !== c.digest) {
                   throw new IntegrityError('CORRUPT_CHUNK', `chunk ${c.digest.slice(0, 12)} of ${f.path} from the remote does not hash to its name`, { hint: 'the remote copy is corrupt or was tampered with; nothing was stored' });
                 }
                 bytes = got.body;
                 stats.chunksDownloaded++;
                 stats.bytesDownloaded += bytes.length;
               }
-              writeAt(fd, bytes, c.offset);
+              writeAllAt(fd, bytes, c.offset);
             }
             bytesDone += c.length;
             itemsDone++;
@@ -162,24 +161,4 @@ async function chunkListOf(repo: Repository, remote: Remote, f: ManifestFile): P
     offset += length;
     return c;
   });
-}
-
-function sha256(b: Buffer): string {
-  return createHash('sha256').update(b).digest('hex');
-}
-
-function sha256OfRange(fd: number, offset: number, length: number): string {
-  const buf = Buffer.allocUnsafe(length);
-  let done = 0;
-  while (done < length) {
-    const n = readSync(fd, buf, done, length - done, offset + done);
-    if (n === 0) return '';
-    done += n;
-  }
-  return sha256(buf);
-}
-
-function writeAt(fd: number, bytes: Buffer, offset: number): void {
-  let done = 0;
-  while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, offset + done);
 }

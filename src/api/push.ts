@@ -5,7 +5,7 @@ import { decodeDoc, encodeDoc, keys, numberDocSchema, stageDocSchema, tagDocSche
 import { parseRef } from '../core/refs.js';
 import { FORMAT_VERSION } from '../core/manifest.js';
 import { appendEvent } from '../store/events-table.js';
-import { readRange } from '../store/chunk-reader.js';
+import { readRange } from '../store/positional-io.js';
 import { hashFileSync, type ChunkRef } from '../store/hash-file.js';
 import { writeTransaction, type Database } from '../store/index-db.js';
 import { getRemoteRef, knownRemoteChunks, rememberRemoteChunks, rememberRemoteVersion, remoteVersionNumber, setRemoteRef } from '../store/remote-tracking.js';

@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
 import { IntegrityError } from '../errors.js';
-import { parseManifest } from '../core/manifest.js';
+import { parseManifest, sha256Hex } from '../core/manifest.js';
 import { decodeDoc, fileListSchema, keys } from '../core/remote-layout.js';
 import { fileDigestFromChunks } from '../store/file-digest.js';
 import { resolveRef } from '../store/resolve-ref.js';
@@ -81,7 +80,7 @@ export async function verifyRemote(opts: VerifyRemoteOptions): Promise<VerifyRes
             }
             objectsChecked++;
             bytesChecked += got.body.length;
-            const actual = createHash('sha256').update(got.body).digest('hex');
+            const actual = sha256Hex(got.body);
             if (actual !== d) problems.push({ kind: 'corrupt-object', id: d, detail: `chunk bytes hash to ${actual}` });
           }),
         ),

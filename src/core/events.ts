@@ -55,8 +55,7 @@ export const CHAIN_START = '0'.repeat(64);
  */
 export function buildEvent(e: NewEvent): AuditEvent {
   const body = { ...e, at: e.at ?? monotonicNow(), data: { ...e.data, nonce: randomBytes(8).toString('hex') } };
-  const id = createHash('sha256').update(canonicalJson(body)).digest('hex');
-  return { id, ...body };
+  return { id: contentId(body), ...body };
 }
 
 /** The event's canonical JSON: what the chain hash covers and what is published. */
@@ -67,6 +66,10 @@ export function eventPayload(e: AuditEvent): string {
 /** The id an event's content implies (the id field itself excluded). */
 export function eventContentId(e: AuditEvent): string {
   const { id: _id, ...body } = e;
+  return contentId(body);
+}
+
+function contentId(body: Omit<AuditEvent, 'id'>): string {
   return createHash('sha256').update(canonicalJson(body)).digest('hex');
 }
 

@@ -3,7 +3,8 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { fsError } from '../errors.js';
 import { fileDigestFromChunks } from './file-digest.js';
 import { SCRATCH_BYTES, WASM_DATA_OFFSET, WasmChunker, scratchScanEngine } from './gear-wasm.js';
-import { DIRECT_ALIGN, PARALLEL_FILE_BYTES, hashFdPipelined, hashThreads, openDirect, writeAllAt } from './parallel-hash.js';
+import { DIRECT_ALIGN, PARALLEL_FILE_BYTES, hashFdPipelined, hashThreads, openDirect } from './parallel-hash.js';
+import { writeAllAt } from './positional-io.js';
 
 /** One chunk of a file: its digest and where it lies in the file. */
 export interface ChunkRef {

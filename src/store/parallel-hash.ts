@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { closeSync, constants as fsConstants, existsSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, constants as fsConstants, existsSync, openSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { ModelctlError, isErrnoException, type ExitCodeValue } from '../errors.js';
 import { fileDigestFromChunks } from './file-digest.js';
+import { writeAllAt } from './positional-io.js';
 import { ScanEngine, WASM_DATA_OFFSET, WasmChunker, createScannerMemory } from './gear-wasm.js';
 import type { ChunkRef, HashedFile } from './hash-file.js';
 
@@ -171,10 +172,6 @@ export function runMemoryJob(job: MemoryJob, bytes: Uint8Array): HashJobResult {
   return { id: job.id };
 }
 
-/** Writes all of `view` at `position` (positional: the descriptor's offset is not used). */
-export function writeAllAt(fd: number, view: Uint8Array, position: number): void {
-  for (let off = 0; off < view.length; ) off += writeSync(fd, view, off, view.length - off, position + off);
-}
 
 /** A thrown value as a WorkerError (errno errors keep their code so fsError can map them). */
 export function serializeError(err: unknown): WorkerError {
