@@ -9,6 +9,7 @@ import { appendEvent } from '../store/events-table.js';
 import { writeTransaction } from '../store/index-db.js';
 import { getRemoteRef, rememberRemoteVersion, setRemoteRef } from '../store/remote-tracking.js';
 import { moveStage } from '../store/stages-table.js';
+import { hasUnpushedRefMove, markEvents, unpushedRefMoves } from '../store/unpushed-events.js';
 import { deleteTag, getTag, setTag } from '../store/tags-table.js';
 import { ensureModel, getVersion, insertVersion, nextVersionNumber, renumberVersion } from '../store/version-records.js';
 import { openRemoteSession, type RemoteSession } from './remote-session.js';
@@ -190,7 +191,7 @@ async function fetchModel(
       }
       const local = getTag(db, modelId, name);
       if (local?.versionId === doc.version) continue;
-      if (local && hasUnpushed(db, model, 'tag', name)) {
+      if (local && hasUnpushedRefMove(db, model, 'tag', name)) {
         warnings.push(`tag ${model}@${name} was moved locally and on the remote; kept the local one (push --force to publish it)`);
         continue;
       }
@@ -203,7 +204,7 @@ async function fetchModel(
       if (listedTags.has(r.key)) continue;
       const name = parseModelKey(r.key)?.name;
       setRemoteRef(db, remoteId, r.key, { etag: null, value: null });
-      if (name && getTag(db, modelId, name) && !hasUnpushed(db, model, 'tag', name)) {
+      if (name && getTag(db, modelId, name) && !hasUnpushedRefMove(db, model, 'tag', name)) {
         deleteTag(db, modelId, model, name);
         out.tags.push({ tag: name, version: null });
       }
@@ -218,9 +219,9 @@ async function fetchModel(
       }
       const holder = db.prepare('SELECT version_id AS v FROM stages WHERE model_id = ? AND stage = ?').get(modelId, stage) as { v: string } | undefined;
       if (holder?.v === doc.version) continue;
-      if (hasUnpushed(db, model, 'stage', stage)) {
+      if (hasUnpushedRefMove(db, model, 'stage', stage)) {
         warnings.push(`stage ${model}@${stage} was moved on the remote (by ${doc.actor}); your unpushed local move was superseded`);
-        supersede(db, model, stage);
+        markEvents(db, unpushedRefMoves(db, model, 'stage').get(`${model}\0${stage}`)?.events.map((e) => e.id) ?? [], 2);
       }
       // The remote may have moved the stage several times since we last looked: record each
       // move its events explain, in order, so that rollback here walks the same chain as
@@ -239,21 +240,4 @@ async function fetchModel(
     }
   });
   return out;
-}
-
-function refEvents(kind: 'tag' | 'stage'): string {
-  return kind === 'tag' ? "('tag','tag-move','tag-delete')" : "('promote','rollback')";
-}
-
-/** True when the index holds a local, not yet pushed move of this tag or stage. */
-function hasUnpushed(db: Repository['db'], model: string, kind: 'tag' | 'stage', name: string): boolean {
-  const rows = db.prepare(`SELECT payload FROM events WHERE pushed = 0 AND model = ? AND action IN ${refEvents(kind)}`).all(model) as { payload: string }[];
-  return rows.some((r) => (JSON.parse(r.payload) as AuditEvent).data[kind] === name);
-}
-
-/** Marks local unpushed moves of a stage as superseded (pushed = 2: never published). */
-function supersede(db: Repository['db'], model: string, stage: string): void {
-  const rows = db.prepare(`SELECT id, payload FROM events WHERE pushed = 0 AND model = ? AND action IN ${refEvents('stage')}`).all(model) as { id: string; payload: string }[];
-  const mark = db.prepare('UPDATE events SET pushed = 2 WHERE id = ?');
-  for (const r of rows) if ((JSON.parse(r.payload) as AuditEvent).data.stage === stage) mark.run(r.id);
 }

@@ -1,13 +1,15 @@
 import pLimit from 'p-limit';
 import { ConflictError, IntegrityError } from '../errors.js';
-import { buildEvent, type AuditEvent } from '../core/events.js';
+import { buildEvent } from '../core/events.js';
 import { decodeDoc, encodeDoc, keys, numberDocSchema, stageDocSchema, tagDocSchema, type FileList } from '../core/remote-layout.js';
 import { parseRef } from '../core/refs.js';
 import { FORMAT_VERSION } from '../core/manifest.js';
 import { appendEvent } from '../store/events-table.js';
+import { unpushedEvents, unpushedRefMoves } from '../store/unpushed-events.js';
+import { publishEvents } from './publish-events.js';
 import { readRange } from '../store/positional-io.js';
 import { hashFileSync, type ChunkRef } from '../store/hash-file.js';
-import { writeTransaction, type Database } from '../store/index-db.js';
+import { writeTransaction } from '../store/index-db.js';
 import { getRemoteRef, knownRemoteChunks, rememberRemoteChunks, rememberRemoteVersion, remoteVersionNumber, setRemoteRef } from '../store/remote-tracking.js';
 import { requireModel, resolveRef } from '../store/resolve-ref.js';
 import { fileChunks, getVersion, listVersions, recordFileChunks, renumberVersion, versionFiles, type VersionRow } from '../store/version-records.js';
@@ -230,24 +232,8 @@ export async function pushTo(repo: Repository, session: RemoteSession, opts: Pus
   const stages = await pushStages(repo, session, models, actor, held);
 
   // 8. Events, oldest first, create-only (an event already there is fine).
-  const events = unpushedEvents(repo.db, models).filter((e) => !held.has(e.id));
-  await Promise.all(
-    events.map((e) =>
-      limit(async () => {
-        try {
-          await remote.put(keys.event(e.model as string, e.at, e.id), Buffer.from(eventBytes(repo.db, e.id)), { condition: { ifAbsent: true } });
-        } catch (err) {
-          if ((err as { code?: string }).code !== 'PRECONDITION_FAILED') throw err;
-        }
-      }),
-    ),
-  );
-  if (events.length) {
-    writeTransaction(repo.db, () => {
-      const mark = repo.db.prepare('UPDATE events SET pushed = 1 WHERE id = ?');
-      for (const e of events) mark.run(e.id);
-    });
-  }
+  const events = unpushedEvents(repo.db, models).filter((u) => !held.has(u.event.id));
+  await publishEvents(repo.db, remote, events, limit);
   const out: PushResult = {
     remote: session.displayUrl,
     versions: result,
@@ -267,17 +253,6 @@ export async function pushTo(repo: Repository, session: RemoteSession, opts: Pus
     });
   }
   return out;
-}
-
-/** The stored canonical payload of an event. */
-function eventBytes(db: Database, id: string): string {
-  return (db.prepare('SELECT payload FROM events WHERE id = ?').get(id) as { payload: string }).payload;
-}
-
-function unpushedEvents(db: Database, models: Set<string>): AuditEvent[] {
-  return (db.prepare('SELECT payload FROM events WHERE pushed = 0 AND model IS NOT NULL ORDER BY seq').all() as { payload: string }[])
-    .map((r) => JSON.parse(r.payload) as AuditEvent)
-    .filter((e) => e.model !== null && models.has(e.model));
 }
 
 /**
@@ -310,25 +285,10 @@ function rechunkLocalObject(repo: Repository, digest: string): ChunkRef[] {
   return h.chunks;
 }
 
-/** Local stage/tag events not yet published, grouped by the ref they move. */
-function unpushedRefEvents(db: Database, models: Set<string>, kind: 'tag' | 'stage'): Map<string, AuditEvent[]> {
-  const actions = kind === 'tag' ? ['tag', 'tag-move', 'tag-delete'] : ['promote', 'rollback'];
-  const out = new Map<string, AuditEvent[]>();
-  for (const e of unpushedEvents(db, models)) {
-    if (!actions.includes(e.action)) continue;
-    const name = kind === 'tag' ? (e.data.tag as string | undefined) : (e.data.stage as string | undefined);
-    if (!name) continue;
-    const k = `${e.model}\0${name}`;
-    out.set(k, [...(out.get(k) ?? []), e]);
-  }
-  return out;
-}
-
 async function pushTags(repo: Repository, session: RemoteSession, models: Set<string>, held: Set<string>): Promise<PushResult['tags']> {
   const out: PushResult['tags'] = [];
   const { remote, remoteId } = session;
-  for (const [k, evs] of unpushedRefEvents(repo.db, models, 'tag')) {
-    const [model, tag] = k.split('\0');
+  for (const { model, name: tag, events: evs } of unpushedRefMoves(repo.db, models, 'tag').values()) {
     const key = keys.tag(model, tag);
     const local = repo.db
       .prepare('SELECT t.version_id AS version, t.message, t.actor, t.created_at AS at FROM tags t JOIN models m ON m.id = t.model_id WHERE m.name = ? AND t.name = ?')
@@ -376,8 +336,7 @@ async function pushTags(repo: Repository, session: RemoteSession, models: Set<st
 async function pushStages(repo: Repository, session: RemoteSession, models: Set<string>, actor: string, held: Set<string>): Promise<PushResult['stages']> {
   const out: PushResult['stages'] = [];
   const { remote, remoteId } = session;
-  for (const [k, evs] of unpushedRefEvents(repo.db, models, 'stage')) {
-    const [model, stage] = k.split('\0');
+  for (const { model, name: stage, events: evs } of unpushedRefMoves(repo.db, models, 'stage').values()) {
     const key = keys.stage(model, stage);
     const local = repo.db
       .prepare('SELECT s.version_id AS version, s.event_id AS event FROM stages s JOIN models m ON m.id = s.model_id WHERE m.name = ? AND s.stage = ?')

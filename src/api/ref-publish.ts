@@ -1,9 +1,11 @@
+import pLimit from 'p-limit';
 import { ConflictError } from '../errors.js';
-import type { AuditEvent } from '../core/events.js';
 import { parseRef } from '../core/refs.js';
 import { decodeDoc, encodeDoc, keys, stageDocSchema, tagDocSchema } from '../core/remote-layout.js';
 import { writeTransaction } from '../store/index-db.js';
 import { getRemoteRef, setRemoteRef } from '../store/remote-tracking.js';
+import { unpushedEvents } from '../store/unpushed-events.js';
+import { publishEvents } from './publish-events.js';
 import { resolveRef } from '../store/resolve-ref.js';
 import { getVersion } from '../store/version-records.js';
 import { resolveActor } from '../workspace/identity.js';
@@ -76,12 +78,12 @@ export async function tagAndPush(opts: TagOptions & PushOption): Promise<Publish
         await restore(session, key, current?.body ?? null, etag);
         throw err;
       }
-      await publishEvents(repo, session, model);
+      await publishEvents(repo.db, session.remote, unpushedEvents(repo.db, model), pLimit(DEFAULT_JOBS));
       writeTransaction(repo.db, () => setRemoteRef(repo.db, session.remoteId, key, { etag, value: doc }));
       return result;
     }
     const result = await tag(opts);
-    await publishEvents(repo, session, model);
+    await publishEvents(repo.db, session.remote, unpushedEvents(repo.db, model), pLimit(DEFAULT_JOBS));
     return result;
   });
 }
@@ -135,7 +137,7 @@ async function publishStageMove(repo: Repository, session: RemoteSession, dry: S
     await restore(session, key, last?.etag ? encodeDoc(last.value) : null, etag);
     throw err;
   }
-  await publishEvents(repo, session, dry.model);
+  await publishEvents(repo.db, session.remote, unpushedEvents(repo.db, dry.model), pLimit(DEFAULT_JOBS));
   writeTransaction(repo.db, () => setRemoteRef(repo.db, session.remoteId, key, { etag, value: doc }));
   return result;
 }
@@ -153,21 +155,4 @@ async function restore(session: RemoteSession, key: string, previous: Buffer | n
   } catch {
     /* someone moved it again meanwhile: theirs stands */
   }
-}
-
-/** Publishes the model's unpushed events (create-only) and marks them pushed. */
-async function publishEvents(repo: Repository, session: RemoteSession, model: string): Promise<void> {
-  const rows = repo.db.prepare('SELECT id, payload FROM events WHERE pushed = 0 AND model = ? ORDER BY seq').all(model) as { id: string; payload: string }[];
-  for (const r of rows) {
-    const e = JSON.parse(r.payload) as AuditEvent;
-    try {
-      await session.remote.put(keys.event(model, e.at, e.id), Buffer.from(r.payload), { condition: { ifAbsent: true } });
-    } catch (err) {
-      if ((err as { code?: string }).code !== 'PRECONDITION_FAILED') throw err;
-    }
-  }
-  if (rows.length) writeTransaction(repo.db, () => {
-    const mark = repo.db.prepare('UPDATE events SET pushed = 1 WHERE id = ?');
-    for (const r of rows) mark.run(r.id);
-  });
 }
