@@ -18,6 +18,8 @@ export interface CheckoutOptions extends CommonOptions {
   link?: LinkMode;
   /** Overwrite files with local changes. */
   force?: boolean;
+  /** Objects the caller verified moments ago (pull): written without hashing them again. */
+  verified?: ReadonlySet<string>;
 }
 
 export interface CheckoutResult {
@@ -99,9 +101,10 @@ export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult> {
         throw new ConflictError('WOULD_OVERWRITE', `'${p.path}' exists and is not a regular file`, { hint: 'move it away and run checkout again' });
       }
       const firstCopy = link === 'move' ? placed.get(f.digest) : undefined;
+      const verified = opts.verified?.has(f.digest) ?? false;
       const used = firstCopy
-        ? materializeFile(firstCopy, p.dest, dir, f.digest, f.mode, 'copy')
-        : materializeFile(repo.store.objectPath(f.digest), p.dest, dir, f.digest, f.mode, link);
+        ? materializeFile(firstCopy, p.dest, dir, f.digest, f.mode, 'copy', verified)
+        : materializeFile(repo.store.objectPath(f.digest), p.dest, dir, f.digest, f.mode, link, verified);
       if (link === 'move' && !firstCopy) placed.set(f.digest, p.dest);
       files.push({ path: p.path, action: 'written', link: used, size: f.size });
       written.push({ abs: p.dest, digest: f.digest });

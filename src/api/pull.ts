@@ -84,17 +84,17 @@ export async function pull(opts: PullOptions): Promise<PullResult> {
 
 async function pullInRepo(opts: PullOptions & { cwd: string }, model: string, repository: boolean): Promise<PullResult> {
   const jobs = jobsOrDefault(opts.jobs);
-  const { remote, version, download } = await withRepository(opts, async (repo) => {
+  const { remote, version, download, verified } = await withRepository(opts, async (repo) => {
     const session = await openRemoteSession(repo.settings, repository ? repo.root : opts.cwd, opts.remote, { create: false, db: repo.db, env: repo.env });
     try {
       await fetchInto(repo, session, model, jobs);
       const v = resolveRef(repo.db, opts.ref);
-      const download = await downloadObjects(repo, session.remote, readVersionManifest(repo, v.id).files, jobs, opts.onProgress);
-      return { remote: session.displayUrl, version: v, download };
+      const { stats, verified } = await downloadObjects(repo, session.remote, readVersionManifest(repo, v.id).files, jobs, opts.onProgress);
+      return { remote: session.displayUrl, version: v, download: stats, verified };
     } finally {
       await session.remote.close();
     }
   });
-  const co = await checkout({ cwd: opts.cwd, env: opts.env, ref: `${version.model}@${version.id}`, out: opts.out, link: opts.link, force: opts.force });
+  const co = await checkout({ cwd: opts.cwd, env: opts.env, ref: `${version.model}@${version.id}`, out: opts.out, link: opts.link, force: opts.force, verified });
   return { remote, version: co.version, outDir: co.outDir, files: co.files, download, repository };
 }

@@ -13,34 +13,39 @@ const BUFFER_BYTES = 4 * 1024 * 1024;
  * then rename), verifying the bytes written hash to `digest`. `auto` tries a reflink and
  * falls back to a copy; `hardlink` shares the read-only object (executables are copied,
  * since a shared inode cannot carry its own mode); `move` (pull into a throwaway store)
- * verifies the object and renames it into place, so each byte is written once. Returns
- * the method used.
+ * verifies the object and renames it into place, so each byte is written once. With
+ * `verified` (the caller checked these very bytes moments ago, as pull does) nothing is
+ * hashed again and a copy is a plain kernel copy. Returns the method used.
  */
-export function materializeFile(objectPath: string, dest: string, destDir: string, digest: string, mode: number, link: LinkMode): LinkUsed {
+export function materializeFile(objectPath: string, dest: string, destDir: string, digest: string, mode: number, link: LinkMode, verified = false): LinkUsed {
   let used: LinkUsed;
+  const check = (path: string) => {
+    if (!verified) checkDigest(hashFileSync(path).digest, digest, objectPath);
+  };
   const tmp = createTempFile(destDir, '.modelctl-tmp');
   closeSync(tmp.fd);
   try {
     if (link === 'move') {
       unlinkSync(tmp.path);
-      checkDigest(hashFileSync(objectPath).digest, digest, objectPath);
+      check(objectPath);
       renameSync(objectPath, tmp.path);
       chmodSync(tmp.path, mode);
       used = 'move';
     } else if (link === 'hardlink' && mode === 0o644) {
       // The object is verified by reading it; the link then shares those exact bytes.
       unlinkSync(tmp.path);
-      checkDigest(hashFileSync(objectPath).digest, digest, objectPath);
+      check(objectPath);
       linkSync(objectPath, tmp.path);
       used = 'hardlink';
     } else if ((link === 'auto' || link === 'reflink') && tryReflink(objectPath, tmp.path)) {
-      checkDigest(hashFileSync(tmp.path).digest, digest, objectPath);
+      check(tmp.path);
       chmodSync(tmp.path, mode);
       used = 'reflink';
     } else if (link === 'reflink') {
       throw new UsageError('REFLINK_UNSUPPORTED', 'this file system does not support reflinks', { hint: 'use --link auto (falls back to a copy) or --link copy' });
     } else {
-      copyVerified(objectPath, tmp.path, digest);
+      if (verified) copyFileSync(objectPath, tmp.path);
+      else copyVerified(objectPath, tmp.path, digest);
       chmodSync(tmp.path, mode);
       used = 'copy';
     }

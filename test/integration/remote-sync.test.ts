@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/core/canonical-json.js';
 import { manifestId } from '../../src/core/manifest.js';
+import { fileDigestFromChunks } from '../../src/store/file-digest.js';
 import { startS3rver, type S3rverHandle } from '../helpers/s3rver.js';
 import { BIN, pseudoRandomBytes, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
 import { runCliAsync } from './lifecycle-helpers.js';
@@ -270,6 +271,26 @@ describe('hostile remote content is rejected with exit 6 and nothing is written 
     list.chunks[0][1] += 1;
     writeFileSync(p, canonicalJson(list));
     expect(runCli(tempDir(), ['pull', 'fraud@v1', '--remote', remote, '--out', 'o']).code).toBe(6);
+  });
+
+  it('a chunk list whose every chunk hashes right but that cuts the file where the chunker would not', () => {
+    const { remote, manifest } = setup();
+    const big = manifest.files.find((f: { chunk?: string }) => !f.chunk);
+    const list = JSON.parse(readFileSync(join(remote, 'files', `${big.digest}.json`), 'utf8'));
+    // Split the first chunk in two: both halves are genuine, uploaded chunks.
+    const first = readFileSync(join(remote, 'chunks', list.chunks[0][0]));
+    const halves = [first.subarray(0, 100_000), first.subarray(100_000)];
+    const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    for (const h of halves) writeFileSync(join(remote, 'chunks', sha(h)), h);
+    const chunks = [...halves.map((h) => [sha(h), h.length]), ...list.chunks.slice(1)];
+    const digest = fileDigestFromChunks(chunks.map(([d]: [string]) => d));
+    writeFileSync(join(remote, 'files', `${digest}.json`), canonicalJson({ ...list, digest, chunks }));
+    publish(remote, { ...manifest, files: manifest.files.map((f: { digest: string }) => (f.digest === big.digest ? { ...f, digest } : f)) });
+    const ci = tempDir();
+    const r = runCli(ci, ['pull', 'fraud@v2', '--remote', remote, '--out', 'o', '--json']);
+    expect(r.code).toBe(6);
+    expect(r.error().code).toBe('CORRUPT_FILE');
+    expect(existsSync(join(ci, 'o/m/w.bin'))).toBe(false);
   });
 });
 
