@@ -47,6 +47,11 @@ export class Output {
   warn(text: string): void {
     if (!this.quiet) process.stderr.write(`${this.color.yellow('warning:')} ${text}\n`);
   }
+
+  /** The `warnings` a result carries, if any, each as a warning. */
+  warnAll(result: object): void {
+    for (const w of (result as { warnings?: readonly string[] }).warnings ?? []) this.warn(w);
+  }
 }
 
 /** Prints an error the SPEC §4 way: JSON on stderr with --json, else a message and hint. */

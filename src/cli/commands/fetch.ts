@@ -16,7 +16,7 @@ export function registerFetch(program: Command): Command {
       action<{ remote?: string; jobs?: string }>(async (ctx, opts, model?: string) => {
         const { fetch } = await import('../../api/fetch.js');
         const result = await fetch({ cwd: ctx.cwd, model, remote: opts.remote, jobs: parseJobs(opts.jobs) });
-        for (const w of result.warnings) ctx.out.warn(w);
+        ctx.out.warnAll(result);
         ctx.out.result(result, (r: FetchResult) => {
           if (r.models.length === 0) return `Nothing on ${r.remote}`;
           return r.models

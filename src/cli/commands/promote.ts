@@ -39,7 +39,7 @@ Examples:
     )
     .action(
       action<PromoteFlags>(async (ctx, opts, ref: string) => {
-        const { promote, policyDenial } = await import('../../api/promote.js');
+        const { promote } = await import('../../api/promote.js');
         const run = opts.push && !opts.dryRun ? (await import('../../api/ref-publish.js')).promoteAndPush : promote;
         const result = await run({
           remote: opts.remote,
@@ -51,13 +51,22 @@ Examples:
           confirm: stageConfirmer(ctx, opts.yes),
           argv: ctx.argv,
         });
-        for (const w of (result as { warnings?: string[] }).warnings ?? []) ctx.out.warn(w);
-        renderStageMove(ctx, result);
-        if (result.dryRun && !result.allowed) {
-          throw policyDenial({ ...result, number: result.version.number, versionId: result.version.id });
-        }
+        await reportStageMove(ctx, result);
       }),
     );
+}
+
+/**
+ * The end of promote and rollback: warnings, the result, and for a denied dry run the
+ * policy error (exit 5) after the verdict was shown.
+ */
+export async function reportStageMove(ctx: CommandContext, result: StageMoveResult & { warnings?: readonly string[] }): Promise<void> {
+  ctx.out.warnAll(result);
+  renderStageMove(ctx, result);
+  if (result.dryRun && !result.allowed) {
+    const { policyDenial } = await import('../../api/promote.js');
+    throw policyDenial({ ...result, number: result.version.number, versionId: result.version.id });
+  }
 }
 
 /** Prints a promote or rollback result (shared with rollback and commit --stage). */

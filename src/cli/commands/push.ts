@@ -35,7 +35,7 @@ export function registerPush(program: Command): Command {
         } finally {
           bar.stop();
         }
-        for (const w of result.warnings) ctx.out.warn(w);
+        ctx.out.warnAll(result);
         ctx.out.result(result, renderPush);
       }),
     );

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { action } from '../action.js';
 import { stageConfirmer } from '../stage-confirm.js';
-import { renderStageMove } from './promote.js';
+import { reportStageMove } from './promote.js';
 
 interface RollbackFlags {
   stage: string;
@@ -40,7 +40,6 @@ Examples:
     .action(
       action<RollbackFlags>(async (ctx, opts, model: string) => {
         const { rollback } = await import('../../api/rollback.js');
-        const { policyDenial } = await import('../../api/promote.js');
         const run = opts.push && !opts.dryRun ? (await import('../../api/ref-publish.js')).rollbackAndPush : rollback;
         const result = await run({
           remote: opts.remote,
@@ -53,11 +52,7 @@ Examples:
           confirm: stageConfirmer(ctx, opts.yes),
           argv: ctx.argv,
         });
-        for (const w of (result as { warnings?: string[] }).warnings ?? []) ctx.out.warn(w);
-        renderStageMove(ctx, result);
-        if (result.dryRun && !result.allowed) {
-          throw policyDenial({ ...result, number: result.version.number, versionId: result.version.id });
-        }
+        await reportStageMove(ctx, result);
       }),
     );
 }
