@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { runCliAsync, type AsyncRun } from '../integration/lifecycle-helpers.js';
+import { runCliAsync, type AsyncRun } from './temp-repo.js';
 import { FAULT_KINDS, formatTally, type FaultKind, type FaultProxy } from './fault-proxy.js';
 import { pseudoRandomBytes, tempDir, tempRepo, writeFile } from './temp-repo.js';
 

@@ -14,7 +14,8 @@ import { show } from '../../src/api/show.js';
 import type { AuditEvent } from '../../src/core/events.js';
 import { NotFoundError } from '../../src/errors.js';
 import type { Remote } from '../../src/remote/remote.js';
-import { commitVersion, runCliAsync, type AsyncRun } from '../integration/lifecycle-helpers.js';
+import { commitVersion } from '../integration/lifecycle-helpers.js';
+import { runCliAsync, type AsyncRun } from './temp-repo.js';
 import type { FaultProxy } from './fault-proxy.js';
 import { pseudoRandomBytes, tempRepo, writeFile } from './temp-repo.js';
 

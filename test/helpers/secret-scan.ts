@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { expect } from 'vitest';
-import type { AsyncRun } from '../integration/lifecycle-helpers.js';
+import type { AsyncRun } from './temp-repo.js';
 
 /** A named secret value to look for. */
 export type Secrets = Record<string, string>;

@@ -3,13 +3,12 @@
  * lineage): a repository with given settings, versions committed through the built CLI,
  * and an asynchronous CLI runner for tests that need parallel processes or a timeout.
  */
-import { spawn } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { commit } from '../../src/api/commit.js';
 import { history } from '../../src/api/history.js';
-import { BIN, tempRepo, writeFile } from '../helpers/temp-repo.js';
+import { tempRepo, writeFile } from '../helpers/temp-repo.js';
 
 let counter = 0;
 
@@ -75,45 +74,5 @@ export function installHook(repo: string, name: string, script: string): string 
   return p;
 }
 
-export interface AsyncRun {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  timedOut: boolean;
-}
-
-/**
- * Runs the built CLI without blocking the test's event loop (parallel processes, an
- * in-process HTTP server). `env` entries set to undefined are removed (e.g. CI). Killed
- * after `timeoutMs`, reported as `timedOut`.
- */
-export function runCliAsync(
-  cwd: string,
-  args: string[],
-  opts: { env?: Record<string, string | undefined>; input?: string; timeoutMs?: number } = {},
-): Promise<AsyncRun> {
-  const env: NodeJS.ProcessEnv = { ...process.env, CI: '1', NO_COLOR: '1' };
-  for (const [k, v] of Object.entries(opts.env ?? {})) {
-    if (v === undefined) delete env[k];
-    else env[k] = v;
-  }
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString('utf8')));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, opts.timeoutMs ?? 30_000);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, timedOut });
-    });
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(opts.input ?? '');
-  });
-}
+// Kept importable from here for the lifecycle suites; the runner lives with the other helpers.
+export { runCliAsync, type AsyncRun } from '../helpers/temp-repo.js';
