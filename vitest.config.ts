@@ -1,8 +1,13 @@
 import { defineConfig } from 'vitest/config';
 
+// `npm test` is the quick suite; `npm run test:full` (what CI runs) adds the long torture,
+// soak, fault and scale suites, which are the files named *.full.test.ts.
+const full = process.env.MODELCTL_TEST_FULL === '1';
+
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    exclude: full ? ['**/node_modules/**'] : ['**/node_modules/**', 'test/**/*.full.test.ts'],
     testTimeout: 60_000,
     // Cleaning up a global npm install or a multi-GiB file can outlast the 10 s default.
     hookTimeout: 120_000,

@@ -1,6 +1,6 @@
 /**
  * One typed error hierarchy. Every failure modelctl reports carries a stable string
- * `code` (for scripts and --json), the process exit code of SPEC §4, and a hint that
+ * `code` (for scripts and --json), the process exit code of docs/design.md §3, and a hint that
  * names the command that fixes it. Only src/cli/main.ts turns these into an exit.
  */
 

@@ -6,7 +6,7 @@ import { withRepository, type CommonOptions } from './repository.js';
 import { summarizeVersion, type VersionSummary } from './views.js';
 
 export interface DiffOptions extends CommonOptions {
-  /** The "before" version (SPEC §2 reference). */
+  /** The "before" version (docs/design.md §2 reference). */
   refA: string;
   /** The "after" version. */
   refB: string;

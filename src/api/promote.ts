@@ -6,7 +6,7 @@ export type { ConfirmStageMove, StageMoveQuestion, StageMoveResult } from './sta
 export { policyDenial } from './stage-move.js';
 
 export interface PromoteOptions extends CommonOptions {
-  /** The version to promote (SPEC §2 reference). */
+  /** The version to promote (docs/design.md §2 reference). */
   ref: string;
   /** The stage to move; must be one of the configured stages. */
   to: string;

@@ -45,7 +45,7 @@ export interface PushResult {
 const HEAD_LIMIT = 256;
 
 /**
- * Uploads what the remote lacks, in the SPEC §6 write order: chunks → file lists →
+ * Uploads what the remote lacks, in the docs/design.md §6 write order: chunks → file lists →
  * manifests → numbers → tags/stages → events, so no reader ever sees a reference to
  * something absent. Chunks are remembered per remote as they land, so a killed push
  * resumes where it stopped. Numbers are claimed by create-only writes (renumbering local

@@ -13,7 +13,7 @@ import { withRepository, type CommonOptions } from './repository.js';
 import { SHORT_ID_LENGTH, summarizeVersion, type VersionSummary } from './views.js';
 
 export interface TagOptions extends CommonOptions {
-  /** The version to tag (SPEC §2 reference). */
+  /** The version to tag (docs/design.md §2 reference). */
   ref: string;
   name: string;
   message?: string;

@@ -16,7 +16,7 @@ export interface CommandContext {
   canPrompt(yes?: boolean): boolean;
 }
 
-/** Adds the options every command accepts (SPEC §3). */
+/** Adds the options every command accepts (README, Reference: every command accepts --json, -C, -q, --no-color). */
 export function withGlobalOptions(cmd: Command): Command {
   return cmd
     .option('--json', 'print one JSON document on stdout')

@@ -11,7 +11,7 @@ let output: OutputModule;
 
 /**
  * The CLI entry: builds the commander program, runs it, and maps every failure to its
- * SPEC §4 exit code. The only place in modelctl that calls process.exit.
+ * docs/design.md §3 exit code. The only place in modelctl that calls process.exit.
  */
 export async function main(argv: string[]): Promise<void> {
   const args = argv.slice(2);

@@ -1,7 +1,7 @@
 import type { ChalkInstance } from 'chalk';
 import { ModelctlError } from '../errors.js';
 
-/** Flags every command accepts (SPEC §3). */
+/** Flags every command accepts (README, Reference: every command accepts --json, -C, -q, --no-color). */
 export interface GlobalFlags {
   json?: boolean;
   quiet?: boolean;
@@ -54,7 +54,7 @@ export class Output {
   }
 }
 
-/** Prints an error the SPEC §4 way: JSON on stderr with --json, else a message and hint. */
+/** Prints an error the docs/design.md §3 way: JSON on stderr with --json, else a message and hint. */
 export function printError(err: ModelctlError, json: boolean, chalk: ChalkInstance | null): void {
   if (json) {
     const body: Record<string, unknown> = { code: err.code, message: err.message, hint: err.hint ?? null, exitCode: err.exitCode };

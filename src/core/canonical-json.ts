@@ -1,5 +1,5 @@
 /**
- * Canonical JSON (SPEC §6): object keys sorted by UTF-16 code unit order, no
+ * Canonical JSON (docs/design.md §4): object keys sorted by UTF-16 code unit order, no
  * whitespace, UTF-8 when encoded. Version ids and event hashes are sha256 over these
  * bytes, so this function must never change its output for a given value.
  */

@@ -15,7 +15,7 @@ export type EventAction =
   | 'gc'
   | 'renumber';
 
-/** An audit event as stored and published (SPEC §3, issue: audit trail). */
+/** An audit event as stored and published (docs/design.md §8). */
 export interface AuditEvent {
   id: string;
   at: string;

@@ -7,7 +7,7 @@ const TAG_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
 const VERSION_NUMBER = /^v[0-9]+$/;
 const MAX_NAME = 128;
 
-/** True when `name` is a valid model name (SPEC §1). */
+/** True when `name` is a valid model name (docs/design.md §2). */
 export function isModelName(name: string): boolean {
   return name.length <= MAX_NAME && MODEL_NAME.test(name) && !name.split('/').some((p) => p === '.' || p === '..' || p.endsWith('.'));
 }
@@ -27,7 +27,7 @@ export function isVersionNumberSelector(s: string): boolean {
 }
 
 /**
- * Throws a UsageError (exit 2) unless `name` may be a tag: SPEC §2 syntax, not `v<N>`,
+ * Throws a UsageError (exit 2) unless `name` may be a tag: docs/design.md §2 syntax, not `v<N>`,
  * not `latest`, not one of the configured stage names.
  */
 export function assertTagName(name: string, stages: readonly string[]): void {

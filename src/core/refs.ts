@@ -1,7 +1,7 @@
 import { UsageError } from '../errors.js';
 import { assertModelName, isVersionNumberSelector, printable } from './names.js';
 
-/** What follows `@` in a reference, before it is resolved against an index (SPEC §2). */
+/** What follows `@` in a reference, before it is resolved against an index (docs/design.md §2). */
 export type Selector =
   | { kind: 'latest' }
   | { kind: 'number'; number: number }

@@ -5,7 +5,7 @@ import { auditEventFields } from './events.js';
 import { FORMAT_VERSION, parseUntrustedJson } from './manifest.js';
 
 /**
- * The remote layout of format version 1 (SPEC §6): key names and the small JSON documents
+ * The remote layout of format version 1 (docs/design.md §6): key names and the small JSON documents
  * stored under them. Pure: no I/O. Every document read from a remote is untrusted and goes
  * through one of the `parse*` functions here.
  */

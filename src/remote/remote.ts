@@ -1,7 +1,7 @@
 /**
  * The one narrow interface every remote backend implements (restic's Backend, in spirit):
  * whole-object put/get/head/list/delete plus the two conditional writes the remote layout
- * (SPEC §6) needs: create-only-if-absent for numbers and tags, compare-and-swap for stages.
+ * (docs/design.md §6) needs: create-only-if-absent for numbers and tags, compare-and-swap for stages.
  * Backends: directory.ts (a path, file:// URL or mounted share) and s3.ts. One contract
  * suite (test/contract/remote-contract.ts) runs against each of them.
  */

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 const FILE_DIGEST_PREFIX = Buffer.from('modelctl-file-v1\0', 'ascii');
 
 /**
- * A file's digest (SPEC §6): sha256("modelctl-file-v1" ‖ 0x00 ‖ d1 ‖ … ‖ dn) over its
+ * A file's digest (docs/design.md §4): sha256("modelctl-file-v1" ‖ 0x00 ‖ d1 ‖ … ‖ dn) over its
  * chunks' raw 32-byte digests, for every file including empty and one-chunk files.
  */
 export function fileDigestFromChunks(chunkDigests: readonly (Buffer | string)[]): string {

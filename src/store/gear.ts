@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 
 /**
- * Chunking parameters of format version 1 (SPEC §6). Changing any of these, or the gear
+ * Chunking parameters of format version 1 (docs/design.md §4). Changing any of these, or the gear
  * table below, changes every chunk boundary: the test vectors in test/vectors/ fail.
  */
 export const CHUNKING = {

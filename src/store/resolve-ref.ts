@@ -12,7 +12,7 @@ import {
 } from './version-records.js';
 
 /**
- * The one place that turns a reference (SPEC §2) into a version. A name selector is
+ * The one place that turns a reference (docs/design.md §2) into a version. A name selector is
  * tried as a stage, then a tag, then an id prefix (≥ 7 hex). Unknown or ambiguous →
  * NotFoundError (exit 3) listing the closest candidates.
  */

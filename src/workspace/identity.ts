@@ -16,7 +16,7 @@ function osUser(): string {
   }
 }
 
-/** The CI provider and job URL when the environment says so (SPEC §5), else null. */
+/** The CI provider and job URL when the environment says so (docs/design.md §4, lineage), else null. */
 export function detectCi(env: NodeJS.ProcessEnv = process.env): Environment['ci'] {
   if (env.GITHUB_ACTIONS === 'true') {
     const url = env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID

@@ -84,7 +84,7 @@ describe('references', () => {
 });
 
 describe('names', () => {
-  it('accepts model names per SPEC §1', () => {
+  it('accepts model names per docs/design.md §2', () => {
     for (const ok of ['fraud', 'fraud-detector', 'team/fraud-detector', 'a.b_c-1', '0model']) expect(isModelName(ok), ok).toBe(true);
     for (const bad of ['', 'Fraud', '-x', 'a/b/c', 'a/', '/a', 'a b', '..', 'a/..', 'x'.repeat(200)]) expect(isModelName(bad), bad).toBe(false);
     expect(exitCodeOf(() => assertModelName('Bad'))).toBe(2);
