@@ -65,6 +65,43 @@ export const environmentSchema = z.strictObject({
 });
 export type Environment = z.infer<typeof environmentSchema>;
 
+/** The peak memory of a run's process tree and how it was measured (docs/design.md §14). */
+export const peakMemorySchema = z.strictObject({
+  bytes: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  /** `proc-sampling`: the summed RSS of the tree read from /proc every `intervalMs`, or any process's own high-water mark if higher. */
+  method: z.string().max(64),
+  intervalMs: z.number().int().positive().max(3_600_000),
+  samples: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+});
+export type PeakMemory = z.infer<typeof peakMemorySchema>;
+
+/** A working folder or file path relative to the repository root: `.` or a safe relative path. */
+const runPath = z.string().superRefine((p, ctx) => {
+  const why = p === '.' ? null : unsafePathReason(p);
+  if (why) ctx.addIssue({ code: 'custom', message: `unsafe path: ${why}` });
+});
+
+/**
+ * How `modelctl run` produced a version (docs/design.md §14). Optional in the lineage, so
+ * manifests written before it existed still parse, stay canonical and keep their ids.
+ */
+export const runLineageSchema = z.strictObject({
+  /** The command as run (argv), credentials redacted. */
+  command: z.array(z.string().max(65536)).min(1).max(10_000),
+  /** The folder it ran in, relative to the repository root (`.` for the root). */
+  cwd: runPath,
+  exitCode: z.number().int(),
+  startedAt: z.iso.datetime(),
+  durationMs: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  /** Null where the platform gives no way to measure it (no /proc). */
+  peakMemory: peakMemorySchema.nullable(),
+  /** The allow-listed environment variables that were set, credential-looking values redacted. */
+  env: z.record(z.string().max(256), z.string().max(65536)),
+  /** The version's file holding the command's combined output (`--log`), or null. */
+  log: safePath.nullable(),
+});
+export type RunLineage = z.infer<typeof runLineageSchema>;
+
 export const lineageSchema = z.strictObject({
   code: codeLineageSchema.nullable(),
   data: z.array(dataInputSchema).max(100_000),
@@ -73,6 +110,7 @@ export const lineageSchema = z.strictObject({
   parent: z.strictObject({ model: z.string(), version: digest }).nullable(),
   environment: environmentSchema,
   argv: z.array(z.string().max(65536)).max(10_000),
+  run: runLineageSchema.optional(),
 });
 export type Lineage = z.infer<typeof lineageSchema>;
 

@@ -34,6 +34,12 @@ const remoteSettings = z.strictObject({
 });
 export type RemoteSettings = z.infer<typeof remoteSettings>;
 
+/** `run` settings (docs/design.md §14): refuse a dirty tree, extra environment variables to record. */
+const runSettings = z.strictObject({
+  clean_git: z.boolean().optional(),
+  env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'environment variable names only')).max(1000).optional(),
+});
+
 /** The settings schema shared by modelctl.json and .modelctl/config.json. */
 export const configSchema = z.strictObject({
   $schema: z.string().optional(),
@@ -43,6 +49,9 @@ export const configSchema = z.strictObject({
   remotes: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/), remoteSettings).optional(),
   default_remote: z.string().optional(),
   checkout: z.strictObject({ link: z.enum(['auto', 'reflink', 'hardlink', 'copy']).optional() }).optional(),
+  /** Keep modelctl.lock up to date on commit, run, checkout, pull and promote (docs/design.md §14). */
+  lock: z.boolean().optional(),
+  run: runSettings.optional(),
 });
 export type ConfigFile = z.infer<typeof configSchema>;
 
@@ -54,6 +63,9 @@ export interface Settings {
   remotes: Record<string, RemoteSettings>;
   defaultRemote: string | null;
   checkoutLink: 'auto' | 'reflink' | 'hardlink' | 'copy';
+  /** Update modelctl.lock without --lock. */
+  lock: boolean;
+  run: { cleanGit: boolean; env: string[] };
 }
 
 export const DEFAULT_STAGES = ['staging', 'production'];
@@ -95,6 +107,11 @@ export function resolveSettings(shared: ConfigFile, local: ConfigFile, env: Node
     remotes,
     defaultRemote: defaultRemote ?? null,
     checkoutLink: local.checkout?.link ?? shared.checkout?.link ?? 'auto',
+    lock: local.lock ?? shared.lock ?? false,
+    run: {
+      cleanGit: local.run?.clean_git ?? shared.run?.clean_git ?? false,
+      env: [...new Set([...(shared.run?.env ?? []), ...(local.run?.env ?? [])])],
+    },
   };
 }
 

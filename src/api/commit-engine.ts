@@ -1,0 +1,240 @@
+import { UsageError } from '../errors.js';
+import { buildEvent } from '../core/events.js';
+import type { JsonValue } from '../core/key-values.js';
+import { parseKeyValue } from '../core/key-values.js';
+import {
+  FORMAT_VERSION,
+  manifestId,
+  serializeManifest,
+  versionIdentity,
+  versionManifestSchema,
+  type CodeLineage,
+  type Lineage,
+  type ManifestFile,
+  type RunLineage,
+  type VersionManifest,
+} from '../core/manifest.js';
+import { assertTagName } from '../core/names.js';
+import { appendEvent } from '../store/events-table.js';
+import { writeTransaction } from '../store/index-db.js';
+import { interruptionPoint } from '../store/temp-files.js';
+import { resolveRef } from '../store/resolve-ref.js';
+import { setTag } from '../store/tags-table.js';
+import { ensureModel, getVersion, insertVersion, latestVersion, nextVersionNumber, recordFileChunks } from '../store/version-records.js';
+import { assertSettingsPathInside, selectFiles, type SelectedFile } from '../workspace/file-selection.js';
+import { readGitState } from '../workspace/git-state.js';
+import { assertPreHookPassed, runHook, type HookOutcome } from '../workspace/hooks.js';
+import { captureEnvironment, hostName, resolveActor } from '../workspace/identity.js';
+import { readKeyValueFile } from '../workspace/key-value-file.js';
+import { describeDataInputs } from './data-inputs.js';
+import { hashWorkingFiles } from './file-hashing.js';
+import type { Repository } from './repository.js';
+import { summarizeVersion, type VersionSummary } from './views.js';
+
+/** What to snapshot and the lineage a user gives (the options of `modelctl commit`). */
+export interface CommitRequest {
+  model: string;
+  /** Paths, folders and globs; default: the model's `paths` in modelctl.json. */
+  paths?: string[];
+  message?: string;
+  /** `k=v` strings (values keep JSON scalar types). */
+  params?: string[];
+  paramsFile?: string;
+  metrics?: string[];
+  metricsFile?: string;
+  /** Files, folders or URIs the model was trained on. */
+  data?: string[];
+  /** Reference of the version this one was fine-tuned from (any model). */
+  parent?: string;
+  tag?: string;
+  /** Recorded as the command line in lineage and the commit event. */
+  argv?: string[];
+}
+
+/** What an engine caller (modelctl run) adds to a commit request. */
+export interface CommitExtras {
+  /** Root-relative files added to the selection (the run's log). */
+  extraFiles?: string[];
+  /** Code lineage captured earlier (run: before the command started); default: read now. */
+  code?: CodeLineage | null;
+  /** The run that produced the files (lineage.run, docs/design.md §14). */
+  run?: RunLineage;
+}
+
+export interface CommitResult {
+  /** False when content and lineage equal the latest version: nothing was created. */
+  created: boolean;
+  version: VersionSummary;
+  files: { path: string; size: number; digest: string; stored: boolean }[];
+  /** Files whose bytes were read this time (the rest came from the stat cache). */
+  hashedFiles: number;
+  hooks: HookOutcome[];
+}
+
+/**
+ * Snapshots files into a new version of `opts.model` in an open repository: objects are
+ * stored first (each atomically), then the manifest, then one index transaction adds the
+ * version, its number, tag and commit event. Identical files and lineage to the latest
+ * version create nothing. The model name must have been checked by the caller.
+ */
+export async function commitVersion(repo: Repository, opts: CommitRequest & CommitExtras): Promise<CommitResult> {
+  const modelSettings = repo.settings.models[opts.model];
+  if (opts.tag) assertTagName(opts.tag, repo.settings.stages);
+  const patterns = opts.paths?.length ? opts.paths : modelSettings?.paths ?? [];
+  if (patterns.length === 0) {
+    throw new UsageError('NO_PATHS', `no files given for '${opts.model}'`, {
+      hint: `pass paths (modelctl commit ${opts.model} model/) or set models.${opts.model}.paths in modelctl.json`,
+    });
+  }
+  // Paths from modelctl.json are relative to the root; paths typed by the user, to cwd.
+  const selected = await selectFiles(repo.root, opts.paths?.length ? repo.cwd : repo.root, patterns);
+  if (opts.extraFiles?.length) mergeSelected(selected, await selectFiles(repo.root, repo.root, opts.extraFiles));
+  if (selected.length === 0) throw new UsageError('NO_FILES', 'the given paths hold no files');
+
+  const params = await gatherKeyValues(repo, 'param', opts.paramsFile, modelSettings?.params, opts.params);
+  const metrics = await gatherKeyValues(repo, 'metric', opts.metricsFile, modelSettings?.metrics, opts.metrics);
+  const parent = opts.parent ? resolveRef(repo.db, opts.parent) : null;
+  const data = await describeDataInputs(repo, opts.data ?? modelSettings?.data ?? []);
+  const actor = await resolveActor(repo.root);
+  const code = opts.code !== undefined ? opts.code : await readGitState(repo.root);
+  const argv = opts.argv ?? [];
+
+  const hooks: HookOutcome[] = [];
+  const pre = await runHook(repo.metaDir, repo.root, 'pre-commit', { action: 'commit', model: opts.model, paths: selected.map((f) => f.rel), params, metrics }, {
+    action: 'commit',
+    model: opts.model,
+  });
+  hooks.push(pre);
+  assertPreHookPassed(pre);
+
+  // Objects first: a crash after this leaves only unreferenced objects, which gc drops.
+  const hashed = hashWorkingFiles(repo, selected, { store: true });
+  const files: ManifestFile[] = hashed.map((h) => ({
+    path: h.rel,
+    size: h.size,
+    mode: h.mode,
+    digest: h.digest,
+    ...(h.chunks && h.chunks.length === 1 ? { chunk: h.chunks[0].digest } : {}),
+  }));
+  const lineage: Lineage = {
+    code,
+    data,
+    params,
+    metrics,
+    parent: parent ? { model: parent.model, version: parent.id } : null,
+    environment: captureEnvironment(actor, repo.env),
+    argv,
+    ...(opts.run ? { run: opts.run } : {}),
+  };
+  const manifest: VersionManifest = {
+    format: FORMAT_VERSION,
+    model: opts.model,
+    files,
+    lineage,
+    created: new Date().toISOString(),
+    author: actor,
+    message: opts.message ?? '',
+  };
+  const identity = versionIdentity(manifest);
+  const fileReport = hashed.map((h) => ({ path: h.rel, size: h.size, digest: h.digest, stored: h.rehashed }));
+
+  const latest = latestVersion(repo.db, opts.model);
+  if (latest && latest.identity === identity && !opts.tag) {
+    return { created: false, version: summarizeVersion(repo.db, latest), files: fileReport, hashedFiles: hashed.filter((h) => h.rehashed).length, hooks };
+  }
+  // Ctrl-C during hashing is acted on here, before the version becomes visible.
+  await interruptionPoint();
+  // Never write a manifest our own reader would refuse (a 70 KiB message, a bad path):
+  // such a version could not be read, checked out or verified ever after.
+  const valid = versionManifestSchema.safeParse(manifest);
+  if (!valid.success) {
+    const issue = valid.error.issues[0];
+    throw new UsageError('INVALID_VERSION', `cannot record this version: ${issue.path.join('.')}: ${issue.message}`, {
+      hint: 'shorten or fix the value named (see the README for the limits)',
+    });
+  }
+  const bytes = serializeManifest(manifest);
+  const id = manifestId(bytes);
+  repo.store.writeManifest(id, bytes);
+
+  let created = false;
+  const versionId = writeTransaction(repo.db, () => {
+    // Re-check inside the write lock: a concurrent commit may have added the same content.
+    const latestNow = latestVersion(repo.db, opts.model);
+    let target = id;
+    if (latestNow && latestNow.identity === identity) {
+      target = latestNow.id;
+    } else {
+      const modelId = ensureModel(repo.db, opts.model);
+      const number = nextVersionNumber(repo.db, modelId);
+      insertVersion(repo.db, { id, manifest, number, identity });
+      for (const h of hashed) if (h.chunks) recordFileChunks(repo.db, h.digest, h.chunks);
+      appendEvent(
+        repo.db,
+        buildEvent({
+          actor,
+          host: hostName(),
+          action: 'commit',
+          model: opts.model,
+          version: id,
+          from: null,
+          to: `v${number}`,
+          reason: opts.message ?? null,
+          argv,
+          data: { number, files: files.length, totalSize: files.reduce((s, f) => s + f.size, 0) },
+        }),
+      );
+      created = true;
+    }
+    if (opts.tag) {
+      const modelId = ensureModel(repo.db, opts.model);
+      const before = setTag(repo.db, { modelId, model: opts.model, name: opts.tag, versionId: target, message: null, actor, force: false });
+      if (before === null) {
+        appendEvent(
+          repo.db,
+          buildEvent({ actor, host: hostName(), action: 'tag', model: opts.model, version: target, from: null, to: target, reason: null, argv, data: { tag: opts.tag, number: getVersion(repo.db, target)?.number ?? null } }),
+        );
+      }
+    }
+    return target;
+  });
+  const row = getVersion(repo.db, versionId);
+  if (!row) throw new Error('BUG: committed version not found');
+  const version = summarizeVersion(repo.db, row);
+  if (created) {
+    hooks.push(
+      await runHook(repo.metaDir, repo.root, 'post-commit', { action: 'commit', version }, { action: 'commit', model: opts.model, version: version.id, number: version.number }),
+    );
+  }
+  return { created, version, files: fileReport, hashedFiles: hashed.filter((h) => h.rehashed).length, hooks };
+}
+
+/** Adds `more` to the sorted selection `into` (in place), keeping it sorted and unique. */
+function mergeSelected(into: SelectedFile[], more: readonly SelectedFile[]): void {
+  const seen = new Set(into.map((f) => f.rel));
+  for (const f of more) if (!seen.has(f.rel)) into.push(f);
+  into.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+}
+
+/**
+ * Params or metrics of a commit: the file given on the command line (relative to the
+ * current folder) or else the model's configured file (relative to the root), then each
+ * `k=v` pair on top, so a pair overrides the file's value.
+ */
+async function gatherKeyValues(
+  repo: Repository,
+  kind: 'param' | 'metric',
+  explicitFile: string | undefined,
+  configuredFile: string | undefined,
+  pairs: readonly string[] | undefined,
+): Promise<Record<string, JsonValue>> {
+  const out: Record<string, JsonValue> = {};
+  const file = explicitFile ?? configuredFile;
+  if (file && !explicitFile) assertSettingsPathInside(repo.root, file);
+  if (file) Object.assign(out, await readKeyValueFile(explicitFile ? repo.cwd : repo.root, file, kind));
+  for (const kv of pairs ?? []) {
+    const [k, v] = parseKeyValue(kv, kind);
+    out[k] = v;
+  }
+  return out;
+}
