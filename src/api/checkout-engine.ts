@@ -1,35 +1,65 @@
-import { existsSync, lstatSync, mkdirSync, realpathSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, realpathSync, rmdirSync, unlinkSync, type Stats } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { ConflictError, IntegrityError } from '../errors.js';
-import type { VersionManifest } from '../core/manifest.js';
+import { ConflictError, IntegrityError, UsageError, fsError } from '../errors.js';
+import type { ManifestFile, VersionManifest } from '../core/manifest.js';
 import { assertSafeRelativePath } from '../core/paths.js';
 import { writeTransaction } from '../store/index-db.js';
-import type { VersionRow } from '../store/version-records.js';
+import { isCommittedDigest, latestVersion, versionFiles, type VersionRow } from '../store/version-records.js';
 import { materializeFile, type LinkMode, type LinkUsed } from '../workspace/materialize.js';
+import {
+  OUT_RECORD_DIR,
+  readPlacementRecord,
+  writePlacementRecord,
+  type PlacementRecord,
+  type PlacementTarget,
+} from '../workspace/placement-record.js';
 import { statKey, storeStatCache } from '../workspace/stat-cache.js';
 import { hashWorkingFiles } from './file-hashing.js';
 import { readVersionManifest } from './read-manifest.js';
 import type { Repository } from './repository.js';
 import { summarizeVersion, type VersionSummary } from './views.js';
 
-/** Where and how to write a version's files. */
+/** Where and how to write a version's files (the options checkout, pull and the lock's restore share). */
 export interface CheckoutTarget {
-  /** Folder to write into (relative to the repository's cwd); default: the files' recorded paths in the repository. */
+  /** Folder to write into (absolute, or relative to repo.cwd); default: the repository's work tree. */
   out?: string;
   link?: LinkMode;
-  /** Overwrite files with local changes. */
+  /** Overwrite or remove files with local changes. */
   force?: boolean;
   /** Objects the caller verified moments ago (pull): written without hashing them again. */
   verified?: ReadonlySet<string>;
+  /** Drop this many leading folders of every path (as tar does); only with `out`. */
+  stripComponents?: number;
+}
+
+/** Why a file in the target stops a checkout (exit 4, docs/design.md §10). */
+export type CheckoutConflictReason =
+  /** modelctl placed it, and it has changed since. */
+  | 'changed'
+  /** modelctl did not place it, and its bytes are no committed file's. */
+  | 'unknown'
+  /** A link, a folder or a device where a file must go: never replaced, even with --force. */
+  | 'not-a-file';
+
+/** One file that stops a checkout, and what the checkout would have done to it. */
+export interface CheckoutConflict {
+  path: string;
+  reason: CheckoutConflictReason;
+  would: 'overwrite' | 'remove';
 }
 
 export interface CheckoutResult {
   version: VersionSummary;
   outDir: string;
   files: { path: string; action: 'written' | 'unchanged'; link: LinkUsed | null; size: number }[];
+  /** Files of the version this one replaced that it lacks: removed (they were unchanged, or --force). */
+  removed: { path: string }[];
+  /** The version the folder held before, by modelctl's placement record (null: none known). */
+  previous: { id: string; number: number | null } | null;
 }
 
-interface CheckoutStep {
+interface PlannedWrite {
+  file: ManifestFile;
   path: string;
   dest: string;
   write: boolean;
@@ -43,85 +73,147 @@ export interface CheckoutPlan {
   realOut: string;
   link: LinkMode;
   verified: ReadonlySet<string> | undefined;
-  steps: CheckoutStep[];
+  target: PlacementTarget;
+  /** The record as read (null: none, or damaged) and the files taken as placed before. */
+  record: PlacementRecord | null;
+  previous: PlacementRecord | null;
+  steps: PlannedWrite[];
+  removals: { path: string; dest: string }[];
+  /** The record once applied. */
+  next: PlacementRecord;
 }
 
 /**
- * Checks every target of version `v` before anything is written: a file whose content is not
- * any committed file of this repository (a local change) is only overwritten with `force`;
- * otherwise ConflictError (4) lists them. Missing objects → IntegrityError (6).
+ * Checks every target of version `v` before anything is written, so that applying the plan
+ * leaves the model's files in the target exactly that version's (docs/design.md §10): its
+ * files to write, and the files of the version the target held before (by the placement
+ * record) that `v` lacks, to remove. A changed or unknown file at a path `v` writes, or a
+ * changed file `v` would remove, is only replaced or removed with `force`; a link, folder
+ * or device is never replaced. Otherwise ConflictError (4) lists every path with its reason.
+ * Missing objects → IntegrityError (6); bad --strip-components → UsageError (2).
  */
 export function planCheckout(repo: Repository, v: VersionRow, opts: CheckoutTarget = {}): CheckoutPlan {
   const manifest = readVersionManifest(repo, v.id);
+  const strip = opts.stripComponents ?? 0;
+  if (!Number.isInteger(strip) || strip < 0) throw new UsageError('INVALID_STRIP_COMPONENTS', '--strip-components needs a whole number ≥ 0');
   const outDir = opts.out ? resolve(repo.cwd, opts.out) : repo.root;
-  mkdirSync(outDir, { recursive: true });
-  const realOut = realpathSync(outDir);
-  const link = opts.link ?? repo.settings.checkoutLink;
-
-  // Plan first, write after: a refusal leaves the folder untouched.
-  const knownDigest = repo.db.prepare('SELECT 1 FROM files WHERE digest = ? LIMIT 1');
-  const steps: CheckoutStep[] = [];
-  const conflicts: string[] = [];
+  const inWorkTree = outDir === repo.root;
+  if (strip > 0 && inWorkTree) {
+    throw new UsageError('STRIP_NEEDS_OUT', '--strip-components only applies with --out', {
+      hint: `files in the repository go to their recorded paths; use --out <dir> to place them elsewhere, e.g. modelctl checkout ${v.model}@v${v.number} --out ./serving --strip-components ${strip}`,
+    });
+  }
+  const target: PlacementTarget = inWorkTree ? { kind: 'workspace', metaDir: repo.metaDir } : { kind: 'out', dir: outDir };
+  const placedPaths = placedPathsOf(manifest.files, strip);
   for (const f of manifest.files) {
     assertSafeRelativePath(f.path);
-    if (/^\.modelctl(-pull)?(\/|$)/.test(f.path)) {
+    if (/^\.modelctl(-pull|-placed)?(\/|$)/.test(f.path)) {
       throw new IntegrityError('UNSAFE_PATH', `'${f.path}' would be written into modelctl's own folder`, { hint: 'the manifest was crafted; do not use it' });
     }
-    const dest = join(outDir, ...f.path.split('/'));
-    assertInside(realOut, dest);
     if (!repo.store.hasObject(f.digest)) {
       throw new IntegrityError('OBJECT_MISSING', `the bytes of '${f.path}' (object ${f.digest.slice(0, 12)}) are not in the local store`, {
         hint: 'pull the version from a remote (`modelctl pull`), or run `modelctl verify`',
       });
     }
-    let st;
-    try {
-      st = lstatSync(dest);
-    } catch {
-      steps.push({ path: f.path, dest, write: true });
+  }
+  try {
+    mkdirSync(outDir, { recursive: true });
+  } catch (err) {
+    throw fsError(err, outDir);
+  }
+  const realOut = realpathSync(outDir);
+  const link = opts.link ?? repo.settings.checkoutLink;
+
+  const { record, damaged } = readPlacementRecord(target, v.model);
+  const previous = record ?? (inWorkTree && !damaged ? latestAsRecord(repo, v) : null);
+  const ours = placedDigests(previous);
+  // Content that is some committed file's can be replaced: nothing is lost, the store has it.
+  const replaceable = (path: string, digest: string) => ours.get(path)?.has(digest) === true || isCommittedDigest(repo.db, digest);
+
+  // Plan first, write after: a refusal leaves the folder untouched.
+  const conflicts: CheckoutConflict[] = [];
+  const plan: PlannedWrite[] = [];
+  for (const [i, f] of manifest.files.entries()) {
+    const path = placedPaths[i];
+    const dest = join(outDir, ...path.split('/'));
+    assertInside(realOut, dest);
+    const st = lstatOrNull(dest);
+    if (!st) {
+      plan.push({ file: f, path, dest, write: true });
       continue;
     }
     if (!st.isFile()) {
-      if (!opts.force) conflicts.push(f.path);
-      steps.push({ path: f.path, dest, write: true });
+      conflicts.push({ path, reason: 'not-a-file', would: 'overwrite' });
       continue;
     }
-    const [current] = hashWorkingFiles(repo, [{ abs: dest, rel: f.path }], { store: false });
+    const [current] = hashWorkingFiles(repo, [{ abs: dest, rel: path }], { store: false });
     if (current.digest === f.digest && current.mode === f.mode) {
-      steps.push({ path: f.path, dest, write: false });
-    } else {
-      if (!opts.force && !knownDigest.get(current.digest)) conflicts.push(f.path);
-      steps.push({ path: f.path, dest, write: true });
+      plan.push({ file: f, path, dest, write: false });
+      continue;
     }
+    if (!opts.force && !replaceable(path, current.digest)) conflicts.push({ path, reason: ours.has(path) ? 'changed' : 'unknown', would: 'overwrite' });
+    plan.push({ file: f, path, dest, write: true });
   }
-  if (conflicts.length) {
-    throw new ConflictError('WOULD_OVERWRITE', `checkout would overwrite ${conflicts.length} locally changed file${conflicts.length === 1 ? '' : 's'}: ${conflicts.slice(0, 10).join(', ')}${conflicts.length > 10 ? ', …' : ''}`, {
-      hint: 'commit or move your changes first, or pass --force to overwrite them',
-      data: { files: conflicts },
-    });
+
+  // Files the old version had and this one lacks: removed when they are still as placed.
+  const wanted = new Set(placedPaths);
+  const removals: { path: string; dest: string }[] = [];
+  for (const path of [...ours.keys()].sort()) {
+    if (wanted.has(path)) continue;
+    const dest = join(outDir, ...path.split('/'));
+    assertInside(realOut, dest);
+    const st = lstatOrNull(dest);
+    // Gone already, or replaced by a link or folder: not the file modelctl placed, left alone.
+    if (!st || !st.isFile()) continue;
+    const [current] = hashWorkingFiles(repo, [{ abs: dest, rel: path }], { store: false });
+    if (!opts.force && !replaceable(path, current.digest)) conflicts.push({ path, reason: 'changed', would: 'remove' });
+    removals.push({ path, dest });
   }
-  return { version: v, manifest, outDir, realOut, link, verified: opts.verified, steps };
+  if (conflicts.length) throw conflictError(conflicts, v);
+  const next: PlacementRecord = {
+    format: 1,
+    model: v.model,
+    version: v.id,
+    number: v.number,
+    stripComponents: strip,
+    files: manifest.files.map((f, i) => ({ path: placedPaths[i], digest: f.digest, mode: f.mode })),
+    placedAt: '',
+  };
+  return { version: v, manifest, outDir, realOut, link, verified: opts.verified, target, record, previous, steps: plan, removals, next };
 }
 
-/** Writes a planned checkout, each file verified byte for byte on the way (see materialize.ts). */
+/**
+ * Writes a planned checkout, each file verified byte for byte on the way (see
+ * materialize.ts), then removes the planned files. The placement record is rewritten
+ * before (old ∪ new files) and after (new files), so a crash midway leaves every file
+ * modelctl placed known to the next checkout.
+ */
 export function applyCheckout(repo: Repository, plan: CheckoutPlan): CheckoutResult {
-  const { manifest, outDir, realOut, link, steps, version: v } = plan;
+  const { version: v, outDir, realOut, link, target, record, previous, removals, next } = plan;
+  const willChange = plan.steps.some((p) => p.write) || removals.length > 0;
+  if (willChange) {
+    writePlacementRecord(target, { ...next, files: [...(previous?.files ?? []), ...next.files], placedAt: new Date().toISOString() });
+  }
+
   const files: CheckoutResult['files'] = [];
   const written: { abs: string; digest: string }[] = [];
   // With 'move' an object leaves the store at its first use; later copies come from there.
   const placed = new Map<string, string>();
-  for (const [i, p] of steps.entries()) {
-    const f = manifest.files[i];
+  for (const p of plan.steps) {
+    const f = p.file;
     if (!p.write) {
       files.push({ path: p.path, action: 'unchanged', link: null, size: f.size });
       continue;
     }
     const dir = dirname(p.dest);
-    mkdirSync(dir, { recursive: true });
-    assertInside(realOut, join(realpathSync(dir), 'x'));
-    if (existsSync(p.dest) && !lstatSync(p.dest).isFile()) {
-      throw new ConflictError('WOULD_OVERWRITE', `'${p.path}' exists and is not a regular file`, { hint: 'move it away and run checkout again' });
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (err) {
+      throw fsError(err, dir);
     }
+    assertInside(realOut, join(realpathSync(dir), 'x'));
+    const st = lstatOrNull(p.dest);
+    if (st && !st.isFile()) throw conflictError([{ path: p.path, reason: 'not-a-file', would: 'overwrite' }], v);
     const firstCopy = link === 'move' ? placed.get(f.digest) : undefined;
     const verified = plan.verified?.has(f.digest) ?? false;
     const used = firstCopy
@@ -131,10 +223,132 @@ export function applyCheckout(repo: Repository, plan: CheckoutPlan): CheckoutRes
     files.push({ path: p.path, action: 'written', link: used, size: f.size });
     written.push({ abs: p.dest, digest: f.digest });
   }
+  const removed: CheckoutResult['removed'] = [];
+  for (const r of removals) {
+    try {
+      unlinkSync(r.dest);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fsError(err, r.dest);
+    }
+    removed.push({ path: r.path });
+    pruneEmptyFolders(dirname(r.dest), outDir);
+  }
+  if (willChange || !record || record.version !== v.id || record.files.length !== next.files.length) {
+    writePlacementRecord(target, { ...next, placedAt: new Date().toISOString() });
+  }
   writeTransaction(repo.db, () => {
     for (const w of written) storeStatCache(repo.db, w.abs, statKey(w.abs), w.digest);
   });
-  return { version: summarizeVersion(repo.db, v), outDir, files };
+  return {
+    version: summarizeVersion(repo.db, v),
+    outDir,
+    files,
+    removed,
+    previous: previous ? { id: previous.version, number: previous.number } : null,
+  };
+}
+
+/** Records that the work tree holds version `v` of its model with these files (after a commit). */
+export function rememberWorkspaceVersion(repo: Repository, v: VersionRow, files: readonly ManifestFile[]): void {
+  writePlacementRecord(
+    { kind: 'workspace', metaDir: repo.metaDir },
+    { format: 1, model: v.model, version: v.id, number: v.number, stripComponents: 0, files: files.map((f) => ({ path: f.path, digest: f.digest, mode: f.mode })), placedAt: new Date().toISOString() },
+  );
+}
+
+/** Each file's path as placed: `strip` leading folders dropped (exit 2 when a path has too few, or two collide). */
+export function placedPathsOf(files: readonly ManifestFile[], strip: number): string[] {
+  if (strip === 0) return files.map((f) => f.path);
+  const short: string[] = [];
+  const seen = new Map<string, string>();
+  for (const f of files) {
+    const segments = f.path.split('/');
+    if (segments.length <= strip) {
+      throw new UsageError('STRIP_TOO_DEEP', `--strip-components ${strip} would leave nothing of '${f.path}' (it is ${segments.length - 1} folder${segments.length === 2 ? '' : 's'} deep)`, {
+        hint: `use --strip-components ${segments.length - 1} or less`,
+        data: { path: f.path },
+      });
+    }
+    const p = segments.slice(strip).join('/');
+    const other = seen.get(p);
+    if (other) {
+      throw new UsageError('STRIP_COLLISION', `--strip-components ${strip} places both '${other}' and '${f.path}' at '${p}'`, {
+        hint: 'strip fewer components',
+        data: { paths: [other, f.path], placed: p },
+      });
+    }
+    seen.set(p, f.path);
+    short.push(p);
+  }
+  return short;
+}
+
+/**
+ * A work tree with no record yet (it was filled before modelctl kept records, or by hand)
+ * is taken to hold the model's latest version: its files that are still byte for byte as
+ * committed may be removed; anything else there is left alone.
+ */
+function latestAsRecord(repo: Repository, v: VersionRow): PlacementRecord | null {
+  const latest = latestVersion(repo.db, v.model);
+  if (!latest || latest.id === v.id) return null;
+  const files = versionFiles(repo.db, latest.id).map((f) => ({ path: f.path, digest: f.digest, mode: f.mode }));
+  return { format: 1, model: v.model, version: latest.id, number: latest.number, stripComponents: 0, files, placedAt: latest.createdAt };
+}
+
+/** path → the digests modelctl placed there (two during an interrupted switch). */
+function placedDigests(record: PlacementRecord | null): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const f of record?.files ?? []) {
+    if (f.path === OUT_RECORD_DIR || f.path.startsWith(`${OUT_RECORD_DIR}/`)) continue;
+    const set = out.get(f.path) ?? new Set<string>();
+    set.add(f.digest);
+    out.set(f.path, set);
+  }
+  return out;
+}
+
+const REASON_TEXT: Record<CheckoutConflictReason, string> = {
+  changed: 'changed since modelctl placed it',
+  unknown: 'not placed by modelctl, and not a committed file',
+  'not-a-file': 'not a regular file (a link, folder or device); modelctl never replaces one, even with --force',
+};
+
+function conflictError(conflicts: CheckoutConflict[], v: VersionRow): ConflictError {
+  const ref = `${v.model}@v${v.number}`;
+  const shown = conflicts.slice(0, 10).map((c) => `${c.path} (${REASON_TEXT[c.reason]}${c.would === 'remove' ? `; ${ref} does not have it` : ''})`);
+  const onlyOdd = conflicts.every((c) => c.reason === 'not-a-file');
+  const n = conflicts.length;
+  return new ConflictError('WOULD_OVERWRITE', `checkout of ${ref} stopped by ${n} file${n === 1 ? '' : 's'} in the way: ${shown.join(', ')}${n > 10 ? ', …' : ''}`, {
+    hint: onlyOdd
+      ? 'move each of them away, then run checkout again'
+      : conflicts.some((c) => c.reason === 'not-a-file')
+        ? 'move the links and folders away; commit or move your changes, or pass --force to overwrite or remove the changed files'
+        : 'commit or move your changes first, or pass --force to overwrite or remove them',
+    data: { files: conflicts.map((c) => c.path), conflicts },
+  });
+}
+
+function lstatOrNull(p: string): Stats | null {
+  try {
+    return lstatSync(p);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
+    throw fsError(err, p);
+  }
+}
+
+/** Removes `dir` and its parents while they are empty, stopping at `root` (never removed). */
+function pruneEmptyFolders(dir: string, root: string): void {
+  let d = dir;
+  while (d !== root && d.startsWith(root + sep)) {
+    try {
+      if (readdirSync(d).length > 0) return;
+      rmdirSync(d);
+    } catch {
+      return;
+    }
+    d = dirname(d);
+  }
 }
 
 /** Refuses a destination that resolves outside the target folder (e.g. via a symlinked folder). */

@@ -2,16 +2,17 @@ import { resolveRef } from '../store/resolve-ref.js';
 import { applyCheckout, planCheckout, type CheckoutResult, type CheckoutTarget } from './checkout-engine.js';
 import { withRepository, type CommonOptions } from './repository.js';
 
-export type { CheckoutResult } from './checkout-engine.js';
+export type { CheckoutConflict, CheckoutConflictReason, CheckoutResult } from './checkout-engine.js';
 
 export interface CheckoutOptions extends CommonOptions, CheckoutTarget {
   ref: string;
 }
 
 /**
- * Writes a version's files, each verified byte for byte. Before writing anything it
- * checks every target: a file whose content is not any committed file of this repository
- * (a local change) is only overwritten with `force`; otherwise ConflictError (4) lists them.
+ * Makes the model's files in the target exactly the version's (docs/design.md §10): writes
+ * each file, verified byte for byte, and removes the files of the version the target held
+ * before that this one lacks. A changed or unknown file in the way is only overwritten or
+ * removed with `force`; otherwise ConflictError (4) lists each path before anything changes.
  */
 export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult> {
   return withRepository(opts, (repo) => applyCheckout(repo, planCheckout(repo, resolveRef(repo.db, opts.ref), opts)));

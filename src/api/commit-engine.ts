@@ -26,6 +26,7 @@ import { readGitState } from '../workspace/git-state.js';
 import { assertPreHookPassed, runHook, type HookOutcome } from '../workspace/hooks.js';
 import { captureEnvironment, hostName, resolveActor } from '../workspace/identity.js';
 import { readKeyValueFile } from '../workspace/key-value-file.js';
+import { rememberWorkspaceVersion } from './checkout-engine.js';
 import { describeDataInputs } from './data-inputs.js';
 import { hashWorkingFiles } from './file-hashing.js';
 import type { Repository } from './repository.js';
@@ -140,6 +141,7 @@ export async function commitVersion(repo: Repository, opts: CommitRequest & Comm
 
   const latest = latestVersion(repo.db, opts.model);
   if (latest && latest.identity === identity && !opts.tag) {
+    rememberWorkspaceVersion(repo, latest, files);
     return { created: false, version: summarizeVersion(repo.db, latest), files: fileReport, hashedFiles: hashed.filter((h) => h.rehashed).length, hooks };
   }
   // Ctrl-C during hashing is acted on here, before the version becomes visible.
@@ -201,6 +203,8 @@ export async function commitVersion(repo: Repository, opts: CommitRequest & Comm
   const row = getVersion(repo.db, versionId);
   if (!row) throw new Error('BUG: committed version not found');
   const version = summarizeVersion(repo.db, row);
+  // The work tree now holds this version: status compares with it, checkout replaces it.
+  rememberWorkspaceVersion(repo, row, files);
   if (created) {
     hooks.push(
       await runHook(repo.metaDir, repo.root, 'post-commit', { action: 'commit', version }, { action: 'commit', model: opts.model, version: version.id, number: version.number }),

@@ -1,7 +1,8 @@
 import { NotFoundError } from '../errors.js';
 import { assertModelName } from '../core/names.js';
 import { requireModel } from '../store/resolve-ref.js';
-import { latestVersion, listModelNames, versionFiles } from '../store/version-records.js';
+import { getVersion, latestVersion, listModelNames, versionFiles, type VersionRow } from '../store/version-records.js';
+import { readPlacedVersion } from '../workspace/placement-record.js';
 import { selectFiles, type SelectedFile } from '../workspace/file-selection.js';
 import { resolve, sep } from 'node:path';
 import { writeTransaction } from '../store/index-db.js';
@@ -17,12 +18,17 @@ export interface StatusOptions extends CommonOptions {
 
 export interface ModelStatus {
   model: string;
+  /** The version the files are compared with: the one checked out (or committed) here, else the latest. */
   version: VersionSummary | null;
-  /** Files whose content differs from the latest version. */
+  /** The version the work tree holds by modelctl's placement record (docs/design.md §10); null when none is recorded. */
+  checkedOut: VersionSummary | null;
+  /** The model's highest-numbered version. */
+  latest: VersionSummary | null;
+  /** Files whose content differs from `version`. */
   modified: { path: string; size: number; committedSize: number }[];
-  /** Files matched by the model's paths that the latest version does not have. */
+  /** Files matched by the model's paths that `version` does not have. */
   added: { path: string; size: number }[];
-  /** Files of the latest version that are gone from the folder. */
+  /** Files of `version` that are gone from the folder. */
   deleted: { path: string; committedSize: number }[];
   unchanged: number;
   clean: boolean;
@@ -36,7 +42,9 @@ export interface StatusResult {
 }
 
 /**
- * Compares each model's tracked files with its latest version. Files whose stat is
+ * Compares each model's tracked files with the version the work tree holds (the one last
+ * checked out or committed here, by the placement record; the latest when none is
+ * recorded). Files whose stat is
  * unchanged since they were last hashed are not read again.
  */
 export async function status(opts: StatusOptions = {}): Promise<StatusResult> {
@@ -77,11 +85,19 @@ async function selectPattern(repo: Repository, pattern: string, listings: { fold
   return files;
 }
 
+/** The version the work tree holds by its placement record, if that version is still known. */
+function checkedOutVersion(repo: Repository, model: string): VersionRow | null {
+  const id = readPlacedVersion({ kind: 'workspace', metaDir: repo.metaDir }, model);
+  return id ? getVersion(repo.db, id) : null;
+}
+
 async function modelStatus(repo: Repository, model: string): Promise<ModelStatus> {
   const latest = latestVersion(repo.db, model);
-  const committed = latest ? versionFiles(repo.db, latest.id) : [];
+  const checkedOut = checkedOutVersion(repo, model);
+  const base = checkedOut ?? latest;
+  const committed = base ? versionFiles(repo.db, base.id) : [];
   const patterns = repo.settings.models[model]?.paths ?? [];
-  // Tracked = what the paths select now, plus every committed file still present.
+  // Tracked = what the paths select now, plus every file of the compared version still present.
   const tracked = new Map<string, SelectedFile & { stat?: FileStatKey }>();
   const listings: { folder: string; snapshot: FolderSnapshot; files: SelectedFile[] }[] = [];
   for (const p of patterns) {
@@ -123,7 +139,9 @@ async function modelStatus(repo: Repository, model: string): Promise<ModelStatus
   added.sort(byRel);
   return {
     model,
-    version: latest ? summarizeVersion(repo.db, latest) : null,
+    version: base ? summarizeVersion(repo.db, base) : null,
+    checkedOut: checkedOut ? summarizeVersion(repo.db, checkedOut) : null,
+    latest: latest ? summarizeVersion(repo.db, latest) : null,
     modified,
     added,
     deleted,

@@ -62,3 +62,8 @@ export function table(rows: readonly (readonly string[])[]): string {
 export function formatValue(v: unknown): string {
   return typeof v === 'string' ? v : JSON.stringify(v);
 }
+
+/** "1 file", "2 files", "0 files": a count with its noun in the right number (`plural` when not noun + "s"). */
+export function countOf(n: number, noun: string, plural = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : plural}`;
+}

@@ -131,6 +131,11 @@ export function hasObjectRow(db: Database, digest: string): boolean {
   return !!db.prepare('SELECT 1 FROM objects WHERE digest = ?').get(digest);
 }
 
+/** True when some version of any model has a file with this digest (its bytes can be checked out again). */
+export function isCommittedDigest(db: Database, digest: string): boolean {
+  return db.prepare('SELECT 1 FROM files WHERE digest = ? LIMIT 1').get(digest) !== undefined;
+}
+
 /** One version by full id. */
 export function getVersion(db: Database, id: string): VersionRow | null {
   return toRow(db.prepare(`SELECT ${VERSION_COLUMNS} FROM versions v JOIN models m ON m.id = v.model_id WHERE v.id = ?`).get(id) as RawVersion | undefined);

@@ -1,12 +1,14 @@
 import type { Command } from 'commander';
-import type { StatusResult } from '../../api/status.js';
+import type { ModelStatus, StatusResult } from '../../api/status.js';
+import type { VersionSummary } from '../../api/views.js';
 import { action } from '../action.js';
+import { countOf } from '../format.js';
 
-/** `modelctl status [model]`: what changed since the latest version. */
+/** `modelctl status [model]`: what changed since the version the work tree holds. */
 export function registerStatus(program: Command): Command {
   return program
     .command('status')
-    .description("show which tracked files changed since each model's latest version")
+    .description('show which tracked files changed since the version checked out (or last committed) here')
     .argument('[model]', 'one model (default: all)')
     .addHelpText('after', '\nExamples:\n  modelctl status\n  modelctl status fraud --json')
     .action(
@@ -18,8 +20,7 @@ export function registerStatus(program: Command): Command {
           if (r.models.length === 0) return 'No models yet: commit one with `modelctl commit <model> <paths>`';
           const lines: string[] = [];
           for (const m of r.models) {
-            const head = m.version ? `${m.version.ref} (${m.version.shortId})` : 'no versions yet';
-            lines.push(`${c.bold(m.model)}: ${head}${m.clean ? ' — clean' : ''}`);
+            lines.push(`${c.bold(m.model)}: ${headline(m)}`);
             for (const f of m.modified) lines.push(`  ${c.yellow('modified:')} ${f.path}`);
             for (const f of m.added) lines.push(`  ${c.green('new:     ')} ${f.path}`);
             for (const f of m.deleted) lines.push(`  ${c.red('deleted: ')} ${f.path}`);
@@ -28,4 +29,19 @@ export function registerStatus(program: Command): Command {
         });
       }),
     );
+}
+
+/** "workspace matches fraud@v3 (production); latest is v7", or what differs from it. */
+function headline(m: ModelStatus): string {
+  if (!m.version) return 'no versions yet';
+  const changes = m.modified.length + m.added.length + m.deleted.length;
+  const what = m.clean ? `workspace matches ${describe(m.version)}` : `workspace differs from ${describe(m.version)} (${countOf(changes, 'change')})`;
+  const latest = m.latest && m.latest.id !== m.version.id ? `; latest is v${m.latest.number}` : '';
+  return what + latest;
+}
+
+/** "fraud@v3 (production, 1.4.0)": a version with its stages and tags. */
+function describe(v: VersionSummary): string {
+  const labels = [...v.stages, ...v.tags];
+  return `${v.ref}${labels.length ? ` (${labels.join(', ')})` : ''}`;
 }

@@ -1,0 +1,119 @@
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { z } from 'zod';
+import { parseUntrustedJson } from '../core/manifest.js';
+import { unsafePathReason } from '../core/paths.js';
+import { fsError } from '../errors.js';
+import { writeJsonAtomic } from './atomic-file.js';
+
+/**
+ * What checkout, pull and commit remember having placed in a folder, per model
+ * (docs/design.md §10): the version and each file's path (relative to the folder, as
+ * placed: after --strip-components) and digest. Only files listed here may be removed by a
+ * later checkout, and only while their bytes are still the recorded ones.
+ */
+export interface PlacementRecord {
+  format: 1;
+  model: string;
+  /** Version id of what the folder holds (or is being switched to, see `files`). */
+  version: string;
+  /** Its number when it was placed (informative: numbers can change before a push). */
+  number: number | null;
+  stripComponents: number;
+  /**
+   * Files placed. During a switch the record lists the old version's files and the new
+   * one's together (a path may appear twice with two digests), so a crash midway still
+   * leaves every file modelctl put there known to it.
+   */
+  files: { path: string; digest: string; mode: number }[];
+  placedAt: string;
+}
+
+/** The folder, inside an --out folder, that holds its placement records. */
+export const OUT_RECORD_DIR = '.modelctl-placed';
+/** The folder, inside the repository's `.modelctl/`, that holds the workspace's records. */
+const WORKSPACE_RECORD_DIR = 'placed';
+
+const recordSchema = z.strictObject({
+  format: z.literal(1),
+  model: z.string().min(1),
+  version: z.string().regex(/^[0-9a-f]{64}$/),
+  number: z.number().int().positive().nullable(),
+  stripComponents: z.number().int().min(0),
+  files: z.array(
+    z.strictObject({
+      path: z.string().refine((p) => unsafePathReason(p) === null, 'unsafe path'),
+      digest: z.string().regex(/^[0-9a-f]{64}$/),
+      mode: z.number().int(),
+    }),
+  ),
+  placedAt: z.string(),
+});
+
+/** Where a folder's records live: the workspace's in `.modelctl/placed/`, an --out folder's inside it. */
+export type PlacementTarget = { kind: 'workspace'; metaDir: string } | { kind: 'out'; dir: string };
+
+/** Path of the record of `model` placed in `target` (`team/fraud` nests one folder). */
+export function placementRecordPath(target: PlacementTarget, model: string): string {
+  const base = target.kind === 'workspace' ? join(target.metaDir, WORKSPACE_RECORD_DIR) : join(target.dir, OUT_RECORD_DIR);
+  return join(base, ...`${model}.json`.split('/'));
+}
+
+/**
+ * The record of `model` in `target`, or null when there is none. A record that does not
+ * parse or validate (edited by hand, torn by a foreign tool) is treated as absent: with no
+ * record nothing is removed, which is the safe side. The caller gets `damaged` to warn.
+ */
+export function readPlacementRecord(target: PlacementTarget, model: string): { record: PlacementRecord | null; damaged: boolean } {
+  const path = placementRecordPath(target, model);
+  if (!existsSync(path)) return { record: null, damaged: false };
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    throw fsError(err, path);
+  }
+  try {
+    const parsed = recordSchema.safeParse(parseUntrustedJson(bytes, path));
+    if (!parsed.success || parsed.data.model !== model) return { record: null, damaged: true };
+    return { record: parsed.data as PlacementRecord, damaged: false };
+  } catch {
+    return { record: null, damaged: true };
+  }
+}
+
+/**
+ * Only the version id of the record of `model` in `target` (null when none or damaged):
+ * what status needs, without validating every file entry of a 10,000-file record.
+ */
+export function readPlacedVersion(target: PlacementTarget, model: string): string | null {
+  const path = placementRecordPath(target, model);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch {
+    return null;
+  }
+  try {
+    const raw = parseUntrustedJson(bytes, path) as { format?: unknown; model?: unknown; version?: unknown };
+    return raw.format === 1 && raw.model === model && typeof raw.version === 'string' && /^[0-9a-f]{64}$/.test(raw.version) ? raw.version : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Replaces the record of `record.model` in `target` atomically (temp file, fsync, rename). */
+export function writePlacementRecord(target: PlacementTarget, record: PlacementRecord): void {
+  const path = placementRecordPath(target, record.model);
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+  } catch (err) {
+    throw fsError(err, dirname(path));
+  }
+  writeJsonAtomic(path, record);
+}
+
+/** Removes the record of `model` in `target` (nothing of the model is placed there any more). */
+export function removePlacementRecord(target: PlacementTarget, model: string): void {
+  rmSync(placementRecordPath(target, model), { force: true });
+}
