@@ -1,8 +1,9 @@
 import { join } from 'node:path';
 import { NotFoundError, UsageError } from '../errors.js';
-import { writeJsonAtomic } from '../workspace/atomic-file.js';
 import { LOCAL_CONFIG_FILE, SHARED_CONFIG_FILE, configSchema, readConfigFile, resolveSettings, type ConfigFile } from '../workspace/config.js';
 import { findRepo } from '../workspace/repo-paths.js';
+import { editSettingsFile } from '../workspace/settings-edit.js';
+import { unknownSettingSentence } from '../workspace/settings-issues.js';
 import { redactUrl, redactUrlsInText } from '../core/redact.js';
 import type { CommonOptions } from './repository.js';
 
@@ -39,7 +40,9 @@ export async function configGet(opts: CommonOptions & { key: string }): Promise<
     for (const e of under) value[e.key.slice(opts.key.length + 1)] = e.value;
     return { key: opts.key, value, source: under[0].source };
   }
-  throw new NotFoundError('UNKNOWN_SETTING', `setting '${opts.key}' is not set`, { hint: 'list settings with `modelctl config ls`' });
+  const unknown = unknownSettingSentence(opts.key, configSchema);
+  if (unknown) throw new NotFoundError('UNKNOWN_SETTING', unknown, { hint: 'list settings with `modelctl config ls`' });
+  throw new NotFoundError('UNKNOWN_SETTING', `setting '${opts.key}' is not set`, { hint: `set it with \`modelctl config set ${opts.key} <value>\`` });
 }
 
 /**
@@ -50,11 +53,13 @@ export async function configGet(opts: CommonOptions & { key: string }): Promise<
 export async function configSet(opts: CommonOptions & { key: string; value: string; shared?: boolean; unset?: boolean }): Promise<ConfigEntry> {
   const { root, metaDir } = findRepo(opts.cwd ?? process.cwd(), opts.env);
   const path = opts.shared ? join(root, SHARED_CONFIG_FILE) : join(metaDir, LOCAL_CONFIG_FILE);
-  const current = readConfigFile(path) as Record<string, unknown>;
+  readConfigFile(path); // the file as it is must be valid before it is edited
   const parts = opts.key.split('.');
   if (parts.some((p) => p === '' || p === '__proto__' || p === 'constructor' || p === 'prototype')) {
-    throw new UsageError('INVALID_SETTING', `invalid setting name '${opts.key}'`);
+    throw new UsageError('INVALID_SETTING', `invalid setting name '${opts.key}'`, { hint: 'settings are dotted names such as checkout.link or remotes.origin.url' });
   }
+  const unknown = unknownSettingSentence(opts.key, configSchema);
+  if (unknown) throw new UsageError('UNKNOWN_SETTING', unknown, { hint: 'list settings with `modelctl config ls`' });
   let value: unknown = opts.value;
   try {
     value = JSON.parse(opts.value);
@@ -67,19 +72,12 @@ export async function configSet(opts: CommonOptions & { key: string; value: stri
       hint: 'use the AWS credential chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, SSO or an instance role',
     });
   }
-  let node = current;
-  for (const p of parts.slice(0, -1)) {
-    if (typeof node[p] !== 'object' || node[p] === null || Array.isArray(node[p])) node[p] = {};
-    node = node[p] as Record<string, unknown>;
+  // A remote URL is checked as `remote add` checks it (a mistyped s3:/bucket is exit 2).
+  if (!opts.unset && parts[0] === 'remotes' && parts.length === 3 && parts[2] === 'url' && typeof value === 'string') {
+    const { mistypedUrlSuggestion, parseRemoteUrl } = await import('../remote/url.js');
+    if (mistypedUrlSuggestion(value.trim()) !== null) parseRemoteUrl(value, { cwd: root });
   }
-  if (opts.unset) delete node[parts[parts.length - 1]];
-  else node[parts[parts.length - 1]] = value;
-  const parsed = configSchema.safeParse(current);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new UsageError('INVALID_SETTING', `${opts.key}: ${issue.path.join('.') || '(root)'}: ${issue.message}`, { hint: 'see the configuration reference in the README' });
-  }
-  writeJsonAtomic(path, parsed.data);
+  editSettingsFile(path, [{ path: parts, value: opts.unset ? undefined : value }]);
   return { key: opts.key, value: opts.unset ? null : redact(opts.key, value), source: opts.shared ? 'shared' : 'local' };
 }
 

@@ -66,6 +66,8 @@ export async function pull(opts: PullOptions): Promise<PullResult> {
     });
   }
   const spec = chooseRemote(null, wanted, env).spec;
+  const { parseRemoteUrl } = await import('../remote/url.js');
+  parseRemoteUrl(spec.url, { cwd }); // a mistyped URL (s3:/bucket) is exit 2 here, not a folder
   const url = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(spec.url) ? spec.url : resolve(cwd, spec.url);
   const outDir = resolve(cwd, opts.out ?? '.');
   const scratch = join(outDir, PULL_STORE_DIR);

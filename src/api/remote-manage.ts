@@ -3,7 +3,7 @@ import { ConflictError, NotFoundError, UsageError } from '../errors.js';
 import { redactUrl } from '../core/redact.js';
 import { LOCAL_CONFIG_FILE, SHARED_CONFIG_FILE, loadSettings, readConfigFile } from '../workspace/config.js';
 import { findRepo } from '../workspace/repo-paths.js';
-import { writeJsonAtomic } from '../workspace/atomic-file.js';
+import { editSettingsFile } from '../workspace/settings-edit.js';
 import type { CommonOptions } from './repository.js';
 
 export interface RemoteAddOptions extends CommonOptions {
@@ -45,16 +45,16 @@ export async function remoteAdd(opts: RemoteAddOptions): Promise<RemoteEntry> {
   }
   const { root, metaDir } = findRepo(opts.cwd ?? process.cwd(), opts.env);
   const path = opts.local ? join(metaDir, LOCAL_CONFIG_FILE) : join(root, SHARED_CONFIG_FILE);
-  const file = readConfigFile(path);
+  readConfigFile(path); // the file as it is must be valid before it is edited
   const existing = loadSettings(root, metaDir, {}).remotes[opts.name];
   if (existing && !opts.force) {
     throw new ConflictError('REMOTE_EXISTS', `remote '${opts.name}' already exists (${redactUrl(existing.url)})`, {
       hint: `remove it first with \`modelctl remote rm ${opts.name}\`, or pass --force`,
     });
   }
-  file.remotes = { ...(file.remotes ?? {}), [opts.name]: { url: opts.url, ...(opts.endpoint ? { endpoint: opts.endpoint } : {}), ...(opts.region ? { region: opts.region } : {}) } };
-  if (opts.default) file.default_remote = opts.name;
-  writeJsonAtomic(path, file);
+  const entry = { url: opts.url, ...(opts.endpoint ? { endpoint: opts.endpoint } : {}), ...(opts.region ? { region: opts.region } : {}) };
+  // A text edit: modelctl.json keeps its key order and formatting (the git diff shows the remote only).
+  editSettingsFile(path, [{ path: ['remotes', opts.name], value: entry }, ...(opts.default ? [{ path: ['default_remote'], value: opts.name }] : [])]);
   const settings = loadSettings(root, metaDir, {});
   return {
     name: opts.name,
@@ -92,9 +92,7 @@ export async function remoteRemove(opts: CommonOptions & { name: string }): Prom
   for (const path of [join(metaDir, LOCAL_CONFIG_FILE), join(root, SHARED_CONFIG_FILE)]) {
     const file = readConfigFile(path);
     if (file.remotes && opts.name in file.remotes) {
-      delete file.remotes[opts.name];
-      if (file.default_remote === opts.name) delete file.default_remote;
-      writeJsonAtomic(path, file);
+      editSettingsFile(path, [{ path: ['remotes', opts.name], value: undefined }, ...(file.default_remote === opts.name ? [{ path: ['default_remote'], value: undefined }] : [])]);
       removed = true;
     }
   }

@@ -3,6 +3,7 @@ import { closest } from '../core/refs.js';
 import { redactUrl } from '../core/redact.js';
 import { MARKER_KEY, decodeDoc, encodeDoc, markerSchema, type RemoteMarker } from '../core/remote-layout.js';
 import type { Remote } from '../remote/remote.js';
+import { mistypedUrlSuggestion } from '../remote/url.js';
 import { CHUNKING, gearTableDigest } from '../store/gear.js';
 import type { Database } from '../store/index-db.js';
 import { getRemoteRef, setRemoteRef } from '../store/remote-tracking.js';
@@ -28,7 +29,9 @@ export function expectedMarker(): RemoteMarker {
 
 /** True for strings that are remote URLs or paths rather than configured names. */
 export function looksLikeUrl(s: string): boolean {
-  return /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(s) || s.startsWith('/') || s.startsWith('.') || s.startsWith('~');
+  // A mistyped URL (s3:/bucket) counts as one, so parsing it says "did you mean s3://bucket?"
+  // instead of "no remote named …".
+  return /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(s) || s.startsWith('/') || s.startsWith('.') || s.startsWith('~') || mistypedUrlSuggestion(s) !== null;
 }
 
 /** Chooses the remote settings for `nameOrUrl` (default: the default remote). */

@@ -37,6 +37,13 @@ export function parseRemoteUrl(url: string, opts: { cwd?: string } = {}): Remote
   if (trimmed.includes('\0')) throw invalidUrl(url, 'contains NUL');
   const scheme = SCHEME.exec(trimmed)?.[1]?.toLowerCase();
   if (scheme === undefined) {
+    const meant = mistypedUrlSuggestion(trimmed);
+    if (meant !== null) {
+      throw new UsageError('INVALID_REMOTE_URL', `invalid remote URL ${JSON.stringify(redactUrl(trimmed))}: did you mean ${redactUrl(meant)}?`, {
+        hint: `a URL's scheme is followed by "://"; for a folder whose name really starts like that, write ./${redactUrl(trimmed)}`,
+        data: { suggestion: redactUrl(meant) },
+      });
+    }
     return { kind: 'directory', path: resolvePath(trimmed, opts.cwd) };
   }
   if (scheme === 's3') return parseS3Url(trimmed);
@@ -45,6 +52,27 @@ export function parseRemoteUrl(url: string, opts: { cwd?: string } = {}): Remote
     ? `for an S3-compatible server use s3://<bucket>/<prefix> with --endpoint ${endpointOf(trimmed)}`
     : 'use s3://bucket/prefix, a folder path, or file:///absolute/folder';
   throw new UsageError('UNSUPPORTED_REMOTE_URL', `unsupported remote URL scheme "${scheme}://" in ${redactUrl(trimmed)}`, { hint });
+}
+
+/** Schemes people type for remotes; `s3//bucket` is only taken for a typo with one of these. */
+const KNOWN_SCHEMES = ['s3', 'file', 'http', 'https', 'gs', 'az', 'oci'];
+
+/**
+ * The URL a string shaped like one was meant to be (`s3:/bucket/x`, `s3//bucket`,
+ * `s3:bucket` → `s3://bucket/x`…), or null when it is a plain path. Anything that starts
+ * with a scheme-like word and a colon (two letters or more, so `C:\` stays a path), or with
+ * a known scheme name and `//`, is shaped like a URL; taking it as a folder would write the
+ * registry into `./s3:/…` in the work tree.
+ */
+export function mistypedUrlSuggestion(s: string): string | null {
+  if (SCHEME.test(s)) return null;
+  const colon = /^([a-zA-Z][a-zA-Z0-9+.-]+):\/*(.*)$/.exec(s);
+  const slashes = colon ? null : /^([a-zA-Z][a-zA-Z0-9+.-]*)\/\/+(.*)$/.exec(s);
+  const m = colon ?? (slashes && KNOWN_SCHEMES.includes(slashes[1].toLowerCase()) ? slashes : null);
+  if (!m) return null;
+  const scheme = m[1].toLowerCase();
+  const rest = m[2];
+  return scheme === 'file' ? `file:///${rest.replace(/^\/+/, '')}` : `${scheme}://${rest}`;
 }
 
 function endpointOf(url: string): string {
@@ -66,6 +94,7 @@ function parseS3Url(url: string): S3UrlSpec {
       hint: 'remove them from the URL; use AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or another AWS credential source',
     });
   }
+  if (authority === '' && /^\/+[^/]/.test(rest)) throw invalidUrl(url, `no bucket name: did you mean s3://${rest.replace(/^\/+/, '')}?`);
   if (!BUCKET.test(authority)) throw invalidUrl(url, `"${authority}" is not a bucket name`);
   const rawPrefix = slash === -1 ? '' : rest.slice(slash + 1);
   const parts = rawPrefix.split('/').filter((p) => p !== '');

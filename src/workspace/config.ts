@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { UsageError, fsError } from '../errors.js';
 import { parseUntrustedJson } from '../core/manifest.js';
 import { isModelName } from '../core/names.js';
+import { describeSettingsIssue } from './settings-issues.js';
 
 /** Name of the shared, committed settings file at the repository root. */
 export const SHARED_CONFIG_FILE = 'modelctl.json';
@@ -87,8 +88,7 @@ export function readConfigFile(path: string): ConfigFile {
   }
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new UsageError('INVALID_CONFIG', `${path}: ${issue.path.join('.') || '(root)'}: ${issue.message}`, {
+    throw new UsageError('INVALID_CONFIG', `${path}: ${describeSettingsIssue(parsed.error.issues[0], configSchema)}`, {
       hint: `fix ${path} (see the README's configuration reference)`,
     });
   }

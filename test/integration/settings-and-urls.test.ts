@@ -1,0 +1,115 @@
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { mistypedUrlSuggestion, parseRemoteUrl } from '../../src/remote/url.js';
+import { runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
+
+describe('mistyped remote URLs', () => {
+  it('are refused with the URL that was meant, never taken as a folder', () => {
+    for (const [typed, meant] of [
+      ['s3:/bucket/x', 's3://bucket/x'],
+      ['s3//bucket', 's3://bucket'],
+      ['s3:bucket', 's3://bucket'],
+      ['S3:/bucket/team', 's3://bucket/team'],
+      ['file:/srv/registry', 'file:///srv/registry'],
+    ]) {
+      expect(mistypedUrlSuggestion(typed), typed).toBe(meant);
+      expect(() => parseRemoteUrl(typed, { cwd: '/tmp' }), typed).toThrow(expect.objectContaining({ exitCode: 2, data: { suggestion: meant } }));
+    }
+    // Plain paths stay paths.
+    for (const p of ['./s3:bucket', 'registry', '../shared/reg', '/mnt/share', 'C:/models']) {
+      expect(mistypedUrlSuggestion(p), p).toBeNull();
+      expect(parseRemoteUrl(p, { cwd: '/tmp' }).kind).toBe('directory');
+    }
+    expect(() => parseRemoteUrl('s3:///bucket')).toThrow(/did you mean s3:\/\/bucket\?/);
+  });
+
+  it('remote add, config set, push --remote and a repository-less pull all exit 2 and write nothing', () => {
+    const repo = tempRepo();
+    writeFile(repo, 'model/w.bin', 'w');
+    expect(runCli(repo, ['commit', 'm', 'model']).code).toBe(0);
+    const add = runCli(repo, ['remote', 'add', 'origin', 's3:/bucket/x', '--json']);
+    expect(add.code).toBe(2);
+    expect(add.error().message).toMatch(/did you mean s3:\/\/bucket\/x\?/);
+    expect(runCli(repo, ['config', 'set', 'remotes.origin.url', 's3:bucket']).code).toBe(2);
+    expect(runCli(repo, ['push', '--remote', 's3//bucket']).code).toBe(2);
+    expect(runCli(repo, ['push'], { env: { MODELCTL_REMOTE: 's3:/bucket/x' } }).code).toBe(2);
+    expect(existsSync(join(repo, 's3:'))).toBe(false);
+    expect(existsSync(join(repo, 's3'))).toBe(false);
+    const ci = tempDir();
+    const pull = runCli(ci, ['pull', 'm', '--remote', 's3:/bucket/x', '--out', 'model', '--json']);
+    expect(pull.code).toBe(2);
+    expect(pull.error().code).toBe('INVALID_REMOTE_URL');
+    expect(readdirSync(ci)).toEqual([]);
+  });
+});
+
+describe('config messages', () => {
+  it('an unknown key or a bad value is one sentence naming the setting once and what is allowed', () => {
+    const repo = tempRepo();
+    const cases: [string[], RegExp][] = [
+      [['config', 'set', 'checkout.lnk', 'copy'], /^unknown setting 'checkout\.lnk' — did you mean 'checkout\.link'\?/],
+      [['config', 'set', 'checkout.link', 'fast'], /^checkout\.link must be one of auto, reflink, hardlink, copy$/],
+      [['config', 'set', 'stages', '"prod"'], /^stages must be a list/],
+      [['config', 'set', 'nosuch', '1'], /^unknown setting 'nosuch' \(settings: models, stages/],
+    ];
+    for (const [args, pattern] of cases) {
+      const r = runCli(repo, [...args, '--json']);
+      expect(r.code, args.join(' ')).toBe(2);
+      const msg = r.error().message;
+      expect(msg, args.join(' ')).toMatch(pattern);
+      expect(msg).not.toMatch(/\(root\)|Unrecognized key|Invalid option/);
+    }
+    const get = runCli(repo, ['config', 'get', 'checkout.lnk', '--json']);
+    expect(get.code).toBe(3);
+    expect(get.error().message).toMatch(/unknown setting 'checkout\.lnk' — did you mean 'checkout\.link'\?/);
+  });
+
+  it('a bad modelctl.json is reported with the file and the setting, not a validator path', () => {
+    const repo = tempRepo();
+    writeFileSync(join(repo, 'modelctl.json'), JSON.stringify({ stages: ['staging'], checkout: { link: 'fast' }, extra: 1 }));
+    const r = runCli(repo, ['ls', '--json']);
+    expect(r.code).toBe(2);
+    expect(r.error().message).toMatch(/modelctl\.json: /);
+    expect(r.error().message).not.toMatch(/\(root\)|Unrecognized key/);
+  });
+});
+
+describe('editing modelctl.json', () => {
+  it('remote add and config set --shared keep key order and formatting: the diff is the change only', () => {
+    const repo = tempRepo();
+    const original = [
+      '{',
+      '    "stages": ["staging", "production"],',
+      '    "models": { "fraud": { "paths": ["model/"], "metrics": "metrics.json" } },',
+      '    "policies": {',
+      '        "production": { "require_reason": true }',
+      '    }',
+      '}',
+      '',
+    ].join('\n');
+    writeFileSync(join(repo, 'modelctl.json'), original);
+    const registry = tempDir();
+    expect(runCli(repo, ['remote', 'add', 'origin', registry]).code).toBe(0);
+    let text = readFileSync(join(repo, 'modelctl.json'), 'utf8');
+    const lines = text.split('\n');
+    // Every original line but the closing brace region is still there, in order.
+    expect(lines.slice(0, 4)).toEqual(original.split('\n').slice(0, 4));
+    expect(text).toContain('    "models": { "fraud": { "paths": ["model/"], "metrics": "metrics.json" } },');
+    expect(text.indexOf('"remotes"')).toBeGreaterThan(text.indexOf('"policies"'));
+    expect(JSON.parse(text).remotes.origin.url).toBe(registry);
+
+    expect(runCli(repo, ['config', 'set', '--shared', 'policies.production.require_reason', 'false']).code).toBe(0);
+    text = readFileSync(join(repo, 'modelctl.json'), 'utf8');
+    expect(text).toContain('        "production": { "require_reason": false }');
+    expect(text.split('\n').slice(0, 3)).toEqual(original.split('\n').slice(0, 3));
+    expect(Object.keys(JSON.parse(text))).toEqual(['stages', 'models', 'policies', 'remotes']);
+
+    expect(runCli(repo, ['remote', 'rm', 'origin']).code).toBe(0);
+    expect(readFileSync(join(repo, 'modelctl.json'), 'utf8')).not.toContain('origin');
+    // A refused edit leaves the file as it was.
+    const before = readFileSync(join(repo, 'modelctl.json'), 'utf8');
+    expect(runCli(repo, ['config', 'set', '--shared', 'checkout.link', 'fast']).code).toBe(2);
+    expect(readFileSync(join(repo, 'modelctl.json'), 'utf8')).toBe(before);
+  });
+});
