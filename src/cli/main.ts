@@ -5,7 +5,9 @@ import { MODELCTL_VERSION } from '../version.js';
 type Errors = typeof import('../errors.js');
 type TempFiles = typeof import('../store/temp-files.js');
 type OutputModule = typeof import('./output.js');
+type StopSignal = typeof import('./stop-signal.js');
 let errors: Errors;
+let stopSignal: StopSignal;
 let tempFiles: TempFiles;
 let output: OutputModule;
 
@@ -20,7 +22,12 @@ export async function main(argv: string[]): Promise<void> {
     process.stdout.write(`${MODELCTL_VERSION}\n`);
     return;
   }
-  [errors, tempFiles, output] = await Promise.all([import('../errors.js'), import('../store/temp-files.js'), import('./output.js')]);
+  [errors, tempFiles, output, stopSignal] = await Promise.all([
+    import('../errors.js'),
+    import('../store/temp-files.js'),
+    import('./output.js'),
+    import('./stop-signal.js'),
+  ]);
   const json = args.includes('--json');
   installSignalHandlers(json);
   let program: Command | undefined;
@@ -38,13 +45,15 @@ function installSignalHandlers(json: boolean): void {
   const { removeAllTempFiles } = tempFiles;
   const { printError } = output;
   const onSignal = (signal: NodeJS.Signals) => {
+    // serve and watch stop themselves (cli/stop-signal.ts); a second signal ends them here.
+    if (stopSignal.deliverStopSignal(signal)) return;
     // Synchronous on purpose: remove temp files, report, exit before anything else runs.
     removeAllTempFiles();
     printError(new InterruptedError(`interrupted by ${signal}; nothing half-written was left`), json, null);
     process.exit(ExitCode.INTERRUPTED);
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 }
 
 async function exitWithError(err: unknown, json: boolean): Promise<never> {

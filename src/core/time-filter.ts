@@ -26,3 +26,16 @@ export function parseSince(text: string, now: Date = new Date()): string {
   }
   return d.toISOString();
 }
+
+/**
+ * Parses a duration such as `30s`, `5m`, `1h`, `500ms` or a plain number of seconds into
+ * milliseconds, at least `minMs`. Anything else → UsageError (exit 2).
+ */
+export function parseDuration(text: string, what: string, minMs = 1): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/i.exec(text.trim());
+  const ms = m ? Number(m[1]) * (m[2]?.toLowerCase() === 'ms' ? 1 : UNIT_MS[(m[2] ?? 's').toLowerCase()]) : NaN;
+  if (!Number.isFinite(ms) || ms < minMs) {
+    throw new UsageError('INVALID_DURATION', `${what} must be a duration of at least ${minMs} ms (500ms, 30s, 5m, 1h), got '${printable(text)}'`);
+  }
+  return Math.round(ms);
+}

@@ -14,6 +14,7 @@ import { registerConfig } from './config.js';
 import { registerFetch } from './fetch.js';
 import { registerGc } from './gc.js';
 import { registerPull } from './pull.js';
+import { registerServe } from './serve.js';
 import { registerPush } from './push.js';
 import { registerRemote } from './remote.js';
 import { registerInit } from './init.js';
@@ -53,6 +54,7 @@ export const COMMANDS: ((program: Command) => Command)[] = [
   registerPush,
   registerFetch,
   registerPull,
+  registerServe,
   registerCard,
   registerExport,
   registerImport,

@@ -1,0 +1,87 @@
+// One version: summary, files (download links), params, metrics, the lineage graph, a diff
+// against another version, its events, and any further section the API adds (signatures,
+// tensor summaries…), shown generically until it gets its own renderer.
+import { api, fileUrl, seg } from '../api.js';
+import { badges, bytes, h, modelHref, mount, time, value } from '../dom.js';
+import { drawLineage } from '../widgets/lineage-graph.js';
+import { renderDiff } from '../widgets/diff-view.js';
+
+/** Top-level fields of GET /api/versions/{ref} this page renders itself. */
+const KNOWN = new Set(['version', 'files', 'lineage', 'events']);
+
+/** Renderers for sections later modelctl versions add; unknown ones are shown as JSON. */
+const SECTIONS = {
+  signatures: (list) =>
+    Array.isArray(list) && list.length
+      ? table(['signer', 'verified', 'at'], list.map((s) => [s.signer ?? s.identity ?? s.keyId ?? '', String(s.verified ?? ''), time(s.at ?? s.createdAt ?? '')]))
+      : h('div', { class: 'muted' }, 'No signatures.'),
+};
+
+function table(head, rows, attrs = {}) {
+  return h('div', { class: 'table-wrap' }, h('table', attrs, h('thead', {}, h('tr', {}, head.map((x) => h('th', {}, x)))), h('tbody', {}, rows.map((r) => h('tr', {}, r.map((c) => h('td', { class: typeof c === 'string' && c.length > 60 ? 'wrap' : '' }, c)))))));
+}
+
+export async function renderVersion(main, { ref, query }) {
+  const shown = await api(`versions/${seg(ref)}`);
+  const v = shown.version;
+  const l = shown.lineage;
+  const lineageEl = h('div', { id: 'lineage' });
+  const diffEl = h('div', { id: 'diff' });
+  const others = await api(`models/${seg(v.model)}/versions?limit=500&sort=-number`);
+  const defaultOther = query.get('diff') ?? (others.versions.find((o) => o.number < v.number)?.ref ?? others.versions.find((o) => o.id !== v.id)?.ref ?? null);
+  const diffSelect = h(
+    'select',
+    { id: 'diff-select', 'aria-label': 'compare with', onchange: (e) => void showDiff(e.target.value) },
+    others.versions.filter((o) => o.id !== v.id).map((o) => h('option', { value: o.ref, selected: o.ref === defaultOther }, `v${o.number} ${o.message.slice(0, 40)}`)),
+  );
+  const showDiff = async (other) => {
+    if (!other) {
+      mount(diffEl, h('div', { class: 'muted' }, 'This is the only version of the model.'));
+      return;
+    }
+    renderDiff(diffEl, await api(`diff?a=${seg(other)}&b=${seg(v.ref)}`));
+  };
+
+  const params = Object.entries(l.params ?? {});
+  const metrics = Object.entries(l.metrics ?? {});
+  const extra = Object.keys(shown).filter((k) => !KNOWN.has(k));
+  mount(
+    main,
+    h('div', { class: 'sub' }, h('a', { href: '#/' }, 'Models'), ' / ', h('a', { href: modelHref(v.model) }, v.model), ' / ', `v${v.number}`),
+    h('div', { class: 'spread' }, h('h1', {}, v.ref, ' ', badges(v)), h('a', { href: `/api/versions/${seg(v.ref)}/tar`, download: '' }, `Download all (${bytes(v.totalSize)}, tar)`)),
+    h(
+      'div',
+      { class: 'panel kv' },
+      h('span', { class: 'k' }, 'id'), h('span', { class: 'mono' }, v.id),
+      h('span', { class: 'k' }, 'created'), h('span', {}, time(v.createdAt)),
+      h('span', { class: 'k' }, 'author'), h('span', {}, v.author),
+      h('span', { class: 'k' }, 'message'), h('span', {}, v.message || '—'),
+      h('span', { class: 'k' }, 'code'), h('span', { class: 'mono' }, l.code ? `${l.code.commit.slice(0, 12)}${l.code.branch ? ` (${l.code.branch})` : ''}${l.code.dirty ? ' dirty' : ''}` : 'not from a git repository'),
+      h('span', { class: 'k' }, 'parent'), h('span', {}, l.parent ? `${l.parent.model}@${l.parent.version.slice(0, 12)}` : '—'),
+      h('span', { class: 'k' }, 'environment'), h('span', {}, `modelctl ${l.environment.modelctl}, node ${l.environment.node}, ${l.environment.os}, ${l.environment.hostname}`),
+    ),
+    h('h2', {}, `Files (${v.fileCount})`),
+    table(['path', 'size', 'digest'], shown.files.map((f) => [h('a', { href: fileUrl(v.ref, f.path), download: '' }, f.path), bytes(f.size), h('span', { class: 'mono', title: f.digest }, f.digest.slice(0, 16))]), { id: 'files' }),
+    h('div', { class: 'grid', style: 'margin-top:8px' },
+      h('div', {}, h('h2', {}, 'Params'), params.length ? table(['name', 'value'], params.map(([k, x]) => [k, value(x)]), { id: 'params' }) : h('div', { class: 'muted' }, 'none')),
+      h('div', {}, h('h2', {}, 'Metrics'), metrics.length ? table(['name', 'value'], metrics.map(([k, x]) => [k, value(x)]), { id: 'metrics' }) : h('div', { class: 'muted' }, 'none')),
+      h('div', {}, h('h2', {}, 'Data'), l.data.length ? table(['source', 'digest'], l.data.map((d) => [d.source, d.digest ? d.digest.slice(0, 12) : d.kind])) : h('div', { class: 'muted' }, 'none')),
+    ),
+    h('h2', {}, 'Lineage'),
+    lineageEl,
+    h('div', { class: 'legend' }, h('span', {}, h('i', { style: 'background:#3452d9' }), 'this version'), h('span', {}, h('i', { style: 'background:#98a2b3' }), 'other versions'), h('span', {}, h('i', { style: 'background:#f79009' }), 'data'), h('span', {}, h('i', { style: 'background:#12b76a' }), 'code')),
+    h('div', { class: 'spread' }, h('h2', {}, 'Diff'), others.versions.length > 1 ? h('label', { class: 'row' }, 'against ', diffSelect) : null),
+    diffEl,
+    extra.map((k) => [h('h2', {}, k), SECTIONS[k] ? SECTIONS[k](shown[k]) : h('pre', { class: 'panel mono', style: 'overflow:auto' }, JSON.stringify(shown[k], null, 2))]),
+    h('h2', {}, 'Events'),
+    shown.events.length ? table(['time', 'action', 'actor', 'reason'], [...shown.events].reverse().map((e) => [time(e.at), e.action, e.actor, e.reason ?? ''])) : h('div', { class: 'muted' }, 'none'),
+  );
+  const graph = await api(`versions/${seg(v.ref)}/lineage`);
+  drawLineage(lineageEl, graph);
+  await showDiff(defaultOther);
+  return {
+    async onChange(notice) {
+      if (notice.model === v.model && notice.kind !== 'audit') await renderVersion(main, { ref, query });
+    },
+  };
+}
