@@ -2,7 +2,7 @@
 // against another version, its events, and any further section the API adds (signatures,
 // tensor summaries…), shown generically until it gets its own renderer.
 import { api, fileUrl, seg } from '../api.js';
-import { badges, bytes, h, modelHref, mount, time, value } from '../dom.js';
+import { badges, bytes, h, modelHref, mount, time, value, versionHref } from '../dom.js';
 import { drawLineage } from '../widgets/lineage-graph.js';
 import { renderDiff } from '../widgets/diff-view.js';
 
@@ -28,15 +28,19 @@ export async function renderVersion(main, { ref, query }) {
   const lineageEl = h('div', { id: 'lineage' });
   const diffEl = h('div', { id: 'diff' });
   const others = await api(`models/${seg(v.model)}/versions?limit=500&sort=-number`);
-  const defaultOther = query.get('diff') ?? (others.versions.find((o) => o.number < v.number)?.ref ?? others.versions.find((o) => o.id !== v.id)?.ref ?? null);
+  // Candidates: the model's other versions, and the parent (of any model) when it has one.
+  const choices = others.versions.filter((o) => o.id !== v.id).map((o) => ({ ref: o.ref, label: `v${o.number} ${o.message.slice(0, 40)}` }));
+  const parentRef = l.parent ? `${l.parent.model}@${l.parent.version}` : null;
+  if (parentRef && !others.versions.some((o) => o.id === l.parent.version)) choices.unshift({ ref: parentRef, label: `parent ${l.parent.model}@${l.parent.version.slice(0, 12)}` });
+  const defaultOther = query.get('diff') ?? (others.versions.find((o) => o.number < v.number)?.ref ?? choices[0]?.ref ?? null);
   const diffSelect = h(
     'select',
     { id: 'diff-select', 'aria-label': 'compare with', onchange: (e) => void showDiff(e.target.value) },
-    others.versions.filter((o) => o.id !== v.id).map((o) => h('option', { value: o.ref, selected: o.ref === defaultOther }, `v${o.number} ${o.message.slice(0, 40)}`)),
+    choices.map((o) => h('option', { value: o.ref, selected: o.ref === defaultOther }, o.label)),
   );
   const showDiff = async (other) => {
     if (!other) {
-      mount(diffEl, h('div', { class: 'muted' }, 'This is the only version of the model.'));
+      mount(diffEl, h('div', { class: 'muted' }, 'Nothing to compare with: this is the only version of the model and it has no parent.'));
       return;
     }
     renderDiff(diffEl, await api(`diff?a=${seg(other)}&b=${seg(v.ref)}`));
@@ -57,7 +61,7 @@ export async function renderVersion(main, { ref, query }) {
       h('span', { class: 'k' }, 'author'), h('span', {}, v.author),
       h('span', { class: 'k' }, 'message'), h('span', {}, v.message || '—'),
       h('span', { class: 'k' }, 'code'), h('span', { class: 'mono' }, l.code ? `${l.code.commit.slice(0, 12)}${l.code.branch ? ` (${l.code.branch})` : ''}${l.code.dirty ? ' dirty' : ''}` : 'not from a git repository'),
-      h('span', { class: 'k' }, 'parent'), h('span', {}, l.parent ? `${l.parent.model}@${l.parent.version.slice(0, 12)}` : '—'),
+      h('span', { class: 'k' }, 'parent'), h('span', {}, parentRef ? h('a', { href: versionHref(parentRef) }, `${l.parent.model}@${l.parent.version.slice(0, 12)}`) : '—'),
       h('span', { class: 'k' }, 'environment'), h('span', {}, `modelctl ${l.environment.modelctl}, node ${l.environment.node}, ${l.environment.os}, ${l.environment.hostname}`),
     ),
     h('h2', {}, `Files (${v.fileCount})`),
@@ -70,7 +74,7 @@ export async function renderVersion(main, { ref, query }) {
     h('h2', {}, 'Lineage'),
     lineageEl,
     h('div', { class: 'legend' }, h('span', {}, h('i', { style: 'background:#3452d9' }), 'this version'), h('span', {}, h('i', { style: 'background:#98a2b3' }), 'other versions'), h('span', {}, h('i', { style: 'background:#f79009' }), 'data'), h('span', {}, h('i', { style: 'background:#12b76a' }), 'code')),
-    h('div', { class: 'spread' }, h('h2', {}, 'Diff'), others.versions.length > 1 ? h('label', { class: 'row' }, 'against ', diffSelect) : null),
+    h('div', { class: 'spread' }, h('h2', {}, 'Diff'), choices.length ? h('label', { class: 'row' }, 'against ', diffSelect) : null),
     diffEl,
     extra.map((k) => [h('h2', {}, k), SECTIONS[k] ? SECTIONS[k](shown[k]) : h('pre', { class: 'panel mono', style: 'overflow:auto' }, JSON.stringify(shown[k], null, 2))]),
     h('h2', {}, 'Events'),

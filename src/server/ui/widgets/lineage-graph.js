@@ -25,7 +25,6 @@ export function drawLineage(el, graph) {
     layout: { name: 'dagre', rankDir: 'LR', nodeSep: 24, rankSep: 70, padding: 20 },
     minZoom: 0.2,
     maxZoom: 2.5,
-    wheelSensitivity: 0.3,
     style: [
       { selector: 'node', style: { label: 'data(label)', 'text-wrap': 'wrap', 'font-size': 11, 'text-valign': 'center', 'text-halign': 'center', color: '#101828', width: 150, height: 44, shape: 'round-rectangle', 'background-color': '#e4e7ec', 'border-width': 1, 'border-color': '#98a2b3' } },
       { selector: 'node[kind = "version"]', style: { 'background-color': '#f2f4f7' } },
