@@ -16,13 +16,31 @@ export interface CommandContext {
   canPrompt(yes?: boolean): boolean;
 }
 
-/** Adds the options every command accepts (README, Reference: every command accepts --json, -C, -q, --no-color). */
+/** The options every command accepts (README, Reference: every command accepts --json, -C, -q, --no-color). */
+const GLOBAL_OPTIONS: readonly [flags: string, description: string][] = [
+  ['--json', 'print one JSON document on stdout'],
+  ['-C <dir>', 'run as if started in <dir>'],
+  ['-q, --quiet', 'print nothing but errors'],
+  ['--no-color', 'no colour (NO_COLOR is honoured too)'],
+];
+
+/** Adds the global options `cmd` does not define itself, and lists them in its help. */
 export function withGlobalOptions(cmd: Command): Command {
-  return cmd
-    .option('--json', 'print one JSON document on stdout')
-    .option('-C <dir>', 'run as if started in <dir>')
-    .option('-q, --quiet', 'print nothing but errors')
-    .option('--no-color', 'no colour (NO_COLOR is honoured too)');
+  for (const [flags, description] of GLOBAL_OPTIONS) {
+    const long = flags.split(/[ ,]+/).find((f) => f.startsWith('-') && (f.startsWith('--') || !flags.includes('--')));
+    if (!cmd.options.some((o) => o.long === long || o.short === long)) cmd.option(flags, description);
+  }
+  return cmd;
+}
+
+/**
+ * Gives `cmd` and every subcommand under it (config ls, remote add, …) the global options,
+ * and makes errors reach main.ts (exitOverride) rather than print and exit on their own.
+ */
+export function withGlobalOptionsDeep(cmd: Command): Command {
+  withGlobalOptions(cmd).exitOverride().configureOutput({ outputError: () => undefined });
+  for (const sub of cmd.commands) withGlobalOptionsDeep(sub);
+  return cmd;
 }
 
 /**

@@ -22,6 +22,11 @@ export async function main(argv: string[]): Promise<void> {
     process.stdout.write(`${MODELCTL_VERSION}\n`);
     return;
   }
+  // `--version --json` is one JSON document like every other --json output.
+  if (args.some((a) => a === '--version' || a === '-V') && args.every((a) => ['--version', '-V', '--json', '--no-color', '-q', '--quiet'].includes(a))) {
+    process.stdout.write(args.includes('--json') ? `${JSON.stringify({ version: MODELCTL_VERSION, node: process.version })}\n` : `${MODELCTL_VERSION}\n`);
+    return;
+  }
   [errors, tempFiles, output, stopSignal] = await Promise.all([
     import('../errors.js'),
     import('../store/temp-files.js'),
@@ -36,7 +41,7 @@ export async function main(argv: string[]): Promise<void> {
     program = await buildProgram(argv);
     await program.parseAsync(argv);
   } catch (err) {
-    await exitWithError(err, json);
+    await exitWithError(err, json, program);
   }
 }
 
@@ -56,7 +61,7 @@ function installSignalHandlers(json: boolean): void {
   process.on('SIGTERM', onSignal);
 }
 
-async function exitWithError(err: unknown, json: boolean): Promise<never> {
+async function exitWithError(err: unknown, json: boolean, program: Command | undefined): Promise<never> {
   const { CommanderError } = await import('commander');
   const { ExitCode, ModelctlError, fsError, isErrnoException } = errors;
   const { removeAllTempFiles } = tempFiles;
@@ -67,7 +72,10 @@ async function exitWithError(err: unknown, json: boolean): Promise<never> {
     }
     // commander appends "(Did you mean x?)" to the message: that belongs in the hint.
     const [message, suggestion] = err.message.replace(/^error: /, '').split(/\n?\(Did you mean /);
-    const hint = suggestion ? `did you mean ${suggestion.replace(/\?\)\s*$/, '')}?` : 'see `modelctl --help` or `modelctl <command> --help`';
+    // Name the help of the command typed (`modelctl commit --help`), not a placeholder.
+    const path = program ? (await import('./program.js')).commandPath(program, process.argv.slice(2)) : [];
+    const help = `\`modelctl ${path.length ? `${path.join(' ')} ` : ''}--help\``;
+    const hint = suggestion ? `did you mean ${suggestion.replace(/\?\)\s*$/, '')}? (see ${help})` : `see ${help}`;
     printError(new ModelctlError('USAGE', message.trim(), { exitCode: ExitCode.USAGE, hint }), json, await chalkFor(json));
     process.exit(ExitCode.USAGE);
   }

@@ -1,6 +1,8 @@
 import { Command } from 'commander';
+import { closest } from '../core/refs.js';
+import { UsageError } from '../errors.js';
 import { MODELCTL_VERSION } from '../version.js';
-import { withGlobalOptions } from './action.js';
+import { withGlobalOptions, withGlobalOptionsDeep } from './action.js';
 
 type Register = (program: Command) => Command;
 
@@ -24,10 +26,64 @@ export async function buildProgram(argv?: readonly string[]): Promise<Command> {
     const program = newProgram();
     add(program, only.register);
     // The naming convention held when the registrar added exactly the command typed.
-    if (program.commands.length === 1 && program.commands[0].name() === only.name) return program;
+    if (program.commands.length === 1 && program.commands[0].name() === only.name) return checked(program, argv);
   }
   const program = newProgram();
   for (const register of (await import('./commands/index.js')).COMMANDS) add(program, register);
+  return checked(program, argv);
+}
+
+/** The commands named on the command line (`['remote', 'add']`), as far as they exist. */
+export function commandPath(program: Command, args: readonly string[]): string[] {
+  const path: string[] = [];
+  let cmd = program;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') break;
+    if (a === '-C') {
+      i++;
+      continue;
+    }
+    if (a.startsWith('-')) continue;
+    const sub = cmd.commands.find((c) => c.name() === a || c.aliases().includes(a));
+    if (!sub) break;
+    path.push(sub.name());
+    cmd = sub;
+  }
+  return path;
+}
+
+/**
+ * With --help, commander shows the nearest parent's help for a command that does not exist
+ * (`modelctl comit --help` printed the general help, exit 0). A help request for an unknown
+ * command or subcommand is a usage error (exit 2) suggesting the closest name, as the same
+ * line without --help is.
+ */
+function checked(program: Command, argv: readonly string[] | undefined): Command {
+  const args = argv?.slice(2) ?? [];
+  if (!args.some((a) => a === '--help' || a === '-h')) return program;
+  let cmd = program;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') break;
+    if (a === '-C') {
+      i++;
+      continue;
+    }
+    if (a.startsWith('-')) continue;
+    const visible = cmd.commands.filter((c) => !(c as unknown as { _hidden?: boolean })._hidden);
+    if (visible.length === 0) break; // the rest are the command's own arguments
+    const sub = cmd.commands.find((c) => c.name() === a || c.aliases().includes(a));
+    if (!sub) {
+      if (cmd !== program && cmd.registeredArguments.length > 0) break;
+      const near = closest(a, visible.map((c) => c.name()));
+      const where = cmd === program ? '' : ` for '${cmd.name()}'`;
+      throw new UsageError('UNKNOWN_COMMAND', `unknown command '${a}'${where}`, {
+        hint: near.length ? `did you mean ${[cmd === program ? '' : `${cmd.name()} `, near[0]].join('')}?` : `see \`modelctl ${cmd === program ? '' : `${cmd.name()} `}--help\``,
+      });
+    }
+    cmd = sub;
+  }
   return program;
 }
 
@@ -41,7 +97,7 @@ function newProgram(): Command {
 }
 
 function add(program: Command, register: Register): void {
-  withGlobalOptions(register(program)).exitOverride().configureOutput({ outputError: () => undefined });
+  withGlobalOptionsDeep(register(program));
 }
 
 /** The first argument that is not a global option (or the value of -C). */

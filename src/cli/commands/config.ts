@@ -13,6 +13,7 @@ export function registerConfig(program: Command): Command {
     .command('ls')
     .description('list every setting and where it comes from')
     .option('--json', 'print one JSON document on stdout')
+    .addHelpText('after', '\nExamples:\n  modelctl config ls\n  modelctl config ls --json')
     .action(
       action<object>(async (ctx) => {
         const { configList } = await import('../../api/config.js');
@@ -25,6 +26,7 @@ export function registerConfig(program: Command): Command {
     .description("print one setting's value")
     .argument('<key>', 'dotted key, e.g. remotes.origin.url')
     .option('--json', 'print one JSON document on stdout')
+    .addHelpText('after', '\nExamples:\n  modelctl config get stages\n  modelctl config get remotes.origin.url\n  modelctl config get checkout.link --json')
     .action(
       action<object>(async (ctx, _opts, key: string) => {
         const { configGet } = await import('../../api/config.js');
@@ -40,6 +42,10 @@ export function registerConfig(program: Command): Command {
     .option('--shared', 'write modelctl.json (committed) instead of .modelctl/config.json')
     .option('--unset', 'remove the setting')
     .option('--json', 'print one JSON document on stdout')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  modelctl config set checkout.link hardlink             # this clone only (.modelctl/config.json)\n  modelctl config set --shared stages \'["staging","production"]\'\n  modelctl config set --shared policies.production.require_reason true\n  modelctl config set --unset checkout.link',
+    )
     .action(
       action<{ shared?: boolean; unset?: boolean }>(async (ctx, opts, key: string, value?: string) => {
         const { configSet } = await import('../../api/config.js');

@@ -28,6 +28,10 @@ Examples:
     .option('--local', 'write .modelctl/config.json instead of modelctl.json')
     .option('-f, --force', 'replace a remote of the same name')
     .option('--json', 'print one JSON document on stdout')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  modelctl remote add origin s3://ml-registry/team --default\n  modelctl remote add minio s3://models/registry --endpoint http://127.0.0.1:9000 --region us-east-1\n  modelctl remote add share /mnt/team-share/modelctl --local',
+    )
     .action(
       action<{ endpoint?: string; region?: string; default?: boolean; local?: boolean; force?: boolean }>(async (ctx, opts, name: string, url: string) => {
         const { remoteAdd } = await import('../../api/remote-manage.js');
@@ -39,6 +43,7 @@ Examples:
     .command('ls')
     .description('list remotes (URLs shown without credentials)')
     .option('--json', 'print one JSON document on stdout')
+    .addHelpText('after', '\nExamples:\n  modelctl remote ls\n  modelctl remote ls --json')
     .action(
       action<object>(async (ctx) => {
         const { remoteList } = await import('../../api/remote-manage.js');
@@ -55,6 +60,7 @@ Examples:
     .description('remove a remote')
     .argument('<name>', 'remote name')
     .option('--json', 'print one JSON document on stdout')
+    .addHelpText('after', '\nExamples:\n  modelctl remote rm share')
     .action(
       action<object>(async (ctx, _opts, name: string) => {
         const { remoteRemove } = await import('../../api/remote-manage.js');
