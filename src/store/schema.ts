@@ -177,6 +177,34 @@ export const MIGRATIONS: readonly string[] = [
     listing TEXT NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 3: signatures (docs/design.md §11). file_sha256: the plain sha256 of each stored file's
+  // whole bytes (what OpenSSF Model Signing names a file by), computed from the store once.
+  // signatures: OMS signatures and SLSA provenance attestations of versions, one per
+  // (version, kind, key), as their exact bundle bytes. remote_signatures: which a remote has.
+  `
+  CREATE TABLE file_sha256 (
+    digest TEXT PRIMARY KEY,
+    sha256 TEXT NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE signatures (
+    version_id TEXT NOT NULL REFERENCES versions(id),
+    kind TEXT NOT NULL,
+    key_hint TEXT NOT NULL,
+    bundle BLOB NOT NULL,
+    bundle_id TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (version_id, kind, key_hint)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE remote_signatures (
+    remote TEXT NOT NULL,
+    version_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    key_hint TEXT NOT NULL,
+    PRIMARY KEY (remote, version_id, kind, key_hint)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /** The schema version this build writes. */
