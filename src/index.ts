@@ -54,3 +54,8 @@ export { remoteAdd, remoteList, remoteRemove, type RemoteAddOptions, type Remote
 export { verifyRemote, type VerifyRemoteOptions } from './api/verify-remote.js';
 export { promoteAndPush, rollbackAndPush, tagAndPush, type PushOption } from './api/ref-publish.js';
 export type { TransferProgress, ProgressListener } from './api/transfer-progress.js';
+export { sign, type SignOptions, type VersionSigningResult } from './api/sign.js';
+export { attest, type AttestOptions } from './api/attest.js';
+export { verifySignatures, assertSignaturesVerified, type VerifySignaturesOptions, type VerifySignaturesResult, type SignatureCheck } from './api/verify-signatures.js';
+export { verifySignature, type VerifySignatureOptions, type VerifySignatureResult } from './api/verify-signature.js';
+export { bom, type BomOptions, type BomResult } from './api/bom.js';

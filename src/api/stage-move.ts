@@ -8,10 +8,10 @@ import { versionKeyValues } from '../store/lineage-queries.js';
 import { requireModel } from '../store/resolve-ref.js';
 import { getStageHolder, moveStage, stagesEverHeld } from '../store/stages-table.js';
 import { getVersion, type VersionRow } from '../store/version-records.js';
-import type { Database } from '../store/index-db.js';
 import { assertPreHookPassed, runHook, type HookOutcome } from '../workspace/hooks.js';
 import { hostName, resolveActor } from '../workspace/identity.js';
 import type { Repository } from './repository.js';
+import { trustedSignersOfVersion } from './version-signers.js';
 import { summarizeVersion, type VersionSummary } from './views.js';
 
 /** What a promotion or rollback did, or (with dryRun) would do. The --json shape. */
@@ -92,7 +92,7 @@ export async function performStageMove(repo: Repository, plan: StageMovePlan): P
   const model = plan.target.model;
   const modelId = requireModel(db, model);
   const holderId = getStageHolder(db, modelId, plan.stage)?.versionId ?? null;
-  const verdict = checkPolicy(db, plan, plan.target.id);
+  const verdict = checkPolicy(repo, plan, plan.target.id);
   const summary = (id: string | null): VersionSummary | null => {
     const row = id ? getVersion(db, id) : null;
     return row ? summarizeVersion(db, row) : null;
@@ -149,7 +149,7 @@ export async function performStageMove(repo: Repository, plan: StageMovePlan): P
     const holderNow = getStageHolder(db, modelId, plan.stage)?.versionId ?? null;
     if (plan.expectHolder !== undefined && plan.expectHolder !== holderNow) throw stageMoved(model, plan.stage);
     if (holderNow === plan.target.id) return null;
-    const fresh = checkPolicy(db, plan, plan.target.id);
+    const fresh = checkPolicy(repo, plan, plan.target.id);
     if (!fresh.allowed) throw denied(plan, fresh);
     const event = holderNow === holderId ? proposed : eventFor(holderNow);
     moveStage(db, { modelId, stage: plan.stage, versionId: plan.target.id, eventId: event.id, at: event.at });
@@ -171,7 +171,8 @@ export async function performStageMove(repo: Repository, plan: StageMovePlan): P
 }
 
 /** The verdict for moving `plan.stage` to the version, from facts read now. */
-function checkPolicy(db: Database, plan: StageMovePlan, versionId: string): PolicyVerdict {
+function checkPolicy(repo: Repository, plan: StageMovePlan, versionId: string): PolicyVerdict {
+  const { db } = repo;
   const row = getVersion(db, versionId);
   const metrics = versionKeyValues(db, 'metrics', versionId);
   return evaluatePolicy(plan.rules, {
@@ -182,6 +183,7 @@ function checkPolicy(db: Database, plan: StageMovePlan, versionId: string): Poli
     heldStages: stagesEverHeld(db, versionId),
     gitDirty: row?.gitDirty ?? null,
     reason: plan.reason,
+    signedBy: plan.rules?.require_signatures?.length ? trustedSignersOfVersion(repo, versionId, plan.rules.require_signatures) : [],
   });
 }
 

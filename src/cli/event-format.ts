@@ -23,6 +23,9 @@ export function eventDetail(e: AuditEvent): string {
       return `tag ${String(e.data.tag)} deleted`;
     case 'renumber':
       return `${e.from ?? '?'} → ${e.to ?? '?'}`;
+    case 'sign':
+    case 'attest':
+      return `${e.action === 'sign' ? 'signed' : 'attested'} by ${typeof e.data.keyName === 'string' ? e.data.keyName : `key ${String(e.data.keyHint ?? '').slice(0, 12)}`}`;
     case 'gc':
       return `${String(e.data.deleted ?? 0)} objects deleted`;
     default:

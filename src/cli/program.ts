@@ -117,7 +117,7 @@ function commandName(args: readonly string[]): string | null {
 
 /** The registrar of command `name` by the file naming convention, or null to register all. */
 async function loadOneCommand(name: string | null): Promise<{ name: string; register: Register } | null> {
-  if (!name || !/^[a-z]+$/.test(name) || NEEDS_ALL_COMMANDS.has(name)) return null;
+  if (!name || !/^[a-z]+(-[a-z]+)*$/.test(name) || NEEDS_ALL_COMMANDS.has(name)) return null;
   let mod: Record<string, unknown>;
   try {
     mod = (await import(`./commands/${name}.js`)) as Record<string, unknown>;
@@ -126,6 +126,7 @@ async function loadOneCommand(name: string | null): Promise<{ name: string; regi
     if ((err as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') return null;
     throw err;
   }
-  const register = mod[`register${name[0].toUpperCase()}${name.slice(1)}`];
+  // verify-signature → registerVerifySignature
+  const register = mod[`register${name.split('-').map((w) => w[0].toUpperCase() + w.slice(1)).join('')}`];
   return typeof register === 'function' ? { name, register: register as Register } : null;
 }

@@ -13,7 +13,9 @@ export type EventAction =
   | 'archive'
   | 'unarchive'
   | 'gc'
-  | 'renumber';
+  | 'renumber'
+  | 'sign'
+  | 'attest';
 
 /** An audit event as stored and published (docs/design.md §8). */
 export interface AuditEvent {

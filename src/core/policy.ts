@@ -26,6 +26,8 @@ export interface StagePolicyRules {
   clean_git?: boolean;
   /** The promotion must give `--reason`. */
   require_reason?: boolean;
+  /** trust.keys names that must each have made a valid signature of the version. */
+  require_signatures?: string[];
 }
 
 /** What the policy is checked against: facts about the version and the request. */
@@ -42,16 +44,18 @@ export interface PolicyFacts {
   /** versions.git_dirty: null when the version has no code lineage. */
   gitDirty: boolean | null;
   reason: string | null;
+  /** trust.keys names with a valid signature of the version (needed only when the policy requires signatures). */
+  signedBy?: readonly string[];
 }
 
-export type PolicyRuleName = 'archived' | 'from' | 'metric' | 'clean_git' | 'require_reason';
+export type PolicyRuleName = 'archived' | 'from' | 'metric' | 'clean_git' | 'require_reason' | 'signature';
 
 /** One rule a promotion did not meet (the `unmet` entries of a verdict). */
 export interface UnmetRule {
   rule: PolicyRuleName;
   /** What failed, for people: "accuracy is 0.9, needs >= 0.92". */
   message: string;
-  /** The metric name for `metric` rules, the required stage for `from`. */
+  /** The metric name for `metric` rules, the required stage for `from`, the key name for `signature`. */
   key?: string;
   expected?: string;
   actual?: string | number | boolean | null;
@@ -60,7 +64,7 @@ export interface UnmetRule {
 /** The outcome of checking a promotion against its stage's policy. */
 export interface PolicyVerdict {
   allowed: boolean;
-  /** Every unmet rule, in a stable order: archived, from, metrics (by name), clean_git, require_reason. */
+  /** Every unmet rule, in a stable order: archived, from, metrics (by name), clean_git, require_reason, signatures (by key name). */
   unmet: UnmetRule[];
   /** Every rule that was checked (`metric:accuracy`, `from:staging`, …), met or not. */
   checked: string[];
@@ -177,6 +181,13 @@ export function evaluatePolicy(policy: StagePolicyRules | undefined, facts: Poli
     checked.push('require_reason');
     if (!facts.reason || facts.reason.trim() === '') {
       unmet.push({ rule: 'require_reason', message: 'a reason is required (pass --reason "…")', expected: 'a reason', actual: null });
+    }
+  }
+
+  for (const name of [...new Set(policy?.require_signatures ?? [])].sort()) {
+    checked.push(`signature:${name}`);
+    if (!(facts.signedBy ?? []).includes(name)) {
+      unmet.push({ rule: 'signature', key: name, message: `no valid signature by trusted key '${name}' (sign it with \`modelctl sign <ref> --key <private.pem>\`)`, expected: name, actual: null });
     }
   }
 

@@ -11,11 +11,16 @@ export const SHARED_CONFIG_FILE = 'modelctl.json';
 /** Name of the local, uncommitted overrides inside `.modelctl/`. */
 export const LOCAL_CONFIG_FILE = 'config.json';
 
+/** A name under `trust.keys` (docs/design.md §11). */
+const trustedKeyName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'key names are letters, digits, ".", "_" and "-"');
+
 const modelSettings = z.strictObject({
   paths: z.array(z.string().min(1)).optional(),
   params: z.string().min(1).optional(),
   metrics: z.string().min(1).optional(),
   data: z.array(z.string().min(1)).optional(),
+  /** Trusted key names that must have signed every version of this model that is pulled. */
+  require_signatures: z.array(trustedKeyName).optional(),
 });
 
 const threshold = z.string().regex(/^\s*(>=|<=|==|>|<)\s*-?[0-9.]+(e[+-]?[0-9]+)?\s*$/i, 'must look like ">= 0.92"');
@@ -25,6 +30,8 @@ const stagePolicy = z.strictObject({
   metrics: z.record(z.string(), threshold).optional(),
   clean_git: z.boolean().optional(),
   require_reason: z.boolean().optional(),
+  /** Trusted key names that must have signed the version (promote gate; pull verifies). */
+  require_signatures: z.array(trustedKeyName).optional(),
 });
 export type StagePolicy = z.infer<typeof stagePolicy>;
 
@@ -53,6 +60,8 @@ export const configSchema = z.strictObject({
   /** Keep modelctl.lock up to date on commit, run, checkout, pull and promote (docs/design.md §14). */
   lock: z.boolean().optional(),
   run: runSettings.optional(),
+  /** Public keys this repository trusts: name → a PEM file (relative to the repository root) or PEM text. */
+  trust: z.strictObject({ keys: z.record(trustedKeyName, z.string().min(1)).optional() }).optional(),
 });
 export type ConfigFile = z.infer<typeof configSchema>;
 
@@ -67,6 +76,8 @@ export interface Settings {
   /** Update modelctl.lock without --lock. */
   lock: boolean;
   run: { cleanGit: boolean; env: string[] };
+  /** `trust.keys`: name → PEM file path (relative to the repository root) or PEM text. */
+  trustedKeys: Record<string, string>;
 }
 
 export const DEFAULT_STAGES = ['staging', 'production'];
@@ -112,6 +123,7 @@ export function resolveSettings(shared: ConfigFile, local: ConfigFile, env: Node
       cleanGit: local.run?.clean_git ?? shared.run?.clean_git ?? false,
       env: [...new Set([...(shared.run?.env ?? []), ...(local.run?.env ?? [])])],
     },
+    trustedKeys: { ...(shared.trust?.keys ?? {}), ...(local.trust?.keys ?? {}) },
   };
 }
 

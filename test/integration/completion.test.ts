@@ -66,7 +66,7 @@ describe('modelctl __complete', () => {
     expect(complete(repo, 'card', 'fraud', '-o', '')).toEqual([]);
     const outside = tempDir();
     expect(complete(outside, 'log', '')).toEqual([]);
-    expect(complete(outside, 'ver')).toEqual(['verify']);
+    expect(complete(outside, 'ver')).toEqual(['verify', 'verify-signature']);
     expect(complete(outside, 'nonsense', '--what', '')).toEqual([]);
   });
 });

@@ -28,6 +28,10 @@ import { registerCompletion } from './completion.js';
 import { registerExport } from './export.js';
 import { registerHelp } from './help.js';
 import { registerImport } from './import.js';
+import { registerAttest } from './attest.js';
+import { registerBom } from './bom.js';
+import { registerSign } from './sign.js';
+import { registerVerifySignature } from './verify-signature.js';
 
 /** Every command: each registrar adds one subcommand to the program and returns it. */
 export const COMMANDS: ((program: Command) => Command)[] = [
@@ -48,6 +52,10 @@ export const COMMANDS: ((program: Command) => Command)[] = [
   registerShow,
   registerCheckout,
   registerVerify,
+  registerSign,
+  registerVerifySignature,
+  registerAttest,
+  registerBom,
   registerGc,
   registerConfig,
   registerRemote,

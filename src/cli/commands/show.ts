@@ -44,6 +44,20 @@ function renderShow(r: ShowResult, c: import('chalk').ChalkInstance): string {
   for (const d of l.data) out.push(`  data:   ${d.source}${d.digest ? c.dim(`  ${d.digest.slice(0, 12)}`) : ''}${d.size !== undefined ? `  ${formatBytes(d.size)}` : ''}`);
   if (l.parent) out.push(`  parent: ${l.parent.model}@${l.parent.version.slice(0, 12)}`);
   out.push(`  env:    modelctl ${l.environment.modelctl}, node ${l.environment.node}, ${l.environment.os}, ${l.environment.hostname}${l.environment.ci ? `, CI ${l.environment.ci.provider}` : ''}`);
+  if (r.signatures.length) {
+    out.push('', c.bold('Signatures'));
+    out.push(
+      table(
+        r.signatures.map((sg) => [
+          `  ${sg.kind}`,
+          sg.keyName ? `by ${sg.keyName}` : `by key ${sg.keyHint.slice(0, 16)}… (not trusted)`,
+          sg.valid === true ? c.green('valid') : sg.valid === false ? c.red('INVALID') : c.yellow('unchecked'),
+          `${formatTime(sg.createdAt)}`,
+          sg.problem ? oneLine(sg.problem, 80) : '',
+        ]),
+      ),
+    );
+  }
   if (r.events.length) {
     out.push('', c.bold('Events'));
     out.push(table(r.events.map((e) => [`  ${formatTime(e.at)}`, e.action, e.actor, eventDetail(e) || eventVersionLabel(e), oneLine(e.reason ?? '')])));

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { VerifyResult } from '../../api/verify.js';
+import type { VerifySignaturesResult } from '../../api/verify-signatures.js';
 import { action } from '../action.js';
 import { formatBytes } from '../format.js';
 
@@ -10,10 +11,22 @@ export function registerVerify(program: Command): Command {
     .description('re-hash the store (or one version) and report every missing or corrupt object; exit 6 on any')
     .argument('[ref]', 'only this version')
     .option('--rebuild-index', 'rebuild .modelctl/index.db from the store (after damage)')
+    .option('--signature', "check the version's signatures and attestations against trust.keys instead (exit 6 unless validly signed)")
     .option('-r, --remote <name|url>', "check what a remote holds for the ref (or every model's latest) instead of the local store")
-    .addHelpText('after', '\nExamples:\n  modelctl verify\n  modelctl verify fraud@production\n  modelctl verify fraud@production --remote origin\n  modelctl verify --rebuild-index')
+    .addHelpText('after', '\nExamples:\n  modelctl verify\n  modelctl verify fraud@production\n  modelctl verify fraud@production --remote origin\n  modelctl verify fraud@production --signature\n  modelctl verify --rebuild-index')
     .action(
-      action<{ rebuildIndex?: boolean; remote?: string }>(async (ctx, opts, ref?: string) => {
+      action<{ rebuildIndex?: boolean; remote?: string; signature?: boolean }>(async (ctx, opts, ref?: string) => {
+        if (opts.signature) {
+          if (!ref) {
+            const { UsageError } = await import('../../errors.js');
+            throw new UsageError('MISSING_REF', 'verify --signature needs the version to check', { hint: 'modelctl verify fraud@production --signature' });
+          }
+          const { verifySignatures, assertSignaturesVerified } = await import('../../api/verify-signatures.js');
+          const result = await verifySignatures({ cwd: ctx.cwd, ref });
+          ctx.out.result(result, renderSignatures);
+          assertSignaturesVerified(result);
+          return;
+        }
         if (opts.rebuildIndex) {
           const { rebuildIndex } = await import('../../api/rebuild-index.js');
           const result = await rebuildIndex({ cwd: ctx.cwd });
@@ -39,6 +52,16 @@ export function registerVerify(program: Command): Command {
         assertVerified(result);
       }),
     );
+}
+
+function renderSignatures(r: VerifySignaturesResult): string {
+  const lines = [`${r.version.ref} (${r.version.shortId}): ${r.ok ? `signed by ${r.signedBy.join(', ')}` : 'NOT VERIFIED'}`];
+  for (const s of r.signatures) {
+    const state = s.valid === true ? 'valid' : s.valid === false ? 'INVALID' : 'unchecked';
+    lines.push(`  ${s.kind} by ${s.keyName ?? `key ${s.keyHint.slice(0, 16)}…`}: ${state}${s.problem ? ` — ${s.problem}` : ''}`);
+  }
+  if (r.missing.length) lines.push(`  required but missing: ${r.missing.join(', ')}`);
+  return lines.join('\n');
 }
 
 function renderVerify(r: VerifyResult): string {
