@@ -14,6 +14,7 @@ import { wholeFileSha256 } from '../store/whole-file-sha256.js';
 import type { VersionRow } from '../store/version-records.js';
 import type { ManifestFile, VersionManifest } from '../core/manifest.js';
 import { writeFileAtomic } from '../workspace/atomic-file.js';
+import { OUT_RECORD_DIR } from '../workspace/placement-record.js';
 import { hostName, resolveActor } from '../workspace/identity.js';
 import { loadTrustedKeys } from '../workspace/trusted-keys.js';
 import type { Repository } from './repository.js';
@@ -121,8 +122,13 @@ export async function signVersionStatement(
   };
 }
 
-/** The ignore list a version's OMS signature records (what model_signing would ignore in its folder). */
-export const VERSION_SIGNATURE_IGNORES: readonly string[] = [...DEFAULT_IGNORE_PATHS, DEFAULT_SIGNATURE_FILE];
+/**
+ * The ignore list a version's OMS signature records. model_signing's verifier adds the
+ * signed list to its own, so a folder that `pull --out` or `checkout --out` filled (the
+ * files, model.sig, and modelctl's placement record, docs/design.md §10) verifies with
+ * `model_signing verify key` unchanged.
+ */
+export const VERSION_SIGNATURE_IGNORES: readonly string[] = [...DEFAULT_IGNORE_PATHS, DEFAULT_SIGNATURE_FILE, OUT_RECORD_DIR];
 
 function trustedName(repo: Repository, key: SigningKey, warnings: string[]): string | null {
   try {
