@@ -91,6 +91,18 @@ export class InterruptedError extends ModelctlError {
   }
 }
 
+/**
+ * The command that `modelctl run` ran failed (docs/design.md §14): modelctl exits with that
+ * command's own exit code (1–255; 128 + n when signal n killed it), so `modelctl run -- …` can
+ * stand in for the command in scripts. Nothing was committed.
+ */
+export class CommandFailedError extends ModelctlError {
+  constructor(message: string, commandExitCode: number, opts: Omit<ModelctlErrorOptions, 'exitCode'> = {}) {
+    // Deliberately outside ExitCode: the code is the command's, passed through.
+    super('COMMAND_FAILED', message, { ...opts, exitCode: Math.min(255, Math.max(1, commandExitCode)) as ExitCodeValue });
+  }
+}
+
 /** True for Node system errors such as ENOENT, with the code narrowed. */
 export function isErrnoException(err: unknown, code?: string): err is NodeJS.ErrnoException {
   return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' &&

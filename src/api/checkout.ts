@@ -1,11 +1,17 @@
 import { resolveRef } from '../store/resolve-ref.js';
 import { applyCheckout, planCheckout, type CheckoutResult, type CheckoutTarget } from './checkout-engine.js';
+import { updateLock, type LockUpdate } from './lock-update.js';
 import { withRepository, type CommonOptions } from './repository.js';
 
 export type { CheckoutConflict, CheckoutConflictReason, CheckoutResult } from './checkout-engine.js';
 
+/** A checkout's result, with what it wrote into modelctl.lock. */
+export type CheckoutWithLock = CheckoutResult & { lock: LockUpdate | null };
+
 export interface CheckoutOptions extends CommonOptions, CheckoutTarget {
   ref: string;
+  /** Record the version in modelctl.lock (default: the `lock` setting); never for checkouts into --out. */
+  lock?: boolean;
 }
 
 /**
@@ -14,6 +20,9 @@ export interface CheckoutOptions extends CommonOptions, CheckoutTarget {
  * before that this one lacks. A changed or unknown file in the way is only overwritten or
  * removed with `force`; otherwise ConflictError (4) lists each path before anything changes.
  */
-export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult> {
-  return withRepository(opts, (repo) => applyCheckout(repo, planCheckout(repo, resolveRef(repo.db, opts.ref), opts)));
+export async function checkout(opts: CheckoutOptions): Promise<CheckoutWithLock> {
+  return withRepository(opts, (repo) => {
+    const result = applyCheckout(repo, planCheckout(repo, resolveRef(repo.db, opts.ref), opts));
+    return { ...result, lock: opts.out ? null : updateLock(repo, opts.lock, [result.version.id]) };
+  });
 }

@@ -29,6 +29,7 @@ import { readKeyValueFile } from '../workspace/key-value-file.js';
 import { rememberWorkspaceVersion } from './checkout-engine.js';
 import { describeDataInputs } from './data-inputs.js';
 import { hashWorkingFiles } from './file-hashing.js';
+import type { LockUpdate } from './lock-update.js';
 import type { Repository } from './repository.js';
 import { summarizeVersion, type VersionSummary } from './views.js';
 
@@ -70,6 +71,8 @@ export interface CommitResult {
   /** Files whose bytes were read this time (the rest came from the stat cache). */
   hashedFiles: number;
   hooks: HookOutcome[];
+  /** What was written into modelctl.lock (set by the verbs that keep it; null: not asked to). */
+  lock?: LockUpdate | null;
 }
 
 /**

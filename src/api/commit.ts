@@ -1,10 +1,14 @@
 import { assertModelName } from '../core/names.js';
 import { commitVersion, type CommitRequest, type CommitResult } from './commit-engine.js';
+import { updateLock } from './lock-update.js';
 import { withRepository, type CommonOptions } from './repository.js';
 
 export type { CommitResult } from './commit-engine.js';
 
-export interface CommitOptions extends CommonOptions, CommitRequest {}
+export interface CommitOptions extends CommonOptions, CommitRequest {
+  /** Record the version in modelctl.lock (default: the `lock` setting). */
+  lock?: boolean;
+}
 
 /**
  * Snapshots files into a new version of `model`: objects are stored first (each atomically),
@@ -13,5 +17,8 @@ export interface CommitOptions extends CommonOptions, CommitRequest {}
  */
 export async function commit(opts: CommitOptions): Promise<CommitResult> {
   assertModelName(opts.model);
-  return withRepository(opts, (repo) => commitVersion(repo, opts));
+  return withRepository(opts, async (repo) => {
+    const result = await commitVersion(repo, opts);
+    return { ...result, lock: updateLock(repo, opts.lock, [result.version.id]) };
+  });
 }

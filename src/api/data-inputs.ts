@@ -42,16 +42,20 @@ export async function describeDataInputs(repo: Repository, inputs: readonly stri
     }
     const files = await selectFilesAnywhere(abs);
     const hashed = hashWorkingFiles(repo, files, { store: false });
-    const list = hashed.map((h) => [h.rel, h.size, h.digest]);
     out.push({
       kind: 'dir',
       source: shown,
-      digest: createHash('sha256').update(canonicalJsonBytes(list)).digest('hex'),
+      digest: folderDigest(hashed),
       size: hashed.reduce((s, h) => s + h.size, 0),
       files: hashed.length,
     });
   }
   return out;
+}
+
+/** The digest of a data folder: sha256 of the canonical JSON list of its files' [path, size, digest], in path order. */
+export function folderDigest(files: readonly { rel: string; size: number; digest: string }[]): string {
+  return createHash('sha256').update(canonicalJsonBytes(files.map((h) => [h.rel, h.size, h.digest]))).digest('hex');
 }
 
 /** Repository-relative when inside the repository, absolute otherwise. */
@@ -60,7 +64,8 @@ function displayPath(root: string, abs: string): string {
   return rel && !rel.startsWith('../') && rel !== '..' ? rel : toPosixPath(abs);
 }
 
-async function selectFilesAnywhere(dir: string) {
+/** Every file under a data folder, relative to it (data folders may live outside the repository). */
+export async function selectFilesAnywhere(dir: string) {
   // Data folders may live outside the repository: select relative to the folder itself.
   return (await selectFiles(dir, dir, ['.'])).map((f) => ({ abs: f.abs, rel: f.rel }));
 }

@@ -1,4 +1,5 @@
 import { resolveRef } from '../store/resolve-ref.js';
+import { updateLock, type LockUpdate } from './lock-update.js';
 import { withRepository, type CommonOptions } from './repository.js';
 import { assertKnownStage, performStageMove, type ConfirmStageMove, type StageMoveResult } from './stage-move.js';
 
@@ -17,6 +18,8 @@ export interface PromoteOptions extends CommonOptions {
   confirm?: ConfirmStageMove;
   /** Recorded in the audit event. */
   argv?: string[];
+  /** Record the promoted version in modelctl.lock (default: the `lock` setting). */
+  lock?: boolean;
 }
 
 /**
@@ -25,11 +28,11 @@ export interface PromoteOptions extends CommonOptions {
  * listing every unmet rule; failed pre-promote hook → PolicyError (5). Promoting the
  * version that already holds the stage changes nothing and records nothing.
  */
-export async function promote(opts: PromoteOptions): Promise<StageMoveResult> {
+export async function promote(opts: PromoteOptions): Promise<StageMoveResult & { lock?: LockUpdate | null }> {
   return withRepository(opts, async (repo) => {
     assertKnownStage(opts.to, repo.settings.stages);
     const target = resolveRef(repo.db, opts.ref);
-    return performStageMove(repo, {
+    const moved = await performStageMove(repo, {
       action: 'promote',
       stage: opts.to,
       stages: repo.settings.stages,
@@ -40,6 +43,7 @@ export async function promote(opts: PromoteOptions): Promise<StageMoveResult> {
       dryRun: !!opts.dryRun,
       confirm: opts.confirm,
     });
+    return moved.dryRun ? moved : { ...moved, lock: updateLock(repo, opts.lock, [moved.version.id]) };
   });
 }
 

@@ -8,6 +8,7 @@ import { resolve, sep } from 'node:path';
 import { writeTransaction } from '../store/index-db.js';
 import { cachedFolderFiles, snapshotFolder, storeFolderFiles, tryStatKey, type FileStatKey, type FolderSnapshot } from '../workspace/stat-cache.js';
 import { hashWorkingFiles } from './file-hashing.js';
+import { lockStatus, type LockStatus } from './lock-status.js';
 import { withRepository, type CommonOptions, type Repository } from './repository.js';
 import { summarizeVersion, type VersionSummary } from './views.js';
 
@@ -39,6 +40,8 @@ export interface ModelStatus {
 export interface StatusResult {
   models: ModelStatus[];
   clean: boolean;
+  /** The workspace against modelctl.lock; null when there is no lock. */
+  lock: LockStatus | null;
 }
 
 /**
@@ -59,7 +62,7 @@ export async function status(opts: StatusOptions = {}): Promise<StatusResult> {
     }
     const models: ModelStatus[] = [];
     for (const name of names) models.push(await modelStatus(repo, name));
-    return { models, clean: models.every((m) => m.clean) };
+    return { models, clean: models.every((m) => m.clean), lock: lockStatus(repo, opts.model) };
   });
 }
 

@@ -6,10 +6,12 @@ type Errors = typeof import('../errors.js');
 type TempFiles = typeof import('../store/temp-files.js');
 type OutputModule = typeof import('./output.js');
 type StopSignal = typeof import('./stop-signal.js');
+type ForegroundChild = typeof import('../workspace/foreground-child.js');
 let errors: Errors;
 let stopSignal: StopSignal;
 let tempFiles: TempFiles;
 let output: OutputModule;
+let foreground: ForegroundChild;
 
 /**
  * The CLI entry: builds the commander program, runs it, and maps every failure to its
@@ -27,13 +29,16 @@ export async function main(argv: string[]): Promise<void> {
     process.stdout.write(args.includes('--json') ? `${JSON.stringify({ version: MODELCTL_VERSION, node: process.version })}\n` : `${MODELCTL_VERSION}\n`);
     return;
   }
-  [errors, tempFiles, output, stopSignal] = await Promise.all([
+  [errors, tempFiles, output, stopSignal, foreground] = await Promise.all([
     import('../errors.js'),
     import('../store/temp-files.js'),
     import('./output.js'),
     import('./stop-signal.js'),
+    import('../workspace/foreground-child.js'),
   ]);
-  const json = args.includes('--json');
+  // Words after `--` belong to the command `modelctl run` runs, not to modelctl.
+  const ownArgs = args.includes('--') ? args.slice(0, args.indexOf('--')) : args;
+  const json = ownArgs.includes('--json');
   installSignalHandlers(json);
   let program: Command | undefined;
   try {
@@ -52,6 +57,8 @@ function installSignalHandlers(json: boolean): void {
   const onSignal = (signal: NodeJS.Signals) => {
     // serve and watch stop themselves (cli/stop-signal.ts); a second signal ends them here.
     if (stopSignal.deliverStopSignal(signal)) return;
+    // `run` and `reproduce` forward the signal to their command and end with 130 once it stopped.
+    if (foreground.foregroundChildRunning()) return;
     // Synchronous on purpose: remove temp files, report, exit before anything else runs.
     removeAllTempFiles();
     printError(new InterruptedError(`interrupted by ${signal}; nothing half-written was left`), json, null);

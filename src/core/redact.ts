@@ -64,3 +64,83 @@ export function redactUrlsInText(text: string): string {
 export function redactArgv(argv: readonly string[]): string[] {
   return argv.map(redactUrlsInText);
 }
+
+/** The one replacement for a value modelctl will not record. */
+export const REDACTED = 'REDACTED';
+
+// Names of variables and flags that hold credentials: TOKEN, SECRET, PASSWORD, API_KEY,
+// ACCESS_KEY, PRIVATE_KEY, CREDENTIALS, AUTH, COOKIE, SESSION, a lone KEY word…
+const SECRET_NAME = /(secret|token|passw(or)?d|passphrase|credential|private|api[-_]?key|access[-_]?key|auth(?!or)|cookie|session|signature|(^|[-_])key($|[-_]))/i;
+
+/** True when a variable or option name says its value is a credential (`AWS_SECRET_ACCESS_KEY`, `--api-key`, `GITHUB_TOKEN`). */
+export function looksLikeCredentialName(name: string): boolean {
+  return SECRET_NAME.test(name.replace(/^-+/, ''));
+}
+
+// Shapes of well-known credentials, and long random-looking strings (see randomLooking): AWS key ids, GitHub/GitLab/Slack/OpenAI/Hugging Face tokens,
+// JWTs, PEM private keys.
+const SECRET_VALUE = [
+  /\b(AKIA|ASIA)[0-9A-Z]{16}\b/,
+  /\b(ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}/,
+  /\bgithub_pat_[A-Za-z0-9_]{20,}/,
+  /\bglpat-[A-Za-z0-9_-]{16,}/,
+  /\bxox[abprs]-[A-Za-z0-9-]{10,}/,
+  /\bsk-[A-Za-z0-9_-]{20,}/,
+  /\bhf_[A-Za-z0-9]{20,}/,
+  /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\./,
+  /-----BEGIN [A-Z ]*PRIVATE KEY-----/,
+];
+/**
+ * A token-shaped word: 32+ characters of letters, digits and `+/=_-`, with upper case, lower
+ * case and digits, that switches between those classes as often as random text does (about
+ * 6 times in 10 characters), where words people write in camelCase or snake_case switch at
+ * most at each word boundary (about 3 in 10).
+ */
+function randomLooking(value: string): boolean {
+  if (value.length < 32 || !/^[A-Za-z0-9+/=_-]+$/.test(value) || !/[a-z]/.test(value) || !/[A-Z]/.test(value) || !/[0-9]/.test(value)) return false;
+  const cls = (c: string) => (c >= 'a' && c <= 'z' ? 0 : c >= 'A' && c <= 'Z' ? 1 : c >= '0' && c <= '9' ? 2 : 3);
+  let switches = 0;
+  for (let i = 1; i < value.length; i++) if (cls(value[i]) !== cls(value[i - 1])) switches++;
+  return switches / (value.length - 1) > 0.45;
+}
+
+/** True when a value looks like a credential whatever it is called (see SECRET_VALUE). */
+export function looksLikeCredentialValue(value: string): boolean {
+  return SECRET_VALUE.some((re) => re.test(value)) || randomLooking(value);
+}
+
+/**
+ * Environment variables safe to record: a credential-looking name or value becomes
+ * `REDACTED`, and URLs inside the rest are redacted (redactUrl).
+ */
+export function redactEnvironment(vars: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(vars)) {
+    out[name] = looksLikeCredentialName(name) || looksLikeCredentialValue(value) ? REDACTED : redactUrlsInText(value);
+  }
+  return out;
+}
+
+/**
+ * A command line safe to record (`modelctl run`'s command): URLs redacted as redactArgv does,
+ * plus the value of every credential-named option (`--token x`, `--api-key=x`), every
+ * `NAME=value` assignment with a credential-looking name, and every credential-looking word.
+ */
+export function redactCommandLine(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const assign = /^(-{0,2}[A-Za-z_][A-Za-z0-9_.-]*)=(.*)$/s.exec(arg);
+    if (assign) {
+      out.push(looksLikeCredentialName(assign[1]) || looksLikeCredentialValue(assign[2]) ? `${assign[1]}=${REDACTED}` : redactUrlsInText(arg));
+      continue;
+    }
+    out.push(looksLikeCredentialValue(arg) ? REDACTED : redactUrlsInText(arg));
+    // `--token x`: the word after a credential-named option is its value.
+    if (/^--?[A-Za-z]/.test(arg) && looksLikeCredentialName(arg) && i + 1 < argv.length && !argv[i + 1].startsWith('-')) {
+      out.push(REDACTED);
+      i++;
+    }
+  }
+  return out;
+}

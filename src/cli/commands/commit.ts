@@ -4,6 +4,7 @@ import type { StageMoveResult } from '../../api/stage-move.js';
 import { action, collect } from '../action.js';
 import { formatBytes } from '../format.js';
 import { reportHooks } from '../hook-report.js';
+import { reportLock } from '../lock-report.js';
 
 interface CommitFlags {
   message?: string;
@@ -16,6 +17,7 @@ interface CommitFlags {
   tag?: string;
   stage?: string;
   yes?: boolean;
+  lock?: boolean;
 }
 
 /** `modelctl commit <model> [paths…]`: snapshot files into a new version. */
@@ -35,6 +37,7 @@ export function registerCommit(program: Command): Command {
     .option('--tag <tag>', 'tag the new version')
     .option('--stage <stage>', 'then promote it to this stage (policies and hooks apply; -m is the reason)')
     .option('-y, --yes', 'with --stage: do not ask before moving the last stage')
+    .option('--lock', 'record the version in modelctl.lock (default: the lock setting)')
     .addHelpText(
       'after',
       `
@@ -60,8 +63,10 @@ Examples:
           parent: opts.parent,
           tag: opts.tag,
           argv: ctx.argv,
+          lock: opts.lock,
         });
         reportHooks(ctx, committed.hooks);
+        reportLock(ctx, committed.lock);
         // --stage: promote what was committed (or the identical latest). A denied promotion
         // leaves the commit in place: the result is printed, then the error exits 5.
         let promotion: StageMoveResult | null = null;

@@ -32,11 +32,15 @@ import { registerAttest } from './attest.js';
 import { registerBom } from './bom.js';
 import { registerSign } from './sign.js';
 import { registerVerifySignature } from './verify-signature.js';
+import { registerRun } from './run.js';
+import { registerReproduce } from './reproduce.js';
 
 /** Every command: each registrar adds one subcommand to the program and returns it. */
 export const COMMANDS: ((program: Command) => Command)[] = [
   registerInit,
   registerCommit,
+  registerRun,
+  registerReproduce,
   registerTag,
   registerTags,
   registerPromote,

@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import type { StageMoveResult } from '../../api/stage-move.js';
 import { action } from '../action.js';
 import { reportHooks } from '../hook-report.js';
+import { reportLock } from '../lock-report.js';
+import type { LockUpdate } from '../../api/lock-update.js';
 import { stageConfirmer } from '../stage-confirm.js';
 import type { CommandContext } from '../action.js';
 
@@ -12,6 +14,7 @@ interface PromoteFlags {
   dryRun?: boolean;
   push?: boolean;
   remote?: string;
+  lock?: boolean;
 }
 
 /** `modelctl promote <ref> --to <stage>`: move a stage to a version through its policy gate. */
@@ -26,6 +29,7 @@ export function registerPromote(program: Command): Command {
     .option('--dry-run', 'check the policy and print the verdict; move nothing (exit 5 when denied)')
     .option('--push', 'act on the remote at once (compare-and-swap); on a conflict change nothing anywhere, exit 4')
     .option('-r, --remote <name|url>', 'remote for --push (default: the default remote)')
+    .option('--lock', 'record the promoted version in modelctl.lock (default: the lock setting)')
     .addHelpText(
       'after',
       `
@@ -50,7 +54,9 @@ Examples:
           dryRun: opts.dryRun,
           confirm: stageConfirmer(ctx, opts.yes),
           argv: ctx.argv,
+          lock: opts.lock,
         });
+        reportLock(ctx, (result as { lock?: LockUpdate | null }).lock);
         await reportStageMove(ctx, result);
       }),
     );

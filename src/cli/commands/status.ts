@@ -3,6 +3,7 @@ import type { ModelStatus, StatusResult } from '../../api/status.js';
 import type { VersionSummary } from '../../api/views.js';
 import { action } from '../action.js';
 import { countOf } from '../format.js';
+import { describeLockStatus } from '../lock-report.js';
 
 /** `modelctl status [model]`: what changed since the version the work tree holds. */
 export function registerStatus(program: Command): Command {
@@ -17,7 +18,7 @@ export function registerStatus(program: Command): Command {
         const result = await status({ cwd: ctx.cwd, model });
         ctx.out.result(result, (r: StatusResult) => {
           const c = ctx.out.color;
-          if (r.models.length === 0) return 'No models yet: commit one with `modelctl commit <model> <paths>`';
+          if (r.models.length === 0 && !r.lock) return 'No models yet: commit one with `modelctl commit <model> <paths>`';
           const lines: string[] = [];
           for (const m of r.models) {
             lines.push(`${c.bold(m.model)}: ${headline(m)}`);
@@ -25,6 +26,7 @@ export function registerStatus(program: Command): Command {
             for (const f of m.added) lines.push(`  ${c.green('new:     ')} ${f.path}`);
             for (const f of m.deleted) lines.push(`  ${c.red('deleted: ')} ${f.path}`);
           }
+          lines.push(...describeLockStatus(r.lock, c));
           return lines.join('\n');
         });
       }),

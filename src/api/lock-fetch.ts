@@ -1,0 +1,64 @@
+import { NotFoundError } from '../errors.js';
+import { getVersion } from '../store/version-records.js';
+import { downloadObjects } from './download-objects.js';
+import { fetchInto } from './fetch.js';
+import { readVersionManifest } from './read-manifest.js';
+import { openRemoteSession } from './remote-session.js';
+import type { Repository } from './repository.js';
+import { jobsOrDefault } from './transfer-progress.js';
+
+/** A locked version this repository lacks (metadata or bytes). */
+export interface MissingLocked {
+  model: string;
+  version: string;
+  number: number;
+}
+
+/** What fetching the missing locked versions did. */
+export interface LockedFetch {
+  remote: string;
+  versions: string[];
+  bytesDownloaded: number;
+  /** Objects verified on arrival (checkout need not hash them again). */
+  verified: Set<string>;
+}
+
+/**
+ * Brings the locked versions this repository lacks from a remote (the default one unless
+ * named): their models' metadata, then the missing chunks of their files, each verified. With
+ * no remote configured, or a version the remote lacks too → NotFoundError (3) naming the
+ * versions and the remotes searched.
+ */
+export async function fetchLockedVersions(repo: Repository, missing: readonly MissingLocked[], remoteName: string | undefined, jobs?: number): Promise<LockedFetch> {
+  const shown = missing.map((m) => `${m.model}@v${m.number} (${m.version.slice(0, 12)})`).join(', ');
+  const wanted = remoteName ?? repo.settings.defaultRemote ?? undefined;
+  if (!wanted) {
+    throw new NotFoundError('LOCKED_VERSION_MISSING', `modelctl.lock names ${shown}, which this repository lacks; remotes searched: none (no remote is configured)`, {
+      hint: 'add the registry it was pushed to (`modelctl remote add origin <url> --default`) and run `modelctl checkout` again',
+      data: { versions: missing.map((m) => m.version), remotes: [] },
+    });
+  }
+  const session = await openRemoteSession(repo.settings, repo.root, wanted, { create: false, db: repo.db, env: repo.env });
+  try {
+    const n = jobsOrDefault(jobs);
+    for (const model of new Set(missing.map((m) => m.model))) await fetchInto(repo, session, model, n);
+    const absent = missing.filter((m) => !getVersion(repo.db, m.version));
+    if (absent.length) {
+      const names = absent.map((m) => `${m.model}@v${m.number} (${m.version.slice(0, 12)})`).join(', ');
+      throw new NotFoundError('LOCKED_VERSION_MISSING', `modelctl.lock names ${names}, which neither this repository nor its remote has; remotes searched: ${session.displayUrl}`, {
+        hint: 'push it from the clone that made it (`modelctl push`), or lock a version that exists (`modelctl checkout <model>@<ref> --lock`)',
+        data: { versions: absent.map((m) => m.version), remotes: [session.displayUrl] },
+      });
+    }
+    const verified = new Set<string>();
+    let bytesDownloaded = 0;
+    for (const m of missing) {
+      const got = await downloadObjects(repo, session.remote, readVersionManifest(repo, m.version).files, n);
+      for (const d of got.verified) verified.add(d);
+      bytesDownloaded += got.stats.bytesDownloaded;
+    }
+    return { remote: session.displayUrl, versions: missing.map((m) => m.version), bytesDownloaded, verified };
+  } finally {
+    await session.remote.close();
+  }
+}

@@ -1,0 +1,121 @@
+import { relative, resolve } from 'node:path';
+import { CommandFailedError, InterruptedError, PolicyError, UsageError } from '../errors.js';
+import type { RunLineage } from '../core/manifest.js';
+import { assertModelName, printable } from '../core/names.js';
+import { toPosixPath } from '../core/paths.js';
+import { redactCommandLine } from '../core/redact.js';
+import { captureRunEnvironment } from '../core/run-environment.js';
+import { repoRelative } from '../workspace/file-selection.js';
+import { readGitState } from '../workspace/git-state.js';
+import { runCommand, type RunOutcome } from '../workspace/run-command.js';
+import { commitVersion, type CommitResult } from './commit-engine.js';
+import { updateLock, type LockUpdate } from './lock-update.js';
+import type { Repository } from './repository.js';
+
+/** What `modelctl run` is asked to do. */
+export interface RunRequest {
+  /** The model whose declared outputs (`paths` in modelctl.json) are committed; default: the only model declared. */
+  model?: string;
+  /** The command and its arguments (run without a shell). */
+  command: string[];
+  message?: string;
+  /** Store the combined output as a file of the version: true → `logs/<model>.log`, or a path relative to the current folder. */
+  log?: boolean | string;
+  /** Update modelctl.lock (default: the `lock` setting). */
+  lock?: boolean;
+  /** modelctl's own command line (lineage argv, audit event). */
+  argv?: string[];
+  /** Where the command's stdout goes (see runCommand); default `inherit`. */
+  stdout?: 'inherit' | 'stderr' | 'ignore';
+}
+
+export interface RunResult extends CommitResult {
+  /** How the command ran, as recorded in the version's lineage. */
+  run: RunLineage;
+  lock: LockUpdate | null;
+}
+
+/**
+ * Runs a training command and, when it exits 0, commits the model's declared outputs with the
+ * run in the lineage (docs/design.md §14): the command line (credentials redacted), exit code,
+ * duration, peak memory of its process tree, the allow-listed environment, and the git state
+ * read *before* it started (refused when dirty and `run.clean_git` is set: PolicyError 5).
+ * A failing command commits nothing: CommandFailedError carrying its exit code. A SIGINT or
+ * SIGTERM is passed to the command; once it stopped, InterruptedError (130), nothing committed.
+ */
+export async function runAndCommit(repo: Repository, opts: RunRequest): Promise<RunResult> {
+  if (opts.command.length === 0 || opts.command[0] === '') {
+    throw new UsageError('NO_COMMAND', 'no command to run', { hint: 'put the command after `--`: modelctl run -- python train.py' });
+  }
+  const model = runModel(repo, opts.model);
+  const logRel = logPath(repo, model, opts.log);
+  const code = await readGitState(repo.root);
+  if (repo.settings.run.cleanGit && (!code || code.dirty)) {
+    throw new PolicyError(code ? 'DIRTY_TREE' : 'NOT_IN_GIT', code ? 'the git tree has uncommitted changes, and run.clean_git in modelctl.json requires a clean one' : 'run.clean_git in modelctl.json requires a git work tree, and this is not one', {
+      hint: code ? 'commit or stash the changes (`git status` lists them), then run again' : 'run from a git clone, or set run.clean_git to false',
+      data: { rule: 'clean_git' },
+    });
+  }
+  const env = captureRunEnvironment(repo.env, repo.settings.run.env);
+  const command = redactCommandLine(opts.command);
+  const outcome = await runCommand({
+    command: opts.command,
+    cwd: repo.cwd,
+    env: repo.env,
+    stdout: opts.stdout ?? 'inherit',
+    logFile: logRel === null ? null : resolve(repo.root, logRel),
+  });
+  assertSucceeded(outcome, command, logRel);
+  const run: RunLineage = {
+    command,
+    cwd: toPosixPath(relative(repo.root, repo.cwd)) || '.',
+    exitCode: outcome.exitCode,
+    startedAt: outcome.startedAt,
+    durationMs: outcome.durationMs,
+    peakMemory: outcome.peakMemory,
+    env,
+    log: logRel,
+  };
+  const committed = await commitVersion(repo, { model, message: opts.message, argv: opts.argv, code, run, extraFiles: logRel === null ? [] : [logRel] });
+  return { ...committed, run, lock: updateLock(repo, opts.lock, [committed.version.id]) };
+}
+
+/** The model a run commits: the one named, else the only one modelctl.json declares. */
+function runModel(repo: Repository, named: string | undefined): string {
+  const declared = Object.keys(repo.settings.models).sort();
+  const model = named ?? (declared.length === 1 ? declared[0] : undefined);
+  if (!model) {
+    throw new UsageError(declared.length ? 'MODEL_REQUIRED' : 'NO_MODEL', declared.length ? `modelctl.json declares ${declared.length} models (${declared.join(', ')}): say which one this run trains` : 'modelctl.json declares no model whose outputs a run could commit', {
+      hint: declared.length ? `modelctl run --model ${declared[0]} -- <command…>` : 'declare it: `modelctl init --yes --model fraud --paths model/`, or add models.<name>.paths to modelctl.json',
+    });
+  }
+  assertModelName(model);
+  if (!repo.settings.models[model]?.paths?.length) {
+    throw new UsageError('NO_PATHS', `modelctl.json declares no outputs for '${model}'`, {
+      hint: `set models.${model}.paths in modelctl.json to the files the run writes (e.g. ["model/"])`,
+    });
+  }
+  return model;
+}
+
+/** The root-relative path of the log file, or null without --log. */
+function logPath(repo: Repository, model: string, log: boolean | string | undefined): string | null {
+  if (log === undefined || log === false) return null;
+  const abs = log === true ? resolve(repo.root, 'logs', `${model}.log`) : resolve(repo.cwd, log);
+  return repoRelative(repo.root, abs);
+}
+
+function assertSucceeded(outcome: RunOutcome, command: readonly string[], logRel: string | null): void {
+  const shown = printable(command.join(' '), 120);
+  const data = { exitCode: outcome.exitCode, signal: outcome.signal, durationMs: outcome.durationMs, log: logRel };
+  if (outcome.interrupted) {
+    throw new InterruptedError(`interrupted by ${outcome.interrupted}: '${shown}' was stopped (${outcome.signal ?? `exit ${outcome.exitCode}`}) and nothing was committed`);
+  }
+  if (outcome.exitCode !== 0) {
+    const how = outcome.signal ? `was killed by ${outcome.signal}` : `exited with ${outcome.exitCode}`;
+    throw new CommandFailedError(`'${shown}' ${how}; nothing was committed`, outcome.exitCode, {
+      hint: logRel ? `its output is in ${logRel}; fix the failure and run again` : 'fix the failure (its output is above) and run again',
+      data,
+    });
+  }
+}
