@@ -1,9 +1,10 @@
 import { NotFoundError } from '../errors.js';
+import { redactUrl } from '../core/redact.js';
 import { getVersion } from '../store/version-records.js';
 import { downloadObjects } from './download-objects.js';
 import { fetchInto } from './fetch.js';
 import { readVersionManifest } from './read-manifest.js';
-import { openRemoteSession } from './remote-session.js';
+import { openRemoteSession, type RemoteSession } from './remote-session.js';
 import type { Repository } from './repository.js';
 import { jobsOrDefault } from './transfer-progress.js';
 
@@ -38,7 +39,18 @@ export async function fetchLockedVersions(repo: Repository, missing: readonly Mi
       data: { versions: missing.map((m) => m.version), remotes: [] },
     });
   }
-  const session = await openRemoteSession(repo.settings, repo.root, wanted, { create: false, db: repo.db, env: repo.env });
+  let session: RemoteSession;
+  try {
+    session = await openRemoteSession(repo.settings, repo.root, wanted, { create: false, db: repo.db, env: repo.env });
+  } catch (err) {
+    // A registry nothing was pushed to yet holds no version at all.
+    if (!(err instanceof NotFoundError && err.code === 'NOT_A_REGISTRY')) throw err;
+    const url = redactUrl(repo.settings.remotes[wanted]?.url ?? wanted);
+    throw new NotFoundError('LOCKED_VERSION_MISSING', `modelctl.lock names ${shown}, which neither this repository nor its remote has; remotes searched: ${url} (nothing was pushed there yet)`, {
+      hint: 'push it from the clone that made it (`modelctl push`), then run `modelctl checkout` again',
+      data: { versions: missing.map((m) => m.version), remotes: [url] },
+    });
+  }
   try {
     const n = jobsOrDefault(jobs);
     for (const model of new Set(missing.map((m) => m.model))) await fetchInto(repo, session, model, n);

@@ -1,0 +1,169 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BIN, runCli, tempDir, writeFile } from '../helpers/temp-repo.js';
+import { git, mc, trainingData, trainingRepo } from './repro-helpers.js';
+
+/**
+ * `modelctl reproduce` (docs/design.md §14): the deterministic training job rebuilds
+ * bit-identical (exit 0), the clock-seeded one does not (exit 4, with per-file differences
+ * and metric deltas); changed data is reported; a dirty recorded tree is refused unless
+ * --allow-dirty; nothing is left behind unless --keep; Ctrl-C removes the worktree too.
+ */
+
+const worktrees = (root: string) => git(root, 'worktree', 'list', '--porcelain').split('\n').filter((l) => l.startsWith('worktree '));
+const reproduceTemps = () => readdirSync(tmpdir()).filter((n) => n.startsWith('modelctl-reproduce-'));
+
+function run(root: string, ...args: string[]) {
+  const r = mc(root, 'run', ...args);
+  expect(r.code, r.stderr).toBe(0);
+  return r.json();
+}
+
+describe('modelctl reproduce', () => {
+  it('rebuilds a deterministic run bit for bit and leaves nothing behind (exit 0)', () => {
+    const root = trainingRepo();
+    run(root, '--log', '--', 'node', 'train.js', '--seed', '7');
+    const weights = readFileSync(join(root, 'model/weights.bin'));
+    const gitStatus = git(root, 'status', '--porcelain');
+    const events = mc(root, 'history').json().length;
+    const tempsBefore = reproduceTemps();
+
+    const r = mc(root, 'reproduce', 'tiny');
+    expect(r.code, r.stderr).toBe(0);
+    const report = r.json();
+    expect(report.identical).toBe(true);
+    expect(report.reproduced).toBe(true);
+    expect(report.files).toMatchObject({ added: [], removed: [], changed: [], unchanged: 2 });
+    expect(report.log).toBe('logs/tiny.log');
+    expect(report.data).toEqual([expect.objectContaining({ source: 'data/train.csv', status: 'match', from: 'repository' })]);
+    expect(report.metrics.changed).toEqual([]);
+    expect(report.metrics.unchanged).toBe(3);
+    expect(report.command).toEqual(['node', 'train.js', '--seed', '7']);
+    expect(report.run.exitCode).toBe(0);
+    expect(report.run.peakMemory.bytes).toBeGreaterThan(0);
+
+    // Nothing left: no worktree, no temp folder, the user's files and git state untouched.
+    expect(existsSync(report.worktree)).toBe(false);
+    expect(worktrees(root)).toHaveLength(1);
+    expect(reproduceTemps()).toEqual(tempsBefore);
+    expect(readFileSync(join(root, 'model/weights.bin')).equals(weights)).toBe(true);
+    expect(git(root, 'status', '--porcelain')).toBe(gitStatus);
+    expect(mc(root, 'history').json().length).toBe(events);
+  });
+
+  it('a run seeded from the clock does not reproduce: exit 4 with the files that differ and metric deltas', () => {
+    const root = trainingRepo();
+    run(root, '--', 'node', 'train.js', '--seed', 'clock');
+    const r = mc(root, 'reproduce', 'tiny@v1');
+    expect(r.code).toBe(4);
+    expect(r.error().code).toBe('NOT_REPRODUCED');
+    const report = r.json();
+    expect(report.identical).toBe(false);
+    expect(report.reproduced).toBe(false);
+    expect(report.dataMatches).toBe(true);
+    expect(report.files.changed.map((f: { path: string }) => f.path)).toEqual(['model/config.json', 'model/weights.bin']);
+    const w = report.metrics.changed.find((m: { key: string }) => m.key === 'w');
+    expect(w).toBeDefined();
+    expect(typeof w.delta).toBe('number');
+    expect(w.delta).toBeCloseTo(w.after - w.before, 9);
+    expect(worktrees(root)).toHaveLength(1);
+    expect(existsSync(report.worktree)).toBe(false);
+  });
+
+  it('reports data inputs that no longer hash to their recorded digest', () => {
+    const root = trainingRepo();
+    run(root, '--', 'node', 'train.js', '--seed', '7');
+    writeFile(root, 'data/train.csv', trainingData(64, 3));
+    const r = mc(root, 'reproduce', 'tiny');
+    expect(r.code).toBe(4);
+    const report = r.json();
+    expect(report.dataMatches).toBe(false);
+    expect(report.data[0]).toMatchObject({ source: 'data/train.csv', status: 'changed' });
+    expect(report.data[0].actual).not.toBe(report.data[0].recorded);
+    expect(report.identical).toBe(false);
+  });
+
+  it('refuses a version trained from a dirty tree (exit 5) unless --allow-dirty', () => {
+    const root = trainingRepo();
+    writeFile(root, 'train.js', `${readFileSync(join(root, 'train.js'), 'utf8')}\n// an uncommitted comment\n`);
+    run(root, '--', 'node', 'train.js', '--seed', '5');
+    const refused = mc(root, 'reproduce', 'tiny');
+    expect(refused.code).toBe(5);
+    expect(refused.error().code).toBe('DIRTY_RECORDED_TREE');
+    expect(worktrees(root)).toHaveLength(1);
+    // The uncommitted change was a comment: the committed code rebuilds the same bytes.
+    const allowed = mc(root, 'reproduce', 'tiny', '--allow-dirty');
+    expect(allowed.code, allowed.stderr).toBe(0);
+    expect(allowed.json().identical).toBe(true);
+  });
+
+  it('--in and --keep keep the worktree with the rebuilt files', () => {
+    const root = trainingRepo();
+    run(root, '--', 'node', 'train.js', '--seed', '7');
+    const dir = join(tempDir('modelctl-keep-'), 'rebuild');
+    const r = mc(root, 'reproduce', 'tiny', '--in', dir, '--keep');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json()).toMatchObject({ worktree: dir, kept: true, identical: true });
+    expect(readFileSync(join(dir, 'model/weights.bin')).equals(readFileSync(join(root, 'model/weights.bin')))).toBe(true);
+    expect(worktrees(root)).toHaveLength(2);
+    git(root, 'worktree', 'remove', '--force', dir);
+    const notEmpty = tempDir('modelctl-keep-');
+    writeFileSync(join(notEmpty, 'something'), 'x');
+    expect(mc(root, 'reproduce', 'tiny', '--in', notEmpty).code).toBe(2);
+  });
+
+  it('refuses a version not made by run (exit 2) and a recorded commit git does not have (exit 3)', () => {
+    const root = trainingRepo();
+    run(root, '--', 'node', 'train.js', '--seed', '7');
+    writeFile(root, 'model/extra.txt', 'x');
+    expect(runCli(root, ['commit', 'tiny']).code).toBe(0);
+    const notRun = mc(root, 'reproduce', 'tiny@v2');
+    expect(notRun.code).toBe(2);
+    expect(notRun.error().code).toBe('NOT_A_RUN');
+    // Rewrite history so the recorded commit is gone.
+    git(root, 'commit', '-q', '--amend', '-m', 'rewritten');
+    git(root, 'reflog', 'expire', '--expire=now', '--all');
+    git(root, 'gc', '-q', '--prune=now');
+    const gone = mc(root, 'reproduce', 'tiny@v1');
+    expect(gone.code).toBe(3);
+    expect(gone.error().code).toBe('GIT_COMMIT_NOT_FOUND');
+  });
+
+  it('Ctrl-C reaches the rebuilt command, removes the worktree and exits 130', async () => {
+    const root = trainingRepo();
+    writeFile(
+      root,
+      'slow.js',
+      `const fs = require('fs');
+fs.mkdirSync('model', { recursive: true });
+fs.writeFileSync('model/w.bin', 'w');
+fs.writeFileSync('metrics.json', '{}');
+if (process.env.MARKERS) {
+  process.on('SIGINT', () => { fs.writeFileSync(process.env.MARKERS + '/got-sigint', 'yes'); process.exit(1); });
+  fs.writeFileSync(process.env.MARKERS + '/started', 'yes');
+  setTimeout(() => {}, 30000);
+}
+`,
+    );
+    git(root, 'add', 'slow.js');
+    git(root, 'commit', '-q', '-m', 'slow job');
+    run(root, '--', 'node', 'slow.js');
+    const markers = tempDir('modelctl-markers-');
+    const tempsBefore = reproduceTemps();
+    const child = spawn(process.execPath, [BIN, 'reproduce', 'tiny', '--json'], { cwd: root, env: { ...process.env, CI: '1', MARKERS: markers }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const t0 = Date.now();
+    while (!existsSync(join(markers, 'started')) && Date.now() - t0 < 20_000) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGINT');
+    const code = await exited;
+    expect(code, stderr).toBe(130);
+    expect(existsSync(join(markers, 'got-sigint'))).toBe(true);
+    expect(worktrees(root)).toHaveLength(1);
+    expect(reproduceTemps()).toEqual(tempsBefore);
+  });
+});
