@@ -26,6 +26,12 @@ export { log, type LogOptions, type LogResult, type LogEntry } from './api/log.j
 export { ls, type LsResult, type ModelListing } from './api/ls.js';
 export { show, type ShowOptions, type ShowResult } from './api/show.js';
 export { checkout, type CheckoutOptions, type CheckoutResult } from './api/checkout.js';
+export { run, type RunOptions, type RunResult } from './api/run.js';
+export { reproduce, type ReproduceOptions, type ReproduceResult, type ReproducedData } from './api/reproduce.js';
+export { restoreLocked, type RestoreLockOptions, type RestoreLockResult } from './api/lock-restore.js';
+export type { LockUpdate } from './api/lock-update.js';
+export type { LockStatus, LockedModelStatus } from './api/lock-status.js';
+export type { RunLineage, PeakMemory } from './core/manifest.js';
 export { verify, assertVerified, type VerifyOptions, type VerifyResult, type VerifyProblem } from './api/verify.js';
 export { rebuildIndex, type RebuildResult } from './api/rebuild-index.js';
 export { gc, type GcOptions, type GcResult } from './api/gc.js';
