@@ -1,3 +1,4 @@
+import { gcGraceSeconds } from '../store/gc-grace.js';
 import { statSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { buildEvent } from '../core/events.js';
@@ -21,17 +22,15 @@ export interface GcResult {
   deleted: { digest: string; size: number }[];
   freedBytes: number;
   keptObjects: number;
+  /** Of those kept, objects no version needs that are younger than the grace period (a later gc removes them). */
+  keptInGrace: number;
+  /** The grace period in seconds (MODELCTL_GC_GRACE_SECONDS, default 900). */
+  graceSeconds: number;
   /** Versions whose objects were dropped by --keep-last (their metadata stays). */
   thinnedVersions: string[];
   tempFilesRemoved: number;
 }
 
-/**
- * Objects written (or reused by a commit) within this window are never collected: a
- * concurrent commit may have stored them and not yet recorded its version.
- * MODELCTL_GC_GRACE_SECONDS overrides it.
- */
-const DEFAULT_GRACE_SECONDS = 15 * 60;
 
 /**
  * Deletes local objects no version needs (and, with keepLast, objects only needed by old
@@ -67,7 +66,9 @@ export async function gc(opts: GcOptions = {}): Promise<GcResult> {
       for (const r of filesOf.all(v.id) as { digest: string }[]) needed.add(r.digest);
     }
     const now = Date.now();
-    const graceMs = 1000 * Number(repo.env.MODELCTL_GC_GRACE_SECONDS ?? DEFAULT_GRACE_SECONDS);
+    const graceSeconds = gcGraceSeconds(repo.env);
+    const graceMs = 1000 * graceSeconds;
+    let keptInGrace = 0;
     const deleted: GcResult['deleted'] = [];
     let kept = 0;
     for (const digest of repo.store.listObjects()) {
@@ -78,6 +79,7 @@ export async function gc(opts: GcOptions = {}): Promise<GcResult> {
       const st = statSync(repo.store.objectPath(digest));
       if (now - st.mtimeMs < graceMs) {
         kept++;
+        keptInGrace++;
         continue;
       }
       deleted.push({ digest, size: st.size });
@@ -113,6 +115,8 @@ export async function gc(opts: GcOptions = {}): Promise<GcResult> {
       deleted,
       freedBytes: deleted.reduce((s, d) => s + d.size, 0),
       keptObjects: kept,
+      keptInGrace,
+      graceSeconds,
       thinnedVersions: thinned,
       tempFilesRemoved,
     };

@@ -1,9 +1,11 @@
+import { statSync } from 'node:fs';
+import { describeGrace, gcGraceSeconds } from '../store/gc-grace.js';
 import { IntegrityError } from '../errors.js';
 import { parseManifest } from '../core/manifest.js';
 import { hashFileSync } from '../store/hash-file.js';
 import { resolveRef } from '../store/resolve-ref.js';
 import { hasObjectRow, versionFiles } from '../store/version-records.js';
-import { withRepository, type CommonOptions } from './repository.js';
+import { withRepository, type CommonOptions, type Repository } from './repository.js';
 
 export interface VerifyOptions extends CommonOptions {
   /** Only this version's manifest and objects; default: the whole store. */
@@ -78,7 +80,7 @@ export async function verify(opts: VerifyOptions = {}): Promise<VerifyResult> {
       for (const digest of repo.store.listObjects()) {
         onDisk.add(digest);
         checkObject(digest);
-        if (!hasObjectRow(repo.db, digest)) problems.push({ kind: 'unindexed-object', id: digest, detail: 'present on disk but not in the index (left by an interrupted command; gc removes it)' });
+        if (!hasObjectRow(repo.db, digest)) problems.push({ kind: 'unindexed-object', id: digest, detail: `present on disk but not in the index (left by an interrupted command, or a commit still running); ${whenGcRemoves(repo, digest)}` });
       }
       const needed = repo.db.prepare('SELECT DISTINCT f.digest FROM files f').all() as { digest: string }[];
       for (const { digest } of needed) {
@@ -103,3 +105,10 @@ export function assertVerified(result: VerifyResult): void {
   });
 }
 
+/** When gc will remove an unindexed object: it keeps objects younger than the grace period. */
+function whenGcRemoves(repo: Repository, digest: string): string {
+  const grace = gcGraceSeconds(repo.env);
+  const ageSeconds = (Date.now() - statSync(repo.store.objectPath(digest)).mtimeMs) / 1000;
+  if (ageSeconds >= grace) return 'gc removes it';
+  return `gc removes it once it is older than the ${describeGrace(grace)} grace period (in ${describeGrace(Math.ceil(grace - ageSeconds))}; MODELCTL_GC_GRACE_SECONDS)`;
+}

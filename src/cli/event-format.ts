@@ -1,3 +1,4 @@
+import { countOf } from './format.js';
 import type { AuditEvent } from '../core/events.js';
 
 /** The version an event is about, as people name it (`fraud@v3`). */
@@ -27,7 +28,7 @@ export function eventDetail(e: AuditEvent): string {
     case 'attest':
       return `${e.action === 'sign' ? 'signed' : 'attested'} by ${typeof e.data.keyName === 'string' ? e.data.keyName : `key ${String(e.data.keyHint ?? '').slice(0, 12)}`}`;
     case 'gc':
-      return `${String(e.data.deleted ?? 0)} objects deleted`;
+      return `${countOf(Number(e.data.deleted ?? 0), 'object')} deleted`;
     default:
       return '';
   }

@@ -78,9 +78,11 @@ export function mapSqliteError(err: unknown, path: string): unknown {
   if (err instanceof ModelctlError) return err;
   const code = (err as { code?: string })?.code ?? '';
   if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
-    return new ConflictError('INDEX_LOCKED', 'the repository index is locked by another modelctl process', {
+    // SQLite cannot say who holds the lock: another modelctl command, or any program that
+    // opened the file (sqlite3, a backup tool, an editor's database viewer).
+    return new ConflictError('INDEX_LOCKED', `the repository index (${path}) stayed locked by another process for 30 s`, {
       cause: err,
-      hint: 'wait for the other command to finish and try again',
+      hint: 'wait for the other modelctl command to finish, or close the program that has index.db open (sqlite3, a database viewer, a backup tool), then try again',
     });
   }
   if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' || code.startsWith('SQLITE_IOERR') || code === 'SQLITE_CANTOPEN' && !isErrnoException(err)) {

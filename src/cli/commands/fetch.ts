@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { FetchResult } from '../../api/fetch.js';
 import { action } from '../action.js';
+import { countOf } from '../format.js';
 import { parseJobs } from './push.js';
 
 /** `modelctl fetch [model]`. */
@@ -19,13 +20,21 @@ export function registerFetch(program: Command): Command {
         ctx.out.warnAll(result);
         ctx.out.result(result, (r: FetchResult) => {
           if (r.models.length === 0) return `Nothing on ${r.remote}`;
-          return r.models
-            .map((m) => {
-              const parts = [`${m.newVersions.length} new version${m.newVersions.length === 1 ? '' : 's'}`, `${m.tags.length} tag change${m.tags.length === 1 ? '' : 's'}`, `${m.stages.length} stage move${m.stages.length === 1 ? '' : 's'}`, `${m.events} events`];
-              const renum = m.renumbered.map((x) => `\n  renumbered local v${x.from} → v${x.to}`).join('');
-              return `${m.model}: ${parts.join(', ')}${renum}`;
-            })
-            .join('\n');
+          // Only models that changed get a line; the rest are one summary line.
+          const changed = r.models.filter((m) => m.newVersions.length || m.tags.length || m.stages.length || m.events || m.renumbered.length);
+          const lines = changed.map((m) => {
+            const parts = [
+              m.newVersions.length && countOf(m.newVersions.length, 'new version'),
+              m.tags.length && countOf(m.tags.length, 'tag change'),
+              m.stages.length && countOf(m.stages.length, 'stage move'),
+              m.events && countOf(m.events, 'event'),
+            ].filter(Boolean);
+            const renum = m.renumbered.map((x) => `\n  renumbered local v${x.from} → v${x.to}`).join('');
+            return `${m.model}: ${parts.length ? parts.join(', ') : 'renumbered'}${renum}`;
+          });
+          const quiet = r.models.length - changed.length;
+          lines.push(changed.length === 0 ? `Up to date with ${r.remote}: nothing new for ${countOf(r.models.length, 'model')}` : quiet ? `${countOf(quiet, 'other model')} up to date` : `Fetched from ${r.remote}`);
+          return lines.join('\n');
         });
       }),
     );

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import type { GcResult } from '../../api/gc.js';
 import { UsageError } from '../../errors.js';
 import { action } from '../action.js';
-import { formatBytes } from '../format.js';
+import { describeGrace } from '../../store/gc-grace.js';
+import { countOf, formatBytes } from '../format.js';
 
 /** `modelctl gc`: drop unreferenced local objects. */
 export function registerGc(program: Command): Command {
@@ -22,7 +23,9 @@ export function registerGc(program: Command): Command {
         const { gc } = await import('../../api/gc.js');
         const result = await gc({ cwd: ctx.cwd, dryRun: opts.dryRun, keepLast, argv: ctx.argv });
         ctx.out.result(result, (r: GcResult) =>
-          `${r.dryRun ? 'Would delete' : 'Deleted'} ${r.deleted.length} object${r.deleted.length === 1 ? '' : 's'} (${formatBytes(r.freedBytes)}); kept ${r.keptObjects}${r.thinnedVersions.length ? `; ${r.thinnedVersions.length} old versions thinned (still on the remote)` : ''}`,
+          `${r.dryRun ? 'Would delete' : 'Deleted'} ${countOf(r.deleted.length, 'object')} (${formatBytes(r.freedBytes)}); kept ${r.keptObjects}` +
+          (r.keptInGrace ? ` (${r.keptInGrace} no version needs, kept because ${r.keptInGrace === 1 ? 'it is' : 'they are'} younger than the ${describeGrace(r.graceSeconds)} grace period; MODELCTL_GC_GRACE_SECONDS)` : '') +
+          (r.thinnedVersions.length ? `; ${countOf(r.thinnedVersions.length, 'old version')} thinned (still on the remote)` : ''),
         );
       }),
     );

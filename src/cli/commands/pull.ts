@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import type { PullResult } from '../../api/pull.js';
 import type { LinkMode } from '../../workspace/materialize.js';
 import { action } from '../action.js';
-import { formatBytes } from '../format.js';
+import { countOf, formatBytes } from '../format.js';
 import { progressBar } from '../progress.js';
 import { parseJobs } from './push.js';
 
@@ -31,7 +31,7 @@ export function registerPull(program: Command): Command {
         }
         ctx.out.result(result, (r: PullResult) => {
           const d = r.download;
-          return `Pulled ${r.version.ref} (${r.version.shortId}) from ${r.remote} into ${r.outDir}: ${d.chunksDownloaded} chunks downloaded (${formatBytes(d.bytesDownloaded)}), ${d.chunksReused} reused, ${r.files.length} files verified`;
+          return `Pulled ${r.version.ref} (${r.version.shortId}) from ${r.remote} into ${r.outDir}: ${countOf(d.chunksDownloaded, 'chunk')} downloaded (${formatBytes(d.bytesDownloaded)}), ${d.chunksReused} reused, ${countOf(r.files.length, 'file')} verified`;
         });
       }),
     );

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { VerifyResult } from '../../api/verify.js';
 import type { VerifySignaturesResult } from '../../api/verify-signatures.js';
 import { action } from '../action.js';
-import { formatBytes } from '../format.js';
+import { countOf, formatBytes } from '../format.js';
 
 /** `modelctl verify [ref]`: re-hash the store. */
 export function registerVerify(program: Command): Command {
@@ -32,8 +32,8 @@ export function registerVerify(program: Command): Command {
           const result = await rebuildIndex({ cwd: ctx.cwd });
           ctx.out.result(result, (r) =>
             [
-              `Rebuilt the index: ${r.versions} versions, ${r.objects} objects${r.movedTo ? ` (old index kept at ${r.movedTo})` : ''}`,
-              r.salvaged.numbers ? `Kept version numbers, ${r.salvaged.tags} tags, ${r.salvaged.stages} stages and ${r.salvaged.events} events from the old index` : 'The old index could not be read: numbers follow creation order; tags, stages and events start afresh',
+              `Rebuilt the index: ${countOf(r.versions, 'version')}, ${countOf(r.objects, 'object')}${r.movedTo ? ` (old index kept at ${r.movedTo})` : ''}`,
+              r.salvaged.numbers ? `Kept version numbers, ${countOf(r.salvaged.tags, 'tag')}, ${countOf(r.salvaged.stages, 'stage')} and ${countOf(r.salvaged.events, 'event')} from the old index` : 'The old index could not be read: numbers follow creation order; tags, stages and events start afresh',
               ...r.skippedManifests.map((s) => `skipped manifest ${s.id.slice(0, 12)}: ${s.reason}`),
             ].join('\n'),
           );
@@ -65,7 +65,7 @@ function renderSignatures(r: VerifySignaturesResult): string {
 }
 
 function renderVerify(r: VerifyResult): string {
-  const lines = [`Checked ${r.objectsChecked} objects (${formatBytes(r.bytesChecked)}) and ${r.manifestsChecked} manifests: ${r.ok ? 'all good' : 'PROBLEMS FOUND'}`];
+  const lines = [`Checked ${countOf(r.objectsChecked, 'object')} (${formatBytes(r.bytesChecked)}) and ${countOf(r.manifestsChecked, 'manifest')}: ${r.ok ? 'all good' : 'PROBLEMS FOUND'}`];
   for (const p of r.problems) lines.push(`  ${p.kind}: ${p.id}  ${p.detail}`);
   return lines.join('\n');
 }

@@ -1,0 +1,63 @@
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { hashFileSync } from '../../src/store/hash-file.js';
+import { runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
+
+describe('messages that fit', () => {
+  it('verify and gc both name the grace period that keeps a fresh unindexed object', () => {
+    const repo = tempRepo();
+    writeFile(repo, 'model/w.bin', 'w');
+    expect(runCli(repo, ['commit', 'm', 'model']).code).toBe(0);
+    // A valid object no index row knows (as a killed commit leaves it).
+    const loose = join(mkdtempSync(join(tmpdir(), 'modelctl-loose-')), 'x');
+    writeFileSync(loose, 'left by a killed commit');
+    const { digest } = hashFileSync(loose);
+    mkdirSync(join(repo, '.modelctl/objects', digest.slice(0, 2)), { recursive: true });
+    copyFileSync(loose, join(repo, '.modelctl/objects', digest.slice(0, 2), digest.slice(2)));
+
+    const v = runCli(repo, ['verify', '--json']);
+    expect(v.code).toBe(0);
+    const problem = v.json().problems.find((p: { kind: string }) => p.kind === 'unindexed-object');
+    expect(problem.detail).toMatch(/15 minutes grace period/);
+    const gc = runCli(repo, ['gc', '--json']);
+    expect(gc.json()).toMatchObject({ keptInGrace: 1, graceSeconds: 900, deleted: [] });
+    expect(runCli(repo, ['gc']).stdout).toMatch(/younger than the 15 minutes grace period/);
+    const now = runCli(repo, ['gc', '--json'], { env: { MODELCTL_GC_GRACE_SECONDS: '0' } });
+    expect(now.json().deleted.map((d: { digest: string }) => d.digest)).toEqual([digest]);
+  });
+
+  it('counts are singular for one: "1 object", "1 manifest"', () => {
+    const repo = tempRepo();
+    writeFile(repo, 'model/w.bin', 'w');
+    expect(runCli(repo, ['commit', 'm', 'model']).code).toBe(0);
+    expect(runCli(repo, ['verify']).stdout).toMatch(/^Checked 1 object \(.*\) and 1 manifest:/);
+  });
+
+  it('fetch prints a line only for models that changed, then a summary line', () => {
+    const a = tempRepo();
+    const registry = join(tempDir(), 'registry');
+    mkdirSync(registry);
+    writeFile(a, 'one/w.bin', '1');
+    writeFile(a, 'two/w.bin', '2');
+    expect(runCli(a, ['commit', 'one', 'one']).code).toBe(0);
+    expect(runCli(a, ['commit', 'two', 'two']).code).toBe(0);
+    expect(runCli(a, ['remote', 'add', 'origin', registry, '--default']).code).toBe(0);
+    expect(runCli(a, ['push']).code).toBe(0);
+    const b = tempRepo();
+    expect(runCli(b, ['remote', 'add', 'origin', registry, '--default']).code).toBe(0);
+    expect(runCli(b, ['fetch']).code).toBe(0);
+
+    writeFile(a, 'one/w.bin', '1b');
+    expect(runCli(a, ['commit', 'one', 'one']).code).toBe(0);
+    expect(runCli(a, ['push']).code).toBe(0);
+    const out = runCli(b, ['fetch']).stdout.trim().split('\n');
+    expect(out[0]).toMatch(/^one: 1 new version, 1 event$/);
+    expect(out.some((l) => l.startsWith('two:'))).toBe(false);
+    expect(out[out.length - 1]).toBe('1 other model up to date');
+    const again = runCli(b, ['fetch']).stdout.trim().split('\n');
+    expect(again).toHaveLength(1);
+    expect(again[0]).toMatch(/^Up to date with .*: nothing new for 2 models$/);
+  });
+});
