@@ -1,0 +1,61 @@
+import type { ByteSource } from './byte-source.js';
+import { readGguf } from './gguf.js';
+import { readOnnx } from './onnx.js';
+import { readSafetensors } from './safetensors.js';
+import type { ReadContext, TensorFormat, TensorHeader } from './tensor-header.js';
+import { looksLikeTfjs, readTfjs } from './tfjs.js';
+
+export { looksLikeTfjs };
+
+/**
+ * The format a file may hold, judged by its name alone so commit skips every other file
+ * without opening it: `.safetensors`, `.gguf`, `.onnx`, and `.json` (a TF.js manifest only
+ * when its content says so: `looksLikeTfjs`).
+ */
+export function formatByName(path: string): TensorFormat | null {
+  const lower = path.toLowerCase();
+  if (lower.endsWith('.safetensors')) return 'safetensors';
+  if (lower.endsWith('.gguf')) return 'gguf';
+  if (lower.endsWith('.onnx')) return 'onnx';
+  if (lower.endsWith('.json')) return 'tfjs';
+  return null;
+}
+
+/** Reads the header of a file in `format`; a malformed or hostile one throws TENSOR_HEADER_INVALID (exit 6). */
+export function readTensorHeader(format: TensorFormat, src: ByteSource, ctx: ReadContext): TensorHeader {
+  switch (format) {
+    case 'safetensors':
+      return readSafetensors(src, ctx);
+    case 'gguf':
+      return readGguf(src, ctx);
+    case 'onnx':
+      return readOnnx(src, ctx);
+    case 'tfjs':
+      return readTfjs(src, ctx);
+  }
+}
+
+/** What the index keeps of a header (docs/design.md §15): counts, dtypes and hints, no tensor list. */
+export interface TensorSummary {
+  format: TensorFormat;
+  tensorCount: number;
+  parameterCount: number;
+  /** Bytes the tensors occupy (in this file and any shards). */
+  tensorBytes: number;
+  /** Parameters per dtype. */
+  dtypes: Record<string, number>;
+  hints: Record<string, string | number>;
+}
+
+/** The summary of a header. */
+export function summarizeHeader(h: TensorHeader): TensorSummary {
+  const dtypes: Record<string, number> = {};
+  let parameterCount = 0;
+  let tensorBytes = 0;
+  for (const t of h.tensors) {
+    parameterCount += t.parameters;
+    dtypes[t.dtype] = (dtypes[t.dtype] ?? 0) + t.parameters;
+    for (const s of t.segments) tensorBytes += s.length;
+  }
+  return { format: h.format, tensorCount: h.tensors.length, parameterCount, tensorBytes, dtypes, hints: h.hints };
+}
