@@ -31,6 +31,7 @@ import {
 import { resolveActor } from '../workspace/identity.js';
 import { withRepository, type CommonOptions, type Repository } from './repository.js';
 import { summarizeVersion, type VersionSummary } from './views.js';
+import { ensureTensorSummaries } from './tensor-summary-step.js';
 
 /** The bundle to import into the repository at `cwd`. */
 export interface ImportOptions extends CommonOptions {
@@ -343,6 +344,7 @@ class ImportState {
       return { created, renumbered, imported, restored, skipped };
     });
 
+    ensureTensorSummaries(this.repo, id, manifest.files);
     const row = getVersion(this.repo.db, id);
     if (!row) throw new Error('BUG: imported version not found');
     const objects = [...this.received.values()];

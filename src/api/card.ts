@@ -11,11 +11,14 @@ import { MODELCTL_VERSION } from '../version.js';
 import { withRepository, type CommonOptions } from './repository.js';
 import { show, type ShowResult } from './show.js';
 import type { VersionSummary } from './views.js';
+import type { TensorTotals } from '../store/tensor-summaries.js';
 
 /** How sizes and times appear in a card (the CLI passes its own human formatters). */
 export interface CardFormatters {
   bytes(n: number): string;
   time(iso: string): string;
+  /** The parameter line of a version's model files (docs/design.md §15). */
+  parameters(t: TensorTotals): string;
 }
 
 /** Which version to describe, and how. */
@@ -41,6 +44,8 @@ export interface CardResult {
 const DEFAULT_FORMAT: CardFormatters = {
   bytes: (n) => `${n} B`,
   time: (iso) => `${iso.slice(0, 10)} ${iso.slice(11, 16)}`,
+  parameters: (t) =>
+    `${t.parameterCount} parameters (${t.dtypes.map((d) => d.dtype).join(', ') || 'no dtype'}) in ${t.tensorCount} tensors, ${t.files} ${t.formats.join('/')} file${t.files === 1 ? '' : 's'}`,
 };
 
 /**
@@ -137,6 +142,7 @@ function cardView(
     fileCount: v.fileCount,
     totalSize: format.bytes(v.totalSize),
     sizeText: `${v.fileCount} file${v.fileCount === 1 ? '' : 's'}, ${format.bytes(v.totalSize)}`,
+    weightsText: r.parameters ? cell(format.parameters(r.parameters)) : null,
     metrics: keyValues(l.metrics),
     params: keyValues(l.params),
     code: l.code

@@ -20,6 +20,7 @@ import { writeTransaction } from '../store/index-db.js';
 import { interruptionPoint } from '../store/temp-files.js';
 import { resolveRef } from '../store/resolve-ref.js';
 import { setTag } from '../store/tags-table.js';
+import { insertTensorSummaries } from '../store/tensor-summaries.js';
 import { ensureModel, getVersion, insertVersion, latestVersion, nextVersionNumber, recordFileChunks } from '../store/version-records.js';
 import { assertSettingsPathInside, selectFiles, type SelectedFile } from '../workspace/file-selection.js';
 import { readGitState } from '../workspace/git-state.js';
@@ -31,6 +32,7 @@ import { describeDataInputs } from './data-inputs.js';
 import { hashWorkingFiles } from './file-hashing.js';
 import type { LockUpdate } from './lock-update.js';
 import type { Repository } from './repository.js';
+import { summarizeTensorFiles } from './tensor-summary-step.js';
 import { summarizeVersion, type VersionSummary } from './views.js';
 
 /** What to snapshot and the lineage a user gives (the options of `modelctl commit`). */
@@ -161,6 +163,8 @@ export async function commitVersion(repo: Repository, opts: CommitRequest & Comm
   const bytes = serializeManifest(manifest);
   const id = manifestId(bytes);
   repo.store.writeManifest(id, bytes);
+  // Headers only, from the objects just stored; recorded with the version (docs/design.md §15).
+  const tensorSummaries = summarizeTensorFiles(repo, files);
 
   let created = false;
   const versionId = writeTransaction(repo.db, () => {
@@ -174,6 +178,7 @@ export async function commitVersion(repo: Repository, opts: CommitRequest & Comm
       const number = nextVersionNumber(repo.db, modelId);
       insertVersion(repo.db, { id, manifest, number, identity });
       for (const h of hashed) if (h.chunks) recordFileChunks(repo.db, h.digest, h.chunks);
+      insertTensorSummaries(repo.db, id, tensorSummaries);
       appendEvent(
         repo.db,
         buildEvent({

@@ -2,7 +2,9 @@ import { diffFiles, diffMetrics, diffValues, type FilesDiff, type MetricsDiff, t
 import { versionDataInputs, versionKeyValues } from '../store/lineage-queries.js';
 import { resolveRef } from '../store/resolve-ref.js';
 import { versionFiles } from '../store/version-records.js';
+import { readVersionManifest } from './read-manifest.js';
 import { withRepository, type CommonOptions } from './repository.js';
+import { diffTensors, type TensorDiff } from './tensor-diff.js';
 import { summarizeVersion, type VersionSummary } from './views.js';
 
 export interface DiffOptions extends CommonOptions {
@@ -10,6 +12,8 @@ export interface DiffOptions extends CommonOptions {
   refA: string;
   /** The "after" version. */
   refB: string;
+  /** Also compare the model files tensor by tensor (docs/design.md §15). */
+  tensors?: boolean;
 }
 
 /** A data input as diff compares it. */
@@ -34,9 +38,14 @@ export interface DiffResult {
     parent: { before: string | null; after: string | null; changed: boolean };
     data: { added: DiffDataInput[]; removed: DiffDataInput[] };
   };
+  /** With `tensors`: tensors added, removed, reshaped and changed per model file. */
+  tensors?: TensorDiff;
 }
 
-/** Compares two versions from the index: files (sizes), params, metrics (deltas), lineage. */
+/**
+ * Compares two versions from the index: files (sizes), params, metrics (deltas), lineage; with
+ * `tensors`, their model files tensor by tensor, reading only headers and changed chunks.
+ */
 export async function diff(opts: DiffOptions): Promise<DiffResult> {
   return withRepository(opts, (repo) => {
     const { db } = repo;
@@ -62,6 +71,7 @@ export async function diff(opts: DiffOptions): Promise<DiffResult> {
       !lineage.code.changed &&
       !lineage.parent.changed &&
       lineage.data.added.length + lineage.data.removed.length === 0;
-    return { a: summarizeVersion(db, a), b: summarizeVersion(db, b), identical, files, params, metrics, lineage };
+    const tensors = opts.tensors ? diffTensors(repo, readVersionManifest(repo, a.id).files, readVersionManifest(repo, b.id).files) : undefined;
+    return { a: summarizeVersion(db, a), b: summarizeVersion(db, b), identical, files, params, metrics, lineage, ...(tensors ? { tensors } : {}) };
   });
 }

@@ -1,3 +1,4 @@
+import { versionTensorTotals, type TensorTotals } from '../store/tensor-summaries.js';
 import { listModelNames, latestVersion } from '../store/version-records.js';
 import { withRepository, type CommonOptions } from './repository.js';
 import { summarizeVersion, type VersionSummary } from './views.js';
@@ -10,6 +11,8 @@ export interface ModelListing {
   stages: Record<string, { number: number; id: string }>;
   /** Bytes of the latest version's files. */
   latestSize: number;
+  /** Parameters, tensors and dtypes of the latest version's model files; null when it holds none. */
+  latestParameters: TensorTotals | null;
 }
 
 export interface LsResult {
@@ -33,6 +36,7 @@ export async function ls(opts: CommonOptions = {}): Promise<LsResult> {
         latest: latest ? summarizeVersion(repo.db, latest) : null,
         stages: Object.fromEntries((stageStmt.all(name) as { stage: string; number: number; id: string }[]).map((r) => [r.stage, { number: r.number, id: r.id }])),
         latestSize: latest?.totalSize ?? 0,
+        latestParameters: latest ? versionTensorTotals(repo.db, latest.id) : null,
       };
     });
     return { models, stageOrder: repo.settings.stages };

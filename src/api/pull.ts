@@ -9,6 +9,7 @@ import { checkout, type CheckoutResult } from './checkout.js';
 import { downloadObjects, type DownloadStats } from './download-objects.js';
 import { fetchInto } from './fetch.js';
 import { readVersionManifest } from './read-manifest.js';
+import { ensureTensorSummaries } from './tensor-summary-step.js';
 import { init } from './init.js';
 import { chooseRemote, looksLikeUrl, openRemoteSession } from './remote-session.js';
 import { withRepository, type CommonOptions } from './repository.js';
@@ -91,7 +92,9 @@ async function pullInRepo(opts: PullOptions & { cwd: string }, model: string, re
     try {
       await fetchInto(repo, session, model, jobs);
       const v = resolveRef(repo.db, opts.ref);
-      const { stats, verified } = await downloadObjects(repo, session.remote, readVersionManifest(repo, v.id).files, jobs, opts.onProgress);
+      const files = readVersionManifest(repo, v.id).files;
+      const { stats, verified } = await downloadObjects(repo, session.remote, files, jobs, opts.onProgress);
+      ensureTensorSummaries(repo, v.id, files);
       return { remote: session.displayUrl, version: v, download: stats, verified };
     } finally {
       await session.remote.close();

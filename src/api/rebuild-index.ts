@@ -4,9 +4,11 @@ import { parseManifest, versionIdentity, type VersionManifest } from '../core/ma
 import { hashFileSync } from '../store/hash-file.js';
 import { openIndex, writeTransaction, type Database } from '../store/index-db.js';
 import { ObjectStore } from '../store/objects.js';
+import { insertTensorSummaries } from '../store/tensor-summaries.js';
 import { insertVersion, recordObject } from '../store/version-records.js';
 import { findRepo } from '../workspace/repo-paths.js';
 import type { CommonOptions } from './repository.js';
+import { summarizeTensorFiles } from './tensor-summary-step.js';
 
 export interface RebuildResult {
   /** Where the old index was moved. */
@@ -16,6 +18,8 @@ export interface RebuildResult {
   /** Rows copied from the old index when it could still be read. */
   salvaged: { numbers: boolean; tags: number; stages: number; events: number };
   skippedManifests: { id: string; reason: string }[];
+  /** Model files whose tensor summary was recorded again (docs/design.md §15). */
+  tensorSummaries: number;
 }
 
 /**
@@ -82,12 +86,22 @@ export async function rebuildIndex(opts: CommonOptions = {}): Promise<RebuildRes
       }
       if (old) restoreRefs(db, old);
     });
+    // Tensor summaries come from the objects' headers, so they are rebuilt like the chunk map;
+    // a version whose objects are elsewhere gets its summaries when pull brings them.
+    let tensorSummaries = 0;
+    for (const { id, m } of manifests) {
+      if (!m.files.every((f) => store.hasObject(f.digest))) continue;
+      const rows = summarizeTensorFiles({ store, db }, m.files);
+      if (rows.length) writeTransaction(db, () => insertTensorSummaries(db, id, rows));
+      tensorSummaries += rows.length;
+    }
     return {
       movedTo,
       versions: manifests.length,
       objects,
       salvaged: { numbers: !!old && old.numbers.size > 0, tags: old?.tags.length ?? 0, stages: old?.stages.length ?? 0, events: old?.events.length ?? 0 },
       skippedManifests,
+      tensorSummaries,
     };
   } finally {
     db.close();

@@ -1,7 +1,9 @@
 import type { AuditEvent } from '../core/events.js';
 import type { Lineage, ManifestFile } from '../core/manifest.js';
 import { resolveRef } from '../store/resolve-ref.js';
+import { totalsOf, versionTensorSummaries, type TensorSummaryRow, type TensorTotals } from '../store/tensor-summaries.js';
 import { readVersionManifest } from './read-manifest.js';
+import { readTensorTables, type TensorFileView } from './tensor-tables.js';
 import { withRepository, type CommonOptions } from './repository.js';
 import { summarizeVersion, type VersionSummary } from './views.js';
 import { describeVersionSignatures } from './version-signers.js';
@@ -9,6 +11,10 @@ import type { SignatureCheck } from '../signing/version-signatures.js';
 
 export interface ShowOptions extends CommonOptions {
   ref: string;
+  /** Also read the tensor tables of the version's model files (docs/design.md §15). */
+  tensors?: boolean;
+  /** With `tensors`: only this file (its path in the version). */
+  file?: string;
 }
 
 export interface ShowResult {
@@ -19,9 +25,18 @@ export interface ShowResult {
   events: AuditEvent[];
   /** Who signed or attested it, each checked against trust.keys and the files (docs/design.md §11). */
   signatures: SignatureCheck[];
+  /** Parameters, tensors and dtypes of its model files, from the index; null when it holds none. */
+  parameters: TensorTotals | null;
+  /** Per model file, from the index: format, counts, dtypes, hints, or why its header could not be read. */
+  modelFiles: TensorSummaryRow[];
+  /** With `tensors`: each model file's tensor table, read from the local objects' headers. */
+  tensors?: TensorFileView[];
 }
 
-/** One version in full: files, lineage (params, metrics, data, code, parent, environment), tags, stages, events. */
+/**
+ * One version in full: files, lineage (params, metrics, data, code, parent, environment), tags,
+ * stages, events, and its model files' parameter summary; with `tensors`, their tensor tables.
+ */
 export async function show(opts: ShowOptions): Promise<ShowResult> {
   return withRepository(opts, (repo) => {
     const v = resolveRef(repo.db, opts.ref);
@@ -29,6 +44,16 @@ export async function show(opts: ShowOptions): Promise<ShowResult> {
     const events = (repo.db.prepare('SELECT payload FROM events WHERE version_id = ? ORDER BY seq').all(v.id) as { payload: string }[]).map(
       (r) => JSON.parse(r.payload) as AuditEvent,
     );
-    return { version: summarizeVersion(repo.db, v), files: manifest.files, lineage: manifest.lineage, events, signatures: describeVersionSignatures(repo, v.id, manifest.files) };
+    const modelFiles = versionTensorSummaries(repo.db, v.id);
+    return {
+      version: summarizeVersion(repo.db, v),
+      files: manifest.files,
+      lineage: manifest.lineage,
+      events,
+      signatures: describeVersionSignatures(repo, v.id, manifest.files),
+      parameters: totalsOf(modelFiles),
+      modelFiles,
+      ...(opts.tensors || opts.file !== undefined ? { tensors: readTensorTables(repo, manifest.files, opts.file) } : {}),
+    };
   });
 }

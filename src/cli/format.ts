@@ -67,3 +67,15 @@ export function formatValue(v: unknown): string {
 export function countOf(n: number, noun: string, plural = `${noun}s`): string {
   return `${n} ${n === 1 ? noun : plural}`;
 }
+
+/** A count for people: 950 → "950", 50405 → "50.4 K", 7241732096 → "7.24 B". */
+export function formatCount(n: number): string {
+  const units: [number, string][] = [[1e12, 'T'], [1e9, 'B'], [1e6, 'M'], [1e3, 'K']];
+  for (const [size, unit] of units) {
+    if (Math.abs(n) >= size) {
+      const v = n / size;
+      return `${v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)} ${unit}`;
+    }
+  }
+  return String(n);
+}

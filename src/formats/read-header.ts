@@ -2,7 +2,7 @@ import type { ByteSource } from './byte-source.js';
 import { readGguf } from './gguf.js';
 import { readOnnx } from './onnx.js';
 import { readSafetensors } from './safetensors.js';
-import type { ReadContext, TensorFormat, TensorHeader } from './tensor-header.js';
+import type { ReadContext, TensorFormat, TensorHeader, TensorSummary } from './tensor-header.js';
 import { looksLikeTfjs, readTfjs } from './tfjs.js';
 
 export { looksLikeTfjs };
@@ -33,18 +33,6 @@ export function readTensorHeader(format: TensorFormat, src: ByteSource, ctx: Rea
     case 'tfjs':
       return readTfjs(src, ctx);
   }
-}
-
-/** What the index keeps of a header (docs/design.md §15): counts, dtypes and hints, no tensor list. */
-export interface TensorSummary {
-  format: TensorFormat;
-  tensorCount: number;
-  parameterCount: number;
-  /** Bytes the tensors occupy (in this file and any shards). */
-  tensorBytes: number;
-  /** Parameters per dtype. */
-  dtypes: Record<string, number>;
-  hints: Record<string, string | number>;
 }
 
 /** The summary of a header. */

@@ -44,6 +44,18 @@ export interface TensorHeader {
   outputs: TensorSignature[];
 }
 
+/** What the index keeps of a header (docs/design.md §15): counts, dtypes and hints, no tensor list. */
+export interface TensorSummary {
+  format: TensorFormat;
+  tensorCount: number;
+  parameterCount: number;
+  /** Bytes the tensors occupy (in this file and any shards). */
+  tensorBytes: number;
+  /** Parameters per dtype. */
+  dtypes: Record<string, number>;
+  hints: Record<string, string | number>;
+}
+
 /** Another file of the same version, as a reader may ask for it (TF.js shards, ONNX external data). */
 export interface SiblingFile {
   /** Its path in the version. */

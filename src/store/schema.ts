@@ -205,6 +205,27 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (remote, version_id, kind, key_hint)
   ) WITHOUT ROWID;
   `,
+  // 4: per-file tensor summaries (docs/design.md §15): what the header of each model file of a
+  // version says (format, counts, dtypes, hints), or why it could not be read. Not part of the
+  // manifest, so version ids never depend on it; rebuilt by `verify --rebuild-index`. No foreign
+  // key: a summary names a version and path, and is dropped with it (deleteTensorSummaries).
+  `
+  CREATE TABLE tensor_summaries (
+    version_id TEXT NOT NULL,
+    path TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    format TEXT NOT NULL,
+    tensor_count INTEGER,
+    parameter_count INTEGER,
+    tensor_bytes INTEGER,
+    dtypes_json TEXT,
+    hints_json TEXT,
+    error_code TEXT,
+    error_message TEXT,
+    PRIMARY KEY (version_id, path)
+  ) WITHOUT ROWID;
+  CREATE INDEX tensor_summaries_digest ON tensor_summaries(digest);
+  `,
 ];
 
 /** The schema version this build writes. */

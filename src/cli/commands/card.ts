@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { CardResult } from '../../api/card.js';
 import { action } from '../action.js';
 import { formatBytes, formatTime } from '../format.js';
+import { parameterLine } from '../tensor-format.js';
 
 interface CardFlags {
   output?: string;
@@ -28,7 +29,7 @@ Examples:
     .action(
       action<CardFlags>(async (ctx, opts, ref: string) => {
         const { card } = await import('../../api/card.js');
-        const result = await card({ cwd: ctx.cwd, ref, template: opts.template, format: { bytes: formatBytes, time: (iso) => formatTime(iso) } });
+        const result = await card({ cwd: ctx.cwd, ref, template: opts.template, format: { bytes: formatBytes, time: (iso) => formatTime(iso), parameters: parameterLine } });
         let output: string | null = null;
         if (opts.output) {
           const { writeFileAtomic } = await import('../../workspace/atomic-file.js');

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { DiffResult } from '../../api/diff.js';
 import { action } from '../action.js';
 import { formatBytes, formatValue, table } from '../format.js';
+import { renderTensorDiff } from '../tensor-format.js';
 
 /** `modelctl diff <refA> <refB>`: files, params, metrics and lineage between two versions. */
 export function registerDiff(program: Command): Command {
@@ -10,12 +11,14 @@ export function registerDiff(program: Command): Command {
     .description('compare two versions: files (with sizes), params, metrics (with deltas), lineage')
     .argument('<refA>', 'the "before" version')
     .argument('<refB>', 'the "after" version')
-    .addHelpText('after', '\nExamples:\n  modelctl diff fraud@production fraud@latest\n  modelctl diff fraud@v3 fraud@v4 --json')
+    .option('--tensors', 'compare model files tensor by tensor: added, removed, reshaped, changed (reads only headers and changed chunks)')
+    .addHelpText('after', '\nExamples:\n  modelctl diff fraud@production fraud@latest\n  modelctl diff fraud@v3 fraud@v4 --json\n  modelctl diff llm@v6 llm@v7 --tensors')
     .action(
-      action<object>(async (ctx, _opts, refA: string, refB: string) => {
+      action<{ tensors?: boolean }>(async (ctx, opts, refA: string, refB: string) => {
         const { diff } = await import('../../api/diff.js');
-        const result = await diff({ cwd: ctx.cwd, refA, refB });
-        ctx.out.result(result, renderDiff);
+        const result = await diff({ cwd: ctx.cwd, refA, refB, tensors: opts.tensors });
+        for (const f of result.tensors?.files ?? []) if (f.error) ctx.out.warn(`${f.path}: ${f.error.message}`);
+        ctx.out.result(result, (r) => renderDiff(r) + (r.tensors ? `\n\n${renderTensorDiff(r.tensors, ctx.out.color)}` : ''));
       }),
     );
 }

@@ -3,6 +3,7 @@ import type { ShowResult } from '../../api/show.js';
 import { action } from '../action.js';
 import { eventDetail, eventVersionLabel, oneLine } from '../event-format.js';
 import { formatBytes, formatTime, formatValue, table } from '../format.js';
+import { modelFileLines, parameterLine, renderTensorTables } from '../tensor-format.js';
 
 /** `modelctl show <ref>`: one version in full. */
 export function registerShow(program: Command): Command {
@@ -10,11 +11,21 @@ export function registerShow(program: Command): Command {
     .command('show')
     .description('show one version: files, lineage, params, metrics, tags, stages, events')
     .argument('<ref>', 'a reference: model[@latest|@v3|@stage|@tag|@idprefix]')
-    .addHelpText('after', '\nExamples:\n  modelctl show fraud\n  modelctl show fraud@production --json')
+    .option('--tensors', 'the tensor table of each model file (safetensors, GGUF, ONNX, TF.js): name, dtype, shape, parameters, bytes')
+    .option('--file <path>', 'with --tensors: only this file (its path as show lists it)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  modelctl show fraud\n  modelctl show fraud@production --json\n  modelctl show llm@v7 --tensors\n  modelctl show llm@v7 --tensors --file model-00001-of-00002.safetensors --json',
+    )
     .action(
-      action<object>(async (ctx, _opts, ref: string) => {
+      action<{ tensors?: boolean; file?: string }>(async (ctx, opts, ref: string) => {
         const { show } = await import('../../api/show.js');
-        const result = await show({ cwd: ctx.cwd, ref });
+        const result = await show({ cwd: ctx.cwd, ref, tensors: opts.tensors || opts.file !== undefined, file: opts.file });
+        if (result.tensors) {
+          for (const v of result.tensors) if (v.error) ctx.out.warn(`${v.path}: ${v.error.message}`);
+          ctx.out.result(result, (r: ShowResult) => `${ctx.out.color.bold(r.version.ref)}  ${ctx.out.color.dim(r.version.id)}\n${renderTensorTables(r.tensors ?? [], ctx.out.color)}`);
+          return;
+        }
         ctx.out.result(result, (r: ShowResult) => renderShow(r, ctx.out.color));
       }),
     );
@@ -31,8 +42,10 @@ function renderShow(r: ShowResult, c: import('chalk').ChalkInstance): string {
   if (v.tags.length) out.push(`Tags:     ${v.tags.join(', ')}`);
   if (v.stages.length) out.push(`Stages:   ${v.stages.join(', ')}`);
   if (v.archived) out.push('Archived: yes');
+  if (r.parameters) out.push(`Params:   ${parameterLine(r.parameters)}`);
   out.push('', c.bold(`Files (${v.fileCount}, ${formatBytes(v.totalSize)})`));
   out.push(table(r.files.map((f) => [`  ${f.path}`, formatBytes(f.size), c.dim(f.digest.slice(0, 12))])));
+  if (r.modelFiles.length) out.push('', c.bold('Model files'), ...modelFileLines(r.modelFiles, c));
   const params = Object.entries(l.params);
   if (params.length) out.push('', c.bold('Params'), table(params.map(([k, val]) => [`  ${k}`, formatValue(val)])));
   const metrics = Object.entries(l.metrics);
