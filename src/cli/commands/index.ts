@@ -15,6 +15,7 @@ import { registerFetch } from './fetch.js';
 import { registerGc } from './gc.js';
 import { registerPull } from './pull.js';
 import { registerServe } from './serve.js';
+import { registerWatch } from './watch.js';
 import { registerPush } from './push.js';
 import { registerRemote } from './remote.js';
 import { registerInit } from './init.js';
@@ -67,6 +68,7 @@ export const COMMANDS: ((program: Command) => Command)[] = [
   registerFetch,
   registerPull,
   registerServe,
+  registerWatch,
   registerCard,
   registerExport,
   registerImport,

@@ -1,0 +1,95 @@
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { NotFoundError } from '../errors.js';
+import type { ManifestFile } from '../core/manifest.js';
+import { redactUrl } from '../core/redact.js';
+import { loadSettings, type Settings } from '../workspace/config.js';
+import { findRepo } from '../workspace/repo-paths.js';
+import { downloadObjects } from './download-objects.js';
+import { fetchInto } from './fetch.js';
+import { init } from './init.js';
+import { chooseRemote, openRemoteSession, type RemoteSession } from './remote-session.js';
+import { openRepository, type Repository } from './repository.js';
+
+/** Requests in flight when a cache fetches metadata or downloads a file. */
+const JOBS = 8;
+
+/** A remote read through a private cache repository (what serve --remote and watch use). */
+export interface RemoteCache {
+  /** The cache repository: the remote's metadata as last fetched, and the bytes asked for so far. */
+  repo: Repository;
+  /** The remote as it may be shown (credentials stripped). */
+  displayUrl: string;
+  /** Brings the remote's versions, tags, stages and events (of one model, or all) into the cache. */
+  refresh(model?: string): Promise<void>;
+  /**
+   * Makes the objects of `files` present in the cache, downloading what it lacks (each chunk and
+   * file verified). Concurrent calls for the same object share one download. Returns the digests
+   * downloaded (and so verified) by this call.
+   */
+  ensureObjects(files: readonly ManifestFile[]): Promise<Set<string>>;
+  close(): Promise<void>;
+}
+
+/** The remote settings `remote` (a configured name or a URL) names from `cwd`, and a key for it. */
+export function resolveRemoteSpec(cwd: string, remote: string | undefined, env: NodeJS.ProcessEnv): { settings: Settings | null; key: string } {
+  let settings: Settings | null = null;
+  try {
+    const outer = findRepo(cwd, env);
+    settings = loadSettings(outer.root, outer.metaDir, env);
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+  }
+  const { spec } = chooseRemote(settings, remote, env);
+  return { settings, key: `${redactUrl(spec.url)} ${spec.endpoint ?? ''}`.trim() };
+}
+
+/**
+ * Opens the remote `remote` (a name configured in the repository around `cwd`, if any, or a
+ * URL) through the cache repository in `cacheDir` (created when absent). Checks the remote's
+ * marker; an unreachable remote is a RemoteError (7), an empty one NotFoundError (3).
+ */
+export async function openRemoteCache(opts: { cwd: string; remote: string | undefined; cacheDir: string; env: NodeJS.ProcessEnv }): Promise<RemoteCache> {
+  // The cache is its own repository: MODELCTL_DIR names the user's, never this one.
+  const { MODELCTL_DIR: _ignored, ...env } = opts.env;
+  const { settings } = resolveRemoteSpec(opts.cwd, opts.remote, opts.env);
+  const cacheDir = resolve(opts.cwd, opts.cacheDir);
+  mkdirSync(cacheDir, { recursive: true });
+  init({ cwd: cacheDir, env });
+  const repo = openRepository({ cwd: cacheDir, env });
+  let session: RemoteSession;
+  try {
+    session = await openRemoteSession(settings, opts.cwd, opts.remote, { create: false, db: repo.db, env: opts.env });
+  } catch (err) {
+    repo.close();
+    throw err;
+  }
+  const downloads = new Map<string, Promise<boolean>>();
+  const fetchObject = (f: ManifestFile): Promise<boolean> => {
+    let p = downloads.get(f.digest);
+    if (!p) {
+      p = downloadObjects(repo, session.remote, [f], JOBS)
+        .then((r) => r.verified.has(f.digest))
+        .finally(() => downloads.delete(f.digest));
+      downloads.set(f.digest, p);
+    }
+    return p;
+  };
+  return {
+    repo,
+    displayUrl: session.displayUrl,
+    async refresh(model) {
+      await fetchInto(repo, session, model, JOBS);
+    },
+    async ensureObjects(files) {
+      const wanted = [...new Map(files.filter((f) => !repo.store.hasObject(f.digest)).map((f) => [f.digest, f])).values()];
+      const got = await Promise.all(wanted.map(async (f) => ((await fetchObject(f)) ? f.digest : null)));
+      return new Set(got.filter((d): d is string => d !== null));
+    },
+    async close() {
+      await Promise.allSettled(downloads.values());
+      await session.remote.close();
+      repo.close();
+    },
+  };
+}

@@ -1,0 +1,374 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { ExitCode, ModelctlError, NotFoundError, UsageError } from '../errors.js';
+import { parseRef } from '../core/refs.js';
+import { resolveRef } from '../store/resolve-ref.js';
+import type { VersionRow } from '../store/version-records.js';
+import {
+  buildVersionFolder,
+  checkDeployTarget,
+  pruneVersionFolders,
+  removeVersionFolder,
+  switchTo,
+  undoSwitch,
+  versionFolderName,
+  type DeployLayout,
+  type PlaceMode,
+} from '../workspace/deploy-folder.js';
+import { writeJsonAtomic } from '../workspace/atomic-file.js';
+import type { LinkMode } from '../workspace/materialize.js';
+import { runShellCommand } from '../workspace/hook-command.js';
+import { modelOverviewOf } from './model-overview.js';
+import { openRemoteCache, resolveRemoteSpec, type RemoteCache } from './remote-cache.js';
+import type { CommonOptions } from './repository.js';
+import { versionFilesOf } from './version-files.js';
+import { sendWebhook, type WebhookTarget } from './watch-webhook.js';
+
+/**
+ * `modelctl watch` (docs/design.md §12): a long-running deployer. Every interval it fetches the
+ * model from the remote into its cache; when the reference (usually `<model>@<stage>`) names
+ * another version than the one deployed, it downloads that version (every chunk and file
+ * verified), places it complete in its own folder and switches `--out` to it atomically, then
+ * runs `--exec` with MODELCTL_* variables. A failed `--exec` switches back and the version is
+ * not tried again until the reference moves. Remote failures never stop it: it retries with
+ * backoff. The deployed state survives restarts (a state file), so a restart re-runs nothing.
+ */
+
+export interface WatchOptions extends CommonOptions {
+  /** What to follow: `<model>@<stage>` (or any reference: a tag, `latest`). */
+  ref: string;
+  /** A configured remote's name or a URL (default: the repository's default remote). */
+  remote?: string;
+  /** Shell command run after each switch (or alone, without --out). */
+  exec?: string;
+  /** Where the deployed version appears (a symbolic link, or a folder with place 'rename'). */
+  out?: string;
+  place?: PlaceMode;
+  link?: LinkMode;
+  /** How often to look (ms). */
+  intervalMs: number;
+  /** Longest pause between tries while the remote fails (ms; default 5 min, at least intervalMs). */
+  maxBackoffMs?: number;
+  /** Cache and state folder (default: beside --out, else under ~/.cache/modelctl/watch/). */
+  stateDir?: string;
+  webhook?: WebhookTarget;
+  /** Stop after the first look (for cron jobs and tests). */
+  once?: boolean;
+  /** Aborting it stops the watch: at once when idle; mid-step, the step is finished or abandoned cleanly. */
+  signal: AbortSignal;
+  /** Receives everything the watcher has to say, as it happens. */
+  onReport?: (report: WatchReport) => void;
+}
+
+/** Something the watcher reports (the CLI prints each as a log line, or one JSON line with --json). */
+export interface WatchReport {
+  at: string;
+  level: 'info' | 'warn' | 'error';
+  event: 'started' | 'waiting' | 'stage-moved' | 'deployed' | 'deploy-failed' | 'exec-output' | 'retrying' | 'webhook-failed' | 'stopped';
+  message: string;
+  model: string;
+  version?: DeployedVersion | null;
+  previous?: DeployedVersion | null;
+  data?: Record<string, unknown>;
+}
+
+/** A version as the watcher deployed it. */
+export interface DeployedVersion {
+  id: string;
+  number: number;
+  ref: string;
+  /** The version folder (null without --out). */
+  folder: string | null;
+  at: string;
+}
+
+/** What the watcher remembers between runs (`<state>/watch-state.json`). */
+interface WatchState {
+  format: 1;
+  ref: string;
+  deployed: DeployedVersion | null;
+  previous: DeployedVersion | null;
+  /** A version whose deploy failed: not retried until the reference names another one. */
+  failed: { id: string; at: string; reason: string } | null;
+}
+
+/** How a watch ended. */
+export interface WatchResult {
+  ref: string;
+  deployed: DeployedVersion | null;
+  deployments: number;
+  failures: number;
+  /** True when a stop arrived mid-step and the step was abandoned (nothing half-placed is left). */
+  interrupted: boolean;
+}
+
+/** Thrown inside a step when the stop signal arrives while waiting on the network. */
+class Abandoned extends Error {}
+
+/**
+ * Runs the watch until `signal` aborts (or after one look with `once`). Usage errors (a bad
+ * reference, no --out or --exec, --out in the way) are thrown before the first look; after
+ * that nothing but a bug ends it early.
+ */
+export async function watch(opts: WatchOptions): Promise<WatchResult> {
+  const parsed = parseRef(opts.ref);
+  const model = parsed.model;
+  if (!opts.exec && !opts.out) throw new UsageError('NOTHING_TO_DO', 'watch needs --out <dir>, --exec <command>, or both', { hint: 'e.g. modelctl watch fraud@production --out /srv/model --exec "systemctl reload model-server"' });
+  const cwd = resolve(opts.cwd ?? process.cwd());
+  const env = opts.env ?? process.env;
+  const out = opts.out ? resolve(cwd, opts.out) : null;
+  const remoteKey = resolveRemoteSpec(cwd, opts.remote, env).key;
+  const stateDir = resolve(cwd, opts.stateDir ?? (out ? join(dirname(out), `.${basename(out)}.modelctl-watch`) : defaultStateDir(env, `${remoteKey} ${opts.ref}`)));
+  const layout: DeployLayout | null = out ? { out, versionsDir: join(stateDir, 'versions'), mode: opts.place ?? 'symlink' } : null;
+  if (layout) checkDeployTarget(layout);
+  mkdirSync(stateDir, { recursive: true });
+  const statePath = join(stateDir, 'watch-state.json');
+  const state = readState(statePath, opts.ref);
+  const report = (r: Omit<WatchReport, 'at' | 'model'>) => opts.onReport?.({ at: new Date().toISOString(), model, ...r });
+  const result: WatchResult = { ref: opts.ref, deployed: state.deployed, deployments: 0, failures: 0, interrupted: false };
+  const stopped = new Promise<never>((_, reject) => {
+    const fire = () => reject(new Abandoned('stopped'));
+    if (opts.signal.aborted) fire();
+    else opts.signal.addEventListener('abort', fire, { once: true });
+  });
+  stopped.catch(() => undefined);
+  const orStop = <T>(p: Promise<T>): Promise<T> => Promise.race([p, stopped]);
+
+  let cache: RemoteCache | null = null;
+  let failuresInARow = 0;
+  const maxBackoff = Math.max(opts.maxBackoffMs ?? 300_000, opts.intervalMs);
+  report({ level: 'info', event: 'started', message: `watching ${opts.ref}${out ? ` into ${out}` : ''}${opts.exec ? `, then running: ${opts.exec}` : ''} (every ${opts.intervalMs / 1000}s; state in ${stateDir})`, version: state.deployed });
+  try {
+    while (!opts.signal.aborted) {
+      try {
+        cache ??= await orStop(openRemoteCache({ cwd, remote: opts.remote, cacheDir: join(stateDir, 'cache'), env }));
+        await orStop(cache.refresh(model));
+        const target = resolveTarget(cache, opts.ref);
+        if (!target) {
+          report({ level: 'info', event: 'waiting', message: `${opts.ref} names no version yet; looking again in ${opts.intervalMs / 1000}s` });
+        } else if (target.id === state.deployed?.id) {
+          if (state.failed) {
+            state.failed = null;
+            writeState(statePath, state);
+          }
+        } else if (target.id !== state.failed?.id) {
+          await deploy(cache, target);
+        }
+        failuresInARow = 0;
+      } catch (err) {
+        if (err instanceof Abandoned || opts.signal.aborted) {
+          result.interrupted = true;
+          break;
+        }
+        // A usage error (a remote of another format, a bad setting) will not heal by waiting.
+        if (err instanceof ModelctlError && err.exitCode === ExitCode.USAGE) throw err;
+        failuresInARow++;
+        const wait = backoffMs(opts.intervalMs, failuresInARow, maxBackoff);
+        report({
+          level: 'warn',
+          event: 'retrying',
+          message: `${describe(err)} — trying again in ${Math.round(wait / 1000)}s`,
+          data: { code: err instanceof ModelctlError ? err.code : 'INTERNAL', exitCode: err instanceof ModelctlError ? err.exitCode : ExitCode.BUG, attempt: failuresInARow },
+        });
+        if (err instanceof ModelctlError && err.exitCode === ExitCode.REMOTE && cache) {
+          // A new session on the next try: connections may be stale after an outage.
+          await cache.close().catch(() => undefined);
+          cache = null;
+        }
+      }
+      if (opts.once) break;
+      await sleep(failuresInARow ? backoffMs(opts.intervalMs, failuresInARow, maxBackoff) : opts.intervalMs, opts.signal);
+    }
+  } finally {
+    if (cache) {
+      if (result.interrupted) void cache.close().catch(() => undefined);
+      else await cache.close().catch(() => undefined);
+    }
+    report({ level: 'info', event: 'stopped', message: result.interrupted ? 'stopped mid-step; the step was abandoned and nothing half-placed was left' : 'stopped', version: state.deployed });
+  }
+  result.deployed = state.deployed;
+  return result;
+
+  async function deploy(c: RemoteCache, target: VersionRow): Promise<void> {
+    const ref = `${target.model}@v${target.number}`;
+    const { files } = versionFilesOf(c.repo, `${model}@${target.id}`);
+    const move = stageMoveOf(c, model, parsed);
+    const previous = state.deployed;
+    report({ level: 'info', event: 'stage-moved', message: `${opts.ref} is now ${ref}${previous ? ` (deployed: ${previous.ref})` : ''}${move?.actor ? `, moved by ${move.actor}` : ''}${move?.reason ? `: ${move.reason}` : ''}`, version: { id: target.id, number: target.number, ref, folder: null, at: new Date().toISOString() }, previous });
+    if (opts.webhook) void notify('stage-moved', target, ref, previous, move);
+
+    let folderName: string | null = null;
+    let switched: ReturnType<typeof switchTo> | null = null;
+    try {
+      if (layout) {
+        let verified: Set<string>;
+        try {
+          verified = await orStop(c.ensureObjects(files));
+        } catch (err) {
+          if (err instanceof ModelctlError && err.exitCode === ExitCode.INTEGRITY) throw new DeployFailure(err.message, err);
+          throw err;
+        }
+        folderName = versionFolderName(target.number, target.id);
+        buildVersionFolder(layout, folderName, files, (d) => c.repo.store.objectPath(d), opts.link ?? 'auto', verified);
+        if (opts.signal.aborted) {
+          removeVersionFolder(layout, folderName);
+          throw new Abandoned('stopped');
+        }
+        switched = switchTo(layout, folderName, previous?.folder ? basename(previous.folder) : null);
+      }
+      const deployed: DeployedVersion = { id: target.id, number: target.number, ref, folder: switched ? join(layout!.versionsDir, switched.name) : null, at: new Date().toISOString() };
+      if (opts.exec) {
+        // The hook runs to its end even when a stop arrives meanwhile: half a deploy is worse.
+        const vars = execVariables(opts.ref, deployed, previous, move, c.displayUrl, layout, switched?.shown ?? null);
+        const outcome = await runShellCommand(opts.exec, {
+          cwd,
+          env: vars,
+          input: `${JSON.stringify({ ref: opts.ref, version: deployed, previous, move })}\n`,
+          onLine: (line) => report({ level: 'info', event: 'exec-output', message: line }),
+        });
+        if (outcome.exitCode !== 0) {
+          if (layout && switched) {
+            undoSwitch(layout, switched);
+            removeVersionFolder(layout, switched.name);
+          }
+          throw new DeployFailure(`--exec failed with exit code ${outcome.exitCode}; ${previous ? `${previous.ref} stays deployed` : 'nothing stays deployed'}`, undefined, { exitCode: outcome.exitCode, output: outcome.output.slice(-4000) });
+        }
+      }
+      state.previous = previous;
+      state.deployed = deployed;
+      state.failed = null;
+      writeState(statePath, state);
+      if (layout) pruneVersionFolders(layout, [folderName, previous?.folder ? basename(previous.folder) : null]);
+      result.deployments++;
+      report({ level: 'info', event: 'deployed', message: `deployed ${ref}${deployed.folder ? ` at ${layout!.out}` : ''}`, version: deployed, previous });
+      if (opts.webhook) void notify('deployed', target, ref, previous, move);
+    } catch (err) {
+      if (!(err instanceof DeployFailure)) throw err;
+      state.failed = { id: target.id, at: new Date().toISOString(), reason: err.message };
+      writeState(statePath, state);
+      result.failures++;
+      report({ level: 'error', event: 'deploy-failed', message: `deploy of ${ref} failed: ${err.message}; waiting for ${opts.ref} to move`, version: { id: target.id, number: target.number, ref, folder: null, at: state.failed.at }, previous, data: err.data });
+      if (opts.webhook) void notify('deploy-failed', target, ref, previous, move, { reason: err.message, ...err.data });
+    }
+  }
+
+  async function notify(event: string, target: VersionRow, ref: string, previous: DeployedVersion | null, move: StageMoveInfo | null, extra: Record<string, unknown> = {}): Promise<void> {
+    const why = await sendWebhook(opts.webhook!, { event, watch: opts.ref, model, version: { id: target.id, number: target.number, ref }, previous, move, at: new Date().toISOString(), ...extra });
+    if (why) report({ level: 'warn', event: 'webhook-failed', message: why });
+  }
+}
+
+/** A deploy that failed for this version (not the network): remembered, not retried. */
+class DeployFailure extends Error {
+  constructor(
+    message: string,
+    cause?: unknown,
+    readonly data: Record<string, unknown> = {},
+  ) {
+    super(message, cause === undefined ? undefined : { cause });
+  }
+}
+
+interface StageMoveInfo {
+  stage: string;
+  action: string | null;
+  actor: string | null;
+  reason: string | null;
+  at: string;
+}
+
+/** The version `ref` names in the cache now, or null when nothing does (yet). */
+function resolveTarget(cache: RemoteCache, ref: string): VersionRow | null {
+  try {
+    return resolveRef(cache.repo.db, ref);
+  } catch (err) {
+    if (err instanceof NotFoundError) return null;
+    throw err;
+  }
+}
+
+/** Who moved the stage the reference names, when and why (null when it is not a stage). */
+function stageMoveOf(cache: RemoteCache, model: string, parsed: ReturnType<typeof parseRef>): StageMoveInfo | null {
+  if (parsed.selector.kind !== 'name') return null;
+  const name = parsed.selector.name;
+  const holding = modelOverviewOf(cache.repo, model).stages.find((s) => s.stage === name);
+  return holding ? { stage: name, action: holding.action, actor: holding.actor, reason: holding.reason, at: holding.since } : null;
+}
+
+/** The MODELCTL_* variables of a deploy hook (README, watch). */
+function execVariables(
+  watched: string,
+  v: DeployedVersion,
+  previous: DeployedVersion | null,
+  move: StageMoveInfo | null,
+  remote: string,
+  layout: DeployLayout | null,
+  shown: string | null,
+): Record<string, string> {
+  const vars: Record<string, string | number | null | undefined> = {
+    HOOK: 'watch',
+    ACTION: move?.action === 'rollback' ? 'rollback' : 'deploy',
+    WATCH: watched,
+    MODEL: v.ref.slice(0, v.ref.lastIndexOf('@')),
+    STAGE: move?.stage,
+    VERSION: v.id,
+    NUMBER: v.number,
+    REF: v.ref,
+    FROM: previous?.id,
+    FROM_NUMBER: previous?.number,
+    FROM_REF: previous?.ref,
+    REASON: move?.reason,
+    ACTOR: move?.actor,
+    REMOTE: remote,
+    OUT: layout?.out,
+    PATH: shown,
+  };
+  return Object.fromEntries(Object.entries(vars).filter(([, x]) => x !== null && x !== undefined).map(([k, x]) => [`MODELCTL_${k}`, String(x)]));
+}
+
+function readState(path: string, ref: string): WatchState {
+  const empty: WatchState = { format: 1, ref, deployed: null, previous: null, failed: null };
+  if (!existsSync(path)) return empty;
+  try {
+    const s = JSON.parse(readFileSync(path, 'utf8')) as Partial<WatchState>;
+    if (s.format !== 1 || s.ref !== ref) return empty;
+    return { ...empty, deployed: s.deployed ?? null, previous: s.previous ?? null, failed: s.failed ?? null };
+  } catch {
+    return empty; // a damaged state file: the next deploy rewrites it
+  }
+}
+
+function writeState(path: string, state: WatchState): void {
+  writeJsonAtomic(path, state);
+}
+
+/** The pause after `n` failures in a row: doubling from the interval, capped, ±20% jitter. */
+function backoffMs(intervalMs: number, n: number, maxMs: number): number {
+  const base = Math.min(maxMs, intervalMs * 2 ** Math.min(n - 1, 20));
+  return Math.round(base * (0.8 + Math.random() * 0.4));
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+function describe(err: unknown): string {
+  if (err instanceof ModelctlError) return `${err.message} (${err.code})`;
+  return `unexpected failure: ${err instanceof Error ? err.message : String(err)}`;
+}
+
+function defaultStateDir(env: NodeJS.ProcessEnv, key: string): string {
+  const base = env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  return join(base, 'modelctl', 'watch', createHash('sha256').update(key).digest('hex').slice(0, 16));
+}
