@@ -6,6 +6,7 @@ import { parseManifest, parseUntrustedJson, versionIdentity, type VersionManifes
 import { assertTagName, isModelName, printable } from '../core/names.js';
 import { appendEvent } from '../store/events-table.js';
 import { ChunkHasher, type ChunkRef } from '../store/hash-file.js';
+import { assertObjectsKept } from '../store/gc-claims.js';
 import { writeTransaction } from '../store/index-db.js';
 import { getTag, setTag } from '../store/tags-table.js';
 import { discardTempFile } from '../store/temp-files.js';
@@ -308,6 +309,10 @@ class ImportState {
     const outcome = writeTransaction(this.repo.db, () => {
       let created = false;
       let renumbered = false;
+      for (const o of this.received.values()) recordObject(this.repo.db, o.digest, o.size, o.chunks);
+      // A gc that decided before this transaction may be deleting objects this import found
+      // already present: refuse (exit 4, nothing recorded) rather than name deleted bytes.
+      assertObjectsKept(this.repo.db, manifest.files.map((f) => f.digest), (d) => this.repo.store.objectPath(d));
       if (!getVersion(this.repo.db, id)) {
         const modelId = ensureModel(this.repo.db, manifest.model);
         let number = m.version.number;
@@ -318,7 +323,6 @@ class ImportState {
         insertVersion(this.repo.db, { id, manifest, number, identity: versionIdentity(manifest) });
         created = true;
       }
-      for (const o of this.received.values()) recordObject(this.repo.db, o.digest, o.size, o.chunks);
       let imported = 0;
       for (const e of this.events) if (appendEvent(this.repo.db, e)) imported++;
       const restored: string[] = [];

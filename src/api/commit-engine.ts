@@ -16,7 +16,9 @@ import {
 } from '../core/manifest.js';
 import { assertTagName } from '../core/names.js';
 import { appendEvent } from '../store/events-table.js';
+import { assertObjectsKept } from '../store/gc-claims.js';
 import { writeTransaction } from '../store/index-db.js';
+import { barrier } from '../store/test-barrier.js';
 import { interruptionPoint } from '../store/temp-files.js';
 import { resolveRef } from '../store/resolve-ref.js';
 import { setTag } from '../store/tags-table.js';
@@ -29,7 +31,7 @@ import { captureEnvironment, hostName, resolveActor } from '../workspace/identit
 import { readKeyValueFile } from '../workspace/key-value-file.js';
 import { rememberWorkspaceVersion } from './checkout-engine.js';
 import { describeDataInputs } from './data-inputs.js';
-import { hashWorkingFiles } from './file-hashing.js';
+import { hashWorkingFiles, recordKeepingObjects } from './file-hashing.js';
 import type { LockUpdate } from './lock-update.js';
 import type { Repository } from './repository.js';
 import { summarizeTensorFiles } from './tensor-summary-step.js';
@@ -115,6 +117,7 @@ export async function commitVersion(repo: Repository, opts: CommitRequest & Comm
 
   // Objects first: a crash after this leaves only unreferenced objects, which gc drops.
   const hashed = hashWorkingFiles(repo, selected, { store: true });
+  barrier('commit-after-hash');
   const files: ManifestFile[] = hashed.map((h) => ({
     path: h.rel,
     size: h.size,
@@ -167,13 +170,17 @@ export async function commitVersion(repo: Repository, opts: CommitRequest & Comm
   const tensorSummaries = summarizeTensorFiles(repo, files);
 
   let created = false;
-  const versionId = writeTransaction(repo.db, () => {
+  barrier('commit-before-record');
+  const record = () => writeTransaction(repo.db, () => {
     // Re-check inside the write lock: a concurrent commit may have added the same content.
     const latestNow = latestVersion(repo.db, opts.model);
     let target = id;
     if (latestNow && latestNow.identity === identity) {
       target = latestNow.id;
     } else {
+      // The objects this version names must still be there, and no gc may be deleting
+      // them: a gc that decided before this transaction may have taken reused ones.
+      assertObjectsKept(repo.db, files.map((f) => f.digest), (d) => repo.store.objectPath(d));
       const modelId = ensureModel(repo.db, opts.model);
       const number = nextVersionNumber(repo.db, modelId);
       insertVersion(repo.db, { id, manifest, number, identity });
@@ -208,6 +215,7 @@ export async function commitVersion(repo: Repository, opts: CommitRequest & Comm
     }
     return target;
   });
+  const versionId = await recordKeepingObjects(repo, record, hashed, () => repo.store.writeManifest(id, bytes));
   const row = getVersion(repo.db, versionId);
   if (!row) throw new Error('BUG: committed version not found');
   const version = summarizeVersion(repo.db, row);

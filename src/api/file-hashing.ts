@@ -2,6 +2,7 @@ import { closeSync, fsyncSync } from 'node:fs';
 import { ConflictError, ModelctlError, NotFoundError, fsError } from '../errors.js';
 import { printable } from '../core/names.js';
 import { hashFileSingleThread, hashFileSync, type ChunkRef, type HashedFile } from '../store/hash-file.js';
+import { ObjectsReclaimedError, waitForClaims } from '../store/gc-claims.js';
 import { writeTransaction } from '../store/index-db.js';
 import { PARALLEL_FILE_BYTES, PARALLEL_TOTAL_BYTES, hashFilesParallel, hashThreads, type FileHashTask } from '../store/parallel-hash.js';
 import { discardTempFile } from '../store/temp-files.js';
@@ -103,6 +104,51 @@ export function hashWorkingFiles(
     });
   }
   return out;
+}
+
+/**
+ * Runs `record` — a version's write transaction, which calls assertObjectsKept — until it
+ * succeeds. When a concurrent gc took objects the version names, it waits for that gc to
+ * finish, stores those files again from the working tree (their bytes must still hash the
+ * same, else FILE_CHANGED, exit 4), has `beforeRetry` put back anything else gc may have
+ * taken, and records again. A gc that keeps winning makes it give up after a few rounds
+ * (ObjectsReclaimedError, exit 4); no version is ever recorded over deleted bytes.
+ */
+export async function recordKeepingObjects<T>(
+  repo: Repository,
+  record: () => T,
+  files: readonly HashedWorkingFile[],
+  beforeRetry: () => void,
+): Promise<T> {
+  for (let round = 0; ; round++) {
+    try {
+      return record();
+    } catch (err) {
+      if (!(err instanceof ObjectsReclaimedError) || round >= 4) throw err;
+      await waitForClaims(repo.db, err.digests);
+      const lost = new Set(err.digests);
+      const rows: { digest: string; size: number; chunks: ChunkRef[] }[] = [];
+      for (const f of files) {
+        if (!lost.delete(f.digest)) continue;
+        let h: HashedFile;
+        try {
+          h = repo.store.ingestFile(f.abs);
+        } catch (e) {
+          throw missingOr(e, f, repo.metaDir);
+        }
+        if (h.digest !== f.digest) {
+          throw new ConflictError('FILE_CHANGED', `'${printable(f.rel)}' changed while it was being committed`, {
+            hint: 'wait for the program writing it to finish, then run the command again',
+          });
+        }
+        rows.push({ digest: h.digest, size: h.size, chunks: h.chunks });
+      }
+      writeTransaction(repo.db, () => {
+        for (const r of rows) recordObject(repo.db, r.digest, r.size, r.chunks);
+      });
+      beforeRetry();
+    }
+  }
 }
 
 function hashOne(repo: Repository, p: PendingFile, store: boolean): HashedFile {

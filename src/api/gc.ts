@@ -1,11 +1,15 @@
-import { gcGraceSeconds } from '../store/gc-grace.js';
 import { statSync } from 'node:fs';
-import { UsageError } from '../errors.js';
+import { UsageError, isErrnoException } from '../errors.js';
+import { gcGraceSeconds } from '../store/gc-grace.js';
 import { buildEvent } from '../core/events.js';
+import { parseManifest } from '../core/manifest.js';
 import { appendEvent } from '../store/events-table.js';
+import { claimObjects, dropDeadClaims, releaseClaims } from '../store/gc-claims.js';
+import { deleteObjectRows, gcVersionRows, indexedVersionIds, versionDigests } from '../store/gc-queries.js';
 import { writeTransaction } from '../store/index-db.js';
+import { barrier } from '../store/test-barrier.js';
 import { hostName, resolveActor } from '../workspace/identity.js';
-import { withRepository, type CommonOptions } from './repository.js';
+import { withRepository, type CommonOptions, type Repository } from './repository.js';
 
 export interface GcOptions extends CommonOptions {
   dryRun?: boolean;
@@ -31,7 +35,6 @@ export interface GcResult {
   tempFilesRemoved: number;
 }
 
-
 /**
  * Deletes local objects no version needs (and, with keepLast, objects only needed by old
  * versions that are safely on a remote). Records one 'gc' event listing what went.
@@ -40,85 +43,153 @@ export async function gc(opts: GcOptions = {}): Promise<GcResult> {
   if (opts.keepLast !== undefined && (!Number.isInteger(opts.keepLast) || opts.keepLast < 0)) {
     throw new UsageError('INVALID_KEEP_LAST', '--keep-last needs a whole number ≥ 0');
   }
-  return withRepository(opts, async (repo) => {
-    const needed = new Set<string>();
-    const thinned: string[] = [];
-    const versions = repo.db
-      .prepare(
-        `SELECT v.id, v.model_id AS modelId, v.number,
-           EXISTS (SELECT 1 FROM tags t WHERE t.version_id = v.id) AS tagged,
-           EXISTS (SELECT 1 FROM stages s WHERE s.version_id = v.id) AS staged,
-           EXISTS (SELECT 1 FROM remote_versions r WHERE r.version_id = v.id) AS pushed
-         FROM versions v ORDER BY v.model_id, v.number DESC`,
-      )
-      .all() as { id: string; modelId: number; number: number; tagged: number; staged: number; pushed: number }[];
-    const filesOf = repo.db.prepare('SELECT digest FROM files WHERE version_id = ?');
-    let rank = 0;
-    let lastModel = -1;
-    for (const v of versions) {
-      rank = v.modelId === lastModel ? rank + 1 : 0;
-      lastModel = v.modelId;
-      const droppable = opts.keepLast !== undefined && rank >= opts.keepLast && !v.tagged && !v.staged && v.pushed;
-      if (droppable) {
-        thinned.push(v.id);
-        continue;
+  return withRepository(opts, (repo) => collectGarbage(repo, opts));
+}
+
+interface GcPlan {
+  deleted: GcResult['deleted'];
+  kept: number;
+  keptInGrace: number;
+  thinned: string[];
+}
+
+/**
+ * The gc engine (docs/design.md §9). What to delete is decided inside one write
+ * transaction — references, age and claims read under the same lock that every version
+ * is recorded under — and the same transaction deletes the rows, claims the objects and
+ * records the event; the files go afterwards, and the claims last. A commit whose version
+ * transaction comes later sees the claims (or the missing rows and files) and stores the
+ * bytes again; one that came earlier is among the references.
+ */
+export async function collectGarbage(repo: Repository, opts: GcOptions): Promise<GcResult> {
+  const actor = await resolveActor(repo.root);
+  // Objects written (or reused by a commit) within the grace period are not collected. That
+  // only saves a concurrent commit from storing its bytes twice: correctness does not rest
+  // on it (store/gc-claims.ts).
+  const graceSeconds = gcGraceSeconds(repo.env);
+  const graceMs = 1000 * graceSeconds;
+  const decide = (): GcPlan => {
+    barrier('gc-decide');
+    const plan = planCollection(repo, opts.keepLast, graceMs);
+    barrier('gc-decided');
+    return plan;
+  };
+  const tempFilesRemoved = opts.dryRun ? 0 : repo.store.sweepTemp();
+  let plan: GcPlan;
+  if (opts.dryRun) {
+    plan = decide();
+  } else {
+    barrier('gc-start');
+    plan = writeTransaction(repo.db, () => {
+      dropDeadClaims(repo.db);
+      const p = decide();
+      if (p.deleted.length === 0) return p;
+      // Rows first, in this transaction: a crash before the unlinks leaves objects on disk
+      // without rows (harmless), never rows naming deleted bytes.
+      const digests = p.deleted.map((d) => d.digest);
+      deleteObjectRows(repo.db, digests);
+      claimObjects(repo.db, digests);
+      appendEvent(
+        repo.db,
+        buildEvent({
+          actor,
+          host: hostName(),
+          action: 'gc',
+          model: null,
+          version: null,
+          from: null,
+          to: null,
+          reason: null,
+          argv: opts.argv ?? [],
+          data: { deleted: p.deleted.length, freedBytes: p.deleted.reduce((s, d) => s + d.size, 0), objects: digests, thinnedVersions: p.thinned },
+        }),
+      );
+      return p;
+    });
+    if (plan.deleted.length) {
+      barrier('gc-before-unlink');
+      try {
+        for (const d of plan.deleted) repo.store.removeObject(d.digest);
+      } finally {
+        writeTransaction(repo.db, () => releaseClaims(repo.db));
       }
-      for (const r of filesOf.all(v.id) as { digest: string }[]) needed.add(r.digest);
     }
-    const now = Date.now();
-    const graceSeconds = gcGraceSeconds(repo.env);
-    const graceMs = 1000 * graceSeconds;
-    let keptInGrace = 0;
-    const deleted: GcResult['deleted'] = [];
-    let kept = 0;
-    for (const digest of repo.store.listObjects()) {
-      if (needed.has(digest)) {
-        kept++;
-        continue;
-      }
-      const st = statSync(repo.store.objectPath(digest));
-      if (now - st.mtimeMs < graceMs) {
-        kept++;
-        keptInGrace++;
-        continue;
-      }
-      deleted.push({ digest, size: st.size });
+  }
+  return {
+    dryRun: !!opts.dryRun,
+    deleted: plan.deleted,
+    freedBytes: plan.deleted.reduce((s, d) => s + d.size, 0),
+    keptObjects: plan.kept,
+    keptInGrace: plan.keptInGrace,
+    graceSeconds,
+    thinnedVersions: plan.thinned,
+    tempFilesRemoved,
+  };
+}
+
+/**
+ * What gc would delete now: every object on disk that no version keeps (all of a version's
+ * objects are kept unless keepLast thins it), that no manifest on disk without an index
+ * row names (the index may be behind the store), and that is older than the grace period.
+ */
+function planCollection(repo: Repository, keepLast: number | undefined, graceMs: number): GcPlan {
+  const needed = neededByUnindexedManifests(repo);
+  const thinned: string[] = [];
+  let rank = 0;
+  let lastModel = -1;
+  for (const v of gcVersionRows(repo.db)) {
+    rank = v.modelId === lastModel ? rank + 1 : 0;
+    lastModel = v.modelId;
+    if (keepLast !== undefined && rank >= keepLast && !v.tagged && !v.staged && v.onRemote) {
+      thinned.push(v.id);
+      continue;
     }
-    const tempFilesRemoved = opts.dryRun ? 0 : repo.store.sweepTemp();
-    if (!opts.dryRun && deleted.length) {
-      // Index first: a crash between the two leaves objects on disk without rows (harmless),
-      // never rows pointing at deleted objects.
-      const actor = await resolveActor(repo.root);
-      writeTransaction(repo.db, () => {
-        const del = repo.db.prepare('DELETE FROM objects WHERE digest = ?');
-        for (const d of deleted) del.run(d.digest);
-        appendEvent(
-          repo.db,
-          buildEvent({
-            actor,
-            host: hostName(),
-            action: 'gc',
-            model: null,
-            version: null,
-            from: null,
-            to: null,
-            reason: null,
-            argv: opts.argv ?? [],
-            data: { deleted: deleted.length, freedBytes: deleted.reduce((s, d) => s + d.size, 0), objects: deleted.map((d) => d.digest), thinnedVersions: thinned },
-          }),
-        );
-      });
-      for (const d of deleted) repo.store.removeObject(d.digest);
+    for (const d of versionDigests(repo.db, v.id)) needed.add(d);
+  }
+  const now = Date.now();
+  const deleted: GcPlan['deleted'] = [];
+  let kept = 0;
+  let keptInGrace = 0;
+  for (const digest of repo.store.listObjects()) {
+    if (needed.has(digest)) {
+      kept++;
+      continue;
     }
-    return {
-      dryRun: !!opts.dryRun,
-      deleted,
-      freedBytes: deleted.reduce((s, d) => s + d.size, 0),
-      keptObjects: kept,
-      keptInGrace,
-      graceSeconds,
-      thinnedVersions: thinned,
-      tempFilesRemoved,
-    };
-  });
+    let st;
+    try {
+      st = statSync(repo.store.objectPath(digest));
+    } catch (err) {
+      if (isErrnoException(err, 'ENOENT')) continue; // another gc took it
+      throw err;
+    }
+    if (now - st.mtimeMs < graceMs) {
+      kept++;
+      keptInGrace++;
+      continue;
+    }
+    deleted.push({ digest, size: st.size });
+  }
+  return { deleted, kept, keptInGrace, thinned };
+}
+
+/**
+ * Objects named by manifests on disk that the index has no version for. A damaged or lost
+ * index (a restored `index.db` without its WAL) must not turn committed versions into
+ * garbage: their manifests are the proof they exist. A manifest that does not parse keeps
+ * every digest-shaped string in it.
+ */
+function neededByUnindexedManifests(repo: Repository): Set<string> {
+  const needed = new Set<string>();
+  const indexed = indexedVersionIds(repo.db);
+  for (const id of repo.store.listManifests()) {
+    if (indexed.has(id)) continue;
+    const bytes = repo.store.readManifestBytes(id);
+    if (!bytes) continue;
+    try {
+      for (const f of parseManifest(bytes, id).files) needed.add(f.digest);
+    } catch {
+      for (const m of bytes.toString('latin1').matchAll(/[0-9a-f]{64}/g)) needed.add(m[0]);
+    }
+  }
+  return needed;
 }

@@ -226,6 +226,16 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX tensor_summaries_digest ON tensor_summaries(digest);
   `,
+  // 5: gc's claims on the objects it is deleting (store/gc-claims.ts, docs/design.md §9): a
+  // writer that records a version over a claimed object waits and stores the bytes again.
+  `
+  CREATE TABLE gc_claims (
+    digest TEXT PRIMARY KEY,
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    at TEXT NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /** The schema version this build writes. */

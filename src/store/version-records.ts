@@ -1,5 +1,6 @@
 import { canonicalJson } from '../core/canonical-json.js';
 import type { ManifestFile, VersionManifest } from '../core/manifest.js';
+import { isClaimed } from './gc-claims.js';
 import type { ChunkRef } from './hash-file.js';
 import type { Database } from './index-db.js';
 
@@ -96,10 +97,17 @@ export function insertVersion(
   return true;
 }
 
-/** Records a whole-file object present in the store, with its chunk map. */
-export function recordObject(db: Database, digest: string, size: number, chunks: readonly ChunkRef[]): void {
-  db.prepare('INSERT OR IGNORE INTO objects (digest, size, chunk_count) VALUES (?,?,?)').run(digest, size, chunks.length);
+/**
+ * Records a whole-file object present in the store, with its chunk map. An object a live
+ * gc has claimed is being deleted: it gets no row (a row would name bytes about to go), and
+ * the version that needs it stores it again (store/gc-claims.ts). Returns whether the row
+ * is there now.
+ */
+export function recordObject(db: Database, digest: string, size: number, chunks: readonly ChunkRef[]): boolean {
   recordFileChunks(db, digest, chunks);
+  if (isClaimed(db, digest)) return false;
+  db.prepare('INSERT OR IGNORE INTO objects (digest, size, chunk_count) VALUES (?,?,?)').run(digest, size, chunks.length);
+  return true;
 }
 
 /** Records a file's chunk list (known from a commit or a remote file list). */

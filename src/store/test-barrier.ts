@@ -1,0 +1,18 @@
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * Deterministic interleavings for the concurrency tests (docs/design.md §9): with
+ * MODELCTL_TEST_BARRIER_DIR set and `<dir>/<name>.wait` present, the process stops at the
+ * named point, writes `<dir>/<name>.reached` and waits until `<dir>/<name>.go` appears.
+ * Without the variable this costs one environment lookup. Synchronous on purpose: some
+ * points are inside a write transaction, where nothing may yield.
+ */
+export function barrier(name: string): void {
+  const dir = process.env.MODELCTL_TEST_BARRIER_DIR;
+  if (!dir || !existsSync(join(dir, `${name}.wait`))) return;
+  writeFileSync(join(dir, `${name}.reached`), String(process.pid));
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  const deadline = Date.now() + 120_000;
+  while (!existsSync(join(dir, `${name}.go`)) && Date.now() < deadline) Atomics.wait(pause, 0, 0, 10);
+}
