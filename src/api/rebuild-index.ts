@@ -2,6 +2,7 @@ import { existsSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseManifest, versionIdentity, type VersionManifest } from '../core/manifest.js';
 import { hashFileSync } from '../store/hash-file.js';
+import { insertSignature, type SignatureKind } from '../store/signatures-table.js';
 import { openIndex, writeTransaction, type Database } from '../store/index-db.js';
 import { ObjectStore } from '../store/objects.js';
 import { insertTensorSummaries } from '../store/tensor-summaries.js';
@@ -16,7 +17,7 @@ export interface RebuildResult {
   versions: number;
   objects: number;
   /** Rows copied from the old index when it could still be read. */
-  salvaged: { numbers: boolean; tags: number; stages: number; events: number };
+  salvaged: { numbers: boolean; tags: number; stages: number; events: number; signatures: number };
   skippedManifests: { id: string; reason: string }[];
   /** Model files whose tensor summary was recorded again (docs/design.md §15). */
   tensorSummaries: number;
@@ -99,7 +100,7 @@ export async function rebuildIndex(opts: CommonOptions = {}): Promise<RebuildRes
       movedTo,
       versions: manifests.length,
       objects,
-      salvaged: { numbers: !!old && old.numbers.size > 0, tags: old?.tags.length ?? 0, stages: old?.stages.length ?? 0, events: old?.events.length ?? 0 },
+      salvaged: { numbers: !!old && old.numbers.size > 0, tags: old?.tags.length ?? 0, stages: old?.stages.length ?? 0, events: old?.events.length ?? 0, signatures: old?.signatures.length ?? 0 },
       skippedManifests,
       tensorSummaries,
     };
@@ -115,6 +116,8 @@ interface Salvage {
   stageHistory: Record<string, unknown>[];
   events: Record<string, unknown>[];
   meta: Record<string, unknown>[];
+  /** Signature bundles cannot be made again without the signer's key: keep them (each is checked whenever it is used, §11). */
+  signatures: Record<string, unknown>[];
 }
 
 /** Reads what it can from a damaged index; null when nothing can be read. */
@@ -138,6 +141,7 @@ function trySalvage(path: string): Salvage | null {
       stageHistory: all('SELECT m.name AS model, h.stage, h.version_id, h.previous_version_id, h.event_id, h.at FROM stage_history h JOIN models m ON m.id = h.model_id ORDER BY h.seq'),
       events: all('SELECT id, at, actor, action, model, version_id, payload, prev_hash, hash, pushed FROM events ORDER BY seq'),
       meta: all("SELECT key, value FROM meta WHERE key = 'events_head'"),
+      signatures: all('SELECT version_id, kind, key_hint, bundle, bundle_id, created_at FROM signatures'),
     };
   } catch {
     return null;
@@ -162,6 +166,17 @@ function restoreRefs(db: Database, s: Salvage): void {
         m, st.stage, st.version_id, st.previous_version_id, st.event_id, st.updated_at,
       );
     }
+  }
+  for (const sg of s.signatures) {
+    if (!hasVersion(sg.version_id)) continue;
+    insertSignature(db, {
+      versionId: sg.version_id as string,
+      kind: sg.kind as SignatureKind,
+      keyHint: sg.key_hint as string,
+      bundle: sg.bundle as Buffer,
+      bundleId: sg.bundle_id as string,
+      createdAt: sg.created_at as string,
+    });
   }
   for (const h of s.stageHistory) {
     const m = modelId(h.model);

@@ -64,6 +64,15 @@ describe('sign and verify --signature', () => {
     expect(JSON.stringify(r2.error())).toContain('changed');
   });
 
+  it('signatures survive verify --rebuild-index (they cannot be made again without the key)', () => {
+    const { repo } = signedRepoSetup();
+    expect(runCli(repo, ['sign', 'fraud@v1', '--key', 'release.pem']).code).toBe(0);
+    const r = runCli(repo, ['verify', '--rebuild-index', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json().salvaged.signatures).toBe(1);
+    expect(runCli(repo, ['verify', 'fraud@v1', '--signature', '--json']).json()).toMatchObject({ ok: true, signedBy: ['release'] });
+  });
+
   it('unsigned, or signed only by an untrusted key: exit 6 UNSIGNED', () => {
     const { repo } = signedRepoSetup();
     expect(runCli(repo, ['verify', 'fraud@v1', '--signature', '--json']).error().code).toBe('UNSIGNED');
