@@ -1,0 +1,74 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openIndex } from '../../src/store/index-db.js';
+import { createDirectoryRemote } from '../../src/remote/directory.js';
+import { signatureKey } from '../../src/core/signature-layout.js';
+import { fetchSignatures, publishSignatures } from '../../src/sync/signature-sync.js';
+import { writeKeyPair } from '../helpers/oms-fixtures.js';
+import { runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
+
+/** A signs fraud@v1 and pushes the version to a folder remote; B pulls it. */
+function twoClones() {
+  const remoteDir = join(tempDir(), 'registry');
+  const a = tempRepo();
+  writeFile(a, 'model/w.bin', Buffer.alloc(100_000, 3));
+  const c = runCli(a, ['commit', 'fraud', 'model/', '-m', 'one', '--json']);
+  expect(c.code, c.stderr).toBe(0);
+  writeKeyPair(a, 'release', { type: 'ec', curve: 'prime256v1' });
+  expect(runCli(a, ['config', 'set', '--shared', 'trust.keys.release', 'release.pub']).code).toBe(0);
+  expect(runCli(a, ['sign', 'fraud@v1', '--key', 'release.pem']).code).toBe(0);
+  expect(runCli(a, ['remote', 'add', 'origin', remoteDir, '--default']).code).toBe(0);
+  expect(runCli(a, ['push']).code).toBe(0);
+  const b = tempRepo();
+  expect(runCli(b, ['remote', 'add', 'origin', remoteDir, '--default']).code).toBe(0);
+  expect(runCli(b, ['pull', 'fraud@v1']).code).toBe(0);
+  return { a, b, remoteDir, versionId: c.json().version.id as string };
+}
+
+describe('signature travel (sync/signature-sync.ts)', () => {
+  it('publishes create-only, one object per key, and a second clone fetches and verifies it', async () => {
+    const { a, b, remoteDir, versionId } = twoClones();
+    const remote = createDirectoryRemote({ root: remoteDir, displayUrl: remoteDir });
+    const dbA = openIndex(join(a, '.modelctl', 'index.db'));
+    const first = await publishSignatures(dbA, remote, 'origin-test', [versionId]);
+    expect(first).toMatchObject({ published: 1, alreadyThere: 0 });
+    expect(await publishSignatures(dbA, remote, 'origin-test', [versionId])).toMatchObject({ published: 0, alreadyThere: 0 });
+    dbA.close();
+    const dbB = openIndex(join(b, '.modelctl', 'index.db'));
+    expect(await fetchSignatures(dbB, remote, 'origin-test')).toMatchObject({ fetched: 1, rejected: [] });
+    expect(await fetchSignatures(dbB, remote, 'origin-test')).toMatchObject({ fetched: 0 });
+    dbB.close();
+    await remote.close();
+    // B trusts the same public key: the signature checks out against B's own copy of the bytes
+    writeFile(b, 'release.pub', readFileSync(join(a, 'release.pub')));
+    expect(runCli(b, ['config', 'set', '--shared', 'trust.keys.release', 'release.pub']).code).toBe(0);
+    const v = runCli(b, ['verify', 'fraud@v1', '--signature', '--json']);
+    expect(v.code, v.stderr).toBe(0);
+    expect(v.json()).toMatchObject({ ok: true, signedBy: ['release'] });
+  });
+
+  it('a bundle filed under another key, or garbage, is rejected and not stored; a different bundle by the same key is kept as the remote has it', async () => {
+    const { a, b, remoteDir, versionId } = twoClones();
+    const remote = createDirectoryRemote({ root: remoteDir, displayUrl: remoteDir });
+    const dbA = openIndex(join(a, '.modelctl', 'index.db'));
+    const row = dbA.prepare('SELECT bundle, key_hint FROM signatures').get() as { bundle: Buffer; key_hint: string };
+    await remote.put(signatureKey(versionId, 'signature', 'f'.repeat(64)), row.bundle);
+    await remote.put(signatureKey(versionId, 'attestation', 'e'.repeat(64)), Buffer.from('{"not":"a bundle"}'));
+    // someone else's signature by the same key got there first
+    const other = JSON.parse(row.bundle.toString());
+    other.dsseEnvelope.signatures[0].keyid = null;
+    await remote.put(signatureKey(versionId, 'signature', row.key_hint), Buffer.from(JSON.stringify(other)));
+    const pub = await publishSignatures(dbA, remote, 'origin-test', [versionId]);
+    expect(pub.alreadyThere).toBe(1);
+    expect(pub.warnings).toHaveLength(1);
+    dbA.close();
+    const dbB = openIndex(join(b, '.modelctl', 'index.db'));
+    const f = await fetchSignatures(dbB, remote, 'origin-test');
+    expect(f.fetched).toBe(1);
+    expect(f.rejected.map((r) => r.key).sort()).toEqual([signatureKey(versionId, 'attestation', 'e'.repeat(64)), signatureKey(versionId, 'signature', 'f'.repeat(64))]);
+    expect((dbB.prepare('SELECT count(*) AS n FROM signatures').get() as { n: number }).n).toBe(1);
+    dbB.close();
+    await remote.close();
+  });
+});
