@@ -14,6 +14,7 @@ import { init } from './init.js';
 import { chooseRemote, looksLikeUrl, openRemoteSession } from './remote-session.js';
 import { withRepository, type CommonOptions } from './repository.js';
 import { jobsOrDefault, type ProgressListener } from './transfer-progress.js';
+import type { LockUpdate } from './lock-update.js';
 import type { VersionSummary } from './views.js';
 
 export interface PullOptions extends CommonOptions {
@@ -26,6 +27,8 @@ export interface PullOptions extends CommonOptions {
   link?: LinkMode;
   force?: boolean;
   onProgress?: ProgressListener;
+  /** Record the version in modelctl.lock (default: the `lock` setting); never with --out. */
+  lock?: boolean;
 }
 
 export interface PullResult {
@@ -36,6 +39,8 @@ export interface PullResult {
   download: DownloadStats;
   /** False when pulled with no repository (a throwaway store was used and removed). */
   repository: boolean;
+  /** What was written into modelctl.lock (null: not asked to, or pulled into --out). */
+  lock: LockUpdate | null;
 }
 
 /** Name of the throwaway store a repository-less pull keeps inside --out until it is done (resume point). */
@@ -100,6 +105,6 @@ async function pullInRepo(opts: PullOptions & { cwd: string }, model: string, re
       await session.remote.close();
     }
   });
-  const co = await checkout({ cwd: opts.cwd, env: opts.env, ref: `${version.model}@${version.id}`, out: opts.out, link: opts.link, force: opts.force, verified });
-  return { remote, version: co.version, outDir: co.outDir, files: co.files, download, repository };
+  const co = await checkout({ cwd: opts.cwd, env: opts.env, ref: `${version.model}@${version.id}`, out: opts.out, link: opts.link, force: opts.force, verified, lock: opts.lock });
+  return { remote, version: co.version, outDir: co.outDir, files: co.files, download, repository, lock: co.lock };
 }

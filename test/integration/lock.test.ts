@@ -113,6 +113,26 @@ describe('modelctl.lock', () => {
     expect(readFileSync(join(clone, 'model/weights.bin')).toString('hex')).toBe(v1Bytes);
     expect(mc(clone, 'status').json().lock.clean).toBe(true);
 
+    // pull --lock moves the clone's lock (a pull into --out never does).
+    train(root, '2');
+    expect(runCli(root, ['push']).code).toBe(0);
+    expect(mc(clone, 'pull', 'tiny@v2', '--lock').json().lock).toMatchObject({ changed: true, models: [{ number: 2 }] });
+    expect(lockOf(clone).models.tiny.number).toBe(2);
+    expect(mc(clone, 'pull', 'tiny@v1', '--out', join(clone, 'deploy'), '--lock').json().lock).toBeNull();
+    expect(lockOf(clone).models.tiny.number).toBe(2);
+
+    // A version made after the last push: the registry is searched and lacks it.
+    git(clone, 'checkout', '-q', '--', 'modelctl.lock');
+    train(root, '3');
+    git(root, 'commit', '-q', '-am', 'model v3, not pushed');
+    git(clone, 'pull', '-q', '--ff-only');
+    const notPushed = mc(clone, 'checkout');
+    expect(notPushed.code).toBe(3);
+    const np = JSON.parse(notPushed.stderr.trim().split('\n').pop() as string).error;
+    expect(np.code).toBe('LOCKED_VERSION_MISSING');
+    expect(np.data.versions).toEqual([lockOf(root).models.tiny.version]);
+    expect(np.data.remotes).toHaveLength(1);
+
     // With no remote at all, the error says none was searched.
     const lonely = join(tempDir('modelctl-clone-'), 'l');
     git(root, 'clone', '-q', root, lonely);

@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import type { PullResult } from '../../api/pull.js';
 import type { LinkMode } from '../../workspace/materialize.js';
 import { action } from '../action.js';
+import { reportLock } from '../lock-report.js';
 import { countOf, formatBytes } from '../format.js';
 import { progressBar } from '../progress.js';
 import { parseJobs } from './push.js';
@@ -17,18 +18,20 @@ export function registerPull(program: Command): Command {
     .option('-j, --jobs <n>', 'requests in flight (default 8)')
     .addOption(new Option('--link <mode>', 'how to place files').choices(['auto', 'reflink', 'hardlink', 'copy']))
     .option('-f, --force', 'overwrite files with local changes')
+    .option('--lock', 'record the version in modelctl.lock (default: the lock setting; not with --out)')
     .addHelpText('after', '\nExamples:\n  modelctl pull fraud@production\n  modelctl pull fraud@production --remote s3://ml-registry/team --out ./model   # in CI, no repository needed')
     .action(
-      action<{ remote?: string; out?: string; jobs?: string; link?: LinkMode; force?: boolean }>(async (ctx, opts, ref: string) => {
+      action<{ remote?: string; out?: string; jobs?: string; link?: LinkMode; force?: boolean; lock?: boolean }>(async (ctx, opts, ref: string) => {
         const jobs = parseJobs(opts.jobs);
         const { pull } = await import('../../api/pull.js');
         const bar = await progressBar(ctx, 'pull');
         let result: PullResult;
         try {
-          result = await pull({ cwd: ctx.cwd, ref, remote: opts.remote, out: opts.out, jobs, link: opts.link, force: opts.force, onProgress: bar.listener });
+          result = await pull({ cwd: ctx.cwd, ref, remote: opts.remote, out: opts.out, jobs, link: opts.link, force: opts.force, lock: opts.lock, onProgress: bar.listener });
         } finally {
           bar.stop();
         }
+        reportLock(ctx, result.lock);
         ctx.out.result(result, (r: PullResult) => {
           const d = r.download;
           return `Pulled ${r.version.ref} (${r.version.shortId}) from ${r.remote} into ${r.outDir}: ${countOf(d.chunksDownloaded, 'chunk')} downloaded (${formatBytes(d.bytesDownloaded)}), ${d.chunksReused} reused, ${countOf(r.files.length, 'file')} verified`;
