@@ -42,13 +42,15 @@ export function shapeText(shape: readonly (number | string)[] | null): string {
   return shape ? `[${shape.join(', ')}]` : '?';
 }
 
-/** One line per model file of show: format, counts, dtypes, or its error. */
+/** One row per model file of show: format, counts, a few hints, or its error. */
 export function modelFileLines(rows: readonly TensorSummaryRow[], c: ChalkInstance): string[] {
-  return rows.map((r) => {
-    if (!r.summary) return `  ${r.path}  ${c.red(`unreadable: ${r.error?.message ?? ''}`)}`;
-    const hints = Object.entries(r.summary.hints).slice(0, 4).map(([k, v]) => `${k} ${v}`).join(', ');
-    return `  ${r.path}  ${FORMAT_NAME[r.format]}, ${r.summary.tensorCount} tensors, ${formatCount(r.summary.parameterCount)} parameters${hints ? c.dim(`  ${hints}`) : ''}`;
-  });
+  return table(
+    rows.map((r) => {
+      if (!r.summary) return [`  ${r.path}`, FORMAT_NAME[r.format], c.red(`unreadable: ${r.error?.message ?? ''}`)];
+      const hints = Object.entries(r.summary.hints).slice(0, 4).map(([k, v]) => `${k} ${v}`).join(', ');
+      return [`  ${r.path}`, FORMAT_NAME[r.format], `${r.summary.tensorCount} tensors`, `${formatCount(r.summary.parameterCount)} params`, hints ? c.dim(hints) : ''];
+    }),
+  ).split('\n');
 }
 
 /** The tensor tables of `show --tensors`. */
@@ -105,7 +107,6 @@ export function renderTensorDiff(d: TensorDiff, c: ChalkInstance): string {
     ];
     if (rows.length) out.push(table(rows));
   }
-  const ratio = d.modelBytes > 0 ? ` (${percent(d.bytesRead / d.modelBytes)} of ${formatBytes(d.modelBytes)})` : '';
-  out.push(c.dim(`  read ${formatBytes(d.bytesRead)}${ratio}; ${formatBytes(d.bytesCompared)} compared byte for byte`));
+  out.push(c.dim(`  read ${formatBytes(d.bytesRead)} from the store for both versions (model files: ${formatBytes(d.modelBytes)}); ${formatBytes(d.bytesCompared)} of it compared byte for byte`));
   return out.join('\n');
 }

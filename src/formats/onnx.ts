@@ -243,7 +243,7 @@ export function readOnnx(src: ByteSource, ctx: ReadContext): TensorHeader {
   const opset = model.opset_import?.find((o) => !o.domain || o.domain === 'ai.onnx');
   if (opset) addHint(hints, 'opset', toNumber(opset.version));
   addHint(hints, 'domain', model.domain);
-  if (model.model_version !== undefined) addHint(hints, 'model_version', toNumber(model.model_version));
+  if (toNumber(model.model_version) !== 0) addHint(hints, 'model_version', toNumber(model.model_version));
   addHint(hints, 'graph', signatures.name);
   addHint(hints, 'nodes', nodeCount);
   const topOps = [...ops].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 8);
