@@ -102,7 +102,8 @@ export async function commitVersion(repo: Repository, opts: CommitRequest & Comm
   const params = await gatherKeyValues(repo, 'param', opts.paramsFile, modelSettings?.params, opts.params);
   const metrics = await gatherKeyValues(repo, 'metric', opts.metricsFile, modelSettings?.metrics, opts.metrics);
   const parent = opts.parent ? resolveRef(repo.db, opts.parent) : null;
-  const data = await describeDataInputs(repo, opts.data ?? modelSettings?.data ?? []);
+  // --data paths are relative to the current folder; those in modelctl.json to the root, like its other paths.
+  const data = opts.data ? await describeDataInputs(repo, opts.data) : await describeDataInputs({ ...repo, cwd: repo.root }, modelSettings?.data ?? []);
   const actor = await resolveActor(repo.root);
   const code = opts.code !== undefined ? opts.code : await readGitState(repo.root);
   const argv = opts.argv ?? [];

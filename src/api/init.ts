@@ -191,9 +191,18 @@ function templateView(config: ConfigFile, opts: InitOptions): TemplateContext {
   };
 }
 
+/** True when `dir` or a folder above it holds `.git` (a folder, or a worktree's file). */
+function insideGitWorkTree(dir: string): boolean {
+  for (let d = dir; ; d = dirname(d)) {
+    if (existsSync(join(d, '.git'))) return true;
+    if (dirname(d) === d) return false;
+  }
+}
+
 function updateGitignore(root: string, files: InitFileChange[]): boolean {
-  // Only in a git work tree: elsewhere a .gitignore would be clutter.
-  if (!existsSync(join(root, '.git'))) return false;
+  // Only in a git work tree (also a subfolder of one, e.g. ml/ in a monorepo, where a
+  // .gitignore beside .modelctl/ applies): elsewhere a .gitignore would be clutter.
+  if (!insideGitWorkTree(root)) return false;
   const gi = join(root, '.gitignore');
   const current = existsSync(gi) ? readFileSync(gi, 'utf8') : '';
   const have = new Set(current.split(/\r?\n/).map((l) => normalizeIgnoreLine(l)));

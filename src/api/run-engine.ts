@@ -1,5 +1,5 @@
 import { relative, resolve } from 'node:path';
-import { CommandFailedError, InterruptedError, PolicyError, UsageError } from '../errors.js';
+import { CommandFailedError, InterruptedError, NotFoundError, PolicyError, UsageError } from '../errors.js';
 import type { RunLineage } from '../core/manifest.js';
 import { assertModelName, printable } from '../core/names.js';
 import { toPosixPath } from '../core/paths.js';
@@ -76,7 +76,19 @@ export async function runAndCommit(repo: Repository, opts: RunRequest): Promise<
     env,
     log: logRel,
   };
-  const committed = await commitVersion(repo, { model, message: opts.message, argv: opts.argv, code, run, extraFiles: logRel === null ? [] : [logRel] });
+  let committed: CommitResult;
+  try {
+    committed = await commitVersion(repo, { model, message: opts.message, argv: opts.argv, code, run, extraFiles: logRel === null ? [] : [logRel] });
+  } catch (err) {
+    // The usual cause: the command wrote its outputs somewhere else than modelctl.json says.
+    if (err instanceof NotFoundError && (err.code === 'FILE_NOT_FOUND' || err.code === 'NO_MATCH')) {
+      throw new NotFoundError('OUTPUT_NOT_FOUND', `the command exited 0, but what modelctl.json declares for '${model}' is not there: ${err.message}; nothing was committed`, {
+        hint: `models.${model} paths, params and metrics are relative to the repository root (${repo.root}); the command ran in ${run.cwd === '.' ? 'the root' : run.cwd}`,
+        cause: err,
+      });
+    }
+    throw err;
+  }
   return { ...committed, run, lock: updateLock(repo, opts.lock, [committed.version.id]) };
 }
 

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { init } from '../../src/api/init.js';
@@ -29,13 +29,16 @@ export function trainingData(rows = 64, slope = 2): string {
 /**
  * A git repository with the training job committed and a modelctl repository declaring model
  * `tiny` (outputs `model/`, params.json, metrics.json, data/train.csv). Outputs, logs, metrics
- * and data are git-ignored, as in a real training repository.
+ * and data are git-ignored, as in a real training repository. Returns the modelctl root.
  */
-export function trainingRepo(opts: { lock?: boolean; settings?: Record<string, unknown> } = {}): string {
-  const root = tempDir('modelctl-repro-');
-  git(root, 'init', '-q', '-b', 'main');
-  git(root, 'config', 'user.email', 'trainer@example.com');
-  git(root, 'config', 'user.name', 'Trainer');
+export function trainingRepo(opts: { lock?: boolean; settings?: Record<string, unknown>; subdir?: string } = {}): string {
+  const top = tempDir('modelctl-repro-');
+  git(top, 'init', '-q', '-b', 'main');
+  git(top, 'config', 'user.email', 'trainer@example.com');
+  git(top, 'config', 'user.name', 'Trainer');
+  // With `subdir` the modelctl repository is a folder of the git work tree (a monorepo).
+  const root = opts.subdir ? join(top, opts.subdir) : top;
+  mkdirSync(root, { recursive: true });
   copyFileSync(TRAIN_SCRIPT, join(root, 'train.js'));
   writeFile(root, 'params.json', `${JSON.stringify({ lr: 0.05, epochs: 40 })}\n`);
   writeFile(root, 'data/train.csv', trainingData());
@@ -47,8 +50,8 @@ export function trainingRepo(opts: { lock?: boolean; settings?: Record<string, u
   };
   writeFile(root, 'modelctl.json', `${JSON.stringify(settings, null, 2)}\n`);
   init({ cwd: root });
-  git(root, 'add', '-A');
-  git(root, 'commit', '-q', '-m', 'training job');
+  git(top, 'add', '-A');
+  git(top, 'commit', '-q', '-m', 'training job');
   return root;
 }
 

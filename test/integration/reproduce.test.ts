@@ -54,6 +54,23 @@ describe('modelctl reproduce', () => {
     expect(mc(root, 'history').json().length).toBe(events);
   });
 
+  it('works where the modelctl repository is a folder of a git work tree, run from a folder below it', () => {
+    const root = trainingRepo({ subdir: 'ml' });
+    // init kept .modelctl/ out of git there too, so the tree stays clean.
+    expect(readFileSync(join(root, '.gitignore'), 'utf8')).toContain('.modelctl');
+    writeFile(root, 'jobs/README', 'training jobs run from here');
+    git(root, 'add', '-A');
+    git(root, 'commit', '-q', '-m', 'jobs folder');
+    const r = runCli(join(root, 'jobs'), ['run', '--json', '--', 'sh', '-c', 'cd .. && node train.js --seed 7']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json().run.cwd).toBe('jobs');
+    expect(mc(root, 'show', 'tiny').json().lineage.code.dirty).toBe(false);
+    const rep = mc(root, 'reproduce', 'tiny');
+    expect(rep.code, rep.stderr).toBe(0);
+    expect(rep.json()).toMatchObject({ identical: true, reproduced: true, cwd: 'jobs' });
+    expect(worktrees(root)).toHaveLength(1);
+  });
+
   it('a run seeded from the clock does not reproduce: exit 4 with the files that differ and metric deltas', () => {
     const root = trainingRepo();
     run(root, '--', 'node', 'train.js', '--seed', 'clock');

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, runCli, writeFile } from '../helpers/temp-repo.js';
@@ -146,6 +146,11 @@ for (const k of kids) k.on('exit', () => { if (--left === 0) { require('fs').mkd
     expect(killed.code).toBe(128 + 9);
     const missing = mc(root, 'run', '--', 'no-such-program-here');
     expect(missing.code).toBe(3);
+    // Exit 0 without the declared outputs: nothing to commit, and the message says why.
+    rmSync(join(root, 'model'), { recursive: true, force: true });
+    const nothing = mc(root, 'run', '--', 'node', '-e', '0');
+    expect(nothing.code).toBe(3);
+    expect(nothing.error().code).toBe('OUTPUT_NOT_FOUND');
     expect(mc(root, 'run', '--', 'node', 'train.js').code).toBe(0);
     expect(versionCount(root)).toBe(1);
   });
