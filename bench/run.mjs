@@ -2,7 +2,7 @@
 // modelctl benchmarks (issue 5): `npm run bench` (full, ~15 min) or `npm run bench -- --quick`
 // (smaller data, fewer runs, < 2 min once its data exists). Options: --runs N, --keep
 // (leave bench/work/ in place), --no-rgw, --only <ids> with ids from: startup, status,
-// commit, rss, index, signing, tensors, bytes, speed, rss-transfer.
+// commit, rss, index, signing, tensors, serve, bytes, speed, rss-transfer.
 //
 // Generates its data under bench/data/ (gitignored, reused while its recipe is unchanged),
 // works under bench/work/, and writes bench/results/latest.md and latest.json (quick.* with
@@ -28,6 +28,7 @@ import { join, relative } from 'node:path';
 import { buildScaleRepo, timeScaleCommands } from './index-scale.mjs';
 import { caseSigning } from './signing.mjs';
 import { caseTensors } from './tensors.mjs';
+import { caseServe } from './serve.mjs';
 
 import {
   BIN,
@@ -397,6 +398,7 @@ async function main() {
   if (wanted('index')) await caseIndexScale();
   if (wanted('signing')) caseSigning(p);
   if (wanted('tensors')) caseTensors();
+  if (wanted('serve')) await caseServe(p);
 
   const transfers = ['bytes', 'speed', 'rss-transfer'].some(wanted);
   if (transfers && !pushAvailable()) {

@@ -1,11 +1,20 @@
 import { UsageError } from '../errors.js';
 import { closest } from '../core/refs.js';
 import { assertModelName, assertStageName } from '../core/names.js';
-import { listVersionPage, modelHasNumericMetric, numericMetricKeys, numericMetricsOf, type VersionSortKey } from '../store/browse-queries.js';
+import {
+  listVersionPage,
+  modelHasNumericMetric,
+  numericMetricKeys,
+  numericMetricsOf,
+  stagesOfVersions,
+  tagsOfVersions,
+  versionRowsByIds,
+  type VersionSortKey,
+} from '../store/browse-queries.js';
 import { requireModel } from '../store/resolve-ref.js';
-import { getVersion, type VersionRow } from '../store/version-records.js';
+import type { VersionRow } from '../store/version-records.js';
 import { withRepository, type CommonOptions, type Repository } from './repository.js';
-import { summarizeVersion, type VersionSummary } from './views.js';
+import { summaryOf, type VersionSummary } from './views.js';
 
 /** Largest page a caller may ask for. */
 export const MAX_PAGE_SIZE = 500;
@@ -82,8 +91,12 @@ export function versionsPageOf(repo: Repository, opts: VersionsPageOptions): Ver
     sort = { kind: 'metric', key: name };
   }
   const page = listVersionPage(db, { modelId, sort, descending, tag: opts.tag, stage: opts.stage, limit, offset });
+  // One query each for the rows, tags, stages and metrics of the whole page.
+  const rows = versionRowsByIds(db, page.ids);
+  const tags = tagsOfVersions(db, page.ids);
+  const stages = stagesOfVersions(db, page.ids);
   const metrics = numericMetricsOf(db, page.ids);
-  const versions = page.ids.map((id) => ({ ...summarizeVersion(db, getVersion(db, id) as VersionRow), metrics: metrics.get(id) ?? {} }));
+  const versions = page.ids.map((id) => ({ ...summaryOf(rows.get(id) as VersionRow, tags.get(id) ?? [], stages.get(id) ?? []), metrics: metrics.get(id) ?? {} }));
   return { model: opts.model, sort: `${descending ? '-' : ''}${name}`, limit, offset, total: page.total, versions };
 }
 

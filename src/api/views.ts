@@ -27,6 +27,11 @@ export const SHORT_ID_LENGTH = 12;
 
 /** The summary of a version row, with its current tags and stages. */
 export function summarizeVersion(db: Database, v: VersionRow): VersionSummary {
+  return summaryOf(v, tagsOfVersion(db, v.id), stagesOfVersion(db, v.id));
+}
+
+/** The summary of a version row whose tags and stages were read already (many at once). */
+export function summaryOf(v: VersionRow, tags: string[], stages: string[]): VersionSummary {
   return {
     id: v.id,
     shortId: v.id.slice(0, SHORT_ID_LENGTH),
@@ -42,7 +47,7 @@ export function summarizeVersion(db: Database, v: VersionRow): VersionSummary {
     gitCommit: v.gitCommit,
     gitDirty: v.gitDirty,
     archived: v.archived,
-    tags: tagsOfVersion(db, v.id),
-    stages: stagesOfVersion(db, v.id),
+    tags,
+    stages,
   };
 }

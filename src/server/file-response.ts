@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream/promises';
 import { ExitCode } from '../errors.js';
 import type { ManifestFile } from '../core/manifest.js';
 import { COMMON_HEADERS, HttpError } from './http-response.js';
@@ -14,8 +13,10 @@ import { COMMON_HEADERS, HttpError } from './http-response.js';
  * reading the file (a file of one chunk, whose chunk digest is the sha256 of all its bytes).
  */
 
-/** Read size of the streams: large enough for loopback throughput, small enough for many clients. */
+/** Read size: large enough for loopback throughput, small enough for many clients. */
 const READ_BYTES = 1024 * 1024;
+/** Buffers per response: one being read while the others are in the socket. */
+const BUFFERS = 4;
 
 /** An inclusive byte range. */
 export interface ByteRange {
@@ -119,5 +120,40 @@ export async function sendVersionFile(req: IncomingMessage, res: ServerResponse,
     res.end();
     return;
   }
-  await pipeline(createReadStream(objectPath, { start: range.start, end: range.end, highWaterMark: READ_BYTES }), res);
+  await sendRange(res, objectPath, range.start, range.end + 1);
+}
+
+/**
+ * Writes bytes [start, end) of `path` to `res` through a few reused buffers: a buffer is read
+ * into again only after the socket has taken its previous bytes (the write callback), and
+ * reading waits while the socket is full. No allocation per chunk, memory flat per client.
+ */
+async function sendRange(res: ServerResponse, path: string, start: number, end: number): Promise<void> {
+  const fd = await open(path, 'r');
+  try {
+    const buffers = Array.from({ length: BUFFERS }, () => Buffer.allocUnsafe(Math.min(READ_BYTES, end - start)));
+    const flushed: (Promise<void> | null)[] = buffers.map(() => null);
+    let closed = false;
+    const onClose = () => (closed = true);
+    res.once('close', onClose);
+    let pos = start;
+    for (let i = 0; pos < end; i = (i + 1) % BUFFERS) {
+      await flushed[i];
+      if (closed || res.destroyed) throw new Error('client went away');
+      const buf = buffers[i];
+      const { bytesRead } = await fd.read(buf, 0, Math.min(buf.length, end - pos), pos);
+      if (bytesRead === 0) throw new Error(`${path} ended before its recorded size`);
+      pos += bytesRead;
+      const written = new Promise<void>((resolve, reject) => {
+        res.write(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead), (err) => (err ? reject(err) : resolve()));
+      });
+      written.catch(() => undefined); // awaited when the buffer comes round again
+      flushed[i] = written;
+    }
+    await Promise.all(flushed);
+    res.off('close', onClose);
+    res.end();
+  } finally {
+    await fd.close();
+  }
 }

@@ -1,4 +1,5 @@
 import type { Database } from './index-db.js';
+import { VERSION_COLUMNS, toVersionRow, type RawVersion, type VersionRow } from './version-records.js';
 
 /**
  * The queries behind browsing a registry page by page (the HTTP API and web UI of
@@ -29,7 +30,7 @@ export interface VersionPageQuery {
  */
 export function listVersionPage(db: Database, q: VersionPageQuery): { ids: string[]; total: number } {
   const where = ['v.model_id = @modelId'];
-  const params: Record<string, unknown> = { modelId: q.modelId, limit: q.limit, offset: q.offset };
+  const params: Record<string, unknown> = { modelId: q.modelId };
   if (q.tag !== undefined) {
     where.push('EXISTS (SELECT 1 FROM tags t WHERE t.model_id = v.model_id AND t.name = @tag AND t.version_id = v.id)');
     params.tag = q.tag;
@@ -38,32 +39,65 @@ export function listVersionPage(db: Database, q: VersionPageQuery): { ids: strin
     where.push('EXISTS (SELECT 1 FROM stages s WHERE s.model_id = v.model_id AND s.stage = @stage AND s.version_id = v.id)');
     params.stage = q.stage;
   }
-  const dir = q.descending ? 'DESC' : 'ASC';
-  let join = '';
-  let order: string;
-  switch (q.sort.kind) {
-    case 'number':
-      order = `v.number ${dir}`;
-      break;
-    case 'created':
-      order = `v.created_at ${dir}, v.number ${dir}`;
-      break;
-    case 'size':
-      order = `v.total_size ${dir}, v.number DESC`;
-      break;
-    case 'metric':
-      join = 'LEFT JOIN metrics mt ON mt.version_id = v.id AND mt.key = @metric';
-      params.metric = q.sort.key;
-      order = `(mt.value_num IS NULL), mt.value_num ${dir}, v.number DESC`;
-      break;
-  }
   const filter = where.join(' AND ');
-  const ids = (db.prepare(`SELECT v.id FROM versions v ${join} WHERE ${filter} ORDER BY ${order} LIMIT @limit OFFSET @offset`).all(params) as { id: string }[]).map(
-    (r) => r.id,
+  const dir = q.descending ? 'DESC' : 'ASC';
+  const total = (db.prepare(`SELECT COUNT(*) AS n FROM versions v WHERE ${filter}`).get(params) as { n: number }).n;
+  const page = (sql: string, extra: Record<string, unknown>) => (db.prepare(sql).all({ ...params, ...extra }) as { id: string }[]).map((r) => r.id);
+  if (q.sort.kind !== 'metric') {
+    const order = q.sort.kind === 'number' ? `v.number ${dir}` : q.sort.kind === 'created' ? `v.created_at ${dir}, v.number ${dir}` : `v.total_size ${dir}, v.number DESC`;
+    return { ids: page(`SELECT v.id FROM versions v WHERE ${filter} ORDER BY ${order} LIMIT @limit OFFSET @offset`, { limit: q.limit, offset: q.offset }), total };
+  }
+  // Versions with the metric, walked in the order of the (key, value_num) index: a page costs
+  // about offset + limit rows, not a sort of every version (CROSS JOIN keeps metrics outermost).
+  const metric = { metric: q.sort.key };
+  const ids = page(
+    `SELECT v.id FROM metrics mt CROSS JOIN versions v ON v.id = mt.version_id
+     WHERE mt.key = @metric AND mt.value_num IS NOT NULL AND ${filter}
+     ORDER BY mt.value_num ${dir}, v.number DESC LIMIT @limit OFFSET @offset`,
+    { ...metric, limit: q.limit, offset: q.offset },
   );
-  const { limit: _l, offset: _o, metric: _m, ...countParams } = params;
-  const total = (db.prepare(`SELECT COUNT(*) AS n FROM versions v WHERE ${filter}`).get(countParams) as { n: number }).n;
-  return { ids, total };
+  if (ids.length === q.limit) return { ids, total };
+  // Then the versions without it, newest first, continuing where those with it ended.
+  const withMetric =
+    ids.length > 0
+      ? q.offset + ids.length
+      : (db.prepare(`SELECT COUNT(*) AS n FROM metrics mt CROSS JOIN versions v ON v.id = mt.version_id WHERE mt.key = @metric AND mt.value_num IS NOT NULL AND ${filter}`).get({ ...params, ...metric }) as { n: number }).n;
+  const rest = page(
+    `SELECT v.id FROM versions v WHERE ${filter}
+     AND NOT EXISTS (SELECT 1 FROM metrics mt WHERE mt.version_id = v.id AND mt.key = @metric AND mt.value_num IS NOT NULL)
+     ORDER BY v.number DESC LIMIT @limit OFFSET @offset`,
+    { ...metric, limit: q.limit - ids.length, offset: Math.max(0, q.offset - withMetric) },
+  );
+  return { ids: [...ids, ...rest], total };
+}
+
+/** Version rows of many ids at once (any order; absent ids are left out). */
+export function versionRowsByIds(db: Database, ids: readonly string[]): Map<string, VersionRow> {
+  const out = new Map<string, VersionRow>();
+  if (ids.length === 0) return out;
+  for (const r of db.prepare(`SELECT ${VERSION_COLUMNS} FROM versions v JOIN models m ON m.id = v.model_id WHERE v.id IN (${ids.map(() => '?').join(',')})`).all(...ids) as RawVersion[]) {
+    out.set(r.id, toVersionRow(r));
+  }
+  return out;
+}
+
+/** Tags of many versions at once: version id → tag names (sorted). */
+export function tagsOfVersions(db: Database, versionIds: readonly string[]): Map<string, string[]> {
+  return namesByVersion(db, 'SELECT version_id AS id, name FROM tags WHERE version_id IN (%) ORDER BY name', versionIds);
+}
+
+/** Stages held now by many versions at once: version id → stage names (sorted). */
+export function stagesOfVersions(db: Database, versionIds: readonly string[]): Map<string, string[]> {
+  return namesByVersion(db, 'SELECT version_id AS id, stage AS name FROM stages WHERE version_id IN (%) ORDER BY stage', versionIds);
+}
+
+function namesByVersion(db: Database, sql: string, versionIds: readonly string[]): Map<string, string[]> {
+  const out = new Map<string, string[]>(versionIds.map((id) => [id, []]));
+  if (versionIds.length === 0) return out;
+  for (const r of db.prepare(sql.replace('%', versionIds.map(() => '?').join(','))).all(...versionIds) as { id: string; name: string }[]) {
+    out.get(r.id)?.push(r.name);
+  }
+  return out;
 }
 
 /** How many versions the model has. */

@@ -21,14 +21,20 @@ export interface VersionRow {
   archived: boolean;
 }
 
-const VERSION_COLUMNS = `v.id, m.name AS model, v.number, v.created_at AS createdAt, v.author, v.message,
+/** The columns of a VersionRow (aliases v for versions, m for models). */
+export const VERSION_COLUMNS = `v.id, m.name AS model, v.number, v.created_at AS createdAt, v.author, v.message,
   v.file_count AS fileCount, v.total_size AS totalSize, v.identity, v.parent_id AS parentId,
   v.git_commit AS gitCommit, v.git_dirty AS gitDirty, v.archived`;
 
-type RawVersion = Omit<VersionRow, 'gitDirty' | 'archived'> & { gitDirty: number | null; archived: number };
+/** A version row as SQLite returns it (flags as integers). */
+export type RawVersion = Omit<VersionRow, 'gitDirty' | 'archived'> & { gitDirty: number | null; archived: number };
 
 function toRow(r: RawVersion | undefined): VersionRow | null {
-  if (!r) return null;
+  return r ? toVersionRow(r) : null;
+}
+
+/** A raw row as a VersionRow (flags as booleans). */
+export function toVersionRow(r: RawVersion): VersionRow {
   return { ...r, gitDirty: r.gitDirty === null ? null : r.gitDirty === 1, archived: r.archived === 1 };
 }
 
