@@ -3,6 +3,7 @@ import type { ShowResult } from '../../api/show.js';
 import { action } from '../action.js';
 import { eventDetail, eventVersionLabel, oneLine } from '../event-format.js';
 import { formatBytes, formatTime, formatValue, table } from '../format.js';
+import { runLineageLines } from '../run-format.js';
 import { modelFileLines, parameterLine, renderTensorTables } from '../tensor-format.js';
 
 /** `modelctl show <ref>`: one version in full. */
@@ -56,6 +57,7 @@ function renderShow(r: ShowResult, c: import('chalk').ChalkInstance): string {
   } else out.push('  code:   (not a git repository)');
   for (const d of l.data) out.push(`  data:   ${d.source}${d.digest ? c.dim(`  ${d.digest.slice(0, 12)}`) : ''}${d.size !== undefined ? `  ${formatBytes(d.size)}` : ''}`);
   if (l.parent) out.push(`  parent: ${l.parent.model}@${l.parent.version.slice(0, 12)}`);
+  out.push(...runLineageLines(l.run, c));
   out.push(`  env:    modelctl ${l.environment.modelctl}, node ${l.environment.node}, ${l.environment.os}, ${l.environment.hostname}${l.environment.ci ? `, CI ${l.environment.ci.provider}` : ''}`);
   if (r.signatures.length) {
     out.push('', c.bold('Signatures'));

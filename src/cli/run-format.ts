@@ -1,0 +1,14 @@
+import type { ChalkInstance } from 'chalk';
+import type { RunLineage } from '../core/manifest.js';
+import { formatBytes, formatDuration } from './format.js';
+
+/** The lines `show` prints for a version made by `modelctl run`: the command, how it ended, its environment. */
+export function runLineageLines(run: RunLineage | undefined, c: ChalkInstance): string[] {
+  if (!run) return [];
+  const mem = run.peakMemory ? `, peak ${formatBytes(run.peakMemory.bytes)}` : '';
+  const where = run.cwd === '.' ? '' : ` in ${run.cwd}/`;
+  const lines = [`  run:    ${run.command.join(' ')}${where}  ${c.dim(`(exit ${run.exitCode}, ${formatDuration(run.durationMs)}${mem})`)}${run.log ? `  log: ${run.log}` : ''}`];
+  const env = Object.entries(run.env);
+  if (env.length) lines.push(`          ${c.dim(env.map(([k, v]) => `${k}=${v}`).join(' '))}`);
+  return lines;
+}
