@@ -172,14 +172,18 @@ export async function reproduceVersion(repo: Repository, opts: ReproduceRequest)
       warnings,
     };
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    leave();
-    if (!opts.keep) {
-      // Our links first, so nothing below could ever follow them into the repository's data.
-      for (const l of links) rmSync(l, { force: true });
-      if (added) await removeWorktree(top, worktree).catch(() => undefined);
-      rmSync(worktree, { recursive: true, force: true });
+    // Signals stay ours until the worktree is gone: a second Ctrl-C cannot strand it.
+    try {
+      if (!opts.keep) {
+        // Our links first, so nothing below could ever follow them into the repository's data.
+        for (const l of links) rmSync(l, { force: true });
+        if (added) await removeWorktree(top, worktree).catch(() => undefined);
+        rmSync(worktree, { recursive: true, force: true });
+      }
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      leave();
     }
   }
 }

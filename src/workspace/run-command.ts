@@ -64,6 +64,22 @@ export async function runCommand(opts: RunCommandOptions): Promise<RunOutcome> {
   const leave = enterForegroundChild();
   let interrupted: NodeJS.Signals | null = null;
   let forwarded = 0;
+  let pid: number | undefined;
+  const forward = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-(pid as number), forwarded >= 3 ? 'SIGKILL' : signal);
+    } catch {
+      /* the group is gone already */
+    }
+  };
+  // Listening before the spawn: a signal that arrives while it starts is passed on once it has.
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupted ??= signal;
+    forwarded++;
+    if (pid !== undefined) forward(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     const child = spawn(program, args, { cwd: opts.cwd, env: opts.env, stdio, detached: true });
     const spawned = new Promise<void>((resolve, reject) => {
@@ -78,19 +94,9 @@ export async function runCommand(opts: RunCommandOptions): Promise<RunOutcome> {
         cause: err,
       });
     }
-    const pid = child.pid as number;
+    pid = child.pid as number;
+    if (interrupted) forward(interrupted);
     const sampler = sampleTreeMemory(pid);
-    const onSignal = (signal: NodeJS.Signals) => {
-      interrupted ??= signal;
-      forwarded++;
-      try {
-        process.kill(-pid, forwarded >= 3 ? 'SIGKILL' : signal);
-      } catch {
-        /* the group is gone already */
-      }
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
     try {
       if (piped) {
         const echo = (target: 'stdout' | 'stderr') => (chunk: Buffer) => {
@@ -122,10 +128,10 @@ export async function runCommand(opts: RunCommandOptions): Promise<RunOutcome> {
       return { exitCode, signal, interrupted, startedAt, durationMs, peakMemory: sampler.stop() };
     } finally {
       sampler.stop();
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
     }
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     leave();
     if (logFd !== null) closeSync(logFd);
   }
