@@ -10,11 +10,35 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const dist = (p) => join(ROOT, 'dist', p);
 const BIN = join(ROOT, 'bin', 'modelctl.js');
+
+let sources;
+/**
+ * The store and api modules this script drives, bundled from src/ by esbuild into
+ * bench/work/ (dist/ holds only the CLI and API bundles, not one file per module).
+ */
+async function internals() {
+  if (sources) return sources;
+  const { build } = await import('esbuild');
+  const outfile = join(ROOT, 'bench', 'work', 'index-scale-internals.mjs');
+  const modules = ['api/init', 'api/repository', 'api/log', 'api/show', 'api/ls', 'store/index-db', 'store/version-records', 'store/events-table', 'store/tags-table', 'store/stages-table', 'core/events', 'core/manifest'];
+  await build({
+    stdin: { contents: modules.map((m) => `export * from './${m}.ts';`).join('\n'), resolveDir: join(ROOT, 'src'), loader: 'ts' },
+    outfile,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    external: ['better-sqlite3'],
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    logLevel: 'warning',
+  });
+  sources = await import(pathToFileURL(outfile).href);
+  return sources;
+}
 
 const MODEL = 'scale-model';
 const FILES_PER_VERSION = 4;
@@ -24,21 +48,14 @@ const sha = (s) => createHash('sha256').update(s).digest('hex');
 
 /** Creates the repository and fills its index; returns { root, versions, chunkRows, seconds }. */
 export async function buildScaleRepo({ dir, versions = 10_000, log = () => {} }) {
-  const { init } = await import(dist('api/init.js'));
-  const { openRepository } = await import(dist('api/repository.js'));
-  const { writeTransaction } = await import(dist('store/index-db.js'));
-  const { ensureModel, insertVersion, recordObject } = await import(dist('store/version-records.js'));
-  const { appendEvent } = await import(dist('store/events-table.js'));
-  const { setTag } = await import(dist('store/tags-table.js'));
-  const { moveStage } = await import(dist('store/stages-table.js'));
-  const { buildEvent } = await import(dist('core/events.js'));
-  const { FORMAT_VERSION, serializeManifest, manifestId, versionIdentity } = await import(dist('core/manifest.js'));
+  const { init, openRepository, writeTransaction, ensureModel, insertVersion, recordObject, appendEvent, setTag, moveStage, buildEvent, FORMAT_VERSION, serializeManifest, manifestId, versionIdentity } =
+    await internals();
 
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const started = Date.now();
   init({ cwd: dir });
-  const repo = openRepository({ cwd: dir });
+  const repo = await openRepository({ cwd: dir });
   let chunkRows = 0;
   try {
     const files = new Map(); // path -> { digest, size }
@@ -111,9 +128,7 @@ const median = (xs) => {
 
 /** Times the three commands in-process (ms per call, warm) and as CLI processes (ms wall). */
 export async function timeScaleCommands({ root, versions, runs = 15 }) {
-  const { log } = await import(dist('api/log.js'));
-  const { show } = await import(dist('api/show.js'));
-  const { ls } = await import(dist('api/ls.js'));
+  const { log, show, ls } = await internals();
   const mid = Math.ceil(versions / 2);
   const cases = [
     { name: 'log -n 20', api: () => log({ cwd: root, model: MODEL, limit: 20 }), cli: ['log', MODEL, '-n', '20', '--json'] },
@@ -155,7 +170,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const versions = Number(arg('--versions', '10000'));
   const dir = arg('--dir', join(ROOT, 'bench', 'work', 'index-scale'));
   const runs = Number(arg('--runs', '15'));
-  if (!existsSync(dist('api/log.js'))) throw new Error('run `npm run build` first');
+  if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('run `npm run build` first');
   const built = await buildScaleRepo({ dir, versions, log: (s) => process.stderr.write(`${s}\n`) });
   console.log(`built ${built.versions} versions, ${built.chunkRows} chunk rows in ${built.seconds.toFixed(1)} s`);
   const t = await timeScaleCommands({ root: dir, versions, runs });

@@ -1,11 +1,15 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BUILD, packageRoot } from './package-paths.js';
 
-/** modelctl's own version, read once from package.json next to dist/. */
-export const MODELCTL_VERSION: string = (() => {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-})();
+/** modelctl's own version: written into the build, else read once from package.json. */
+export const MODELCTL_VERSION: string =
+  BUILD?.version ??
+  (() => {
+    try {
+      const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: string };
+      return pkg.version ?? '0.0.0';
+    } catch {
+      return '0.0.0';
+    }
+  })();

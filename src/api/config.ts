@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { NotFoundError, UsageError } from '../errors.js';
-import { LOCAL_CONFIG_FILE, SHARED_CONFIG_FILE, configSchema, readConfigFile, resolveSettings, type ConfigFile } from '../workspace/config.js';
+import { LOCAL_CONFIG_FILE, SHARED_CONFIG_FILE, readConfigFile, resolveSettings, type ConfigFile } from '../workspace/config.js';
 import { findRepo } from '../workspace/repo-paths.js';
 import { editSettingsFile } from '../workspace/settings-edit.js';
 import { unknownSettingSentence } from '../workspace/settings-issues.js';
@@ -17,7 +17,7 @@ export interface ConfigEntry {
 
 /** Every setting with where it comes from (env > .modelctl/config.json > modelctl.json > defaults). */
 export async function configList(opts: CommonOptions = {}): Promise<{ entries: ConfigEntry[] }> {
-  const { shared, local, env } = layers(opts);
+  const { shared, local, env } = await layers(opts);
   const entries = new Map<string, ConfigEntry>();
   const defaults = resolveSettings({}, {}, {});
   entries.set('stages', { key: 'stages', value: defaults.stages, source: 'default' });
@@ -40,6 +40,7 @@ export async function configGet(opts: CommonOptions & { key: string }): Promise<
     for (const e of under) value[e.key.slice(opts.key.length + 1)] = e.value;
     return { key: opts.key, value, source: under[0].source };
   }
+  const { configSchema } = await import('../workspace/settings-schema.js');
   const unknown = unknownSettingSentence(opts.key, configSchema);
   if (unknown) throw new NotFoundError('UNKNOWN_SETTING', unknown, { hint: 'list settings with `modelctl config ls`' });
   throw new NotFoundError('UNKNOWN_SETTING', `setting '${opts.key}' is not set`, { hint: `set it with \`modelctl config set ${opts.key} <value>\`` });
@@ -53,7 +54,8 @@ export async function configGet(opts: CommonOptions & { key: string }): Promise<
 export async function configSet(opts: CommonOptions & { key: string; value: string; shared?: boolean; unset?: boolean }): Promise<ConfigEntry> {
   const { root, metaDir } = findRepo(opts.cwd ?? process.cwd(), opts.env);
   const path = opts.shared ? join(root, SHARED_CONFIG_FILE) : join(metaDir, LOCAL_CONFIG_FILE);
-  readConfigFile(path); // the file as it is must be valid before it is edited
+  await readConfigFile(path, metaDir); // the file as it is must be valid before it is edited
+  const { configSchema } = await import('../workspace/settings-schema.js');
   const parts = opts.key.split('.');
   if (parts.some((p) => p === '' || p === '__proto__' || p === 'constructor' || p === 'prototype')) {
     throw new UsageError('INVALID_SETTING', `invalid setting name '${opts.key}'`, { hint: 'settings are dotted names such as checkout.link or remotes.origin.url' });
@@ -81,9 +83,10 @@ export async function configSet(opts: CommonOptions & { key: string; value: stri
   return { key: opts.key, value: opts.unset ? null : redact(opts.key, value), source: opts.shared ? 'shared' : 'local' };
 }
 
-function layers(opts: CommonOptions): { shared: ConfigFile; local: ConfigFile; env: NodeJS.ProcessEnv } {
+async function layers(opts: CommonOptions): Promise<{ shared: ConfigFile; local: ConfigFile; env: NodeJS.ProcessEnv }> {
   const { root, metaDir } = findRepo(opts.cwd ?? process.cwd(), opts.env);
-  return { shared: readConfigFile(join(root, SHARED_CONFIG_FILE)), local: readConfigFile(join(metaDir, LOCAL_CONFIG_FILE)), env: opts.env ?? process.env };
+  const [shared, local] = await Promise.all([readConfigFile(join(root, SHARED_CONFIG_FILE), metaDir), readConfigFile(join(metaDir, LOCAL_CONFIG_FILE), metaDir)]);
+  return { shared, local, env: opts.env ?? process.env };
 }
 
 function* flatten(obj: Record<string, unknown>, prefix = ''): Generator<[string, unknown]> {

@@ -4,6 +4,7 @@ import { printable } from '../core/names.js';
 import { hashFileSingleThread, hashFileSync, type ChunkRef, type HashedFile } from '../store/hash-file.js';
 import { ObjectsReclaimedError, waitForClaims } from '../store/gc-claims.js';
 import { writeTransaction } from '../store/index-db.js';
+import { ingestFile } from '../store/ingest.js';
 import { PARALLEL_FILE_BYTES, PARALLEL_TOTAL_BYTES, hashFilesParallel, hashThreads, type FileHashTask } from '../store/parallel-hash.js';
 import { discardTempFile } from '../store/temp-files.js';
 import { fileChunks, hasObjectRow, recordObject } from '../store/version-records.js';
@@ -132,7 +133,7 @@ export async function recordKeepingObjects<T>(
         if (!lost.delete(f.digest)) continue;
         let h: HashedFile;
         try {
-          h = repo.store.ingestFile(f.abs);
+          h = ingestFile(repo.store, f.abs);
         } catch (e) {
           throw missingOr(e, f, repo.metaDir);
         }
@@ -153,7 +154,7 @@ export async function recordKeepingObjects<T>(
 
 function hashOne(repo: Repository, p: PendingFile, store: boolean): HashedFile {
   try {
-    return store ? repo.store.ingestFile(p.file.abs) : hashFileSync(p.file.abs);
+    return store ? ingestFile(repo.store, p.file.abs) : hashFileSync(p.file.abs);
   } catch (err) {
     throw missingOr(err, p.file, store ? repo.metaDir : undefined);
   }

@@ -6,7 +6,8 @@ import { assertModelName, assertStageName, printable } from '../core/names.js';
 import { openIndex } from '../store/index-db.js';
 import { ObjectStore } from '../store/objects.js';
 import { writeFileAtomic } from '../workspace/atomic-file.js';
-import { DEFAULT_STAGES, SHARED_CONFIG_FILE, configSchema, readConfigFile, type ConfigFile } from '../workspace/config.js';
+import { DEFAULT_STAGES, SHARED_CONFIG_FILE, readConfigFileWith, type ConfigFile } from '../workspace/config.js';
+import { configSchema, validateConfigFile } from '../workspace/settings-schema.js';
 import { META_DIR_NAME } from '../workspace/repo-paths.js';
 import { parseRemoteUrl } from '../remote/url.js';
 import { loadPreset, readTemplate, renderTemplate, type InitPreset, type TemplateContext } from '../workspace/templates.js';
@@ -98,7 +99,7 @@ export function init(opts: InitOptions = {}): InitResult {
   const metaDir = join(root, META_DIR_NAME);
   const template = opts.template ?? 'default';
   const configPath = join(root, SHARED_CONFIG_FILE);
-  const existing = existsSync(configPath) ? readConfigFile(configPath) : null; // a malformed file is reported now, not later
+  const existing = existsSync(configPath) ? readConfigFileWith(configPath, validateConfigFile) : null; // a malformed file is reported now, not later
   const config = existing ?? buildConfig(root, opts, template);
   if (opts.ci !== undefined && !CI_PROVIDERS.includes(opts.ci)) {
     throw new UsageError('INVALID_CI', `unknown CI provider '${printable(String(opts.ci))}'`, { hint: `choose one of: ${CI_PROVIDERS.join(', ')}` });

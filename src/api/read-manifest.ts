@@ -1,10 +1,18 @@
+import { createHash } from 'node:crypto';
 import { IntegrityError } from '../errors.js';
-import { parseManifest, type VersionManifest } from '../core/manifest.js';
+import { canonicalJsonBytes } from '../core/canonical-json.js';
+import type { VersionManifest } from '../core/manifest.js';
+import { parseUntrustedJson } from '../core/untrusted-json.js';
 import type { Repository } from './repository.js';
 
 /**
  * The stored manifest of a version, checked against its id (the stored bytes are hashed,
- * never re-serialised). Missing or corrupt → IntegrityError (exit 6).
+ * never re-serialised) and for canonical form. Missing or corrupt → IntegrityError (exit 6).
+ *
+ * The schema is not checked again here (docs/design.md §5): a manifest enters the local
+ * store only after it passed it (commit validates what it builds; fetch, pull, import and
+ * `verify --rebuild-index` validate what they read), and bytes that hash to their id are
+ * those bytes. `verify` runs the full check over every stored manifest.
  */
 export function readVersionManifest(repo: Repository, id: string): VersionManifest {
   const bytes = repo.store.readManifestBytes(id);
@@ -13,5 +21,12 @@ export function readVersionManifest(repo: Repository, id: string): VersionManife
       hint: 'run `modelctl verify`; pull the version again from a remote if you have one',
     });
   }
-  return parseManifest(bytes, id);
+  if (createHash('sha256').update(bytes).digest('hex') !== id) {
+    throw new IntegrityError('MANIFEST_ID_MISMATCH', `manifest bytes do not hash to their id ${id.slice(0, 12)}`, {
+      hint: 'the manifest was corrupted or tampered with; run `modelctl verify`',
+    });
+  }
+  const value = parseUntrustedJson(bytes, 'manifest');
+  if (!canonicalJsonBytes(value).equals(bytes)) throw new IntegrityError('NON_CANONICAL_MANIFEST', 'manifest is not in canonical form');
+  return value as VersionManifest;
 }

@@ -32,11 +32,11 @@ export interface RemoteCache {
 }
 
 /** The remote settings `remote` (a configured name or a URL) names from `cwd`, and a key for it. */
-export function resolveRemoteSpec(cwd: string, remote: string | undefined, env: NodeJS.ProcessEnv): { settings: Settings | null; key: string } {
+export async function resolveRemoteSpec(cwd: string, remote: string | undefined, env: NodeJS.ProcessEnv): Promise<{ settings: Settings | null; key: string }> {
   let settings: Settings | null = null;
   try {
     const outer = findRepo(cwd, env);
-    settings = loadSettings(outer.root, outer.metaDir, env);
+    settings = await loadSettings(outer.root, outer.metaDir, env);
   } catch (err) {
     if (!(err instanceof NotFoundError)) throw err;
   }
@@ -52,11 +52,11 @@ export function resolveRemoteSpec(cwd: string, remote: string | undefined, env: 
 export async function openRemoteCache(opts: { cwd: string; remote: string | undefined; cacheDir: string; env: NodeJS.ProcessEnv }): Promise<RemoteCache> {
   // The cache is its own repository: MODELCTL_DIR names the user's, never this one.
   const { MODELCTL_DIR: _ignored, ...env } = opts.env;
-  const { settings } = resolveRemoteSpec(opts.cwd, opts.remote, opts.env);
+  const { settings } = await resolveRemoteSpec(opts.cwd, opts.remote, opts.env);
   const cacheDir = resolve(opts.cwd, opts.cacheDir);
   mkdirSync(cacheDir, { recursive: true });
   init({ cwd: cacheDir, env });
-  const repo = openRepository({ cwd: cacheDir, env });
+  const repo = await openRepository({ cwd: cacheDir, env });
   let session: RemoteSession;
   try {
     session = await openRemoteSession(settings, opts.cwd, opts.remote, { create: false, db: repo.db, env: opts.env });

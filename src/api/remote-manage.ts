@@ -45,8 +45,8 @@ export async function remoteAdd(opts: RemoteAddOptions): Promise<RemoteEntry> {
   }
   const { root, metaDir } = findRepo(opts.cwd ?? process.cwd(), opts.env);
   const path = opts.local ? join(metaDir, LOCAL_CONFIG_FILE) : join(root, SHARED_CONFIG_FILE);
-  readConfigFile(path); // the file as it is must be valid before it is edited
-  const existing = loadSettings(root, metaDir, {}).remotes[opts.name];
+  await readConfigFile(path, metaDir); // the file as it is must be valid before it is edited
+  const existing = (await loadSettings(root, metaDir, {})).remotes[opts.name];
   if (existing && !opts.force) {
     throw new ConflictError('REMOTE_EXISTS', `remote '${opts.name}' already exists (${redactUrl(existing.url)})`, {
       hint: `remove it first with \`modelctl remote rm ${opts.name}\`, or pass --force`,
@@ -55,7 +55,7 @@ export async function remoteAdd(opts: RemoteAddOptions): Promise<RemoteEntry> {
   const entry = { url: opts.url, ...(opts.endpoint ? { endpoint: opts.endpoint } : {}), ...(opts.region ? { region: opts.region } : {}) };
   // A text edit: modelctl.json keeps its key order and formatting (the git diff shows the remote only).
   editSettingsFile(path, [{ path: ['remotes', opts.name], value: entry }, ...(opts.default ? [{ path: ['default_remote'], value: opts.name }] : [])]);
-  const settings = loadSettings(root, metaDir, {});
+  const settings = await loadSettings(root, metaDir, {});
   return {
     name: opts.name,
     url: opts.url,
@@ -69,9 +69,9 @@ export async function remoteAdd(opts: RemoteAddOptions): Promise<RemoteEntry> {
 /** The configured remotes, URLs shown without credentials. */
 export async function remoteList(opts: CommonOptions = {}): Promise<{ remotes: RemoteEntry[]; defaultRemote: string | null }> {
   const { root, metaDir } = findRepo(opts.cwd ?? process.cwd(), opts.env);
-  const shared = readConfigFile(join(root, SHARED_CONFIG_FILE)).remotes ?? {};
-  const local = readConfigFile(join(metaDir, LOCAL_CONFIG_FILE)).remotes ?? {};
-  const settings = loadSettings(root, metaDir, opts.env ?? process.env);
+  const shared = (await readConfigFile(join(root, SHARED_CONFIG_FILE), metaDir)).remotes ?? {};
+  const local = (await readConfigFile(join(metaDir, LOCAL_CONFIG_FILE), metaDir)).remotes ?? {};
+  const settings = await loadSettings(root, metaDir, opts.env ?? process.env);
   const remotes = Object.entries(settings.remotes)
     .map(([name, r]) => ({
       name,
@@ -90,7 +90,7 @@ export async function remoteRemove(opts: CommonOptions & { name: string }): Prom
   const { root, metaDir } = findRepo(opts.cwd ?? process.cwd(), opts.env);
   let removed = false;
   for (const path of [join(metaDir, LOCAL_CONFIG_FILE), join(root, SHARED_CONFIG_FILE)]) {
-    const file = readConfigFile(path);
+    const file = await readConfigFile(path, metaDir);
     if (file.remotes && opts.name in file.remotes) {
       editSettingsFile(path, [{ path: ['remotes', opts.name], value: undefined }, ...(file.default_remote === opts.name ? [{ path: ['default_remote'], value: undefined }] : [])]);
       removed = true;

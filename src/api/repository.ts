@@ -24,12 +24,15 @@ export interface Repository {
   close(): void;
 }
 
-/** Opens the repository containing opts.cwd; throws NotFoundError (3) when there is none. */
-export function openRepository(opts: CommonOptions = {}): Repository {
+/**
+ * Opens the repository containing opts.cwd; throws NotFoundError (3) when there is none.
+ * Async because checking the settings may need to load their validator (workspace/config.ts).
+ */
+export async function openRepository(opts: CommonOptions = {}): Promise<Repository> {
   const cwd = resolve(opts.cwd ?? process.cwd());
   const env = opts.env ?? process.env;
   const { root, metaDir } = findRepo(cwd, env);
-  const settings = loadSettings(root, metaDir, env);
+  const settings = await loadSettings(root, metaDir, env);
   const db = openIndex(join(metaDir, 'index.db'));
   const store = new ObjectStore(metaDir);
   return { root, metaDir, cwd, store, db, settings, env, close: () => db.close() };
@@ -37,7 +40,7 @@ export function openRepository(opts: CommonOptions = {}): Repository {
 
 /** Runs `fn` with an open repository and always closes it. */
 export async function withRepository<T>(opts: CommonOptions, fn: (repo: Repository) => Promise<T> | T): Promise<T> {
-  const repo = openRepository(opts);
+  const repo = await openRepository(opts);
   try {
     return await fn(repo);
   } finally {

@@ -292,7 +292,7 @@ async function rebuiltFiles(wtRoot: string, model: string, expected: readonly Di
     const abs = join(wtRoot, ...f.path.split('/'));
     if (exists(abs) && statSync(abs).isFile()) found.set(f.path, abs);
   }
-  for (const pattern of readConfigFile(join(wtRoot, SHARED_CONFIG_FILE)).models?.[model]?.paths ?? []) {
+  for (const pattern of (await readConfigFile(join(wtRoot, SHARED_CONFIG_FILE))).models?.[model]?.paths ?? []) {
     try {
       for (const f of await selectFiles(wtRoot, wtRoot, [pattern])) if (f.rel !== log) found.set(f.rel, f.abs);
     } catch (err) {
@@ -307,7 +307,7 @@ async function rebuiltFiles(wtRoot: string, model: string, expected: readonly Di
 
 /** The metrics the rebuilt run wrote: the model's metrics file in the modelctl.json of that commit. */
 async function rebuiltMetrics(wtRoot: string, model: string, warnings: string[]): Promise<Record<string, unknown>> {
-  const file = readConfigFile(join(wtRoot, SHARED_CONFIG_FILE)).models?.[model]?.metrics;
+  const file = (await readConfigFile(join(wtRoot, SHARED_CONFIG_FILE))).models?.[model]?.metrics;
   if (!file) return {};
   try {
     return await readKeyValueFile(wtRoot, file, 'metric');

@@ -119,7 +119,7 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
   const cwd = resolve(opts.cwd ?? process.cwd());
   const env = opts.env ?? process.env;
   const out = opts.out ? resolve(cwd, opts.out) : null;
-  const remoteKey = resolveRemoteSpec(cwd, opts.remote, env).key;
+  const remoteKey = (await resolveRemoteSpec(cwd, opts.remote, env)).key;
   const stateDir = resolve(cwd, opts.stateDir ?? (out ? join(dirname(out), `.${basename(out)}.modelctl-watch`) : defaultStateDir(env, `${remoteKey} ${opts.ref}`)));
   const layout: DeployLayout | null = out ? { out, versionsDir: join(stateDir, 'versions'), mode: opts.place ?? 'symlink' } : null;
   if (layout) checkDeployTarget(layout);

@@ -120,13 +120,22 @@ async function loadOneCommand(name: string | null): Promise<{ name: string; regi
   if (!name || !/^[a-z]+(-[a-z]+)*$/.test(name) || NEEDS_ALL_COMMANDS.has(name)) return null;
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(`./commands/${name}.js`)) as Record<string, unknown>;
+    // `.ts`, not `.js`: the build (src/build.mjs) turns this pattern into a table of every
+    // file in commands/, each loaded only when named, so a new command needs no list entry.
+    // Running the sources (tests) loads the file itself.
+    mod = (await import(`./commands/${name}.ts`)) as Record<string, unknown>;
   } catch (err) {
     // No such file: an alias, a typo (commander suggests the right name) or no command.
-    if ((err as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') return null;
+    if (isModuleMissing(err)) return null;
     throw err;
   }
   // verify-signature → registerVerifySignature
   const register = mod[`register${name.split('-').map((w) => w[0].toUpperCase() + w.slice(1)).join('')}`];
   return typeof register === 'function' ? { name, register: register as Register } : null;
+}
+
+/** Node's "no such module", or the bundle's "not one of the files the pattern matched". */
+function isModuleMissing(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e.code === 'ERR_MODULE_NOT_FOUND' || /^Module not found in bundle: /.test(e.message ?? '');
 }

@@ -4,6 +4,7 @@ import { IntegrityError } from '../errors.js';
 import { canonicalJsonBytes } from './canonical-json.js';
 import { isModelName } from './names.js';
 import { unsafePathReason } from './paths.js';
+import { parseUntrustedJson } from './untrusted-json.js';
 
 /** The storage format version written into manifests, file lists and the remote marker. */
 export const FORMAT_VERSION = 1;
@@ -186,35 +187,8 @@ export function parseManifest(bytes: Buffer, expectedId?: string): VersionManife
   return parsed.data;
 }
 
-/**
- * JSON.parse for untrusted bytes: rejects invalid UTF-8 and nesting deeper than `maxDepth`
- * before parsing (a deeply nested document would otherwise blow the stack later).
- */
-export function parseUntrustedJson(bytes: Buffer, what: string, maxDepth = 64): unknown {
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw new IntegrityError('INVALID_JSON', `${what} is not valid UTF-8`);
-  }
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92) i++;
-      else if (c === 34) inString = false;
-    } else if (c === 34) inString = true;
-    else if (c === 123 || c === 91) {
-      if (++depth > maxDepth) throw new IntegrityError('INVALID_JSON', `${what} is nested too deeply`);
-    } else if (c === 125 || c === 93) depth--;
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new IntegrityError('INVALID_JSON', `${what} is not valid JSON: ${(err as Error).message}`);
-  }
-}
+/** Lives in untrusted-json.ts, which loads no validator; re-exported for the readers of remote documents. */
+export { parseUntrustedJson };
 
 /**
  * The part of a version that decides "nothing changed": files and the lineage a user

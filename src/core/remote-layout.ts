@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { IntegrityError } from '../errors.js';
 import { canonicalJsonBytes } from './canonical-json.js';
-import { auditEventFields } from './events.js';
+import { auditEventFields } from './event-schema.js';
 import { FORMAT_VERSION, parseUntrustedJson } from './manifest.js';
 
 /**

@@ -24,7 +24,7 @@ export interface RemoteSourceOptions {
  * serving); file bytes are downloaded on first request, verified chunk by chunk, and kept.
  */
 export async function remoteSource(opts: RemoteSourceOptions): Promise<ServedSource> {
-  const cacheDir = opts.cache ?? defaultCacheDir(opts.env, resolveRemoteSpec(opts.cwd, opts.remote, opts.env).key);
+  const cacheDir = opts.cache ?? defaultCacheDir(opts.env, (await resolveRemoteSpec(opts.cwd, opts.remote, opts.env)).key);
   const cache = await openRemoteCache({ cwd: opts.cwd, remote: opts.remote, cacheDir, env: opts.env });
   try {
     await cache.refresh();

@@ -26,8 +26,8 @@ export interface ServedSource {
 }
 
 /** Serves the repository containing `cwd` (NotFoundError (3) when there is none). */
-export function repositorySource(cwd: string, env: NodeJS.ProcessEnv): ServedSource {
-  const repo = openRepository({ cwd, env });
+export async function repositorySource(cwd: string, env: NodeJS.ProcessEnv): Promise<ServedSource> {
+  const repo = await openRepository({ cwd, env });
   return {
     mode: 'repository',
     cwd: repo.root,

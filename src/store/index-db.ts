@@ -1,5 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { ConflictError, IntegrityError, ModelctlError, isErrnoException } from '../errors.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 
@@ -9,6 +11,25 @@ export type Database = BetterSqlite3.Database;
 const BUSY_TIMEOUT_MS = 30_000;
 
 const require = createRequire(import.meta.url);
+
+let binding: string | null | undefined;
+
+/**
+ * better-sqlite3's compiled addon, by path: without it the package searches a dozen
+ * locations for it (the `bindings` module) on every start. Undefined when it is not in
+ * the usual place (a prebuilt binary elsewhere): the package then finds it itself.
+ */
+function nativeBinding(): string | undefined {
+  if (binding === undefined) {
+    try {
+      const path = join(dirname(require.resolve('better-sqlite3/package.json')), 'build', 'Release', 'better_sqlite3.node');
+      binding = existsSync(path) ? path : null;
+    } catch {
+      binding = null;
+    }
+  }
+  return binding ?? undefined;
+}
 
 /**
  * Opens (and creates or migrates) `.modelctl/index.db`: WAL journal, a busy timeout so
@@ -20,7 +41,7 @@ export function openIndex(path: string, opts: { create?: boolean; readonly?: boo
   const Sqlite = require('better-sqlite3') as typeof BetterSqlite3;
   let db: Database;
   try {
-    db = new Sqlite(path, { fileMustExist: !opts.create, readonly: opts.readonly ?? false });
+    db = new Sqlite(path, { fileMustExist: !opts.create, readonly: opts.readonly ?? false, nativeBinding: nativeBinding() });
   } catch (err) {
     throw mapSqliteError(err, path);
   }

@@ -15,7 +15,6 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fsError, isErrnoException } from '../errors.js';
-import { hashFileSync, type HashedFile } from './hash-file.js';
 import { createTempFile, discardTempFile, releaseTempFile } from './temp-files.js';
 
 /**
@@ -48,26 +47,6 @@ export class ObjectStore {
   /** True when the object is present (not checked for corruption). */
   hasObject(digest: string): boolean {
     return existsSync(this.objectPath(digest));
-  }
-
-  /**
-   * Hashes `src` in one pass while copying its bytes into a temp file, then makes the
-   * copy the object for its digest (fsync, read-only, rename). If the object exists
-   * already, the copy is dropped: objects are never rewritten.
-   */
-  ingestFile(src: string, buffer?: Buffer): HashedFile & { stored: boolean } {
-    const tmp = this.newTemp();
-    let result: HashedFile;
-    try {
-      result = hashFileSync(src, tmp.fd, buffer);
-      fsyncSync(tmp.fd);
-      closeSync(tmp.fd);
-    } catch (err) {
-      discardTempFile(tmp.path, tmp.fd);
-      throw err;
-    }
-    const stored = this.adoptTemp(tmp.path, result.digest);
-    return { ...result, stored };
   }
 
   /** A new registered temp file inside the store (same file system as objects/). */

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { closeSync, constants as fsConstants, existsSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants as fsConstants, openSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { ModelctlError, isErrnoException, type ExitCodeValue } from '../errors.js';
+import { builtFile } from '../package-paths.js';
 import { fileDigestFromChunks } from './file-digest.js';
 import { writeAllAt } from './positional-io.js';
 import { ScanEngine, WASM_DATA_OFFSET, WasmChunker, createScannerMemory } from './gear-wasm.js';
@@ -395,13 +396,12 @@ function getPool(): HashPool {
   return pool;
 }
 
-/** dist/store/hash-worker.js, also when this module runs from src/ (tests run TypeScript sources). */
+/**
+ * dist/store/hash-worker.js, an entry point of the build (every *-worker.ts is one), also
+ * when this module runs from the sources (tests) or from a bundle chunk in dist/chunks/.
+ */
 function workerUrl(): URL {
-  const beside = new URL('./hash-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(beside))) return beside;
-  const built = new URL('../../dist/store/hash-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(built))) return built;
-  throw new Error(`BUG: hash-worker.js not found next to ${fileURLToPath(import.meta.url)} (run npm run build)`);
+  return pathToFileURL(builtFile('store/hash-worker.js'));
 }
 
 /**

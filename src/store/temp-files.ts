@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -8,12 +7,26 @@ import { join } from 'node:path';
  */
 const live = new Set<string>();
 
-/** Creates an exclusive temp file in `dir` and registers it; returns path and fd. */
+let created = 0;
+
+/**
+ * Creates an exclusive temp file in `dir` and registers it; returns path and fd. The name
+ * starts with the process id (how verify and gc tell a dead writer's files) and is made
+ * unique by a counter and random digits; the exclusive create is what guarantees it, so a
+ * name that exists already (a store shared between hosts) is simply drawn again. Math.random
+ * suffices for that and, unlike node:crypto, costs nothing to load.
+ */
 export function createTempFile(dir: string, suffix = '.tmp'): { path: string; fd: number } {
-  const path = join(dir, `${process.pid}-${randomBytes(6).toString('hex')}${suffix}`);
-  const fd = openSync(path, 'wx', 0o600);
-  live.add(path);
-  return { path, fd };
+  for (let attempt = 0; ; attempt++) {
+    const path = join(dir, `${process.pid}-${(created++).toString(36)}${Math.random().toString(36).slice(2, 10)}${suffix}`);
+    try {
+      const fd = openSync(path, 'wx', 0o600);
+      live.add(path);
+      return { path, fd };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 8) throw err;
+    }
+  }
 }
 
 /**

@@ -18,7 +18,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { IntegrityError, ModelctlError, UsageError, fsError } from '../errors.js';
-import { auditEventFields } from '../core/events.js';
+import { auditEventFields } from '../core/event-schema.js';
 import { printable } from '../core/names.js';
 import { unsafePathReason } from '../core/paths.js';
 import { fsyncDir } from '../store/objects.js';

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { UsageError, fsError } from '../errors.js';
 import { flattenObject, type JsonValue } from '../core/key-values.js';
 import { printable } from '../core/names.js';
-import { parseUntrustedJson } from '../core/manifest.js';
+import { parseUntrustedJson } from '../core/untrusted-json.js';
 
 /** Nesting allowed in a params/metrics file: well under the manifest reader's bound (64). */
 const MAX_DEPTH = 32;

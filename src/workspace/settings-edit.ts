@@ -6,7 +6,8 @@ import { writeFileAtomic } from './atomic-file.js';
 
 // jsonc-parser is CommonJS: its functions come through the default export under ESM.
 const { applyEdits, format, modify } = jsonc;
-import { configSchema, type ConfigFile } from './config.js';
+import type { ConfigFile } from './config.js';
+import { configSchema } from './settings-schema.js';
 import { describeSettingsIssue } from './settings-issues.js';
 
 /** One change to a settings file: set `path` to `value`, or remove it when `value` is undefined. */

@@ -13,14 +13,14 @@
  * string, so a typo in an edited template is reported instead of silently dropped.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { NotFoundError, UsageError, fsError } from '../errors.js';
-import { parseUntrustedJson } from '../core/manifest.js';
+import { parseUntrustedJson } from '../core/untrusted-json.js';
+import { packageRoot } from '../package-paths.js';
 
-/** The shipped `templates/` folder (next to dist/ in the package, next to src/ in the repository). */
-export const TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url));
+/** The shipped `templates/` folder (beside dist/ in the package, beside src/ in the repository). */
+export const TEMPLATES_DIR = join(packageRoot(), 'templates');
 
 /** A settings preset for `init --template <name>`: default paths, params and metrics files of a model. */
 export interface InitPreset {

@@ -36,9 +36,9 @@ let root: string;
 const recorded = new Set<string>();
 const originalPrepare = Sqlite.prototype.prepare;
 
-beforeAll(() => {
+beforeAll(async () => {
   root = tempRepo();
-  const repo = openRepository({ cwd: root });
+  const repo = await openRepository({ cwd: root });
   try {
     writeTransaction(repo.db, () => {
       const modelId = ensureModel(repo.db, MODEL);

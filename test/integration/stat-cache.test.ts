@@ -109,7 +109,7 @@ describe('folder-listing cache (status of a model with a folder in its paths)', 
     // First status walks and caches the listing; the second is served from it.
     expect(modelStatus(await status({ cwd: root, model: 'm' }))).toMatchObject({ clean: true, unchanged: 3 });
     expect(modelStatus(await status({ cwd: root, model: 'm' }))).toMatchObject({ clean: true, unchanged: 3, rehashed: 0 });
-    const repo = openRepository({ cwd: root });
+    const repo = await openRepository({ cwd: root });
     try {
       const rows = repo.db.prepare('SELECT folder, listing FROM folder_listings').all() as { folder: string; listing: string }[];
       expect(rows.map((r) => r.folder)).toEqual([join(root, 'model')]);

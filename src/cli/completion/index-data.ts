@@ -16,7 +16,7 @@ export async function repositoryCompletionData(cwd: string, helpTopics: string[]
     const { openIndex } = await import('../../store/index-db.js');
     const repo = findRepo(cwd);
     try {
-      settings = loadSettings(repo.root, repo.metaDir);
+      settings = await loadSettings(repo.root, repo.metaDir);
     } catch {
       settings = null;
     }

@@ -1,0 +1,182 @@
+#!/usr/bin/env node
+// `npm run build`: bundles src/ into dist/ with esbuild, then emits the .d.ts files of the
+// Node API with tsc. Why a bundle and how it is laid out: docs/design.md §1 (Build).
+//
+//   node src/build.mjs            clean build of dist/
+//   node src/build.mjs --analyze  also prints what each output file holds
+//
+// Nothing here lists modules by hand: esbuild follows imports from the entry points, the
+// command files are found by program.ts's `import(`./commands/${name}.ts`)` (a glob esbuild
+// expands), every `*-worker.ts` is an entry point of its own (worker threads start from a
+// file path), and every file under src/ that is not TypeScript is copied to dist/ at the same
+// relative path (web UI assets and the like).
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { builtinModules, createRequire } from 'node:module';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { analyzeMetafile, build } from 'esbuild';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const SRC = join(ROOT, 'src');
+const DIST = join(ROOT, 'dist');
+
+/**
+ * Packages left out of the bundle and loaded from node_modules at run time: native addons
+ * (a .node binary cannot be bundled) and packages that read their own files by path.
+ */
+const EXTERNAL = ['better-sqlite3'];
+
+/** Source files that are not part of the program: build scripts (this one, server/build-ui.mjs). */
+const isBuildScript = (rel) => /(^|\/)build(-[a-z]+)?\.mjs$/.test(rel);
+
+function filesUnder(dir) {
+  const out = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...filesUnder(p));
+    else out.push(p);
+  }
+  return out.sort();
+}
+
+const isTypeScript = (p) => p.endsWith('.ts') || p.endsWith('.mts');
+const sources = filesUnder(SRC).filter((p) => !isBuildScript(relative(SRC, p)));
+const entryPoints = [join(SRC, 'cli', 'main.ts'), join(SRC, 'index.ts'), ...sources.filter((p) => p.endsWith('-worker.ts'))];
+
+// The sources' id: lets the built CLI remember verdicts of this exact code (see
+// workspace/settings-verdicts.ts) and tells builds apart in bug reports.
+const sourceHash = createHash('sha256');
+for (const p of sources) sourceHash.update(relative(SRC, p)).update('\0').update(readFileSync(p)).update('\0');
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+const buildFacts = { version: pkg.version, sourceId: sourceHash.digest('hex') };
+
+/**
+ * `await import('a-commonjs-package')` gives the package's named exports in Node, but a
+ * split esbuild bundle gives only `default` there (esbuild cannot know run-time export
+ * names: evanw/esbuild#3245). This plugin puts a small ESM module between such an import
+ * and the package that names its exports (read by loading the package here, at build time),
+ * so bundled code sees what Node would give it. ESM packages pass through untouched.
+ */
+const commonJsDynamicImports = {
+  name: 'commonjs-dynamic-imports',
+  setup(b) {
+    const builtin = new Set(builtinModules);
+    b.onResolve({ filter: /^[^./]/ }, (args) => {
+      // Only modelctl's own imports: packages' code was written for bundlers already.
+      if (args.kind !== 'dynamic-import' || !args.importer.startsWith(SRC) || args.path.startsWith('node:') || builtin.has(args.path)) return undefined;
+      if (EXTERNAL.some((e) => args.path === e || args.path.startsWith(`${e}/`))) return undefined;
+      return { path: args.path, namespace: 'cjs-exports', pluginData: { resolveDir: args.resolveDir } };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'cjs-exports' }, async (args) => {
+      const { resolveDir } = args.pluginData;
+      const spec = JSON.stringify(args.path);
+      const resolved = await b.resolve(args.path, { kind: 'import-statement', resolveDir });
+      if (resolved.errors.length) return { errors: resolved.errors };
+      if (isEsmFile(resolved.path)) return { contents: `export * from ${spec};`, resolveDir };
+      const exported = createRequire(join(resolveDir, 'x.js'))(args.path);
+      const names = Object.keys(exported).filter((n) => n !== 'default' && /^[A-Za-z_$][\w$]*$/.test(n));
+      return { contents: `import m from ${spec};\nexport default m;\nexport const { ${names.join(', ')} } = m;\n`, resolveDir };
+    });
+  },
+};
+
+/**
+ * Node built-ins that bundled packages require at load time although they rarely use them
+ * (commander requires child_process for executable subcommands, which modelctl has none
+ * of). Each becomes an object that loads the real module on first use: loading
+ * child_process pulls in net, dgram and streams, milliseconds on every command otherwise.
+ */
+const LAZY_BUILTINS = ['child_process'];
+
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(b) {
+    const filter = new RegExp(`^(node:)?(${LAZY_BUILTINS.join('|')})$`);
+    b.onResolve({ filter }, (args) => {
+      if (args.kind !== 'require-call' || args.namespace === 'lazy-builtin' || !args.importer.includes('/node_modules/')) return undefined;
+      return { path: args.path.replace(/^node:/, ''), namespace: 'lazy-builtin' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({
+      contents: `let real;\nconst load = () => (real ??= require(${JSON.stringify(`node:${args.path}`)}));\nmodule.exports = new Proxy({}, { get: (_, k) => load()[k], has: (_, k) => k in load(), ownKeys: () => Reflect.ownKeys(load()), getOwnPropertyDescriptor: (_, k) => Reflect.getOwnPropertyDescriptor(load(), k) });\n`,
+      loader: 'js',
+    }));
+  },
+};
+
+/**
+ * A package's optional dependencies that are not installed (@cyclonedx/cyclonedx-library
+ * tries xmlbuilder2 and libxmljs2 and lives without them) stay run-time requires: they fail
+ * there exactly as they would unbundled, and the package handles that.
+ */
+const missingOptionalPackages = {
+  name: 'missing-optional-packages',
+  setup(b) {
+    b.onResolve({ filter: /^[^./]/ }, async (args) => {
+      if (args.pluginData?.probing || !args.importer.includes('/node_modules/') || args.path.startsWith('node:')) return undefined;
+      const found = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: { probing: true } });
+      return found.errors.length ? { path: args.path, external: true } : undefined;
+    });
+  },
+};
+
+/**
+ * Node's rule (.mjs is ESM, .cjs is CommonJS, else the nearest package.json's "type"), and
+ * files that esbuild picked through a "module" field, which are ESM whatever "type" says.
+ */
+function isEsmFile(file) {
+  if (file.endsWith('.mjs')) return true;
+  if (file.endsWith('.cjs')) return false;
+  for (let dir = dirname(file); dirname(dir) !== dir; dir = dirname(dir)) {
+    const pj = join(dir, 'package.json');
+    if (existsSync(pj) && JSON.parse(readFileSync(pj, 'utf8')).type === 'module') return true;
+    if (existsSync(pj) && JSON.parse(readFileSync(pj, 'utf8')).name) break;
+  }
+  return /^\s*(export|import)\s[^(]/m.test(readFileSync(file, 'utf8'));
+}
+
+const started = Date.now();
+rmSync(DIST, { recursive: true, force: true });
+
+const result = await build({
+  absWorkingDir: ROOT,
+  entryPoints,
+  outbase: SRC,
+  outdir: DIST,
+  entryNames: '[dir]/[name]',
+  chunkNames: 'chunks/[name]-[hash]',
+  bundle: true,
+  // One file per dynamic import() boundary: what a command does not import is never read.
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  external: EXTERNAL,
+  sourcemap: 'linked',
+  // Bundled CommonJS packages call require(); ESM has none, so each output file makes one.
+  banner: { js: "import { createRequire as __modelctlCreateRequire } from 'node:module'; const require = __modelctlCreateRequire(import.meta.url);" },
+  define: { __MODELCTL_BUILD__: JSON.stringify(buildFacts) },
+  plugins: [commonJsDynamicImports, lazyBuiltins, missingOptionalPackages],
+  metafile: true,
+  logLevel: 'warning',
+});
+if (result.errors.length) process.exit(1);
+
+// Assets: everything under src/ that is not TypeScript, same relative path under dist/.
+let assets = 0;
+for (const p of sources.filter((f) => !isTypeScript(f))) {
+  const dest = join(DIST, relative(SRC, p));
+  mkdirSync(dirname(dest), { recursive: true });
+  copyFileSync(p, dest);
+  assets++;
+}
+
+// Declarations of the Node API (and type-checking of everything): tsconfig.json has
+// emitDeclarationOnly, so tsc writes only dist/**/*.d.ts.
+const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.json')], { stdio: 'inherit' });
+if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+
+const outputs = Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js'));
+process.stderr.write(`built dist/: ${entryPoints.length} entry points, ${outputs.length} files, ${assets} assets, declarations (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+if (process.argv.includes('--analyze')) process.stderr.write(await analyzeMetafile(result.metafile));

@@ -1,0 +1,74 @@
+import { CommanderError, type Command } from 'commander';
+import { ExitCode, InterruptedError, ModelctlError, fsError, isErrnoException } from '../errors.js';
+import { removeAllTempFiles } from '../store/temp-files.js';
+import { foregroundChildRunning } from '../workspace/foreground-child.js';
+import { printError } from './output.js';
+import { buildProgram, commandPath } from './program.js';
+import { deliverStopSignal } from './stop-signal.js';
+
+/**
+ * Builds the commander program and runs it. Returns the exit code the process must end
+ * with (docs/design.md §3) after reporting the failure, or null when the command finished
+ * normally; main.ts, the only caller of process.exit, exits with it.
+ */
+export async function run(argv: string[], json: boolean): Promise<number | null> {
+  let program: Command | undefined;
+  try {
+    program = await buildProgram(argv);
+    await program.parseAsync(argv);
+    return null;
+  } catch (err) {
+    return reportFailure(err, json, program);
+  }
+}
+
+/**
+ * What SIGINT/SIGTERM do: synchronously remove temp files and report; returns exit code 130,
+ * or null when the signal is someone else's to act on (serve and watch stop themselves, see
+ * stop-signal.ts; `run` and `reproduce` forward it to their command and end with 130 once it
+ * stopped). Synchronous on purpose: nothing else may run before the process exits.
+ */
+export function interrupted(signal: NodeJS.Signals, json: boolean): number | null {
+  if (deliverStopSignal(signal)) return null;
+  if (foregroundChildRunning()) return null;
+  removeAllTempFiles();
+  printError(new InterruptedError(`interrupted by ${signal}; nothing half-written was left`), json, null);
+  return ExitCode.INTERRUPTED;
+}
+
+async function reportFailure(err: unknown, json: boolean, program: Command | undefined): Promise<number> {
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version' || err.exitCode === 0) {
+      return 0;
+    }
+    // commander appends "(Did you mean x?)" to the message: that belongs in the hint.
+    const [message, suggestion] = err.message.replace(/^error: /, '').split(/\n?\(Did you mean /);
+    // Name the help of the command typed (`modelctl commit --help`), not a placeholder.
+    const path = program ? commandPath(program, process.argv.slice(2)) : [];
+    const help = `\`modelctl ${path.length ? `${path.join(' ')} ` : ''}--help\``;
+    const hint = suggestion ? `did you mean ${suggestion.replace(/\?\)\s*$/, '')}? (see ${help})` : `see ${help}`;
+    printError(new ModelctlError('USAGE', message.trim(), { exitCode: ExitCode.USAGE, hint }), json, await chalkFor(json));
+    return ExitCode.USAGE;
+  }
+  let e: ModelctlError;
+  if (err instanceof ModelctlError) e = err;
+  else if (isErrnoException(err) && ['ENOSPC', 'EDQUOT', 'ENOENT', 'EACCES', 'EPERM'].includes(err.code ?? '')) e = fsError(err, err.path ?? 'file');
+  else {
+    const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    e = new ModelctlError('INTERNAL', `unexpected failure: ${err instanceof Error ? err.message : String(err)}`, {
+      exitCode: ExitCode.BUG,
+      hint: 'this is a bug in modelctl; please report it with the command you ran and this output',
+      data: process.env.MODELCTL_DEBUG ? { stack: detail } : undefined,
+    });
+    if (process.env.MODELCTL_DEBUG) process.stderr.write(`${detail}\n`);
+  }
+  removeAllTempFiles();
+  printError(e, json, await chalkFor(json));
+  return e.exitCode;
+}
+
+async function chalkFor(json: boolean) {
+  if (json) return null;
+  const { colorFor } = await import('./color.js');
+  return colorFor(process.stderr, process.argv.includes('--no-color'));
+}

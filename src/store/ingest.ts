@@ -1,0 +1,27 @@
+import { closeSync, fsyncSync } from 'node:fs';
+import { hashFileSync, type HashedFile } from './hash-file.js';
+import type { ObjectStore } from './objects.js';
+import { discardTempFile } from './temp-files.js';
+
+// Apart from objects.ts so that commands which only read the store (log, show, ls) do not
+// load the hashing code (worker threads, the WebAssembly scanner, the gear table).
+
+/**
+ * Hashes `src` in one pass while copying its bytes into a temp file of `store`, then makes
+ * the copy the object for its digest (fsync, read-only, rename). If the object exists
+ * already, the copy is dropped: objects are never rewritten.
+ */
+export function ingestFile(store: ObjectStore, src: string): HashedFile & { stored: boolean } {
+  const tmp = store.newTemp();
+  let result: HashedFile;
+  try {
+    result = hashFileSync(src, tmp.fd);
+    fsyncSync(tmp.fd);
+    closeSync(tmp.fd);
+  } catch (err) {
+    discardTempFile(tmp.path, tmp.fd);
+    throw err;
+  }
+  const stored = store.adoptTemp(tmp.path, result.digest);
+  return { ...result, stored };
+}

@@ -1,0 +1,86 @@
+/**
+ * Start-up of the built CLI (docs/design.md §1, Build): commands that read nothing
+ * untrusted do not load the validator (zod), a changed settings file is validated again (and
+ * refused when invalid) however often the earlier one was accepted, and a clone that was not
+ * built says so instead of printing a stack trace.
+ */
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BIN, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
+
+/**
+ * Runs the built CLI with a preloaded module that records, at exit, whether zod was
+ * evaluated in the process (zod 4 keeps its global configuration on globalThis).
+ */
+function runWatchingZod(cwd: string, args: string[]): { code: number; zodLoaded: boolean; stderr: string } {
+  const marker = join(tempDir('modelctl-zod-'), 'zod');
+  const hook = `import { writeFileSync } from 'node:fs'; process.on('exit', () => writeFileSync(${JSON.stringify(marker)}, String('__zod_globalConfig' in globalThis)));`;
+  const r = spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(hook)}`, BIN, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, CI: '1', NO_COLOR: '1' },
+  });
+  return { code: r.status ?? 128, zodLoaded: readFileSync(marker, 'utf8') === 'true', stderr: r.stderr };
+}
+
+describe('validator loading', () => {
+  it('log, ls, show and status do not load zod once the settings were validated; changed settings are validated again', () => {
+    const repo = tempRepo();
+    writeFile(repo, 'w.bin', 'weights');
+    expect(runCli(repo, ['commit', 'm', 'w.bin', '-m', 'one']).code).toBe(0);
+    for (const args of [['log', 'm'], ['ls'], ['show', 'm@v1'], ['status']]) {
+      const r = runWatchingZod(repo, args);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      expect(r.zodLoaded, args.join(' ')).toBe(false);
+    }
+    // A valid change: these bytes were never checked, so the schema runs (zod loads) once.
+    const settingsPath = join(repo, 'modelctl.json');
+    const settings = JSON.parse(readFileSync(settingsPath, 'utf8')) as Record<string, unknown>;
+    writeFileSync(settingsPath, JSON.stringify({ ...settings, stages: ['staging', 'production', 'archive'] }, null, 2));
+    expect(runWatchingZod(repo, ['log', 'm'])).toMatchObject({ code: 0, zodLoaded: true });
+    expect(runWatchingZod(repo, ['log', 'm'])).toMatchObject({ code: 0, zodLoaded: false });
+  });
+
+  it('a settings file that turns invalid is refused even though its earlier version was accepted', () => {
+    const repo = tempRepo();
+    expect(runCli(repo, ['ls']).code).toBe(0);
+    const settingsPath = join(repo, 'modelctl.json');
+    const settings = JSON.parse(readFileSync(settingsPath, 'utf8')) as Record<string, unknown>;
+    writeFileSync(settingsPath, JSON.stringify({ ...settings, stages: ['Not A Stage'] }));
+    const r = runCli(repo, ['ls', '--json']);
+    expect(r.code).toBe(2);
+    expect(r.error().code).toBe('INVALID_CONFIG');
+    // The local layer is checked the same way.
+    writeFileSync(settingsPath, JSON.stringify(settings));
+    expect(runCli(repo, ['ls']).code).toBe(0);
+    writeFileSync(join(repo, '.modelctl', 'config.json'), JSON.stringify({ checkout: { link: 'teleport' } }));
+    expect(runCli(repo, ['ls', '--json']).error().code).toBe('INVALID_CONFIG');
+  });
+
+  it('a verdict record written by another build is not trusted', () => {
+    const repo = tempRepo();
+    expect(runCli(repo, ['ls']).code).toBe(0);
+    const record = join(repo, '.modelctl', 'settings-verdicts.json');
+    expect(existsSync(record)).toBe(true);
+    const bad = Buffer.from(JSON.stringify({ stages: ['Bad'] }));
+    writeFileSync(join(repo, 'modelctl.json'), bad);
+    // Someone writes a record claiming these bytes were accepted, but by another build.
+    writeFileSync(record, JSON.stringify({ build: 'another-build', accepted: [bad.toString('base64')] }));
+    expect(runCli(repo, ['ls', '--json']).code).toBe(2);
+  });
+});
+
+describe('launcher', () => {
+  it('run from a clone that was not built, it says to run npm run build (exit 1, no stack trace)', () => {
+    const clone = tempDir('modelctl-unbuilt-');
+    mkdirSync(join(clone, 'bin'));
+    copyFileSync(BIN, join(clone, 'bin', 'modelctl.js'));
+    writeFileSync(join(clone, 'package.json'), JSON.stringify({ name: 'modelctl', type: 'module' }));
+    const r = spawnSync(process.execPath, [join(clone, 'bin', 'modelctl.js'), 'log', 'm'], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/npm run build/);
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+  });
+});
