@@ -221,15 +221,18 @@ describe('import refuses damaged and hostile bundles', () => {
     mkdirSync(bundleDir);
     const file = join(bundleDir, name);
     writeFileSync(file, bytes);
+    // Besides the index, the record of accepted settings (a cache the first CLI command in
+    // the repository writes, settings-verdicts.json) is not something the import wrote.
+    const derived = (p: string) => p.startsWith('index.db') || p === 'settings-verdicts.json';
     const beforeOuter = listTree(outer);
-    const beforeMeta = listTree(join(repo, '.modelctl')).filter((p) => !p.startsWith('index.db'));
+    const beforeMeta = listTree(join(repo, '.modelctl')).filter((p) => !derived(p));
     const r = runCli(repo, ['import', file, '--json']);
-    const afterOuter = listTree(outer).filter((p) => !p.startsWith('repo/.modelctl/index.db'));
+    const afterOuter = listTree(outer).filter((p) => !(p.startsWith('repo/.modelctl/') && derived(p.slice('repo/.modelctl/'.length))));
     return {
       r,
       repo,
       newOutside: afterOuter.filter((p) => !beforeOuter.includes(p)),
-      newInStore: listTree(join(repo, '.modelctl')).filter((p) => !p.startsWith('index.db') && !beforeMeta.includes(p)),
+      newInStore: listTree(join(repo, '.modelctl')).filter((p) => !derived(p) && !beforeMeta.includes(p)),
       noVersion: () => runCli(repo, ['log', 'fraud', '--json']).code === 3,
     };
   }
