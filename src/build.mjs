@@ -12,7 +12,7 @@
 // relative path (web UI assets and the like).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,9 +24,11 @@ const DIST = join(ROOT, 'dist');
 
 /**
  * Packages left out of the bundle and loaded from node_modules at run time: native addons
- * (a .node binary cannot be bundled) and packages that read their own files by path.
+ * (a .node binary cannot be bundled), packages that read their own files by path, and UMD
+ * builds that require their own files at run time (jsonc-parser's main; @cyclonedx reads
+ * its JSON schemas from beside its code).
  */
-const EXTERNAL = ['better-sqlite3'];
+const EXTERNAL = ['better-sqlite3', 'jsonc-parser', '@cyclonedx/cyclonedx-library'];
 
 /** Source files that are not part of the program: build scripts (this one, server/build-ui.mjs). */
 const isBuildScript = (rel) => /(^|\/)build(-[a-z]+)?\.mjs$/.test(rel);
@@ -180,3 +182,4 @@ if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 const outputs = Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js'));
 process.stderr.write(`built dist/: ${entryPoints.length} entry points, ${outputs.length} files, ${assets} assets, declarations (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
 if (process.argv.includes('--analyze')) process.stderr.write(await analyzeMetafile(result.metafile));
+if (process.argv.includes('--metafile')) writeFileSync(join(ROOT, '.tmp-build-meta.json'), JSON.stringify(result.metafile));

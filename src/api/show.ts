@@ -3,7 +3,7 @@ import type { Lineage, ManifestFile } from '../core/manifest.js';
 import { resolveRef } from '../store/resolve-ref.js';
 import { totalsOf, versionTensorSummaries, type TensorSummaryRow, type TensorTotals } from '../store/tensor-summaries.js';
 import { readVersionManifest } from './read-manifest.js';
-import { readTensorTables, type TensorFileView } from './tensor-tables.js';
+import type { TensorFileView } from './tensor-tables.js';
 import { withRepository, type CommonOptions } from './repository.js';
 import { summarizeVersion, type VersionSummary } from './views.js';
 import { describeVersionSignatures } from './version-signers.js';
@@ -38,6 +38,8 @@ export interface ShowResult {
  * stages, events, and its model files' parameter summary; with `tensors`, their tensor tables.
  */
 export async function show(opts: ShowOptions): Promise<ShowResult> {
+  // The header readers (and the validator they parse TF.js manifests with) only for --tensors.
+  const { readTensorTables } = opts.tensors || opts.file !== undefined ? await import('./tensor-tables.js') : { readTensorTables: null };
   return withRepository(opts, (repo) => {
     const v = resolveRef(repo.db, opts.ref);
     const manifest = readVersionManifest(repo, v.id);
@@ -53,7 +55,7 @@ export async function show(opts: ShowOptions): Promise<ShowResult> {
       signatures: describeVersionSignatures(repo, v.id, manifest.files),
       parameters: totalsOf(modelFiles),
       modelFiles,
-      ...(opts.tensors || opts.file !== undefined ? { tensors: readTensorTables(repo, manifest.files, opts.file) } : {}),
+      ...(readTensorTables ? { tensors: readTensorTables(repo, manifest.files, opts.file) } : {}),
     };
   });
 }
