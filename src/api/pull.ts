@@ -1,5 +1,5 @@
-import { rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { ExitCode, ModelctlError, NotFoundError } from '../errors.js';
 import { parseRef } from '../core/refs.js';
 import { resolveRef } from '../store/resolve-ref.js';
@@ -26,6 +26,8 @@ export interface PullOptions extends CommonOptions {
   jobs?: number;
   link?: LinkMode;
   force?: boolean;
+  /** Drop this many leading folders of every path (as tar does); only with `out`. */
+  stripComponents?: number;
   onProgress?: ProgressListener;
   /** Record the version in modelctl.lock (default: the `lock` setting); never with --out. */
   lock?: boolean;
@@ -36,6 +38,8 @@ export interface PullResult {
   version: VersionSummary;
   outDir: string;
   files: CheckoutResult['files'];
+  /** Files of the version the folder held before that this one lacks, removed (docs/design.md §10). */
+  removed: CheckoutResult['removed'];
   download: DownloadStats;
   /** False when pulled with no repository (a throwaway store was used and removed). */
   repository: boolean;
@@ -77,6 +81,7 @@ export async function pull(opts: PullOptions): Promise<PullResult> {
   const url = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(spec.url) ? spec.url : resolve(cwd, spec.url);
   const outDir = resolve(cwd, opts.out ?? '.');
   const scratch = join(outDir, PULL_STORE_DIR);
+  const firstCreated = firstMissingFolder(outDir);
   init({ cwd: scratch });
   try {
     const result = await pullInRepo({ ...opts, cwd: scratch, remote: url, out: outDir, link: opts.link ?? 'move' }, parsed.model, false);
@@ -84,10 +89,55 @@ export async function pull(opts: PullOptions): Promise<PullResult> {
     return result;
   } catch (err) {
     // Keep the scratch store only when running again can finish the job (network trouble);
-    // a wrong reference or a hostile remote leaves nothing behind.
-    if (!(err instanceof ModelctlError && err.exitCode === ExitCode.REMOTE)) rmSync(scratch, { recursive: true, force: true });
-    throw err;
+    // a wrong reference or a hostile remote leaves nothing behind, not even the --out folder
+    // this pull created.
+    if (!(err instanceof ModelctlError && err.exitCode === ExitCode.REMOTE)) {
+      rmSync(scratch, { recursive: true, force: true });
+      if (firstCreated) removeEmptyFolders(outDir, firstCreated);
+    }
+    throw withoutRepositoryHint(err, opts.ref, wanted, opts.out);
   }
+}
+
+/** The outermost folder of `dir` that does not exist yet (what a mkdir -p would create first), or null. */
+function firstMissingFolder(dir: string): string | null {
+  let missing: string | null = null;
+  for (let d = dir; !existsSync(d); d = dirname(d)) {
+    missing = d;
+    if (dirname(d) === d) break;
+  }
+  return missing;
+}
+
+/** Removes `dir` and its parents up to `top` (included) while they are empty. */
+function removeEmptyFolders(dir: string, top: string): void {
+  for (let d = dir; ; d = dirname(d)) {
+    try {
+      if (readdirSync(d).length > 0) return;
+      rmdirSync(d);
+    } catch {
+      return;
+    }
+    if (d === top || dirname(d) === d) return;
+  }
+}
+
+/**
+ * Errors of a repository-less pull come from its throwaway store, whose hints name
+ * commands that need a repository (`modelctl ls`, "commit your changes"). Here they get
+ * hints that work where the user is.
+ */
+function withoutRepositoryHint(err: unknown, ref: string, remote: string, out: string | undefined): unknown {
+  if (!(err instanceof ModelctlError)) return err;
+  const model = ref.split('@')[0];
+  let hint: string | undefined;
+  if (['UNKNOWN_MODEL', 'UNKNOWN_REF', 'NO_VERSIONS', 'AMBIGUOUS_REF'].includes(err.code)) {
+    hint = `check the reference against what ${remote} holds; from a clone of the training repository, \`modelctl fetch\` then \`modelctl log ${model}\` lists its versions`;
+  } else if (err.code === 'WOULD_OVERWRITE') {
+    hint = `move those files out of ${out ?? 'this folder'} first, or pass --force to overwrite or remove them`;
+  }
+  if (hint === undefined) return err;
+  return new ModelctlError(err.code, err.message, { exitCode: err.exitCode, hint, data: err.data, cause: err });
 }
 
 async function pullInRepo(opts: PullOptions & { cwd: string }, model: string, repository: boolean): Promise<PullResult> {
@@ -105,6 +155,6 @@ async function pullInRepo(opts: PullOptions & { cwd: string }, model: string, re
       await session.remote.close();
     }
   });
-  const co = await checkout({ cwd: opts.cwd, env: opts.env, ref: `${version.model}@${version.id}`, out: opts.out, link: opts.link, force: opts.force, verified, lock: opts.lock });
-  return { remote, version: co.version, outDir: co.outDir, files: co.files, download, repository, lock: co.lock };
+  const co = await checkout({ cwd: opts.cwd, env: opts.env, ref: `${version.model}@${version.id}`, out: opts.out, link: opts.link, force: opts.force, verified, lock: opts.lock, stripComponents: opts.stripComponents });
+  return { remote, version: co.version, outDir: co.outDir, files: co.files, removed: co.removed, download, repository, lock: co.lock };
 }

@@ -1,5 +1,5 @@
 import { UsageError } from '../errors.js';
-import { assertModelName, isVersionNumberSelector, printable } from './names.js';
+import { assertModelName, isModelName, isVersionNumberSelector, printable } from './names.js';
 
 /** What follows `@` in a reference, before it is resolved against an index (docs/design.md §2). */
 export type Selector =
@@ -21,6 +21,14 @@ export function parseRef(text: string): ParsedRef {
   const at = text.indexOf('@');
   const model = at < 0 ? text : text.slice(0, at);
   const sel = at < 0 ? '' : text.slice(at + 1);
+  // `pose:v3` or `pose#production` (docker and git habits): say which reference was meant.
+  const sep = at < 0 ? /^([^:#]+)[:#]([^:#]+)$/.exec(text) : null;
+  if (sep && isModelName(sep[1])) {
+    throw new UsageError('INVALID_REF', `invalid reference '${printable(text)}' — did you mean ${printable(`${sep[1]}@${sep[2]}`)}?`, {
+      hint: 'a reference is <model>@<selector>: fraud@v3, fraud@production, fraud@1.4.0 (see `modelctl help references`)',
+      data: { suggestion: `${sep[1]}@${sep[2]}` },
+    });
+  }
   assertModelName(model);
   if (at >= 0 && sel === '') {
     throw new UsageError('INVALID_REF', `reference '${printable(text)}' has an empty selector after '@'`, {

@@ -52,6 +52,33 @@ export function resolveRef(db: Database, ref: string | ParsedRef): VersionRow {
   }
 }
 
+/**
+ * `pose@v9` when pose has v1–v5: the message names the range and suggests the nearest
+ * numbers (v5, which is the latest), not the names that merely look alike (v1–v3).
+ */
+function unknownNumber(db: Database, parsed: ParsedRef, wanted: number, modelId: number): NotFoundError {
+  const range = db.prepare('SELECT MIN(number) AS lo, MAX(number) AS hi FROM versions WHERE model_id = ?').get(modelId) as { lo: number | null; hi: number | null };
+  const below = db.prepare('SELECT number AS n FROM versions WHERE model_id = ? AND number < ? ORDER BY number DESC LIMIT 1').get(modelId, wanted) as { n: number } | undefined;
+  const above = db.prepare('SELECT number AS n FROM versions WHERE model_id = ? AND number > ? ORDER BY number ASC LIMIT 1').get(modelId, wanted) as { n: number } | undefined;
+  const near = [below?.n, above?.n].filter((n): n is number => n !== undefined).sort((a, b) => Math.abs(a - wanted) - Math.abs(b - wanted) || a - b);
+  const candidates = near.map((n) => `${parsed.model}@v${n}${n === range.hi ? ' (latest)' : ''}`);
+  const has = range.lo === null ? 'has no versions' : range.lo === range.hi ? `has only v${range.lo}` : `has v${range.lo}–v${range.hi}`;
+  return new NotFoundError('UNKNOWN_REF', `unknown reference '${parsed.text}' — ${parsed.model} ${has}${candidates.length ? `; closest: ${candidates.join(', ')}` : ''}`, {
+    hint: `see the versions with \`modelctl log ${parsed.model}\``,
+    data: { candidates: near.map((n) => `${parsed.model}@v${n}`) },
+  });
+}
+
+/** A selector of 1–6 hex digits that is no stage or tag: too short to be an id prefix. */
+function shortIdPrefix(db: Database, parsed: ParsedRef, prefix: string): NotFoundError {
+  const found = versionsByIdPrefix(db, parsed.model, prefix);
+  const candidates = found.map((v) => `${parsed.model}@${v.id.slice(0, 12)}`);
+  return new NotFoundError('UNKNOWN_REF', `unknown reference '${parsed.text}': version ids need 7 or more hex digits, '${prefix}' has ${prefix.length}${candidates.length ? ` (matching: ${candidates.join(', ')}${found.length > 1 ? ', …' : ''})` : ''}`, {
+    hint: `copy a longer id from \`modelctl log ${parsed.model}\``,
+    data: { candidates },
+  });
+}
+
 /** The model's id; unknown model → NotFoundError (3) with the closest names. */
 export function requireModel(db: Database, model: string): number {
   const id = findModelId(db, model);
@@ -64,13 +91,15 @@ export function requireModel(db: Database, model: string): number {
 }
 
 function unknownRef(db: Database, parsed: ParsedRef, modelId: number): NotFoundError {
+  if (parsed.selector.kind === 'number') return unknownNumber(db, parsed, parsed.selector.number, modelId);
+  if (parsed.selector.kind === 'name' && /^[0-9a-f]{1,6}$/.test(parsed.selector.name)) return shortIdPrefix(db, parsed, parsed.selector.name);
   const names: string[] = ['latest'];
   for (const r of db.prepare('SELECT stage AS n FROM stages WHERE model_id = ?').all(modelId) as { n: string }[]) names.push(r.n);
   for (const r of db.prepare('SELECT name AS n FROM tags WHERE model_id = ?').all(modelId) as { n: string }[]) names.push(r.n);
   for (const r of db.prepare('SELECT number AS n FROM versions WHERE model_id = ? ORDER BY number DESC LIMIT 50').all(modelId) as { n: number }[]) {
     names.push(`v${r.n}`);
   }
-  const wanted = parsed.selector.kind === 'number' ? `v${parsed.selector.number}` : parsed.selector.kind === 'name' ? parsed.selector.name : 'latest';
+  const wanted = parsed.selector.kind === 'name' ? parsed.selector.name : 'latest';
   const near = closest(wanted, names).map((n) => `${parsed.model}@${n}`);
   return new NotFoundError('UNKNOWN_REF', `unknown reference '${parsed.text}'${near.length ? ` — closest: ${near.join(', ')}` : ''}`, {
     hint: `see the versions with \`modelctl log ${parsed.model}\``,

@@ -162,3 +162,46 @@ describe('checkout leaves exactly the version', () => {
     expect(readFileSync(join(ci, 'model-dir/model/a.bin'), 'utf8')).toBe('a1');
   });
 });
+
+describe('pull --out without a repository', () => {
+  function pushed(): { registry: string } {
+    const repo = tempRepo();
+    twoVersions(repo);
+    const registry = join(tempDir(), 'registry');
+    mkdirSync(registry);
+    expect(runCli(repo, ['remote', 'add', 'origin', registry, '--default']).code).toBe(0);
+    expect(runCli(repo, ['push']).code).toBe(0);
+    return { registry };
+  }
+
+  it('--strip-components places model/a.bin as a.bin, and a second pull replaces the first', () => {
+    const { registry } = pushed();
+    const ci = tempDir();
+    expect(runCli(ci, ['pull', 'm@v2', '--remote', registry, '--out', 'serving', '--strip-components', '1']).code).toBe(0);
+    expect(listFiles(join(ci, 'serving'))).toEqual(['a.bin', 'emotion.bin', 'sub/s.bin']);
+    const r = runCli(ci, ['pull', 'm@v1', '--remote', registry, '--out', 'serving', '--strip-components', '1', '--json']);
+    expect(r.code).toBe(0);
+    expect(r.json().removed.map((f: { path: string }) => f.path)).toEqual(['emotion.bin', 'sub/s.bin']);
+    expect(listFiles(join(ci, 'serving'))).toEqual(['a.bin']);
+  });
+
+  it('a failed pull leaves no --out folder behind, and its hints need no repository', () => {
+    const { registry } = pushed();
+    const ci = tempDir();
+    const r = runCli(ci, ['pull', 'm@v9', '--remote', registry, '--out', 'deep/serving', '--json']);
+    expect(r.code).toBe(3);
+    expect(readdirSync(ci)).toEqual([]);
+    expect(r.error().hint).not.toMatch(/modelctl ls\b/);
+    const unknown = runCli(ci, ['pull', 'nosuch', '--remote', registry, '--out', 'x', '--json']);
+    expect(unknown.code).toBe(3);
+    expect(unknown.error().hint).not.toMatch(/modelctl ls\b/);
+    expect(readdirSync(ci)).toEqual([]);
+
+    // A changed file in the way: the hint does not say "commit".
+    expect(runCli(ci, ['pull', 'm@v1', '--remote', registry, '--out', 'srv']).code).toBe(0);
+    writeFileSync(join(ci, 'srv/model/a.bin'), 'edited on the server');
+    const conflict = runCli(ci, ['pull', 'm@v2', '--remote', registry, '--out', 'srv', '--json']);
+    expect(conflict.code).toBe(4);
+    expect(conflict.error().hint).not.toMatch(/commit/);
+  });
+});

@@ -61,3 +61,41 @@ describe('messages that fit', () => {
     expect(again[0]).toMatch(/^Up to date with .*: nothing new for 2 models$/);
   });
 });
+
+describe('references that nearly work', () => {
+  function fiveVersions(): string {
+    const repo = tempRepo();
+    for (let i = 1; i <= 5; i++) {
+      writeFile(repo, 'model/w.bin', `w${i}`);
+      expect(runCli(repo, ['commit', 'pose', 'model']).code).toBe(0);
+    }
+    return repo;
+  }
+
+  it('pose:v3 suggests pose@v3 (exit 2)', () => {
+    const repo = fiveVersions();
+    const r = runCli(repo, ['show', 'pose:v3', '--json']);
+    expect(r.code).toBe(2);
+    expect(r.error().message).toMatch(/did you mean pose@v3\?/);
+  });
+
+  it('pose@v9 suggests the nearest version (v5, the latest), not look-alike names', () => {
+    const repo = fiveVersions();
+    const r = runCli(repo, ['show', 'pose@v9', '--json']);
+    expect(r.code).toBe(3);
+    const err = JSON.parse(r.stderr.trim().split('\n').pop() as string).error;
+    expect(err.data.candidates).toEqual(['pose@v5']);
+    expect(err.message).toMatch(/v1–v5/);
+    expect(err.message).toMatch(/latest/);
+  });
+
+  it('a short hex prefix says ids need 7 or more hex digits', () => {
+    const repo = fiveVersions();
+    const id: string = runCli(repo, ['show', 'pose@v2', '--json']).json().version.id;
+    const r = runCli(repo, ['show', `pose@${id.slice(0, 5)}`, '--json']);
+    expect(r.code).toBe(3);
+    const err = JSON.parse(r.stderr.trim().split('\n').pop() as string).error;
+    expect(err.message).toMatch(/7 or more hex digits/);
+    expect(err.data.candidates).toEqual([`pose@${id.slice(0, 12)}`]);
+  });
+});

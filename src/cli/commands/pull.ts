@@ -5,6 +5,7 @@ import { action } from '../action.js';
 import { reportLock } from '../lock-report.js';
 import { countOf, formatBytes } from '../format.js';
 import { progressBar } from '../progress.js';
+import { parseStripComponents } from './placement-render.js';
 import { parseJobs } from './push.js';
 
 /** `modelctl pull <ref>`. */
@@ -15,26 +16,31 @@ export function registerPull(program: Command): Command {
     .argument('<ref>', 'a reference: model[@latest|@v3|@stage|@tag|@idprefix]')
     .option('-r, --remote <name|url>', 'remote (default: the default remote; a URL works outside a repository)')
     .option('-o, --out <dir>', 'write the files into this folder')
+    .option('--strip-components <n>', 'with --out: drop the first n folders of every path (model/w.bin → w.bin with 1)')
     .option('-j, --jobs <n>', 'requests in flight (default 8)')
     .addOption(new Option('--link <mode>', 'how to place files').choices(['auto', 'reflink', 'hardlink', 'copy']))
     .option('-f, --force', 'overwrite files with local changes')
     .option('--lock', 'record the version in modelctl.lock (default: the lock setting; not with --out)')
-    .addHelpText('after', '\nExamples:\n  modelctl pull fraud@production\n  modelctl pull fraud@production --remote s3://ml-registry/team --out ./model   # in CI, no repository needed')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  modelctl pull fraud@production\n  modelctl pull fraud@production --remote s3://ml-registry/team --out ./model   # in CI, no repository needed\n  modelctl pull fraud@production --remote s3://ml-registry/team --out ./serving --strip-components 1   # model/w.bin → ./serving/w.bin',
+    )
     .action(
-      action<{ remote?: string; out?: string; jobs?: string; link?: LinkMode; force?: boolean; lock?: boolean }>(async (ctx, opts, ref: string) => {
+      action<{ remote?: string; out?: string; jobs?: string; link?: LinkMode; force?: boolean; lock?: boolean; stripComponents?: string }>(async (ctx, opts, ref: string) => {
         const jobs = parseJobs(opts.jobs);
+        const stripComponents = parseStripComponents(opts.stripComponents);
         const { pull } = await import('../../api/pull.js');
         const bar = await progressBar(ctx, 'pull');
         let result: PullResult;
         try {
-          result = await pull({ cwd: ctx.cwd, ref, remote: opts.remote, out: opts.out, jobs, link: opts.link, force: opts.force, lock: opts.lock, onProgress: bar.listener });
+          result = await pull({ cwd: ctx.cwd, ref, remote: opts.remote, out: opts.out, jobs, link: opts.link, force: opts.force, lock: opts.lock, stripComponents, onProgress: bar.listener });
         } finally {
           bar.stop();
         }
         reportLock(ctx, result.lock);
         ctx.out.result(result, (r: PullResult) => {
           const d = r.download;
-          return `Pulled ${r.version.ref} (${r.version.shortId}) from ${r.remote} into ${r.outDir}: ${countOf(d.chunksDownloaded, 'chunk')} downloaded (${formatBytes(d.bytesDownloaded)}), ${d.chunksReused} reused, ${countOf(r.files.length, 'file')} verified`;
+          return `Pulled ${r.version.ref} (${r.version.shortId}) from ${r.remote} into ${r.outDir}: ${countOf(d.chunksDownloaded, 'chunk')} downloaded (${formatBytes(d.bytesDownloaded)}), ${d.chunksReused} reused, ${countOf(r.files.length, 'file')} verified${r.removed.length ? `, ${r.removed.length} removed (not in this version)` : ''}`;
         });
       }),
     );
