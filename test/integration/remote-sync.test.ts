@@ -95,7 +95,9 @@ describe('push, fetch and pull over a directory remote', () => {
     expect(r.json().repository).toBe(false);
     expect(readFileSync(join(ci, 'model/m/w.bin')).equals(readFileSync(join(a, 'm/w.bin')))).toBe(true);
     expect(readFileSync(join(ci, 'model/m/same-b'), 'utf8')).toBe('dup');
-    expect(readdirSync(join(ci, 'model')).sort()).toEqual(['m']);
+    // The scratch store is gone; what stays beside the files is the placement record, so the
+    // next pull into this folder can replace this version (docs/design.md §10).
+    expect(readdirSync(join(ci, 'model')).sort()).toEqual(['.modelctl-placed', 'm']);
     expect(runCli(tempDir(), ['pull', 'fraud@production']).code).toBe(3);
     expect(runCli(ci, ['pull', 'fraud@nosuch', '--remote', remote, '--out', 'x']).code).toBe(3);
     expect(existsSync(join(ci, 'x', '.modelctl-pull'))).toBe(false);
