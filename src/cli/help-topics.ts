@@ -111,7 +111,11 @@ version as one file.`,
   5    denied by a stage policy, an archived version or a pre-* hook
   6    integrity: a hash mismatch, a missing or corrupt object, a broken audit chain
   7    remote: network, credentials, permissions, throttling after retries
-  130  interrupted (Ctrl-C); nothing half-written was left`,
+  130  interrupted (Ctrl-C); nothing half-written was left
+
+'modelctl run' is the one exception: when the command it runs fails, modelctl exits with
+that command's exit code (COMMAND_FAILED). 'modelctl reproduce' exits 4 when the rebuilt
+outputs are not bit-identical.`,
   },
 ];
 
