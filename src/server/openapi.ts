@@ -140,7 +140,23 @@ const schemas: Record<string, Schema> = {
     data: { type: 'object' },
   }),
   EventRecord: { allOf: [ref('Event'), obj({ seq: int, hash: hex64, prevHash: hex64, pushed: bool })] },
-  Version: obj({ version: ref('VersionSummary'), files: arr(ref('ManifestFile')), lineage: ref('Lineage'), events: arr(ref('Event')) }),
+  SignatureCheck: obj(
+    { kind: str, keyHint: str, keyName: nullable(str), valid: { type: ['boolean', 'null'] }, problem: nullable(str), createdAt: time, bundleId: str },
+    { difference: { type: 'object' } },
+  ),
+  TensorTotals: obj({ files: int, formats: arr(str), tensorCount: int, parameterCount: int, tensorBytes: int, dtypes: arr(obj({ dtype: str, parameters: int })), unreadable: int }),
+  Version: obj(
+    {
+      version: ref('VersionSummary'),
+      files: arr(ref('ManifestFile')),
+      lineage: ref('Lineage'),
+      events: arr(ref('Event')),
+      signatures: arr(ref('SignatureCheck')),
+      parameters: nullable(ref('TensorTotals')),
+      modelFiles: arr(obj({ path: str, digest: hex64, format: str, summary: nullable({ type: 'object' }), error: nullable(obj({ code: str, message: str })) })),
+    },
+    { tensors: arr({ type: 'object' }) },
+  ),
   LineageGraph: obj({
     root: str,
     depth: nullable(int),

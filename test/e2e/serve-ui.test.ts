@@ -109,6 +109,7 @@ describe.skipIf(!available)('serve: the web UI in a browser', () => {
     expect(Number(await page.getAttribute('#lineage', 'data-nodes'))).toBeGreaterThanOrEqual(2);
     await page.waitForSelector('#diff table');
     expect(await page.textContent('#diff')).toContain('accuracy');
+    expect(await page.textContent('main')).toContain('Not signed');
     await shot('4-version');
 
     // A fine-tune's graph reaches its parent in another model.

@@ -125,6 +125,7 @@ describe('serve: models and versions', () => {
     expect(v.body.lineage.params).toEqual({ lr: 0.02, epochs: 20 });
     expect(v.body.lineage.metrics.accuracy).toBe(0.93);
     expect(v.body.version.stages).toEqual(['production']);
+    expect(v.body.signatures).toEqual([]);
 
     const ranker = await api.get('/api/models/{model}', { model: 'team/ranker' });
     expect(ranker.body.latest.parent).toBe(v.body.version.id);

@@ -9,12 +9,28 @@ import { renderDiff } from '../widgets/diff-view.js';
 /** Top-level fields of GET /api/versions/{ref} this page renders itself. */
 const KNOWN = new Set(['version', 'files', 'lineage', 'events']);
 
-/** Renderers for sections later modelctl versions add; unknown ones are shown as JSON. */
+/** Renderers for the sections beyond the core ones; fields nobody renders yet are shown as JSON. */
+const count = (n) => (n >= 1e9 ? `${(n / 1e9).toFixed(2)} B` : n >= 1e6 ? `${(n / 1e6).toFixed(1)} M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k` : String(n));
 const SECTIONS = {
-  signatures: (list) =>
-    Array.isArray(list) && list.length
-      ? table(['signer', 'verified', 'at'], list.map((s) => [s.signer ?? s.identity ?? s.keyId ?? '', String(s.verified ?? ''), time(s.at ?? s.createdAt ?? '')]))
-      : h('div', { class: 'muted' }, 'No signatures.'),
+  signatures: {
+    title: 'Signatures',
+    render: (list) =>
+      Array.isArray(list) && list.length
+        ? table(['kind', 'key', 'status', 'signed', 'problem'], list.map((s) => [s.kind ?? '', s.keyName ?? s.keyHint ?? '', h('span', { class: `badge ${s.valid === true ? 'stage' : s.valid === false ? 'rollback' : 'tag'}`, 'data-valid': String(s.valid) }, s.valid === true ? '✓ valid' : s.valid === false ? '✗ invalid' : 'not checkable'), time(s.createdAt), s.problem ?? '']), { id: 'signatures' })
+        : h('div', { class: 'muted' }, 'Not signed (', h('code', {}, 'modelctl sign <ref> --key release.pem'), ').'),
+  },
+  parameters: {
+    title: 'Parameters',
+    render: (p) =>
+      p ? h('div', { class: 'panel', id: 'parameters' }, `${count(p.parameterCount)} parameters in ${p.tensorCount} tensors (${bytes(p.tensorBytes)}) across ${p.files} model file(s), ${(p.formats ?? []).join(', ')}`, p.dtypes?.length ? h('div', { class: 'muted' }, p.dtypes.map((d) => `${d.dtype}: ${count(d.parameters)}`).join(' · ')) : null, p.unreadable ? h('div', { class: 'error' }, `${p.unreadable} model file(s) could not be read`) : null) : null,
+  },
+  modelFiles: {
+    title: 'Model files',
+    render: (rows) =>
+      Array.isArray(rows) && rows.length
+        ? table(['path', 'format', 'tensors', 'parameters', 'dtypes', 'note'], rows.map((r) => [r.path, r.format, r.summary ? String(r.summary.tensorCount) : '', r.summary ? count(r.summary.parameterCount) : '', r.summary ? Object.keys(r.summary.dtypes ?? {}).join(', ') : '', r.error ? r.error.message : '']))
+        : null,
+  },
 };
 
 function table(head, rows, attrs = {}) {
@@ -76,7 +92,11 @@ export async function renderVersion(main, { ref, query }) {
     h('div', { class: 'legend' }, h('span', {}, h('i', { style: 'background:#3452d9' }), 'this version'), h('span', {}, h('i', { style: 'background:#98a2b3' }), 'other versions'), h('span', {}, h('i', { style: 'background:#f79009' }), 'data'), h('span', {}, h('i', { style: 'background:#12b76a' }), 'code')),
     h('div', { class: 'spread' }, h('h2', {}, 'Diff'), choices.length ? h('label', { class: 'row' }, 'against ', diffSelect) : null),
     diffEl,
-    extra.map((k) => [h('h2', {}, k), SECTIONS[k] ? SECTIONS[k](shown[k]) : h('pre', { class: 'panel mono', style: 'overflow:auto' }, JSON.stringify(shown[k], null, 2))]),
+    extra.map((k) => {
+      const known = SECTIONS[k];
+      const body = known ? known.render(shown[k]) : shown[k] === null || shown[k] === undefined ? null : h('pre', { class: 'panel mono', style: 'overflow:auto' }, JSON.stringify(shown[k], null, 2));
+      return body ? [h('h2', {}, known?.title ?? k), body] : null;
+    }),
     h('h2', {}, 'Events'),
     shown.events.length ? table(['time', 'action', 'actor', 'reason'], [...shown.events].reverse().map((e) => [time(e.at), e.action, e.actor, e.reason ?? ''])) : h('div', { class: 'muted' }, 'none'),
   );
