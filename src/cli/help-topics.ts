@@ -115,7 +115,10 @@ version as one file.`,
 
 'modelctl run' is the one exception: when the command it runs fails, modelctl exits with
 that command's exit code (COMMAND_FAILED). 'modelctl reproduce' exits 4 when the rebuilt
-outputs are not bit-identical.`,
+outputs are not bit-identical. 'modelctl serve' and 'modelctl watch' run until stopped:
+SIGINT/SIGTERM ends them with 0 (watch: 130 when it had to abandon a download midway). The
+HTTP API of serve answers errors with the same document and a status from the exit code
+(2 → 400, 3 → 404, 4 → 409, 5 → 403, 6 → 500, 7 → 502).`,
   },
 ];
 

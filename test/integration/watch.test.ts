@@ -174,6 +174,37 @@ describe('watch: deploy on stage change', () => {
     expect(readlinkSync(out)).toMatch(/versions\/v2-/);
   }, 240_000);
 
+  it('finishes a running hook on SIGTERM before it exits, and a restart deploys nothing again', async () => {
+    const team = tempRepo();
+    const registry = join(tempDir(), 'registry');
+    expect(runCli(team, ['remote', 'add', 'origin', registry, '--default']).code).toBe(0);
+    writeFile(team, 'model/w.bin', 'one\n');
+    expect(runCli(team, ['commit', 'fraud', 'model/', '-m', 'one']).code).toBe(0);
+    expect(runCli(team, ['push']).code).toBe(0);
+    expect(runCli(team, ['promote', 'fraud@v1', '--to', 'production', '--push', '--yes']).code).toBe(0);
+    const host = tempDir();
+    const out = join(host, 'model');
+    const log = join(host, 'hook.log');
+    const args = ['watch', 'fraud@production', '--remote', registry, '--out', out, '--exec', `sleep 2; echo "done $MODELCTL_REF" >> ${log}`, '--interval', '1s', '--json'];
+    const w = spawn(process.execPath, [BIN, ...args], { cwd: host, env: { ...process.env, CI: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    w.stdout!.on('data', (b: Buffer) => (text += b.toString('utf8')));
+    const code = new Promise<number | null>((r) => w.on('exit', (c) => r(c)));
+    const end = Date.now() + 20_000;
+    while (!text.includes('"event":"stage-moved"') && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 500)); // the hook is sleeping now
+    w.kill('SIGTERM');
+    expect(await code).toBe(0);
+    expect(readFileSync(log, 'utf8')).toBe('done fraud@v1\n');
+    expect(readFileSync(join(out, 'model/w.bin'), 'utf8')).toBe('one\n');
+    expect(text).toContain('"event":"deployed"');
+
+    const again = runCli(host, [...args.slice(0, -3), '--once', '--json']);
+    expect(again.code).toBe(0);
+    expect(again.stdout).not.toContain('"event":"deployed"');
+    expect(readFileSync(log, 'utf8')).toBe('done fraud@v1\n');
+  }, 60_000);
+
   it('refuses what it cannot do before watching: no --out or --exec, --out in the way, an unsigned webhook', () => {
     const host = tempDir();
     expect(runCli(host, ['watch', 'fraud@production', '--remote', '/nonexistent/registry', '--json']).error().code).toBe('NOTHING_TO_DO');
