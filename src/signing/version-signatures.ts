@@ -1,5 +1,5 @@
 import type { ManifestFile } from '../core/manifest.js';
-import { IntegrityError, ModelctlError } from '../errors.js';
+import { ModelctlError } from '../errors.js';
 import type { Database } from '../store/index-db.js';
 import type { ObjectStore } from '../store/objects.js';
 import { signaturesOfVersion, type SignatureKind, type SignatureRow } from '../store/signatures-table.js';
@@ -112,26 +112,3 @@ export function describeDifference(d: ManifestDifference): string {
   return ['the files differ from what was signed', [part('changed', d.changed), part('missing', d.missing), part('not signed', d.extra)].filter(Boolean).join('; ')].join(' — ');
 }
 
-/**
- * Throws IntegrityError SIGNATURE_MISSING (exit 6) unless every key in `required` made a
- * valid signature of the version: the check pull makes before placing anything when the
- * version's stage or model requires signatures (docs/design.md §11). The files' bytes must
- * be local (the sha256 of each is needed). Returns the checks.
- */
-export function assertSignedBy(db: Database, store: ObjectStore, versionId: string, files: readonly ManifestFile[], required: readonly TrustedKey[], label: string): SignatureCheck[] {
-  const checks = checkVersionSignatures(db, store, versionId, files, required);
-  const signed = validSignerNames(checks);
-  const missing = required.filter((k) => !signed.includes(k.name)).map((k) => k.name);
-  if (missing.length) {
-    const invalid = checks.filter((c) => c.valid === false && c.keyName && missing.includes(c.keyName));
-    throw new IntegrityError(
-      invalid.length ? 'SIGNATURE_INVALID' : 'SIGNATURE_MISSING',
-      `${label} is not validly signed by ${missing.map((n) => `'${n}'`).join(', ')}${invalid.length ? `: ${invalid.map((c) => c.problem).join('; ')}` : ' (no signature by that key)'}; nothing was placed`,
-      {
-        hint: 'sign the version with the release key (`modelctl sign <ref> --key <private.pem>`) and push it, or check trust.keys',
-        data: { missing, signatures: checks },
-      },
-    );
-  }
-  return checks;
-}
