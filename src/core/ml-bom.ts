@@ -43,7 +43,7 @@ export async function buildMlBom(input: MlBomInput): Promise<Record<string, unkn
   const bom = new Models.Bom();
   bom.serialNumber = deterministicUrnUuid(`modelctl-bom-v1:${input.versionId}`);
   bom.metadata.timestamp = new Date(input.created);
-  bom.metadata.tools.components.add(new Models.Component(Enums.ComponentType.Application, 'modelctl', { version: input.modelctlVersion, group: 'npm' }));
+  bom.metadata.tools.components.add(new Models.Component(Enums.ComponentType.Application, 'modelctl', { version: input.modelctlVersion, purl: `pkg:npm/modelctl@${input.modelctlVersion}` }));
 
   const model = new Models.Component(Enums.ComponentType.MachineLearningModel, input.model, {
     bomRef: `model:${input.versionId}`,
