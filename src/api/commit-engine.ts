@@ -99,8 +99,8 @@ export async function commitVersion(repo: Repository, opts: CommitRequest & Comm
   if (opts.extraFiles?.length) mergeSelected(selected, await selectFiles(repo.root, repo.root, opts.extraFiles));
   if (selected.length === 0) throw new UsageError('NO_FILES', 'the given paths hold no files');
 
-  const params = await gatherKeyValues(repo, 'param', opts.paramsFile, modelSettings?.params, opts.params);
-  const metrics = await gatherKeyValues(repo, 'metric', opts.metricsFile, modelSettings?.metrics, opts.metrics);
+  const params = await gatherKeyValues(repo, opts.model, 'param', opts.paramsFile, modelSettings?.params, opts.params);
+  const metrics = await gatherKeyValues(repo, opts.model, 'metric', opts.metricsFile, modelSettings?.metrics, opts.metrics);
   const parent = opts.parent ? resolveRef(repo.db, opts.parent) : null;
   // --data paths are relative to the current folder; those in modelctl.json to the root, like its other paths.
   const data = opts.data ? await describeDataInputs(repo, opts.data) : await describeDataInputs({ ...repo, cwd: repo.root }, modelSettings?.data ?? []);
@@ -244,6 +244,7 @@ function mergeSelected(into: SelectedFile[], more: readonly SelectedFile[]): voi
  */
 async function gatherKeyValues(
   repo: Repository,
+  model: string,
   kind: 'param' | 'metric',
   explicitFile: string | undefined,
   configuredFile: string | undefined,
@@ -252,7 +253,7 @@ async function gatherKeyValues(
   const out: Record<string, JsonValue> = {};
   const file = explicitFile ?? configuredFile;
   if (file && !explicitFile) assertSettingsPathInside(repo.root, file);
-  if (file) Object.assign(out, await readKeyValueFile(explicitFile ? repo.cwd : repo.root, file, kind));
+  if (file) Object.assign(out, await readKeyValueFile(explicitFile ? repo.cwd : repo.root, file, kind, explicitFile ? { from: 'flag' } : { from: 'settings', model }));
   for (const kv of pairs ?? []) {
     const [k, v] = parseKeyValue(kv, kind);
     out[k] = v;

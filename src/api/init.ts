@@ -68,6 +68,8 @@ export interface InitResult {
   files: InitFileChange[];
   /** package.json scripts added (names). */
   npmScripts: string[];
+  /** What modelctl.json declares after init (the file found, or the one written): what to suggest next. */
+  declared: { models: string[]; stages: string[]; remotes: string[] };
 }
 
 /**
@@ -130,7 +132,8 @@ export function init(opts: InitOptions = {}): InitResult {
   const view = templateView(config, opts);
   if (opts.ci && opts.ci !== 'none') files.push(writeCiFile(root, opts.ci, view));
   const npmScripts = opts.npmScripts === false ? [] : addNpmScripts(root, view, files);
-  return { root, metaDir, created, configCreated, gitignoreUpdated, template, files, npmScripts };
+  const declared = { models: Object.keys(config.models ?? {}), stages: config.stages ?? DEFAULT_STAGES, remotes: Object.keys(config.remotes ?? {}) };
+  return { root, metaDir, created, configCreated, gitignoreUpdated, template, files, npmScripts, declared };
 }
 
 /** The modelctl.json of a new repository: the shipped base plus the options, validated. */

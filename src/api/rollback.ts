@@ -4,9 +4,9 @@ import { parseRef } from '../core/refs.js';
 import { rollbackTarget } from '../core/stage-moves.js';
 import { requireModel, resolveRef } from '../store/resolve-ref.js';
 import { getStageHolder, stageHistory } from '../store/stages-table.js';
-import { getVersion } from '../store/version-records.js';
+import { getVersion, listVersions } from '../store/version-records.js';
 import { withRepository, type CommonOptions } from './repository.js';
-import { assertKnownStage, performStageMove, type ConfirmStageMove, type StageMoveResult } from './stage-move.js';
+import { assertKnownStage, performStageMove, policyWouldAllow, type ConfirmStageMove, type StageMoveResult } from './stage-move.js';
 
 export interface RollbackOptions extends CommonOptions {
   model: string;
@@ -53,8 +53,14 @@ export async function rollback(opts: RollbackOptions): Promise<StageMoveResult> 
     } else {
       targetId = rollbackTarget(history, holder.versionId);
       if (targetId === null) {
+        // Suggest only a version the stage's policy would take (a --to version meets it in full).
+        const allowed = listVersions(db, opts.model, 200).find((v) => v.id !== holder.versionId && policyWouldAllow(repo, opts.stage, v.id));
+        const reason = settings.policies[opts.stage]?.require_reason ? ' --reason "…"' : '';
         throw new NotFoundError('NO_PREVIOUS_HOLDER', `'${opts.stage}' of ${opts.model} has no earlier holder to roll back to`, {
-          hint: `name the version with --to, e.g. \`modelctl rollback ${opts.model} --stage ${opts.stage} --to ${opts.model}@v1\``,
+          hint: allowed
+            ? `name the version with --to: \`modelctl rollback ${opts.model} --stage ${opts.stage} --to ${opts.model}@v${allowed.number}${reason}\``
+            : `no other version of ${opts.model} meets the '${opts.stage}' policy; promote one that does (\`modelctl promote ${opts.model}@<ref> --to ${opts.stage} --dry-run\` shows what is unmet)`,
+          data: { suggestion: allowed ? `${opts.model}@v${allowed.number}` : null },
         });
       }
     }

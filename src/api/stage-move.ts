@@ -170,8 +170,16 @@ export async function performStageMove(repo: Repository, plan: StageMovePlan): P
   };
 }
 
+/**
+ * Whether the stage's full policy would let `versionId` take `stage` now, given a reason
+ * (the user can always add one): what a suggestion may name without leading to exit 5.
+ */
+export function policyWouldAllow(repo: Repository, stage: string, versionId: string): boolean {
+  return checkPolicy(repo, { stage, stages: repo.settings.stages, rules: repo.settings.policies[stage], reason: 'suggested' }, versionId).allowed;
+}
+
 /** The verdict for moving `plan.stage` to the version, from facts read now. */
-function checkPolicy(repo: Repository, plan: StageMovePlan, versionId: string): PolicyVerdict {
+function checkPolicy(repo: Repository, plan: Pick<StageMovePlan, 'stage' | 'stages' | 'rules' | 'reason'>, versionId: string): PolicyVerdict {
   const { db } = repo;
   const row = getVersion(db, versionId);
   const metrics = versionKeyValues(db, 'metrics', versionId);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { z } from 'zod';
-import { UsageError, fsError } from '../errors.js';
+import { NotFoundError, UsageError, fsError } from '../errors.js';
 import { flattenObject, type JsonValue } from '../core/key-values.js';
 import { printable } from '../core/names.js';
 import { parseUntrustedJson } from '../core/untrusted-json.js';
@@ -10,17 +10,35 @@ import { parseUntrustedJson } from '../core/untrusted-json.js';
 const MAX_DEPTH = 32;
 const mappingSchema = z.record(z.string(), z.unknown());
 
+/** Where the name of a params/metrics file came from: a flag, or a model's entry in modelctl.json. */
+export type KeyValueFileSource = { from: 'flag' } | { from: 'settings'; model: string };
+
 /**
  * Reads a params or metrics file, JSON or YAML (by extension; unknown extensions try JSON
  * then YAML), into flat dotted keys with their value types kept. A missing file is not
- * found (3); anything that is not a mapping of values is a usage error (2).
+ * found (3); anything that is not a mapping of values is a usage error (2). Messages name
+ * where the file's name came from (`--metrics`, or `models.<m>.metrics` in modelctl.json).
  */
-export async function readKeyValueFile(cwd: string, path: string, what: 'param' | 'metric'): Promise<Record<string, JsonValue>> {
+export async function readKeyValueFile(cwd: string, path: string, what: 'param' | 'metric', source: KeyValueFileSource = { from: 'flag' }): Promise<Record<string, JsonValue>> {
   const abs = resolve(cwd, path);
+  const label =
+    source.from === 'flag'
+      ? `--${what}s file '${printable(path)}'`
+      : `the ${what}s file '${printable(path)}' named in modelctl.json (models.${source.model}.${what}s)`;
+  const fix =
+    source.from === 'flag'
+      ? `check the path given to --${what}s`
+      : `fix models.${source.model}.${what}s in modelctl.json, or pass --${what}s <file> (or --${what} k=v) instead`;
   let text: string;
   try {
     text = readFileSync(abs, 'utf8');
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new NotFoundError('FILE_NOT_FOUND', `${label} does not exist`, {
+        hint: source.from === 'settings' ? `run the step that writes it first, or ${fix}` : fix,
+        data: { path, ...(source.from === 'settings' ? { setting: `models.${source.model}.${what}s` } : {}) },
+      });
+    }
     throw fsError(err, path);
   }
   const code = `INVALID_${what.toUpperCase()}S_FILE`;
@@ -41,13 +59,13 @@ export async function readKeyValueFile(cwd: string, path: string, what: 'param' 
     // deeper nesting (and deep recursion would overflow the stack before that).
     parseJson(JSON.stringify(value) ?? 'null');
   } catch (err) {
-    throw new UsageError(code, `--${what}s file '${printable(path)}' cannot be parsed: ${(err as Error).message.split('\n')[0]}`, {
-      hint: 'it must be a JSON or YAML mapping of names to values',
+    throw new UsageError(code, `${label} cannot be parsed: ${(err as Error).message.split('\n')[0]}`, {
+      hint: `it must be a JSON or YAML mapping of names to values; ${fix}`,
     });
   }
   if (!mappingSchema.safeParse(value).success) {
-    throw new UsageError(code, `--${what}s file '${printable(path)}' is not a mapping of names to values`, {
-      hint: 'write e.g. {"lr": 0.001} or "lr: 0.001"',
+    throw new UsageError(code, `${label} is not a mapping of names to values`, {
+      hint: `write e.g. {"lr": 0.001} or "lr: 0.001"; ${fix}`,
     });
   }
   return flattenObject(value as Record<string, unknown>, what);

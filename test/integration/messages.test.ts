@@ -99,3 +99,59 @@ describe('references that nearly work', () => {
     expect(err.data.candidates).toEqual([`pose@${id.slice(0, 12)}`]);
   });
 });
+
+describe('params and metrics files named in modelctl.json', () => {
+  it('a missing or unparseable one is reported as modelctl.json\'s model entry, not as a flag', () => {
+    const repo = tempRepo();
+    writeFile(repo, 'model/w.bin', 'w');
+    writeFileSync(join(repo, 'modelctl.json'), JSON.stringify({ models: { fraud: { paths: ['model/'], metrics: 'metrics.json', params: 'params.yaml' } } }));
+    writeFile(repo, 'params.yaml', 'lr: 0.1\n');
+    const missing = runCli(repo, ['commit', 'fraud', '--json']);
+    expect(missing.code).toBe(3);
+    expect(missing.error().message).toMatch(/metrics\.json' named in modelctl\.json \(models\.fraud\.metrics\)/);
+    expect(missing.error().message).not.toMatch(/--metrics/);
+    writeFile(repo, 'metrics.json', '{"auc": ');
+    const broken = runCli(repo, ['commit', 'fraud', '--json']);
+    expect(broken.code).toBe(2);
+    expect(broken.error().message).toMatch(/named in modelctl\.json \(models\.fraud\.metrics\) cannot be parsed/);
+    // Given by flag, it is named as the flag.
+    const flag = runCli(repo, ['commit', 'fraud', '--metrics', 'nope.json', '--json']);
+    expect(flag.code).toBe(3);
+    expect(flag.error().message).toMatch(/^--metrics file 'nope\.json'/);
+  });
+});
+
+describe('init in a clone', () => {
+  it('init --yes where modelctl.json already declares a model suggests committing that model', () => {
+    const d = tempDir();
+    writeFileSync(join(d, 'modelctl.json'), JSON.stringify({ models: { pose: { paths: ['model/'] } }, stages: ['dev', 'prod'] }));
+    const r = runCli(d, ['init', '--yes']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('modelctl commit pose');
+    expect(r.stdout).not.toContain('<model>');
+    expect(r.stdout).toContain('--to dev');
+  });
+});
+
+describe('rollback with no earlier holder', () => {
+  it('suggests only a version the stage policy would take', () => {
+    const repo = tempRepo();
+    writeFileSync(
+      join(repo, 'modelctl.json'),
+      JSON.stringify({ stages: ['staging', 'production'], policies: { production: { metrics: { auc: '>= 0.9' } } } }),
+    );
+    for (const [i, auc] of [[1, 0.95], [2, 0.5], [3, 0.97]] as const) {
+      writeFile(repo, 'model/w.bin', `w${i}`);
+      expect(runCli(repo, ['commit', 'm', 'model', '--metric', `auc=${auc}`]).code).toBe(0);
+    }
+    expect(runCli(repo, ['promote', 'm@v3', '--to', 'production']).code).toBe(0);
+    const r = runCli(repo, ['rollback', 'm', '--stage', 'production', '--json']);
+    expect(r.code).toBe(3);
+    const err = JSON.parse(r.stderr.trim().split('\n').pop() as string).error;
+    expect(err.code).toBe('NO_PREVIOUS_HOLDER');
+    // v2 (auc 0.5) would be refused; v1 is the newest version the gate takes.
+    expect(err.data.suggestion).toBe('m@v1');
+    expect(err.hint).toContain('--to m@v1');
+    expect(runCli(repo, ['rollback', 'm', '--stage', 'production', '--to', 'm@v1']).code).toBe(0);
+  });
+});

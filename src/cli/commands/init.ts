@@ -132,10 +132,14 @@ function renderInit(r: InitCommandResult, ctx: CommandContext): string {
     else if (f.action === 'skipped') lines.push(c.yellow(`Skipped ${f.path}: ${f.detail ?? ''}`));
   }
   if (r.remoteCheck && !r.remoteCheck.reachable) lines.push(c.yellow(`Remote ${r.remoteCheck.displayUrl} saved, but it did not answer: run \`modelctl push\` once it does`));
-  const model = r.answers.model;
+  // Next steps follow what modelctl.json declares (a clone's file names its models already),
+  // not only what was answered here.
+  const model = r.declared.models.length === 1 ? r.declared.models[0] : r.configCreated ? r.answers.model : undefined;
   lines.push('', c.bold('Next:'));
-  lines.push(model ? `  modelctl commit ${model} -m "first version"` : '  modelctl commit <model> <paths…> -m "first version"');
-  if (r.answers.remote) lines.push('  modelctl push');
-  lines.push(`  modelctl promote ${model ?? '<model>'}@latest --to ${r.answers.stages[0] ?? 'staging'}`);
+  if (model) lines.push(`  modelctl commit ${model} -m "first version"`);
+  else if (r.declared.models.length > 1) for (const m of r.declared.models) lines.push(`  modelctl commit ${m} -m "first version"`);
+  else lines.push('  modelctl commit <model> <paths…> -m "first version"');
+  if (r.answers.remote || r.declared.remotes.length) lines.push('  modelctl push');
+  lines.push(`  modelctl promote ${model ?? r.declared.models[0] ?? '<model>'}@latest --to ${r.declared.stages[0] ?? 'staging'}`);
   return lines.join('\n');
 }
