@@ -31,6 +31,43 @@ export interface RemoteCache {
   close(): Promise<void>;
 }
 
+/** Downloads of objects into one repository's store, shared by concurrent callers. */
+export interface ObjectFetcher {
+  /** Makes the objects of `files` present (see RemoteCache.ensureObjects); returns the digests downloaded now. */
+  ensureObjects(files: readonly ManifestFile[]): Promise<Set<string>>;
+  /** Resolves when no download is running. */
+  settled(): Promise<void>;
+}
+
+/**
+ * On-demand downloads from `session` into `repo`'s store through pull's verified path:
+ * concurrent requests for the same object share one download (two would race on its
+ * partial file).
+ */
+export function objectFetcher(repo: Repository, session: RemoteSession): ObjectFetcher {
+  const downloads = new Map<string, Promise<boolean>>();
+  const fetchObject = (f: ManifestFile): Promise<boolean> => {
+    let p = downloads.get(f.digest);
+    if (!p) {
+      p = downloadObjects(repo, session.remote, [f], JOBS)
+        .then((r) => r.verified.has(f.digest))
+        .finally(() => downloads.delete(f.digest));
+      downloads.set(f.digest, p);
+    }
+    return p;
+  };
+  return {
+    async ensureObjects(files) {
+      const wanted = [...new Map(files.filter((f) => !repo.store.hasObject(f.digest)).map((f) => [f.digest, f])).values()];
+      const got = await Promise.all(wanted.map(async (f) => ((await fetchObject(f)) ? f.digest : null)));
+      return new Set(got.filter((d): d is string => d !== null));
+    },
+    async settled() {
+      await Promise.allSettled(downloads.values());
+    },
+  };
+}
+
 /** The remote settings `remote` (a configured name or a URL) names from `cwd`, and a key for it. */
 export async function resolveRemoteSpec(cwd: string, remote: string | undefined, env: NodeJS.ProcessEnv): Promise<{ settings: Settings | null; key: string }> {
   let settings: Settings | null = null;
@@ -64,30 +101,16 @@ export async function openRemoteCache(opts: { cwd: string; remote: string | unde
     repo.close();
     throw err;
   }
-  const downloads = new Map<string, Promise<boolean>>();
-  const fetchObject = (f: ManifestFile): Promise<boolean> => {
-    let p = downloads.get(f.digest);
-    if (!p) {
-      p = downloadObjects(repo, session.remote, [f], JOBS)
-        .then((r) => r.verified.has(f.digest))
-        .finally(() => downloads.delete(f.digest));
-      downloads.set(f.digest, p);
-    }
-    return p;
-  };
+  const fetcher = objectFetcher(repo, session);
   return {
     repo,
     displayUrl: session.displayUrl,
     async refresh(model) {
       await fetchInto(repo, session, model, JOBS);
     },
-    async ensureObjects(files) {
-      const wanted = [...new Map(files.filter((f) => !repo.store.hasObject(f.digest)).map((f) => [f.digest, f])).values()];
-      const got = await Promise.all(wanted.map(async (f) => ((await fetchObject(f)) ? f.digest : null)));
-      return new Set(got.filter((d): d is string => d !== null));
-    },
+    ensureObjects: fetcher.ensureObjects,
     async close() {
-      await Promise.allSettled(downloads.values());
+      await fetcher.settled();
       await session.remote.close();
       repo.close();
     },

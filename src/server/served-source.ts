@@ -1,6 +1,8 @@
 import { NotFoundError } from '../errors.js';
 import type { ManifestFile } from '../core/manifest.js';
 import { openRepository, type Repository } from '../api/repository.js';
+import { objectFetcher, type ObjectFetcher } from '../api/remote-cache.js';
+import { openRemoteSession, type RemoteSession } from '../api/remote-session.js';
 
 /**
  * What `modelctl serve` reads from (docs/design.md §12): a repository, or a remote read
@@ -25,9 +27,24 @@ export interface ServedSource {
   close(): Promise<void>;
 }
 
-/** Serves the repository containing `cwd` (NotFoundError (3) when there is none). */
+/**
+ * Serves the repository containing `cwd` (NotFoundError (3) when there is none). Files whose
+ * bytes the store lacks (versions fetched but not pulled) are downloaded from the default
+ * remote on first request, verified as pull verifies them; with no default remote they are
+ * NotFoundError (3) naming `modelctl pull`.
+ */
 export async function repositorySource(cwd: string, env: NodeJS.ProcessEnv): Promise<ServedSource> {
   const repo = await openRepository({ cwd, env });
+  let remote: Promise<{ session: RemoteSession; fetcher: ObjectFetcher } | null> | null = null;
+  const openDefaultRemote = () =>
+    (remote ??= (async () => {
+      if (!repo.settings.defaultRemote && !env.MODELCTL_REMOTE) return null;
+      const session = await openRemoteSession(repo.settings, repo.root, undefined, { create: false, db: repo.db, env });
+      return { session, fetcher: objectFetcher(repo, session) };
+    })().catch((err: unknown) => {
+      remote = null; // try again on the next request (the remote may be back)
+      throw err;
+    }));
   return {
     mode: 'repository',
     cwd: repo.root,
@@ -36,13 +53,21 @@ export async function repositorySource(cwd: string, env: NodeJS.ProcessEnv): Pro
     remotePollMs: null,
     async ensureObjects(files, ref) {
       const missing = files.filter((f) => !repo.store.hasObject(f.digest));
-      if (missing.length) {
+      if (missing.length === 0) return;
+      const r = await openDefaultRemote();
+      if (!r) {
         throw new NotFoundError('OBJECT_NOT_LOCAL', `${missing.length} file(s) of ${ref} are not in this repository's store (${missing[0].path}${missing.length > 1 ? ', …' : ''})`, {
-          hint: `bring the bytes with \`modelctl pull ${ref}\`, or serve the remote with \`modelctl serve --remote <name|url>\``,
+          hint: `bring the bytes with \`modelctl pull ${ref}\`, add a default remote to fetch them on demand, or serve the remote with \`modelctl serve --remote <name|url>\``,
         });
       }
+      await r.fetcher.ensureObjects(missing);
     },
     async close() {
+      const r = await remote?.catch(() => null);
+      if (r) {
+        await r.fetcher.settled();
+        await r.session.remote.close();
+      }
       repo.close();
     },
   };

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../package-paths.js';
 import { COMMON_HEADERS } from './http-response.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
@@ -36,13 +36,13 @@ interface Asset {
   etag: string;
 }
 
-/** Where the built UI lives: beside this module (tsc's dist/server/), or under server/ of a bundle. */
+/**
+ * Where the built UI lives: dist/server/ui/ of the package (from the sources too, since only
+ * `npm run build:ui` puts the vendored libraries next to the pages); null when not built.
+ */
 export function uiDirectory(): string | null {
-  for (const rel of ['./ui/', './server/ui/', '../server/ui/']) {
-    const dir = fileURLToPath(new URL(rel, import.meta.url));
-    if (existsSync(join(dir, 'index.html'))) return dir;
-  }
-  return null;
+  const dir = join(packageRoot(), 'dist', 'server', 'ui');
+  return existsSync(join(dir, 'index.html')) ? dir : null;
 }
 
 /** The UI files by URL path (`/index.html`, `/vendor/uPlot.esm.js`, …). */

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { request } from 'node:http';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import Database from 'better-sqlite3';
@@ -365,5 +365,41 @@ describe('serve: live changes', () => {
     expect(r.body.verified).toBe(false);
     expect(r.body.firstBad.reason).toBe('hash-mismatch');
     expect(r.body.events.find((e: { seq: number }) => e.seq === r.body.firstBad.seq).action).toBe('rollback');
+  });
+});
+
+describe('serve: a repository that fetched versions without their bytes', () => {
+  it('downloads a file from the default remote on first request, verified, and answers 404 without a remote', async () => {
+    const { tempRepo, writeFile, pseudoRandomBytes } = await import('../helpers/temp-repo.js');
+    const registry = join(tempDir(), 'registry');
+    const a = tempRepo();
+    const bytes = pseudoRandomBytes(2 * 1024 * 1024 + 5, 3);
+    writeFile(a, 'model/w.bin', bytes);
+    expect(runCli(a, ['remote', 'add', 'origin', registry, '--default']).code).toBe(0);
+    expect(runCli(a, ['commit', 'fraud', 'model/', '-m', 'one']).code).toBe(0);
+    expect(runCli(a, ['push']).code).toBe(0);
+    const b = tempRepo();
+    expect(runCli(b, ['remote', 'add', 'origin', registry, '--default']).code).toBe(0);
+    expect(runCli(b, ['fetch']).code).toBe(0);
+    const served = await startServe(b);
+    try {
+      const r = await fetch(new URL('api/versions/fraud%40v1/files/model/w.bin', served.url));
+      expect(r.status).toBe(200);
+      expect(Buffer.compare(Buffer.from(await r.arrayBuffer()), bytes)).toBe(0);
+      expect(runCli(b, ['verify', '--json']).json().ok).toBe(true);
+    } finally {
+      expect(await served.stop()).toBe(0);
+    }
+    // The same metadata with no remote to fetch from: not found, naming the fix.
+    writeFile(b, 'modelctl.json', JSON.stringify({ stages: ['staging', 'production'] }));
+    rmSync(join(b, '.modelctl', 'objects'), { recursive: true, force: true });
+    const alone = await startServe(b);
+    try {
+      const r = await fetch(new URL('api/versions/fraud%40v1/files/model/w.bin', alone.url));
+      expect(r.status).toBe(404);
+      expect(((await r.json()) as { error: { code: string } }).error.code).toBe('OBJECT_NOT_LOCAL');
+    } finally {
+      expect(await alone.stop()).toBe(0);
+    }
   });
 });
