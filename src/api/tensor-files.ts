@@ -8,6 +8,9 @@ import type { Database } from '../store/index-db.js';
 import { openObjectSource, type ObjectSource } from '../store/object-source.js';
 import type { ObjectStore } from '../store/objects.js';
 
+/** Bytes read at each end of a large JSON file to tell whether it is a TF.js manifest. */
+const JSON_PROBE = 64 * 1024;
+
 /** What the tensor engines need of a repository (an open Repository, or rebuild-index's store and index). */
 export interface TensorStoreAccess {
   store: ObjectStore;
@@ -100,7 +103,21 @@ export class VersionTensorReader {
     this.sources.clear();
   }
 
+  /**
+   * Whether a JSON file is a TF.js manifest, reading little of a large one: converters write
+   * the weights manifest last (after the topology), so a large JSON file (a tokenizer, a
+   * config) whose last 64 KiB hold no `"dtype"` and that starts with no manifest list costs
+   * two small reads; the others are read whole and checked.
+   */
   private isTfjs(f: VersionFile): boolean {
+    const named = /(^|\/)model\.json$/i.test(f.path);
+    if (!named && f.size > 2 * JSON_PROBE && this.repo.store.hasObject(f.digest)) {
+      const src = this.source(f);
+      const head = Buffer.from(src.read(0, JSON_PROBE));
+      const tail = Buffer.from(src.read(f.size - JSON_PROBE, JSON_PROBE));
+      const list = head.toString('latin1').trimStart().startsWith('[') && head.includes('"paths"');
+      if (!list && !tail.includes('"dtype"') && !tail.includes('"weightsManifest"')) return false;
+    }
     const bytes = this.jsonContent(f);
     return bytes !== null && looksLikeTfjs(bytes);
   }

@@ -86,6 +86,19 @@ describe('tensor summaries at commit, show, ls and card', () => {
     expect(runCli(repo, ['show', 'm', '--file', 'm/nope.safetensors', '--json']).code).toBe(3);
   });
 
+  it('tells large TF.js manifests from other large JSON files (a tokenizer is no model file)', () => {
+    const repo = tempRepo();
+    const weights = Array.from({ length: 3000 }, (_, i) => ({ name: `layer_${i}/kernel`, shape: [2], dtype: 'float32' }));
+    writeFile(repo, 'm/big-weights_manifest.json', JSON.stringify([{ paths: ['big.bin'], weights }]));
+    writeFile(repo, 'm/big.bin', Buffer.alloc(3000 * 8));
+    const vocab = Object.fromEntries(Array.from({ length: 20000 }, (_, i) => [`token${i}`, i]));
+    writeFile(repo, 'm/tokenizer.json', JSON.stringify({ model: { vocab }, note: 'weightsManifest is only a word here' }));
+    expect(runCli(repo, ['commit', 'm', 'm']).code).toBe(0);
+    const rows = runCli(repo, ['show', 'm', '--json']).json().modelFiles;
+    expect(rows.map((r: { path: string }) => r.path)).toEqual(['m/big-weights_manifest.json']);
+    expect(rows[0].summary).toMatchObject({ format: 'tfjs', tensorCount: 3000, parameterCount: 6000 });
+  });
+
   it('verify --rebuild-index records the summaries again', () => {
     const repo = tempRepo();
     writeFile(repo, 'm/model.gguf', buildGguf({ metadata: { 'general.architecture': { type: 'string', value: 'llama' } }, tensors: [{ name: 't', dims: [8], type: 0, data: Buffer.alloc(32) }] }));
