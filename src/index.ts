@@ -25,6 +25,12 @@ export { status, type StatusOptions, type StatusResult, type ModelStatus } from 
 export { log, type LogOptions, type LogResult, type LogEntry } from './api/log.js';
 export { ls, type LsResult, type ModelListing } from './api/ls.js';
 export { show, type ShowOptions, type ShowResult } from './api/show.js';
+export type { TensorFileView, TensorRow } from './api/tensor-tables.js';
+export type { TensorDiff, TensorDiffCounts, TensorFileDiff, TensorParameterChange } from './api/tensor-diff.js';
+export type { TensorSummaryRow, TensorTotals } from './store/tensor-summaries.js';
+export { bufferSource, type ByteSource } from './formats/byte-source.js';
+export { readTensorHeader, formatByName, summarizeHeader } from './formats/read-header.js';
+export type { ReadContext, TensorFormat, TensorHeader, TensorInfo, TensorSegment, TensorSignature, TensorSummary } from './formats/tensor-header.js';
 export { checkout, type CheckoutOptions, type CheckoutResult } from './api/checkout.js';
 export { run, type RunOptions, type RunResult } from './api/run.js';
 export { reproduce, type ReproduceOptions, type ReproduceResult, type ReproducedData } from './api/reproduce.js';
