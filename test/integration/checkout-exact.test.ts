@@ -205,3 +205,29 @@ describe('pull --out without a repository', () => {
     expect(conflict.error().hint).not.toMatch(/commit/);
   });
 });
+
+describe('a checkout interrupted midway', () => {
+  it('leaves a record naming the old and the new files, so the next checkout still removes what it placed', () => {
+    const repo = tempRepo();
+    twoVersions(repo);
+    expect(runCli(repo, ['checkout', 'm@v1']).code).toBe(0);
+    const recordPath = join(repo, '.modelctl/placed/m.json');
+    const v1Record = JSON.parse(readFileSync(recordPath, 'utf8'));
+    expect(runCli(repo, ['checkout', 'm@v2']).code).toBe(0);
+    const v2Record = JSON.parse(readFileSync(recordPath, 'utf8'));
+    // What applyCheckout writes before touching files: old ∪ new (a.bin twice, two digests).
+    writeFileSync(recordPath, JSON.stringify({ ...v2Record, files: [...v1Record.files, ...v2Record.files] }));
+    writeFileSync(join(repo, 'model/a.bin'), 'a1'); // the crash came after a.bin went back to v1's bytes
+    expect(runCli(repo, ['checkout', 'm@v1']).code).toBe(0);
+    expect(modelFiles(repo)).toEqual(['model/a.bin']);
+  });
+
+  it('a damaged record removes nothing and is replaced by the next checkout', () => {
+    const repo = tempRepo();
+    twoVersions(repo);
+    writeFileSync(join(repo, '.modelctl/placed/m.json'), '{"format": 1, "files": "not a list"}');
+    expect(runCli(repo, ['checkout', 'm@v1']).code).toBe(0);
+    expect(modelFiles(repo)).toEqual(['model/a.bin', 'model/emotion.bin', 'model/sub/s.bin']);
+    expect(JSON.parse(readFileSync(join(repo, '.modelctl/placed/m.json'), 'utf8')).files.map((f: { path: string }) => f.path)).toEqual(['model/a.bin']);
+  });
+});

@@ -155,3 +155,14 @@ describe('rollback with no earlier holder', () => {
     expect(runCli(repo, ['rollback', 'm', '--stage', 'production', '--to', 'm@v1']).code).toBe(0);
   });
 });
+
+describe('a busy index', () => {
+  it('is not blamed on another modelctl process: any program holding index.db may be the cause', async () => {
+    const { mapSqliteError } = await import('../../src/store/index-db.js');
+    const err = mapSqliteError(Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' }), 'index.db') as { code: string; exitCode: number; message: string; hint: string };
+    expect(err.code).toBe('INDEX_LOCKED');
+    expect(err.exitCode).toBe(4);
+    expect(err.message).not.toMatch(/modelctl process/);
+    expect(err.hint).toMatch(/sqlite3/);
+  });
+});
