@@ -6,13 +6,8 @@ import { assertSafeRelativePath } from '../core/paths.js';
 import { writeTransaction } from '../store/index-db.js';
 import { isCommittedDigest, latestVersion, versionFiles, type VersionRow } from '../store/version-records.js';
 import { materializeFile, type LinkMode, type LinkUsed } from '../workspace/materialize.js';
-import {
-  OUT_RECORD_DIR,
-  readPlacementRecord,
-  writePlacementRecord,
-  type PlacementRecord,
-  type PlacementTarget,
-} from '../workspace/placement-record.js';
+import { OUT_RECORD_DIR, writePlacementRecord, type PlacementRecord, type PlacementTarget } from '../workspace/placement-record.js';
+import { readPlacementRecord } from '../workspace/placement-record-schema.js';
 import { statKey, storeStatCache } from '../workspace/stat-cache.js';
 import { hashWorkingFiles } from './file-hashing.js';
 import { readVersionManifest } from './read-manifest.js';

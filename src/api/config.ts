@@ -2,7 +2,6 @@ import { join } from 'node:path';
 import { NotFoundError, UsageError } from '../errors.js';
 import { LOCAL_CONFIG_FILE, SHARED_CONFIG_FILE, readConfigFile, resolveSettings, type ConfigFile } from '../workspace/config.js';
 import { findRepo } from '../workspace/repo-paths.js';
-import { editSettingsFile } from '../workspace/settings-edit.js';
 import { unknownSettingSentence } from '../workspace/settings-issues.js';
 import { redactUrl, redactUrlsInText } from '../core/redact.js';
 import type { CommonOptions } from './repository.js';
@@ -79,6 +78,8 @@ export async function configSet(opts: CommonOptions & { key: string; value: stri
     const { mistypedUrlSuggestion, parseRemoteUrl } = await import('../remote/url.js');
     if (mistypedUrlSuggestion(value.trim()) !== null) parseRemoteUrl(value, { cwd: root });
   }
+  // The editor validates the edited file with the settings schema (zod): loaded only to write.
+  const { editSettingsFile } = await import('../workspace/settings-edit.js');
   editSettingsFile(path, [{ path: parts, value: opts.unset ? undefined : value }]);
   return { key: opts.key, value: opts.unset ? null : redact(opts.key, value), source: opts.shared ? 'shared' : 'local' };
 }

@@ -4,7 +4,7 @@ import { resolveRef } from '../store/resolve-ref.js';
 import { versionFiles } from '../store/version-records.js';
 import { readVersionManifest } from './read-manifest.js';
 import { withRepository, type CommonOptions } from './repository.js';
-import { diffTensors, type TensorDiff } from './tensor-diff.js';
+import type { TensorDiff } from './tensor-diff.js';
 import { summarizeVersion, type VersionSummary } from './views.js';
 
 export interface DiffOptions extends CommonOptions {
@@ -47,6 +47,8 @@ export interface DiffResult {
  * `tensors`, their model files tensor by tensor, reading only headers and changed chunks.
  */
 export async function diff(opts: DiffOptions): Promise<DiffResult> {
+  // The header readers (and the validator they parse TF.js manifests with) only for --tensors, as in show.
+  const { diffTensors } = opts.tensors ? await import('./tensor-diff.js') : { diffTensors: null };
   return withRepository(opts, (repo) => {
     const { db } = repo;
     const a = resolveRef(db, opts.refA);
@@ -71,7 +73,7 @@ export async function diff(opts: DiffOptions): Promise<DiffResult> {
       !lineage.code.changed &&
       !lineage.parent.changed &&
       lineage.data.added.length + lineage.data.removed.length === 0;
-    const tensors = opts.tensors ? diffTensors(repo, readVersionManifest(repo, a.id).files, readVersionManifest(repo, b.id).files) : undefined;
+    const tensors = diffTensors ? diffTensors(repo, readVersionManifest(repo, a.id).files, readVersionManifest(repo, b.id).files) : undefined;
     return { a: summarizeVersion(db, a), b: summarizeVersion(db, b), identical, files, params, metrics, lineage, ...(tensors ? { tensors } : {}) };
   });
 }

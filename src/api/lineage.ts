@@ -7,10 +7,11 @@ import {
   type LineageGraph,
   type VersionNode,
 } from '../core/lineage-graph.js';
-import { parseManifest, type CodeLineage, type DataInput } from '../core/manifest.js';
+import type { CodeLineage, DataInput } from '../core/manifest.js';
 import { childVersionIds, versionDataInputs } from '../store/lineage-queries.js';
 import { resolveRef } from '../store/resolve-ref.js';
 import { getVersion } from '../store/version-records.js';
+import { readStoredManifest } from './read-manifest.js';
 import { withRepository, type CommonOptions, type Repository } from './repository.js';
 import { summarizeVersion } from './views.js';
 
@@ -135,9 +136,9 @@ interface VersionInputs {
  * else from the index rows (a version fetched without its manifest); null when neither.
  */
 function readInputs(repo: Repository, versionId: string): VersionInputs | null {
-  const bytes = repo.store.readManifestBytes(versionId);
-  if (bytes) {
-    const m = parseManifest(bytes, versionId);
+  // Checked against its id and canonical form; the schema ran when it entered the store (docs/design.md §5).
+  const m = readStoredManifest(repo, versionId);
+  if (m) {
     return { code: m.lineage.code, data: m.lineage.data, parent: m.lineage.parent };
   }
   const row = getVersion(repo.db, versionId);

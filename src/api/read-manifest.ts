@@ -15,12 +15,19 @@ import type { Repository } from './repository.js';
  * those bytes. `verify` runs the full check over every stored manifest.
  */
 export function readVersionManifest(repo: Repository, id: string): VersionManifest {
-  const bytes = repo.store.readManifestBytes(id);
-  if (!bytes) {
+  const manifest = readStoredManifest(repo, id);
+  if (!manifest) {
     throw new IntegrityError('MANIFEST_MISSING', `the manifest of version ${id.slice(0, 12)} is missing from the store`, {
       hint: 'run `modelctl verify`; pull the version again from a remote if you have one',
     });
   }
+  return manifest;
+}
+
+/** readVersionManifest, but null when the store has no manifest of that id (a version fetched without it). */
+export function readStoredManifest(repo: Repository, id: string): VersionManifest | null {
+  const bytes = repo.store.readManifestBytes(id);
+  if (!bytes) return null;
   if (createHash('sha256').update(bytes).digest('hex') !== id) {
     throw new IntegrityError('MANIFEST_ID_MISMATCH', `manifest bytes do not hash to their id ${id.slice(0, 12)}`, {
       hint: 'the manifest was corrupted or tampered with; run `modelctl verify`',

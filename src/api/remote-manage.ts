@@ -3,7 +3,6 @@ import { ConflictError, NotFoundError, UsageError } from '../errors.js';
 import { redactUrl } from '../core/redact.js';
 import { LOCAL_CONFIG_FILE, SHARED_CONFIG_FILE, loadSettings, readConfigFile } from '../workspace/config.js';
 import { findRepo } from '../workspace/repo-paths.js';
-import { editSettingsFile } from '../workspace/settings-edit.js';
 import type { CommonOptions } from './repository.js';
 
 export interface RemoteAddOptions extends CommonOptions {
@@ -54,6 +53,8 @@ export async function remoteAdd(opts: RemoteAddOptions): Promise<RemoteEntry> {
   }
   const entry = { url: opts.url, ...(opts.endpoint ? { endpoint: opts.endpoint } : {}), ...(opts.region ? { region: opts.region } : {}) };
   // A text edit: modelctl.json keeps its key order and formatting (the git diff shows the remote only).
+  // The editor validates the edited file with the settings schema (zod): loaded only to write.
+  const { editSettingsFile } = await import('../workspace/settings-edit.js');
   editSettingsFile(path, [{ path: ['remotes', opts.name], value: entry }, ...(opts.default ? [{ path: ['default_remote'], value: opts.name }] : [])]);
   const settings = await loadSettings(root, metaDir, {});
   return {
@@ -92,6 +93,8 @@ export async function remoteRemove(opts: CommonOptions & { name: string }): Prom
   for (const path of [join(metaDir, LOCAL_CONFIG_FILE), join(root, SHARED_CONFIG_FILE)]) {
     const file = await readConfigFile(path, metaDir);
     if (file.remotes && opts.name in file.remotes) {
+      // The editor validates the edited file with the settings schema (zod): loaded only to write.
+      const { editSettingsFile } = await import('../workspace/settings-edit.js');
       editSettingsFile(path, [{ path: ['remotes', opts.name], value: undefined }, ...(file.default_remote === opts.name ? [{ path: ['default_remote'], value: undefined }] : [])]);
       removed = true;
     }

@@ -6,8 +6,8 @@ import { readVersionManifest } from './read-manifest.js';
 import type { TensorFileView } from './tensor-tables.js';
 import { withRepository, type CommonOptions } from './repository.js';
 import { summarizeVersion, type VersionSummary } from './views.js';
-import { describeVersionSignatures } from './version-signers.js';
 import type { SignatureCheck } from '../signing/version-signatures.js';
+import { signaturesOfVersion } from '../store/signatures-table.js';
 
 export interface ShowOptions extends CommonOptions {
   ref: string;
@@ -40,19 +40,24 @@ export interface ShowResult {
 export async function show(opts: ShowOptions): Promise<ShowResult> {
   // The header readers (and the validator they parse TF.js manifests with) only for --tensors.
   const { readTensorTables } = opts.tensors || opts.file !== undefined ? await import('./tensor-tables.js') : { readTensorTables: null };
-  return withRepository(opts, (repo) => {
+  return withRepository(opts, async (repo) => {
     const v = resolveRef(repo.db, opts.ref);
     const manifest = readVersionManifest(repo, v.id);
     const events = (repo.db.prepare('SELECT payload FROM events WHERE version_id = ? ORDER BY seq').all(v.id) as { payload: string }[]).map(
       (r) => JSON.parse(r.payload) as AuditEvent,
     );
     const modelFiles = versionTensorSummaries(repo.db, v.id);
+    // Checking a stored bundle parses it as untrusted input (zod schemas): loaded only for a
+    // version that has one, so show of an unsigned version starts without the validator.
+    const signatures = signaturesOfVersion(repo.db, v.id).length
+      ? (await import('./version-signers.js')).describeVersionSignatures(repo, v.id, manifest.files)
+      : [];
     return {
       version: summarizeVersion(repo.db, v),
       files: manifest.files,
       lineage: manifest.lineage,
       events,
-      signatures: describeVersionSignatures(repo, v.id, manifest.files),
+      signatures,
       parameters: totalsOf(modelFiles),
       modelFiles,
       ...(readTensorTables ? { tensors: readTensorTables(repo, manifest.files, opts.file) } : {}),

@@ -3,12 +3,14 @@ import { assertModelName } from '../core/names.js';
 import { requireModel } from '../store/resolve-ref.js';
 import { getVersion, latestVersion, listModelNames, versionFiles, type VersionRow } from '../store/version-records.js';
 import { readPlacedVersion } from '../workspace/placement-record.js';
+import { LOCK_FILE_NAME } from '../workspace/lock-file-name.js';
 import { selectFiles, type SelectedFile } from '../workspace/file-selection.js';
-import { resolve, sep } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve, sep } from 'node:path';
 import { writeTransaction } from '../store/index-db.js';
 import { cachedFolderFiles, snapshotFolder, storeFolderFiles, tryStatKey, type FileStatKey, type FolderSnapshot } from '../workspace/stat-cache.js';
 import { hashWorkingFiles } from './file-hashing.js';
-import { lockStatus, type LockStatus } from './lock-status.js';
+import type { LockStatus } from './lock-status.js';
 import { withRepository, type CommonOptions, type Repository } from './repository.js';
 import { summarizeVersion, type VersionSummary } from './views.js';
 
@@ -62,7 +64,10 @@ export async function status(opts: StatusOptions = {}): Promise<StatusResult> {
     }
     const models: ModelStatus[] = [];
     for (const name of names) models.push(await modelStatus(repo, name));
-    return { models, clean: models.every((m) => m.clean), lock: lockStatus(repo, opts.model) };
+    // modelctl.lock is a file people and git edit: reading it validates it (zod), so its
+    // reader is loaded only when there is one (a status without a lock starts without zod).
+    const lock = existsSync(join(repo.root, LOCK_FILE_NAME)) ? (await import('./lock-status.js')).lockStatus(repo, opts.model) : null;
+    return { models, clean: models.every((m) => m.clean), lock };
   });
 }
 

@@ -3,10 +3,11 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { UsageError, fsError } from '../errors.js';
 import { canonicalJson } from '../core/canonical-json.js';
-import { parseUntrustedJson } from '../core/manifest.js';
+import { parseUntrustedJson } from '../core/untrusted-json.js';
 import { isModelName } from '../core/names.js';
 import { unsafePathReason } from '../core/paths.js';
 import { writeFileAtomic } from './atomic-file.js';
+import { LOCK_FILE_NAME } from './lock-file-name.js';
 
 /**
  * modelctl.lock (docs/design.md §14): committed to git beside modelctl.json, it names for each
@@ -14,7 +15,7 @@ import { writeFileAtomic } from './atomic-file.js';
  * `git checkout <sha> && modelctl checkout` restores that commit's models. This module reads,
  * writes and merges it; it knows nothing of the index.
  */
-export const LOCK_FILE_NAME = 'modelctl.lock';
+export { LOCK_FILE_NAME };
 
 const HEX64 = /^[0-9a-f]{64}$/;
 

@@ -1,8 +1,6 @@
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { z } from 'zod';
-import { parseUntrustedJson } from '../core/manifest.js';
-import { unsafePathReason } from '../core/paths.js';
+import { parseUntrustedJson } from '../core/untrusted-json.js';
 import { fsError } from '../errors.js';
 import { writeJsonAtomic } from './atomic-file.js';
 
@@ -11,6 +9,10 @@ import { writeJsonAtomic } from './atomic-file.js';
  * (docs/design.md §10): the version and each file's path (relative to the folder, as
  * placed: after --strip-components) and digest. Only files listed here may be removed by a
  * later checkout, and only while their bytes are still the recorded ones.
+ *
+ * Reading a whole record validates it with a schema (placement-record-schema.ts, which loads
+ * zod); this module does not, so `status`, which needs only the version id, starts without
+ * the validator.
  */
 export interface PlacementRecord {
   format: 1;
@@ -34,22 +36,6 @@ export const OUT_RECORD_DIR = '.modelctl-placed';
 /** The folder, inside the repository's `.modelctl/`, that holds the workspace's records. */
 const WORKSPACE_RECORD_DIR = 'placed';
 
-const recordSchema = z.strictObject({
-  format: z.literal(1),
-  model: z.string().min(1),
-  version: z.string().regex(/^[0-9a-f]{64}$/),
-  number: z.number().int().positive().nullable(),
-  stripComponents: z.number().int().min(0),
-  files: z.array(
-    z.strictObject({
-      path: z.string().refine((p) => unsafePathReason(p) === null, 'unsafe path'),
-      digest: z.string().regex(/^[0-9a-f]{64}$/),
-      mode: z.number().int(),
-    }),
-  ),
-  placedAt: z.string(),
-});
-
 /** Where a folder's records live: the workspace's in `.modelctl/placed/`, an --out folder's inside it. */
 export type PlacementTarget = { kind: 'workspace'; metaDir: string } | { kind: 'out'; dir: string };
 
@@ -57,29 +43,6 @@ export type PlacementTarget = { kind: 'workspace'; metaDir: string } | { kind: '
 export function placementRecordPath(target: PlacementTarget, model: string): string {
   const base = target.kind === 'workspace' ? join(target.metaDir, WORKSPACE_RECORD_DIR) : join(target.dir, OUT_RECORD_DIR);
   return join(base, ...`${model}.json`.split('/'));
-}
-
-/**
- * The record of `model` in `target`, or null when there is none. A record that does not
- * parse or validate (edited by hand, torn by a foreign tool) is treated as absent: with no
- * record nothing is removed, which is the safe side. The caller gets `damaged` to warn.
- */
-export function readPlacementRecord(target: PlacementTarget, model: string): { record: PlacementRecord | null; damaged: boolean } {
-  const path = placementRecordPath(target, model);
-  if (!existsSync(path)) return { record: null, damaged: false };
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (err) {
-    throw fsError(err, path);
-  }
-  try {
-    const parsed = recordSchema.safeParse(parseUntrustedJson(bytes, path));
-    if (!parsed.success || parsed.data.model !== model) return { record: null, damaged: true };
-    return { record: parsed.data as PlacementRecord, damaged: false };
-  } catch {
-    return { record: null, damaged: true };
-  }
 }
 
 /**

@@ -7,7 +7,9 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { writeKeyPair } from '../helpers/oms-fixtures.js';
 import { BIN, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
 
 /**
@@ -26,13 +28,14 @@ function runWatchingZod(cwd: string, args: string[]): { code: number; zodLoaded:
 }
 
 describe('validator loading', () => {
-  it('log and ls do not load zod once the settings were validated; changed settings are validated again', () => {
+  it('read-only commands do not load zod once the settings were validated; changed settings are validated again', () => {
     const repo = tempRepo();
     writeFile(repo, 'w.bin', 'weights');
     expect(runCli(repo, ['commit', 'm', 'w.bin', '-m', 'one']).code).toBe(0);
-    // Not yet show and status: they now parse stored signature bundles (signing/bundle.ts) and
-    // the checkout record (workspace/placement-record.ts) with zod schemas imported statically.
-    for (const args of [['log', 'm'], ['ls']]) {
+    writeFile(repo, 'w.bin', 'weights 2');
+    expect(runCli(repo, ['commit', 'm', 'w.bin', '-m', 'two']).code).toBe(0);
+    const readOnly = [['log', 'm'], ['ls'], ['show', 'm'], ['status'], ['status', 'm'], ['diff', 'm@v1', 'm@v2'], ['lineage', 'm'], ['tags', 'm'], ['history'], ['config', 'ls'], ['remote', 'ls']];
+    for (const args of readOnly) {
       const r = runWatchingZod(repo, args);
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
       expect(r.zodLoaded, args.join(' ')).toBe(false);
@@ -71,6 +74,36 @@ describe('validator loading', () => {
     // Someone writes a record claiming these bytes were accepted, but by another build.
     writeFileSync(record, JSON.stringify({ build: 'another-build', accepted: [bad.toString('base64')] }));
     expect(runCli(repo, ['ls', '--json']).code).toBe(2);
+  });
+});
+
+describe('untrusted input on the read-only paths is still validated', () => {
+  it('status validates modelctl.lock when there is one (an invalid lock is exit 2)', () => {
+    const repo = tempRepo();
+    writeFile(repo, 'w.bin', 'weights');
+    expect(runCli(repo, ['commit', 'm', 'w.bin']).code).toBe(0);
+    writeFile(repo, 'modelctl.lock', JSON.stringify({ format: 1, models: { m: { version: 'not-an-id', number: 1, files: {} } } }));
+    const r = runWatchingZod(repo, ['status']);
+    expect(r.code).toBe(2);
+    expect(r.zodLoaded).toBe(true);
+  });
+
+  it('show checks a stored signature bundle with its schema (a malformed one is reported invalid, not trusted)', () => {
+    const repo = tempRepo();
+    writeFile(repo, 'w.bin', 'weights');
+    expect(runCli(repo, ['commit', 'm', 'w.bin']).code).toBe(0);
+    writeKeyPair(repo, 'release', { type: 'ec', curve: 'prime256v1' });
+    expect(runCli(repo, ['config', 'set', '--shared', 'trust.keys.release', 'release.pub']).code).toBe(0);
+    expect(runCli(repo, ['sign', 'm', '--key', 'release.pem']).code).toBe(0);
+    const signed = runWatchingZod(repo, ['show', 'm', '--json']);
+    expect(signed.code).toBe(0);
+    expect(signed.zodLoaded).toBe(true);
+    expect(runCli(repo, ['show', 'm', '--json']).json().signatures).toMatchObject([{ kind: 'signature', keyName: 'release', valid: true }]);
+    // The stored bundle turns into something that is not a Sigstore bundle: show says invalid.
+    const db = new Database(join(repo, '.modelctl', 'index.db'));
+    db.prepare('UPDATE signatures SET bundle = ?').run(Buffer.from(JSON.stringify({ mediaType: 'x' })));
+    db.close();
+    expect(runCli(repo, ['show', 'm', '--json']).json().signatures).toMatchObject([{ keyName: 'release', valid: false }]);
   });
 });
 
