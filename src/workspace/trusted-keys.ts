@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { NotFoundError, UsageError, fsError, isErrnoException } from '../errors.js';
 import { loadVerifyingKey } from '../signing/keys.js';
 import type { TrustedKey } from '../signing/trust.js';
-import type { Settings } from './config.js';
+import { SHARED_CONFIG_FILE, readConfigFile, resolveSettings, type Settings } from './config.js';
 
 /**
  * Loads `trust.keys` (docs/design.md §11): each entry is PEM text or a path to a PEM file,
@@ -51,4 +51,42 @@ export function requiredSignerNames(settings: Settings, model: string, stages: r
   const names = new Set(settings.models[model]?.require_signatures ?? []);
   for (const s of stages) for (const n of settings.policies[s]?.require_signatures ?? []) names.add(n);
   return [...names].sort();
+}
+
+/**
+ * Keys named on a command line (`pull --signed-by`): a `trust.keys` name, or a PEM public
+ * key file (relative to `cwd`), which is then named by its path. Unknown and unreadable →
+ * NotFoundError (3); not an OMS key → UsageError (2).
+ */
+export function keysFromArguments(values: readonly string[], settings: Settings | null, root: string, cwd: string): TrustedKey[] {
+  const keys: TrustedKey[] = [];
+  for (const v of values) {
+    if (settings && Object.hasOwn(settings.trustedKeys, v)) {
+      keys.push(...loadTrustedKeys(settings, root, [v]));
+      continue;
+    }
+    const path = isAbsolute(v) ? v : join(cwd, v);
+    let pem: Buffer;
+    try {
+      pem = readFileSync(path);
+    } catch (err) {
+      if (isErrnoException(err, 'ENOENT')) {
+        throw new NotFoundError('KEY_NOT_FOUND', `'${v}' is neither a trust.keys name nor a key file`, { hint: 'give a PEM public key file or a name under trust.keys in modelctl.json' });
+      }
+      throw fsError(err, path);
+    }
+    keys.push({ name: v, ...loadVerifyingKey(pem, v) });
+  }
+  return keys;
+}
+
+/**
+ * The settings of a `modelctl.json` in `dir` that is not a repository (a deploy job in a
+ * checkout of the training repository), for its trust.keys and require_signatures; null
+ * when there is none. Malformed → UsageError (2), as everywhere.
+ */
+export async function folderSettings(dir: string, env: NodeJS.ProcessEnv = process.env): Promise<Settings | null> {
+  const path = join(dir, SHARED_CONFIG_FILE);
+  if (!existsSync(path)) return null;
+  return resolveSettings(await readConfigFile(path), {}, env);
 }
