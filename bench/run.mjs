@@ -26,6 +26,7 @@ import { loadavg } from 'node:os';
 import { join, relative } from 'node:path';
 
 import { buildScaleRepo, timeScaleCommands } from './index-scale.mjs';
+import { caseDurability } from './safety.mjs';
 import { caseSigning } from './signing.mjs';
 import { caseTensors } from './tensors.mjs';
 import { caseServe } from './serve.mjs';
@@ -399,6 +400,7 @@ async function main() {
   if (wanted('signing')) caseSigning(p);
   if (wanted('tensors')) caseTensors();
   if (wanted('serve')) await caseServe(p);
+  if (wanted('durability')) caseDurability();
 
   const transfers = ['bytes', 'speed', 'rss-transfer'].some(wanted);
   if (transfers && !pushAvailable()) {

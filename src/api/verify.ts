@@ -4,7 +4,9 @@ import { IntegrityError } from '../errors.js';
 import { parseManifest } from '../core/manifest.js';
 import { hashFileSync } from '../store/hash-file.js';
 import { resolveRef } from '../store/resolve-ref.js';
+import { journalToRestore, readJournal, indexBehindJournal } from '../store/ref-journal.js';
 import { hasObjectRow, versionFiles } from '../store/version-records.js';
+import { allVersionIds, neededDigests, quickCheck } from '../store/verify-queries.js';
 import { withRepository, type CommonOptions, type Repository } from './repository.js';
 
 export interface VerifyOptions extends CommonOptions {
@@ -12,7 +14,26 @@ export interface VerifyOptions extends CommonOptions {
   ref?: string;
 }
 
-export type VerifyProblemKind = 'missing-object' | 'corrupt-object' | 'missing-manifest' | 'corrupt-manifest' | 'unindexed-object';
+export type VerifyProblemKind =
+  | 'missing-object'
+  | 'corrupt-object'
+  | 'missing-manifest'
+  | 'corrupt-manifest'
+  | 'unindexed-object'
+  /** A manifest on disk the journal records as a version, missing from the index: the index is behind the store. */
+  | 'unindexed-version'
+  /** A manifest on disk no index row and no journal line knows: left by a commit killed before it recorded its version. */
+  | 'unrecorded-manifest'
+  /** The journal holds changes the index lost (restored from an older copy, a lost WAL). */
+  | 'index-behind'
+  /** SQLite's quick_check found the index file damaged. */
+  | 'index-corrupt';
+
+/** Kinds that `verify --rebuild-index` repairs. */
+const INDEX_KINDS: ReadonlySet<VerifyProblemKind> = new Set(['unindexed-version', 'index-behind', 'index-corrupt']);
+
+/** Kinds that are reported but leave verify ok: what an interrupted command leaves, harmless. */
+const HARMLESS: ReadonlySet<VerifyProblemKind> = new Set(['unindexed-object', 'unrecorded-manifest']);
 
 export interface VerifyProblem {
   kind: VerifyProblemKind;
@@ -74,23 +95,72 @@ export async function verify(opts: VerifyOptions = {}): Promise<VerifyResult> {
       checkManifest(v.id);
       for (const f of versionFiles(repo.db, v.id)) checkObject(f.digest);
     } else {
-      versionIds = (repo.db.prepare('SELECT id FROM versions ORDER BY id').all() as { id: string }[]).map((r) => r.id);
+      // A damaged index answers queries wrongly or not at all: report it and check nothing
+      // that would rest on it.
+      const damage = indexDamage(repo);
+      if (damage.length) {
+        for (const message of damage) problems.push({ kind: 'index-corrupt', id: 'index.db', detail: `${message}; run \`modelctl verify --rebuild-index\`` });
+        return { ok: false, objectsChecked, bytesChecked, manifestsChecked, versionsChecked: 0, problems, tempFilesRemoved: repo.store.sweepTemp() };
+      }
+      const behind = indexBehindJournal(repo.db);
+      if (behind) {
+        problems.push({
+          kind: 'index-behind',
+          id: 'index.db',
+          detail: `the journal holds ${behind.missing} change(s) the index lost (restored from an older copy, or its WAL was lost); run \`modelctl verify --rebuild-index\``,
+        });
+      }
+      versionIds = allVersionIds(repo.db);
+      const indexed = new Set(versionIds);
       for (const id of versionIds) checkManifest(id);
+      // Manifests the index does not know: the journal tells a version the index lost from
+      // a commit killed before it recorded one. Their objects are needed either way.
+      const unindexed = [...repo.store.listManifests()].filter((id) => !indexed.has(id));
+      const journaled = unindexed.length ? journaledVersionIds(repo) : new Set<string>();
+      const namedByUnindexed = new Map<string, string>();
+      for (const id of unindexed) {
+        checkManifest(id);
+        const bytes = repo.store.readManifestBytes(id);
+        try {
+          for (const f of parseManifest(bytes as Buffer, id).files) namedByUnindexed.set(f.digest, id);
+        } catch {
+          continue; // reported by checkManifest
+        }
+        problems.push(
+          journaled.has(id)
+            ? { kind: 'unindexed-version', id, detail: 'the journal records this version but the index lacks it: the index is behind the store; run `modelctl verify --rebuild-index`' }
+            : { kind: 'unrecorded-manifest', id, detail: 'no index row and no journal line: left by a command interrupted before it recorded its version (commit, fetch, import); gc keeps its objects, `modelctl verify --rebuild-index` records it' },
+        );
+      }
       const onDisk = new Set<string>();
       for (const digest of repo.store.listObjects()) {
         onDisk.add(digest);
         checkObject(digest);
-        if (!hasObjectRow(repo.db, digest)) problems.push({ kind: 'unindexed-object', id: digest, detail: `present on disk but not in the index (left by an interrupted command, or a commit still running); ${whenGcRemoves(repo, digest)}` });
+        if (hasObjectRow(repo.db, digest)) continue;
+        const manifest = namedByUnindexed.get(digest);
+        problems.push({
+          kind: 'unindexed-object',
+          id: digest,
+          detail: manifest
+            ? `present on disk but not in the index; named by manifest ${manifest.slice(0, 12)}, which the index lacks, so gc keeps it`
+            : `present on disk but not in the index (left by an interrupted command, or a commit still running); ${whenGcRemoves(repo, digest)}`,
+        });
       }
-      const needed = repo.db.prepare('SELECT DISTINCT f.digest FROM files f').all() as { digest: string }[];
-      for (const { digest } of needed) {
-        // Versions known only as metadata (fetched, or thinned by gc --keep-last) have no object row.
-        if (!onDisk.has(digest) && hasObjectRow(repo.db, digest)) problems.push({ kind: 'missing-object', id: digest, detail: 'a version needs it but it is not in the store' });
+      for (const n of neededDigests(repo.db)) {
+        if (onDisk.has(n.digest)) continue;
+        // A version some remote holds may be metadata only here (fetched, or thinned by
+        // gc --keep-last): pull brings its bytes. One no remote is known to hold has no
+        // other copy: its objects must be here.
+        if (hasObjectRow(repo.db, n.digest)) {
+          problems.push({ kind: 'missing-object', id: n.digest, detail: 'a version needs it but it is not in the store' });
+        } else if (!n.allOnRemote) {
+          problems.push({ kind: 'missing-object', id: n.digest, detail: `version ${n.versionId.slice(0, 12)} needs it, it is not in the store, and no remote is known to hold that version` });
+        }
       }
     }
     const tempFilesRemoved = repo.store.sweepTemp();
     // Orphans from a crash are harmless (never referenced): report them but stay ok.
-    const ok = problems.every((p) => p.kind === 'unindexed-object');
+    const ok = problems.every((p) => HARMLESS.has(p.kind));
     return { ok, objectsChecked, bytesChecked, manifestsChecked, versionsChecked: versionIds.length, problems, tempFilesRemoved };
   });
 }
@@ -98,11 +168,30 @@ export async function verify(opts: VerifyOptions = {}): Promise<VerifyResult> {
 /** Throws IntegrityError (exit 6) naming the problems when a verify result is not ok. */
 export function assertVerified(result: VerifyResult): void {
   if (result.ok) return;
-  const bad = result.problems.filter((p) => p.kind !== 'unindexed-object');
+  const bad = result.problems.filter((p) => !HARMLESS.has(p.kind));
   throw new IntegrityError('VERIFY_FAILED', `${bad.length} problem${bad.length === 1 ? '' : 's'} found: ${bad.slice(0, 5).map((p) => `${p.kind} ${p.id.slice(0, 12)}`).join(', ')}${bad.length > 5 ? ', …' : ''}`, {
-    hint: 'pull the affected versions again from a remote, or restore the store from a backup',
+    hint: bad.some((p) => INDEX_KINDS.has(p.kind))
+      ? 'the index is damaged or behind the store: run `modelctl verify --rebuild-index`'
+      : 'pull the affected versions again from a remote, or restore the store from a backup',
     data: { problems: bad },
   });
+}
+
+/** What SQLite's quick_check finds wrong with the index (empty when nothing). */
+function indexDamage(repo: Repository): string[] {
+  try {
+    return quickCheck(repo.db).slice(0, 20);
+  } catch (err) {
+    return [err instanceof Error ? err.message : String(err)];
+  }
+}
+
+/** Version ids the ref journal records (read only when some manifest lacks an index row). */
+function journaledVersionIds(repo: Repository): Set<string> {
+  const file = journalToRestore(repo.metaDir);
+  const ids = new Set<string>();
+  if (file) for (const r of readJournal(file)) if (r.k === 'version') ids.add(r.id);
+  return ids;
 }
 
 /** When gc will remove an unindexed object: it keeps objects younger than the grace period. */

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { ConflictError, IntegrityError, ModelctlError, isErrnoException } from '../errors.js';
+import { assertIndexNotBehind, drainJournal } from './ref-journal.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 
 export type Database = BetterSqlite3.Database;
@@ -48,7 +49,10 @@ export function openIndex(path: string, opts: { create?: boolean; readonly?: boo
   try {
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     if (!opts.readonly) db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
+    // FULL: in WAL mode every commit fsyncs the WAL, so "Committed" survives a power loss
+    // (NORMAL syncs only at checkpoints and may lose the last transactions). The cost is
+    // measured in bench/safety.mjs and the README (docs/design.md §9).
+    db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     if (!opts.readonly) migrate(db);
     else checkVersion(db);
@@ -80,18 +84,32 @@ function migrate(db: Database): void {
     for (let i = v; i < MIGRATIONS.length; i++) db.exec(MIGRATIONS[i]);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();
+  drainJournal(db);
 }
 
 /**
  * Runs `fn` in one IMMEDIATE transaction (takes the write lock up front, so two
- * processes never deadlock upgrading a read lock). Busy past the timeout → exit 4.
+ * processes never deadlock upgrading a read lock). Busy past the timeout → exit 4. An
+ * index that lost transactions its journal still has refuses (INDEX_BEHIND, exit 6), and
+ * after the commit the changes queued for the journal are appended to it
+ * (store/ref-journal.ts), so a change is in the journal before the command reports it.
  */
 export function writeTransaction<T>(db: Database, fn: () => T): T {
+  let result: T;
   try {
-    return db.transaction(fn).immediate();
+    result = db.transaction(() => {
+      assertIndexNotBehind(db);
+      return fn();
+    }).immediate();
   } catch (err) {
     throw mapSqliteError(err, 'index.db');
   }
+  try {
+    drainJournal(db);
+  } catch (err) {
+    throw mapSqliteError(err, 'index.db');
+  }
+  return result;
 }
 
 /** Maps better-sqlite3 errors to modelctl errors; others pass through. */

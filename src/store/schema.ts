@@ -236,6 +236,45 @@ export const MIGRATIONS: readonly string[] = [
     at TEXT NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 6: the journal of refs (store/ref-journal.ts, docs/design.md §9). Triggers queue every change
+  // to version numbers and archived marks, tags, stages and their history, events and what
+  // remotes hold, in the transaction that makes it; after the commit the queue is appended
+  // to .modelctl/journal.jsonl (fsynced), from which `verify --rebuild-index` restores them
+  // when index.db is lost or behind.
+  `
+  CREATE TABLE journal_pending (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    record TEXT NOT NULL
+  );
+  CREATE TRIGGER journal_version_insert AFTER INSERT ON versions BEGIN INSERT INTO journal_pending (record) VALUES (json_object('k','version','id',NEW.id,'model',(SELECT name FROM models WHERE id = NEW.model_id),'number',NEW.number,'archived',NEW.archived)); END;
+  CREATE TRIGGER journal_version_update AFTER UPDATE OF number, archived ON versions
+    WHEN OLD.number IS NOT NEW.number OR OLD.archived IS NOT NEW.archived BEGIN INSERT INTO journal_pending (record) VALUES (json_object('k','version','id',NEW.id,'model',(SELECT name FROM models WHERE id = NEW.model_id),'number',NEW.number,'archived',NEW.archived)); END;
+  CREATE TRIGGER journal_tag_insert AFTER INSERT ON tags BEGIN INSERT INTO journal_pending (record) VALUES (json_object('k','tag','model',(SELECT name FROM models WHERE id = NEW.model_id),'name',NEW.name,'version',NEW.version_id,'message',NEW.message,'at',NEW.created_at,'actor',NEW.actor)); END;
+  CREATE TRIGGER journal_tag_update AFTER UPDATE ON tags BEGIN INSERT INTO journal_pending (record) VALUES (json_object('k','tag','model',(SELECT name FROM models WHERE id = NEW.model_id),'name',NEW.name,'version',NEW.version_id,'message',NEW.message,'at',NEW.created_at,'actor',NEW.actor)); END;
+  CREATE TRIGGER journal_tag_delete AFTER DELETE ON tags BEGIN
+    INSERT INTO journal_pending (record) VALUES (json_object('k','tag','model',(SELECT name FROM models WHERE id = OLD.model_id),'name',OLD.name,'version',NULL)); END;
+  CREATE TRIGGER journal_stage_insert AFTER INSERT ON stages BEGIN INSERT INTO journal_pending (record) VALUES (json_object('k','stage','model',(SELECT name FROM models WHERE id = NEW.model_id),'stage',NEW.stage,'version',NEW.version_id,'previous',NEW.previous_version_id,'event',NEW.event_id,'at',NEW.updated_at)); END;
+  CREATE TRIGGER journal_stage_update AFTER UPDATE ON stages BEGIN INSERT INTO journal_pending (record) VALUES (json_object('k','stage','model',(SELECT name FROM models WHERE id = NEW.model_id),'stage',NEW.stage,'version',NEW.version_id,'previous',NEW.previous_version_id,'event',NEW.event_id,'at',NEW.updated_at)); END;
+  CREATE TRIGGER journal_stage_delete AFTER DELETE ON stages BEGIN
+    INSERT INTO journal_pending (record) VALUES (json_object('k','stage','model',(SELECT name FROM models WHERE id = OLD.model_id),'stage',OLD.stage,'version',NULL)); END;
+  CREATE TRIGGER journal_stage_move AFTER INSERT ON stage_history BEGIN INSERT INTO journal_pending (record) VALUES (json_object('k','stage-move','model',(SELECT name FROM models WHERE id = NEW.model_id),'stage',NEW.stage,'version',NEW.version_id,'previous',NEW.previous_version_id,'event',NEW.event_id,'at',NEW.at)); END;
+  CREATE TRIGGER journal_event_insert AFTER INSERT ON events BEGIN INSERT INTO journal_pending (record) VALUES (json_object('k','event','id',NEW.id,'payload',NEW.payload,'pushed',NEW.pushed)); END;
+  CREATE TRIGGER journal_event_pushed AFTER UPDATE OF pushed ON events WHEN OLD.pushed IS NOT NEW.pushed BEGIN
+    INSERT INTO journal_pending (record) VALUES (json_object('k','event-pushed','id',NEW.id,'pushed',NEW.pushed)); END;
+  CREATE TRIGGER journal_remote_version_insert AFTER INSERT ON remote_versions BEGIN INSERT INTO journal_pending (record) VALUES (json_object('k','remote-version','remote',NEW.remote,'id',NEW.version_id,'number',NEW.number)); END;
+  CREATE TRIGGER journal_remote_version_update AFTER UPDATE OF number ON remote_versions
+    WHEN OLD.number IS NOT NEW.number BEGIN INSERT INTO journal_pending (record) VALUES (json_object('k','remote-version','remote',NEW.remote,'id',NEW.version_id,'number',NEW.number)); END;
+  CREATE TRIGGER journal_signature_insert AFTER INSERT ON signatures BEGIN
+    INSERT INTO journal_pending (record) VALUES (json_object('k','signature','version',NEW.version_id,'kind',NEW.kind,'keyHint',NEW.key_hint,'bundleHex',hex(NEW.bundle),'bundleId',NEW.bundle_id,'at',NEW.created_at)); END;
+  -- What this index already holds goes into the journal first (a repository made before it).
+  INSERT INTO journal_pending (record) SELECT json_object('k','version','id',v.id,'model',(SELECT name FROM models WHERE id = v.model_id),'number',v.number,'archived',v.archived) FROM versions v ORDER BY v.model_id, v.number;
+  INSERT INTO journal_pending (record) SELECT json_object('k','event','id',e.id,'payload',e.payload,'pushed',e.pushed) FROM events e ORDER BY e.seq;
+  INSERT INTO journal_pending (record) SELECT json_object('k','tag','model',(SELECT name FROM models WHERE id = t.model_id),'name',t.name,'version',t.version_id,'message',t.message,'at',t.created_at,'actor',t.actor) FROM tags t;
+  INSERT INTO journal_pending (record) SELECT json_object('k','stage-move','model',(SELECT name FROM models WHERE id = h.model_id),'stage',h.stage,'version',h.version_id,'previous',h.previous_version_id,'event',h.event_id,'at',h.at) FROM stage_history h ORDER BY h.seq;
+  INSERT INTO journal_pending (record) SELECT json_object('k','stage','model',(SELECT name FROM models WHERE id = s.model_id),'stage',s.stage,'version',s.version_id,'previous',s.previous_version_id,'event',s.event_id,'at',s.updated_at) FROM stages s;
+  INSERT INTO journal_pending (record) SELECT json_object('k','remote-version','remote',r.remote,'id',r.version_id,'number',r.number) FROM remote_versions r;
+  INSERT INTO journal_pending (record) SELECT json_object('k','signature','version',g.version_id,'kind',g.kind,'keyHint',g.key_hint,'bundleHex',hex(g.bundle),'bundleId',g.bundle_id,'at',g.created_at) FROM signatures g;
+  `,
 ];
 
 /** The schema version this build writes. */

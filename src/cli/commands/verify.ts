@@ -33,7 +33,13 @@ export function registerVerify(program: Command): Command {
           ctx.out.result(result, (r) =>
             [
               `Rebuilt the index: ${countOf(r.versions, 'version')}, ${countOf(r.objects, 'object')}${r.movedTo ? ` (old index kept at ${r.movedTo})` : ''}`,
-              r.salvaged.numbers ? `Kept version numbers, ${countOf(r.salvaged.tags, 'tag')}, ${countOf(r.salvaged.stages, 'stage')} and ${countOf(r.salvaged.events, 'event')} from the old index` : 'The old index could not be read: numbers follow creation order; tags, stages and events start afresh',
+              r.restoredFrom === 'journal'
+                ? `Restored version numbers, ${countOf(r.salvaged.tags, 'tag')}, ${countOf(r.salvaged.stages, 'stage')} and ${countOf(r.salvaged.events, 'event')} from the journal (.modelctl/journal.jsonl)`
+                : r.salvaged.numbers
+                  ? `Kept version numbers, ${countOf(r.salvaged.tags, 'tag')}, ${countOf(r.salvaged.stages, 'stage')} and ${countOf(r.salvaged.events, 'event')} from the old index`
+                  : 'No journal, and the old index could not be read: numbers follow creation order; tags, stages and events start afresh',
+              ...r.unprovable.events.map((id) => `left out event ${id.slice(0, 12)}: its content does not hash to its id`),
+              ...r.unprovable.refs.map((ref) => `left out ${ref}: no manifest on disk for the version it names`),
               ...r.skippedManifests.map((s) => `skipped manifest ${s.id.slice(0, 12)}: ${s.reason}`),
             ].join('\n'),
           );

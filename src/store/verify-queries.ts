@@ -1,0 +1,26 @@
+import type { Database } from './index-db.js';
+
+/** Every version id, sorted. */
+export function allVersionIds(db: Database): string[] {
+  return (db.prepare('SELECT id FROM versions ORDER BY id').all() as { id: string }[]).map((r) => r.id);
+}
+
+/**
+ * Every file digest some version names, with one version that names it and whether every
+ * version naming it is known to be held by a remote (pushed there or fetched from there).
+ */
+export function neededDigests(db: Database): { digest: string; versionId: string; allOnRemote: boolean }[] {
+  const rows = db
+    .prepare(
+      `SELECT f.digest, MIN(f.version_id) AS versionId,
+         MIN(EXISTS (SELECT 1 FROM remote_versions r WHERE r.version_id = f.version_id)) AS allOnRemote
+       FROM files f GROUP BY f.digest`,
+    )
+    .all() as { digest: string; versionId: string; allOnRemote: number }[];
+  return rows.map((r) => ({ ...r, allOnRemote: r.allOnRemote === 1 }));
+}
+
+/** SQLite's own structural check of the index file ("ok", or what it found wrong). */
+export function quickCheck(db: Database): string[] {
+  return (db.pragma('quick_check') as { quick_check: string }[]).map((r) => r.quick_check).filter((m) => m !== 'ok');
+}
