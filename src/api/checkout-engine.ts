@@ -1,5 +1,5 @@
 import { existsSync, lstatSync, mkdirSync, readdirSync, realpathSync, rmdirSync, unlinkSync, type Stats } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { ConflictError, IntegrityError, UsageError, fsError } from '../errors.js';
 import type { ManifestFile, VersionManifest } from '../core/manifest.js';
 import { assertSafeRelativePath } from '../core/paths.js';
@@ -105,18 +105,11 @@ export function planCheckout(repo: Repository, v: VersionRow, opts: CheckoutTarg
     if (/^\.modelctl(-pull|-placed)?(\/|$)/.test(f.path)) {
       throw new IntegrityError('UNSAFE_PATH', `'${f.path}' would be written into modelctl's own folder`, { hint: 'the manifest was crafted; do not use it' });
     }
-    if (!repo.store.hasObject(f.digest)) {
-      throw new IntegrityError('OBJECT_MISSING', `the bytes of '${f.path}' (object ${f.digest.slice(0, 12)}) are not in the local store`, {
-        hint: 'pull the version from a remote (`modelctl pull`), or run `modelctl verify`',
-      });
-    }
   }
-  try {
-    mkdirSync(outDir, { recursive: true });
-  } catch (err) {
-    throw fsError(err, outDir);
-  }
-  const realOut = realpathSync(outDir);
+  // Planning writes nothing, the target folder included (applyCheckout makes it): a pull
+  // plans before it downloads, and a failed download must leave no folder behind.
+  const outExists = existsSync(outDir);
+  const realOut = realPathToBe(outDir);
   const link = opts.link ?? repo.settings.checkoutLink;
 
   const { record, damaged } = readPlacementRecord(target, v.model);
@@ -131,7 +124,8 @@ export function planCheckout(repo: Repository, v: VersionRow, opts: CheckoutTarg
   for (const [i, f] of manifest.files.entries()) {
     const path = placedPaths[i];
     const dest = join(outDir, ...path.split('/'));
-    assertInside(realOut, dest);
+    // (A folder still to be made holds nothing: applyCheckout checks each folder it makes.)
+    if (outExists) assertInside(realOut, dest);
     const st = lstatOrNull(dest);
     if (!st) {
       plan.push({ file: f, path, dest, write: true });
@@ -156,7 +150,7 @@ export function planCheckout(repo: Repository, v: VersionRow, opts: CheckoutTarg
   for (const path of [...ours.keys()].sort()) {
     if (wanted.has(path)) continue;
     const dest = join(outDir, ...path.split('/'));
-    assertInside(realOut, dest);
+    if (outExists) assertInside(realOut, dest);
     const st = lstatOrNull(dest);
     // Gone already, or replaced by a link or folder: not the file modelctl placed, left alone.
     if (!st || !st.isFile()) continue;
@@ -185,6 +179,20 @@ export function planCheckout(repo: Repository, v: VersionRow, opts: CheckoutTarg
  */
 export function applyCheckout(repo: Repository, plan: CheckoutPlan): CheckoutResult {
   const { version: v, outDir, realOut, link, target, record, previous, removals, next } = plan;
+  // Only files to write need their object (the others are in place already); all are
+  // checked before anything is written.
+  for (const p of plan.steps) {
+    if (p.write && !repo.store.hasObject(p.file.digest)) {
+      throw new IntegrityError('OBJECT_MISSING', `the bytes of '${p.file.path}' (object ${p.file.digest.slice(0, 12)}) are not in the local store`, {
+        hint: 'pull the version from a remote (`modelctl pull`), or run `modelctl verify`',
+      });
+    }
+  }
+  try {
+    mkdirSync(outDir, { recursive: true });
+  } catch (err) {
+    throw fsError(err, outDir);
+  }
   const willChange = plan.steps.some((p) => p.write) || removals.length > 0;
   if (willChange) {
     writePlacementRecord(target, { ...next, files: [...(previous?.files ?? []), ...next.files], placedAt: new Date().toISOString() });
@@ -344,6 +352,17 @@ function pruneEmptyFolders(dir: string, root: string): void {
     }
     d = dirname(d);
   }
+}
+
+/** The real path `p` has, or will have once made: its nearest existing folder resolved, the rest appended. */
+function realPathToBe(p: string): string {
+  const rest: string[] = [];
+  let probe = p;
+  while (!existsSync(probe)) {
+    rest.unshift(basename(probe));
+    probe = dirname(probe);
+  }
+  return join(realpathSync(probe), ...rest);
 }
 
 /** Refuses a destination that resolves outside the target folder (e.g. via a symlinked folder). */

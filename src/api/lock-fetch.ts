@@ -1,12 +1,12 @@
 import { NotFoundError } from '../errors.js';
 import { redactUrl } from '../core/redact.js';
 import { getVersion } from '../store/version-records.js';
-import { downloadObjects } from './download-objects.js';
-import { fetchInto } from './fetch.js';
+import { downloadObjects } from '../sync/download-objects.js';
+import { fetchInto } from '../sync/fetch.js';
+import { openRemoteSession, type RemoteSession } from '../sync/remote-session.js';
+import { jobsOrDefault } from '../sync/transfer-progress.js';
 import { readVersionManifest } from './read-manifest.js';
-import { openRemoteSession, type RemoteSession } from './remote-session.js';
 import type { Repository } from './repository.js';
-import { jobsOrDefault } from './transfer-progress.js';
 
 /** A locked version this repository lacks (metadata or bytes). */
 export interface MissingLocked {
@@ -41,7 +41,7 @@ export async function fetchLockedVersions(repo: Repository, missing: readonly Mi
   }
   let session: RemoteSession;
   try {
-    session = await openRemoteSession(repo.settings, repo.root, wanted, { create: false, db: repo.db, env: repo.env });
+    session = await openRemoteSession(repo.settings, repo.root, { remote: wanted }, { create: false, db: repo.db, env: repo.env });
   } catch (err) {
     // A registry nothing was pushed to yet holds no version at all.
     if (!(err instanceof NotFoundError && err.code === 'NOT_A_REGISTRY')) throw err;
@@ -53,7 +53,7 @@ export async function fetchLockedVersions(repo: Repository, missing: readonly Mi
   }
   try {
     const n = jobsOrDefault(jobs);
-    for (const model of new Set(missing.map((m) => m.model))) await fetchInto(repo, session, model, n);
+    for (const model of new Set(missing.map((m) => m.model))) await fetchInto(repo, session, { model, jobs: n });
     const absent = missing.filter((m) => !getVersion(repo.db, m.version));
     if (absent.length) {
       const names = absent.map((m) => `${m.model}@v${m.number} (${m.version.slice(0, 12)})`).join(', ');

@@ -1,12 +1,13 @@
 import { resolveRef } from '../store/resolve-ref.js';
 import { updateLock, type LockUpdate } from './lock-update.js';
 import { withRepository, type CommonOptions } from './repository.js';
-import { assertKnownStage, performStageMove, type ConfirmStageMove, type StageMoveResult } from './stage-move.js';
+import type { RemoteTarget } from '../sync/remote-session.js';
+import { assertKnownStage, performPushedStageMove, performStageMove, type ConfirmStageMove, type StageMoveResult } from './stage-move.js';
 
 export type { ConfirmStageMove, StageMoveQuestion, StageMoveResult } from './stage-move.js';
 export { policyDenial } from './stage-move.js';
 
-export interface PromoteOptions extends CommonOptions {
+export interface PromoteOptions extends CommonOptions, RemoteTarget {
   /** The version to promote (docs/design.md §2 reference). */
   ref: string;
   /** The stage to move; must be one of the configured stages. */
@@ -20,20 +21,27 @@ export interface PromoteOptions extends CommonOptions {
   argv?: string[];
   /** Record the promoted version in modelctl.lock (default: the `lock` setting). */
   lock?: boolean;
+  /**
+   * Move the stage on the remote at once, compare-and-swap against what this repository
+   * last fetched (docs/design.md §7): if anyone moved it since, nothing changes anywhere
+   * (ConflictError, exit 4). Ignored with dryRun.
+   */
+  push?: boolean;
 }
 
 /**
  * Moves stage `to` of the reference's model to that version, after its policy allows
  * it. Unknown stage → UsageError (2); archived version or unmet policy → PolicyError (5)
  * listing every unmet rule; failed pre-promote hook → PolicyError (5). Promoting the
- * version that already holds the stage changes nothing and records nothing.
+ * version that already holds the stage changes nothing and records nothing. With `push`
+ * the remote's stage moves too, or neither does.
  */
 export async function promote(opts: PromoteOptions): Promise<StageMoveResult & { lock?: LockUpdate | null }> {
   return withRepository(opts, async (repo) => {
     assertKnownStage(opts.to, repo.settings.stages);
     const target = resolveRef(repo.db, opts.ref);
-    const moved = await performStageMove(repo, {
-      action: 'promote',
+    const plan = {
+      action: 'promote' as const,
       stage: opts.to,
       stages: repo.settings.stages,
       target,
@@ -42,7 +50,8 @@ export async function promote(opts: PromoteOptions): Promise<StageMoveResult & {
       argv: opts.argv ?? [],
       dryRun: !!opts.dryRun,
       confirm: opts.confirm,
-    });
+    };
+    const moved = opts.push && !opts.dryRun ? await performPushedStageMove(repo, plan, opts) : await performStageMove(repo, plan);
     return moved.dryRun ? moved : { ...moved, lock: updateLock(repo, opts.lock, [moved.version.id]) };
   });
 }

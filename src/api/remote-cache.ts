@@ -1,15 +1,15 @@
 import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { NotFoundError } from '../errors.js';
 import type { ManifestFile } from '../core/manifest.js';
 import { redactUrl } from '../core/redact.js';
 import { loadSettings, type Settings } from '../workspace/config.js';
 import { findRepo } from '../workspace/repo-paths.js';
-import { downloadObjects } from './download-objects.js';
-import { fetchInto } from './fetch.js';
-import { init } from './init.js';
-import { chooseRemote, openRemoteSession, type RemoteSession } from './remote-session.js';
-import { openRepository, type Repository } from './repository.js';
+import { downloadObjects } from '../sync/download-objects.js';
+import { fetchInto } from '../sync/fetch.js';
+import { chooseRemote, openRemoteSession, type RemoteSession } from '../sync/remote-session.js';
+import { META_DIR_NAME } from '../workspace/repo-paths.js';
+import { openScratchRepository, type Repository } from '../workspace/repository.js';
 
 /** Requests in flight when a cache fetches metadata or downloads a file. */
 const JOBS = 8;
@@ -77,7 +77,7 @@ export async function resolveRemoteSpec(cwd: string, remote: string | undefined,
   } catch (err) {
     if (!(err instanceof NotFoundError)) throw err;
   }
-  const { spec } = chooseRemote(settings, remote, env);
+  const { spec } = chooseRemote(settings, { remote }, env);
   return { settings, key: `${redactUrl(spec.url)} ${spec.endpoint ?? ''}`.trim() };
 }
 
@@ -91,12 +91,11 @@ export async function openRemoteCache(opts: { cwd: string; remote: string | unde
   const { MODELCTL_DIR: _ignored, ...env } = opts.env;
   const { settings } = await resolveRemoteSpec(opts.cwd, opts.remote, opts.env);
   const cacheDir = resolve(opts.cwd, opts.cacheDir);
-  mkdirSync(cacheDir, { recursive: true });
-  init({ cwd: cacheDir, env });
-  const repo = await openRepository({ cwd: cacheDir, env });
+  mkdirSync(join(cacheDir, META_DIR_NAME), { recursive: true });
+  const repo = openScratchRepository(join(cacheDir, META_DIR_NAME), { cwd: cacheDir, env });
   let session: RemoteSession;
   try {
-    session = await openRemoteSession(settings, opts.cwd, opts.remote, { create: false, db: repo.db, env: opts.env });
+    session = await openRemoteSession(settings, opts.cwd, { remote: opts.remote }, { create: false, db: repo.db, env: opts.env });
   } catch (err) {
     repo.close();
     throw err;
@@ -106,7 +105,7 @@ export async function openRemoteCache(opts: { cwd: string; remote: string | unde
     repo,
     displayUrl: session.displayUrl,
     async refresh(model) {
-      await fetchInto(repo, session, model, JOBS);
+      await fetchInto(repo, session, { model, jobs: JOBS });
     },
     ensureObjects: fetcher.ensureObjects,
     async close() {

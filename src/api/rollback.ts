@@ -6,9 +6,10 @@ import { requireModel, resolveRef } from '../store/resolve-ref.js';
 import { getStageHolder, stageHistory } from '../store/stages-table.js';
 import { getVersion, listVersions } from '../store/version-records.js';
 import { withRepository, type CommonOptions } from './repository.js';
-import { assertKnownStage, performStageMove, policyWouldAllow, type ConfirmStageMove, type StageMoveResult } from './stage-move.js';
+import type { RemoteTarget } from '../sync/remote-session.js';
+import { assertKnownStage, performPushedStageMove, performStageMove, policyWouldAllow, type ConfirmStageMove, type StageMoveResult } from './stage-move.js';
 
-export interface RollbackOptions extends CommonOptions {
+export interface RollbackOptions extends CommonOptions, RemoteTarget {
   model: string;
   stage: string;
   /** Put the stage on this version instead of the previous holder. */
@@ -18,6 +19,8 @@ export interface RollbackOptions extends CommonOptions {
   /** Asked before moving the last configured stage; omit to never ask. */
   confirm?: ConfirmStageMove;
   argv?: string[];
+  /** Roll back on the remote at once, compare-and-swap against what this repository last fetched (as promote's `push`). */
+  push?: boolean;
 }
 
 /**
@@ -72,8 +75,8 @@ export async function rollback(opts: RollbackOptions): Promise<StageMoveResult> 
     }
     const policy = settings.policies[opts.stage];
     const heldBefore = history.some((h) => h.versionId === target.id);
-    return performStageMove(repo, {
-      action: 'rollback',
+    const plan = {
+      action: 'rollback' as const,
       stage: opts.stage,
       stages: settings.stages,
       target,
@@ -83,6 +86,7 @@ export async function rollback(opts: RollbackOptions): Promise<StageMoveResult> 
       dryRun: !!opts.dryRun,
       confirm: opts.confirm,
       expectHolder: holder.versionId,
-    });
+    };
+    return opts.push && !opts.dryRun ? performPushedStageMove(repo, plan, opts) : performStageMove(repo, plan);
   });
 }

@@ -10,6 +10,9 @@ import { getStageHolder, moveStage, stagesEverHeld } from '../store/stages-table
 import { getVersion, type VersionRow } from '../store/version-records.js';
 import { assertPreHookPassed, runHook, type HookOutcome } from '../workspace/hooks.js';
 import { hostName, resolveActor } from '../workspace/identity.js';
+import { pushTo } from '../sync/push.js';
+import { openRefPublication, type RefPublication } from '../sync/ref-publication.js';
+import { withRemoteSession, type RemoteTarget } from '../sync/remote-session.js';
 import type { Repository } from './repository.js';
 import { trustedSignersOfVersion } from './version-signers.js';
 import { summarizeVersion, type VersionSummary } from './views.js';
@@ -34,6 +37,8 @@ export interface StageMoveResult {
   /** The recorded audit event (with its seq and chain hash); null when nothing moved. */
   event: EventRecord | null;
   hooks: HookOutcome[];
+  /** With --push: what the remote side wants said (a store that ignores conditional writes). */
+  warnings?: string[];
 }
 
 /** What a confirmation callback is asked about (moves of the last stage only). */
@@ -77,6 +82,12 @@ export interface StageMovePlan {
    * (a rollback computed its target from that holder). Absent: any holder is replaced.
    */
   expectHolder?: string | null;
+  /**
+   * With --push: the remote half of the move (sync/ref-publication.ts). Its ref is written,
+   * naming the move's event, after the pre-promote hook and before the local transaction;
+   * put back if the local move then fails.
+   */
+  publication?: RefPublication;
 }
 
 /**
@@ -143,19 +154,29 @@ export async function performStageMove(repo: Repository, plan: StageMovePlan): P
   hooks.push(pre);
   assertPreHookPassed(pre);
 
-  const recorded = writeTransaction(db, () => {
-    // Re-read under the write lock: another process may have moved the stage or archived
-    // the version while the hook ran. The event must name the holder really replaced.
-    const holderNow = getStageHolder(db, modelId, plan.stage)?.versionId ?? null;
-    if (plan.expectHolder !== undefined && plan.expectHolder !== holderNow) throw stageMoved(model, plan.stage);
-    if (holderNow === plan.target.id) return null;
-    const fresh = checkPolicy(repo, plan, plan.target.id);
-    if (!fresh.allowed) throw denied(plan, fresh);
-    const event = holderNow === holderId ? proposed : eventFor(holderNow);
-    moveStage(db, { modelId, stage: plan.stage, versionId: plan.target.id, eventId: event.id, at: event.at });
-    appendEvent(db, event);
-    return event;
-  });
+  await plan.publication?.write(proposed);
+  let recorded: AuditEvent | null;
+  try {
+    recorded = writeTransaction(db, () => {
+      // Re-read under the write lock: another process may have moved the stage or archived
+      // the version while the hook ran. The event must name the holder really replaced
+      // (and with --push it is already on the remote: the holder must not have changed).
+      const holderNow = getStageHolder(db, modelId, plan.stage)?.versionId ?? null;
+      if (plan.expectHolder !== undefined && plan.expectHolder !== holderNow) throw stageMoved(model, plan.stage);
+      if (plan.publication && holderNow !== holderId) throw stageMoved(model, plan.stage);
+      if (holderNow === plan.target.id) return null;
+      const fresh = checkPolicy(repo, plan, plan.target.id);
+      if (!fresh.allowed) throw denied(plan, fresh);
+      const event = holderNow === holderId ? proposed : eventFor(holderNow);
+      moveStage(db, { modelId, stage: plan.stage, versionId: plan.target.id, eventId: event.id, at: event.at });
+      appendEvent(db, event);
+      return event;
+    });
+  } catch (err) {
+    await plan.publication?.undo();
+    throw err;
+  }
+  if (recorded) await plan.publication?.finish(recorded);
   if (!recorded) {
     return { ...base, version: summary(plan.target.id) as VersionSummary, previous: summary(plan.target.id), changed: false, event: null, hooks };
   }
@@ -176,6 +197,32 @@ export async function performStageMove(repo: Repository, plan: StageMovePlan): P
  */
 export function policyWouldAllow(repo: Repository, stage: string, versionId: string): boolean {
   return checkPolicy(repo, { stage, stages: repo.settings.stages, rules: repo.settings.policies[stage], reason: 'suggested' }, versionId).allowed;
+}
+
+/**
+ * A stage move with --push (docs/design.md §7): on the repository's remote and here, or
+ * nowhere. The verdict is checked first (exit 5 changes nothing); the remote stage must be
+ * as this repository last fetched it (exit 4 otherwise, naming who moved it to what, and
+ * the fix); the version's data is pushed; then performStageMove writes the remote stage
+ * (compare-and-swap, naming the move's event) before its local transaction.
+ */
+export async function performPushedStageMove(repo: Repository, plan: StageMovePlan, target: RemoteTarget): Promise<StageMoveResult> {
+  return withRemoteSession(repo, target, { create: true, probe: true }, async (session) => {
+    // Compare-and-swap needs a store that honours conditional writes; on one that does
+    // not (s3rver), two racing moves could both "win": say so on every such move.
+    const warnings = session.conditionalWrites ? [] : [`${session.displayUrl} ignores conditional writes: a concurrent move by someone else could silently overwrite this one`];
+    const dry = await performStageMove(repo, { ...plan, dryRun: true, confirm: undefined });
+    if (!dry.allowed) throw denied(plan, dry);
+    const ref = { kind: 'stage' as const, model: plan.target.model, name: plan.stage };
+    const publication = await openRefPublication(repo, session, ref, plan.target.id, plan.argv);
+    const targetNow = getVersion(repo.db, plan.target.id) ?? plan.target; // pushing may have renumbered it
+    if (dry.previous?.id === targetNow.id) {
+      // Held here already: publish that (unpushed) local move unless the remote agrees.
+      if (publication.remoteVersion !== targetNow.id) await pushTo(repo, session, { refs: [`${targetNow.model}@${targetNow.id}`], argv: plan.argv });
+      return { ...dry, dryRun: false, warnings };
+    }
+    return { ...(await performStageMove(repo, { ...plan, target: targetNow, publication })), warnings };
+  });
 }
 
 /** The verdict for moving `plan.stage` to the version, from facts read now. */

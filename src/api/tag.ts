@@ -1,18 +1,21 @@
 import { UsageError } from '../errors.js';
-import { buildEvent } from '../core/events.js';
+import { buildEvent, type AuditEvent } from '../core/events.js';
 import { assertModelName, assertTagName } from '../core/names.js';
 import { parseRef } from '../core/refs.js';
 import { appendEvent } from '../store/events-table.js';
 import { getEventRecord, type EventRecord } from '../store/history-queries.js';
 import { writeTransaction } from '../store/index-db.js';
 import { requireModel, resolveRef } from '../store/resolve-ref.js';
-import { deleteTag as deleteTagRow, getTag, listTags, setTag } from '../store/tags-table.js';
-import { getVersion } from '../store/version-records.js';
+import { assertTagFree, deleteTag as deleteTagRow, getTag, listTags, setTag } from '../store/tags-table.js';
+import { getVersion, type VersionRow } from '../store/version-records.js';
 import { hostName, resolveActor } from '../workspace/identity.js';
-import { withRepository, type CommonOptions } from './repository.js';
+import { pushTo } from '../sync/push.js';
+import { openRefPublication } from '../sync/ref-publication.js';
+import { withRemoteSession, type RemoteTarget } from '../sync/remote-session.js';
+import { withRepository, type CommonOptions, type Repository } from './repository.js';
 import { SHORT_ID_LENGTH, summarizeVersion, type VersionSummary } from './views.js';
 
-export interface TagOptions extends CommonOptions {
+export interface TagOptions extends CommonOptions, RemoteTarget {
   /** The version to tag (docs/design.md §2 reference). */
   ref: string;
   name: string;
@@ -20,6 +23,12 @@ export interface TagOptions extends CommonOptions {
   /** Move the tag if it exists on another version (recorded as a 'tag-move' event). */
   force?: boolean;
   argv?: string[];
+  /**
+   * Make the tag on the remote at once: create-only, or with `force` compare-and-swap,
+   * against what this repository last fetched (docs/design.md §7). If anyone made or moved
+   * it since, nothing changes anywhere (ConflictError, exit 4).
+   */
+  push?: boolean;
 }
 
 /** What `tag` did. The --json shape. */
@@ -33,12 +42,16 @@ export interface TagResult {
   /** The version the tag pointed at before a move; null otherwise. */
   previous: VersionSummary | null;
   event: EventRecord | null;
+  /** With --push: what the remote side wants said (a store that ignores conditional writes). */
+  warnings?: string[];
 }
 
 /**
  * Tags a version. Tags are create-only: a tag on another version is a ConflictError (4)
  * unless `force`, and a forced move is its own 'tag-move' event. Tagging the version the
  * tag already names changes nothing. Invalid name (v<N>, a stage, `latest`) → UsageError (2).
+ * With `push` the remote's tag is made first (naming the event), then the local one; a
+ * conflict on either side changes nothing on both.
  */
 export async function tag(opts: TagOptions): Promise<TagResult> {
   return withRepository(opts, async (repo) => {
@@ -46,40 +59,73 @@ export async function tag(opts: TagOptions): Promise<TagResult> {
     assertTagName(opts.name, repo.settings.stages);
     const target = resolveRef(db, opts.ref);
     const modelId = requireModel(db, target.model);
-    const actor = await resolveActor(repo.root);
-    const host = hostName();
-    const argv = opts.argv ?? [];
-    const outcome = writeTransaction(db, () => {
-      const before = getTag(db, modelId, opts.name)?.versionId ?? null;
-      if (before === target.id) return { action: 'none' as const, before, eventId: null };
-      setTag(db, { modelId, model: target.model, name: opts.name, versionId: target.id, message: opts.message ?? null, actor, force: !!opts.force });
-      const action = before === null ? ('tag' as const) : ('tag-move' as const);
-      const event = buildEvent({
-        actor,
-        host,
-        action,
-        model: target.model,
-        version: target.id,
-        from: before,
-        to: target.id,
-        reason: opts.message ?? null,
-        argv,
-        data: { tag: opts.name, number: target.number, ...(before ? { fromNumber: getVersion(db, before)?.number ?? null } : {}) },
-      });
-      appendEvent(db, event);
-      return { action, before, eventId: event.id };
+    const before = getTag(db, modelId, opts.name)?.versionId ?? null;
+    if (before !== null && before !== target.id && !opts.force) assertTagFree(db, modelId, target.model, opts.name);
+    const event = before === target.id ? null : await tagEvent(repo, target, opts, before);
+    if (!opts.push) return recordTag(repo, target, opts, before, event);
+    return withRemoteSession(repo, opts, { create: true, probe: true }, async (session) => {
+      const warnings = session.conditionalWrites ? [] : [`${session.displayUrl} ignores conditional writes: someone else's tag of that name could silently be overwritten`];
+      const publication = await openRefPublication(repo, session, { kind: 'tag', model: target.model, name: opts.name }, target.id, opts.argv ?? []);
+      if (!event) {
+        // Tagged here already: publish that (unpushed) local tag unless the remote agrees.
+        if (publication.remoteVersion !== target.id) await pushTo(repo, session, { refs: [`${target.model}@${target.id}`], argv: opts.argv });
+        return { ...recordTag(repo, target, opts, before, null), warnings };
+      }
+      await publication.write(event);
+      let result: TagResult;
+      try {
+        result = recordTag(repo, target, opts, before, event);
+      } catch (err) {
+        await publication.undo();
+        throw err;
+      }
+      await publication.finish(event);
+      return { ...result, warnings };
     });
-    const previousRow = outcome.action === 'tag-move' && outcome.before ? getVersion(db, outcome.before) : null;
-    return {
-      action: outcome.action,
-      changed: outcome.action !== 'none',
-      model: target.model,
-      tag: opts.name,
-      version: summarizeVersion(db, target),
-      previous: previousRow ? summarizeVersion(db, previousRow) : null,
-      event: outcome.eventId ? getEventRecord(db, outcome.eventId) : null,
-    };
   });
+}
+
+/** The event of tagging `target` (a 'tag', or a 'tag-move' away from `before`). */
+async function tagEvent(repo: Repository, target: VersionRow, opts: TagOptions, before: string | null): Promise<AuditEvent> {
+  return buildEvent({
+    actor: await resolveActor(repo.root),
+    host: hostName(),
+    action: before === null ? 'tag' : 'tag-move',
+    model: target.model,
+    version: target.id,
+    from: before,
+    to: target.id,
+    reason: opts.message ?? null,
+    argv: opts.argv ?? [],
+    data: { tag: opts.name, number: target.number, ...(before ? { fromNumber: getVersion(repo.db, before)?.number ?? null } : {}) },
+  });
+}
+
+/**
+ * Points the tag at `target` and appends `event` in one transaction (nothing when `event`
+ * is null: the tag names it already). The tag must still point where it did when the event
+ * was built (`before`), else ConflictError (4).
+ */
+function recordTag(repo: Repository, target: VersionRow, opts: TagOptions, before: string | null, event: AuditEvent | null): TagResult {
+  const { db } = repo;
+  const modelId = requireModel(db, target.model);
+  if (event) {
+    writeTransaction(db, () => {
+      if ((getTag(db, modelId, opts.name)?.versionId ?? null) !== before) assertTagFree(db, modelId, target.model, opts.name);
+      setTag(db, { modelId, model: target.model, name: opts.name, versionId: target.id, message: opts.message ?? null, actor: event.actor, force: true });
+      appendEvent(db, event);
+    });
+  }
+  const previousRow = event?.action === 'tag-move' && before ? getVersion(db, before) : null;
+  return {
+    action: event ? (event.action as 'tag' | 'tag-move') : 'none',
+    changed: event !== null,
+    model: target.model,
+    tag: opts.name,
+    version: summarizeVersion(db, target),
+    previous: previousRow ? summarizeVersion(db, previousRow) : null,
+    event: event ? getEventRecord(db, event.id) : null,
+  };
 }
 
 export interface DeleteTagOptions extends CommonOptions {

@@ -4,10 +4,10 @@ import { parseManifest, sha256Hex } from '../core/manifest.js';
 import { decodeDoc, fileListSchema, keys } from '../core/remote-layout.js';
 import { fileDigestFromChunks } from '../store/file-digest.js';
 import { resolveRef } from '../store/resolve-ref.js';
-import { fetchInto } from './fetch.js';
-import { openRemoteSession } from './remote-session.js';
+import { fetchInto } from '../sync/fetch.js';
+import { openRemoteSession } from '../sync/remote-session.js';
+import { jobsOrDefault } from '../sync/transfer-progress.js';
 import { withRepository, type CommonOptions } from './repository.js';
-import { jobsOrDefault } from './transfer-progress.js';
 import type { VerifyProblem, VerifyResult } from './verify.js';
 import { parseRef } from '../core/refs.js';
 
@@ -25,14 +25,16 @@ export interface VerifyRemoteOptions extends CommonOptions {
  */
 export async function verifyRemote(opts: VerifyRemoteOptions): Promise<VerifyResult & { remote: string }> {
   return withRepository(opts, async (repo) => {
-    const session = await openRemoteSession(repo.settings, repo.root, opts.remote, { create: false, db: repo.db, env: repo.env });
+    const session = await openRemoteSession(repo.settings, repo.root, { remote: opts.remote }, { create: false, db: repo.db, env: repo.env });
     const limit = pLimit(jobsOrDefault(opts.jobs));
     const problems: VerifyProblem[] = [];
     let objectsChecked = 0;
     let bytesChecked = 0;
     let manifestsChecked = 0;
     try {
-      const fetched = await fetchInto(repo, session, opts.ref ? parseRef(opts.ref).model : undefined, jobsOrDefault(opts.jobs));
+      const fetched = await fetchInto(repo, session, { model: opts.ref ? parseRef(opts.ref).model : undefined, jobs: opts.jobs });
+      // A document fetch refused (a corrupt manifest, number, ref or event) is a problem of the remote.
+      for (const r of fetched.rejected) problems.push({ kind: r.key.startsWith('versions/') ? 'corrupt-manifest' : 'corrupt-object', id: r.key, detail: r.reason });
       const refs = opts.ref ? [opts.ref] : fetched.models.map((m) => m.model);
       const ids = refs.map((r) => resolveRef(repo.db, r).id);
       const chunks = new Set<string>();

@@ -1,4 +1,4 @@
-import type { ProgressListener, TransferProgress } from '../api/transfer-progress.js';
+import type { ProgressListener, TransferProgress } from '../api/push.js';
 import type { CommandContext } from './action.js';
 import { formatBytes } from './format.js';
 

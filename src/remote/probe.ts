@@ -4,15 +4,10 @@
  * from trying.
  */
 import { randomBytes } from 'node:crypto';
-import { ModelctlError } from '../errors.js';
-import type { Remote } from './remote.js';
+import { isPreconditionFailed, type Remote } from './remote.js';
 
 /** The key prefix of probe objects, at the remote's root (never part of the layout). */
 export const PROBE_KEY_PREFIX = '.modelctl-probe-';
-
-function isPreconditionFailed(err: unknown): boolean {
-  return err instanceof ModelctlError && err.code === 'PRECONDITION_FAILED';
-}
 
 /**
  * True when the remote refuses both a second create-if-absent and a replace-if-match with

@@ -141,14 +141,22 @@ export function unquoteEtag(etag: string): string {
   return etag.replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
 }
 
+/** The error code of a put whose condition did not hold. */
+export const PRECONDITION_FAILED = 'PRECONDITION_FAILED';
+
 /** The ConflictError every backend throws when a put's condition does not hold. */
 export function preconditionFailed(key: string, condition: PutCondition, cause?: unknown): ConflictError {
   const what = condition.ifAbsent === true ? 'it already exists' : 'it changed since it was read (or is gone)';
-  return new ConflictError('PRECONDITION_FAILED', `conditional write of ${key} refused: ${what}`, {
+  return new ConflictError(PRECONDITION_FAILED, `conditional write of ${key} refused: ${what}`, {
     cause,
     data: { key },
     hint: 'someone else wrote it first: fetch the remote state and try again',
   });
+}
+
+/** True when `err` is what a backend throws for a put whose condition did not hold (preconditionFailed). */
+export function isPreconditionFailed(err: unknown): err is ConflictError {
+  return err instanceof ConflictError && err.code === PRECONDITION_FAILED;
 }
 
 /** The UsageError `RANGE_NOT_SATISFIABLE` for a range that starts at or after the object's end. */

@@ -2,7 +2,7 @@ import { NotFoundError } from '../errors.js';
 import type { ManifestFile } from '../core/manifest.js';
 import { openRepository, type Repository } from '../api/repository.js';
 import { objectFetcher, type ObjectFetcher } from '../api/remote-cache.js';
-import { openRemoteSession, type RemoteSession } from '../api/remote-session.js';
+import { openRemoteSession, type RemoteSession } from '../sync/remote-session.js';
 
 /**
  * What `modelctl serve` reads from (docs/design.md §12): a repository, or a remote read

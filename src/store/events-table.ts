@@ -1,13 +1,18 @@
 import { CHAIN_START, chainHash, eventContentId, eventPayload, type AuditEvent } from '../core/events.js';
 import type { Database } from './index-db.js';
 
+/** True when the local chain holds an event with this id. */
+export function hasEvent(db: Database, id: string): boolean {
+  return !!db.prepare('SELECT 1 FROM events WHERE id = ?').get(id);
+}
+
 /**
  * Appends an event to the local chain. Must run inside the caller's write transaction,
  * so the event and the change it records land together or not at all. An event whose id
  * is already present (fetched twice) is skipped. Returns whether it was inserted.
  */
 export function appendEvent(db: Database, e: AuditEvent, opts: { pushed?: boolean } = {}): boolean {
-  if (db.prepare('SELECT 1 FROM events WHERE id = ?').get(e.id)) return false;
+  if (hasEvent(db, e.id)) return false;
   const head = db.prepare('SELECT hash FROM events ORDER BY seq DESC LIMIT 1').get() as { hash: string } | undefined;
   const prev = head?.hash ?? CHAIN_START;
   const payload = eventPayload(e);

@@ -3,7 +3,7 @@ import { appendEvent } from './events-table.js';
 import { openIndex, type Database } from './index-db.js';
 import type { JournalRecord } from './ref-journal.js';
 import { insertSignature, type SignatureKind } from './signatures-table.js';
-import { markEvents } from './unpushed-events.js';
+import { markEvents, markEventsOnKnownRemotes } from './unpushed-events.js';
 
 /**
  * What `verify --rebuild-index` restores besides versions and objects (docs/design.md §9):
@@ -150,6 +150,7 @@ export function restoreFromJournal(db: Database, s: JournalState): JournalRestor
   for (const r of s.remoteVersions) {
     if (hasVersion(r.id)) db.prepare('INSERT OR IGNORE INTO remote_versions (remote, version_id, number) VALUES (?,?,?)').run(r.remote, r.id, r.number);
   }
+  markEventsOnKnownRemotes(db, published); // the journal says published, not where (docs/design.md §7)
   // Bundles are checked whenever they are used (docs/design.md §11); they cannot be made
   // again without the signer's key, so every one the journal kept comes back.
   for (const g of s.signatures) {

@@ -56,3 +56,17 @@ export function setRemoteRef(db: Database, remoteId: string, key: string, ref: R
     'INSERT INTO remote_refs (remote, key, etag, value_json) VALUES (?,?,?,?) ON CONFLICT(remote, key) DO UPDATE SET etag = excluded.etag, value_json = excluded.value_json',
   ).run(remoteId, key, ref.etag, ref.value === null ? null : JSON.stringify(ref.value));
 }
+
+/** The numbers this remote is known to have given versions of `model`. */
+export function remoteNumbersOf(db: Database, remoteId: string, model: string): Set<number> {
+  const rows = db
+    .prepare('SELECT rv.number AS n FROM remote_versions rv JOIN versions v ON v.id = rv.version_id JOIN models m ON m.id = v.model_id WHERE rv.remote = ? AND m.name = ? AND rv.number IS NOT NULL')
+    .all(remoteId, model) as { n: number }[];
+  return new Set(rows.map((r) => r.n));
+}
+
+/** Keys under `prefix` last seen present on the remote (a ref with a value). */
+export function seenRemoteRefKeys(db: Database, remoteId: string, prefix: string): string[] {
+  const rows = db.prepare('SELECT key FROM remote_refs WHERE remote = ? AND substr(key, 1, ?) = ? AND value_json IS NOT NULL').all(remoteId, prefix.length, prefix) as { key: string }[];
+  return rows.map((r) => r.key);
+}

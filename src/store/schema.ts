@@ -275,6 +275,19 @@ export const MIGRATIONS: readonly string[] = [
   INSERT INTO journal_pending (record) SELECT json_object('k','remote-version','remote',r.remote,'id',r.version_id,'number',r.number) FROM remote_versions r;
   INSERT INTO journal_pending (record) SELECT json_object('k','signature','version',g.version_id,'kind',g.kind,'keyHint',g.key_hint,'bundleHex',hex(g.bundle),'bundleId',g.bundle_id,'at',g.created_at) FROM signatures g;
   `,
+  // 7: published state per remote (docs/design.md §7): which events each remote holds.
+  // Events published before this migration are taken to be on every remote this index knew.
+  `
+  CREATE TABLE remote_events (
+    remote TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    PRIMARY KEY (remote, event_id)
+  ) WITHOUT ROWID;
+  INSERT OR IGNORE INTO remote_events (remote, event_id)
+    SELECT r.remote, e.id FROM events e
+    JOIN (SELECT remote FROM remote_versions UNION SELECT remote FROM remote_refs) r
+    WHERE e.pushed = 1;
+  `,
 ];
 
 /** The schema version this build writes. */

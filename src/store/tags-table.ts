@@ -18,6 +18,16 @@ export function getTag(db: Database, modelId: number, name: string): TagRow | nu
   );
 }
 
+/** Throws the ConflictError (4) of a create-only tag when `name` exists on the model. */
+export function assertTagFree(db: Database, modelId: number, model: string, name: string): void {
+  const existing = getTag(db, modelId, name);
+  if (existing) {
+    throw new ConflictError('TAG_EXISTS', `tag '${name}' already exists on ${model} (version ${existing.versionId.slice(0, 12)})`, {
+      hint: `tags are immutable; move it with \`modelctl tag ${model}@<ref> ${name} --force\``,
+    });
+  }
+}
+
 /**
  * Points tag `name` at a version (inside the caller's transaction). Tags are create-only:
  * an existing tag on another version is a ConflictError (4) unless `force`. Returns the
@@ -29,11 +39,7 @@ export function setTag(
 ): string | null {
   const existing = getTag(db, t.modelId, t.name);
   if (existing && existing.versionId === t.versionId) return existing.versionId;
-  if (existing && !t.force) {
-    throw new ConflictError('TAG_EXISTS', `tag '${t.name}' already exists on ${t.model} (version ${existing.versionId.slice(0, 12)})`, {
-      hint: `tags are immutable; move it with \`modelctl tag ${t.model}@<ref> ${t.name} --force\``,
-    });
-  }
+  if (!t.force) assertTagFree(db, t.modelId, t.model, t.name);
   db.prepare(
     `INSERT INTO tags (model_id, name, version_id, message, created_at, actor) VALUES (?,?,?,?,?,?)
      ON CONFLICT(model_id, name) DO UPDATE SET version_id = excluded.version_id, message = excluded.message, created_at = excluded.created_at, actor = excluded.actor`,

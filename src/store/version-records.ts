@@ -225,3 +225,8 @@ export function renumberVersion(db: Database, id: string, newNumber: number): { 
   moved.push({ id, from: row.number, to: newNumber });
   return moved;
 }
+
+/** True when some version of this index has a file with this digest (committed content). */
+export function isKnownFileDigest(db: Database, digest: string): boolean {
+  return !!db.prepare('SELECT 1 FROM files WHERE digest = ? LIMIT 1').get(digest);
+}

@@ -32,6 +32,17 @@ export function findRepo(cwd: string, env: NodeJS.ProcessEnv = process.env): Rep
   }
 }
 
+/** True when `cwd` is inside a repository (findRepo would succeed). */
+export function isInRepository(cwd: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  try {
+    findRepo(cwd, env);
+    return true;
+  } catch (err) {
+    if (err instanceof NotFoundError) return false;
+    throw err;
+  }
+}
+
 function notARepo(cwd: string): NotFoundError {
   return new NotFoundError('NOT_A_REPOSITORY', `not a modelctl repository (or any parent up to /): ${cwd}`, {
     hint: 'create one with `modelctl init`, or pass -C <dir>',

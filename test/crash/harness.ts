@@ -323,6 +323,8 @@ interface Scenario {
   args: string[];
   /** Paths (relative to the trial folder) whose change shows work had begun. */
   watch: string[];
+  /** Set-up each copy needs before the command runs (it is not part of what is killed). */
+  prepare?(trial: string): void;
   /** Invariants right after the kill. */
   afterKill(trial: string): Promise<string[]>;
   /** Invariants after the rerun exited 0. */
@@ -372,7 +374,7 @@ function buildPush(base: string, d: DataSpec): Scenario {
   const template = join(base, 'push');
   const repo = newRepo(join(template, 'repo'));
   const remote = join(template, 'remote');
-  must(repo, ['remote', 'add', 'origin', remote, '--default']);
+  must(repo, ['remote', 'add', 'origin', relative(repo, remote), '--default']);
   const v1 = writeModelFiles(repo, 'model', d.files, d.fileMiB);
   must(repo, ['commit', 'm', 'model', '-m', 'one', '--tag', 'first']);
   must(repo, ['push']);
@@ -406,14 +408,14 @@ function buildPull(base: string, d: DataSpec): Scenario {
   const template = join(base, 'pull');
   const origin = newRepo(join(template, 'origin'));
   const remote = join(template, 'remote');
-  must(origin, ['remote', 'add', 'origin', remote, '--default']);
+  must(origin, ['remote', 'add', 'origin', relative(origin, remote), '--default']);
   const v1 = writeModelFiles(origin, 'model', d.files, d.fileMiB);
   must(origin, ['commit', 'm', 'model', '-m', 'one']);
   const v2 = writeModelFiles(origin, 'model', d.files, d.fileMiB);
   must(origin, ['commit', 'm', 'model', '-m', 'two']);
   must(origin, ['push']);
   const repo = newRepo(join(template, 'repo'));
-  must(repo, ['remote', 'add', 'origin', remote, '--default']);
+  must(repo, ['remote', 'add', 'origin', relative(repo, remote), '--default']);
   must(repo, ['pull', 'm@v1']);
   rmSync(join(origin), { recursive: true, force: true }); // only the remote serves now
   return {
@@ -443,7 +445,7 @@ function buildGc(base: string, d: DataSpec): Scenario {
   const template = join(base, 'gc');
   const repo = newRepo(join(template, 'repo'));
   const remote = join(template, 'remote');
-  must(repo, ['remote', 'add', 'origin', remote, '--default']);
+  must(repo, ['remote', 'add', 'origin', relative(repo, remote), '--default']);
   const data: Record<string, string>[] = [];
   for (let i = 1; i <= 3; i++) {
     const files = writeModelFiles(repo, 'model', d.files, d.fileMiB);
@@ -494,7 +496,7 @@ function buildPromotePush(base: string, d: DataSpec): Scenario {
   const template = join(base, 'promote-push');
   const repo = newRepo(join(template, 'repo'));
   const remote = join(template, 'remote');
-  must(repo, ['remote', 'add', 'origin', remote, '--default']);
+  must(repo, ['remote', 'add', 'origin', relative(repo, remote), '--default']);
   const v1 = writeModelFiles(repo, 'model', d.files, d.fileMiB);
   must(repo, ['commit', 'm', 'model', '-m', 'one']);
   must(repo, ['promote', 'm@v1', '--to', 'staging', '--yes']);
@@ -513,6 +515,9 @@ function buildPromotePush(base: string, d: DataSpec): Scenario {
     cwd: 'repo',
     args: ['promote', 'm@v2', '--to', 'staging', '--push', '--yes'],
     watch: ['remote', 'repo/.modelctl/index.db-wal'],
+    // Each copy's remote is another remote (another path): --push compare-and-swaps against
+    // what the repository last fetched from it, so it fetches it first.
+    prepare: (t) => must(join(t, 'repo'), ['fetch']),
     async afterKill(t) {
       const r = join(t, 'repo');
       const rem = join(t, 'remote');
@@ -600,6 +605,7 @@ async function calibrate(s: Scenario, work: string): Promise<{ startMs: number; 
 async function calibrateOnce(s: Scenario, work: string): Promise<{ startMs: number; endMs: number }> {
   const t = join(work, `calibrate-${s.command}`);
   cpSync(s.template, t, { recursive: true });
+  s.prepare?.(t);
   const watch = s.watch.map((w) => join(t, w));
   const before = fingerprint(watch);
   const start = performance.now();
@@ -638,6 +644,7 @@ export async function runCrashTrials(opts: CrashOptions): Promise<CrashTally> {
       for (let i = 0; i < opts.trialsPerCommand; i++) {
         const t = join(work, `${command}-${i}`);
         cpSync(s.template, t, { recursive: true });
+        s.prepare?.(t);
         // One kill in eight is timed from the start (it may land in start-up); the rest come
         // at a random point of the work once it shows, a little past its calibrated length.
         const fromStart = random() < 0.125;

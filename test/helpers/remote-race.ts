@@ -197,6 +197,8 @@ export async function raceStagePromotions(race: RaceRemote, rounds: number): Pro
     const loserIds = await localEventIds(loseRepo, model);
     expect(loserIds.filter((id) => !remoteIds.has(id))).toEqual([]);
     void loseTarget;
+    // The loser was told to fetch, then retry: it does (its next --push would be stale otherwise).
+    expectOk(await cli(loseRepo, ['fetch'], race), 'fetch after losing');
     winners.push(winTarget);
     holder = winTarget;
   }

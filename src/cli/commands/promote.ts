@@ -44,8 +44,8 @@ Examples:
     .action(
       action<PromoteFlags>(async (ctx, opts, ref: string) => {
         const { promote } = await import('../../api/promote.js');
-        const run = opts.push && !opts.dryRun ? (await import('../../api/ref-publish.js')).promoteAndPush : promote;
-        const result = await run({
+        const result = await promote({
+          push: opts.push,
           remote: opts.remote,
           cwd: ctx.cwd,
           ref,

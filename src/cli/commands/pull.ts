@@ -37,6 +37,7 @@ export function registerPull(program: Command): Command {
         } finally {
           bar.stop();
         }
+        ctx.out.warnAll(result);
         reportLock(ctx, result.lock);
         ctx.out.result(result, (r: PullResult) => {
           const d = r.download;

@@ -40,8 +40,8 @@ Examples:
     .action(
       action<RollbackFlags>(async (ctx, opts, model: string) => {
         const { rollback } = await import('../../api/rollback.js');
-        const run = opts.push && !opts.dryRun ? (await import('../../api/ref-publish.js')).rollbackAndPush : rollback;
-        const result = await run({
+        const result = await rollback({
+          push: opts.push,
           remote: opts.remote,
           cwd: ctx.cwd,
           model,

@@ -43,8 +43,7 @@ Examples:
           return;
         }
         if (name === undefined) throw new UsageError('USAGE', 'missing tag name', { hint: 'write modelctl tag <ref> <name>, e.g. modelctl tag fraud@v3 1.4.0' });
-        const tagFn = opts.push ? (await import('../../api/ref-publish.js')).tagAndPush : api.tag;
-        const result = await tagFn({ cwd: ctx.cwd, ref, name, message: opts.message, force: opts.force, argv: ctx.argv, remote: opts.remote });
+        const result = await api.tag({ cwd: ctx.cwd, ref, name, message: opts.message, force: opts.force, argv: ctx.argv, push: opts.push, remote: opts.remote });
         ctx.out.warnAll(result);
         ctx.out.result(result, (r: TagResult) => {
           const v = `${r.version.ref} (${r.version.shortId})`;

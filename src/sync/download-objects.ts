@@ -10,7 +10,7 @@ import { fileDigestFromChunks } from '../store/file-digest.js';
 import { scanCutPoints, type ChunkRef } from '../store/hash-file.js';
 import { writeTransaction } from '../store/index-db.js';
 import { fileChunks, localChunkSource, recordObject } from '../store/version-records.js';
-import type { Repository } from './repository.js';
+import type { Repository } from '../workspace/repository.js';
 import type { ProgressListener } from './transfer-progress.js';
 
 export interface DownloadStats {

@@ -2,12 +2,13 @@ import { NotFoundError, UsageError } from '../errors.js';
 import { closest } from '../core/refs.js';
 import { redactUrl } from '../core/redact.js';
 import { MARKER_KEY, decodeDoc, encodeDoc, markerSchema, type RemoteMarker } from '../core/remote-layout.js';
-import type { Remote } from '../remote/remote.js';
-import { mistypedUrlSuggestion } from '../remote/url.js';
+import { isPreconditionFailed, type Remote } from '../remote/remote.js';
+import { mistypedUrlSuggestion, parseRemoteUrl } from '../remote/url.js';
 import { CHUNKING, gearTableDigest } from '../store/gear.js';
 import type { Database } from '../store/index-db.js';
 import { getRemoteRef, setRemoteRef } from '../store/remote-tracking.js';
 import type { RemoteSettings, Settings } from '../workspace/config.js';
+import type { Repository } from '../workspace/repository.js';
 import { FORMAT_VERSION } from '../core/manifest.js';
 
 /** An open remote with what modelctl knows about it. */
@@ -34,17 +35,41 @@ export function looksLikeUrl(s: string): boolean {
   return /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(s) || s.startsWith('/') || s.startsWith('.') || s.startsWith('~') || mistypedUrlSuggestion(s) !== null;
 }
 
-/** Chooses the remote settings for `nameOrUrl` (default: the default remote). */
-export function chooseRemote(settings: Settings | null, nameOrUrl: string | undefined, env: NodeJS.ProcessEnv = process.env): { name: string | null; spec: RemoteSettings } {
-  const wanted = nameOrUrl ?? settings?.defaultRemote ?? env.MODELCTL_REMOTE ?? null;
+/** Throws UsageError (2) for a URL that names no remote (a mistyped s3:/bucket …), before anything is made for it. */
+export function assertRemoteUrl(url: string, cwd: string): void {
+  parseRemoteUrl(url, { cwd });
+}
+
+/**
+ * Which remote a command talks to: a configured name or a URL (default: the default
+ * remote), and for an s3:// URL the endpoint and region of an S3-compatible server
+ * (without them the AWS SDK's AWS_ENDPOINT_URL_S3 / AWS_REGION apply).
+ */
+export interface RemoteTarget {
+  remote?: string;
+  endpoint?: string;
+  region?: string;
+}
+
+/** Chooses the remote settings for a target (default: the default remote). */
+export function chooseRemote(settings: Settings | null, target: RemoteTarget | undefined, env: NodeJS.ProcessEnv = process.env): { name: string | null; spec: RemoteSettings } {
+  const wanted = target?.remote ?? settings?.defaultRemote ?? env.MODELCTL_REMOTE ?? null;
+  const overrides = { ...(target?.endpoint ? { endpoint: target.endpoint } : {}), ...(target?.region ? { region: target.region } : {}) };
   if (!wanted) {
     throw new NotFoundError('NO_REMOTE', 'no remote given and no default remote configured', {
       hint: 'add one with `modelctl remote add origin s3://bucket/prefix --default`, or pass --remote <name|url>',
     });
   }
   const configured = settings?.remotes[wanted];
-  if (configured) return { name: wanted, spec: configured };
-  if (looksLikeUrl(wanted)) return { name: null, spec: { url: wanted } };
+  if (configured) {
+    if (Object.keys(overrides).length) {
+      throw new UsageError('INVALID_REMOTE_OPTION', `--endpoint and --region go with a remote URL; '${wanted}' is a configured remote with its own`, {
+        hint: `change it with \`modelctl remote add ${wanted} ${redactUrl(configured.url)} --endpoint <url> --force\`, or pass the URL`,
+      });
+    }
+    return { name: wanted, spec: configured };
+  }
+  if (looksLikeUrl(wanted)) return { name: null, spec: { url: wanted, ...overrides } };
   const near = closest(wanted, Object.keys(settings?.remotes ?? {}));
   throw new NotFoundError('UNKNOWN_REMOTE', `no remote named '${wanted}'${near.length ? ` — did you mean ${near.map((n) => `'${n}'`).join(', ')}?` : ''}`, {
     hint: `add it with \`modelctl remote add ${wanted} s3://bucket/prefix\` (list them with \`modelctl remote ls\`)`,
@@ -60,10 +85,10 @@ export function chooseRemote(settings: Settings | null, nameOrUrl: string | unde
 export async function openRemoteSession(
   settings: Settings | null,
   cwd: string,
-  nameOrUrl: string | undefined,
+  target: RemoteTarget | undefined,
   opts: { create: boolean; db?: Database; env?: NodeJS.ProcessEnv; probe?: boolean },
 ): Promise<RemoteSession> {
-  const { name, spec } = chooseRemote(settings, nameOrUrl, opts.env);
+  const { name, spec } = chooseRemote(settings, target, opts.env);
   const { openRemote } = await import('../remote/open-remote.js');
   const remote = await openRemote(spec, { cwd });
   try {
@@ -87,6 +112,22 @@ export async function openRemoteSession(
   }
 }
 
+/** How a session is opened: `create` writes an absent format marker (push), `probe` learns whether conditional writes hold. */
+export interface SessionMode {
+  create: boolean;
+  probe?: boolean;
+}
+
+/** Opens a session on the repository's remote, runs `fn`, and always closes the remote. */
+export async function withRemoteSession<T>(repo: Repository, target: RemoteTarget | undefined, mode: SessionMode, fn: (session: RemoteSession) => Promise<T>): Promise<T> {
+  const session = await openRemoteSession(repo.settings, repo.root, target, { ...mode, db: repo.db, env: repo.env });
+  try {
+    return await fn(session);
+  } finally {
+    await session.remote.close();
+  }
+}
+
 async function checkMarker(remote: Remote, displayUrl: string, create: boolean): Promise<void> {
   const expected = expectedMarker();
   let got = await remote.get(MARKER_KEY);
@@ -100,7 +141,7 @@ async function checkMarker(remote: Remote, displayUrl: string, create: boolean):
       await remote.put(MARKER_KEY, encodeDoc({ ...expected, created: new Date().toISOString() }), { condition: { ifAbsent: true } });
       return;
     } catch (err) {
-      if ((err as { code?: string }).code !== 'PRECONDITION_FAILED') throw err;
+      if (!isPreconditionFailed(err)) throw err;
       got = await remote.get(MARKER_KEY); // another first push won the race: check theirs
       if (!got) throw err;
     }

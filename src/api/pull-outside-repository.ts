@@ -1,0 +1,57 @@
+import { join, resolve } from 'node:path';
+import { ExitCode, ModelctlError, NotFoundError } from '../errors.js';
+import { assertRemoteUrl, looksLikeUrl } from '../sync/remote-session.js';
+import { withScratchRepository, type Repository } from '../workspace/repository.js';
+
+/** Name of the throwaway store a repository-less pull keeps inside --out until it is done (resume point). */
+export const PULL_STORE_DIR = '.modelctl-pull';
+
+/** What a repository-less pull is given. */
+export interface OutsidePull {
+  ref: string;
+  remote?: string;
+  out?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Runs a pull with no repository (CI): the remote must be a URL; a throwaway store inside
+ * --out serves as the repository and is removed at the end — kept only after network
+ * trouble, so running the same pull again resumes; a wrong reference or a hostile remote
+ * leaves nothing behind, not even the --out folder it created. Errors get hints that work
+ * where the user is (the store's own name commands that need a repository).
+ */
+export async function pullOutsideRepository<T>(opts: OutsidePull, cwd: string, run: (repo: Repository, remote: string, out: string) => Promise<T>): Promise<T> {
+  const wanted = opts.remote ?? (opts.env ?? process.env).MODELCTL_REMOTE;
+  if (!wanted || !looksLikeUrl(wanted)) {
+    throw new NotFoundError('NOT_A_REPOSITORY', 'not a modelctl repository, and no remote URL to pull from', {
+      hint: 'outside a repository pass the remote as a URL: modelctl pull fraud@production --remote s3://bucket/registry --out ./model',
+    });
+  }
+  assertRemoteUrl(wanted, cwd);
+  const out = resolve(cwd, opts.out ?? '.');
+  const resumable = (err: unknown) => err instanceof ModelctlError && err.exitCode === ExitCode.REMOTE;
+  try {
+    return await withScratchRepository(join(out, PULL_STORE_DIR), { env: opts.env, cwd }, resumable, (repo) => run(repo, wanted, out));
+  } catch (err) {
+    throw withoutRepositoryHint(err, opts.ref, wanted, opts.out);
+  }
+}
+
+/**
+ * Errors of a repository-less pull come from its throwaway store, whose hints name
+ * commands that need a repository (`modelctl ls`, "commit your changes"). Here they get
+ * hints that work where the user is.
+ */
+function withoutRepositoryHint(err: unknown, ref: string, remote: string, out: string | undefined): unknown {
+  if (!(err instanceof ModelctlError)) return err;
+  const model = ref.split('@')[0];
+  let hint: string | undefined;
+  if (['UNKNOWN_MODEL', 'UNKNOWN_REF', 'NO_VERSIONS', 'AMBIGUOUS_REF'].includes(err.code)) {
+    hint = `check the reference against what ${remote} holds; from a clone of the training repository, \`modelctl fetch\` then \`modelctl log ${model}\` lists its versions`;
+  } else if (err.code === 'WOULD_OVERWRITE') {
+    hint = `move those files out of ${out ?? 'this folder'} first, or pass --force to overwrite or remove them`;
+  }
+  if (hint === undefined) return err;
+  return new ModelctlError(err.code, err.message, { exitCode: err.exitCode, hint, data: err.data, cause: err });
+}

@@ -1,0 +1,62 @@
+import pLimit from 'p-limit';
+import { IntegrityError, NotFoundError } from '../errors.js';
+import { resolveRef } from '../store/resolve-ref.js';
+import type { VersionRow } from '../store/version-records.js';
+import { writeTransaction } from '../store/index-db.js';
+import { resolveActor } from '../workspace/identity.js';
+import type { Repository } from '../workspace/repository.js';
+import { applyModel, type ModelFetch } from './fetch-apply.js';
+import { listModels, readModel } from './fetch-read.js';
+import { Rejections, type RejectedDocument } from './rejected-documents.js';
+import type { RemoteSession } from './remote-session.js';
+import { jobsOrDefault } from './transfer-progress.js';
+
+export type { ModelFetch } from './fetch-apply.js';
+export type { RejectedDocument } from './rejected-documents.js';
+
+/** What a fetch brought. The --json shape. */
+export interface FetchResult {
+  remote: string;
+  models: ModelFetch[];
+  /** Remote documents that failed a check: skipped, nothing stored from them. */
+  rejected: RejectedDocument[];
+  warnings: string[];
+}
+
+/**
+ * Brings the remote's versions (manifests, numbers), tags, stages and events into the
+ * index — no file bytes (docs/design.md §7). Each model is read first, every document
+ * checked, then applied in one transaction. A document that fails its check is skipped
+ * and listed in `rejected`; everything valid is still brought.
+ */
+export async function fetchInto(repo: Repository, session: RemoteSession, opts: { model?: string; jobs?: number; argv?: readonly string[] } = {}): Promise<FetchResult> {
+  const limit = pLimit(jobsOrDefault(opts.jobs));
+  const rejections = new Rejections();
+  const warnings: string[] = [];
+  const models: ModelFetch[] = [];
+  const ctx = { actor: await resolveActor(repo.root), argv: opts.argv ?? [], remote: session.displayUrl };
+  for (const [name, listing] of [...(await listModels(session, opts.model)).entries()].sort()) {
+    const read = await readModel(repo, session, name, listing, limit, rejections);
+    models.push(writeTransaction(repo.db, () => applyModel(repo.db, session.remoteId, name, listing, read, ctx, warnings)));
+  }
+  return { remote: session.displayUrl, models, rejected: rejections.list, warnings };
+}
+
+/**
+ * Resolves the reference after a fetch. When it names nothing and the fetch rejected
+ * documents of its model, the version asked for may be the corrupt one: IntegrityError (6)
+ * naming them rather than "not found".
+ */
+export function resolveFetchedRef(repo: Repository, ref: string, fetched: FetchResult): VersionRow {
+  const { rejected } = fetched;
+  try {
+    return resolveRef(repo.db, ref);
+  } catch (err) {
+    if (!(err instanceof NotFoundError) || rejected.length === 0) throw err;
+    // The code is the first rejected document's own (INVALID_MANIFEST, MANIFEST_ID_MISMATCH, …).
+    throw new IntegrityError(rejected[0].code, `${ref} cannot be used: the remote's ${rejected.map((r) => r.key).join(', ')} failed ${rejected.length === 1 ? 'its check' : 'their checks'}: ${rejected[0].reason}`, {
+      hint: 'the remote holds a corrupt or crafted document; nothing was stored from it',
+      data: { rejected },
+    });
+  }
+}

@@ -1,0 +1,121 @@
+import { decodeDoc, encodeDoc, keys, stageDocSchema, tagDocSchema, type StageDoc, type TagDoc } from '../core/remote-layout.js';
+import { isPreconditionFailed } from '../remote/remote.js';
+import { getRemoteRef, remoteVersionNumber, setRemoteRef } from '../store/remote-tracking.js';
+import { getStageHolder } from '../store/stages-table.js';
+import { getTag } from '../store/tags-table.js';
+import { unpushedRefMoves } from '../store/unpushed-events.js';
+import { findModelId } from '../store/version-records.js';
+import type { Repository } from '../workspace/repository.js';
+import type { RemoteSession } from './remote-session.js';
+
+/** What a push did with one tag. */
+export interface PushedTag {
+  model: string;
+  tag: string;
+  status: 'created' | 'moved' | 'deleted' | 'in-sync' | 'conflict';
+}
+
+/** What a push did with one stage. */
+export interface PushedStage {
+  model: string;
+  stage: string;
+  status: 'moved' | 'in-sync' | 'conflict';
+  /** On a conflict: the version the remote's stage names now, and who moved it. */
+  remoteVersion?: string | null;
+  movedBy?: string;
+}
+
+/**
+ * Publishes the tags moved locally (their events are unpushed) of `models` (docs/design.md
+ * §7, phase 6): a new tag create-only; a `--force` move compare-and-swap against the ETag
+ * read now; a local delete only where the remote tag is still the one last seen. A tag whose
+ * version is not on this remote waits. On a conflict the tag's events go into `held`
+ * (they are not published) and the tag is reported as `conflict`.
+ */
+export async function pushTags(repo: Repository, session: RemoteSession, models: ReadonlySet<string>, held: Set<string>): Promise<PushedTag[]> {
+  const out: PushedTag[] = [];
+  const { remote, remoteId } = session;
+  for (const { model, name: tag, events } of unpushedRefMoves(repo.db, remoteId, models, 'tag').values()) {
+    const key = keys.tag(model, tag);
+    const modelId = findModelId(repo.db, model);
+    const local = modelId === null ? null : getTag(repo.db, modelId, tag);
+    if (local && remoteVersionNumber(repo.db, remoteId, local.versionId) === undefined) continue;
+    const last = getRemoteRef(repo.db, remoteId, key);
+    const current = await remote.get(key);
+    const currentDoc = current ? decodeDoc(tagDocSchema, current.body, key) : null;
+    if (!local) {
+      // Deleted locally: delete remotely only if it still points where we last saw it.
+      if (currentDoc && (!last || (last.value as TagDoc | null)?.version === currentDoc.version)) {
+        await remote.delete(key);
+        out.push({ model, tag, status: 'deleted' });
+      }
+      setRemoteRef(repo.db, remoteId, key, { etag: null, value: null });
+      continue;
+    }
+    if (currentDoc?.version === local.versionId) {
+      setRemoteRef(repo.db, remoteId, key, { etag: current!.etag, value: currentDoc });
+      out.push({ model, tag, status: 'in-sync' });
+      continue;
+    }
+    const forced = events.some((e) => e.action === 'tag-move');
+    if (currentDoc && !forced) {
+      // Create-only: someone else's tag of that name is there.
+      events.forEach((e) => held.add(e.id));
+      out.push({ model, tag, status: 'conflict' });
+      continue;
+    }
+    const doc: TagDoc = { version: local.versionId, message: local.message, actor: local.actor, at: local.createdAt, event: events[events.length - 1].id };
+    try {
+      const { etag } = await remote.put(key, encodeDoc(doc), { condition: current ? { ifMatch: current.etag } : { ifAbsent: true } });
+      setRemoteRef(repo.db, remoteId, key, { etag, value: doc });
+      out.push({ model, tag, status: current ? 'moved' : 'created' });
+    } catch (err) {
+      if (!isPreconditionFailed(err)) throw err;
+      events.forEach((e) => held.add(e.id));
+      out.push({ model, tag, status: 'conflict' });
+    }
+  }
+  return out;
+}
+
+/**
+ * Publishes the stages moved locally of `models` (docs/design.md §7, phase 6), each a
+ * compare-and-swap against the stage document this repository last saw on the remote: if
+ * anyone moved it since, the stage is reported as `conflict` (who, to what) and its events
+ * are held back. A stage whose version is not on this remote waits.
+ */
+export async function pushStages(repo: Repository, session: RemoteSession, models: ReadonlySet<string>, actor: string, held: Set<string>): Promise<PushedStage[]> {
+  const out: PushedStage[] = [];
+  const { remote, remoteId } = session;
+  for (const { model, name: stage, events } of unpushedRefMoves(repo.db, remoteId, models, 'stage').values()) {
+    const key = keys.stage(model, stage);
+    const modelId = findModelId(repo.db, model);
+    const local = modelId === null ? null : getStageHolder(repo.db, modelId, stage);
+    if (!local) continue;
+    if (remoteVersionNumber(repo.db, remoteId, local.versionId) === undefined) continue;
+    const last = getRemoteRef(repo.db, remoteId, key);
+    const lastDoc = (last?.value ?? null) as StageDoc | null;
+    if (lastDoc?.version === local.versionId) {
+      out.push({ model, stage, status: 'in-sync' });
+      continue;
+    }
+    const doc: StageDoc = { version: local.versionId, previous: lastDoc?.version ?? null, event: events[events.length - 1].id, actor, at: new Date().toISOString() };
+    try {
+      const { etag } = await remote.put(key, encodeDoc(doc), { condition: last?.etag ? { ifMatch: last.etag } : { ifAbsent: true } });
+      setRemoteRef(repo.db, remoteId, key, { etag, value: doc });
+      out.push({ model, stage, status: 'moved' });
+    } catch (err) {
+      if (!isPreconditionFailed(err)) throw err;
+      const now = await remote.get(key);
+      const nowDoc = now ? decodeDoc(stageDocSchema, now.body, key) : null;
+      if (nowDoc?.version === local.versionId) {
+        setRemoteRef(repo.db, remoteId, key, { etag: now!.etag, value: nowDoc });
+        out.push({ model, stage, status: 'in-sync' });
+        continue;
+      }
+      events.forEach((e) => held.add(e.id));
+      out.push({ model, stage, status: 'conflict', remoteVersion: nowDoc?.version ?? null, movedBy: nowDoc?.actor });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,156 @@
+import pLimit, { type LimitFunction } from 'p-limit';
+import { ConflictError, IntegrityError } from '../errors.js';
+import { parseRef } from '../core/refs.js';
+import { requireModel, resolveRef } from '../store/resolve-ref.js';
+import { unpushedEvents } from '../store/unpushed-events.js';
+import { listModelNames, listVersions, type VersionRow } from '../store/version-records.js';
+import { resolveActor } from '../workspace/identity.js';
+import type { Repository } from '../workspace/repository.js';
+import { claimNumbers, type PushedVersion } from './claim-numbers.js';
+import { publishEvents, publishable } from './publish-events.js';
+import { pushStages, pushTags, type PushedStage, type PushedTag } from './push-refs.js';
+import type { RemoteSession } from './remote-session.js';
+import type { Renumbered } from './renumber.js';
+import { jobsOrDefault, type ProgressListener } from './transfer-progress.js';
+import { uploadChunks, type ChunkUpload } from './upload-chunks.js';
+import { uploadFileLists, uploadManifests } from './upload-metadata.js';
+import { planUpload } from './upload-plan.js';
+
+/** What to push. */
+export interface PushRequest {
+  /** Model names (every version) or references (one version); empty: everything. */
+  refs?: readonly string[];
+  /** Requests in flight (default 8). */
+  jobs?: number;
+  argv?: readonly string[];
+  onProgress?: ProgressListener;
+}
+
+/** A version a push left out because its bytes are not here, with the command that fixes it. */
+export interface SkippedVersion {
+  ref: string;
+  id: string;
+  hint: string;
+}
+
+/** What a push did. The --json shape. */
+export interface PushResult {
+  remote: string;
+  versions: PushedVersion[];
+  /** Versions the remote lacks whose bytes this repository does not have (fetched from elsewhere, never pulled). */
+  skipped: SkippedVersion[];
+  chunks: Omit<ChunkUpload, 'bytesUploaded'>;
+  bytesUploaded: number;
+  renumbered: Renumbered[];
+  tags: PushedTag[];
+  stages: PushedStage[];
+  events: number;
+  warnings: string[];
+}
+
+/** What uploading versions (push phases 1–5) did. */
+export interface VersionUpload {
+  versions: PushedVersion[];
+  skipped: SkippedVersion[];
+  chunks: ChunkUpload;
+  renumbered: Renumbered[];
+}
+
+/** Which versions a push covers (ascending by model, number), which models' refs, and which were named one by one. */
+export function selectPushVersions(repo: Repository, refs: readonly string[]): { versions: VersionRow[]; models: Set<string>; named: Set<string> } {
+  const versions = new Map<string, VersionRow>();
+  const models = new Set<string>();
+  const named = new Set<string>();
+  const wholeModel = (name: string) => {
+    for (const v of listVersions(repo.db, name)) versions.set(v.id, v);
+    models.add(name);
+  };
+  if (refs.length === 0) listModelNames(repo.db).forEach(wholeModel);
+  for (const ref of refs) {
+    if (!ref.includes('@')) {
+      parseRef(ref);
+      requireModel(repo.db, ref);
+      wholeModel(ref);
+    } else {
+      const v = resolveRef(repo.db, ref);
+      versions.set(v.id, v);
+      models.add(v.model);
+      named.add(v.id);
+    }
+  }
+  const sorted = [...versions.values()].sort((a, b) => (a.model < b.model ? -1 : a.model > b.model ? 1 : a.number - b.number));
+  return { versions: sorted, models, named };
+}
+
+/**
+ * Push phases 1–5 (docs/design.md §7) for `versions`: chunks → file lists → manifests →
+ * numbers. A version whose bytes are not in the local store is skipped and named, unless
+ * it is in `named` (asked for by reference): then IntegrityError (6) before anything is sent.
+ */
+export async function uploadVersions(repo: Repository, session: RemoteSession, versions: readonly VersionRow[], named: ReadonlySet<string>, req: PushRequest, limit: LimitFunction): Promise<VersionUpload> {
+  const plan = await planUpload(repo, session, versions, limit);
+  const skipped = plan.missingBytes.map((v) => ({ ref: `${v.model}@v${v.number}`, id: v.id, hint: `\`modelctl pull ${v.model}@v${v.number}\` from the remote that has it, then push again` }));
+  const wanted = plan.missingBytes.find((v) => named.has(v.id));
+  if (wanted) {
+    throw new IntegrityError('VERSION_BYTES_MISSING', `the bytes of ${wanted.model}@v${wanted.number} are not in this repository's store, so it cannot be pushed to ${session.displayUrl}`, {
+      hint: `run \`modelctl pull ${wanted.model}@v${wanted.number}\` (from the remote it came from) first`,
+      data: { version: wanted.id },
+    });
+  }
+  const chunks = await uploadChunks(repo, session, plan.chunkSources, limit, req.onProgress);
+  await uploadFileLists(repo, session, plan.fileLists, limit);
+  req.onProgress?.({ phase: 'metadata', bytesDone: chunks.bytesUploaded, bytesTotal: chunks.bytesUploaded, itemsDone: chunks.uploaded, itemsTotal: chunks.uploaded });
+  await uploadManifests(repo, session, plan.needData, limit);
+  const left = new Set(plan.missingBytes.map((v) => v.id));
+  const ctx = { actor: await resolveActor(repo.root), argv: req.argv ?? [], remote: session.displayUrl };
+  const numbered = await claimNumbers(repo, session, versions.filter((v) => !left.has(v.id)), plan.alreadyThere, ctx);
+  return { versions: numbered.versions, skipped, chunks, renumbered: numbered.renumbered };
+}
+
+/**
+ * Uploads what the remote lacks, in the docs/design.md §6 write order (phases in §7):
+ * chunks → file lists → manifests → numbers → tags/stages → events, so no reader ever
+ * sees a reference to something absent. Tag or stage conflicts are reported and end in a
+ * ConflictError (4) carrying the result, after everything else has been pushed.
+ */
+export async function pushTo(repo: Repository, session: RemoteSession, req: PushRequest): Promise<PushResult> {
+  const limit = pLimit(jobsOrDefault(req.jobs));
+  const warnings: string[] = [];
+  if (!session.conditionalWrites) {
+    warnings.push(`${session.displayUrl} ignores conditional writes: version numbers, tags and stages are not safe against concurrent writers there`);
+  }
+  const { versions, models, named } = selectPushVersions(repo, req.refs ?? []);
+  const uploaded = await uploadVersions(repo, session, versions, named, req, limit);
+  for (const s of uploaded.skipped) warnings.push(`skipped ${s.ref}: its bytes are not in this repository; ${s.hint}`);
+
+  const held = new Set<string>(); // event ids held back by a conflict
+  const actor = await resolveActor(repo.root);
+  const tags = await pushTags(repo, session, models, held);
+  const stages = await pushStages(repo, session, models, actor, held);
+  const events = publishable(repo.db, session, unpushedEvents(repo.db, session.remoteId, models).filter((u) => !held.has(u.event.id)));
+  await publishEvents(repo.db, session, events, limit);
+  const { bytesUploaded, ...chunkCounts } = uploaded.chunks;
+  const result: PushResult = {
+    remote: session.displayUrl,
+    versions: uploaded.versions,
+    skipped: uploaded.skipped,
+    chunks: chunkCounts,
+    bytesUploaded,
+    renumbered: uploaded.renumbered,
+    tags,
+    stages,
+    events: events.length,
+    warnings,
+  };
+  const conflicts = [
+    ...tags.filter((t) => t.status === 'conflict').map((t) => `tag ${t.model}@${t.tag}`),
+    ...stages.filter((s) => s.status === 'conflict').map((s) => `stage ${s.model}@${s.stage} (moved by ${s.movedBy ?? 'someone'} to ${s.remoteVersion?.slice(0, 12) ?? 'nothing'})`),
+  ];
+  if (conflicts.length) {
+    throw new ConflictError('PUSH_CONFLICT', `pushed the versions, but the remote moved meanwhile: ${conflicts.join('; ')}`, {
+      hint: 'run `modelctl fetch` to take the remote state, then tag or promote again',
+      data: { result },
+    });
+  }
+  return result;
+}
