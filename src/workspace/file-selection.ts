@@ -13,7 +13,16 @@ export interface SelectedFile {
 }
 
 const GLOB_CHARS = /[*?[\]{}!]/;
-const ALWAYS_IGNORED = [`**/${META_DIR_NAME}/**`, `**/${META_DIR_NAME}`, '**/.git/**', '**/.git'];
+// modelctl's own folders: the store, a pull's throwaway store and an --out folder's
+// placement record (docs/design.md §10) are never part of a model.
+const ALWAYS_IGNORED = [
+  `**/${META_DIR_NAME}/**`,
+  `**/${META_DIR_NAME}`,
+  '**/.git/**',
+  '**/.git',
+  '**/.modelctl-placed/**',
+  '**/.modelctl-pull/**',
+];
 
 /**
  * Expands paths, folders (recursively) and globs (fast-glob, relative to `cwd`) into a

@@ -231,3 +231,15 @@ describe('a checkout interrupted midway', () => {
     expect(JSON.parse(readFileSync(join(repo, '.modelctl/placed/m.json'), 'utf8')).files.map((f: { path: string }) => f.path)).toEqual(['model/a.bin']);
   });
 });
+
+describe('the --out record and commit', () => {
+  it('an --out folder inside the repository never commits its placement record', () => {
+    const repo = tempRepo();
+    twoVersions(repo);
+    expect(runCli(repo, ['checkout', 'm@v1', '--out', 'deploy']).code).toBe(0);
+    expect(existsSync(join(repo, 'deploy/.modelctl-placed/m.json'))).toBe(true);
+    const c = runCli(repo, ['commit', 'served', 'deploy', '--json']);
+    expect(c.code).toBe(0);
+    expect(c.json().files.map((f: { path: string }) => f.path)).toEqual(['deploy/model/a.bin']);
+  });
+});
