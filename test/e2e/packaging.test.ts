@@ -1,6 +1,7 @@
 /**
  * The published package: `npm pack` holds what a user needs and nothing else, and the tarball
- * installs globally into a temporary prefix and runs (`--version`, `init`, `commit`, `card`).
+ * installs globally into a temporary prefix and runs (`--version`, `init`, `commit`, `card`, and
+ * `serve` answering its built web UI).
  *
  * Speed: dependencies come from the npm cache (`--prefer-offline`). Compiling better-sqlite3
  * takes minutes on a small machine and tests SQLite's build, not this package, so by default
@@ -8,7 +9,7 @@
  * when the installed version is the same. MODELCTL_PACK_TEST_FULL=1 runs the real install
  * scripts instead (as `npm i -g modelctl` does).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,13 +46,13 @@ describe('npm package', () => {
     // dist/ from under test files running in parallel.
     const [info] = JSON.parse(npm(['pack', '--ignore-scripts', '--dry-run', '--json', '--pack-destination', out], ROOT)) as { files: { path: string }[] }[];
     const files = info.files.map((f) => f.path);
-    for (const needed of ['bin/modelctl.js', 'package.json', 'dist/cli/main.js', 'dist/index.js', 'dist/index.d.ts', 'templates/model-card.md', 'templates/modelctl.json', 'templates/github-actions.yml', 'templates/presets/default.json']) {
+    for (const needed of ['bin/modelctl.js', 'package.json', 'dist/cli/main.js', 'dist/index.js', 'dist/index.d.ts', 'templates/model-card.md', 'templates/modelctl.json', 'templates/github-actions.yml', 'templates/presets/default.json', 'dist/server/ui/index.html', 'dist/server/ui/app.js', 'dist/server/ui/vendor/uPlot.esm.js', 'dist/server/ui/vendor/cytoscape.esm.min.mjs', 'dist/server/ui/vendor/cytoscape-dagre.min.mjs', 'dist/server/ui/vendor/LICENSES.txt']) {
       expect(files, needed).toContain(needed);
     }
     expect(files.filter((f) => /^(test|src|bench|node_modules|\.ci)\//.test(f) || f.endsWith('.map') || f.endsWith('.tgz'))).toEqual([]);
   });
 
-  it('installs globally from the tarball and runs --version, init, commit and card', () => {
+  it('installs globally from the tarball and runs --version, init, commit, card and serve', async () => {
     const work = tempDir('modelctl-pack-');
     const tgzName = (JSON.parse(npm(['pack', '--ignore-scripts', '--json', '--pack-destination', work], ROOT)) as { filename: string }[])[0].filename;
     const tgz = join(work, tgzName);
@@ -93,5 +94,31 @@ describe('npm package', () => {
     expect(committed.version.ref).toBe('fraud@v1');
     expect(run(['card', 'fraud'], project)).toMatch(/\| accuracy \| 0\.91 \|/);
     expect(run(['help', 'references'], project)).toMatch(/fraud@production/);
+
+    // The web UI ships built: the installed serve answers its page and a vendored library.
+    const served = spawn(bin, ['serve', '--port', '0', '--json'], { cwd: project, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let out = '';
+      const url = await new Promise<string>((resolve, reject) => {
+        served.stdout.on('data', (b: Buffer) => {
+          out += b.toString('utf8');
+          try {
+            resolve((JSON.parse(out) as { url: string }).url);
+          } catch {
+            /* not complete yet */
+          }
+        });
+        served.on('exit', (code) => reject(new Error(`serve exited ${code}`)));
+      });
+      const page = await fetch(url);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('/app.js');
+      expect((await fetch(new URL('vendor/cytoscape.esm.min.mjs', url))).status).toBe(200);
+      expect(((await (await fetch(new URL('api/models', url))).json()) as { models: { name: string }[] }).models.map((m) => m.name)).toEqual(['fraud']);
+    } finally {
+      const exited = served.exitCode === null ? new Promise((r) => served.once('exit', r)) : null;
+      served.kill('SIGTERM');
+      await exited;
+    }
   }, 240_000);
 });

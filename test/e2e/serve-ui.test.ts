@@ -114,6 +114,8 @@ describe.skipIf(!available)('serve: the web UI in a browser', () => {
 
     // A fine-tune's graph reaches its parent in another model.
     await page.goto(`${server.url}#/versions/${encodeURIComponent('team/ranker@v1')}`);
+    // Only the hash changed: wait for this page's graph, not the one still on screen.
+    await page.waitForFunction(() => document.querySelector('h1')?.textContent?.startsWith('team/ranker@v1'));
     await page.waitForSelector('#lineage[data-drawn="true"] canvas');
     expect(await page.getAttribute('#lineage', 'data-nodes')).toBe('3');
     expect(await page.getAttribute('#lineage', 'data-edges')).toBe('2');
