@@ -120,6 +120,10 @@ describe('modelctl.lock', () => {
     expect(lockOf(clone).models.tiny.number).toBe(2);
     expect(mc(clone, 'pull', 'tiny@v1', '--out', join(clone, 'deploy'), '--lock').json().lock).toBeNull();
     expect(lockOf(clone).models.tiny.number).toBe(2);
+    // promote --push --lock: the stage moves here and on the remote, and the lock follows.
+    const promoted = mc(clone, 'promote', 'tiny@v1', '--to', 'staging', '--push', '--lock');
+    expect(promoted.code, promoted.stderr).toBe(0);
+    expect(lockOf(clone).models.tiny.number).toBe(1);
 
     // A version made after the last push: the registry is searched and lacks it.
     git(clone, 'checkout', '-q', '--', 'modelctl.lock');
