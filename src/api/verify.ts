@@ -199,5 +199,5 @@ function whenGcRemoves(repo: Repository, digest: string): string {
   const grace = gcGraceSeconds(repo.env);
   const ageSeconds = (Date.now() - statSync(repo.store.objectPath(digest)).mtimeMs) / 1000;
   if (ageSeconds >= grace) return 'gc removes it';
-  return `gc removes it once it is older than the ${describeGrace(grace)} grace period (in ${describeGrace(Math.ceil(grace - ageSeconds))}; MODELCTL_GC_GRACE_SECONDS)`;
+  return `gc removes it once it is older than the gc grace period of ${describeGrace(grace)} (in ${describeGrace(Math.ceil(grace - ageSeconds))}; MODELCTL_GC_GRACE_SECONDS)`;
 }

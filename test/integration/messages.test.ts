@@ -20,10 +20,10 @@ describe('messages that fit', () => {
     const v = runCli(repo, ['verify', '--json']);
     expect(v.code).toBe(0);
     const problem = v.json().problems.find((p: { kind: string }) => p.kind === 'unindexed-object');
-    expect(problem.detail).toMatch(/15 minutes grace period/);
+    expect(problem.detail).toMatch(/grace period of 15 minutes/);
     const gc = runCli(repo, ['gc', '--json']);
     expect(gc.json()).toMatchObject({ keptInGrace: 1, graceSeconds: 900, deleted: [] });
-    expect(runCli(repo, ['gc']).stdout).toMatch(/younger than the 15 minutes grace period/);
+    expect(runCli(repo, ['gc']).stdout).toMatch(/younger than the grace period of 15 minutes/);
     const now = runCli(repo, ['gc', '--json'], { env: { MODELCTL_GC_GRACE_SECONDS: '0' } });
     expect(now.json().deleted.map((d: { digest: string }) => d.digest)).toEqual([digest]);
   });

@@ -24,7 +24,7 @@ export function registerGc(program: Command): Command {
         const result = await gc({ cwd: ctx.cwd, dryRun: opts.dryRun, keepLast, argv: ctx.argv });
         ctx.out.result(result, (r: GcResult) =>
           `${r.dryRun ? 'Would delete' : 'Deleted'} ${countOf(r.deleted.length, 'object')} (${formatBytes(r.freedBytes)}); kept ${r.keptObjects}` +
-          (r.keptInGrace ? ` (${r.keptInGrace} no version needs, kept because ${r.keptInGrace === 1 ? 'it is' : 'they are'} younger than the ${describeGrace(r.graceSeconds)} grace period; MODELCTL_GC_GRACE_SECONDS)` : '') +
+          (r.keptInGrace ? ` (${r.keptInGrace} no version needs, kept because ${r.keptInGrace === 1 ? 'it is' : 'they are'} younger than the grace period of ${describeGrace(r.graceSeconds)}; MODELCTL_GC_GRACE_SECONDS)` : '') +
           (r.thinnedVersions.length ? `; ${countOf(r.thinnedVersions.length, 'old version')} thinned (still on the remote)` : ''),
         );
       }),
