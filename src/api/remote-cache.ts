@@ -68,6 +68,37 @@ export function objectFetcher(repo: Repository, session: RemoteSession): ObjectF
   };
 }
 
+/**
+ * On-demand downloads into an open repository from its default remote, opened lazily on the
+ * first call that needs one (a failure to open is thrown and tried again next time). Null
+ * `ensureObjects` result: the repository has no default remote.
+ */
+export function defaultRemoteFetcher(repo: Repository): { ensureObjects(files: readonly ManifestFile[]): Promise<Set<string> | null>; close(): Promise<void> } {
+  let opened: Promise<{ session: RemoteSession; fetcher: ObjectFetcher } | null> | null = null;
+  const open = () =>
+    (opened ??= (async () => {
+      if (!repo.settings.defaultRemote && !repo.env.MODELCTL_REMOTE) return null;
+      const session = await openRemoteSession(repo.settings, repo.root, undefined, { create: false, db: repo.db, env: repo.env });
+      return { session, fetcher: objectFetcher(repo, session) };
+    })().catch((err: unknown) => {
+      opened = null; // the remote may be back next time
+      throw err;
+    }));
+  return {
+    async ensureObjects(files) {
+      const r = await open();
+      return r ? r.fetcher.ensureObjects(files) : null;
+    },
+    async close() {
+      const r = await opened?.catch(() => null);
+      if (r) {
+        await r.fetcher.settled();
+        await r.session.remote.close();
+      }
+    },
+  };
+}
+
 /** The remote settings `remote` (a configured name or a URL) names from `cwd`, and a key for it. */
 export async function resolveRemoteSpec(cwd: string, remote: string | undefined, env: NodeJS.ProcessEnv): Promise<{ settings: Settings | null; key: string }> {
   let settings: Settings | null = null;

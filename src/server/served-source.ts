@@ -1,8 +1,7 @@
 import { NotFoundError } from '../errors.js';
 import type { ManifestFile } from '../core/manifest.js';
 import { openRepository, type Repository } from '../api/repository.js';
-import { objectFetcher, type ObjectFetcher } from '../api/remote-cache.js';
-import { openRemoteSession, type RemoteSession } from '../sync/remote-session.js';
+import { defaultRemoteFetcher } from '../api/remote-cache.js';
 
 /**
  * What `modelctl serve` reads from (docs/design.md §12): a repository, or a remote read
@@ -35,16 +34,7 @@ export interface ServedSource {
  */
 export async function repositorySource(cwd: string, env: NodeJS.ProcessEnv): Promise<ServedSource> {
   const repo = await openRepository({ cwd, env });
-  let remote: Promise<{ session: RemoteSession; fetcher: ObjectFetcher } | null> | null = null;
-  const openDefaultRemote = () =>
-    (remote ??= (async () => {
-      if (!repo.settings.defaultRemote && !env.MODELCTL_REMOTE) return null;
-      const session = await openRemoteSession(repo.settings, repo.root, undefined, { create: false, db: repo.db, env });
-      return { session, fetcher: objectFetcher(repo, session) };
-    })().catch((err: unknown) => {
-      remote = null; // try again on the next request (the remote may be back)
-      throw err;
-    }));
+  const fromRemote = defaultRemoteFetcher(repo);
   return {
     mode: 'repository',
     cwd: repo.root,
@@ -54,20 +44,14 @@ export async function repositorySource(cwd: string, env: NodeJS.ProcessEnv): Pro
     async ensureObjects(files, ref) {
       const missing = files.filter((f) => !repo.store.hasObject(f.digest));
       if (missing.length === 0) return;
-      const r = await openDefaultRemote();
-      if (!r) {
+      if ((await fromRemote.ensureObjects(missing)) === null) {
         throw new NotFoundError('OBJECT_NOT_LOCAL', `${missing.length} file(s) of ${ref} are not in this repository's store (${missing[0].path}${missing.length > 1 ? ', …' : ''})`, {
           hint: `bring the bytes with \`modelctl pull ${ref}\`, add a default remote to fetch them on demand, or serve the remote with \`modelctl serve --remote <name|url>\``,
         });
       }
-      await r.fetcher.ensureObjects(missing);
     },
     async close() {
-      const r = await remote?.catch(() => null);
-      if (r) {
-        await r.fetcher.settled();
-        await r.session.remote.close();
-      }
+      await fromRemote.close();
       repo.close();
     },
   };
