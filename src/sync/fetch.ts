@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
 import { IntegrityError, NotFoundError } from '../errors.js';
 import { resolveRef } from '../store/resolve-ref.js';
-import type { VersionRow } from '../store/version-records.js';
+import { listVersions, type VersionRow } from '../store/version-records.js';
 import { writeTransaction } from '../store/index-db.js';
 import { resolveActor } from '../workspace/identity.js';
 import type { Repository } from '../workspace/repository.js';
@@ -9,6 +9,7 @@ import { applyModel, type ModelFetch } from './fetch-apply.js';
 import { listModels, readModel } from './fetch-read.js';
 import { Rejections, type RejectedDocument } from './rejected-documents.js';
 import type { RemoteSession } from './remote-session.js';
+import { fetchSignatures } from './signature-sync.js';
 import { jobsOrDefault } from './transfer-progress.js';
 
 export type { ModelFetch } from './fetch-apply.js';
@@ -21,6 +22,8 @@ export interface FetchResult {
   /** Remote documents that failed a check: skipped, nothing stored from them. */
   rejected: RejectedDocument[];
   warnings: string[];
+  /** Signatures and attestations brought (docs/design.md §11). */
+  signatures: number;
 }
 
 /**
@@ -39,7 +42,12 @@ export async function fetchInto(repo: Repository, session: RemoteSession, opts: 
     const read = await readModel(repo, session, name, listing, limit, rejections);
     models.push(writeTransaction(repo.db, () => applyModel(repo.db, session.remoteId, name, listing, read, ctx, warnings)));
   }
-  return { remote: session.displayUrl, models, rejected: rejections.list, warnings };
+  // Signatures after the versions they sign (docs/design.md §11): of the one model asked
+  // for, or of every version known.
+  const only = opts.model === undefined ? undefined : new Set(listVersions(repo.db, opts.model).map((v) => v.id));
+  const signatures = await fetchSignatures(repo.db, session.remote, session.remoteId, only);
+  for (const r of signatures.rejected) rejections.reject(r.key, r.code, r.reason);
+  return { remote: session.displayUrl, models, rejected: rejections.list, warnings, signatures: signatures.fetched };
 }
 
 /**

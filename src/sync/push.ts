@@ -12,6 +12,7 @@ import { pushStages, pushTags, type PushedStage, type PushedTag } from './push-r
 import type { RemoteSession } from './remote-session.js';
 import type { Renumbered } from './renumber.js';
 import { jobsOrDefault, type ProgressListener } from './transfer-progress.js';
+import { publishSignatures } from './signature-sync.js';
 import { uploadChunks, type ChunkUpload } from './upload-chunks.js';
 import { uploadFileLists, uploadManifests } from './upload-metadata.js';
 import { planUpload } from './upload-plan.js';
@@ -45,6 +46,8 @@ export interface PushResult {
   tags: PushedTag[];
   stages: PushedStage[];
   events: number;
+  /** Signature and attestation bundles put on the remote, or found there already (docs/design.md §11). */
+  signatures: { published: number; alreadyThere: number };
   warnings: string[];
 }
 
@@ -122,6 +125,9 @@ export async function pushTo(repo: Repository, session: RemoteSession, req: Push
   const { versions, models, named } = selectPushVersions(repo, req.refs ?? []);
   const uploaded = await uploadVersions(repo, session, versions, named, req, limit);
   for (const s of uploaded.skipped) warnings.push(`skipped ${s.ref}: its bytes are not in this repository; ${s.hint}`);
+  // Signatures after the manifests they sign, before the tags and stages that may require them (§11).
+  const signatures = await publishSignatures(repo.db, session.remote, session.remoteId, uploaded.versions.map((v) => v.id));
+  warnings.push(...signatures.warnings);
 
   const held = new Set<string>(); // event ids held back by a conflict
   const actor = await resolveActor(repo.root);
@@ -140,6 +146,7 @@ export async function pushTo(repo: Repository, session: RemoteSession, req: Push
     tags,
     stages,
     events: events.length,
+    signatures: { published: signatures.published, alreadyThere: signatures.alreadyThere },
     warnings,
   };
   const conflicts = [

@@ -1,6 +1,6 @@
 import { parseSignatureKey, signatureKey, signatureKindPrefix, type SignatureObjectKind } from '../core/signature-layout.js';
-import { ConflictError, ModelctlError } from '../errors.js';
-import type { Remote } from '../remote/remote.js';
+import { ModelctlError } from '../errors.js';
+import { isPreconditionFailed, type Remote } from '../remote/remote.js';
 import { bundleId, parseBundle } from '../signing/bundle.js';
 import { writeTransaction, type Database } from '../store/index-db.js';
 import { getSignature, insertSignature, markSignaturesOnRemote, signaturesNotOnRemote, type SignatureRow } from '../store/signatures-table.js';
@@ -36,7 +36,7 @@ export async function publishSignatures(db: Database, remote: Remote, remoteId: 
       await remote.put(key, row.bundle, { condition: { ifAbsent: true } });
       result.published++;
     } catch (err) {
-      if (!(err instanceof ConflictError && err.code === 'PRECONDITION_FAILED')) throw err;
+      if (!isPreconditionFailed(err)) throw err;
       const there = await remote.get(key);
       if (there && !there.body.equals(row.bundle)) {
         const v = getVersion(db, row.versionId);
@@ -54,7 +54,7 @@ export async function publishSignatures(db: Database, remote: Remote, remoteId: 
 export interface SignatureFetchResult {
   fetched: number;
   /** Keys refused (malformed, misfiled), each with why; nothing was stored from them. */
-  rejected: { key: string; reason: string }[];
+  rejected: { key: string; code: string; reason: string }[];
 }
 
 /**
@@ -82,11 +82,11 @@ export async function fetchSignatures(db: Database, remote: Remote, remoteId: st
     if (!got) continue;
     try {
       const bundle = parseBundle(got.body, w.key);
-      if (bundle.keyHint !== w.hint) throw new ModelctlError('MISFILED_SIGNATURE', `names key ${bundle.keyHint ?? '(none)'}, not the key it is filed under`);
+      if (bundle.keyHint !== w.hint) throw new ModelctlError('MISFILED_SIGNATURE', `${w.key} names key ${bundle.keyHint ?? '(none)'}, not the key it is filed under`);
       rows.push({ versionId: w.versionId, kind: w.kind, keyHint: w.hint, bundle: got.body, bundleId: bundleId(got.body), createdAt: new Date().toISOString() });
     } catch (err) {
       if (!(err instanceof ModelctlError)) throw err;
-      result.rejected.push({ key: w.key, reason: err.message });
+      result.rejected.push({ key: w.key, code: err.code, reason: err.message });
     }
   }
   if (rows.length) {

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import type { PullResult } from '../../api/pull.js';
 import type { LinkMode } from '../../workspace/materialize.js';
-import { action } from '../action.js';
+import { action, collect } from '../action.js';
 import { reportLock } from '../lock-report.js';
 import { countOf, formatBytes } from '../format.js';
 import { progressBar } from '../progress.js';
@@ -21,19 +21,20 @@ export function registerPull(program: Command): Command {
     .addOption(new Option('--link <mode>', 'how to place files').choices(['auto', 'reflink', 'hardlink', 'copy']))
     .option('-f, --force', 'overwrite files with local changes')
     .option('--lock', 'record the version in modelctl.lock (default: the lock setting; not with --out)')
+    .option('--signed-by <key>', 'refuse unless this key signed the version (a trust.keys name or a PEM public key file; repeatable)', collect, [])
     .addHelpText(
       'after',
-      '\nExamples:\n  modelctl pull fraud@production\n  modelctl pull fraud@production --remote s3://ml-registry/team --out ./model   # in CI, no repository needed\n  modelctl pull fraud@production --remote s3://ml-registry/team --out ./serving --strip-components 1   # model/w.bin → ./serving/w.bin',
+      '\nExamples:\n  modelctl pull fraud@production\n  modelctl pull fraud@production --remote s3://ml-registry/team --out ./model   # in CI, no repository needed\n  modelctl pull fraud@production --remote s3://ml-registry/team --out ./serving --strip-components 1   # model/w.bin → ./serving/w.bin\n  modelctl pull fraud@production --remote s3://ml-registry/team --out ./model --signed-by keys/release.pub   # verified before anything is written; ./model/model.sig',
     )
     .action(
-      action<{ remote?: string; out?: string; jobs?: string; link?: LinkMode; force?: boolean; lock?: boolean; stripComponents?: string }>(async (ctx, opts, ref: string) => {
+      action<{ remote?: string; out?: string; jobs?: string; link?: LinkMode; force?: boolean; lock?: boolean; stripComponents?: string; signedBy?: string[] }>(async (ctx, opts, ref: string) => {
         const jobs = parseJobs(opts.jobs);
         const stripComponents = parseStripComponents(opts.stripComponents);
         const { pull } = await import('../../api/pull.js');
         const bar = await progressBar(ctx, 'pull');
         let result: PullResult;
         try {
-          result = await pull({ cwd: ctx.cwd, ref, remote: opts.remote, out: opts.out, jobs, link: opts.link, force: opts.force, lock: opts.lock, stripComponents, onProgress: bar.listener });
+          result = await pull({ cwd: ctx.cwd, ref, remote: opts.remote, out: opts.out, jobs, link: opts.link, force: opts.force, lock: opts.lock, stripComponents, signedBy: opts.signedBy, onProgress: bar.listener });
         } finally {
           bar.stop();
         }
@@ -41,7 +42,7 @@ export function registerPull(program: Command): Command {
         reportLock(ctx, result.lock);
         ctx.out.result(result, (r: PullResult) => {
           const d = r.download;
-          return `Pulled ${r.version.ref} (${r.version.shortId}) from ${r.remote} into ${r.outDir}: ${countOf(d.chunksDownloaded, 'chunk')} downloaded (${formatBytes(d.bytesDownloaded)}), ${d.chunksReused} reused, ${countOf(r.files.length, 'file')} verified${r.removed.length ? `, ${r.removed.length} removed (not in this version)` : ''}`;
+          return `Pulled ${r.version.ref} (${r.version.shortId}) from ${r.remote} into ${r.outDir}: ${countOf(d.chunksDownloaded, 'chunk')} downloaded (${formatBytes(d.bytesDownloaded)}), ${d.chunksReused} reused, ${countOf(r.files.length, 'file')} verified${r.removed.length ? `, ${r.removed.length} removed (not in this version)` : ''}${r.verifiedSignatures.length ? `; signed by ${r.verifiedSignatures.join(', ')}` : ''}${r.signature ? `; wrote ${r.signature.path}` : ''}`;
         });
       }),
     );
