@@ -15,7 +15,7 @@ import type { SigningKey, VerifyingKey } from './keys.js';
 
 export const BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 /** Largest bundle read (a manifest of a million files stays below this). */
-const MAX_BUNDLE_BYTES = 512 * 1024 * 1024;
+const MAX_BUNDLE_BYTES = 256 * 1024 * 1024;
 
 /** A bundle as read: its envelope and how it names its key. */
 export interface SignatureBundle {
