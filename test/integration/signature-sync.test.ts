@@ -27,15 +27,18 @@ function twoClones() {
 }
 
 describe('signature travel (sync/signature-sync.ts)', () => {
-  it('publishes create-only, one object per key, and a second clone fetches and verifies it', async () => {
+  it('push published it (create-only, one object per key) and pull brought it; publishing again sends nothing', async () => {
     const { a, b, remoteDir, versionId } = twoClones();
     const remote = createDirectoryRemote({ root: remoteDir, displayUrl: remoteDir });
     const dbA = openIndex(join(a, '.modelctl', 'index.db'));
-    const first = await publishSignatures(dbA, remote, 'origin-test', [versionId]);
-    expect(first).toMatchObject({ published: 1, alreadyThere: 0 });
+    const hint = (dbA.prepare('SELECT key_hint FROM signatures').get() as { key_hint: string }).key_hint;
+    expect(await remote.head(signatureKey(versionId, 'signature', hint))).not.toBeNull();
+    expect(await publishSignatures(dbA, remote, 'origin-test', [versionId])).toMatchObject({ published: 0, alreadyThere: 1, warnings: [] });
     expect(await publishSignatures(dbA, remote, 'origin-test', [versionId])).toMatchObject({ published: 0, alreadyThere: 0 });
     dbA.close();
     const dbB = openIndex(join(b, '.modelctl', 'index.db'));
+    expect((dbB.prepare('SELECT count(*) AS n FROM signatures').get() as { n: number }).n).toBe(1);
+    dbB.prepare('DELETE FROM signatures').run();
     expect(await fetchSignatures(dbB, remote, 'origin-test')).toMatchObject({ fetched: 1, rejected: [] });
     expect(await fetchSignatures(dbB, remote, 'origin-test')).toMatchObject({ fetched: 0 });
     dbB.close();
@@ -59,11 +62,12 @@ describe('signature travel (sync/signature-sync.ts)', () => {
     const other = JSON.parse(row.bundle.toString());
     other.dsseEnvelope.signatures[0].keyid = null;
     await remote.put(signatureKey(versionId, 'signature', row.key_hint), Buffer.from(JSON.stringify(other)));
-    const pub = await publishSignatures(dbA, remote, 'origin-test', [versionId]);
+    const pub = await publishSignatures(dbA, remote, 'another-remote-id', [versionId]);
     expect(pub.alreadyThere).toBe(1);
     expect(pub.warnings).toHaveLength(1);
     dbA.close();
     const dbB = openIndex(join(b, '.modelctl', 'index.db'));
+    dbB.prepare('DELETE FROM signatures').run();
     const f = await fetchSignatures(dbB, remote, 'origin-test');
     expect(f.fetched).toBe(1);
     expect(f.rejected.map((r) => r.key).sort()).toEqual([signatureKey(versionId, 'attestation', 'e'.repeat(64)), signatureKey(versionId, 'signature', 'f'.repeat(64))]);
