@@ -4,7 +4,7 @@
  * nothing again; what it cannot do is refused before it starts watching.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
@@ -40,6 +40,35 @@ describe('watch', () => {
     expect(again.stdout).not.toContain('"event":"deployed"');
     expect(readFileSync(log, 'utf8')).toBe('done fraud@v1\n');
   }, 60_000);
+
+  it('--place rename keeps --out a real folder, switches it, and switches back when the hook fails', () => {
+    const team = tempRepo();
+    const registry = join(tempDir(), 'registry');
+    expect(runCli(team, ['remote', 'add', 'origin', registry, '--default']).code).toBe(0);
+    for (const n of [1, 2]) {
+      writeFile(team, 'model/w.bin', `w${n}\n`);
+      expect(runCli(team, ['commit', 'fraud', 'model/', '-m', `v${n}`]).code).toBe(0);
+    }
+    expect(runCli(team, ['push']).code).toBe(0);
+    const host = tempDir();
+    const out = join(host, 'model');
+    const watchOnce = (exec: string) => runCli(host, ['watch', 'fraud@production', '--remote', registry, '--out', out, '--place', 'rename', '--exec', exec, '--once', '--json']);
+    const deployed = (r: ReturnType<typeof runCli>) => r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event: string; version?: { ref: string } }).filter((l) => l.event === 'deployed' || l.event === 'deploy-failed').map((l) => `${l.event}:${l.version?.ref}`);
+
+    expect(runCli(team, ['promote', 'fraud@v1', '--to', 'production', '--push', '--yes']).code).toBe(0);
+    expect(deployed(watchOnce('true'))).toEqual(['deployed:fraud@v1']);
+    expect(lstatSync(out).isDirectory()).toBe(true);
+    expect(readFileSync(join(out, 'model/w.bin'), 'utf8')).toBe('w1\n');
+
+    expect(runCli(team, ['promote', 'fraud@v2', '--to', 'production', '--push', '--yes']).code).toBe(0);
+    expect(deployed(watchOnce('true'))).toEqual(['deployed:fraud@v2']);
+    expect(lstatSync(out).isDirectory()).toBe(true);
+    expect(readFileSync(join(out, 'model/w.bin'), 'utf8')).toBe('w2\n');
+
+    expect(runCli(team, ['rollback', 'fraud', '--stage', 'production', '--push', '--yes']).code).toBe(0);
+    expect(deployed(watchOnce('exit 1'))).toEqual(['deploy-failed:fraud@v1']);
+    expect(readFileSync(join(out, 'model/w.bin'), 'utf8')).toBe('w2\n');
+  });
 
   it('refuses what it cannot do before watching: no --out or --exec, --out in the way, an unsigned webhook', () => {
     const host = tempDir();
