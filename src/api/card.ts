@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { readRegularFileSync } from '../store/regular-file.js';
 import { fsError } from '../errors.js';
 import type { AuditEvent } from '../core/events.js';
 import { childVersionIds } from '../store/lineage-queries.js';
@@ -87,7 +87,7 @@ export async function card(opts: CardOptions): Promise<CardResult> {
   if (opts.template) {
     const p = resolve(opts.cwd ?? process.cwd(), opts.template);
     try {
-      source = readFileSync(p, 'utf8');
+      source = readRegularFileSync(p).toString('utf8');
     } catch (err) {
       throw fsError(err, opts.template);
     }

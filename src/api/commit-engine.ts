@@ -18,7 +18,7 @@ import { assertTagName } from '../core/names.js';
 import { appendEvent } from '../store/events-table.js';
 import { assertObjectsKept } from '../store/gc-claims.js';
 import { writeTransaction } from '../store/index-db.js';
-import { barrier } from '../store/test-barrier.js';
+import { barrier, stuckIoBarrier } from '../store/test-barrier.js';
 import { interruptionPoint } from '../store/temp-files.js';
 import { resolveRef } from '../store/resolve-ref.js';
 import { setTag } from '../store/tags-table.js';
@@ -153,6 +153,7 @@ export async function commitVersion(repo: Repository, opts: CommitRequest & Comm
     rememberWorkspaceVersion(repo, latest, files);
     return { created: false, version: summarizeVersion(repo.db, latest), files: fileReport, hashedFiles: hashed.filter((h) => h.rehashed).length, hooks };
   }
+  await stuckIoBarrier('commit-stuck-io');
   // Ctrl-C during hashing is acted on here, before the version becomes visible.
   await interruptionPoint();
   // Never write a manifest our own reader would refuse (a 70 KiB message, a bad path):

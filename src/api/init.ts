@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync, appendFileSync } from 'node:fs';
+import { readRegularFileSync } from '../store/regular-file.js';
 import { dirname, join, resolve } from 'node:path';
 import { UsageError, fsError, isErrnoException } from '../errors.js';
 import { canonicalJson } from '../core/canonical-json.js';
@@ -208,7 +209,7 @@ function updateGitignore(root: string, files: InitFileChange[]): boolean {
   // .gitignore beside .modelctl/ applies): elsewhere a .gitignore would be clutter.
   if (!insideGitWorkTree(root)) return false;
   const gi = join(root, '.gitignore');
-  const current = existsSync(gi) ? readFileSync(gi, 'utf8') : '';
+  const current = existsSync(gi) ? readRegularFileSync(gi).toString('utf8') : '';
   const have = new Set(current.split(/\r?\n/).map((l) => normalizeIgnoreLine(l)));
   const lines = readTemplate('gitignore').split(/\r?\n/);
   const missing = lines.filter((l) => l.trim() !== '' && !l.startsWith('#') && !have.has(normalizeIgnoreLine(l)));
@@ -249,7 +250,7 @@ function addNpmScripts(root: string, view: TemplateContext, files: InitFileChang
   if (!existsSync(pkgPath)) return [];
   let text: string;
   try {
-    text = readFileSync(pkgPath, 'utf8');
+    text = readRegularFileSync(pkgPath).toString('utf8');
   } catch (err) {
     throw fsError(err, pkgPath);
   }

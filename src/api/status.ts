@@ -4,7 +4,7 @@ import { requireModel } from '../store/resolve-ref.js';
 import { getVersion, latestVersion, listModelNames, versionFiles, type VersionRow } from '../store/version-records.js';
 import { readPlacedVersion } from '../workspace/placement-record.js';
 import { LOCK_FILE_NAME } from '../workspace/lock-file-name.js';
-import { selectFiles, type SelectedFile } from '../workspace/file-selection.js';
+import { selectFiles, type SelectedFile, type SpecialEntry } from '../workspace/file-selection.js';
 import { existsSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { writeTransaction } from '../store/index-db.js';
@@ -33,6 +33,11 @@ export interface ModelStatus {
   added: { path: string; size: number }[];
   /** Files of `version` that are gone from the folder. */
   deleted: { path: string; committedSize: number }[];
+  /**
+   * Tracked paths that are not regular files now — a FIFO, socket or device, or a broken
+   * link — and so are neither read nor committed (commit refuses them, naming each).
+   */
+  notRegular: { path: string; kind: SpecialEntry['kind'] | 'folder' }[];
   unchanged: number;
   clean: boolean;
   /** Files whose bytes had to be read (the stat cache answered for the rest). */
@@ -80,7 +85,12 @@ const GLOB_CHARS = /[*?[\]{}!]/;
  * it, and the result is queued in `listings` to be cached (with a snapshot of the folders
  * taken before the walk, so a change during the walk makes the entry stale, not wrong).
  */
-async function selectPattern(repo: Repository, pattern: string, listings: { folder: string; snapshot: FolderSnapshot; files: SelectedFile[] }[]): Promise<SelectedFile[]> {
+async function selectPattern(
+  repo: Repository,
+  pattern: string,
+  listings: { folder: string; snapshot: FolderSnapshot; files: SelectedFile[] }[],
+  special: (e: SpecialEntry) => void,
+): Promise<SelectedFile[]> {
   const folder = resolve(repo.root, pattern);
   const plainFolder = !GLOB_CHARS.test(pattern) && tryStatKey(folder)?.isFile === false;
   if (plainFolder) {
@@ -88,8 +98,11 @@ async function selectPattern(repo: Repository, pattern: string, listings: { fold
     if (cached) return cached;
   }
   const snapshot = plainFolder ? snapshotFolder(folder) : null;
-  const files = await selectFiles(repo.root, repo.root, [pattern]);
-  if (snapshot) listings.push({ folder, snapshot, files });
+  const met: SpecialEntry[] = [];
+  const files = await selectFiles(repo.root, repo.root, [pattern], { special: (e) => met.push(e) });
+  met.forEach(special);
+  // A listing with special entries is not cached: they must be reported every time.
+  if (snapshot && met.length === 0) listings.push({ folder, snapshot, files });
   return files;
 }
 
@@ -108,9 +121,11 @@ async function modelStatus(repo: Repository, model: string): Promise<ModelStatus
   // Tracked = what the paths select now, plus every file of the compared version still present.
   const tracked = new Map<string, SelectedFile & { stat?: FileStatKey }>();
   const listings: { folder: string; snapshot: FolderSnapshot; files: SelectedFile[] }[] = [];
+  const notRegular = new Map<string, ModelStatus['notRegular'][number]>();
+  const special = (e: SpecialEntry) => notRegular.set(e.rel, { path: e.rel, kind: e.kind });
   for (const p of patterns) {
     try {
-      for (const f of await selectPattern(repo, p, listings)) tracked.set(f.rel, f);
+      for (const f of await selectPattern(repo, p, listings, special)) tracked.set(f.rel, f);
     } catch (err) {
       if (!(err instanceof NotFoundError)) throw err; // a pattern matching nothing selects nothing
     }
@@ -127,9 +142,14 @@ async function modelStatus(repo: Repository, model: string): Promise<ModelStatus
     const abs = prefix + (sep === '/' ? f.path : f.path.split('/').join(sep));
     // One stat per file: its key also feeds the stat cache lookup.
     const stat = tryStatKey(abs);
-    if (stat) tracked.set(f.path, { abs, rel: f.path, stat });
-    else deleted.push({ path: f.path, committedSize: f.size });
+    if (!stat) deleted.push({ path: f.path, committedSize: f.size });
+    else if (!stat.isFile) {
+      // Never opened: a FIFO would block status for ever.
+      tracked.delete(f.path);
+      notRegular.set(f.path, { path: f.path, kind: kindOfMode(stat.mode) });
+    } else tracked.set(f.path, { abs, rel: f.path, stat });
   }
+  for (const path of notRegular.keys()) tracked.delete(path);
   const hashed = hashWorkingFiles(repo, [...tracked.values()], { store: false });
   const byPath = new Map(committed.map((f) => [f.path, f]));
   const modified: ModelStatus['modified'] = [];
@@ -153,8 +173,19 @@ async function modelStatus(repo: Repository, model: string): Promise<ModelStatus
     modified,
     added,
     deleted,
+    notRegular: [...notRegular.values()].sort(byRel),
     unchanged,
-    clean: modified.length === 0 && added.length === 0 && deleted.length === 0,
+    clean: modified.length === 0 && added.length === 0 && deleted.length === 0 && notRegular.size === 0,
     rehashed: hashed.filter((h) => h.rehashed).length,
   };
+}
+
+/** The kind of a non-regular entry from its stat mode bits. */
+function kindOfMode(mode: number): ModelStatus['notRegular'][number]['kind'] {
+  const type = mode & 0o170000;
+  if (type === 0o010000) return 'fifo';
+  if (type === 0o140000) return 'socket';
+  if (type === 0o020000 || type === 0o060000) return 'device';
+  if (type === 0o040000) return 'folder';
+  return 'special';
 }

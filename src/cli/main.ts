@@ -22,7 +22,9 @@ export async function main(argv: string[]): Promise<void> {
   const json = ownArgs.includes('--json');
   const onSignal = (signal: NodeJS.Signals) => {
     const code = cli.interrupted(signal, json);
-    if (code !== null) process.exit(code);
+    if (code === null) return;
+    cli.armExitDeadline();
+    process.exit(code);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

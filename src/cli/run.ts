@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { CommanderError, type Command } from 'commander';
 import { ExitCode, InterruptedError, ModelctlError, fsError, isErrnoException } from '../errors.js';
 import { removeAllTempFiles } from '../store/temp-files.js';
@@ -34,6 +35,30 @@ export function interrupted(signal: NodeJS.Signals, json: boolean): number | nul
   removeAllTempFiles();
   printError(new InterruptedError(`interrupted by ${signal}; nothing half-written was left`), json, null);
   return ExitCode.INTERRUPTED;
+}
+
+/**
+ * Called by main.ts right before an interrupted command exits. process.exit waits for every
+ * thread of Node's I/O pool, and a thread blocked in the kernel (opening a FIFO, on a hung
+ * network file system, in a DNS lookup) never comes back, so the process could outlive
+ * Ctrl-C for ever. The SIGINT/SIGTERM handlers are dropped first (their default action ends
+ * every thread at once); a detached `sh` then sends SIGINT after 700 ms unless this process
+ * is gone by then (its end of the pipe closes, and it stops). So an interrupt ends the
+ * process within a second: exit 130, or, with a thread stuck, death by SIGINT, which shells
+ * report as 130 too.
+ */
+export function armExitDeadline(): void {
+  process.removeAllListeners('SIGINT');
+  process.removeAllListeners('SIGTERM');
+  if (process.platform === 'win32') return;
+  try {
+    const script = 'p=$1; (sleep 0.7; kill -INT "$p" 2>/dev/null) & t=$!; read _; kill "$t" 2>/dev/null';
+    const watchdog = spawn('/bin/sh', ['-c', script, 'sh', String(process.pid)], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+    watchdog.on('error', () => undefined);
+    watchdog.unref();
+  } catch {
+    /* no sh: exit as usual */
+  }
 }
 
 async function reportFailure(err: unknown, json: boolean, program: Command | undefined): Promise<number> {

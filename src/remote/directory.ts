@@ -12,7 +12,7 @@
  * mtime with this host's clock: hosts sharing a folder need roughly synchronised clocks.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { BigIntStats, Dirent } from 'node:fs';
+import { constants as fsConstants, type BigIntStats, type Dirent } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
@@ -26,6 +26,7 @@ import {
   isErrnoException,
 } from '../errors.js';
 import { registerTempFile, releaseTempFile } from '../store/temp-files.js';
+import { maxObjectBytes } from './object-limits.js';
 import { probeConditionalWrites } from './probe.js';
 import {
   RESERVED_NAME_PREFIX,
@@ -111,14 +112,17 @@ class DirectoryRemote implements Remote {
     const target = this.pathOf(key);
     const dir = path.dirname(target);
     try {
-      const temp = await this.writeTemp(dir, target, body);
+      // A folder replaced by a link would carry the write outside the remote.
+      await this.assertNoLinkOnTheWay('PUT', key);
+      const temp = await this.writeTemp(dir, target, body, key);
       try {
         if (condition.ifAbsent === true) {
           await this.publishIfAbsent(key, temp.path, target, condition);
         } else if (condition.ifMatch !== undefined) {
           const expected = unquoteEtag(condition.ifMatch);
           await this.withKeyLock(key, target, async () => {
-            const current = await statOrNull(target);
+            const current = await lstatOrNull(target);
+            if (current !== null && !current.isFile()) throw hostileEntry('PUT', key, key, kindOfStat(current));
             if (current === null || etagOf(current) !== expected) throw preconditionFailed(key, condition);
             await renameRetrying(temp.path, target);
           });
@@ -142,16 +146,21 @@ class DirectoryRemote implements Remote {
     if (opts.range !== undefined) assertValidRange(opts.range);
     let handle: fs.FileHandle;
     try {
-      handle = await fs.open(this.pathOf(key), 'r');
+      await this.assertNoLinkOnTheWay('GET', key);
+      // Non-blocking: a FIFO planted under the key must not hang the open (and with it the
+      // process: no signal frees a thread blocked there); no link followed at the end either.
+      handle = await fs.open(this.pathOf(key), READ_FLAGS);
     } catch (err) {
       if (isAbsent(err)) return null;
+      if (isErrnoException(err, 'ELOOP')) throw hostileEntry('GET', key, key, 'symbolic link');
       throw dirError('GET', key, err);
     }
     try {
       // ETag and bytes both come from the open descriptor, so a concurrent replace
       // (a rename onto the name) cannot pair old bytes with the new ETag.
       const stat = await handle.stat({ bigint: true });
-      if (!stat.isFile()) return null;
+      if (stat.isDirectory()) return null;
+      if (!stat.isFile()) throw hostileEntry('GET', key, key, kindOfStat(stat));
       const size = Number(stat.size);
       let start = 0;
       let length = size;
@@ -159,6 +168,11 @@ class DirectoryRemote implements Remote {
         if (opts.range.start >= size) throw rangeNotSatisfiable(key, opts.range, size);
         start = opts.range.start;
         length = Math.min(opts.range.end, size - 1) - start + 1;
+      } else if (size > maxObjectBytes(key)) {
+        throw new IntegrityError('REMOTE_OBJECT_TOO_LARGE', `GET ${key}: ${size} bytes on ${this.displayUrl}, more than any ${key.split('/')[0]} document may hold (${maxObjectBytes(key)})`, {
+          data: { key, size, limit: maxObjectBytes(key) },
+          hint: 'the remote holds hostile or corrupted content; remove that file',
+        });
       }
       const body = Buffer.allocUnsafe(length);
       let done = 0;
@@ -181,8 +195,10 @@ class DirectoryRemote implements Remote {
   async head(key: string): Promise<ObjectInfo | null> {
     assertValidKey(key);
     try {
-      const stat = await statOrNull(this.pathOf(key));
-      if (stat === null || !stat.isFile()) return null;
+      await this.assertNoLinkOnTheWay('HEAD', key);
+      const stat = await lstatOrNull(this.pathOf(key));
+      if (stat === null || stat.isDirectory()) return null;
+      if (!stat.isFile()) throw hostileEntry('HEAD', key, key, kindOfStat(stat));
       return { key, size: Number(stat.size), etag: etagOf(stat) };
     } catch (err) {
       throw dirError('HEAD', key, err);
@@ -195,6 +211,7 @@ class DirectoryRemote implements Remote {
     const dirKey = prefix.slice(0, prefix.lastIndexOf('/') + 1);
     const start = dirKey === '' ? this.root : this.pathOf(dirKey.slice(0, -1));
     try {
+      if (dirKey !== '') await this.assertNoLinkOnTheWay('LIST', dirKey, { leaf: true });
       for await (const info of this.walk(start, dirKey)) {
         if (info.key.startsWith(prefix)) yield info;
       }
@@ -206,6 +223,7 @@ class DirectoryRemote implements Remote {
   async delete(key: string): Promise<void> {
     assertValidKey(key);
     try {
+      await this.assertNoLinkOnTheWay('DELETE', key);
       await withRetry(() => fs.unlink(this.pathOf(key)), { retryable: isTransientFsError });
     } catch (err) {
       if (isAbsent(err) || isErrnoException(err, 'EISDIR')) return;
@@ -232,10 +250,32 @@ class DirectoryRemote implements Remote {
     return path.join(this.root, ...key.split('/'));
   }
 
-  private async ensureDir(dir: string): Promise<void> {
+  private async ensureDir(dir: string, key: string): Promise<void> {
     if (this.knownDirs.has(dir)) return;
     await fs.mkdir(dir, { recursive: true });
+    // mkdir -p follows links: look again at what it walked through.
+    await this.assertNoLinkOnTheWay('PUT', key);
     this.knownDirs.add(dir);
+  }
+
+  /**
+   * Refuses (IntegrityError REMOTE_SYMLINK, exit 6, naming the path) when a folder between
+   * the root and `key` — or, with `leaf`, the key itself — is a symbolic link or not a
+   * folder: a link planted in the remote (chunks/ → elsewhere) must never carry a read or a
+   * write outside it. The root itself may be a link (a mounted share often is). A missing
+   * component ends the check: nothing beyond it exists yet.
+   */
+  private async assertNoLinkOnTheWay(op: string, key: string, opts: { leaf?: boolean } = {}): Promise<void> {
+    const parts = key.split('/').filter((p) => p !== '');
+    const upto = opts.leaf ? parts.length : parts.length - 1;
+    let current = this.root;
+    for (let i = 0; i < upto; i++) {
+      current = path.join(current, parts[i]);
+      const st = await lstatOrNull(current);
+      if (st === null) return;
+      if (st.isSymbolicLink()) throw hostileEntry(op, key, parts.slice(0, i + 1).join('/'), 'symbolic link');
+      if (!st.isDirectory()) throw hostileEntry(op, key, parts.slice(0, i + 1).join('/'), kindOfStat(st));
+    }
   }
 
   /**
@@ -244,14 +284,14 @@ class DirectoryRemote implements Remote {
    * timestamps plus inode reuse could otherwise give a later replacement the same ETag as
    * an earlier one, letting a stale compare-and-swap succeed (the ABA problem).
    */
-  private async writeTemp(dir: string, target: string, body: Buffer): Promise<{ path: string; etag: string }> {
+  private async writeTemp(dir: string, target: string, body: Buffer, key: string): Promise<{ path: string; etag: string }> {
     const tempPath = path.join(dir, TMP_PREFIX + randomBytes(9).toString('hex'));
     // On the shared remote too, Ctrl-C must not leave a temp file behind. Registered before
     // the open: the file exists as soon as the open runs, before its callback does.
     registerTempFile(tempPath);
     let handle: fs.FileHandle;
     try {
-      await this.ensureDir(dir);
+      await this.ensureDir(dir, key);
       handle = await fs.open(tempPath, 'wx', 0o644);
     } catch (err) {
       if (!isErrnoException(err, 'ENOENT')) {
@@ -260,7 +300,7 @@ class DirectoryRemote implements Remote {
       }
       // The folder vanished since we cached it (someone pruned empty folders): recreate once.
       this.knownDirs.delete(dir);
-      await this.ensureDir(dir);
+      await this.ensureDir(dir, key);
       handle = await fs.open(tempPath, 'wx', 0o644).catch((e: unknown) => {
         releaseTempFile(tempPath);
         throw e;
@@ -272,7 +312,7 @@ class DirectoryRemote implements Remote {
         const { bytesWritten } = await handle.write(body, written, body.length - written);
         written += bytesWritten;
       }
-      const previous = await statOrNull(target).catch(() => null);
+      const previous = await lstatOrNull(target).catch(() => null);
       const mtime = uniqueMtimeSeconds(previous);
       await handle.utimes(mtime, mtime);
       await handle.sync();
@@ -297,7 +337,7 @@ class DirectoryRemote implements Remote {
       if (!(isErrnoException(err) && NO_LINK_CODES.has(err.code ?? ''))) throw err;
     }
     await this.withKeyLock(key, target, async () => {
-      if ((await statOrNull(target)) !== null) throw preconditionFailed(key, condition);
+      if ((await lstatOrNull(target)) !== null) throw preconditionFailed(key, condition);
       await renameRetrying(temp, target);
     });
   }
@@ -333,8 +373,8 @@ class DirectoryRemote implements Remote {
     let stat: BigIntStats;
     let text: string;
     try {
-      stat = await fs.stat(lockPath, { bigint: true });
-      text = await fs.readFile(lockPath, 'utf8');
+      stat = await fs.lstat(lockPath, { bigint: true });
+      text = await readSmallRegularFile(lockPath);
     } catch (err) {
       if (isAbsent(err)) return false; // released meanwhile: just retry the create
       throw err;
@@ -355,7 +395,7 @@ class DirectoryRemote implements Remote {
     const breaker = path.join(path.dirname(lockPath), BREAKER_PREFIX + path.basename(lockPath).slice(LOCK_PREFIX.length));
     const breakerOwner: LockOwner = { pid: process.pid, host: HOST, token: randomBytes(12).toString('hex'), created: new Date().toISOString() };
     if (!(await tryCreateLock(breaker, breakerOwner))) {
-      const stat = await statOrNull(breaker);
+      const stat = await lstatOrNull(breaker);
       // A breaker outlives its use only if its process died mid-break.
       if (stat !== null && Date.now() - Number(stat.mtimeMs) > this.staleLockMs) await fs.rm(breaker, { force: true });
       await sleep(5 + Math.random() * 20);
@@ -381,12 +421,14 @@ class DirectoryRemote implements Remote {
     for (const entry of entries) {
       if (entry.name.startsWith(RESERVED_NAME_PREFIX)) continue;
       if (entry.isDirectory()) subdirs.push(entry.name);
-      else if (entry.isFile() || entry.isSymbolicLink()) files.push(entry.name);
+      else if (entry.isFile()) files.push(entry.name);
+      // Never followed, never skipped in silence: a link or a FIFO in a remote is planted.
+      else throw hostileEntry('LIST', dirKey, dirKey + entry.name, entry.isSymbolicLink() ? 'symbolic link' : kindOfDirent(entry));
     }
     // Stat in batches: thousands of chunk files one by one would be latency-bound on a share.
     for (let i = 0; i < files.length; i += 64) {
       const batch = files.slice(i, i + 64);
-      const stats = await Promise.all(batch.map((name) => statOrNull(path.join(dir, name))));
+      const stats = await Promise.all(batch.map((name) => lstatOrNull(path.join(dir, name))));
       for (let j = 0; j < batch.length; j++) {
         const stat = stats[j];
         if (stat === null || stat === undefined || !stat.isFile()) continue;
@@ -442,7 +484,7 @@ async function tryCreateLock(lockPath: string, owner: LockOwner): Promise<boolea
 async function releaseLock(lockPath: string, token: string): Promise<void> {
   try {
     // If our lock was judged stale and broken, the file is someone else's now: leave it.
-    const holder = parseOwner(await fs.readFile(lockPath, 'utf8'));
+    const holder = parseOwner(await readSmallRegularFile(lockPath));
     if (holder?.token === token) await fs.rm(lockPath, { force: true });
   } catch (err) {
     if (!isAbsent(err)) throw err;
@@ -470,14 +512,48 @@ function isProcessAlive(pid: number): boolean {
   }
 }
 
-async function statOrNull(p: string): Promise<BigIntStats | null> {
+/** Open flags of every read: non-blocking (a FIFO opens at once, then fstat refuses it), no link followed. */
+const READ_FLAGS = fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW;
+
+/** A link, FIFO, socket or device found in the remote folder: hostile content (exit 6). */
+function hostileEntry(op: string, key: string, where: string, kind: string): IntegrityError {
+  return new IntegrityError('REMOTE_NOT_A_FILE', `${op} ${key}: '${where}' in the remote folder is a ${kind}; modelctl only reads and writes plain files and folders there`, {
+    data: { key, path: where, kind, operation: op },
+    hint: `someone planted it: remove '${where}' from the remote folder (and check who can write there)`,
+  });
+}
+
+function kindOfStat(st: BigIntStats): string {
+  return st.isSymbolicLink() ? 'symbolic link' : st.isFIFO() ? 'FIFO (named pipe)' : st.isSocket() ? 'socket' : st.isCharacterDevice() || st.isBlockDevice() ? 'device' : 'special file';
+}
+
+function kindOfDirent(d: Dirent): string {
+  return d.isFIFO() ? 'FIFO (named pipe)' : d.isSocket() ? 'socket' : d.isCharacterDevice() || d.isBlockDevice() ? 'device' : 'special file';
+}
+
+/** A lock file's text: a regular file of at most 4 KiB, opened without blocking. */
+async function readSmallRegularFile(p: string): Promise<string> {
+  const handle = await fs.open(p, READ_FLAGS);
   try {
-    return await fs.stat(p, { bigint: true });
+    const st = await handle.stat();
+    if (!st.isFile() || st.size > 4096) return '';
+    const buf = Buffer.alloc(st.size);
+    const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
+    return buf.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+async function lstatOrNull(p: string): Promise<BigIntStats | null> {
+  try {
+    return await fs.lstat(p, { bigint: true });
   } catch (err) {
     if (isAbsent(err)) return null;
     throw err;
   }
 }
+
 
 function renameRetrying(from: string, to: string): Promise<void> {
   return withRetry(() => fs.rename(from, to), { retryable: isTransientFsError });
@@ -487,7 +563,7 @@ async function syncDir(dir: string): Promise<void> {
   // Makes the rename itself durable; some file systems (and shares) cannot fsync a folder.
   let handle: fs.FileHandle | undefined;
   try {
-    handle = await fs.open(dir, 'r');
+    handle = await fs.open(dir, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | fsConstants.O_NONBLOCK);
     await handle.sync();
   } catch {
     // best effort

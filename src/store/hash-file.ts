@@ -1,10 +1,11 @@
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, readSync } from 'node:fs';
 import { fsError } from '../errors.js';
 import { fileDigestFromChunks } from './file-digest.js';
 import { SCRATCH_BYTES, WASM_DATA_OFFSET, WasmChunker, scratchScanEngine } from './gear-wasm.js';
 import { DIRECT_ALIGN, PARALLEL_FILE_BYTES, hashFdPipelined, hashThreads, openDirect } from './parallel-hash.js';
 import { writeAllAt } from './positional-io.js';
+import { openRegularSync } from './regular-file.js';
 
 /** One chunk of a file: its digest and where it lies in the file. */
 export interface ChunkRef {
@@ -77,7 +78,7 @@ export class ChunkHasher {
 export function hashFileSync(path: string, copyToFd?: number, _buffer?: Buffer): HashedFile & { mtimeMs: number } {
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    fd = openRegularSync(path);
   } catch (err) {
     throw fsError(err, path);
   }
@@ -96,7 +97,7 @@ export function hashFileSync(path: string, copyToFd?: number, _buffer?: Buffer):
 export function hashFileSingleThread(path: string, copyToFd?: number): HashedFile & { mtimeMs: number } {
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    fd = openRegularSync(path);
   } catch (err) {
     throw fsError(err, path);
   }
@@ -156,7 +157,7 @@ function hashFdSingleThread(fd: number, copyToFd?: number, sizeHint = 0): Hashed
 export function scanCutPoints(path: string): number[] {
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    fd = openRegularSync(path);
   } catch (err) {
     throw fsError(err, path);
   }

@@ -6,7 +6,6 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
-  readFileSync,
   renameSync,
   statSync,
   unlinkSync,
@@ -16,6 +15,7 @@ import {
 import { dirname, join } from 'node:path';
 import { fsError, isErrnoException } from '../errors.js';
 import { createTempFile, discardTempFile, releaseTempFile } from './temp-files.js';
+import { readRegularFileSync } from './regular-file.js';
 
 /**
  * The local content-addressed store under `.modelctl/`:
@@ -120,7 +120,8 @@ export class ObjectStore {
   /** The stored bytes of a manifest, or null when absent. */
   readManifestBytes(id: string): Buffer | null {
     try {
-      return readFileSync(this.manifestPath(id));
+      // Manifests are capped by their reader (core/manifest.ts); a FIFO planted here must not hang us.
+      return readRegularFileSync(this.manifestPath(id), { maxBytes: 256 * 1024 * 1024, follow: false });
     } catch (err) {
       if (isErrnoException(err, 'ENOENT')) return null;
       throw fsError(err, this.manifestPath(id));

@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, open, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -15,4 +15,18 @@ export function barrier(name: string): void {
   const pause = new Int32Array(new SharedArrayBuffer(4));
   const deadline = Date.now() + 120_000;
   while (!existsSync(join(dir, `${name}.go`)) && Date.now() < deadline) Atomics.wait(pause, 0, 0, 10);
+}
+
+/**
+ * For the interrupt tests: with `<dir>/<name>.wait` present, a thread of the I/O pool is
+ * left blocked opening the FIFO `<dir>/<name>.fifo` (as a planted FIFO would once have
+ * done) and this never resolves; `<dir>/<name>.reached` says so. Without the variable:
+ * nothing, at once.
+ */
+export async function stuckIoBarrier(name: string): Promise<void> {
+  const dir = process.env.MODELCTL_TEST_BARRIER_DIR;
+  if (!dir || !existsSync(join(dir, `${name}.wait`))) return;
+  open(join(dir, `${name}.fifo`), 'r', () => undefined);
+  writeFileSync(join(dir, `${name}.reached`), String(process.pid));
+  await new Promise<never>(() => undefined);
 }

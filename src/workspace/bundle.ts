@@ -22,6 +22,7 @@ import { auditEventFields } from '../core/event-schema.js';
 import { printable } from '../core/names.js';
 import { unsafePathReason } from '../core/paths.js';
 import { fsyncDir } from '../store/objects.js';
+import { openRegularSync } from '../store/regular-file.js';
 import { createTempFile, discardTempFile, releaseTempFile } from '../store/temp-files.js';
 
 /** The marker's entry name: always the first entry of a bundle. */
@@ -268,7 +269,8 @@ export async function readBundle(file: string, handler: BundleEntryHandler, mark
 
   let fd: number;
   try {
-    fd = openSync(file, 'r');
+    // Non-blocking, regular files only: a FIFO given as the bundle must not hang import.
+    fd = openRegularSync(file);
   } catch (err) {
     throw fsError(err, file);
   }

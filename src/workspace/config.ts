@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readRegularFileSync } from '../store/regular-file.js';
 import { UsageError, fsError, isErrnoException } from '../errors.js';
 import { canonicalJson } from '../core/canonical-json.js';
 import { parseUntrustedJson } from '../core/untrusted-json.js';
@@ -37,7 +37,7 @@ export type ConfigValidator = (raw: unknown, path: string) => ConfigFile;
 function readRaw(path: string): { bytes: Buffer; raw: unknown } | null {
   let bytes: Buffer;
   try {
-    bytes = readFileSync(path);
+    bytes = readRegularFileSync(path);
   } catch (err) {
     if (isErrnoException(err, 'ENOENT')) return null;
     throw fsError(err, path);

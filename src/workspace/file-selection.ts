@@ -1,4 +1,4 @@
-import { lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { lstatSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { NotFoundError, UsageError, fsError } from '../errors.js';
 import { printable } from '../core/names.js';
@@ -30,9 +30,27 @@ const ALWAYS_IGNORED = [
  * usage error (2); a path that does not exist or a glob that matches nothing is not
  * found (3). `.modelctl/` and `.git/` are never selected.
  */
-export async function selectFiles(root: string, cwd: string, patterns: readonly string[]): Promise<SelectedFile[]> {
+export async function selectFiles(root: string, cwd: string, patterns: readonly string[], opts: SelectOptions = {}): Promise<SelectedFile[]> {
   const fg = await loadFastGlob();
   const out = new Map<string, SelectedFile>();
+  const special: SpecialEntry[] = [];
+  // What a folder or glob met that is not a regular file (or a link to one): listed, never
+  // skipped in silence — a version missing a file must not be recorded with exit 0.
+  const meet = (abs: string, kind: SpecialEntry['kind']) => {
+    const rel = relative(root, abs);
+    special.push({ abs, rel: toPosixPath(rel), kind, target: kind === 'broken-link' ? linkTarget(abs) : null });
+  };
+  const addEntries = (entries: { path: string; dirent: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean; isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean } }[]) => {
+    for (const e of entries) {
+      const abs = resolve(e.path);
+      const d = e.dirent;
+      if (d.isDirectory()) continue;
+      if (d.isFile()) add(abs);
+      // Links are followed: one still a link here points at nothing (or at itself).
+      else if (d.isSymbolicLink()) meet(abs, 'broken-link');
+      else meet(abs, d.isFIFO() ? 'fifo' : d.isSocket() ? 'socket' : d.isCharacterDevice() || d.isBlockDevice() ? 'device' : 'special');
+    }
+  };
   const add = (abs: string) => {
     const rel = repoRelative(root, abs);
     // A name that is not valid UTF-8 reaches us with U+FFFD in place of its bytes, and the
@@ -56,13 +74,14 @@ export async function selectFiles(root: string, cwd: string, patterns: readonly 
     if (!GLOB_CHARS.test(pattern) || existsPlain(absPattern)) {
       if (absPattern !== root) repoRelative(root, absPattern); // throws when outside
       const st = statOrThrow(absPattern, pattern);
+      if (!st.isDirectory() && !st.isFile()) {
+        meet(absPattern, st.isFIFO() ? 'fifo' : st.isSocket() ? 'socket' : st.isCharacterDevice() || st.isBlockDevice() ? 'device' : 'special');
+        continue;
+      }
       if (st.isDirectory()) {
-        const found = await fg('**/*', { cwd: absPattern, absolute: true, dot: true, onlyFiles: true, followSymbolicLinks: true, ignore: ALWAYS_IGNORED });
-        for (const f of found) add(resolve(f));
-      } else if (st.isFile()) {
-        add(absPattern);
+        addEntries(await fg('**/*', { ...WALK, cwd: absPattern }));
       } else {
-        throw new UsageError('NOT_A_FILE', `'${printable(pattern)}' is not a regular file or folder`);
+        add(absPattern);
       }
       continue;
     }
@@ -71,14 +90,80 @@ export async function selectFiles(root: string, cwd: string, patterns: readonly 
     if (anchored.startsWith('../') || isAbsolute(anchored)) {
       throw outside(pattern);
     }
-    const found = await fg(anchored, { cwd: root, absolute: true, dot: true, onlyFiles: true, followSymbolicLinks: true, ignore: ALWAYS_IGNORED });
+    const found = (await fg(anchored, { ...WALK, cwd: root })).filter((e) => !e.dirent.isDirectory());
     if (found.length === 0) {
       throw new NotFoundError('NO_MATCH', `'${printable(pattern)}' matches no file`, { hint: 'check the pattern (globs are relative to the current folder)' });
     }
-    for (const f of found) add(resolve(f));
+    addEntries(found);
+  }
+  if (special.length) {
+    if (opts.special) special.forEach(opts.special);
+    else throw specialEntriesError(special);
   }
   return [...out.values()].sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
 }
+
+/** An entry a folder or glob selected that is not a regular file or a link to one. */
+export interface SpecialEntry {
+  abs: string;
+  /** Repository-relative, `/`-separated. */
+  rel: string;
+  kind: 'broken-link' | 'fifo' | 'socket' | 'device' | 'special';
+  /** Where a broken link points. */
+  target: string | null;
+}
+
+export interface SelectOptions {
+  /**
+   * Called for each FIFO, socket, device or broken link met (status reports them);
+   * without it selectFiles throws naming every one (broken links exit 3, the rest exit 2).
+   */
+  special?: (entry: SpecialEntry) => void;
+}
+
+const KIND_WORDS: Record<SpecialEntry['kind'], string> = {
+  'broken-link': 'a broken symbolic link',
+  fifo: 'a FIFO (named pipe)',
+  socket: 'a socket',
+  device: 'a device',
+  special: 'not a regular file',
+};
+
+function specialEntriesError(entries: SpecialEntry[]): Error {
+  const describe = (e: SpecialEntry) => `'${printable(e.rel)}' (${KIND_WORDS[e.kind]}${e.target !== null ? ` to '${printable(e.target)}'` : ''})`;
+  const broken = entries.filter((e) => e.kind === 'broken-link');
+  const listed = (es: SpecialEntry[]) => es.slice(0, 20).map(describe).join(', ') + (es.length > 20 ? `, and ${es.length - 20} more` : '');
+  const data = { entries: entries.map((e) => ({ path: e.rel, kind: e.kind, target: e.target })) };
+  if (broken.length) {
+    return new NotFoundError('BROKEN_SYMLINK', `${broken.length === 1 ? 'a link points' : `${broken.length} links point`} at nothing: ${listed(broken)}`, {
+      hint: 'links are followed and their content stored: fix or remove each link, then commit again',
+      data,
+    });
+  }
+  return new UsageError('NOT_A_FILE', `only regular files can be committed: ${listed(entries)}`, {
+    hint: 'move them out of the folder or narrow the paths (a glob such as model/*.bin)',
+    data,
+  });
+}
+
+function linkTarget(abs: string): string | null {
+  try {
+    return readlinkSync(abs);
+  } catch {
+    return null;
+  }
+}
+
+/** How folders and globs are walked: links followed (content stored), entries typed. */
+const WALK = {
+  absolute: true,
+  dot: true,
+  onlyFiles: false,
+  objectMode: true,
+  followSymbolicLinks: true,
+  throwErrorOnBrokenSymbolicLink: false,
+  ignore: ALWAYS_IGNORED,
+} as const;
 
 /** The `/`-separated path of `abs` relative to `root`; throws when it is outside. */
 export function repoRelative(root: string, abs: string): string {
@@ -129,6 +214,13 @@ function statOrThrow(abs: string, shown: string): Stats {
     return statSync(abs);
   } catch (err) {
     const e = fsError(err, shown);
+    const target = e.code === 'FILE_NOT_FOUND' && existsPlain(abs) ? linkTarget(abs) : null;
+    if (target !== null) {
+      throw new NotFoundError('BROKEN_SYMLINK', `'${printable(shown)}' is a broken symbolic link (to '${printable(target)}')`, {
+        hint: 'links are followed and their content stored: fix or remove the link',
+        data: { entries: [{ path: shown, kind: 'broken-link', target }] },
+      });
+    }
     if (e.code === 'FILE_NOT_FOUND') {
       throw new NotFoundError('FILE_NOT_FOUND', `'${printable(shown)}' does not exist`, { hint: 'check the path' });
     }

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
+import { readRegularFileSync } from '../store/regular-file.js';
 import { z } from 'zod';
 import { NotFoundError, UsageError, fsError } from '../errors.js';
 import { flattenObject, type JsonValue } from '../core/key-values.js';
@@ -31,7 +31,7 @@ export async function readKeyValueFile(cwd: string, path: string, what: 'param' 
       : `fix models.${source.model}.${what}s in modelctl.json, or pass --${what}s <file> (or --${what} k=v) instead`;
   let text: string;
   try {
-    text = readFileSync(abs, 'utf8');
+    text = readRegularFileSync(abs).toString('utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new NotFoundError('FILE_NOT_FOUND', `${label} does not exist`, {

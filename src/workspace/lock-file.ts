@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readRegularFileSync } from '../store/regular-file.js';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { UsageError, fsError } from '../errors.js';
@@ -62,7 +63,7 @@ export function readLockFile(root: string): LockState {
   if (!existsSync(path)) return { kind: 'absent' };
   let bytes: Buffer;
   try {
-    bytes = readFileSync(path);
+    bytes = readRegularFileSync(path);
   } catch (err) {
     throw fsError(err, path);
   }

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readRegularFileSync } from '../store/regular-file.js';
 import { z } from 'zod';
 import { unsafePathReason } from '../core/paths.js';
 import { parseUntrustedJson } from '../core/untrusted-json.js';
@@ -34,7 +35,7 @@ export function readPlacementRecord(target: PlacementTarget, model: string): { r
   if (!existsSync(path)) return { record: null, damaged: false };
   let bytes: Buffer;
   try {
-    bytes = readFileSync(path);
+    bytes = readRegularFileSync(path);
   } catch (err) {
     throw fsError(err, path);
   }

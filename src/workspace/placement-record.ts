@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
+import { readRegularFileSync } from '../store/regular-file.js';
 import { dirname, join } from 'node:path';
 import { parseUntrustedJson } from '../core/untrusted-json.js';
 import { fsError } from '../errors.js';
@@ -53,7 +54,7 @@ export function readPlacedVersion(target: PlacementTarget, model: string): strin
   const path = placementRecordPath(target, model);
   let bytes: Buffer;
   try {
-    bytes = readFileSync(path);
+    bytes = readRegularFileSync(path);
   } catch {
     return null;
   }

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readRegularFileSync } from '../store/regular-file.js';
 import jsonc, { type FormattingOptions } from 'jsonc-parser';
 import { UsageError, fsError } from '../errors.js';
 import { parseUntrustedJson } from '../core/manifest.js';
@@ -28,7 +29,7 @@ export function editSettingsFile(path: string, edits: readonly SettingsEdit[]): 
   let text = '{}\n';
   if (existsSync(path)) {
     try {
-      text = readFileSync(path, 'utf8');
+      text = readRegularFileSync(path).toString('utf8');
     } catch (err) {
       throw fsError(err, path);
     }

@@ -1,4 +1,5 @@
-import { closeSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, renameSync, writeFileSync } from 'node:fs';
+import { readRegularFileSync } from '../store/regular-file.js';
 import { join } from 'node:path';
 import { BUILD } from '../package-paths.js';
 import { createTempFile, discardTempFile, releaseTempFile } from '../store/temp-files.js';
@@ -34,7 +35,7 @@ function read(metaDir: string): Verdicts | null {
   if (cached?.metaDir === metaDir) return cached.verdicts;
   let verdicts: Verdicts | null = null;
   try {
-    const v = JSON.parse(readFileSync(join(metaDir, FILE), 'utf8')) as Verdicts;
+    const v = JSON.parse(readRegularFileSync(join(metaDir, FILE)).toString('utf8')) as Verdicts;
     if (v && v.build === BUILD?.sourceId && Array.isArray(v.accepted)) verdicts = v;
   } catch {
     /* none yet, or unreadable: validate */

@@ -12,7 +12,8 @@
  * A tag alone on its line takes the line with it. An unknown key is an error, not an empty
  * string, so a typo in an edited template is reported instead of silently dropped.
  */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { readRegularFileSync } from '../store/regular-file.js';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { NotFoundError, UsageError, fsError } from '../errors.js';
@@ -44,7 +45,7 @@ const presetSchema = z.strictObject({
 export function readTemplate(rel: string): string {
   const p = join(TEMPLATES_DIR, rel);
   try {
-    return readFileSync(p, 'utf8');
+    return readRegularFileSync(p).toString('utf8');
   } catch (err) {
     const e = fsError(err, p);
     if (e.code === 'FILE_NOT_FOUND') {

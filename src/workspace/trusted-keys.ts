@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readRegularFileSync } from '../store/regular-file.js';
 import { isAbsolute, join } from 'node:path';
 import { NotFoundError, UsageError, fsError, isErrnoException } from '../errors.js';
 import { loadVerifyingKey } from '../signing/keys.js';
@@ -33,7 +34,7 @@ function readKey(name: string, value: string, root: string) {
   const path = isAbsolute(value) ? value : join(root, value);
   let pem: Buffer;
   try {
-    pem = readFileSync(path);
+    pem = readRegularFileSync(path);
   } catch (err) {
     if (isErrnoException(err, 'ENOENT')) {
       throw new NotFoundError('TRUSTED_KEY_NOT_FOUND', `${source} names ${path}, which does not exist`, { hint: 'commit the public key file, or fix trust.keys in modelctl.json' });
@@ -68,7 +69,7 @@ export function keysFromArguments(values: readonly string[], settings: Settings 
     const path = isAbsolute(v) ? v : join(cwd, v);
     let pem: Buffer;
     try {
-      pem = readFileSync(path);
+      pem = readRegularFileSync(path);
     } catch (err) {
       if (isErrnoException(err, 'ENOENT')) {
         throw new NotFoundError('KEY_NOT_FOUND', `'${v}' is neither a trust.keys name nor a key file`, { hint: 'give a PEM public key file or a name under trust.keys in modelctl.json' });

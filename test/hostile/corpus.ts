@@ -240,7 +240,8 @@ const fileLists: HostileCase[] = [
     id: 'file-list/chunk-symlink',
     surface: 'file-list',
     attack: "a chunk that is a symlink to a file outside the remote",
-    expect: { exit: 6, code: 'CORRUPT_CHUNK' },
+    // Refused as a link before it is opened: the file outside is never read.
+    expect: { exit: 6, code: 'REMOTE_NOT_A_FILE' },
     arrange(s) {
       const chunk = s.manifest().files.find((f) => f.path === 'model/small.txt')!.chunk!;
       rmSync(join(s.remote, 'chunks', chunk));

@@ -25,6 +25,7 @@ export function registerStatus(program: Command): Command {
             for (const f of m.modified) lines.push(`  ${c.yellow('modified:')} ${f.path}`);
             for (const f of m.added) lines.push(`  ${c.green('new:     ')} ${f.path}`);
             for (const f of m.deleted) lines.push(`  ${c.red('deleted: ')} ${f.path}`);
+            for (const f of m.notRegular) lines.push(`  ${c.red('not a file:')} ${f.path} (${f.kind === 'broken-link' ? 'broken link' : f.kind}; commit refuses it)`);
           }
           lines.push(...describeLockStatus(r.lock, c));
           return lines.join('\n');
@@ -36,7 +37,7 @@ export function registerStatus(program: Command): Command {
 /** "workspace matches fraud@v3 (production); latest is v7", or what differs from it. */
 function headline(m: ModelStatus): string {
   if (!m.version) return 'no versions yet';
-  const changes = m.modified.length + m.added.length + m.deleted.length;
+  const changes = m.modified.length + m.added.length + m.deleted.length + m.notRegular.length;
   const what = m.clean ? `workspace matches ${describe(m.version)}` : `workspace differs from ${describe(m.version)} (${countOf(changes, 'change')})`;
   const latest = m.latest && m.latest.id !== m.version.id ? `; latest is v${m.latest.number}` : '';
   return what + latest;
