@@ -16,6 +16,8 @@ export interface RemoteAddOptions extends CommonOptions {
   local?: boolean;
   /** Replace an existing remote of that name. */
   force?: boolean;
+  /** oci:// only: plain HTTP to a registry that is not on this machine. */
+  plainHttp?: boolean;
 }
 
 export interface RemoteEntry {
@@ -23,6 +25,8 @@ export interface RemoteEntry {
   url: string;
   endpoint: string | null;
   region: string | null;
+  /** oci:// remotes: plain HTTP (set, or implied for a registry on this machine). */
+  plainHttp?: boolean;
   default: boolean;
   source: 'shared' | 'local';
 }
@@ -39,8 +43,11 @@ export async function remoteAdd(opts: RemoteAddOptions): Promise<RemoteEntry> {
   }
   const { parseRemoteUrl } = await import('../remote/url.js');
   const parsed = parseRemoteUrl(opts.url, { cwd: opts.cwd });
-  if (parsed.kind === 'directory' && (opts.endpoint || opts.region)) {
+  if (parsed.kind !== 's3' && (opts.endpoint || opts.region)) {
     throw new UsageError('INVALID_REMOTE_OPTION', '--endpoint and --region only apply to s3:// remotes');
+  }
+  if (opts.plainHttp && parsed.kind !== 'oci') {
+    throw new UsageError('INVALID_REMOTE_OPTION', '--plain-http only applies to oci:// remotes');
   }
   const { root, metaDir } = findRepo(opts.cwd ?? process.cwd(), opts.env);
   const path = opts.local ? join(metaDir, LOCAL_CONFIG_FILE) : join(root, SHARED_CONFIG_FILE);
@@ -51,7 +58,7 @@ export async function remoteAdd(opts: RemoteAddOptions): Promise<RemoteEntry> {
       hint: `remove it first with \`modelctl remote rm ${opts.name}\`, or pass --force`,
     });
   }
-  const entry = { url: opts.url, ...(opts.endpoint ? { endpoint: opts.endpoint } : {}), ...(opts.region ? { region: opts.region } : {}) };
+  const entry = { url: opts.url, ...(opts.endpoint ? { endpoint: opts.endpoint } : {}), ...(opts.region ? { region: opts.region } : {}), ...(opts.plainHttp ? { plain_http: true } : {}) };
   // A text edit: modelctl.json keeps its key order and formatting (the git diff shows the remote only).
   // The editor validates the edited file with the settings schema (zod): loaded only to write.
   const { editSettingsFile } = await import('../workspace/settings-edit.js');
@@ -62,6 +69,7 @@ export async function remoteAdd(opts: RemoteAddOptions): Promise<RemoteEntry> {
     url: opts.url,
     endpoint: opts.endpoint ?? null,
     region: opts.region ?? null,
+    ...(opts.plainHttp ? { plainHttp: true } : {}),
     default: settings.defaultRemote === opts.name,
     source: opts.local ? 'local' : 'shared',
   };
@@ -79,6 +87,7 @@ export async function remoteList(opts: CommonOptions = {}): Promise<{ remotes: R
       url: redactUrl(r.url),
       endpoint: r.endpoint ? redactUrl(r.endpoint) : null,
       region: r.region ?? null,
+      ...(r.plain_http ? { plainHttp: true } : {}),
       default: settings.defaultRemote === name,
       source: (name in local ? 'local' : name in shared ? 'shared' : 'shared') as 'shared' | 'local',
     }))

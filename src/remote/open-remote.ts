@@ -17,6 +17,13 @@ export interface RemoteSpec {
 /** Opens the backend `spec.url` names (relative paths resolve against `opts.cwd`); throws UsageError for a bad URL. */
 export async function openRemote(spec: RemoteSpec, opts: { cwd?: string } = {}): Promise<Remote> {
   const parsed = parseRemoteUrl(spec.url, opts);
+  if (parsed.kind === 'oci') {
+    // A registry holds artifacts and tags, not keys: the sync layer talks to it through
+    // remote/oci/ (docs/design.md §13). Commands that need a key-value store end here.
+    throw new UsageError('OCI_REMOTE_UNSUPPORTED', `${formatRemoteUrl(parsed)} is an OCI registry; this command needs an s3:// or folder remote`, {
+      hint: 'push, pull, fetch, ls/log/show --remote and promote/tag --push work with oci:// remotes',
+    });
+  }
   if (parsed.kind === 'directory') {
     if (spec.endpoint !== undefined || spec.region !== undefined) {
       throw new UsageError('INVALID_REMOTE_OPTION', `--endpoint and --region only apply to s3:// remotes, not ${parsed.path}`);

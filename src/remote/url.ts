@@ -7,6 +7,9 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.js';
 import { assertValidKey } from './remote.js';
+import { formatOciUrl, parseOciUrl, type OciUrlSpec } from './oci/oci-url.js';
+
+export type { OciUrlSpec } from './oci/oci-url.js';
 
 /** An S3 (or S3-compatible) bucket and the key prefix under which the remote layout lives. */
 export interface S3UrlSpec {
@@ -23,8 +26,8 @@ export interface DirectoryUrlSpec {
   path: string;
 }
 
-/** A parsed remote URL. */
-export type RemoteUrlSpec = S3UrlSpec | DirectoryUrlSpec;
+/** A parsed remote URL. An OCI registry (oci://) is not an object store: see remote/oci/. */
+export type RemoteUrlSpec = S3UrlSpec | DirectoryUrlSpec | OciUrlSpec;
 
 const SCHEME = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//;
 // Lenient on purpose: S3-compatible stores (RGW, MinIO) accept names AWS would refuse.
@@ -48,9 +51,10 @@ export function parseRemoteUrl(url: string, opts: { cwd?: string } = {}): Remote
   }
   if (scheme === 's3') return parseS3Url(trimmed);
   if (scheme === 'file') return parseFileUrl(trimmed);
+  if (scheme === 'oci') return parseOciUrl(trimmed);
   const hint = scheme === 'http' || scheme === 'https'
     ? `for an S3-compatible server use s3://<bucket>/<prefix> with --endpoint ${endpointOf(trimmed)}`
-    : 'use s3://bucket/prefix, a folder path, or file:///absolute/folder';
+    : 'use s3://bucket/prefix, oci://host/repository, a folder path, or file:///absolute/folder';
   throw new UsageError('UNSUPPORTED_REMOTE_URL', `unsupported remote URL scheme "${scheme}://" in ${redactUrl(trimmed)}`, { hint });
 }
 
@@ -136,7 +140,7 @@ function resolvePath(p: string, cwd: string | undefined): string {
 
 function invalidUrl(url: string, reason: string): UsageError {
   return new UsageError('INVALID_REMOTE_URL', `invalid remote URL ${JSON.stringify(redactUrl(url))}: ${reason}`, {
-    hint: 'expected s3://bucket/prefix, a folder path, or file:///absolute/folder',
+    hint: 'expected s3://bucket/prefix, oci://host/repository, a folder path, or file:///absolute/folder',
   });
 }
 
@@ -146,5 +150,6 @@ import { redactUrl } from '../core/redact.js';
 /** The canonical, credential-free display form of a parsed remote URL. */
 export function formatRemoteUrl(spec: RemoteUrlSpec): string {
   if (spec.kind === 's3') return `s3://${spec.bucket}${spec.prefix === '' ? '' : '/' + spec.prefix.slice(0, -1)}`;
+  if (spec.kind === 'oci') return formatOciUrl(spec);
   return spec.path;
 }

@@ -36,6 +36,8 @@ const remoteSettings = z.strictObject({
   url: z.string().min(1),
   endpoint: z.string().optional(),
   region: z.string().optional(),
+  /** oci:// only: talk plain HTTP to a registry that is not on this machine (docs/design.md §13). */
+  plain_http: z.boolean().optional(),
 });
 export type RemoteSettings = z.infer<typeof remoteSettings>;
 
