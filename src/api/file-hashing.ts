@@ -3,6 +3,7 @@ import { ConflictError, ModelctlError, NotFoundError, fsError } from '../errors.
 import { printable } from '../core/names.js';
 import { hashFileSingleThread, hashFileSync, type ChunkRef, type HashedFile } from '../store/hash-file.js';
 import { ObjectsReclaimedError, waitForClaims } from '../store/gc-claims.js';
+import { assertSpaceFor } from '../store/free-space.js';
 import { writeTransaction } from '../store/index-db.js';
 import { ingestFile } from '../store/ingest.js';
 import { PARALLEL_FILE_BYTES, PARALLEL_TOTAL_BYTES, hashFilesParallel, hashThreads, type FileHashTask } from '../store/parallel-hash.js';
@@ -163,6 +164,7 @@ function hashOne(repo: Repository, p: PendingFile, store: boolean): HashedFile {
 /** Whole files on the worker pool; with `store`, each into its own store temp file. */
 function hashSpread(repo: Repository, files: PendingFile[], store: boolean, accept: (p: PendingFile, h: HashedFile) => void): void {
   const temps: ({ path: string; fd: number } | undefined)[] = [];
+  if (store) assertSpaceFor(repo.store.tmpDir, files.reduce((sum, p) => sum + p.key.size, 0), `storing ${files.length} files`, repo.metaDir);
   try {
     const tasks: FileHashTask[] = files.map((p, i) => {
       if (!store) return { path: p.file.abs };
@@ -200,6 +202,8 @@ function missingOr(err: unknown, f: SelectedFile, storeDir?: string): Error {
   if (e.code === 'FILE_NOT_FOUND') return new NotFoundError('FILE_NOT_FOUND', `'${printable(f.rel)}' does not exist`);
   // Reading never fills a disk: a full one is the store's, where the copy was going (the
   // hashing layer names the source file in every error it wraps).
+  // Refused before anything was written (store/free-space.ts): that message is exact already.
+  if (e.code === 'NO_SPACE' && e.data?.needed !== undefined) return e;
   if (e.code === 'NO_SPACE' && storeDir) {
     return new ModelctlError('NO_SPACE', `no space left on the device holding the store (${storeDir}) while storing '${printable(f.rel)}'`, { exitCode: e.exitCode, hint: e.hint, cause: err });
   }

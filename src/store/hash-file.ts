@@ -1,10 +1,10 @@
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, fstatSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, readSync } from 'node:fs';
 import { fsError } from '../errors.js';
 import { fileDigestFromChunks } from './file-digest.js';
 import { SCRATCH_BYTES, WASM_DATA_OFFSET, WasmChunker, scratchScanEngine } from './gear-wasm.js';
 import { DIRECT_ALIGN, PARALLEL_FILE_BYTES, hashFdPipelined, hashThreads, openDirect } from './parallel-hash.js';
-import { writeAllAt } from './positional-io.js';
+import { writeSparseAt } from './positional-io.js';
 import { openRegularSync } from './regular-file.js';
 
 /** One chunk of a file: its digest and where it lies in the file. */
@@ -122,7 +122,8 @@ function hashFdSingleThread(fd: number, copyToFd?: number, sizeHint = 0): Hashed
   const hasher = new ChunkHasher();
   let directFd = copyToFd !== undefined && sizeHint >= PARALLEL_FILE_BYTES ? openDirect(copyToFd) : -1;
   try {
-    for (let position = 0; ; ) {
+    let position = 0;
+    for (;;) {
       const n = readSync(fd, region, 0, region.length, null);
       if (n === 0) break;
       hasher.update(region, 0, n);
@@ -130,19 +131,21 @@ function hashFdSingleThread(fd: number, copyToFd?: number, sizeHint = 0): Hashed
         const view = region.subarray(0, n);
         if (directFd >= 0 && n % DIRECT_ALIGN === 0 && position % DIRECT_ALIGN === 0) {
           try {
-            writeAllAt(directFd, view, position);
+            writeSparseAt(directFd, view, position);
           } catch (err) {
             if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
             closeSync(directFd); // refused alignment: the page cache from here on
             directFd = -1;
-            writeAllAt(copyToFd, view, position);
+            writeSparseAt(copyToFd, view, position);
           }
         } else {
-          writeAllAt(copyToFd, view, position);
+          writeSparseAt(copyToFd, view, position);
         }
       }
       position += n;
     }
+    // The copy's length, holes at the end included (writes skip zero blocks).
+    if (copyToFd !== undefined) ftruncateSync(copyToFd, position);
     return hasher.finish();
   } finally {
     if (directFd >= 0) closeSync(directFd);

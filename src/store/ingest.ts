@@ -1,4 +1,5 @@
-import { closeSync, fsyncSync } from 'node:fs';
+import { closeSync, fsyncSync, statSync } from 'node:fs';
+import { allocatedBytes, assertSpaceFor } from './free-space.js';
 import { hashFileSync, type HashedFile } from './hash-file.js';
 import type { ObjectStore } from './objects.js';
 import { discardTempFile } from './temp-files.js';
@@ -9,9 +10,18 @@ import { discardTempFile } from './temp-files.js';
 /**
  * Hashes `src` in one pass while copying its bytes into a temp file of `store`, then makes
  * the copy the object for its digest (fsync, read-only, rename). If the object exists
- * already, the copy is dropped: objects are never rewritten.
+ * already, the copy is dropped: objects are never rewritten. Runs of zeros are not written
+ * (the object is sparse); NO_SPACE (exit 4) before a byte is written when the copy cannot fit.
  */
 export function ingestFile(store: ObjectStore, src: string): HashedFile & { stored: boolean } {
+  // The copy takes at most what the source takes on disk (holes stay holes).
+  let size = 0;
+  try {
+    size = allocatedBytes(statSync(src));
+  } catch {
+    /* hashFileSync reports it */
+  }
+  assertSpaceFor(store.tmpDir, size, `storing '${src}'`, store.metaDir);
   const tmp = store.newTemp();
   let result: HashedFile;
   try {

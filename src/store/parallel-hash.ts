@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import { closeSync, constants as fsConstants, openSync, readSync } from 'node:fs';
+import { closeSync, constants as fsConstants, ftruncateSync, openSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { ModelctlError, isErrnoException, type ExitCodeValue } from '../errors.js';
 import { builtFile } from '../package-paths.js';
 import { fileDigestFromChunks } from './file-digest.js';
-import { writeAllAt } from './positional-io.js';
+import { writeSparseAt } from './positional-io.js';
 import { ScanEngine, WASM_DATA_OFFSET, WasmChunker, createScannerMemory } from './gear-wasm.js';
 import type { ChunkRef, HashedFile } from './hash-file.js';
 
@@ -158,18 +158,19 @@ export function runMemoryJob(job: MemoryJob, bytes: Uint8Array): HashJobResult {
     return { id: job.id, bytes: n };
   }
   const view = bytes.subarray(job.offset, job.offset + job.length);
+  // Store copies are fresh files: runs of zeros stay holes (a sparse model stays sparse).
   if (job.directFd >= 0) {
     try {
-      writeAllAt(job.directFd, view, job.position);
+      writeSparseAt(job.directFd, view, job.position);
       return { id: job.id, direct: true };
     } catch (err) {
       // The file system or device refused the alignment: fall back to the page cache.
       if (!isErrnoException(err, 'EINVAL')) throw err;
-      writeAllAt(job.fd, view, job.position);
+      writeSparseAt(job.fd, view, job.position);
       return { id: job.id, direct: false };
     }
   }
-  writeAllAt(job.fd, view, job.position);
+  writeSparseAt(job.fd, view, job.position);
   return { id: job.id };
 }
 
@@ -538,6 +539,8 @@ export function hashFdPipelined(fd: number, copyToFd?: number): HashedFile {
     postBatch();
     while (pool.outstanding > 0) settle(pool.waitAny());
     if (failure) throw reviveWorkerError(failure);
+    // The copy's length, holes at the end included (writes skip zero blocks).
+    if (copyToFd !== undefined) ftruncateSync(copyToFd, position);
     return { size: position, digest: fileDigestFromChunks(chunks.map((c) => c.digest)), chunks };
   } finally {
     // On a throw, jobs may still be reading or writing the descriptors: wait for them

@@ -1,11 +1,13 @@
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { IntegrityError, ModelctlError, fsError, isErrnoException } from '../errors.js';
 import { sha256Hex, type ManifestFile } from '../core/manifest.js';
 import { decodeDoc, fileListSchema, keys } from '../core/remote-layout.js';
 import type { Remote } from '../remote/remote.js';
-import { readAt, readRange, writeAllAt } from '../store/positional-io.js';
+import { assertSpaceFor } from '../store/free-space.js';
+import { readAt, readRange, writeAllAt, writeSparseAt } from '../store/positional-io.js';
+import { isZeroChunk } from '../store/zero-chunks.js';
 import { fileDigestFromChunks } from '../store/file-digest.js';
 import { scanCutPoints, type ChunkRef } from '../store/hash-file.js';
 import { writeTransaction } from '../store/index-db.js';
@@ -52,6 +54,13 @@ export async function downloadObjects(
     ),
   );
   const bytesTotal = [...wanted.values()].reduce((s, f) => s + f.size, 0);
+  // What the partial files will take on disk: zero chunks stay holes. Refused before a
+  // byte is downloaded when it cannot fit (partials from an earlier try count as written).
+  const needed = [...wanted.values()].reduce((sum, f) => {
+    const have = existingSize(join(repo.store.tmpDir, `partial-${f.digest}`));
+    return sum + lists.get(f.digest)!.reduce((s, c) => s + (c.offset + c.length <= have || isZeroChunk(c.digest, c.length) ? 0 : c.length), 0);
+  }, 0);
+  assertSpaceFor(repo.store.tmpDir, needed, `pulling ${wanted.size} file${wanted.size === 1 ? '' : 's'}`, repo.metaDir);
   let bytesDone = 0;
   let itemsDone = 0;
   const itemsTotal = [...lists.values()].reduce((s, l) => s + l.length, 0);
@@ -92,6 +101,9 @@ export async function downloadObjects(
             if (failure) throw stopped;
             if (c.offset + c.length <= have && sha256Hex(readAt(fd, c.offset, c.length) ?? Buffer.alloc(0)) === c.digest) {
               stats.chunksReused++;
+            } else if (c.offset >= have && isZeroChunk(c.digest, c.length)) {
+              // Past the partial's end the file reads as zeros already: a hole, nothing fetched.
+              stats.chunksReused++;
             } else {
               const local = localChunkSource(repo.db, c.digest);
               let bytes: Buffer | null = null;
@@ -110,7 +122,9 @@ export async function downloadObjects(
                 stats.chunksDownloaded++;
                 stats.bytesDownloaded += bytes.length;
               }
-              writeAllAt(fd, bytes, c.offset);
+              // Past the partial's end unwritten blocks read as zeros: runs of them stay holes.
+              if (c.offset >= have) writeSparseAt(fd, bytes, c.offset);
+              else writeAllAt(fd, bytes, c.offset);
             }
             bytesDone += c.length;
             itemsDone++;
@@ -172,4 +186,12 @@ async function chunkListOf(repo: Repository, remote: Remote, f: ManifestFile): P
     offset += length;
     return c;
   });
+}
+
+function existingSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
 }

@@ -1,6 +1,8 @@
-import { chmodSync, closeSync, constants, copyFileSync, linkSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, constants, copyFileSync, ftruncateSync, linkSync, openSync, readSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { IntegrityError, UsageError, fsError, isErrnoException } from '../errors.js';
 import { ChunkHasher, hashFileSync } from '../store/hash-file.js';
+import { allocatedBytes, assertSpaceFor } from '../store/free-space.js';
+import { writeSparseAt } from '../store/positional-io.js';
 import { createTempFile, discardTempFile, releaseTempFile } from '../store/temp-files.js';
 
 export type LinkMode = 'auto' | 'reflink' | 'hardlink' | 'copy' | 'move';
@@ -44,8 +46,11 @@ export function materializeFile(objectPath: string, dest: string, destDir: strin
     } else if (link === 'reflink') {
       throw new UsageError('REFLINK_UNSUPPORTED', 'this file system does not support reflinks', { hint: 'use --link auto (falls back to a copy) or --link copy' });
     } else {
-      if (verified) copyFileSync(objectPath, tmp.path);
-      else copyVerified(objectPath, tmp.path, digest);
+      const st = statSync(objectPath);
+      assertSpaceFor(destDir, allocatedBytes(st), `writing '${dest}'`);
+      // A sparse object is copied sparsely (a kernel copy may fill its holes with zeros).
+      if (verified && allocatedBytes(st) === st.size) copyFileSync(objectPath, tmp.path);
+      else copySparse(objectPath, tmp.path, verified ? null : digest);
       chmodSync(tmp.path, mode);
       used = 'copy';
     }
@@ -68,21 +73,27 @@ function tryReflink(src: string, dest: string): boolean {
   }
 }
 
-/** Copies in one pass, hashing the bytes as they go, and checks the digest. */
-function copyVerified(src: string, dest: string, digest: string): void {
+/**
+ * The sparse write of checkout: copies `src` to the fresh file `dest` in one pass, leaving
+ * runs of zeros as holes (so a sparse model stays sparse where it is placed); with `digest`
+ * it hashes the bytes as they go and checks them.
+ */
+function copySparse(src: string, dest: string, digest: string | null): void {
   const input = openSync(src, 'r');
   const output = openSync(dest, 'w');
   try {
     const buf = Buffer.allocUnsafe(BUFFER_BYTES);
-    const hasher = new ChunkHasher();
+    const hasher = digest === null ? null : new ChunkHasher();
+    let position = 0;
     for (;;) {
       const n = readSync(input, buf, 0, buf.length, null);
       if (n === 0) break;
-      hasher.update(buf, 0, n);
-      let off = 0;
-      while (off < n) off += writeSync(output, buf, off, n - off);
+      hasher?.update(buf, 0, n);
+      writeSparseAt(output, buf.subarray(0, n), position);
+      position += n;
     }
-    checkDigest(hasher.finish().digest, digest, src);
+    ftruncateSync(output, position);
+    if (hasher && digest !== null) checkDigest(hasher.finish().digest, digest, src);
   } finally {
     closeSync(input);
     closeSync(output);

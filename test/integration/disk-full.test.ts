@@ -134,7 +134,11 @@ describe.skipIf(!canMount)('disk full (a 64 MiB tmpfs under .modelctl/)', () => 
 
     const repo = repoOnSmallDisk('pull');
     expect(runCli(repo, ['remote', 'add', 'origin', remote, '--default']).code).toBe(0);
-    expectNoSpace(runCli(repo, ['pull', 'm@v1', '--json']), repo);
+    const r = runCli(repo, ['pull', 'm@v1', '--json']);
+    expectNoSpace(r, repo);
+    // Refused before downloading (issue 10): it knew what it would write.
+    const data = (r.error() as unknown as { data: { needed: number; free: number } }).data;
+    expect(data.needed).toBeGreaterThan(data.free);
     const after = storeState(repo);
     expect(after.tmp, 'temp and partial files').toEqual([]);
     const onDisk = new Set(objectFiles(repo));
@@ -145,4 +149,28 @@ describe.skipIf(!canMount)('disk full (a 64 MiB tmpfs under .modelctl/)', () => 
     // The version is known (metadata), its bytes are not: checkout says so (6), nothing is written.
     expect(runCli(repo, ['checkout', 'm@v1']).code).toBe(6);
   });
+
+  it('NO_SPACE comes before the disk is full: a commit that cannot fit writes nothing (issue 10)', () => {
+    const repo = repoOnSmallDisk('before');
+    writeFileSync(join(repo, 'big.bin'), randomBytes(80 * 1024 * 1024));
+    const r = runCli(repo, ['commit', 'm', 'big.bin', '--json']);
+    expectNoSpace(r, repo);
+    // Refused from what it knew it would write, not from a write that failed half-way.
+    const data = r.error() as unknown as { data: { needed: number; free: number } };
+    expect(data.data.needed).toBeGreaterThan(data.data.free);
+    expect(storeState(repo).tmp).toEqual([]);
+    expect(objectFiles(repo)).toEqual([]);
+  });
+
+  it('a sparse file far larger than the disk is stored as holes and checks out (issue 10)', () => {
+    const repo = repoOnSmallDisk('sparse');
+    const file = join(repo, 'sparse.bin');
+    writeFileSync(file, '');
+    execFileSync('truncate', ['-s', '256M', file]);
+    execFileSync('dd', ['if=/dev/urandom', `of=${file}`, 'bs=1M', 'count=2', 'seek=200', 'conv=notrunc'], { stdio: 'pipe' });
+    const c = runCli(repo, ['commit', 'm', 'sparse.bin', '--json']);
+    expect(c.code, c.stderr).toBe(0);
+    expect(runCli(repo, ['verify']).code).toBe(0);
+  });
 });
+
