@@ -138,6 +138,9 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
 
   let cache: RemoteCache | null = null;
   let failuresInARow = 0;
+  // A stop while a version is being downloaded or placed abandons work (exit 130); during a
+  // metadata look or a pause it is just a stop (exit 0).
+  let midStep = false;
   const maxBackoff = Math.max(opts.maxBackoffMs ?? 300_000, opts.intervalMs);
   report({ level: 'info', event: 'started', message: `watching ${opts.ref}${out ? ` into ${out}` : ''}${opts.exec ? `, then running: ${opts.exec}` : ''} (every ${opts.intervalMs / 1000}s; state in ${stateDir})`, version: state.deployed });
   try {
@@ -159,7 +162,7 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
         failuresInARow = 0;
       } catch (err) {
         if (err instanceof Abandoned || opts.signal.aborted) {
-          result.interrupted = true;
+          result.interrupted = midStep;
           break;
         }
         // A usage error (a remote of another format, a bad setting) will not heal by waiting.
@@ -205,8 +208,11 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
       if (layout) {
         let verified: Set<string>;
         try {
+          midStep = true;
           verified = await orStop(c.ensureObjects(files));
+          midStep = false;
         } catch (err) {
+          if (!(err instanceof Abandoned)) midStep = false;
           if (err instanceof ModelctlError && err.exitCode === ExitCode.INTEGRITY) throw new DeployFailure(err.message, err);
           throw err;
         }
@@ -214,6 +220,7 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
         buildVersionFolder(layout, folderName, files, (d) => c.repo.store.objectPath(d), opts.link ?? 'auto', verified);
         if (opts.signal.aborted) {
           removeVersionFolder(layout, folderName);
+          midStep = true;
           throw new Abandoned('stopped');
         }
         switched = switchTo(layout, folderName, previous?.folder ? basename(previous.folder) : null);
