@@ -1,7 +1,6 @@
 import { parseSignatureKey, signatureKey, signatureKindPrefix, type SignatureObjectKind } from '../core/signature-layout.js';
 import { ModelctlError } from '../errors.js';
 import { isPreconditionFailed, type Remote } from '../remote/remote.js';
-import { bundleId, parseBundle } from '../signing/bundle.js';
 import { writeTransaction, type Database } from '../store/index-db.js';
 import { getSignature, insertSignature, markSignaturesOnRemote, signaturesNotOnRemote, type SignatureRow } from '../store/signatures-table.js';
 import { getVersion } from '../store/version-records.js';
@@ -77,6 +76,9 @@ export async function fetchSignatures(db: Database, remote: Remote, remoteId: st
     }
   }
   const rows: SignatureRow[] = [];
+  // Checking a bundle parses untrusted input with the validator (zod): loaded only when
+  // there is one to bring, so commands that merely import push or fetch (tags) start without it.
+  const { bundleId, parseBundle } = wanted.length ? await import('../signing/bundle.js') : ({} as typeof import('../signing/bundle.js'));
   for (const w of wanted) {
     const got = await remote.get(w.key);
     if (!got) continue;
