@@ -1,7 +1,8 @@
 import pLimit from 'p-limit';
 import { IntegrityError } from '../errors.js';
 import { parseManifest, sha256Hex } from '../core/manifest.js';
-import { decodeDoc, fileListSchema, keys } from '../core/remote-layout.js';
+import { decodeDoc, fileListSchema, keys, removedDocSchema } from '../core/remote-layout.js';
+import { listVersions } from '../store/version-records.js';
 import { fileDigestFromChunks } from '../store/file-digest.js';
 import { resolveRef } from '../store/resolve-ref.js';
 import { fetchInto } from '../sync/fetch.js';
@@ -36,7 +37,25 @@ export async function verifyRemote(opts: VerifyRemoteOptions): Promise<VerifyRes
       // A document fetch refused (a corrupt manifest, number, ref or event) is a problem of the remote.
       for (const r of fetched.rejected) problems.push({ kind: r.key.startsWith('versions/') ? 'corrupt-manifest' : 'corrupt-object', id: r.key, detail: r.reason });
       const refs = opts.ref ? [opts.ref] : fetched.models.map((m) => m.model);
-      const ids = refs.map((r) => resolveRef(repo.db, r).id);
+      // Removed versions (tombstones, docs/design.md §16) are not checked: the latest is the newest one kept.
+      const removedIds = new Set<string>();
+      for (const m of new Set(refs.map((r) => parseRef(r).model))) {
+        for await (const o of session.remote.list(`models/${m}/removed/`)) {
+          const got = await session.remote.get(o.key);
+          if (got) removedIds.add(decodeDoc(removedDocSchema, got.body, o.key).version);
+        }
+      }
+      const ids: string[] = [];
+      for (const r of refs) {
+        if (r.includes('@')) {
+          const id = resolveRef(repo.db, r).id;
+          if (removedIds.has(id)) problems.push({ kind: 'missing-manifest', id, detail: `${r} was removed from the remote (modelctl history shows why)` });
+          else ids.push(id);
+        } else {
+          const keptVersion = listVersions(repo.db, r).find((v) => !removedIds.has(v.id));
+          if (keptVersion) ids.push(keptVersion.id);
+        }
+      }
       const chunks = new Set<string>();
       for (const id of ids) {
         manifestsChecked++;

@@ -29,6 +29,8 @@ export function eventDetail(e: AuditEvent): string {
       return `${e.action === 'sign' ? 'signed' : 'attested'} by ${typeof e.data.keyName === 'string' ? e.data.keyName : `key ${String(e.data.keyHint ?? '').slice(0, 12)}`}`;
     case 'gc':
       return `${countOf(Number(e.data.deleted ?? 0), 'object')} deleted`;
+    case 'remove':
+      return `v${String(e.data.number ?? "?")} removed from ${String(e.data.remote ?? "the remote")}`;
     default:
       return '';
   }

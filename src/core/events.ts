@@ -14,7 +14,8 @@ export type EventAction =
   | 'gc'
   | 'renumber'
   | 'sign'
-  | 'attest';
+  | 'attest'
+  | 'remove';
 
 /** An audit event as stored and published (docs/design.md §8). */
 export interface AuditEvent {

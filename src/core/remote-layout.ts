@@ -23,6 +23,10 @@ export const keys = {
   stagesPrefix: (model: string) => `models/${model}/stages/`,
   stage: (model: string, stage: string) => `models/${model}/stages/${stage}.json`,
   eventsPrefix: (model: string) => `models/${model}/events/`,
+  /** A removed version's tombstone (docs/design.md §16): its number stays taken. */
+  removed: (model: string, n: number) => `models/${model}/removed/${n}.json`,
+  /** The remote gc state: epoch, phase and lease (docs/design.md §16). */
+  gcState: 'gc/state.json',
   /** Time first so a listing sorts oldest first; ':' is avoided for file systems that refuse it. */
   event: (model: string, at: string, id: string) => `models/${model}/events/${at.replace(/:/g, '-')}-${id}.json`,
 };
@@ -32,11 +36,14 @@ export const keys = {
  * (`team/fraud`) has one more segment; the kind folder decides where the model ends, and
  * the name must be a single segment ending in `.json`.
  */
-export function parseModelKey(key: string): { model: string; kind: 'numbers' | 'tags' | 'stages' | 'events'; name: string } | null {
-  const m = /^models\/((?:[a-z0-9][a-z0-9._-]*\/)?[a-z0-9][a-z0-9._-]*)\/(numbers|tags|stages|events)\/([^/]+)\.json$/.exec(key);
+export function parseModelKey(key: string): { model: string; kind: ModelKeyKind; name: string } | null {
+  const m = /^models\/((?:[a-z0-9][a-z0-9._-]*\/)?[a-z0-9][a-z0-9._-]*)\/(numbers|tags|stages|events|removed)\/([^/]+)\.json$/.exec(key);
   if (!m) return null;
-  return { model: m[1], kind: m[2] as 'numbers' | 'tags' | 'stages' | 'events', name: m[3] };
+  return { model: m[1], kind: m[2] as ModelKeyKind, name: m[3] };
 }
+
+/** The folders of a model on a remote. */
+export type ModelKeyKind = 'numbers' | 'tags' | 'stages' | 'events' | 'removed';
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const digest = z.string().regex(HEX64);
@@ -88,6 +95,33 @@ export const stageDocSchema = z.strictObject({
   at: z.string().max(64),
 });
 export type StageDoc = z.infer<typeof stageDocSchema>;
+
+/** A removed version's tombstone: create-only, never deleted, so the number is never reused. */
+export const removedDocSchema = z.strictObject({
+  version: digest,
+  number: z.number().int().positive(),
+  reason: z.string().max(65536),
+  actor: z.string().max(256),
+  at: z.string().max(64),
+  event: digest,
+});
+export type RemovedDoc = z.infer<typeof removedDocSchema>;
+
+/**
+ * The remote gc state (compare-and-swap). `epoch` grows by one when a sweep starts and
+ * again when it ends, so a writer that saw the same idle epoch before and after its checks
+ * knows no sweep ran in between. `lease_ms`: a sweeping gc renews the document well within
+ * it and deletes nothing once it could not.
+ */
+export const gcStateSchema = z.strictObject({
+  format: z.literal(1),
+  epoch: z.number().int().nonnegative(),
+  phase: z.enum(['idle', 'mark', 'sweep']),
+  owner: z.strictObject({ host: z.string().max(256), pid: z.number().int(), token: z.string().max(64), actor: z.string().max(256) }).nullable(),
+  lease_ms: z.number().int().positive(),
+  at: z.string().max(64),
+});
+export type GcState = z.infer<typeof gcStateSchema>;
 
 /** An audit event as published under models/<name>/events/: known fields typed, later ones kept (the content id covers all). */
 export const eventDocSchema = z.looseObject(auditEventFields);

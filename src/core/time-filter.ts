@@ -1,7 +1,7 @@
 import { UsageError } from '../errors.js';
 import { printable } from './names.js';
 
-const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000, y: 365 * 86_400_000 };
 
 /**
  * Parses a `--since` value into an ISO-8601 UTC instant: a date (`2026-11-01`, UTC
@@ -28,11 +28,11 @@ export function parseSince(text: string, now: Date = new Date()): string {
 }
 
 /**
- * Parses a duration such as `30s`, `5m`, `1h`, `500ms` or a plain number of seconds into
- * milliseconds, at least `minMs`. Anything else → UsageError (exit 2).
+ * Parses a duration such as `30s`, `5m`, `1h`, `30d`, `2w`, `7y` (365 days), `500ms` or a
+ * plain number of seconds into milliseconds, at least `minMs`. Anything else → UsageError (exit 2).
  */
 export function parseDuration(text: string, what: string, minMs = 1): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/i.exec(text.trim());
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w|y)?$/i.exec(text.trim());
   const ms = m ? Number(m[1]) * (m[2]?.toLowerCase() === 'ms' ? 1 : UNIT_MS[(m[2] ?? 's').toLowerCase()]) : NaN;
   if (!Number.isFinite(ms) || ms < minMs) {
     throw new UsageError('INVALID_DURATION', `${what} must be a duration of at least ${minMs} ms (500ms, 30s, 5m, 1h), got '${printable(text)}'`);

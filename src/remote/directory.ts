@@ -199,7 +199,7 @@ class DirectoryRemote implements Remote {
       const stat = await lstatOrNull(this.pathOf(key));
       if (stat === null || stat.isDirectory()) return null;
       if (!stat.isFile()) throw hostileEntry('HEAD', key, key, kindOfStat(stat));
-      return { key, size: Number(stat.size), etag: etagOf(stat) };
+      return { key, size: Number(stat.size), etag: etagOf(stat), lastModified: new Date(Number(stat.mtimeMs)) };
     } catch (err) {
       throw dirError('HEAD', key, err);
     }
@@ -432,7 +432,7 @@ class DirectoryRemote implements Remote {
       for (let j = 0; j < batch.length; j++) {
         const stat = stats[j];
         if (stat === null || stat === undefined || !stat.isFile()) continue;
-        yield { key: dirKey + batch[j], size: Number(stat.size), etag: etagOf(stat) };
+        yield { key: dirKey + batch[j], size: Number(stat.size), etag: etagOf(stat), lastModified: new Date(Number(stat.mtimeMs)) };
       }
     }
     for (const name of subdirs) yield* this.walk(path.join(dir, name), `${dirKey}${name}/`);

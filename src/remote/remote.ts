@@ -21,6 +21,12 @@ export interface ObjectInfo {
   size: number;
   /** Opaque and unquoted; changes whenever the object is replaced. */
   etag: string;
+  /**
+   * When the store last wrote the object, by the store's own clock (S3 LastModified, a
+   * file's mtime). Remote gc measures its grace period with it (docs/design.md §16); a
+   * backend that keeps no such time leaves it out, and remote gc refuses to run there.
+   */
+  lastModified?: Date;
 }
 
 /** What a backend is able to guarantee, learnt by probing (servers differ). */

@@ -240,7 +240,7 @@ class S3Remote implements Remote {
     assertValidKey(key);
     try {
       const out = await this.client.send(new this.sdk.HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
-      return { key, size: out.ContentLength ?? 0, etag: unquoteEtag(out.ETag ?? '') };
+      return { key, size: out.ContentLength ?? 0, etag: unquoteEtag(out.ETag ?? ''), ...(out.LastModified ? { lastModified: out.LastModified } : {}) };
     } catch (err) {
       // HEAD answers carry no error body: a missing bucket is also a bare 404 here.
       if (statusOf(err) === 404 || isNoSuchKey(err)) return null;
@@ -267,7 +267,7 @@ class S3Remote implements Remote {
       }
       for (const object of page.Contents ?? []) {
         if (object.Key === undefined || !object.Key.startsWith(this.prefix)) continue;
-        yield { key: object.Key.slice(this.prefix.length), size: object.Size ?? 0, etag: unquoteEtag(object.ETag ?? '') };
+        yield { key: object.Key.slice(this.prefix.length), size: object.Size ?? 0, etag: unquoteEtag(object.ETag ?? ''), ...(object.LastModified ? { lastModified: object.LastModified } : {}) };
       }
       token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
     } while (token !== undefined);

@@ -70,3 +70,17 @@ export function seenRemoteRefKeys(db: Database, remoteId: string, prefix: string
   const rows = db.prepare('SELECT key FROM remote_refs WHERE remote = ? AND substr(key, 1, ?) = ? AND value_json IS NOT NULL').all(remoteId, prefix.length, prefix) as { key: string }[];
   return rows.map((r) => r.key);
 }
+
+/**
+ * Forgets every chunk and file list remembered as on the remote: after a remote gc swept,
+ * that memory may name objects it deleted (docs/design.md §16).
+ */
+export function forgetRemoteChunks(db: Database, remoteId: string): void {
+  db.prepare('DELETE FROM remote_chunks WHERE remote = ?').run(remoteId);
+}
+
+/** Forgets that the remote holds these versions (they were removed there). */
+export function forgetRemoteVersions(db: Database, remoteId: string, versionIds: Iterable<string>): void {
+  const stmt = db.prepare('DELETE FROM remote_versions WHERE remote = ? AND version_id = ?');
+  for (const id of versionIds) stmt.run(remoteId, id);
+}

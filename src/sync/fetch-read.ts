@@ -59,9 +59,11 @@ export async function readModel(repo: Repository, session: RemoteSession, model:
   const { remote, remoteId } = session;
   const { db } = repo;
   const knownNumbers = remoteNumbersOf(db, remoteId, model);
+  // A removed version (its tombstone, docs/design.md §16) keeps its number but is not fetched.
+  const removed = new Set((listing.get('removed') ?? []).map((o) => Number(parseModelKey(o.key)!.name)));
   const numberKeys = (listing.get('numbers') ?? [])
     .map((o) => ({ o, n: Number(parseModelKey(o.key)!.name) }))
-    .filter(({ n }) => Number.isSafeInteger(n) && n >= 1 && !knownNumbers.has(n))
+    .filter(({ n }) => Number.isSafeInteger(n) && n >= 1 && !knownNumbers.has(n) && !removed.has(n))
     .sort((a, b) => a.n - b.n);
   const numbers = await Promise.all(
     numberKeys.map(({ o, n }) =>

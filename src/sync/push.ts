@@ -16,6 +16,8 @@ import { publishSignatures } from './signature-sync.js';
 import { uploadChunks, type ChunkUpload } from './upload-chunks.js';
 import { uploadFileLists, uploadManifests } from './upload-metadata.js';
 import { planUpload } from './upload-plan.js';
+import { PushFence, versionsBrokenByGc } from './gc-fence.js';
+import { barrier } from '../store/test-barrier.js';
 
 /** What to push. */
 export interface PushRequest {
@@ -91,7 +93,9 @@ export function selectPushVersions(repo: Repository, refs: readonly string[]): {
  * it is in `named` (asked for by reference): then IntegrityError (6) before anything is sent.
  */
 export async function uploadVersions(repo: Repository, session: RemoteSession, versions: readonly VersionRow[], named: ReadonlySet<string>, req: PushRequest, limit: LimitFunction): Promise<VersionUpload> {
+  const fence = await PushFence.open(repo, session);
   const plan = await planUpload(repo, session, versions, limit);
+  barrier('push-planned');
   const skipped = plan.missingBytes.map((v) => ({ ref: `${v.model}@v${v.number}`, id: v.id, hint: `\`modelctl pull ${v.model}@v${v.number}\` from the remote that has it, then push again` }));
   const wanted = plan.missingBytes.find((v) => named.has(v.id));
   if (wanted) {
@@ -101,12 +105,19 @@ export async function uploadVersions(repo: Repository, session: RemoteSession, v
     });
   }
   const chunks = await uploadChunks(repo, session, plan.chunkSources, limit, req.onProgress);
+  barrier('push-chunks');
   await uploadFileLists(repo, session, plan.fileLists, limit);
   req.onProgress?.({ phase: 'metadata', bytesDone: chunks.bytesUploaded, bytesTotal: chunks.bytesUploaded, itemsDone: chunks.uploaded, itemsTotal: chunks.uploaded });
   await uploadManifests(repo, session, plan.needData, limit);
   const left = new Set(plan.missingBytes.map((v) => v.id));
+  // The remote gc fence (docs/design.md §16): nothing is numbered over objects a sweep removed.
+  const toClaim = versions.filter((v) => !left.has(v.id));
+  for (const id of await fence.settle(toClaim, limit)) left.add(id);
   const ctx = { actor: await resolveActor(repo.root), argv: req.argv ?? [], remote: session.displayUrl };
   const numbered = await claimNumbers(repo, session, versions.filter((v) => !left.has(v.id)), plan.alreadyThere, ctx);
+  barrier('push-claimed');
+  const broken = await fence.settle(versions.filter((v) => !left.has(v.id)), limit);
+  if (broken.size) throw versionsBrokenByGc(session, [...broken]);
   return { versions: numbered.versions, skipped, chunks, renumbered: numbered.renumbered };
 }
 

@@ -17,6 +17,15 @@ const modelSettings = z.strictObject({
   data: z.array(z.string().min(1)).optional(),
   /** Trusted key names that must have signed every version of this model that is pulled. */
   require_signatures: z.array(trustedKeyName).optional(),
+  /** What remote gc may let go (docs/design.md §16); absent: nothing. */
+  retention: z
+    .strictObject({
+      keep_last: z.number().int().nonnegative().optional(),
+      keep_newer_than: z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d|w|y)?$/i, 'must look like "30d", "12h" or "2w"').optional(),
+      keep_ever_held: z.array(z.string()).optional(),
+    })
+    .refine((r) => r.keep_last !== undefined || r.keep_newer_than !== undefined, 'name keep_last or keep_newer_than (or both)')
+    .optional(),
 });
 export type ModelSettingsEntry = z.infer<typeof modelSettings>;
 
@@ -38,6 +47,8 @@ const remoteSettings = z.strictObject({
   region: z.string().optional(),
   /** oci:// only: talk plain HTTP to a registry that is not on this machine (docs/design.md §13). */
   plain_http: z.boolean().optional(),
+  /** Write audit events under S3 Object Lock for this long ("7y"); refused where the bucket has no lock (docs/design.md §16). */
+  events_retention: z.string().regex(/^\d+\s*(d|w|y)$/i, 'must look like "90d", "52w" or "7y"').optional(),
 });
 export type RemoteSettings = z.infer<typeof remoteSettings>;
 

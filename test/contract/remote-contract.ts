@@ -55,7 +55,7 @@ export function defineRemoteContract(name: string, getHarness: () => RemoteHarne
           expect(got).not.toBeNull();
           expect(got!.body.equals(body)).toBe(true);
           expect(got!.etag).toBe(etag);
-          expect(await remote.head(key)).toEqual({ key, size: body.length, etag });
+          expect(await remote.head(key)).toMatchObject({ key, size: body.length, etag });
         }
       }));
 
@@ -92,6 +92,7 @@ export function defineRemoteContract(name: string, getHarness: () => RemoteHarne
           expect(underA.map((o) => o.key).sort()).toEqual([...aKeys.map(([k]) => k), 'a/deep/er/x'].sort());
           for (const o of underA) {
             expect(o.etag).toBe(all.get(o.key));
+            expect(o.lastModified).toBeInstanceOf(Date);
             expect(o.size).toBe(Buffer.byteLength(o.key));
           }
           expect((await collect(remote.list(''))).map((o) => o.key).sort()).toEqual([...all.keys()].sort());
@@ -110,6 +111,23 @@ export function defineRemoteContract(name: string, getHarness: () => RemoteHarne
         for (const key of keys) await remote.put(key, Buffer.from(key));
         for (const key of keys) expect((await remote.get(key))!.body.toString()).toBe(key);
         expect((await collect(remote.list('odd/'))).map((o) => o.key).sort()).toEqual([...keys].sort());
+      }));
+
+    it("reports the store's write time in head and list, and a re-put moves it forward (remote gc's grace clock)", () =>
+      withRemote(async (remote) => {
+        const before = Date.now();
+        await remote.put('time/x', Buffer.from('one'));
+        const first = (await remote.head('time/x'))!.lastModified;
+        expect(first).toBeInstanceOf(Date);
+        // S3 keeps whole seconds; the store's clock is this host's here, give or take.
+        expect(first!.getTime()).toBeGreaterThan(before - 5_000);
+        expect(first!.getTime()).toBeLessThan(Date.now() + 5_000);
+        const listed = (await collect(remote.list('time/')))[0]!;
+        // A listing may carry milliseconds where HEAD's Last-Modified header has whole seconds.
+        expect(Math.abs(listed.lastModified!.getTime() - first!.getTime())).toBeLessThan(1_000);
+        await new Promise((r) => setTimeout(r, 1_100));
+        await remote.put('time/x', Buffer.from('one'));
+        expect((await remote.head('time/x'))!.lastModified!.getTime()).toBeGreaterThan(first!.getTime());
       }));
 
     it('replaces an object unconditionally with a new ETag', () =>

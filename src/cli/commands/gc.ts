@@ -1,20 +1,34 @@
 import type { Command } from 'commander';
 import type { GcResult } from '../../api/gc.js';
-import { UsageError } from '../../errors.js';
-import { action } from '../action.js';
+import type { RemoteGcResult } from '../../api/remote-gc.js';
+import { InterruptedError, UsageError } from '../../errors.js';
+import { action, type CommandContext } from '../action.js';
 import { describeGrace } from '../../store/gc-grace.js';
 import { countOf, formatBytes } from '../format.js';
+import { parseJobs } from './push.js';
 
-/** `modelctl gc`: drop unreferenced local objects. */
+/** `modelctl gc`: drop unreferenced local objects, or (--remote) what a remote's retention lets go. */
 export function registerGc(program: Command): Command {
   return program
     .command('gc')
-    .description('delete local objects that no version needs')
-    .option('-n, --dry-run', 'list what would be deleted, delete nothing')
+    .description("delete local objects that no version needs; with --remote, what the models' retention policies let go on that remote")
+    .option('-n, --dry-run', 'list what would be deleted (and why the rest is kept), delete nothing')
     .option('--keep-last <n>', "also drop the bytes of older untagged, unstaged versions that are safely on a remote (their metadata stays; pull brings them back)")
-    .addHelpText('after', '\nExamples:\n  modelctl gc --dry-run\n  modelctl gc --keep-last 3')
+    .option('-r, --remote <name|url>', "collect on this remote: versions models.<name>.retention lets go, and objects nothing references")
+    .option('--grace <duration>', 'with --remote: keep unreferenced objects younger than this, by the remote\'s clock (default 1h; 0s when no writer is active)')
+    .option('-y, --yes', 'with --remote: do not ask before deleting')
+    .option('-j, --jobs <n>', 'with --remote: requests in flight (default 8)')
+    .addHelpText('after', '\nExamples:\n  modelctl gc --dry-run\n  modelctl gc --keep-last 3\n  modelctl gc --remote origin --dry-run\n  modelctl gc --remote origin --yes\n  modelctl gc --remote origin --grace 0s --yes')
     .action(
-      action<{ dryRun?: boolean; keepLast?: string }>(async (ctx, opts) => {
+      action<{ dryRun?: boolean; keepLast?: string; remote?: string; grace?: string; yes?: boolean; jobs?: string }>(async (ctx, opts) => {
+        if (opts.remote) {
+          if (opts.keepLast !== undefined) throw new UsageError('USAGE', '--keep-last is for the local store; on a remote, models.<name>.retention in modelctl.json decides');
+          const { gcRemote } = await import('../../api/remote-gc.js');
+          const result = await gcRemote({ cwd: ctx.cwd, remote: opts.remote, dryRun: opts.dryRun, grace: opts.grace, jobs: parseJobs(opts.jobs), argv: ctx.argv, confirm: remoteConfirmer(ctx, opts.yes) });
+          ctx.out.result(result, renderRemoteGc);
+          return;
+        }
+        if (opts.grace !== undefined || opts.yes) throw new UsageError('USAGE', '--grace and --yes go with --remote (the local grace period is MODELCTL_GC_GRACE_SECONDS)');
         let keepLast: number | undefined;
         if (opts.keepLast !== undefined) {
           keepLast = Number(opts.keepLast);
@@ -29,4 +43,46 @@ export function registerGc(program: Command): Command {
         );
       }),
     );
+}
+
+/** The question asked before a remote gc deletes, or undefined when the command may not ask. */
+function remoteConfirmer(ctx: CommandContext, yes: boolean | undefined): ((plan: RemoteGcResult) => Promise<boolean>) | undefined {
+  if (!ctx.canPrompt(yes)) return undefined;
+  return async (plan) => {
+    if (plan.removedVersions.length === 0 && plan.deleted.bytes === 0 && plan.deleted.chunks.count === 0) return true;
+    process.stderr.write(renderRemoteGc({ ...plan, dryRun: true }) + '\n');
+    const { confirm } = await import('@inquirer/prompts');
+    try {
+      return await confirm({ message: `Delete this from ${plan.remote}?`, default: false }, { output: process.stderr });
+    } catch (err) {
+      if (err instanceof Error && err.name === 'ExitPromptError') throw new InterruptedError('interrupted at the confirmation; nothing was deleted');
+      throw err;
+    }
+  };
+}
+
+/** People's account of a remote gc: versions by number, objects, bytes, and why each kept version is kept. */
+export function renderRemoteGc(r: RemoteGcResult): string {
+  const verb = r.dryRun ? 'Would remove' : 'Removed';
+  const lines = [
+    `${verb} ${countOf(r.removedVersions.length, 'version')} and delete ${countOf(r.deleted.chunks.count, 'chunk')}, ${countOf(r.deleted.fileLists.count, 'file list')}, ${countOf(r.deleted.manifests.count, 'manifest')}${r.deleted.signatures.count ? `, ${countOf(r.deleted.signatures.count, 'signature')}` : ''} (${formatBytes(r.deleted.bytes)}) on ${r.remote}`,
+  ];
+  for (const v of r.removedVersions) lines.push(`  ${r.dryRun ? 'would remove' : 'removed'} ${v.model}@v${v.number} (${v.id.slice(0, 12)}): ${v.reason}`);
+  for (const v of r.keptVersions) lines.push(`  keep ${v.model}@v${v.number} (${v.id.slice(0, 12)}): ${describe(v.reasons)}`);
+  for (const id of r.rescued) lines.push(`  kept ${id.slice(0, 12)}: a tag or stage moved onto it during the gc`);
+  if (r.keptInGrace.count) lines.push(`  kept ${countOf(r.keptInGrace.count, 'unreferenced object')} (${formatBytes(r.keptInGrace.bytes)}) younger than the grace period of ${describeGrace(r.graceSeconds)} (--grace)`);
+  return lines.join('\n');
+}
+
+function describe(reasons: readonly string[]): string {
+  return reasons
+    .map((x) => {
+      if (x === 'no-policy') return 'no retention policy';
+      if (x === 'keep_last') return 'among the newest (keep_last)';
+      if (x === 'keep_newer_than') return 'newer than keep_newer_than';
+      const i = x.indexOf(':');
+      const [kind, name] = [x.slice(0, i), x.slice(i + 1)];
+      return kind === 'stage' ? `holds ${name}` : kind === 'tag' ? `tagged ${name}` : kind === 'ever-held' ? `held ${name} before` : x;
+    })
+    .join(', ');
 }

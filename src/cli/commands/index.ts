@@ -13,6 +13,7 @@ import { registerCommit } from './commit.js';
 import { registerConfig } from './config.js';
 import { registerFetch } from './fetch.js';
 import { registerGc } from './gc.js';
+import { registerRm } from './rm.js';
 import { registerPull } from './pull.js';
 import { registerServe } from './serve.js';
 import { registerWatch } from './watch.js';
@@ -62,6 +63,7 @@ export const COMMANDS: ((program: Command) => Command)[] = [
   registerAttest,
   registerBom,
   registerGc,
+  registerRm,
   registerConfig,
   registerRemote,
   registerPush,

@@ -1,0 +1,155 @@
+/**
+ * Remote gc, retention and rm on a directory remote (issue 19, docs/design.md §16). The
+ * interleaving schedule (remote-gc-schedule.ts) runs in remote-gc-schedule.full.test.ts,
+ * on a directory and on Ceph RGW.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli, tempDir, tempRepo } from '../helpers/temp-repo.js';
+import { addOrigin, assertRemoteIntact, bytes, commitFiles, gcOperator, removedNumbers, setRetention, type RemoteTarget } from './remote-gc-helpers.js';
+
+export function directoryTarget(): RemoteTarget {
+  return { url: join(tempDir('modelctl-remote-'), 'r'), env: { MODELCTL_REMOTE_GC_LEASE_MS: '1500' }, addArgs: [] };
+}
+
+function chunkCount(t: RemoteTarget): number {
+  const dir = join(t.url, 'chunks');
+  return existsSync(dir) ? readdirSync(dir).filter((n) => !n.startsWith('.~')).length : 0;
+}
+
+describe('remote gc and retention (directory remote)', () => {
+  it('keeps everything without a policy; with one, removes what it lets go, says why the rest stays, and never reuses a number', () => {
+    const t = directoryTarget();
+    const a = tempRepo();
+    addOrigin(a, t);
+    const made = [1, 2, 3, 4, 5].map((i) => commitFiles(a, 'm', { 'w.bin': bytes(200_000, i) }));
+    expect(runCli(a, ['tag', 'm@v2', 'golden']).code).toBe(0);
+    expect(runCli(a, ['promote', 'm@v3', '--to', 'production']).code).toBe(0);
+    expect(runCli(a, ['promote', 'm@v4', '--to', 'production']).code).toBe(0);
+    expect(runCli(a, ['push']).code).toBe(0);
+
+    // No policy: nothing goes.
+    const g = tempRepo();
+    addOrigin(g, t);
+    const none = runCli(g, ['gc', '--remote', 'origin', '--grace', '0s', '--json'], { env: t.env });
+    expect(none.code, none.stderr).toBe(0);
+    expect(none.json().removedVersions).toEqual([]);
+    expect(none.json().keptVersions.every((v: { reasons: string[] }) => v.reasons.includes('no-policy'))).toBe(true);
+    expect(chunkCount(t)).toBe(5);
+
+    // keep_last 1: v1 goes; v2 tagged, v3 held production before, v4 holds it, v5 newest.
+    setRetention(g, 'm', { keep_last: 1 });
+    const dry = runCli(g, ['gc', '--remote', 'origin', '--grace', '0s', '--dry-run', '--json'], { env: t.env });
+    expect(dry.code, dry.stderr).toBe(0);
+    const plan = dry.json();
+    expect(plan.removedVersions.map((v: { number: number }) => v.number)).toEqual([1]);
+    expect(plan.deleted.chunks.count).toBe(1);
+    expect(plan.deleted.bytes).toBeGreaterThanOrEqual(200_000);
+    const why = Object.fromEntries(plan.keptVersions.map((v: { number: number; reasons: string[] }) => [v.number, v.reasons]));
+    expect(why).toEqual({ 2: ['tag:golden'], 3: ['ever-held:production'], 4: ['stage:production'], 5: ['keep_last'] });
+    expect(chunkCount(t)).toBe(5); // a dry run deletes nothing
+
+    const real = runCli(g, ['gc', '--remote', 'origin', '--grace', '0s', '--json'], { env: t.env });
+    expect(real.code, real.stderr).toBe(0);
+    expect(real.json().removedVersions.map((v: { number: number }) => v.number)).toEqual([1]);
+    expect(chunkCount(t)).toBe(4);
+    expect(removedNumbers(g, t, 'm')).toEqual([1]);
+    assertRemoteIntact(t, 'm', [2, 3, 4, 5].map((n) => ({ ref: `m@v${n}`, files: { 'w.bin': made[n - 1]['w.bin'] } })));
+
+    // keep_ever_held [] lets v3 go too; the next version is v6, never a removed number.
+    setRetention(g, 'm', { keep_last: 1, keep_ever_held: [] });
+    const again = runCli(g, ['gc', '--remote', 'origin', '--grace', '0s', '--json'], { env: t.env });
+    expect(again.json().removedVersions.map((v: { number: number }) => v.number)).toEqual([3]);
+    const b = tempRepo();
+    addOrigin(b, t);
+    expect(runCli(b, ['fetch']).code).toBe(0);
+    commitFiles(b, 'm', { 'w.bin': bytes(200_000, 77) });
+    const pushed = runCli(b, ['push', '--json']);
+    expect(pushed.code, pushed.stderr).toBe(0);
+    expect(pushed.json().versions.filter((v: { status: string }) => v.status === 'uploaded').map((v: { number: number }) => v.number)).toEqual([6]);
+    // A clone never sees the removed versions.
+    expect(runCli(b, ['show', 'm@v1']).code).toBe(3);
+    expect(runCli(b, ['show', 'm@v3']).code).toBe(3);
+  });
+
+  it('rm: needs a reason, refuses a version holding a stage or a tag, records the reason, and gc reclaims its bytes', () => {
+    const t = directoryTarget();
+    const a = tempRepo();
+    addOrigin(a, t);
+    const made = [1, 2, 3].map((i) => commitFiles(a, 'm', { 'w.bin': bytes(200_000, 10 + i) }));
+    expect(runCli(a, ['promote', 'm@v1', '--to', 'staging']).code).toBe(0);
+    expect(runCli(a, ['tag', 'm@v2', 'rc1']).code).toBe(0);
+    expect(runCli(a, ['push']).code).toBe(0);
+
+    const noReason = runCli(a, ['rm', 'm@v3', '--remote', 'origin', '--json']);
+    expect(noReason.code).toBe(2);
+    const staged = runCli(a, ['rm', 'm@v1', '--remote', 'origin', '--reason', 'x', '--json']);
+    expect(staged.code).toBe(5);
+    expect(staged.error().code).toBe('VERSION_HOLDS_STAGE');
+    const tagged = runCli(a, ['rm', 'm@v2', '--remote', 'origin', '--reason', 'x', '--json']);
+    expect(tagged.code).toBe(5);
+
+    const rm = runCli(a, ['rm', 'm@v3', '--remote', 'origin', '--reason', 'trained on leaked test data', '--json']);
+    expect(rm.code, rm.stderr).toBe(0);
+    expect(rm.json()).toMatchObject({ number: 3, removed: true });
+    const twice = runCli(a, ['rm', 'm@v3', '--remote', 'origin', '--reason', 'again', '--json']);
+    expect(twice.code).toBe(0);
+    expect(twice.json().removed).toBe(false);
+
+    // Another clone sees the event with its reason, and not the version.
+    const b = tempRepo();
+    addOrigin(b, t);
+    expect(runCli(b, ['fetch']).code).toBe(0);
+    const h = runCli(b, ['history', 'm', '--json']).json() as { action: string; reason: string | null }[];
+    expect(h.filter((e) => e.action === 'remove').map((e) => e.reason)).toEqual(['trained on leaked test data']);
+    expect(runCli(b, ['show', 'm@v3']).code).toBe(3);
+
+    // The bytes go at the next gc (no retention policy needed: the version is removed).
+    expect(chunkCount(t)).toBe(3);
+    const g = runCli(b, ['gc', '--remote', 'origin', '--grace', '0s', '--json']);
+    expect(g.code, g.stderr).toBe(0);
+    expect(g.json().deleted.chunks.count).toBe(1);
+    expect(chunkCount(t)).toBe(2);
+    assertRemoteIntact(t, 'm', [1, 2].map((n) => ({ ref: `m@v${n}`, files: { 'w.bin': made[n - 1]['w.bin'] } })));
+    // The number stays taken.
+    commitFiles(b, 'm', { 'w.bin': bytes(200_000, 99) });
+    expect(runCli(b, ['push', '--json']).json().versions.filter((v: { status: string }) => v.status === 'uploaded').map((v: { number: number }) => v.number)).toEqual([4]);
+  });
+
+  it("a push does not trust its memory of chunks after a gc swept: it uploads again what the gc removed", () => {
+    const t = directoryTarget();
+    const a = tempRepo();
+    addOrigin(a, t);
+    const shared = bytes(200_000, 5);
+    commitFiles(a, 'm', { 'w.bin': shared });
+    commitFiles(a, 'm', { 'w.bin': bytes(200_000, 6) });
+    expect(runCli(a, ['push']).code).toBe(0);
+    const g = gcOperator(t, 'm', { keep_last: 1 });
+    expect(runCli(g, ['gc', '--remote', 'origin', '--grace', '0s']).code).toBe(0);
+    // v3 is v1's bytes again (another file name): its chunk is "known" to this index, but gone.
+    const made = commitFiles(a, 'm', { 'again.bin': shared });
+    const p = runCli(a, ['push', '--json']);
+    expect(p.code, p.stderr).toBe(0);
+    expect(p.json().chunks.uploaded).toBe(1);
+    assertRemoteIntact(t, 'm', [{ ref: 'm@v3', files: made }]);
+  });
+
+  it('keeps young unreferenced objects (a push on its way) for the grace period', () => {
+    const t = directoryTarget();
+    const a = tempRepo();
+    addOrigin(a, t);
+    commitFiles(a, 'm', { 'w.bin': bytes(200_000, 1) });
+    expect(runCli(a, ['push']).code).toBe(0);
+    expect(runCli(a, ['rm', 'm@v1', '--remote', 'origin', '--reason', 'r']).code).toBe(0);
+    const g = tempRepo();
+    addOrigin(g, t);
+    const r = runCli(g, ['gc', '--remote', 'origin', '--json'], { env: t.env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json().deleted.chunks.count).toBe(0);
+    expect(r.json().keptInGrace.count).toBeGreaterThanOrEqual(1);
+    expect(chunkCount(t)).toBe(1);
+    const bad = runCli(g, ['gc', '--remote', 'origin', '--grace', 'soon', '--json']);
+    expect(bad.code).toBe(2);
+  });
+});
