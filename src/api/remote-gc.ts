@@ -1,4 +1,3 @@
-import { UsageError } from '../errors.js';
 import { parseRetention, type RetentionPolicy } from '../core/retention.js';
 import { parseDuration } from '../core/time-filter.js';
 import { collectRemoteGarbage, type RemoteGcResult } from '../sync/remote-gc.js';
@@ -34,11 +33,9 @@ export async function gcRemote(opts: RemoteGcOptions): Promise<RemoteGcResult> {
     const policies = new Map<string, RetentionPolicy>();
     for (const [model, s] of Object.entries(repo.settings.models)) if (s.retention) policies.set(model, parseRetention(model, s.retention));
     const actor = await resolveActor(repo.root);
-    return withRemoteSession(repo, { remote: opts.remote }, { create: false, probe: true }, (session) => {
-      if (session.remote.displayUrl.startsWith('oci://')) {
-        throw new UsageError('GC_UNSUPPORTED_REMOTE', 'remote gc is not supported on OCI registries', { hint: "use the registry's own garbage collection" });
-      }
-      return collectRemoteGarbage(repo, session, { policies, graceMs, dryRun: !!opts.dryRun, jobs: opts.jobs, actor, argv: opts.argv ?? [], confirm: opts.confirm });
-    });
+    // oci:// remotes are refused by openRemote (not a key-value store): remote gc is not offered there.
+    return withRemoteSession(repo, { remote: opts.remote }, { create: false, probe: true }, (session) =>
+      collectRemoteGarbage(repo, session, { policies, graceMs, dryRun: !!opts.dryRun, jobs: opts.jobs, actor, argv: opts.argv ?? [], confirm: opts.confirm }),
+    );
   });
 }
