@@ -16,6 +16,8 @@ export interface RemoteAddOptions extends CommonOptions {
   local?: boolean;
   /** Replace an existing remote of that name. */
   force?: boolean;
+  /** Write audit events under S3 Object Lock for this long ("7y"; docs/design.md §16). */
+  eventsRetention?: string;
   /** oci:// only: plain HTTP to a registry that is not on this machine. */
   plainHttp?: boolean;
 }
@@ -58,7 +60,7 @@ export async function remoteAdd(opts: RemoteAddOptions): Promise<RemoteEntry> {
       hint: `remove it first with \`modelctl remote rm ${opts.name}\`, or pass --force`,
     });
   }
-  const entry = { url: opts.url, ...(opts.endpoint ? { endpoint: opts.endpoint } : {}), ...(opts.region ? { region: opts.region } : {}), ...(opts.plainHttp ? { plain_http: true } : {}) };
+  const entry = { url: opts.url, ...(opts.endpoint ? { endpoint: opts.endpoint } : {}), ...(opts.region ? { region: opts.region } : {}), ...(opts.plainHttp ? { plain_http: true } : {}), ...(opts.eventsRetention ? { events_retention: opts.eventsRetention } : {}) };
   // A text edit: modelctl.json keeps its key order and formatting (the git diff shows the remote only).
   // The editor validates the edited file with the settings schema (zod): loaded only to write.
   const { editSettingsFile } = await import('../workspace/settings-edit.js');

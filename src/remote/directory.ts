@@ -22,6 +22,7 @@ import {
   IntegrityError,
   ModelctlError,
   RemoteError,
+  UsageError,
   fsError,
   isErrnoException,
 } from '../errors.js';
@@ -95,9 +96,15 @@ class DirectoryRemote implements Remote {
   async put(
     key: string,
     body: Buffer,
-    opts: { condition?: PutCondition; sha256?: Buffer } = {},
+    opts: { condition?: PutCondition; sha256?: Buffer; retainUntil?: Date } = {},
   ): Promise<{ etag: string }> {
     assertValidKey(key);
+    if (opts.retainUntil !== undefined) {
+      // A folder has no write-once storage: saying so beats pretending (docs/design.md §16).
+      throw new UsageError('OBJECT_LOCK_UNAVAILABLE', `${this.displayUrl} is a folder: it cannot keep objects write-once`, {
+        hint: 'use an S3 bucket with Object Lock for a write-once audit trail, or remove events_retention from the remote\'s settings',
+      });
+    }
     const condition = opts.condition ?? {};
     assertValidCondition(condition);
     if (opts.sha256 !== undefined) {

@@ -57,8 +57,19 @@ export interface Remote {
   put(
     key: string,
     body: Buffer,
-    opts?: { condition?: PutCondition; sha256?: Buffer },
+    opts?: { condition?: PutCondition; sha256?: Buffer; retainUntil?: Date },
   ): Promise<{ etag: string }>;
+
+  /**
+   * Write-once storage, where the store has it (S3 Object Lock): `put` with `retainUntil`
+   * stores the object in compliance mode until then (nobody, the bucket's owner included,
+   * can delete or replace that version before), and `retention` reads an object's lock.
+   * Absent on backends without it (a directory); S3 stores whose bucket has no Object Lock
+   * refuse such a put with UsageError OBJECT_LOCK_UNAVAILABLE.
+   */
+  readonly objectLock?: {
+    retention(key: string): Promise<{ mode: string; retainUntil: Date } | null>;
+  };
 
   /**
    * Reads the whole object, or the inclusive byte range (clamped to the object's end; a

@@ -5,6 +5,7 @@
  * computed when asked for (see S3-SERVERS.md: streamed aws-chunked bodies with trailing
  * checksums corrupt objects on s3rver and are refused by RGW).
  */
+import { createHash } from 'node:crypto';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
@@ -96,6 +97,21 @@ class S3Remote implements Remote {
   private readonly maxAttempts: number;
   private readonly agents: { http: HttpAgent; https: HttpsAgent };
   private capabilities: Promise<RemoteCapabilities> | undefined;
+  readonly objectLock = {
+    retention: async (key: string): Promise<{ mode: string; retainUntil: Date } | null> => {
+      assertValidKey(key);
+      try {
+        const out = await this.client.send(new this.sdk.GetObjectRetentionCommand({ Bucket: this.bucket, Key: this.prefix + key }));
+        const r = out.Retention;
+        return r?.Mode && r.RetainUntilDate ? { mode: r.Mode, retainUntil: new Date(r.RetainUntilDate) } : null;
+      } catch (err) {
+        // No lock on the object (or none configured on the bucket): not under retention.
+        const code = errorCode(err);
+        if (code === 'NoSuchObjectLockConfiguration' || code === 'ObjectLockConfigurationNotFoundError' || code === 'InvalidRequest' || statusOf(err) === 404 || statusOf(err) === 400) return null;
+        throw await this.mapError('GET-RETENTION', key, err);
+      }
+    },
+  };
 
   constructor(sdk: S3Module, opts: S3RemoteOptions) {
     this.sdk = sdk;
@@ -141,13 +157,16 @@ class S3Remote implements Remote {
   async put(
     key: string,
     body: Buffer,
-    opts: { condition?: PutCondition; sha256?: Buffer } = {},
+    opts: { condition?: PutCondition; sha256?: Buffer; retainUntil?: Date } = {},
   ): Promise<{ etag: string }> {
     assertValidKey(key);
     const condition = opts.condition ?? {};
     assertValidCondition(condition);
     const conditional = condition.ifAbsent === true || condition.ifMatch !== undefined;
+    // Object Lock puts must carry an integrity header (S3 and RGW refuse them without one).
+    const lock = opts.retainUntil === undefined ? {} : { ObjectLockMode: 'COMPLIANCE' as const, ObjectLockRetainUntilDate: opts.retainUntil, ContentMD5: createHash('md5').update(body).digest('base64') };
     const input = {
+      ...lock,
       Bucket: this.bucket,
       Key: this.prefix + key,
       Body: body,
@@ -180,6 +199,12 @@ class S3Remote implements Remote {
     } catch (err) {
       // AWS answers If-Match on a missing key with 404 NoSuchKey, RGW with 412: both mean "not the version you read".
       const ifMatchOnMissing = condition.ifMatch !== undefined && isNoSuchKey(err);
+      if (opts.retainUntil !== undefined && (errorCode(err) === 'InvalidRequest' || errorCode(err) === 'InvalidBucketState') && statusOf(err) === 400) {
+        throw new UsageError('OBJECT_LOCK_UNAVAILABLE', `PUT ${key}: ${this.displayUrl} refused a write under Object Lock (the bucket was not created with Object Lock enabled)`, {
+          cause: err,
+          hint: 'create the bucket with Object Lock enabled (it cannot be turned on later on most stores), or remove events_retention from the remote\'s settings',
+        });
+      }
       if (conditional && (statusOf(err) === 412 || isConditionalConflict(err) || ifMatchOnMissing)) {
         // A retried conditional PUT whose first attempt landed (but whose answer was lost)
         // fails its own condition on the retry: if the object holds exactly our bytes, we won.

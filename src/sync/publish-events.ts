@@ -25,7 +25,7 @@ export async function publishEvents(db: Database, session: RemoteSession, events
     events.map(({ event: e, payload }) =>
       limit(async () => {
         try {
-          await session.remote.put(keys.event(e.model as string, e.at, e.id), Buffer.from(payload), { condition: { ifAbsent: true } });
+          await session.remote.put(keys.event(e.model as string, e.at, e.id), Buffer.from(payload), eventPutOptions(session));
         } catch (err) {
           if (!isPreconditionFailed(err)) throw err;
         }
@@ -33,4 +33,13 @@ export async function publishEvents(db: Database, session: RemoteSession, events
     ),
   );
   if (events.length) writeTransaction(db, () => markEventsOnRemote(db, session.remoteId, events.map((u) => u.event.id)));
+}
+
+/**
+ * How an event is written: create-only, and under Object Lock until now + the remote's
+ * `events_retention` when its settings ask for a write-once trail (docs/design.md §16).
+ */
+export function eventPutOptions(session: RemoteSession): { condition: { ifAbsent: true }; retainUntil?: Date } {
+  const ms = session.eventsRetentionMs;
+  return ms ? { condition: { ifAbsent: true }, retainUntil: new Date(Date.now() + ms) } : { condition: { ifAbsent: true } };
 }

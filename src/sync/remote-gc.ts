@@ -15,6 +15,7 @@ import { GcLease, gcLeaseMs } from './remote-gc-state.js';
 import { listByName, markFileLists, readManifestFacts, readModelRefs, type ManifestFacts, type ModelRefs } from './remote-gc-mark.js';
 import type { RemoteSession } from './remote-session.js';
 import { jobsOrDefault } from './transfer-progress.js';
+import { eventPutOptions } from './publish-events.js';
 
 /** What remote gc is asked to do. */
 export interface RemoteGcRequest {
@@ -377,7 +378,7 @@ export async function writeTombstones(repo: Repository, session: RemoteSession, 
           if (!isPreconditionFailed(err)) throw err;
           return; // removed already (another gc or rm): its event stands
         }
-        await session.remote.put(keys.event(v.model, event.at, event.id), Buffer.from(eventPayload(event)), { condition: { ifAbsent: true } }).catch((err: unknown) => {
+        await session.remote.put(keys.event(v.model, event.at, event.id), Buffer.from(eventPayload(event)), eventPutOptions(session)).catch((err: unknown) => {
           if (!isPreconditionFailed(err)) throw err;
         });
         writeTransaction(repo.db, () => {

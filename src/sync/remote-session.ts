@@ -10,6 +10,7 @@ import { getRemoteRef, setRemoteRef } from '../store/remote-tracking.js';
 import type { RemoteSettings, Settings } from '../workspace/config.js';
 import type { Repository } from '../workspace/repository.js';
 import { FORMAT_VERSION } from '../core/manifest.js';
+import { parseDuration } from '../core/time-filter.js';
 
 /** An open remote with what modelctl knows about it. */
 export interface RemoteSession {
@@ -21,6 +22,8 @@ export interface RemoteSession {
   displayUrl: string;
   /** False on stores that ignore conditional writes (s3rver): concurrent writers are unsafe there. */
   conditionalWrites: boolean;
+  /** `events_retention` of the remote's settings in ms: events are written under Object Lock for this long (docs/design.md §16); null: not asked. */
+  eventsRetentionMs?: number | null;
 }
 
 /** The marker this build writes and expects. */
@@ -105,7 +108,8 @@ export async function openRemoteSession(
         if (opts.db) setRemoteRef(opts.db, remoteId, '.capabilities', { etag: null, value: { conditionalWrites } });
       }
     }
-    return { name, remote, remoteId, displayUrl, conditionalWrites };
+    const eventsRetentionMs = spec.events_retention ? parseDuration(spec.events_retention, `remotes.${name ?? displayUrl}.events_retention`) : null;
+    return { name, remote, remoteId, displayUrl, conditionalWrites, eventsRetentionMs };
   } catch (err) {
     await remote.close();
     throw err;

@@ -152,4 +152,17 @@ describe('remote gc and retention (directory remote)', () => {
     const bad = runCli(g, ['gc', '--remote', 'origin', '--grace', 'soon', '--json']);
     expect(bad.code).toBe(2);
   });
+
+  it('a folder has no write-once storage: events_retention is refused and history --verify --remote says so', () => {
+    const t = directoryTarget();
+    const a = tempRepo();
+    expect(runCli(a, ['remote', 'add', 'origin', t.url, '--default', '--events-retention', '7y']).code).toBe(0);
+    commitFiles(a, 'm', { 'w.bin': bytes(200_000, 3) });
+    const p = runCli(a, ['push', '--json']);
+    expect(p.code).toBe(2);
+    expect(p.error().code).toBe('OBJECT_LOCK_UNAVAILABLE');
+    const h = runCli(a, ['history', '--verify', '--remote', 'origin', '--json']);
+    expect(h.code).toBe(6);
+    expect(h.error().code).toBe('EVENTS_NOT_LOCKED');
+  });
 });

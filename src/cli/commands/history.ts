@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { AuditTrailLock } from '../../api/audit-trail-lock.js';
 import type { HistoryResult } from '../../api/history.js';
 import { action } from '../action.js';
 import { eventDetail, eventVersionLabel, oneLine } from '../event-format.js';
@@ -8,6 +9,7 @@ interface HistoryFlags {
   stage?: string;
   since?: string;
   verify?: boolean;
+  remote?: string;
 }
 
 /** `modelctl history [model]`: the audit events, oldest first; --verify checks the chain. */
@@ -19,6 +21,7 @@ export function registerHistory(program: Command): Command {
     .option('--stage <stage>', 'only moves of this stage (promote, rollback)')
     .option('--since <date>', 'only events at or after a date (2026-11-01), a UTC date-time, or an age (12h, 7d, 2w)')
     .option('--verify', 'check the whole hash chain first; exit 6 naming the first bad event if broken')
+    .option('-r, --remote <name|url>', "with --verify: also report whether the remote's events are write-once (S3 Object Lock); exit 6 when its settings ask for a lock some events lack")
     .addHelpText(
       'after',
       `
@@ -28,12 +31,27 @@ reason, argv, data, hash, prevHash, pushed}.
 Examples:
   modelctl history fraud --stage production
   modelctl history --since 7d --json
-  modelctl history --verify`,
+  modelctl history --verify
+  modelctl history --verify --remote origin`,
     )
     .action(
       action<HistoryFlags>(async (ctx, opts, model: string | undefined) => {
         const { history } = await import('../../api/history.js');
         const result = await history({ cwd: ctx.cwd, model, stage: opts.stage, since: opts.since, verify: opts.verify });
+        if (opts.remote) {
+          const { UsageError, IntegrityError } = await import('../../errors.js');
+          if (!opts.verify) throw new UsageError('USAGE', '--remote goes with --verify', { hint: 'modelctl history --verify --remote origin' });
+          const { auditTrailLock } = await import('../../api/audit-trail-lock.js');
+          const lock = await auditTrailLock({ cwd: ctx.cwd, remote: opts.remote, model });
+          ctx.out.result({ events: result.events, remoteTrail: lock }, () => `${renderHistory(result)}\n${renderLock(lock)}`);
+          if (lock.requested && (!lock.supported || lock.locked < lock.events)) {
+            throw new IntegrityError('EVENTS_NOT_LOCKED', lock.supported ? `${lock.events - lock.locked} of ${lock.events} events on ${lock.remote} are not under Object Lock although events_retention asks for it` : `${lock.remote} cannot keep events write-once, although events_retention asks for it`, {
+              hint: lock.supported ? 'events written before events_retention was set, or by an older modelctl, are not locked' : 'this store has no write-once storage: remove events_retention or use an S3 bucket with Object Lock',
+              data: { unlocked: lock.unlocked },
+            });
+          }
+          return;
+        }
         if (ctx.out.json) {
           ctx.out.result(result.events, () => null);
           return;
@@ -41,6 +59,12 @@ Examples:
         ctx.out.result(result, renderHistory);
       }),
     );
+}
+
+function renderLock(l: AuditTrailLock): string {
+  if (!l.supported) return `Remote trail on ${l.remote}: ${l.events} event${l.events === 1 ? '' : 's'}, NOT write-once (this store has no Object Lock: anyone who can write it can rewrite history)`;
+  if (l.events > 0 && l.locked === l.events) return `Remote trail on ${l.remote}: all ${l.events} events under Object Lock (${l.modes.join(', ')}) until at least ${l.earliestRetainUntil}`;
+  return `Remote trail on ${l.remote}: ${l.locked} of ${l.events} events under Object Lock${l.unlocked.length ? `; not locked: ${l.unlocked.slice(0, 3).join(', ')}${l.unlocked.length > 3 ? ', …' : ''}` : ''}`;
 }
 
 function renderHistory(r: HistoryResult): string {
