@@ -2,7 +2,9 @@ import { IntegrityError } from '../errors.js';
 import { assertModelName, assertStageName } from '../core/names.js';
 import { parseSince } from '../core/time-filter.js';
 import { readChainHead, verifyEventChain, type ChainHead } from '../store/events-table.js';
-import { listEvents, type EventRecord } from '../store/history-queries.js';
+import { listEvents, unrecordedStageMoves, type EventRecord } from '../store/history-queries.js';
+import { auditRemoteEvents, type EventAudit, type EventDifference } from '../sync/event-audit.js';
+import { withRemoteSession } from '../sync/remote-session.js';
 import { requireModel } from '../store/resolve-ref.js';
 import { withRepository, type CommonOptions } from './repository.js';
 
@@ -14,11 +16,30 @@ export interface HistoryOptions extends CommonOptions {
   since?: string;
   /** Check the whole hash chain first; a break → IntegrityError (exit 6). */
   verify?: boolean;
+  /**
+   * With `verify`: also compare this remote's copies of the events with the local ones and
+   * check every stage move against its stage documents (sync/event-audit.ts).
+   */
+  remote?: string;
 }
+
+/** An event as history lists it. */
+export type HistoryEvent = EventRecord & {
+  /**
+   * True on a promote or rollback that no recorded stage move carries: the stage
+   * documents never vouched for it (planted in a remote's events/), or it came in a bundle,
+   * which carries events but no stages.
+   */
+  unvouched?: true;
+};
 
 export interface HistoryResult {
   /** Matching events, oldest first. */
-  events: EventRecord[];
+  events: HistoryEvent[];
+  /** Stage moves no recorded move carries (see HistoryEvent.unvouched), of the model or all. */
+  unvouchedMoves: ReturnType<typeof unrecordedStageMoves>;
+  /** With `remote`: how the remote's events differ (every difference); null when not asked. */
+  remoteAudit: EventAudit | null;
   /** True when --verify checked the whole chain and it holds; null when not asked. */
   verified: boolean | null;
   /** The recorded chain head (hash and count of all events). */
@@ -35,7 +56,7 @@ export async function history(opts: HistoryOptions = {}): Promise<HistoryResult>
   if (opts.model !== undefined) assertModelName(opts.model);
   if (opts.stage !== undefined) assertStageName(opts.stage);
   const since = opts.since !== undefined ? parseSince(opts.since) : undefined;
-  return withRepository(opts, (repo) => {
+  return withRepository(opts, async (repo) => {
     const { db } = repo;
     if (opts.model !== undefined) requireModel(db, opts.model);
     let verified: boolean | null = null;
@@ -49,8 +70,29 @@ export async function history(opts: HistoryOptions = {}): Promise<HistoryResult>
       }
       verified = true;
     }
-    let events = listEvents(db, { model: opts.model, since });
+    const unvouchedMoves = unrecordedStageMoves(db, opts.model);
+    const flagged = new Set(unvouchedMoves.map((m) => m.id));
+    let events: HistoryEvent[] = listEvents(db, { model: opts.model, since }).map((e) => (flagged.has(e.id) ? { ...e, unvouched: true as const } : e));
     if (opts.stage !== undefined) events = events.filter((e) => e.data.stage === opts.stage);
-    return { events, verified, head: readChainHead(db) };
+    const remoteAudit = opts.verify && opts.remote !== undefined
+      ? await withRemoteSession(repo, { remote: opts.remote }, { create: false }, (session) => auditRemoteEvents(repo, session, opts.model))
+      : null;
+    return { events, verified, head: readChainHead(db), unvouchedMoves, remoteAudit };
+  });
+}
+
+/** The differences of a remote audit that are errors: all but events merely not fetched yet. */
+export function remoteAuditProblems(audit: EventAudit): EventDifference[] {
+  return audit.differences.filter((d) => d.kind !== 'only-on-remote');
+}
+
+/** Throws IntegrityError (exit 6) listing every difference when the remote audit found any that matters. */
+export function assertRemoteAudit(result: HistoryResult): void {
+  if (!result.remoteAudit) return;
+  const bad = remoteAuditProblems(result.remoteAudit);
+  if (bad.length === 0) return;
+  throw new IntegrityError('AUDIT_REMOTE_MISMATCH', `the events on ${result.remoteAudit.remote} disagree with this repository or its stage documents: ${bad.length} difference${bad.length === 1 ? '' : 's'} (${[...new Set(bad.map((d) => d.kind))].join(', ')})`, {
+    hint: 'someone with write access to the remote changed its events; compare the differences listed, and restore them from a clone that still holds them (`modelctl push`)',
+    data: { differences: bad },
   });
 }

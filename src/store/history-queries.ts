@@ -91,3 +91,36 @@ function toRecord(r: EventRow): EventRecord {
     pushed: r.pushed === 1,
   };
 }
+
+/** The promote and rollback events of one stage of a model (any origin, superseded ones excluded), oldest first. */
+export function stageMoveEvents(db: Database, model: string, stage: string): { id: string; at: string; from: string | null; to: string | null }[] {
+  const rows = db
+    .prepare("SELECT id, at, payload FROM events WHERE model = ? AND action IN ('promote', 'rollback') AND pushed != 2 ORDER BY seq")
+    .all(model) as { id: string; at: string; payload: string }[];
+  const out: { id: string; at: string; from: string | null; to: string | null }[] = [];
+  for (const r of rows) {
+    const e = JSON.parse(r.payload) as { from?: string | null; to?: string | null; data?: { stage?: unknown } };
+    if (e.data?.stage === stage) out.push({ id: r.id, at: r.at, from: e.from ?? null, to: e.to ?? null });
+  }
+  return out;
+}
+
+/**
+ * Promote and rollback events (superseded ones excluded) that no recorded stage move
+ * carries: moves the stage documents never vouched for (docs/design.md §8) — planted in
+ * a remote's events/, or brought by a bundle, which carries events but no stages.
+ */
+export function unrecordedStageMoves(db: Database, model?: string): { id: string; seq: number; model: string; stage: string | null; from: string | null; to: string | null; actor: string }[] {
+  const rows = db
+    .prepare(
+      `SELECT e.id, e.seq, e.model, e.actor, e.payload FROM events e
+       WHERE e.action IN ('promote', 'rollback') AND e.pushed != 2${model !== undefined ? ' AND e.model = ?' : ''}
+         AND NOT EXISTS (SELECT 1 FROM stage_history h WHERE h.event_id = e.id)
+       ORDER BY e.seq`,
+    )
+    .all(...(model !== undefined ? [model] : [])) as { id: string; seq: number; model: string; actor: string; payload: string }[];
+  return rows.map((r) => {
+    const e = JSON.parse(r.payload) as { from?: string | null; to?: string | null; data?: { stage?: unknown } };
+    return { id: r.id, seq: r.seq, model: r.model, actor: r.actor, stage: typeof e.data?.stage === 'string' ? e.data.stage : null, from: e.from ?? null, to: e.to ?? null };
+  });
+}

@@ -58,7 +58,9 @@ export async function downloadObjects(
   // byte is downloaded when it cannot fit (partials from an earlier try count as written).
   const needed = [...wanted.values()].reduce((sum, f) => {
     const have = existingSize(join(repo.store.tmpDir, `partial-${f.digest}`));
-    return sum + lists.get(f.digest)!.reduce((s, c) => s + (c.offset + c.length <= have || isZeroChunk(c.digest, c.length) ? 0 : c.length), 0);
+    // A chunk is at most 64 MiB: a length beyond that is a lie the download itself refuses
+    // (CORRUPT_CHUNK, exit 6), not a reason to call the disk full.
+    return sum + lists.get(f.digest)!.reduce((s, c) => s + (c.offset + c.length <= have || isZeroChunk(c.digest, c.length) ? 0 : Math.min(c.length, 64 * 1024 * 1024)), 0);
   }, 0);
   assertSpaceFor(repo.store.tmpDir, needed, `pulling ${wanted.size} file${wanted.size === 1 ? '' : 's'}`, repo.metaDir);
   let bytesDone = 0;

@@ -1,10 +1,12 @@
 import type { AuditEvent } from '../core/events.js';
 import { versionIdentity } from '../core/manifest.js';
 import { keys, parseModelKey } from '../core/remote-layout.js';
+import { chainToStageDocument } from '../core/stage-chain.js';
 import { appendEvent } from '../store/events-table.js';
 import type { Database } from '../store/index-db.js';
 import { rememberRemoteVersion, seenRemoteRefKeys, setRemoteRef } from '../store/remote-tracking.js';
-import { getStageHolder, moveStage } from '../store/stages-table.js';
+import { getStageHolder, moveStage, stageHistory } from '../store/stages-table.js';
+import { stageMoveEvents } from '../store/history-queries.js';
 import { deleteTag, getTag, setTag } from '../store/tags-table.js';
 import { hasUnpushedRefMove, markEventsOnRemote, markEventsSuperseded, unpushedRefMoves } from '../store/unpushed-events.js';
 import { ensureModel, getVersion, insertVersion } from '../store/version-records.js';
@@ -93,14 +95,16 @@ export function applyModel(db: Database, remoteId: string, model: string, listin
     // The remote may have moved the stage several times since we last looked: record each
     // move its events explain, in order, so that rollback here walks the same chain as
     // there (a single jump to the current holder would skip the versions in between).
-    // Follow from → to links (event times from different hosts need not be in order).
+    // The chain is read back from the event the stage document names (core/stage-chain.ts),
+    // so an event planted in events/ that the documents do not vouch for is never applied;
+    // it stops at a move already recorded here.
+    const recorded = new Set(stageHistory(db, modelId, stage).map((h) => h.eventId));
+    const moves = stageMoveEvents(db, model, stage);
     let current = holder;
-    const moves = appended.filter((e) => (e.action === 'promote' || e.action === 'rollback') && e.data.stage === stage);
-    for (let next = moves.find((e) => e.from === current); next; next = moves.find((e) => e.from === current)) {
-      moves.splice(moves.indexOf(next), 1);
-      if (next.to === null || next.to === current || !getVersion(db, next.to)) break;
-      moveStage(db, { modelId, stage, versionId: next.to, eventId: next.id, at: next.at });
-      current = next.to;
+    for (const e of chainToStageDocument(moves, s.doc.event ?? null, s.doc.version, (m) => recorded.has(m.id))) {
+      if (e.to === null || e.to === current || !getVersion(db, e.to)) continue;
+      moveStage(db, { modelId, stage, versionId: e.to, eventId: e.id, at: e.at });
+      current = e.to;
     }
     if (current !== s.doc.version) moveStage(db, { modelId, stage, versionId: s.doc.version, eventId: s.doc.event ?? '', at: s.doc.at });
     out.stages.push({ stage, version: s.doc.version });

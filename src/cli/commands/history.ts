@@ -21,12 +21,14 @@ export function registerHistory(program: Command): Command {
     .option('--stage <stage>', 'only moves of this stage (promote, rollback)')
     .option('--since <date>', 'only events at or after a date (2026-11-01), a UTC date-time, or an age (12h, 7d, 2w)')
     .option('--verify', 'check the whole hash chain first; exit 6 naming the first bad event if broken')
-    .option('-r, --remote <name|url>', "with --verify: also report whether the remote's events are write-once (S3 Object Lock); exit 6 when its settings ask for a lock some events lack")
+    .option('-r, --remote <name|url>', "with --verify: compare the remote's copies of the events with these and its stage documents with every stage move, and report whether its events are write-once (S3 Object Lock); exit 6 listing each difference, or when its settings ask for a lock some events lack")
     .addHelpText(
       'after',
       `
 --json prints an array of events: {seq, id, at, actor, host, action, model, version, from, to,
-reason, argv, data, hash, prevHash, pushed}.
+reason, argv, data, hash, prevHash, pushed, unvouched?}; unvouched marks a promote or
+rollback no recorded stage move carries. With --remote it prints {events, remoteTrail,
+remoteAudit}: remoteAudit lists every difference between the remote's events and these.
 
 Examples:
   modelctl history fraud --stage production
@@ -36,14 +38,19 @@ Examples:
     )
     .action(
       action<HistoryFlags>(async (ctx, opts, model: string | undefined) => {
-        const { history } = await import('../../api/history.js');
-        const result = await history({ cwd: ctx.cwd, model, stage: opts.stage, since: opts.since, verify: opts.verify });
+        if (opts.remote !== undefined && !opts.verify) {
+          const { UsageError } = await import('../../errors.js');
+          throw new UsageError('USAGE', '--remote goes with --verify', { hint: 'modelctl history --verify --remote origin' });
+        }
+        const { history, assertRemoteAudit } = await import('../../api/history.js');
+        const result = await history({ cwd: ctx.cwd, model, stage: opts.stage, since: opts.since, verify: opts.verify, remote: opts.remote });
         if (opts.remote) {
-          const { UsageError, IntegrityError } = await import('../../errors.js');
-          if (!opts.verify) throw new UsageError('USAGE', '--remote goes with --verify', { hint: 'modelctl history --verify --remote origin' });
+          const { IntegrityError } = await import('../../errors.js');
           const { auditTrailLock } = await import('../../api/audit-trail-lock.js');
           const lock = await auditTrailLock({ cwd: ctx.cwd, remote: opts.remote, model });
-          ctx.out.result({ events: result.events, remoteTrail: lock }, () => `${renderHistory(result)}\n${renderLock(lock)}`);
+          ctx.out.result({ events: result.events, remoteTrail: lock, remoteAudit: result.remoteAudit }, () => `${renderHistory(result)}\n${renderLock(lock)}`);
+          // Copies that differ first: they are the worse news.
+          assertRemoteAudit(result);
           if (lock.requested && (!lock.supported || lock.locked < lock.events)) {
             throw new IntegrityError('EVENTS_NOT_LOCKED', lock.supported ? `${lock.events - lock.locked} of ${lock.events} events on ${lock.remote} are not under Object Lock although events_retention asks for it` : `${lock.remote} cannot keep events write-once, although events_retention asks for it`, {
               hint: lock.supported ? 'events written before events_retention was set, or by an older modelctl, are not locked' : 'this store has no write-once storage: remove events_retention or use an S3 bucket with Object Lock',
@@ -52,11 +59,8 @@ Examples:
           }
           return;
         }
-        if (ctx.out.json) {
-          ctx.out.result(result.events, () => null);
-          return;
-        }
-        ctx.out.result(result, renderHistory);
+        if (ctx.out.json) ctx.out.result(result.events, () => null);
+        else ctx.out.result(result, renderHistory);
       }),
     );
 }
@@ -79,5 +83,13 @@ function renderHistory(r: HistoryResult): string {
     );
   }
   if (r.verified) lines.push(`Audit chain verified: ${r.head?.count ?? 0} event${r.head?.count === 1 ? '' : 's'}${r.head ? `, head ${r.head.hash.slice(0, 12)}` : ''}`);
+  for (const m of r.unvouchedMoves) {
+    lines.push(`warning: event ${m.id.slice(0, 12)} (seq ${m.seq}, ${m.model}${m.stage ? ` ${m.stage}` : ''}, by ${m.actor}) moves a stage, but no recorded stage move carries it: the stage documents never vouched for it (or it came in a bundle)`);
+  }
+  if (r.remoteAudit) {
+    const a = r.remoteAudit;
+    lines.push(`Compared with ${a.remote}: ${a.local} event${a.local === 1 ? '' : 's'} here, ${a.remoteEvents} there${a.differences.length ? '' : ': no differences'}`);
+    for (const d of a.differences) lines.push(`  ${d.kind}: ${d.model} ${d.id ? d.id.slice(0, 12) : ''}${d.key ? ` (${d.key})` : ''}  ${d.detail}`);
+  }
   return lines.join('\n');
 }

@@ -1,0 +1,102 @@
+/**
+ * Forged events (issue 10, item 7): an event written into a remote's events/ with a correct
+ * content id must not pass as a stage move the remote made, and `history --verify --remote`
+ * must report every way the remote's copies differ from the local ones.
+ */
+import { readFileSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildEvent, eventPayload } from '../../src/core/events.js';
+import { keys } from '../../src/core/remote-layout.js';
+import { pseudoRandomBytes, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
+
+function ok(repo: string, args: string[]) {
+  const r = runCli(repo, args);
+  expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+  return r;
+}
+
+/** A: m@v1 and m@v2 pushed, staging on v1 (pushed). */
+function published(): { a: string; remote: string; v1: string; v2: string } {
+  const a = tempRepo();
+  const remote = tempDir();
+  writeFile(a, 'w.bin', pseudoRandomBytes(50_000, 1));
+  ok(a, ['commit', 'm', 'w.bin']);
+  writeFile(a, 'w.bin', pseudoRandomBytes(50_000, 2));
+  ok(a, ['commit', 'm', 'w.bin']);
+  ok(a, ['remote', 'add', 'origin', remote, '--default']);
+  ok(a, ['push']);
+  ok(a, ['promote', 'm@v1', '--to', 'staging', '--push']);
+  const versions = ok(a, ['log', 'm', '--json']).json().versions as { id: string; number: number }[];
+  return { a, remote, v1: versions.find((v) => v.number === 1)!.id, v2: versions.find((v) => v.number === 2)!.id };
+}
+
+/** Writes a well-formed promote event (right content id) into the remote, as someone with write access could. */
+function forgePromote(remote: string, from: string, to: string): string {
+  const e = buildEvent({ actor: 'ceo@corp', host: 'board-room', action: 'promote', model: 'm', version: to, from, to, reason: 'approved', argv: [], data: { stage: 'staging', number: 2, fromNumber: 1 } });
+  writeFileSync(join(remote, ...keys.event('m', e.at, e.id).split('/')), eventPayload(e));
+  return e.id;
+}
+
+function remoteEventFiles(remote: string): string[] {
+  const dir = join(remote, 'models', 'm', 'events');
+  return readdirSync(dir).map((f) => join(dir, f));
+}
+
+describe('forged and altered events', () => {
+  it('a planted promote is never applied as a stage move, is flagged, and history --verify --remote names it', () => {
+    const { remote, v1, v2 } = published();
+    const forged = forgePromote(remote, v1, v2);
+    const b = tempRepo();
+    ok(b, ['remote', 'add', 'origin', remote, '--default']);
+    ok(b, ['fetch']);
+    // The stage is where the stage document says, and its history does not contain the
+    // planted move: there is nothing to roll back to.
+    expect(ok(b, ['show', 'm@staging', '--json']).json().version.id).toBe(v1);
+    expect(runCli(b, ['rollback', 'm', '--stage', 'staging', '--yes', '--reason', 'x']).code).toBe(3);
+
+    // Locally: the chain holds, and the planted event is marked.
+    const h = ok(b, ['history', '--verify', '--json']).json() as { id: string; unvouched?: boolean }[];
+    expect(h.find((e) => e.id === forged)?.unvouched).toBe(true);
+    expect(h.filter((e) => e.unvouched).map((e) => e.id)).toEqual([forged]);
+
+    // Against the remote: exit 6, the difference named.
+    const r = runCli(b, ['history', '--verify', '--remote', 'origin', '--json']);
+    expect(r.code).toBe(6);
+    expect(r.error().code).toBe('AUDIT_REMOTE_MISMATCH');
+    const diffs = (r.error() as unknown as { data: { differences: { kind: string; id: string }[] } }).data.differences;
+    expect(diffs).toEqual([expect.objectContaining({ kind: 'stage-mismatch', id: forged })]);
+  });
+
+  it('a tampered copy of an event this clone holds, and a deleted one, are each reported', () => {
+    const { a, remote } = published();
+    const clean = ok(a, ['history', '--verify', '--remote', 'origin', '--json']);
+    expect(clean.code).toBe(0);
+    const files = remoteEventFiles(remote);
+    expect(files.length).toBeGreaterThanOrEqual(3);
+    // Tamper: same key, another actor (the content no longer hashes to the id in the name).
+    const tampered = files[0];
+    const doc = JSON.parse(readFileSync(tampered, 'utf8'));
+    writeFileSync(tampered, JSON.stringify({ ...doc, actor: 'ceo@corp' }));
+    // Delete another.
+    unlinkSync(files[1]);
+    const r = runCli(a, ['history', '--verify', '--remote', 'origin', '--json']);
+    expect(r.code).toBe(6);
+    const diffs = (r.error() as unknown as { data: { differences: { kind: string; id: string }[] } }).data.differences;
+    const kinds = diffs.map((d) => d.kind).sort();
+    expect(kinds).toContain('altered-on-remote');
+    expect(kinds).toContain('missing-on-remote');
+    const ids = (f: string) => /([0-9a-f]{64})\.json$/.exec(f)![1];
+    expect(diffs.find((d) => d.kind === 'altered-on-remote')!.id).toBe(ids(tampered));
+    expect(diffs.some((d) => d.kind === 'missing-on-remote' && d.id === ids(files[1]))).toBe(true);
+  });
+
+  it('events only on the remote are listed but are not an error; --remote needs --verify', () => {
+    const { remote } = published();
+    const b = tempRepo();
+    ok(b, ['remote', 'add', 'origin', remote, '--default']);
+    const r = ok(b, ['history', '--verify', '--remote', 'origin']);
+    expect(r.stdout).toContain('only-on-remote');
+    expect(runCli(b, ['history', '--remote', 'origin']).code).toBe(2);
+  });
+});
