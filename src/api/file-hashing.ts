@@ -6,7 +6,7 @@ import { ObjectsReclaimedError, waitForClaims } from '../store/gc-claims.js';
 import { assertSpaceFor } from '../store/free-space.js';
 import { writeTransaction } from '../store/index-db.js';
 import { ingestFile } from '../store/ingest.js';
-import { PARALLEL_FILE_BYTES, PARALLEL_TOTAL_BYTES, hashFilesParallel, hashThreads, type FileHashTask } from '../store/parallel-hash.js';
+import { PARALLEL_FILE_BYTES, PARALLEL_TOTAL_BYTES, fsyncPaths, hashFilesParallel, hashThreads, type FileHashTask } from '../store/parallel-hash.js';
 import { discardTempFile } from '../store/temp-files.js';
 import { fileChunks, hasObjectRow, recordObject } from '../store/version-records.js';
 import type { SelectedFile } from '../workspace/file-selection.js';
@@ -29,7 +29,7 @@ export interface HashedWorkingFile {
  * Storing many small files pays a temp file, an fsync and a rename each: from this many on,
  * workers take them even when their bytes add up to little (the fsyncs then overlap).
  */
-const PARALLEL_STORE_FILES = 64;
+const PARALLEL_STORE_FILES = 16;
 
 interface PendingFile {
   index: number;
@@ -44,7 +44,9 @@ interface PendingFile {
  * bytes end up in the object store (copied in the same read pass that hashes them) and its
  * chunk map in the index. A big file is hashed on every core (parallel-hash.ts); many small
  * ones are spread over worker threads. Results come in the order of `files`. Stat cache
- * updates and object rows are written in one transaction at the end. A file may carry the
+ * updates and object rows are written in one transaction at the end, after every stored
+ * object is on disk: each copy fsynced before its rename, then every folder the renames
+ * touched fsynced once (docs/design.md §5). A file may carry the
  * stat key its caller just read (`stat`), which then saves a second stat.
  */
 export function hashWorkingFiles(
@@ -93,11 +95,15 @@ export function hashWorkingFiles(
   const smallBytes = small.reduce((s, p) => s + p.key.size, 0);
   const spread =
     hashThreads() > 1 && small.length > 1 && (smallBytes >= PARALLEL_TOTAL_BYTES || (opts.store && small.length >= PARALLEL_STORE_FILES));
+  // Folders that received objects: fsynced once each, below, instead of once per object.
+  const unsyncedDirs = opts.store ? new Set<string>() : undefined;
   for (const p of pending) {
     if (spread && p.key.size < PARALLEL_FILE_BYTES) continue;
-    accept(p, hashOne(repo, p, opts.store));
+    accept(p, hashOne(repo, p, unsyncedDirs));
   }
-  if (spread) hashSpread(repo, small, opts.store, accept);
+  if (spread) hashSpread(repo, small, unsyncedDirs, accept);
+  // The renames must be on disk before the index names the objects.
+  if (unsyncedDirs) fsyncPaths(unsyncedDirs);
 
   if (cacheUpdates.length || objectRows.length) {
     writeTransaction(repo.db, () => {
@@ -153,23 +159,31 @@ export async function recordKeepingObjects<T>(
   }
 }
 
-function hashOne(repo: Repository, p: PendingFile, store: boolean): HashedFile {
+/** Hashes one file; with `unsyncedDirs` (storing) its bytes become an object whose folder is added there. */
+function hashOne(repo: Repository, p: PendingFile, unsyncedDirs: Set<string> | undefined): HashedFile {
   try {
-    return store ? ingestFile(repo.store, p.file.abs) : hashFileSync(p.file.abs);
+    return unsyncedDirs ? ingestFile(repo.store, p.file.abs, unsyncedDirs) : hashFileSync(p.file.abs);
   } catch (err) {
-    throw missingOr(err, p.file, store ? repo.metaDir : undefined);
+    throw missingOr(err, p.file, unsyncedDirs ? repo.metaDir : undefined);
   }
 }
 
-/** Whole files on the worker pool; with `store`, each into its own store temp file. */
-function hashSpread(repo: Repository, files: PendingFile[], store: boolean, accept: (p: PendingFile, h: HashedFile) => void): void {
+/** Whole files on the worker pool; with `unsyncedDirs` (storing), each into its own store temp file. */
+function hashSpread(repo: Repository, files: PendingFile[], unsyncedDirs: Set<string> | undefined, accept: (p: PendingFile, h: HashedFile) => void): void {
+  const store = unsyncedDirs !== undefined;
   const temps: ({ path: string; fd: number } | undefined)[] = [];
   if (store) assertSpaceFor(repo.store.tmpDir, files.reduce((sum, p) => sum + p.key.size, 0), `storing ${files.length} files`, repo.metaDir);
   try {
     const tasks: FileHashTask[] = files.map((p, i) => {
       if (!store) return { path: p.file.abs };
-      temps[i] = repo.store.newTemp();
-      return { path: p.file.abs, copyToFd: temps[i]!.fd };
+      return {
+        path: p.file.abs,
+        openCopy: () => {
+          const tmp = repo.store.newTemp();
+          temps[i] = tmp;
+          return tmp.fd;
+        },
+      };
     });
     hashFilesParallel(tasks, (i, result) => {
       if (result instanceof Error) throw missingOr(result, files[i].file, store ? repo.metaDir : undefined);
@@ -183,7 +197,7 @@ function hashSpread(repo: Repository, files: PendingFile[], store: boolean, acce
           discardTempFile(tmp.path);
           throw fsError(err, tmp.path);
         }
-        repo.store.adoptTemp(tmp.path, result.digest);
+        repo.store.adoptTemp(tmp.path, result.digest, unsyncedDirs);
       }
       accept(files[i], result);
     }, (task) => {

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConflictError, isErrnoException } from '../errors.js';
 import type { Database } from './index-db.js';
+import { prepared } from './prepared.js';
 
 /**
  * gc's claims on the objects it is about to delete (docs/design.md §9).
@@ -58,7 +59,7 @@ export function dropDeadClaims(db: Database): void {
 
 /** True when a live gc (not this process) holds a claim on `digest`. */
 export function isClaimed(db: Database, digest: string): boolean {
-  const rows = db.prepare('SELECT pid, host FROM gc_claims WHERE digest = ?').all(digest) as ClaimOwner[];
+  const rows = prepared(db, 'SELECT pid, host FROM gc_claims WHERE digest = ?').all(digest) as ClaimOwner[];
   return rows.some((o) => !(o.pid === process.pid && o.host === HOST) && ownerAlive(o));
 }
 
@@ -89,7 +90,7 @@ export class ObjectsReclaimedError extends ConflictError {
  * claim. Throws ObjectsReclaimedError naming the ones that fail.
  */
 export function assertObjectsKept(db: Database, digests: Iterable<string>, objectPath: (digest: string) => string): void {
-  const hasRow = db.prepare('SELECT 1 FROM objects WHERE digest = ?');
+  const hasRow = prepared(db, 'SELECT 1 FROM objects WHERE digest = ?');
   const lost: string[] = [];
   for (const d of new Set(digests)) {
     if (!hasRow.get(d) || isClaimed(db, d) || !existsSync(objectPath(d))) lost.push(d);

@@ -12,8 +12,10 @@ import { discardTempFile } from './temp-files.js';
  * the copy the object for its digest (fsync, read-only, rename). If the object exists
  * already, the copy is dropped: objects are never rewritten. Runs of zeros are not written
  * (the object is sparse); NO_SPACE (exit 4) before a byte is written when the copy cannot fit.
+ * With `unsyncedDirs` the object's folder is left for the caller to fsync (see
+ * ObjectStore.adoptTemp).
  */
-export function ingestFile(store: ObjectStore, src: string): HashedFile & { stored: boolean } {
+export function ingestFile(store: ObjectStore, src: string, unsyncedDirs?: Set<string>): HashedFile & { stored: boolean } {
   // The copy takes at most what the source takes on disk (holes stay holes).
   let size = 0;
   try {
@@ -32,6 +34,6 @@ export function ingestFile(store: ObjectStore, src: string): HashedFile & { stor
     discardTempFile(tmp.path, tmp.fd);
     throw err;
   }
-  const stored = store.adoptTemp(tmp.path, result.digest);
+  const stored = store.adoptTemp(tmp.path, result.digest, unsyncedDirs);
   return { ...result, stored };
 }

@@ -65,8 +65,13 @@ export class ObjectStore {
   /**
    * Moves a complete, fsynced temp file into place as object `digest`; the caller has
    * verified the digest. Returns false (and deletes the temp) when the object existed.
+   *
+   * The rename reaches the disk when the object's folder is fsynced: here, or — with
+   * `unsyncedDirs` — by the caller, who adds the folder to that set and must fsync every
+   * folder in it (fsyncPaths) before an index transaction names the object. A batch of
+   * objects then costs one fsync per folder instead of one per object (docs/design.md §5).
    */
-  adoptTemp(tmpPath: string, digest: string): boolean {
+  adoptTemp(tmpPath: string, digest: string, unsyncedDirs?: Set<string>): boolean {
     const dest = this.objectPath(digest);
     if (existsSync(dest)) {
       discardTempFile(tmpPath);
@@ -79,7 +84,7 @@ export class ObjectStore {
       }
       return false;
     }
-    placeReadOnly(tmpPath, dest);
+    placeReadOnly(tmpPath, dest, unsyncedDirs);
     return true;
   }
 
@@ -162,15 +167,24 @@ export class ObjectStore {
 
 /**
  * The last step of every store write: a complete, fsynced temp file becomes read-only and
- * is renamed to `dest`, then the folder is fsynced so the rename survives a power loss.
+ * is renamed to `dest`, then the folder is fsynced so the rename survives a power loss (or,
+ * with `unsyncedDirs`, the folder is added there for the caller to fsync).
  */
-function placeReadOnly(tmpPath: string, dest: string): void {
+function placeReadOnly(tmpPath: string, dest: string, unsyncedDirs?: Set<string>): void {
   try {
     chmodSync(tmpPath, 0o444);
-    mkdirSync(dirname(dest), { recursive: true });
-    renameSync(tmpPath, dest);
+    try {
+      renameSync(tmpPath, dest);
+    } catch (err) {
+      // The object's folder does not exist yet (the first object with this prefix). Creating
+      // it only then saves a mkdir per object on a store whose 256 folders all exist.
+      if (!isErrnoException(err, 'ENOENT')) throw err;
+      mkdirSync(dirname(dest), { recursive: true });
+      renameSync(tmpPath, dest);
+    }
     releaseTempFile(tmpPath);
-    fsyncDir(dirname(dest));
+    if (unsyncedDirs) unsyncedDirs.add(dirname(dest));
+    else fsyncDir(dirname(dest));
   } catch (err) {
     discardTempFile(tmpPath);
     throw fsError(err, dest);

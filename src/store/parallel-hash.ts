@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, constants as fsConstants, ftruncateSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fsyncSync, ftruncateSync, openSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
@@ -22,7 +22,11 @@ import type { ChunkRef, HashedFile } from './hash-file.js';
  * (nothing is copied) and its sha256 comes back. Reading, scanning, hashing and writing of
  * different slots all overlap.
  *
- * Many files (hashFilesParallel): each worker takes whole files.
+ * Many files (hashFilesParallel): each worker takes whole files. A stored file's copy is
+ * fsynced by the worker asynchronously (libuv's thread pool) while it hashes the next one, so
+ * many fsyncs are in flight at once: the file system commits them together (ext4's journal
+ * takes one commit for all), where one after the other each costs a whole commit (~4 ms here).
+ * fsyncPaths does the same for the folders a batch of renames touched.
  *
  * Why synchronous: hashFileSync and hashWorkingFiles are synchronous and called from many
  * places (commit, status, verify, checkout, pull). This thread blocks in Atomics.wait on a
@@ -32,7 +36,8 @@ import type { ChunkRef, HashedFile } from './hash-file.js';
  * Never stuck: jobs wait in a queue here and are posted only to workers that have started;
  * while none has (start-up, or a worker that cannot start), and when a worker dies, this
  * thread runs the jobs itself. Every job is idempotent (hash ranges, read or write bytes at
- * a position, hash a file and write its copy at positions from 0), so re-running one is safe.
+ * a position, hash a file and write its copy at positions from 0, fsync a path), so
+ * re-running one is safe.
  *
  * Workers start on first use only (a file of PARALLEL_FILE_BYTES or more, or more than
  * PARALLEL_TOTAL_BYTES of files), are unref'd (they never keep the process alive) and are
@@ -52,8 +57,15 @@ const SLOT_COUNT = 6;
 export const DIRECT_ALIGN = 4096;
 /** Jobs posted to one hash worker at a time: it always has the next one queued. */
 const HASH_JOBS_PER_WORKER = 3;
-/** Whole-file jobs in flight per hash worker. */
+/** Whole-file jobs in flight per hash worker when nothing is stored (each is pure CPU and reads). */
 const FILE_JOBS_PER_WORKER = 2;
+/**
+ * Jobs in flight per worker that mostly wait on fsync (storing files, fsyncPaths): enough
+ * for the file system to commit many at once; each holds one open temp file.
+ */
+const SYNC_JOBS_PER_WORKER = 16;
+/** fsyncPaths starts the workers for this many paths or more (fewer are synced on this thread). */
+const PARALLEL_SYNC_PATHS = 8;
 /** How often a blocked wait re-checks worker health. */
 const WAIT_SLICE_MS = 100;
 /** A pool that shows no progress for this long is considered lost. */
@@ -90,8 +102,14 @@ export interface FileJob {
   path: string;
   copyToFd: number;
 }
+/** fsync of a file or folder by path (a folder that refuses fsync is not an error: see fsyncPath). */
+export interface SyncJob {
+  kind: 'fsync';
+  id: number;
+  path: string;
+}
 /** A job for a worker. */
-export type HashJob = MemoryJob | FileJob;
+export type HashJob = MemoryJob | FileJob | SyncJob;
 
 /** A serialised error from a worker. */
 export interface WorkerError {
@@ -196,14 +214,44 @@ export function reviveWorkerError(e: WorkerError): Error {
   return new Error(e.message);
 }
 
+/**
+ * fsync a file or folder by path, so what was written or renamed in it survives a power
+ * loss. A file system that refuses fsync on folders (EINVAL, EISDIR, EBADF, EPERM on some)
+ * is not an error there: the rename is still atomic. Other errors are thrown.
+ */
+export function fsyncPath(path: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    fsyncSync(fd);
+  } catch (err) {
+    if (!isFolderSyncRefusal(err)) throw err;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** The errors a file system gives when it does not fsync folders. */
+export function isFolderSyncRefusal(err: unknown): boolean {
+  return isErrnoException(err, 'EINVAL') || isErrnoException(err, 'EISDIR') || isErrnoException(err, 'EBADF') || isErrnoException(err, 'EPERM') || isErrnoException(err, 'ENOTSUP');
+}
+
 interface PoolWorker {
   worker: Worker;
   port: MessagePort;
   index: number;
   /** Jobs posted to it and not answered yet. */
   inFlight: Map<number, HashJob>;
+  /** Most jobs in flight (chunk, read and write jobs; see jobLimit). */
   limit: number;
   dead: boolean;
+}
+
+/** Most jobs of this kind a worker may have in flight: more for those that wait on fsync. */
+function jobLimit(w: PoolWorker, job: HashJob): number {
+  if (job.kind === 'fsync' || (job.kind === 'file' && job.copyToFd >= 0)) return SYNC_JOBS_PER_WORKER;
+  if (job.kind === 'file') return FILE_JOBS_PER_WORKER;
+  return w.limit;
 }
 
 type NewJob = HashJob extends infer J ? (J extends unknown ? Omit<J, 'id'> : never) : never;
@@ -215,8 +263,11 @@ class HashPool {
   private readonly control: Int32Array;
   /** Hash workers: chunk and file jobs. */
   private readonly hashers: PoolWorker[] = [];
-  /** The reader: file reads (a copy out of the page cache) stay off the scanning thread. */
-  private readonly reader: PoolWorker;
+  /**
+   * The reader: file reads (a copy out of the page cache) stay off the scanning thread.
+   * Started with the first read (whole files and fsyncs never need it).
+   */
+  private readerThread: PoolWorker | undefined;
   /**
    * The store writer: writes block on the disk (an O_DIRECT write returns when the device
    * has the bytes), so they get a thread of their own instead of delaying reads or hashes.
@@ -250,7 +301,6 @@ class HashPool {
       return { worker, port: port1, index, inFlight: new Map(), limit, dead: false };
     };
     for (let i = 0; i < threads; i++) this.hashers.push(start(i, HASH_JOBS_PER_WORKER));
-    this.reader = start(threads, SLOT_COUNT);
     this.startWorker = start;
   }
 
@@ -317,7 +367,10 @@ class HashPool {
   }
 
   private all(): PoolWorker[] {
-    return this.writerThread ? [...this.hashers, this.reader, this.writerThread] : [...this.hashers, this.reader];
+    const out = [...this.hashers];
+    if (this.readerThread) out.push(this.readerThread);
+    if (this.writerThread) out.push(this.writerThread);
+    return out;
   }
 
   private state(w: PoolWorker): number {
@@ -326,7 +379,10 @@ class HashPool {
 
   /** The workers that may run `job`: the reader, the writer, or the hashers. */
   private candidates(job: HashJob): PoolWorker[] {
-    if (job.kind === 'read') return [this.reader];
+    if (job.kind === 'read') {
+      this.readerThread ??= this.startWorker(this.hashers.length, SLOT_COUNT);
+      return [this.readerThread];
+    }
     if (job.kind === 'write') {
       this.writerThread ??= this.startWorker(this.hashers.length + 1, SLOT_COUNT);
       return [this.writerThread];
@@ -345,7 +401,7 @@ class HashPool {
       const job = this.queue[i];
       let target: PoolWorker | undefined;
       for (const w of this.candidates(job)) {
-        if (w.dead || w.inFlight.size >= w.limit || this.state(w) !== WORKER_READY) continue;
+        if (w.dead || w.inFlight.size >= jobLimit(w, job) || this.state(w) !== WORKER_READY) continue;
         if (!target || w.inFlight.size < target.inFlight.size) target = w;
       }
       if (!target) {
@@ -380,6 +436,10 @@ class HashPool {
 
   private runHere(job: HashJob): HashJobResult {
     try {
+      if (job.kind === 'fsync') {
+        fsyncPath(job.path);
+        return { id: job.id };
+      }
       if (job.kind !== 'file') return runMemoryJob(job, this.bytes);
       if (!this.fileJobHere) throw new Error('BUG: no local runner for file jobs');
       return this.fileJobHere(job);
@@ -550,32 +610,37 @@ export function hashFdPipelined(fd: number, copyToFd?: number): HashedFile {
   }
 }
 
-/** One file for hashFilesParallel: its path and, to store it, the temp file to copy it into. */
+/** One file for hashFilesParallel: its path and, to store it, how to open the temp file to copy it into. */
 export interface FileHashTask {
   path: string;
-  /** The bytes are copied here (at positions from 0) and the descriptor fsynced; it stays open. */
-  copyToFd?: number;
+  /**
+   * Opens the temp file the bytes are copied into (at positions from 0; the descriptor is
+   * then fsynced and stays open), called when the file's job is posted: only the files in
+   * flight have a temp file open.
+   */
+  openCopy?: () => number;
 }
 
 /**
  * Hashes whole files on the worker pool, several at a time; `onDone` gets each result (or
  * the error for that file) as it arrives, in completion order. `hashHere` is how this
- * thread hashes a file when no worker can (it must copy at positions from 0 and fsync, like
- * a worker). Returns when all are done; if `onDone` throws, waits for the jobs in flight first.
+ * thread hashes a file when no worker can (it must copy at positions from 0 into `copyToFd`
+ * and fsync it, like a worker). Returns when all are done; if `onDone` throws, waits for the jobs in flight first.
  */
 export function hashFilesParallel(
   tasks: readonly FileHashTask[],
   onDone: (index: number, result: (HashedFile & { mtimeMs: number }) | Error) => void,
-  hashHere: (task: FileHashTask) => HashedFile & { mtimeMs: number },
+  hashHere: (job: { path: string; copyToFd?: number }) => HashedFile & { mtimeMs: number },
 ): void {
   const pool = getPool();
   pool.fileJobHere = (job) => ({ id: job.id, file: hashHere({ path: job.path, copyToFd: job.copyToFd >= 0 ? job.copyToFd : undefined }) });
   const indexOfJob = new Map<number, number>();
   let next = 0;
+  const inFlight = pool.size * (tasks.some((t) => t.openCopy !== undefined) ? SYNC_JOBS_PER_WORKER : FILE_JOBS_PER_WORKER);
   const fill = () => {
-    while (next < tasks.length && pool.outstanding < pool.size * FILE_JOBS_PER_WORKER) {
+    while (next < tasks.length && pool.outstanding < inFlight) {
       const t = tasks[next];
-      const id = pool.submit({ kind: 'file', path: t.path, copyToFd: t.copyToFd ?? -1 });
+      const id = pool.submit({ kind: 'file', path: t.path, copyToFd: t.openCopy ? t.openCopy() : -1 });
       indexOfJob.set(id, next++);
     }
   };
@@ -594,4 +659,34 @@ export function hashFilesParallel(
     pool.drain(); // when onDone threw: no worker may still write to a descriptor the caller closes
     pool.fileJobHere = undefined;
   }
+}
+
+/**
+ * fsyncs every path (files or folders; see fsyncPath), many at once on the worker pool when
+ * there are several (the file system then commits them together), else on this thread.
+ * Returns when all are on disk; throws the first error after every job has finished.
+ */
+export function fsyncPaths(paths: Iterable<string>): void {
+  const list = [...new Set(paths)];
+  if (list.length === 0) return;
+  if (hashThreads() <= 1 || (pool === undefined && list.length < PARALLEL_SYNC_PATHS)) {
+    for (const p of list) fsyncPath(p);
+    return;
+  }
+  const workers = getPool();
+  let failure: WorkerError | undefined;
+  let next = 0;
+  const fill = () => {
+    while (next < list.length && workers.outstanding < workers.size * SYNC_JOBS_PER_WORKER) workers.submit({ kind: 'fsync', path: list[next++] });
+  };
+  try {
+    fill();
+    while (workers.outstanding > 0) {
+      for (const r of workers.waitAny()) if (r.error) failure ??= r.error;
+      fill();
+    }
+  } finally {
+    workers.drain();
+  }
+  if (failure) throw reviveWorkerError(failure);
 }

@@ -3,6 +3,7 @@ import type { ManifestFile, VersionManifest } from '../core/manifest.js';
 import { isClaimed } from './gc-claims.js';
 import type { ChunkRef } from './hash-file.js';
 import type { Database } from './index-db.js';
+import { prepared } from './prepared.js';
 
 /** One version as the index knows it (no files, no lineage). */
 export interface VersionRow {
@@ -112,20 +113,20 @@ export function insertVersion(
 export function recordObject(db: Database, digest: string, size: number, chunks: readonly ChunkRef[]): boolean {
   recordFileChunks(db, digest, chunks);
   if (isClaimed(db, digest)) return false;
-  db.prepare('INSERT OR IGNORE INTO objects (digest, size, chunk_count) VALUES (?,?,?)').run(digest, size, chunks.length);
+  prepared(db, 'INSERT OR IGNORE INTO objects (digest, size, chunk_count) VALUES (?,?,?)').run(digest, size, chunks.length);
   return true;
 }
 
 /** Records a file's chunk list (known from a commit or a remote file list). */
 export function recordFileChunks(db: Database, fileDigest: string, chunks: readonly ChunkRef[]): void {
-  if (db.prepare('SELECT 1 FROM chunks WHERE file_digest = ? LIMIT 1').get(fileDigest)) return;
-  const ins = db.prepare('INSERT INTO chunks (file_digest, seq, digest, offset, length) VALUES (?,?,?,?,?)');
+  if (prepared(db, 'SELECT 1 FROM chunks WHERE file_digest = ? LIMIT 1').get(fileDigest)) return;
+  const ins = prepared(db, 'INSERT INTO chunks (file_digest, seq, digest, offset, length) VALUES (?,?,?,?,?)');
   chunks.forEach((c, i) => ins.run(fileDigest, i, c.digest, c.offset, c.length));
 }
 
 /** A file's chunk list in order, or null when unknown. */
 export function fileChunks(db: Database, fileDigest: string): ChunkRef[] | null {
-  const rows = db.prepare('SELECT digest, offset, length FROM chunks WHERE file_digest = ? ORDER BY seq').all(fileDigest) as ChunkRef[];
+  const rows = prepared(db, 'SELECT digest, offset, length FROM chunks WHERE file_digest = ? ORDER BY seq').all(fileDigest) as ChunkRef[];
   return rows.length ? rows : null;
 }
 
@@ -142,7 +143,7 @@ export function localChunkSource(db: Database, chunkDigest: string): { fileDiges
 
 /** True when the index records the object as present. */
 export function hasObjectRow(db: Database, digest: string): boolean {
-  return !!db.prepare('SELECT 1 FROM objects WHERE digest = ?').get(digest);
+  return !!prepared(db, 'SELECT 1 FROM objects WHERE digest = ?').get(digest);
 }
 
 /** True when some version of any model has a file with this digest (its bytes can be checked out again). */

@@ -15,7 +15,7 @@ import { fileDigestFromChunks } from '../../src/store/file-digest.js';
 import { CHUNKING } from '../../src/store/gear.js';
 import { WasmChunker } from '../../src/store/gear-wasm.js';
 import { ChunkHasher, hashFileSingleThread, hashFileSync, type HashedFile } from '../../src/store/hash-file.js';
-import { PARALLEL_FILE_BYTES, hashFdPipelined, hashFilesParallel, hashThreads } from '../../src/store/parallel-hash.js';
+import { PARALLEL_FILE_BYTES, fsyncPaths, hashFdPipelined, hashFilesParallel, hashThreads } from '../../src/store/parallel-hash.js';
 import { vectorStream } from '../vectors/stream.js';
 
 const MiB = 1024 * 1024;
@@ -217,12 +217,60 @@ describe('whole files on workers', () => {
     const fd = openSync(dest, 'w', 0o600);
     try {
       let got: HashedFile | Error | undefined;
-      hashFilesParallel([{ path: src, copyToFd: fd }], (_, r) => (got = r), (t) => hashFileSingleThread(t.path, t.copyToFd));
+      hashFilesParallel([{ path: src, openCopy: () => fd }], (_, r) => (got = r), (t) => hashFileSingleThread(t.path, t.copyToFd));
       expect(got).toMatchObject(reference(data));
     } finally {
       closeSync(fd);
     }
     expect(readFileSync(dest).equals(data)).toBe(true);
+  });
+
+  it('stores many files with only the files in flight holding a temp file, each copy complete', () => {
+    process.env.MODELCTL_THREADS = '2';
+    const datas = Array.from({ length: 300 }, (_, i) => randomBytes(1 + ((i * 7919) % 40_000), i + 100));
+    const paths = datas.map((d, i) => fileOf(`s${i}.bin`, d));
+    const fds = new Map<number, number>();
+    let open = 0;
+    let mostOpen = 0;
+    const results = new Map<number, HashedFile | Error>();
+    hashFilesParallel(
+      paths.map((path, i) => ({
+        path,
+        openCopy: () => {
+          const fd = openSync(join(dir, `copy${i}`), 'w', 0o600);
+          fds.set(i, fd);
+          mostOpen = Math.max(mostOpen, ++open);
+          return fd;
+        },
+      })),
+      (i, r) => {
+        results.set(i, r);
+        closeSync(fds.get(i) as number);
+        open--;
+      },
+      (t) => {
+        const r = hashFileSingleThread(t.path, t.copyToFd);
+        if (t.copyToFd !== undefined) fsyncSync(t.copyToFd);
+        return r;
+      },
+    );
+    datas.forEach((d, i) => {
+      expect(results.get(i), `file ${i}`).toMatchObject(reference(d));
+      expect(readFileSync(join(dir, `copy${i}`)).equals(d), `copy ${i}`).toBe(true);
+    });
+    expect(open).toBe(0);
+    expect(mostOpen).toBeLessThan(paths.length / 2);
+  });
+});
+
+describe('fsyncPaths', () => {
+  it('fsyncs files and folders, on workers when there are many, and throws for a path that is not there', () => {
+    process.env.MODELCTL_THREADS = '2';
+    const files = Array.from({ length: 40 }, (_, i) => fileOf(`sync${i}.bin`, randomBytes(100, i)));
+    expect(() => fsyncPaths([...files, dir, tmpdir()])).not.toThrow();
+    expect(() => fsyncPaths([dir])).not.toThrow();
+    expect(() => fsyncPaths([...files, join(dir, 'absent')])).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+    expect(() => fsyncPaths([join(dir, 'absent')])).toThrow(expect.objectContaining({ code: 'ENOENT' }));
   });
 });
 
