@@ -9,9 +9,7 @@ import { requireModel, resolveRef } from '../store/resolve-ref.js';
 import { assertTagFree, deleteTag as deleteTagRow, getTag, listTags, setTag } from '../store/tags-table.js';
 import { getVersion, type VersionRow } from '../store/version-records.js';
 import { hostName, resolveActor } from '../workspace/identity.js';
-import { pushTo } from '../sync/push.js';
-import { openRefPublication } from '../sync/ref-publication.js';
-import { withRemoteSession, type RemoteTarget } from '../sync/remote-session.js';
+import type { RemoteTarget } from '../sync/remote-session.js';
 import { withRepository, type CommonOptions, type Repository } from './repository.js';
 import { SHORT_ID_LENGTH, summarizeVersion, type VersionSummary } from './views.js';
 
@@ -63,6 +61,13 @@ export async function tag(opts: TagOptions): Promise<TagResult> {
     if (before !== null && before !== target.id && !opts.force) assertTagFree(db, modelId, target.model, opts.name);
     const event = before === target.id ? null : await tagEvent(repo, target, opts, before);
     if (!opts.push) return recordTag(repo, target, opts, before, event);
+    // The sync layer (and the remote documents' validator) only for --push: `tags` and a
+    // local tag start without it.
+    const [{ withRemoteSession }, { openRefPublication }, { pushTo }] = await Promise.all([
+      import('../sync/remote-session.js'),
+      import('../sync/ref-publication.js'),
+      import('../sync/push.js'),
+    ]);
     return withRemoteSession(repo, opts, { create: true, probe: true }, async (session) => {
       const warnings = session.conditionalWrites ? [] : [`${session.displayUrl} ignores conditional writes: someone else's tag of that name could silently be overwritten`];
       const publication = await openRefPublication(repo, session, { kind: 'tag', model: target.model, name: opts.name }, target.id, opts.argv ?? []);
