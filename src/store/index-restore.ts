@@ -21,6 +21,7 @@ export interface JournalState {
   events: { payload: string; id: string; pushed: number }[];
   remoteVersions: Extract<JournalRecord, { k: 'remote-version' }>[];
   signatures: Extract<JournalRecord, { k: 'signature' }>[];
+  remoteEvents: Extract<JournalRecord, { k: 'remote-event' }>[];
 }
 
 /** Folds journal records (oldest first) into the state they leave. */
@@ -32,6 +33,7 @@ export function foldJournal(records: readonly JournalRecord[]): JournalState {
   const events = new Map<string, { payload: string; id: string; pushed: number }>();
   const remoteVersions = new Map<string, Extract<JournalRecord, { k: 'remote-version' }>>();
   const signatures: JournalState['signatures'] = [];
+  const remoteEvents: JournalState['remoteEvents'] = [];
   for (const r of records) {
     switch (r.k) {
       case 'version':
@@ -60,6 +62,9 @@ export function foldJournal(records: readonly JournalRecord[]): JournalState {
       case 'signature':
         signatures.push(r);
         break;
+      case 'remote-event':
+        remoteEvents.push(r);
+        break;
     }
   }
   return {
@@ -70,6 +75,7 @@ export function foldJournal(records: readonly JournalRecord[]): JournalState {
     events: [...events.values()],
     remoteVersions: [...remoteVersions.values()],
     signatures,
+    remoteEvents,
   };
 }
 
@@ -151,6 +157,9 @@ export function restoreFromJournal(db: Database, s: JournalState): JournalRestor
     if (hasVersion(r.id)) db.prepare('INSERT OR IGNORE INTO remote_versions (remote, version_id, number) VALUES (?,?,?)').run(r.remote, r.id, r.number);
   }
   markEventsOnKnownRemotes(db, published); // the journal says published, not where (docs/design.md §7)
+  const hasEvent = db.prepare('SELECT 1 FROM events WHERE id = ?');
+  const onRemote = db.prepare('INSERT OR IGNORE INTO remote_events (remote, event_id) VALUES (?, ?)');
+  for (const r of s.remoteEvents) if (hasEvent.get(r.id)) onRemote.run(r.remote, r.id);
   // Bundles are checked whenever they are used (docs/design.md §11); they cannot be made
   // again without the signer's key, so every one the journal kept comes back.
   for (const g of s.signatures) {

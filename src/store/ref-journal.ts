@@ -39,7 +39,8 @@ export type JournalRecord =
   | { k: 'event'; id: string; payload: string; pushed: number }
   | { k: 'event-pushed'; id: string; pushed: number }
   | { k: 'remote-version'; remote: string; id: string; number: number | null }
-  | { k: 'signature'; version: string; kind: string; keyHint: string; bundleHex: string; bundleId: string; at: string };
+  | { k: 'signature'; version: string; kind: string; keyHint: string; bundleHex: string; bundleId: string; at: string }
+  | { k: 'remote-event'; remote: string; id: string };
 
 /**
  * Appends the queued changes to the journal and clears the queue, under the write lock.

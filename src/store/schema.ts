@@ -288,6 +288,13 @@ export const MIGRATIONS: readonly string[] = [
     JOIN (SELECT remote FROM remote_versions UNION SELECT remote FROM remote_refs) r
     WHERE e.pushed = 1;
   `,
+  // 8: remote_events in the ref journal too (store/ref-journal.ts, docs/design.md §9): what
+  // each remote holds of the audit trail survives a lost index like the events themselves.
+  `
+  CREATE TRIGGER journal_remote_event_insert AFTER INSERT ON remote_events BEGIN
+    INSERT INTO journal_pending (record) VALUES (json_object('k','remote-event','remote',NEW.remote,'id',NEW.event_id)); END;
+  INSERT INTO journal_pending (record) SELECT json_object('k','remote-event','remote',r.remote,'id',r.event_id) FROM remote_events r;
+  `,
 ];
 
 /** The schema version this build writes. */

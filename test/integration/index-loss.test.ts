@@ -116,4 +116,21 @@ describe('index.db restored without its WAL', () => {
     const actors = ok(repo, ['history', '--json']).json().map((e: { actor: string }) => e.actor);
     expect(actors).not.toContain('ceo@corp');
   });
+
+  it('what each remote holds (versions, events) survives too: after the rebuild push has nothing to publish', () => {
+    const repo = tempRepo();
+    const remote = tempDir();
+    writeFile(repo, 'w.bin', pseudoRandomBytes(60_000, 8));
+    ok(repo, ['commit', 'm', 'w.bin']);
+    ok(repo, ['tag', 'm@v1', 'shipped']);
+    ok(repo, ['remote', 'add', 'origin', remote, '--default']);
+    ok(repo, ['push']);
+    rmSync(join(repo, '.modelctl', 'index.db'));
+    ok(repo, ['verify', '--rebuild-index']);
+    const again = ok(repo, ['push', '--json']).json();
+    expect(again.events).toBe(0);
+    expect(again.versions.every((v: { status: string }) => v.status !== 'uploaded')).toBe(true);
+    ok(repo, ['history', '--verify', '--remote', 'origin']);
+  });
 });
+
