@@ -27,6 +27,7 @@ import { join, relative } from 'node:path';
 
 import { buildScaleRepo, timeScaleCommands } from './index-scale.mjs';
 import { caseDurability } from './safety.mjs';
+import { caseRemoteGc } from './remote-gc.mjs';
 import { caseSigning } from './signing.mjs';
 import { caseTensors } from './tensors.mjs';
 import { caseServe } from './serve.mjs';
@@ -401,6 +402,7 @@ async function main() {
   if (wanted('tensors')) caseTensors();
   if (wanted('serve')) await caseServe(p);
   if (wanted('durability')) caseDurability();
+  if (wanted('remote-gc')) caseRemoteGc();
 
   const transfers = ['bytes', 'speed', 'rss-transfer'].some(wanted);
   if (transfers && !pushAvailable()) {

@@ -12,7 +12,7 @@
  * mtime with this host's clock: hosts sharing a folder need roughly synchronised clocks.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { constants as fsConstants, type BigIntStats, type Dirent } from 'node:fs';
+import { constants as fsConstants, type BigIntStats, type Dir, type Dirent } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
@@ -416,32 +416,39 @@ class DirectoryRemote implements Remote {
   }
 
   private async *walk(dir: string, dirKey: string): AsyncGenerator<ObjectInfo> {
-    let entries: Dirent[];
+    // Streamed (opendir), not readdir: chunks/ of a large remote holds a million names, and
+    // remote gc lists it whole; memory stays one batch, not one entry per file.
+    let handle: Dir;
     try {
-      entries = await fs.readdir(dir, { withFileTypes: true });
+      handle = await fs.opendir(dir, { bufferSize: 256 });
     } catch (err) {
       if (isAbsent(err)) return;
       throw err;
     }
-    const files: string[] = [];
     const subdirs: string[] = [];
-    for (const entry of entries) {
-      if (entry.name.startsWith(RESERVED_NAME_PREFIX)) continue;
-      if (entry.isDirectory()) subdirs.push(entry.name);
-      else if (entry.isFile()) files.push(entry.name);
-      // Never followed, never skipped in silence: a link or a FIFO in a remote is planted.
-      else throw hostileEntry('LIST', dirKey, dirKey + entry.name, entry.isSymbolicLink() ? 'symbolic link' : kindOfDirent(entry));
-    }
+    let batch: string[] = [];
     // Stat in batches: thousands of chunk files one by one would be latency-bound on a share.
-    for (let i = 0; i < files.length; i += 64) {
-      const batch = files.slice(i, i + 64);
-      const stats = await Promise.all(batch.map((name) => lstatOrNull(path.join(dir, name))));
-      for (let j = 0; j < batch.length; j++) {
+    const statBatch = async function* (names: string[]): AsyncGenerator<ObjectInfo> {
+      const stats = await Promise.all(names.map((name) => lstatOrNull(path.join(dir, name))));
+      for (let j = 0; j < names.length; j++) {
         const stat = stats[j];
         if (stat === null || stat === undefined || !stat.isFile()) continue;
-        yield { key: dirKey + batch[j], size: Number(stat.size), etag: etagOf(stat), lastModified: new Date(Number(stat.mtimeMs)) };
+        yield { key: dirKey + names[j], size: Number(stat.size), etag: etagOf(stat), lastModified: new Date(Number(stat.mtimeMs)) };
+      }
+    };
+    for await (const entry of handle) {
+      if (entry.name.startsWith(RESERVED_NAME_PREFIX)) continue;
+      if (entry.isDirectory()) subdirs.push(entry.name);
+      else if (entry.isFile()) batch.push(entry.name);
+      // Never followed, never skipped in silence: a link or a FIFO in a remote is planted.
+      else throw hostileEntry('LIST', dirKey, dirKey + entry.name, entry.isSymbolicLink() ? 'symbolic link' : kindOfDirent(entry));
+      if (batch.length === 64) {
+        const names = batch;
+        batch = [];
+        yield* statBatch(names);
       }
     }
+    yield* statBatch(batch);
     for (const name of subdirs) yield* this.walk(path.join(dir, name), `${dirKey}${name}/`);
   }
 }

@@ -111,12 +111,14 @@ export async function uploadVersions(repo: Repository, session: RemoteSession, v
   await uploadManifests(repo, session, plan.needData, limit);
   const left = new Set(plan.missingBytes.map((v) => v.id));
   // The remote gc fence (docs/design.md §16): nothing is numbered over objects a sweep removed.
-  const toClaim = versions.filter((v) => !left.has(v.id));
+  // Only versions this push publishes: ones the remote already numbered (or removed) are not re-sent.
+  const publishing = new Set([...plan.needData.map((v) => v.id), ...plan.alreadyThere]);
+  const toClaim = versions.filter((v) => !left.has(v.id) && publishing.has(v.id));
   for (const id of await fence.settle(toClaim, limit)) left.add(id);
   const ctx = { actor: await resolveActor(repo.root), argv: req.argv ?? [], remote: session.displayUrl };
   const numbered = await claimNumbers(repo, session, versions.filter((v) => !left.has(v.id)), plan.alreadyThere, ctx);
   barrier('push-claimed');
-  const broken = await fence.settle(versions.filter((v) => !left.has(v.id)), limit);
+  const broken = await fence.settle(toClaim.filter((v) => !left.has(v.id)), limit);
   if (broken.size) throw versionsBrokenByGc(session, [...broken]);
   return { versions: numbered.versions, skipped, chunks, renumbered: numbered.renumbered };
 }

@@ -2,6 +2,7 @@ import type { LimitFunction } from 'p-limit';
 import { parseManifest } from '../core/manifest.js';
 import { decodeDoc, eventDocSchema, fileListSchema, keys, numberDocSchema, parseModelKey, removedDocSchema, stageDocSchema, tagDocSchema, type RemovedDoc } from '../core/remote-layout.js';
 import type { ObjectInfo, Remote } from '../remote/remote.js';
+import type { DigestSet } from '../core/digest-set.js';
 
 /**
  * The mark side of remote gc (docs/design.md §16): what the remote's references are, read
@@ -124,7 +125,7 @@ export async function readManifestFacts(remote: Remote, id: string): Promise<Man
  * reading each list not already in `lists`. A missing list adds nothing: there is nothing
  * to keep for it (verify --remote reports it).
  */
-export async function markFileLists(remote: Remote, digests: Iterable<string>, lists: Set<string>, chunks: Set<string>, limit: LimitFunction): Promise<void> {
+export async function markFileLists(remote: Remote, digests: Iterable<string>, lists: Set<string>, chunks: DigestSet, limit: LimitFunction): Promise<void> {
   const todo = [...new Set(digests)].filter((d) => !lists.has(d));
   for (const d of todo) lists.add(d);
   await Promise.all(

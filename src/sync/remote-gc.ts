@@ -2,6 +2,7 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import { ConflictError, UsageError } from '../errors.js';
 import { buildEvent, eventPayload, type AuditEvent } from '../core/events.js';
 import { encodeDoc, keys, type RemovedDoc } from '../core/remote-layout.js';
+import { DigestSet } from '../core/digest-set.js';
 import { decideRetention, type RetentionPolicy, type RetentionVerdict } from '../core/retention.js';
 import { isPreconditionFailed, type ObjectInfo, type Remote } from '../remote/remote.js';
 import { appendEvent } from '../store/events-table.js';
@@ -133,7 +134,7 @@ interface Mark {
   /** Version ids whose objects are referenced (their chunks are in `chunkRefs`). */
   referencedVersions: Set<string>;
   listRefs: Set<string>;
-  chunkRefs: Set<string>;
+  chunkRefs: DigestSet;
   removals: GcRemovedVersion[];
   kept: GcKeptVersion[];
   /** Candidates: unreferenced at the mark and older than the grace period. */
@@ -238,7 +239,7 @@ async function markRemote(remote: Remote, req: RemoteGcRequest, limit: LimitFunc
   );
 
   const listRefs = new Set<string>();
-  const chunkRefs = new Set<string>();
+  const chunkRefs = new DigestSet();
   for (const id of referencedVersions) for (const c of facts.get(id)?.chunks ?? []) chunkRefs.add(c);
   await markFileLists(remote, [...referencedVersions].flatMap((id) => facts.get(id)?.lists ?? []), listRefs, chunkRefs, limit);
 

@@ -48,3 +48,17 @@ describe('retention decisions (core/retention.ts)', () => {
     expect(() => parseDuration('soon', 'x', 0)).toThrow();
   });
 });
+
+describe('DigestSet (core/digest-set.ts)', () => {
+  it('holds what was added, through growth, and nothing else', async () => {
+    const { DigestSet } = await import('../../src/core/digest-set.js');
+    const { createHash } = await import('node:crypto');
+    const d = (i: number) => createHash('sha256').update(String(i)).digest('hex');
+    const s = new DigestSet(4);
+    for (let i = 0; i < 5000; i++) s.add(d(i)).add(d(i));
+    expect(s.size).toBe(5000);
+    for (let i = 0; i < 5000; i++) expect(s.has(d(i))).toBe(true);
+    for (let i = 5000; i < 6000; i++) expect(s.has(d(i))).toBe(false);
+    expect(s.has('not-a-digest')).toBe(false);
+  });
+});
