@@ -1,6 +1,6 @@
 import pLimit from 'p-limit';
 import { readAuditTrailLock, type AuditTrailLock } from '../sync/audit-lock.js';
-import { withRemoteSession } from '../sync/remote-session.js';
+import { storeSessionOf, withRemoteSession } from '../sync/remote-session.js';
 import { jobsOrDefault } from '../sync/transfer-progress.js';
 import { withRepository, type CommonOptions } from './repository.js';
 
@@ -16,5 +16,5 @@ export interface AuditTrailLockOptions extends CommonOptions {
  * compliance mode) and until when; on a store without one, says so (`supported: false`).
  */
 export async function auditTrailLock(opts: AuditTrailLockOptions): Promise<AuditTrailLock> {
-  return withRepository(opts, (repo) => withRemoteSession(repo, { remote: opts.remote }, { create: false }, (session) => readAuditTrailLock(session, pLimit(jobsOrDefault(undefined)), opts.model)));
+  return withRepository(opts, (repo) => withRemoteSession(repo, { remote: opts.remote }, { create: false }, (session) => readAuditTrailLock(storeSessionOf(session, 'the audit trail lock'), pLimit(jobsOrDefault(undefined)), opts.model)));
 }

@@ -1,5 +1,5 @@
 import { assertModelName } from '../core/names.js';
-import { fetchInto, type FetchResult } from '../sync/fetch.js';
+import type { FetchResult } from '../sync/fetch.js';
 import { withRemoteSession, type RemoteTarget } from '../sync/remote-session.js';
 import { withRepository, type CommonOptions } from './repository.js';
 
@@ -22,5 +22,5 @@ export interface FetchOptions extends CommonOptions, RemoteTarget {
  */
 export async function fetch(opts: FetchOptions = {}): Promise<FetchResult> {
   if (opts.model) assertModelName(opts.model);
-  return withRepository(opts, (repo) => withRemoteSession(repo, opts, { create: false }, (session) => fetchInto(repo, session, opts)));
+  return withRepository(opts, (repo) => withRemoteSession(repo, opts, { create: false }, (session) => session.protocol.fetch(repo, opts)));
 }

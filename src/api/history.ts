@@ -4,7 +4,7 @@ import { parseSince } from '../core/time-filter.js';
 import { readChainHead, verifyEventChain, type ChainHead } from '../store/events-table.js';
 import { listEvents, unrecordedStageMoves, type EventRecord } from '../store/history-queries.js';
 import { auditRemoteEvents, type EventAudit, type EventDifference } from '../sync/event-audit.js';
-import { withRemoteSession } from '../sync/remote-session.js';
+import { storeSessionOf, withRemoteSession } from '../sync/remote-session.js';
 import { requireModel } from '../store/resolve-ref.js';
 import { withRepository, type CommonOptions } from './repository.js';
 
@@ -75,7 +75,7 @@ export async function history(opts: HistoryOptions = {}): Promise<HistoryResult>
     let events: HistoryEvent[] = listEvents(db, { model: opts.model, since }).map((e) => (flagged.has(e.id) ? { ...e, unvouched: true as const } : e));
     if (opts.stage !== undefined) events = events.filter((e) => e.data.stage === opts.stage);
     const remoteAudit = opts.verify && opts.remote !== undefined
-      ? await withRemoteSession(repo, { remote: opts.remote }, { create: false }, (session) => auditRemoteEvents(repo, session, opts.model))
+      ? await withRemoteSession(repo, { remote: opts.remote }, { create: false }, (session) => auditRemoteEvents(repo, storeSessionOf(session, '`history --remote`'), opts.model))
       : null;
     return { events, verified, head: readChainHead(db), unvouchedMoves, remoteAudit };
   });

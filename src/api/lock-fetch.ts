@@ -1,8 +1,6 @@
 import { NotFoundError } from '../errors.js';
 import { redactUrl } from '../core/redact.js';
 import { getVersion } from '../store/version-records.js';
-import { downloadObjects } from '../sync/download-objects.js';
-import { fetchInto } from '../sync/fetch.js';
 import { openRemoteSession, type RemoteSession } from '../sync/remote-session.js';
 import { jobsOrDefault } from '../sync/transfer-progress.js';
 import { readVersionManifest } from './read-manifest.js';
@@ -53,7 +51,7 @@ export async function fetchLockedVersions(repo: Repository, missing: readonly Mi
   }
   try {
     const n = jobsOrDefault(jobs);
-    for (const model of new Set(missing.map((m) => m.model))) await fetchInto(repo, session, { model, jobs: n });
+    for (const model of new Set(missing.map((m) => m.model))) await session.protocol.fetch(repo, { model, jobs: n });
     const absent = missing.filter((m) => !getVersion(repo.db, m.version));
     if (absent.length) {
       const names = absent.map((m) => `${m.model}@v${m.number} (${m.version.slice(0, 12)})`).join(', ');
@@ -65,12 +63,12 @@ export async function fetchLockedVersions(repo: Repository, missing: readonly Mi
     const verified = new Set<string>();
     let bytesDownloaded = 0;
     for (const m of missing) {
-      const got = await downloadObjects(repo, session.remote, readVersionManifest(repo, m.version).files, n);
+      const got = await session.protocol.download(repo, m.version, readVersionManifest(repo, m.version).files, n);
       for (const d of got.verified) verified.add(d);
       bytesDownloaded += got.stats.bytesDownloaded;
     }
     return { remote: session.displayUrl, versions: missing.map((m) => m.version), bytesDownloaded, verified };
   } finally {
-    await session.remote.close();
+    await session.protocol.close();
   }
 }

@@ -2,8 +2,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DEFAULT_SIGNATURE_FILE } from '../signing/oms-statement.js';
 import { parseRef } from '../core/refs.js';
-import { downloadObjects, type DownloadStats } from '../sync/download-objects.js';
-import { fetchInto, resolveFetchedRef } from '../sync/fetch.js';
+import type { DownloadStats } from '../sync/download-objects.js';
 import { withRemoteSession, type RemoteTarget } from '../sync/remote-session.js';
 import { jobsOrDefault, type ProgressListener } from '../sync/transfer-progress.js';
 import { isInRepository } from '../workspace/repo-paths.js';
@@ -73,11 +72,11 @@ interface SignaturePolicy {
 async function pullInto(repo: Repository, opts: PullOptions, repository: boolean, policy: SignaturePolicy): Promise<PullResult> {
   const extraKeys = keysFromArguments(opts.signedBy ?? [], policy.settings, policy.root, policy.cwd);
   return withRemoteSession(repo, opts, { create: false }, async (session) => {
-    const fetched = await fetchInto(repo, session, { model: parseRef(opts.ref).model, jobs: opts.jobs });
-    const v = resolveFetchedRef(repo, opts.ref, fetched);
+    const fetched = await session.protocol.fetch(repo, { model: parseRef(opts.ref).model, jobs: opts.jobs });
+    const v = await session.protocol.resolveForPull(repo, opts.ref, fetched, { jobs: opts.jobs, onProgress: opts.onProgress });
     const plan = planCheckout(repo, v, opts);
     const files = plan.steps.filter((s) => s.write).map((s) => s.file);
-    const { stats, verified } = await downloadObjects(repo, session.remote, files, jobsOrDefault(opts.jobs), opts.onProgress);
+    const { stats, verified } = await session.protocol.download(repo, v.id, files, jobsOrDefault(opts.jobs), opts.onProgress);
     ensureTensorSummaries(repo, v.id, plan.manifest.files);
     // The signature gate: every required key must have signed exactly these bytes before
     // anything is placed (exit 6 otherwise, the target untouched).

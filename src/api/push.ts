@@ -1,4 +1,4 @@
-import { pushTo, type PushRequest, type PushResult } from '../sync/push.js';
+import type { PushRequest, PushResult } from '../sync/push.js';
 import { withRemoteSession, type RemoteTarget } from '../sync/remote-session.js';
 import { withRepository, type CommonOptions } from './repository.js';
 
@@ -14,5 +14,5 @@ export interface PushOptions extends CommonOptions, PushRequest, RemoteTarget {}
  * after everything else was pushed.
  */
 export async function push(opts: PushOptions = {}): Promise<PushResult> {
-  return withRepository(opts, (repo) => withRemoteSession(repo, opts, { create: true, probe: true }, (session) => pushTo(repo, session, opts)));
+  return withRepository(opts, (repo) => withRemoteSession(repo, opts, { create: true, probe: true }, (session) => session.protocol.push(repo, opts)));
 }

@@ -6,8 +6,7 @@ import { redactUrl } from '../core/redact.js';
 import { loadSettings, type Settings } from '../workspace/config.js';
 import { findRepo } from '../workspace/repo-paths.js';
 import { downloadObjects } from '../sync/download-objects.js';
-import { fetchInto } from '../sync/fetch.js';
-import { chooseRemote, openRemoteSession, type RemoteSession } from '../sync/remote-session.js';
+import { chooseRemote, openRemoteSession, storeSessionOf, type RemoteSession } from '../sync/remote-session.js';
 import { META_DIR_NAME } from '../workspace/repo-paths.js';
 import { openScratchRepository, type Repository } from '../workspace/repository.js';
 
@@ -44,7 +43,8 @@ export interface ObjectFetcher {
  * concurrent requests for the same object share one download (two would race on its
  * partial file).
  */
-export function objectFetcher(repo: Repository, session: RemoteSession): ObjectFetcher {
+export function objectFetcher(repo: Repository, anySession: RemoteSession): ObjectFetcher {
+  const session = storeSessionOf(anySession, 'serving or watching a remote');
   const downloads = new Map<string, Promise<boolean>>();
   const fetchObject = (f: ManifestFile): Promise<boolean> => {
     let p = downloads.get(f.digest);
@@ -93,7 +93,7 @@ export function defaultRemoteFetcher(repo: Repository): { ensureObjects(files: r
       const r = await opened?.catch(() => null);
       if (r) {
         await r.fetcher.settled();
-        await r.session.remote.close();
+        await r.session.protocol.close();
       }
     },
   };
@@ -131,17 +131,24 @@ export async function openRemoteCache(opts: { cwd: string; remote: string | unde
     repo.close();
     throw err;
   }
-  const fetcher = objectFetcher(repo, session);
+  let fetcher: ObjectFetcher;
+  try {
+    fetcher = objectFetcher(repo, session);
+  } catch (err) {
+    await session.protocol.close();
+    repo.close();
+    throw err;
+  }
   return {
     repo,
     displayUrl: session.displayUrl,
     async refresh(model) {
-      await fetchInto(repo, session, { model, jobs: JOBS });
+      await session.protocol.fetch(repo, { model, jobs: JOBS });
     },
     ensureObjects: fetcher.ensureObjects,
     async close() {
       await fetcher.settled();
-      await session.remote.close();
+      await session.protocol.close();
       repo.close();
     },
   };

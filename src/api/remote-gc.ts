@@ -1,7 +1,7 @@
 import { parseRetention, type RetentionPolicy } from '../core/retention.js';
 import { parseDuration } from '../core/time-filter.js';
 import { collectRemoteGarbage, type RemoteGcResult } from '../sync/remote-gc.js';
-import { withRemoteSession } from '../sync/remote-session.js';
+import { storeSessionOf, withRemoteSession } from '../sync/remote-session.js';
 import { resolveActor } from '../workspace/identity.js';
 import { withRepository, type CommonOptions } from './repository.js';
 
@@ -33,9 +33,9 @@ export async function gcRemote(opts: RemoteGcOptions): Promise<RemoteGcResult> {
     const policies = new Map<string, RetentionPolicy>();
     for (const [model, s] of Object.entries(repo.settings.models)) if (s.retention) policies.set(model, parseRetention(model, s.retention));
     const actor = await resolveActor(repo.root);
-    // oci:// remotes are refused by openRemote (not a key-value store): remote gc is not offered there.
+    // An OCI registry is not a key-value store: remote gc is not offered there (OCI_REMOTE_UNSUPPORTED).
     return withRemoteSession(repo, { remote: opts.remote }, { create: false, probe: true }, (session) =>
-      collectRemoteGarbage(repo, session, { policies, graceMs, dryRun: !!opts.dryRun, jobs: opts.jobs, actor, argv: opts.argv ?? [], confirm: opts.confirm }),
+      collectRemoteGarbage(repo, storeSessionOf(session, '`gc --remote`'), { policies, graceMs, dryRun: !!opts.dryRun, jobs: opts.jobs, actor, argv: opts.argv ?? [], confirm: opts.confirm }),
     );
   });
 }

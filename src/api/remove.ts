@@ -3,7 +3,7 @@ import { parseRef } from '../core/refs.js';
 import { remoteVersionNumber } from '../store/remote-tracking.js';
 import { fetchInto, resolveFetchedRef } from '../sync/fetch.js';
 import { removeFromRemote, type RemoteRemoval } from '../sync/remote-remove.js';
-import { withRemoteSession } from '../sync/remote-session.js';
+import { storeSessionOf, withRemoteSession } from '../sync/remote-session.js';
 import { resolveActor } from '../workspace/identity.js';
 import { withRepository, type CommonOptions } from './repository.js';
 
@@ -30,7 +30,8 @@ export async function remove(opts: RemoveOptions): Promise<RemoteRemoval> {
   const { model } = parseRef(opts.ref);
   return withRepository(opts, async (repo) => {
     const actor = await resolveActor(repo.root);
-    return withRemoteSession(repo, { remote: opts.remote }, { create: false, probe: true }, async (session) => {
+    return withRemoteSession(repo, { remote: opts.remote }, { create: false, probe: true }, async (opened) => {
+      const session = storeSessionOf(opened, '`rm`');
       const fetched = await fetchInto(repo, session, { model, argv: opts.argv });
       const version = resolveFetchedRef(repo, opts.ref, fetched);
       const number = remoteVersionNumber(repo.db, session.remoteId, version.id);

@@ -10,8 +10,7 @@ import { getStageHolder, moveStage, stagesEverHeld } from '../store/stages-table
 import { getVersion, type VersionRow } from '../store/version-records.js';
 import { assertPreHookPassed, runHook, type HookOutcome } from '../workspace/hooks.js';
 import { hostName, resolveActor } from '../workspace/identity.js';
-import { pushTo } from '../sync/push.js';
-import { openRefPublication, type RefPublication } from '../sync/ref-publication.js';
+import type { RefPublication } from '../sync/ref-publication.js';
 import { withRemoteSession, type RemoteTarget } from '../sync/remote-session.js';
 import type { Repository } from './repository.js';
 import { trustedSignersOfVersion } from './version-signers.js';
@@ -210,15 +209,15 @@ export async function performPushedStageMove(repo: Repository, plan: StageMovePl
   return withRemoteSession(repo, target, { create: true, probe: true }, async (session) => {
     // Compare-and-swap needs a store that honours conditional writes; on one that does
     // not (s3rver), two racing moves could both "win": say so on every such move.
-    const warnings = session.conditionalWrites ? [] : [`${session.displayUrl} ignores conditional writes: a concurrent move by someone else could silently overwrite this one`];
+    const warnings = session.concurrencyCaveat ? [session.concurrencyCaveat] : [];
     const dry = await performStageMove(repo, { ...plan, dryRun: true, confirm: undefined });
     if (!dry.allowed) throw denied(plan, dry);
     const ref = { kind: 'stage' as const, model: plan.target.model, name: plan.stage };
-    const publication = await openRefPublication(repo, session, ref, plan.target.id, plan.argv);
+    const publication = await session.protocol.openRefPublication(repo, ref, plan.target.id, plan.argv);
     const targetNow = getVersion(repo.db, plan.target.id) ?? plan.target; // pushing may have renumbered it
     if (dry.previous?.id === targetNow.id) {
       // Held here already: publish that (unpushed) local move unless the remote agrees.
-      if (publication.remoteVersion !== targetNow.id) await pushTo(repo, session, { refs: [`${targetNow.model}@${targetNow.id}`], argv: plan.argv });
+      if (publication.remoteVersion !== targetNow.id) await session.protocol.push(repo, { refs: [`${targetNow.model}@${targetNow.id}`], argv: plan.argv });
       return { ...dry, dryRun: false, warnings };
     }
     return { ...(await performStageMove(repo, { ...plan, target: targetNow, publication })), warnings };

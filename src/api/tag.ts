@@ -63,17 +63,13 @@ export async function tag(opts: TagOptions): Promise<TagResult> {
     if (!opts.push) return recordTag(repo, target, opts, before, event);
     // The sync layer (and the remote documents' validator) only for --push: `tags` and a
     // local tag start without it.
-    const [{ withRemoteSession }, { openRefPublication }, { pushTo }] = await Promise.all([
-      import('../sync/remote-session.js'),
-      import('../sync/ref-publication.js'),
-      import('../sync/push.js'),
-    ]);
+    const { withRemoteSession } = await import('../sync/remote-session.js');
     return withRemoteSession(repo, opts, { create: true, probe: true }, async (session) => {
-      const warnings = session.conditionalWrites ? [] : [`${session.displayUrl} ignores conditional writes: someone else's tag of that name could silently be overwritten`];
-      const publication = await openRefPublication(repo, session, { kind: 'tag', model: target.model, name: opts.name }, target.id, opts.argv ?? []);
+      const warnings = session.concurrencyCaveat ? [session.concurrencyCaveat] : [];
+      const publication = await session.protocol.openRefPublication(repo, { kind: 'tag', model: target.model, name: opts.name }, target.id, opts.argv ?? []);
       if (!event) {
         // Tagged here already: publish that (unpushed) local tag unless the remote agrees.
-        if (publication.remoteVersion !== target.id) await pushTo(repo, session, { refs: [`${target.model}@${target.id}`], argv: opts.argv });
+        if (publication.remoteVersion !== target.id) await session.protocol.push(repo, { refs: [`${target.model}@${target.id}`], argv: opts.argv });
         return { ...recordTag(repo, target, opts, before, null), warnings };
       }
       await publication.write(event);

@@ -6,7 +6,7 @@ import { listVersions } from '../store/version-records.js';
 import { fileDigestFromChunks } from '../store/file-digest.js';
 import { resolveRef } from '../store/resolve-ref.js';
 import { fetchInto } from '../sync/fetch.js';
-import { openRemoteSession } from '../sync/remote-session.js';
+import { openRemoteSession, storeSessionOf } from '../sync/remote-session.js';
 import { jobsOrDefault } from '../sync/transfer-progress.js';
 import { withRepository, type CommonOptions } from './repository.js';
 import type { VerifyProblem, VerifyResult } from './verify.js';
@@ -26,7 +26,9 @@ export interface VerifyRemoteOptions extends CommonOptions {
  */
 export async function verifyRemote(opts: VerifyRemoteOptions): Promise<VerifyResult & { remote: string }> {
   return withRepository(opts, async (repo) => {
-    const session = await openRemoteSession(repo.settings, repo.root, { remote: opts.remote }, { create: false, db: repo.db, env: repo.env });
+    const opened = await openRemoteSession(repo.settings, repo.root, { remote: opts.remote }, { create: false, db: repo.db, env: repo.env });
+    if (opened.kind !== 'store') await opened.protocol.close();
+    const session = storeSessionOf(opened, '`verify --remote`');
     const limit = pLimit(jobsOrDefault(opts.jobs));
     const problems: VerifyProblem[] = [];
     let objectsChecked = 0;

@@ -1,6 +1,6 @@
 import type { LimitFunction } from 'p-limit';
 import { parseModelKey } from '../core/remote-layout.js';
-import type { RemoteSession } from './remote-session.js';
+import type { StoreSession } from './remote-session.js';
 
 /** Whether a remote's audit trail is write-once (docs/design.md §16). The --json shape of `history --verify --remote`. */
 export interface AuditTrailLock {
@@ -20,7 +20,7 @@ export interface AuditTrailLock {
 }
 
 /** Reads the lock of every event object on the remote (one GetObjectRetention each). */
-export async function readAuditTrailLock(session: RemoteSession, limit: LimitFunction, model?: string): Promise<AuditTrailLock> {
+export async function readAuditTrailLock(session: StoreSession, limit: LimitFunction, model?: string): Promise<AuditTrailLock> {
   const { remote } = session;
   const out: AuditTrailLock = { remote: session.displayUrl, supported: !!remote.objectLock, requested: !!session.eventsRetentionMs, events: 0, locked: 0, unlocked: [], earliestRetainUntil: null, modes: [] };
   const keys: string[] = [];

@@ -4,7 +4,7 @@ import { writeTransaction } from '../store/index-db.js';
 import { rememberRemoteVersion, remoteVersionNumber } from '../store/remote-tracking.js';
 import { getVersion, type VersionRow } from '../store/version-records.js';
 import type { Repository } from '../workspace/repository.js';
-import type { RemoteSession } from './remote-session.js';
+import type { StoreSession } from './remote-session.js';
 import { takeRemoteNumber, type RenumberContext, type Renumbered } from './renumber.js';
 
 /** A version as a push left it on the remote. */
@@ -45,7 +45,7 @@ export async function claimNumber(remote: Remote, model: string, id: string, sta
  */
 export async function claimNumbers(
   repo: Repository,
-  session: RemoteSession,
+  session: StoreSession,
   versions: readonly VersionRow[],
   alreadyThere: ReadonlySet<string>,
   ctx: RenumberContext,

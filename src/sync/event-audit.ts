@@ -6,7 +6,7 @@ import { unvouchedMoves, type StageMoveEvent } from '../core/stage-chain.js';
 import { localEventCopies } from '../store/event-copies.js';
 import type { Repository } from '../workspace/repository.js';
 import { listModels } from './fetch-read.js';
-import type { RemoteSession } from './remote-session.js';
+import type { StoreSession } from './remote-session.js';
 
 /**
  * `history --verify --remote` (docs/design.md §8): the remote's copies of the audit events
@@ -46,7 +46,7 @@ export interface EventAudit {
 }
 
 /** Compares the remote's events (of `model`, or of every model) with the local ones; see EventDifference. */
-export async function auditRemoteEvents(repo: Repository, session: RemoteSession, model: string | undefined, jobs = 8): Promise<EventAudit> {
+export async function auditRemoteEvents(repo: Repository, session: StoreSession, model: string | undefined, jobs = 8): Promise<EventAudit> {
   const limit = pLimit(jobs);
   const listing = await listModels(session, model);
   const local = localEventCopies(repo.db, session.remoteId, model);
@@ -117,7 +117,7 @@ export async function auditRemoteEvents(repo: Repository, session: RemoteSession
 
 /** The remote's events of one model, each checked: valid JSON of this model whose id is its content hash and its key's. */
 async function readRemoteEvents(
-  session: RemoteSession,
+  session: StoreSession,
   model: string,
   objects: { key: string }[],
   limit: LimitFunction,

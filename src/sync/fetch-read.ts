@@ -8,7 +8,7 @@ import { getRemoteRef, remoteNumbersOf } from '../store/remote-tracking.js';
 import { getVersion } from '../store/version-records.js';
 import type { Repository } from '../workspace/repository.js';
 import type { Rejections } from './rejected-documents.js';
-import type { RemoteSession } from './remote-session.js';
+import type { StoreSession } from './remote-session.js';
 
 /** A model's keys on the remote, by kind (numbers, tags, stages, events). */
 export type ModelListing = Map<string, ObjectInfo[]>;
@@ -36,7 +36,7 @@ export interface ModelRead {
 }
 
 /** Lists the remote's models/ (or one model's) keys, grouped by model and kind. */
-export async function listModels(session: RemoteSession, model: string | undefined): Promise<Map<string, ModelListing>> {
+export async function listModels(session: StoreSession, model: string | undefined): Promise<Map<string, ModelListing>> {
   const byModel = new Map<string, ModelListing>();
   for await (const o of session.remote.list(model ? keys.modelPrefix(model) : 'models/')) {
     const k = parseModelKey(o.key);
@@ -55,7 +55,7 @@ export async function listModels(session: RemoteSession, model: string | undefin
  * their ids). A document that fails a check is rejected and skipped; so is a number whose
  * manifest was rejected. Nothing goes into the index here.
  */
-export async function readModel(repo: Repository, session: RemoteSession, model: string, listing: ModelListing, limit: LimitFunction, rejections: Rejections): Promise<ModelRead> {
+export async function readModel(repo: Repository, session: StoreSession, model: string, listing: ModelListing, limit: LimitFunction, rejections: Rejections): Promise<ModelRead> {
   const { remote, remoteId } = session;
   const { db } = repo;
   const knownNumbers = remoteNumbersOf(db, remoteId, model);

@@ -8,7 +8,7 @@ import type { Repository } from '../workspace/repository.js';
 import { applyModel, type ModelFetch } from './fetch-apply.js';
 import { listModels, readModel } from './fetch-read.js';
 import { Rejections, type RejectedDocument } from './rejected-documents.js';
-import type { RemoteSession } from './remote-session.js';
+import type { StoreSession } from './remote-session.js';
 import { fetchSignatures } from './signature-sync.js';
 import { jobsOrDefault } from './transfer-progress.js';
 
@@ -32,7 +32,7 @@ export interface FetchResult {
  * checked, then applied in one transaction. A document that fails its check is skipped
  * and listed in `rejected`; everything valid is still brought.
  */
-export async function fetchInto(repo: Repository, session: RemoteSession, opts: { model?: string; jobs?: number; argv?: readonly string[] } = {}): Promise<FetchResult> {
+export async function fetchInto(repo: Repository, session: StoreSession, opts: { model?: string; jobs?: number; argv?: readonly string[] } = {}): Promise<FetchResult> {
   const limit = pLimit(jobsOrDefault(opts.jobs));
   const rejections = new Rejections();
   const warnings: string[] = [];

@@ -12,7 +12,7 @@ import { barrier } from '../store/test-barrier.js';
 import { fileChunks, type VersionRow } from '../store/version-records.js';
 import type { Repository } from '../workspace/repository.js';
 import { LeaseWatch, readGcState, type GcStateRead } from './remote-gc-state.js';
-import type { RemoteSession } from './remote-session.js';
+import type { StoreSession } from './remote-session.js';
 
 /**
  * A push's fence against a concurrent remote gc (docs/design.md §16). Opened before the
@@ -27,13 +27,13 @@ export class PushFence {
 
   private constructor(
     private readonly repo: Repository,
-    private readonly session: RemoteSession,
+    private readonly session: StoreSession,
     /** The settled state every object this push relies on was checked under (null: none yet). */
     private base: string | null,
   ) {}
 
   /** Reads the gc state and drops stale chunk memory (one GET). */
-  static async open(repo: Repository, session: RemoteSession): Promise<PushFence> {
+  static async open(repo: Repository, session: StoreSession): Promise<PushFence> {
     const read = await readGcState(session.remote);
     const remembered = getRemoteRef(repo.db, session.remoteId, '.gc-epoch')?.value;
     const token = settledToken(read);
@@ -85,7 +85,7 @@ const HEAD_LIMIT = 256;
  * uploading from this repository what is missing. Returns the ids of versions that lack
  * something this repository cannot supply.
  */
-export async function repairOnRemote(repo: Repository, session: RemoteSession, versions: readonly VersionRow[], limit: LimitFunction): Promise<Set<string>> {
+export async function repairOnRemote(repo: Repository, session: StoreSession, versions: readonly VersionRow[], limit: LimitFunction): Promise<Set<string>> {
   const { remote } = session;
   const broken = new Set<string>();
   const chunkSources = new Map<string, { object: string; offset: number; length: number } | null>();
@@ -167,7 +167,7 @@ export async function repairOnRemote(repo: Repository, session: RemoteSession, v
 }
 
 /** The IntegrityError for versions whose objects a remote gc removed and this repository cannot restore. */
-export function versionsBrokenByGc(session: RemoteSession, ids: readonly string[]): IntegrityError {
+export function versionsBrokenByGc(session: StoreSession, ids: readonly string[]): IntegrityError {
   return new IntegrityError('REMOTE_OBJECTS_REMOVED', `${ids.length} version(s) need objects a remote gc removed from ${session.displayUrl}, and this repository does not have their bytes`, {
     hint: 'pull them from a remote that still has them (or from the repository that made them), then push again',
     data: { versions: ids },

@@ -6,7 +6,7 @@ import { getTag } from '../store/tags-table.js';
 import { unpushedRefMoves } from '../store/unpushed-events.js';
 import { findModelId } from '../store/version-records.js';
 import type { Repository } from '../workspace/repository.js';
-import type { RemoteSession } from './remote-session.js';
+import type { StoreSession } from './remote-session.js';
 
 /** What a push did with one tag. */
 export interface PushedTag {
@@ -32,7 +32,7 @@ export interface PushedStage {
  * version is not on this remote waits. On a conflict the tag's events go into `held`
  * (they are not published) and the tag is reported as `conflict`.
  */
-export async function pushTags(repo: Repository, session: RemoteSession, models: ReadonlySet<string>, held: Set<string>): Promise<PushedTag[]> {
+export async function pushTags(repo: Repository, session: StoreSession, models: ReadonlySet<string>, held: Set<string>): Promise<PushedTag[]> {
   const out: PushedTag[] = [];
   const { remote, remoteId } = session;
   for (const { model, name: tag, events } of unpushedRefMoves(repo.db, remoteId, models, 'tag').values()) {
@@ -84,7 +84,7 @@ export async function pushTags(repo: Repository, session: RemoteSession, models:
  * anyone moved it since, the stage is reported as `conflict` (who, to what) and its events
  * are held back. A stage whose version is not on this remote waits.
  */
-export async function pushStages(repo: Repository, session: RemoteSession, models: ReadonlySet<string>, actor: string, held: Set<string>): Promise<PushedStage[]> {
+export async function pushStages(repo: Repository, session: StoreSession, models: ReadonlySet<string>, actor: string, held: Set<string>): Promise<PushedStage[]> {
   const out: PushedStage[] = [];
   const { remote, remoteId } = session;
   for (const { model, name: stage, events } of unpushedRefMoves(repo.db, remoteId, models, 'stage').values()) {

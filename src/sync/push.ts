@@ -9,7 +9,7 @@ import type { Repository } from '../workspace/repository.js';
 import { claimNumbers, type PushedVersion } from './claim-numbers.js';
 import { publishEvents, publishable } from './publish-events.js';
 import { pushStages, pushTags, type PushedStage, type PushedTag } from './push-refs.js';
-import type { RemoteSession } from './remote-session.js';
+import type { StoreSession } from './remote-session.js';
 import type { Renumbered } from './renumber.js';
 import { jobsOrDefault, type ProgressListener } from './transfer-progress.js';
 import { publishSignatures } from './signature-sync.js';
@@ -92,7 +92,7 @@ export function selectPushVersions(repo: Repository, refs: readonly string[]): {
  * numbers. A version whose bytes are not in the local store is skipped and named, unless
  * it is in `named` (asked for by reference): then IntegrityError (6) before anything is sent.
  */
-export async function uploadVersions(repo: Repository, session: RemoteSession, versions: readonly VersionRow[], named: ReadonlySet<string>, req: PushRequest, limit: LimitFunction): Promise<VersionUpload> {
+export async function uploadVersions(repo: Repository, session: StoreSession, versions: readonly VersionRow[], named: ReadonlySet<string>, req: PushRequest, limit: LimitFunction): Promise<VersionUpload> {
   const fence = await PushFence.open(repo, session);
   const plan = await planUpload(repo, session, versions, limit);
   barrier('push-planned');
@@ -129,7 +129,7 @@ export async function uploadVersions(repo: Repository, session: RemoteSession, v
  * sees a reference to something absent. Tag or stage conflicts are reported and end in a
  * ConflictError (4) carrying the result, after everything else has been pushed.
  */
-export async function pushTo(repo: Repository, session: RemoteSession, req: PushRequest): Promise<PushResult> {
+export async function pushTo(repo: Repository, session: StoreSession, req: PushRequest): Promise<PushResult> {
   const limit = pLimit(jobsOrDefault(req.jobs));
   const warnings: string[] = [];
   if (!session.conditionalWrites) {

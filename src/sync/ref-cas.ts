@@ -5,7 +5,7 @@ import { writeTransaction } from '../store/index-db.js';
 import { getRemoteRef, setRemoteRef } from '../store/remote-tracking.js';
 import { getVersion } from '../store/version-records.js';
 import type { Repository } from '../workspace/repository.js';
-import type { RemoteSession } from './remote-session.js';
+import type { StoreSession } from './remote-session.js';
 
 /** A tag or stage of a model, as `--push` moves it on a remote. */
 export interface RefName {
@@ -34,7 +34,7 @@ export interface RefClaim {
  * who moved it, when, to which version, and that `modelctl fetch` then a retry is the fix;
  * nothing is changed anywhere. A ref this repository never saw counts as last seen absent.
  */
-export async function claimRef(repo: Repository, session: RemoteSession, ref: RefName): Promise<RefClaim> {
+export async function claimRef(repo: Repository, session: StoreSession, ref: RefName): Promise<RefClaim> {
   const key = ref.kind === 'tag' ? keys.tag(ref.model, ref.name) : keys.stage(ref.model, ref.name);
   const last = getRemoteRef(repo.db, session.remoteId, key);
   const got = await session.remote.get(key);
@@ -50,7 +50,7 @@ export async function claimRef(repo: Repository, session: RemoteSession, ref: Re
  * If-None-Match; a directory remote's lock and rename). Someone writing in between makes it
  * ConflictError (4) as in claimRef, and nothing is written. Returns the new ETag.
  */
-export async function writeClaimedRef(repo: Repository, session: RemoteSession, claim: RefClaim, doc: RefDoc): Promise<string> {
+export async function writeClaimedRef(repo: Repository, session: StoreSession, claim: RefClaim, doc: RefDoc): Promise<string> {
   try {
     const condition = claim.current ? { ifMatch: claim.current.etag } : { ifAbsent: true };
     return (await session.remote.put(claim.key, encodeDoc(doc), { condition })).etag;
@@ -62,7 +62,7 @@ export async function writeClaimedRef(repo: Repository, session: RemoteSession, 
 }
 
 /** Puts a claimed ref back as it was after a write whose local half failed (best effort: only if nobody wrote it since). */
-export async function undoRefWrite(session: RemoteSession, claim: RefClaim, etag: string): Promise<void> {
+export async function undoRefWrite(session: StoreSession, claim: RefClaim, etag: string): Promise<void> {
   try {
     if (claim.current) await session.remote.put(claim.key, claim.current.body, { condition: { ifMatch: etag } });
     else await session.remote.delete(claim.key);
@@ -72,7 +72,7 @@ export async function undoRefWrite(session: RemoteSession, claim: RefClaim, etag
 }
 
 /** Remembers the document written as the ref's last-seen state on this remote. */
-export function rememberRefWrite(repo: Repository, session: RemoteSession, claim: RefClaim, doc: RefDoc, etag: string): void {
+export function rememberRefWrite(repo: Repository, session: StoreSession, claim: RefClaim, doc: RefDoc, etag: string): void {
   writeTransaction(repo.db, () => setRemoteRef(repo.db, session.remoteId, claim.key, { etag, value: doc }));
 }
 
@@ -89,7 +89,7 @@ function decodeRef(ref: RefName, body: Buffer, key: string): RefDoc {
  * The conflict of a ref that moved on the remote: `stale` when it had moved before this
  * command looked (since the last fetch), `raced` when someone wrote it while this command ran.
  */
-function movedSinceFetch(repo: Repository, ref: RefName, now: RefDoc | null, how: 'stale' | 'raced'): ConflictError {
+export function movedSinceFetch(repo: Repository, ref: RefName, now: Pick<RefDoc, 'version' | 'actor' | 'at'> | null, how: 'stale' | 'raced'): ConflictError {
   const when = how === 'stale' ? 'since this repository last fetched it' : 'while this command ran';
   const what = ref.kind === 'tag' ? `tag '${ref.name}' of ${ref.model}` : `stage '${ref.name}' of ${ref.model}`;
   const row = now ? getVersion(repo.db, now.version) : null;

@@ -5,7 +5,7 @@ import { refMovedBy, unpushedEvents } from '../store/unpushed-events.js';
 import type { Repository } from '../workspace/repository.js';
 import { publishEvents, publishable } from './publish-events.js';
 import { claimRef, claimedVersion, rememberRefWrite, undoRefWrite, writeClaimedRef, type RefClaim, type RefName } from './ref-cas.js';
-import type { RemoteSession } from './remote-session.js';
+import type { StoreSession } from './remote-session.js';
 import { DEFAULT_JOBS } from './transfer-progress.js';
 import { uploadVersions } from './push.js';
 import { getVersion } from '../store/version-records.js';
@@ -35,7 +35,7 @@ export interface RefPublication {
  * (ConflictError 4 otherwise, naming who moved it, when, to what, and the fix); then the
  * version's data and number are pushed (IntegrityError 6 when its bytes are not here).
  */
-export async function openRefPublication(repo: Repository, session: RemoteSession, ref: RefName, versionId: string, argv: readonly string[]): Promise<RefPublication> {
+export async function openRefPublication(repo: Repository, session: StoreSession, ref: RefName, versionId: string, argv: readonly string[]): Promise<RefPublication> {
   const claim = await claimRef(repo, session, ref);
   const version = getVersion(repo.db, versionId);
   if (version) await uploadVersions(repo, session, [version], new Set([versionId]), { argv }, pLimit(DEFAULT_JOBS));

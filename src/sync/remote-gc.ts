@@ -14,7 +14,7 @@ import { hostName } from '../workspace/identity.js';
 import type { Repository } from '../workspace/repository.js';
 import { GcLease, gcLeaseMs } from './remote-gc-state.js';
 import { listByName, markFileLists, readManifestFacts, readModelRefs, type ManifestFacts, type ModelRefs } from './remote-gc-mark.js';
-import type { RemoteSession } from './remote-session.js';
+import type { StoreSession } from './remote-session.js';
 import { jobsOrDefault } from './transfer-progress.js';
 import { eventPutOptions } from './publish-events.js';
 
@@ -81,7 +81,7 @@ interface Candidate {
  * the mark and the re-check and older than the grace period at the mark, each delete under
  * the lease. Manifests go before file lists, file lists before chunks.
  */
-export async function collectRemoteGarbage(repo: Repository, session: RemoteSession, req: RemoteGcRequest): Promise<RemoteGcResult> {
+export async function collectRemoteGarbage(repo: Repository, session: StoreSession, req: RemoteGcRequest): Promise<RemoteGcResult> {
   if (!session.conditionalWrites) {
     throw new UsageError('GC_UNSAFE_REMOTE', `${session.displayUrl} ignores conditional writes, so a gc there cannot be made safe against concurrent pushes`, {
       hint: 'run remote gc only on a store that honours If-Match / If-None-Match (AWS S3, Ceph RGW, MinIO, a directory)',
@@ -277,7 +277,7 @@ async function markRemote(remote: Remote, req: RemoteGcRequest, limit: LimitFunc
  * The sweep: re-reads every reference (the mark may be stale), keeps whatever became
  * referenced, writes tombstones and events for the removals still due, then deletes.
  */
-async function recheckAndSweep(repo: Repository, session: RemoteSession, req: RemoteGcRequest, mark: Mark, lease: GcLease, limit: LimitFunction) {
+async function recheckAndSweep(repo: Repository, session: StoreSession, req: RemoteGcRequest, mark: Mark, lease: GcLease, limit: LimitFunction) {
   const { remote } = session;
   const refs = await readModelRefs(remote, limit, { events: false, known: mark.refs });
   const protectedIds = new Set<string>();
@@ -354,7 +354,7 @@ async function deleteAll(remote: Remote, batch: readonly Candidate[], lease: GcL
  * Writes a tombstone (create-only) and a `remove` event for each version, recording the
  * event locally and publishing it. Shared by gc and rm.
  */
-export async function writeTombstones(repo: Repository, session: RemoteSession, versions: readonly GcRemovedVersion[], who: { actor: string; argv: readonly string[] }, limit: LimitFunction): Promise<AuditEvent[]> {
+export async function writeTombstones(repo: Repository, session: StoreSession, versions: readonly GcRemovedVersion[], who: { actor: string; argv: readonly string[] }, limit: LimitFunction): Promise<AuditEvent[]> {
   const events: AuditEvent[] = [];
   await Promise.all(
     versions.map((v) =>

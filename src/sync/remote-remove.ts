@@ -4,7 +4,7 @@ import { decodeDoc, keys, removedDocSchema, stageDocSchema, tagDocSchema } from 
 import type { VersionRow } from '../store/version-records.js';
 import type { Repository } from '../workspace/repository.js';
 import { writeTombstones } from './remote-gc.js';
-import type { RemoteSession } from './remote-session.js';
+import type { StoreSession } from './remote-session.js';
 
 /** What removing a version from a remote did. */
 export interface RemoteRemoval {
@@ -24,7 +24,7 @@ export interface RemoteRemoval {
  * stage or a tag on the remote names it, then writes its tombstone and a `remove` event
  * with the reason. The number stays taken; the bytes go at the next `gc --remote`.
  */
-export async function removeFromRemote(repo: Repository, session: RemoteSession, version: VersionRow, req: { reason: string; actor: string; argv: readonly string[] }): Promise<RemoteRemoval> {
+export async function removeFromRemote(repo: Repository, session: StoreSession, version: VersionRow, req: { reason: string; actor: string; argv: readonly string[] }): Promise<RemoteRemoval> {
   const { remote } = session;
   for (const [kind, prefix] of [['stage', keys.stagesPrefix(version.model)], ['tag', keys.tagsPrefix(version.model)]] as const) {
     for await (const o of remote.list(prefix)) {

@@ -11,19 +11,44 @@ import type { RemoteSettings, Settings } from '../workspace/config.js';
 import type { Repository } from '../workspace/repository.js';
 import { FORMAT_VERSION } from '../core/manifest.js';
 import { parseDuration } from '../core/time-filter.js';
+import type { OciSession } from './oci/oci-session.js';
+import { storeProtocol, type SyncProtocol } from './protocol.js';
 
-/** An open remote with what modelctl knows about it. */
-export interface RemoteSession {
+/** What every open remote has, whatever its kind. */
+export interface SessionBase {
   /** The configured name, or null when a URL was given directly. */
   name: string | null;
-  remote: Remote;
   /** Stable id used to key what the index remembers about this remote. */
   remoteId: string;
   displayUrl: string;
-  /** False on stores that ignore conditional writes (s3rver): concurrent writers are unsafe there. */
+  /** False where ref writes are not compare-and-swap (s3rver; every OCI registry): concurrent writers are unsafe there. */
   conditionalWrites: boolean;
   /** `events_retention` of the remote's settings in ms: events are written under Object Lock for this long (docs/design.md §16); null: not asked. */
   eventsRetentionMs?: number | null;
+  /** What to tell a user who moves a ref there with --push when conditional writes do not hold. */
+  concurrencyCaveat: string | null;
+  /** push, fetch, pull and --push through this remote (sync/protocol.ts). */
+  protocol: SyncProtocol;
+}
+
+/** An object store (s3://, a folder) holding the remote layout of docs/design.md §6. */
+export interface StoreSession extends SessionBase {
+  kind: 'store';
+  remote: Remote;
+}
+
+/** An open remote: an object store, or an OCI registry (docs/design.md §13). */
+export type RemoteSession = StoreSession | OciSession;
+
+/**
+ * The object store behind a session, for the commands that read the remote layout itself
+ * (verify --remote, serve --remote, watch, the lock's restore); UsageError (2) for a registry.
+ */
+export function storeSessionOf(session: RemoteSession, command: string): StoreSession {
+  if (session.kind === 'store') return session;
+  throw new UsageError('OCI_REMOTE_UNSUPPORTED', `${command} does not work with an OCI registry (${session.displayUrl}) yet`, {
+    hint: 'push, pull, fetch, ls/log/show --remote and tag/promote/rollback --push work with oci:// remotes; use an s3:// or folder remote for this',
+  });
 }
 
 /** The marker this build writes and expects. */
@@ -52,12 +77,14 @@ export interface RemoteTarget {
   remote?: string;
   endpoint?: string;
   region?: string;
+  /** With an oci:// URL: plain HTTP to a registry that is not on this machine. */
+  plainHttp?: boolean;
 }
 
 /** Chooses the remote settings for a target (default: the default remote). */
 export function chooseRemote(settings: Settings | null, target: RemoteTarget | undefined, env: NodeJS.ProcessEnv = process.env): { name: string | null; spec: RemoteSettings } {
   const wanted = target?.remote ?? settings?.defaultRemote ?? env.MODELCTL_REMOTE ?? null;
-  const overrides = { ...(target?.endpoint ? { endpoint: target.endpoint } : {}), ...(target?.region ? { region: target.region } : {}) };
+  const overrides = { ...(target?.endpoint ? { endpoint: target.endpoint } : {}), ...(target?.region ? { region: target.region } : {}), ...(target?.plainHttp ? { plain_http: true } : {}) };
   if (!wanted) {
     throw new NotFoundError('NO_REMOTE', 'no remote given and no default remote configured', {
       hint: 'add one with `modelctl remote add origin s3://bucket/prefix --default`, or pass --remote <name|url>',
@@ -66,7 +93,7 @@ export function chooseRemote(settings: Settings | null, target: RemoteTarget | u
   const configured = settings?.remotes[wanted];
   if (configured) {
     if (Object.keys(overrides).length) {
-      throw new UsageError('INVALID_REMOTE_OPTION', `--endpoint and --region go with a remote URL; '${wanted}' is a configured remote with its own`, {
+      throw new UsageError('INVALID_REMOTE_OPTION', `--endpoint, --region and --plain-http go with a remote URL; '${wanted}' is a configured remote with its own`, {
         hint: `change it with \`modelctl remote add ${wanted} ${redactUrl(configured.url)} --endpoint <url> --force\`, or pass the URL`,
       });
     }
@@ -92,6 +119,15 @@ export async function openRemoteSession(
   opts: { create: boolean; db?: Database; env?: NodeJS.ProcessEnv; probe?: boolean },
 ): Promise<RemoteSession> {
   const { name, spec } = chooseRemote(settings, target, opts.env);
+  const parsed = parseRemoteUrl(spec.url, { cwd });
+  if (parsed.kind === 'oci') {
+    if (spec.endpoint !== undefined || spec.region !== undefined) {
+      throw new UsageError('INVALID_REMOTE_OPTION', `--endpoint and --region only apply to s3:// remotes, not ${redactUrl(spec.url)}`);
+    }
+    const { openOciSession } = await import('./oci/oci-session.js');
+    return openOciSession(name, parsed, { plainHttp: spec.plain_http === true, env: opts.env ?? process.env });
+  }
+  if (spec.plain_http) throw new UsageError('INVALID_REMOTE_OPTION', `--plain-http only applies to oci:// remotes, not ${redactUrl(spec.url)}`);
   const { openRemote } = await import('../remote/open-remote.js');
   const remote = await openRemote(spec, { cwd });
   try {
@@ -109,7 +145,11 @@ export async function openRemoteSession(
       }
     }
     const eventsRetentionMs = spec.events_retention ? parseDuration(spec.events_retention, `remotes.${name ?? displayUrl}.events_retention`) : null;
-    return { name, remote, remoteId, displayUrl, conditionalWrites, eventsRetentionMs };
+    const concurrencyCaveat = conditionalWrites ? null : `${displayUrl} ignores conditional writes: a concurrent move by someone else could silently overwrite this one`;
+    // The protocol closes over the session it belongs to.
+    const session: StoreSession = { kind: 'store', name, remote, remoteId, displayUrl, conditionalWrites, eventsRetentionMs, concurrencyCaveat, get protocol() { return protocol; } };
+    const protocol = storeProtocol(session);
+    return session;
   } catch (err) {
     await remote.close();
     throw err;
@@ -128,7 +168,7 @@ export async function withRemoteSession<T>(repo: Repository, target: RemoteTarge
   try {
     return await fn(session);
   } finally {
-    await session.remote.close();
+    await session.protocol.close();
   }
 }
 

@@ -4,7 +4,7 @@ import { writeTransaction } from '../store/index-db.js';
 import { readRange } from '../store/positional-io.js';
 import { knownRemoteChunks, rememberRemoteChunks } from '../store/remote-tracking.js';
 import type { Repository } from '../workspace/repository.js';
-import type { RemoteSession } from './remote-session.js';
+import type { StoreSession } from './remote-session.js';
 import type { ProgressListener } from './transfer-progress.js';
 import type { ChunkSource } from './upload-plan.js';
 
@@ -31,7 +31,7 @@ const REMEMBER_BATCH = 64;
  */
 export async function uploadChunks(
   repo: Repository,
-  session: RemoteSession,
+  session: StoreSession,
   sources: ReadonlyMap<string, ChunkSource>,
   limit: LimitFunction,
   onProgress?: ProgressListener,

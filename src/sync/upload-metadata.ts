@@ -7,7 +7,7 @@ import { writeTransaction } from '../store/index-db.js';
 import { knownRemoteChunks, rememberRemoteChunks } from '../store/remote-tracking.js';
 import type { VersionRow } from '../store/version-records.js';
 import type { Repository } from '../workspace/repository.js';
-import type { RemoteSession } from './remote-session.js';
+import type { StoreSession } from './remote-session.js';
 
 /** The index remembers a file list on a remote under this key (beside the chunk digests). */
 const fileListMark = (digest: string) => `f:${digest}`;
@@ -16,7 +16,7 @@ const fileListMark = (digest: string) => `f:${digest}`;
  * Uploads the chunk lists of multi-chunk files the remote is not known to hold
  * (docs/design.md §7, phase 3: after their chunks, before the manifests naming them).
  */
-export async function uploadFileLists(repo: Repository, session: RemoteSession, lists: ReadonlyMap<string, ChunkRef[]>, limit: LimitFunction): Promise<void> {
+export async function uploadFileLists(repo: Repository, session: StoreSession, lists: ReadonlyMap<string, ChunkRef[]>, limit: LimitFunction): Promise<void> {
   const multi = [...lists.entries()].filter(([, c]) => c.length > 1);
   if (multi.length === 0) return;
   const known = knownRemoteChunks(repo.db, session.remoteId, multi.map(([d]) => fileListMark(d)));
@@ -34,7 +34,7 @@ export async function uploadFileLists(repo: Repository, session: RemoteSession, 
 }
 
 /** Uploads the stored manifest bytes of each version (docs/design.md §7, phase 4). */
-export async function uploadManifests(repo: Repository, session: RemoteSession, versions: readonly VersionRow[], limit: LimitFunction): Promise<void> {
+export async function uploadManifests(repo: Repository, session: StoreSession, versions: readonly VersionRow[], limit: LimitFunction): Promise<void> {
   await Promise.all(
     versions.map((v) =>
       limit(async () => {

@@ -6,7 +6,7 @@ import { writeTransaction } from '../store/index-db.js';
 import { remoteVersionNumber } from '../store/remote-tracking.js';
 import { fileChunks, recordFileChunks, versionFiles, type VersionRow } from '../store/version-records.js';
 import type { Repository } from '../workspace/repository.js';
-import type { RemoteSession } from './remote-session.js';
+import type { StoreSession } from './remote-session.js';
 
 /** Where one chunk's bytes are read from: a local object, at an offset. */
 export interface ChunkSource {
@@ -36,7 +36,7 @@ export interface UploadPlan {
  * for the others every file's chunk list is gathered (re-chunking a local object the index
  * has no list for, after checking it).
  */
-export async function planUpload(repo: Repository, session: RemoteSession, versions: readonly VersionRow[], limit: LimitFunction): Promise<UploadPlan> {
+export async function planUpload(repo: Repository, session: StoreSession, versions: readonly VersionRow[], limit: LimitFunction): Promise<UploadPlan> {
   const { remote, remoteId } = session;
   const unknown = versions.filter((v) => remoteVersionNumber(repo.db, remoteId, v.id) === undefined);
   const present = await Promise.all(unknown.map((v) => limit(async () => !!(await remote.head(keys.version(v.id))))));

@@ -208,3 +208,20 @@ function rangeEnd(res: RegistryResponse, expected = 0): number | null {
 function withDigest(location: string, sha256: string): string {
   return `${location}${location.includes('?') ? '&' : '?'}digest=${encodeURIComponent(`sha256:${sha256}`)}`;
 }
+
+/** Uploads a small blob held in memory (a config, a version manifest, an event): POST, then one PUT with the bytes. */
+export async function uploadBytesBlob(repo: RegistryRepository, bytes: Buffer, sha256: string): Promise<void> {
+  const client = repo.client;
+  const started = await client.request({ method: 'POST', path: `/v2/${repo.name}/blobs/uploads/`, scopes: repo.pushScope, headers: { 'content-length': '0' }, expect: [202], retry: true });
+  const res = await client.request({
+    method: 'PUT',
+    path: withDigest(locationOf(started), sha256),
+    scopes: repo.pushScope,
+    headers: { 'content-type': 'application/octet-stream' },
+    body: bytes,
+    expect: [201, 400],
+  });
+  if (res.status === 400) {
+    throw new IntegrityError('UPLOAD_DIGEST_MISMATCH', `the registry refused a blob of ${bytes.length} bytes as not hashing to sha256:${sha256.slice(0, 12)}`, { hint: 'a bug: please report it' });
+  }
+}

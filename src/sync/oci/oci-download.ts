@@ -1,0 +1,98 @@
+/**
+ * Downloading a version's files from an OCI registry (docs/design.md §13). Each file is its
+ * layer blob: streamed into a partial file in the store's tmp/ while its sha256 is checked
+ * (a dropped connection resumes with Range; an interrupted pull leaves the partial file for
+ * the next one), then chunked and hashed to the modelctl file digest the version manifest
+ * names — the check that binds the bytes to the version id — before it becomes an object.
+ */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import pLimit from 'p-limit';
+import { IntegrityError } from '../../errors.js';
+import { parseManifest, type ManifestFile } from '../../core/manifest.js';
+import { sha256OfDigest } from '../../core/modelpack.js';
+import { pairFileLayers, parseOciManifest } from '../../core/oci-artifact.js';
+import { downloadBlob } from '../../remote/oci/blob-download.js';
+import type { RegistryRepository } from '../../remote/oci/registry-repository.js';
+import { hashFileSync } from '../../store/hash-file.js';
+import { writeTransaction } from '../../store/index-db.js';
+import { recordObject } from '../../store/version-records.js';
+import { recordWholeFileSha256 } from '../../store/whole-file-sha256.js';
+import type { Repository } from '../../workspace/repository.js';
+import type { DownloadStats } from '../download-objects.js';
+import type { DownloadOutcome } from '../protocol.js';
+import type { ProgressListener } from '../transfer-progress.js';
+import { registryArtifactOf } from './oci-refs.js';
+import type { OciSession } from './oci-session.js';
+
+/** The partial file a blob is downloaded into (named by the blob, so a later pull resumes it). */
+export function partialBlobPath(repo: Repository, sha256: string): string {
+  return join(repo.store.tmpDir, `oci-partial-${sha256}`);
+}
+
+/** Makes `files` of version `versionId` present in the store from the registry, every file verified twice. */
+export async function downloadFromRegistry(repo: Repository, session: OciSession, versionId: string, files: readonly ManifestFile[], jobs: number, onProgress?: ProgressListener): Promise<DownloadOutcome> {
+  const stats: DownloadStats = { files: 0, chunksDownloaded: 0, chunksReused: 0, bytesDownloaded: 0 };
+  const verified = new Set<string>();
+  const wanted = new Map<string, ManifestFile>();
+  for (const f of files) if (!repo.store.hasObject(f.digest)) wanted.set(f.digest, f);
+  if (wanted.size === 0) return { stats, verified };
+  const bytes = repo.store.readManifestBytes(versionId);
+  if (!bytes) throw new IntegrityError('MANIFEST_MISSING', `the manifest of version ${versionId.slice(0, 12)} is missing from the store`, { hint: 'run `modelctl fetch`, then pull again' });
+  const manifest = parseManifest(bytes, versionId);
+  const r = session.repository(manifest.model);
+  const artifact = await registryArtifactOf(repo, session, r, versionId);
+  const layers = pairFileLayers(manifest, parseOciManifest(artifact.bytes, `${r.name}@${artifact.digest}`), `${r.name}@${artifact.digest}`);
+  const bytesTotal = [...wanted.values()].reduce((s, f) => s + f.size, 0);
+  let bytesDone = 0;
+  let itemsDone = 0;
+  const progress = () => onProgress?.({ phase: 'downloading', bytesDone, bytesTotal, itemsDone, itemsTotal: wanted.size });
+  progress();
+  const limit = pLimit(jobs);
+  await Promise.all(
+    [...wanted.values()].map((f) =>
+      limit(async () => {
+        const sha = sha256OfDigest(layers.get(f.path)!.digest)!;
+        const got = await downloadVerifiedFile(repo, r, f, sha, (n) => {
+          bytesDone += n;
+          progress();
+        });
+        stats.bytesDownloaded += got;
+        stats.chunksDownloaded++;
+        stats.files++;
+        itemsDone++;
+        verified.add(f.digest);
+        progress();
+      }),
+    ),
+  );
+  return { stats, verified };
+}
+
+/**
+ * Downloads one file's blob (sha256 checked while streaming), then chunks it and checks the
+ * modelctl file digest and size before it becomes an object with its chunk map and sha256
+ * recorded. IntegrityError (6) for bytes that do not match, the partial file removed.
+ * Returns the bytes downloaded.
+ */
+export async function downloadVerifiedFile(repo: Repository, r: RegistryRepository, f: ManifestFile, sha256: string, onBytes?: (n: number) => void): Promise<number> {
+  const partial = partialBlobPath(repo, sha256);
+  let got = 0;
+  await downloadBlob(r, sha256, f.size, partial, (n) => {
+    got += n;
+    onBytes?.(n);
+  });
+  const hashed = hashFileSync(partial);
+  if (hashed.digest !== f.digest || hashed.size !== f.size) {
+    rmSync(partial, { force: true });
+    throw new IntegrityError('CORRUPT_FILE', `${f.path} from ${r.client.registry}/${r.name} is not the file the version names (its blob hashes right, its content does not)`, {
+      hint: 'the artifact was altered after it was pushed; nothing was stored',
+    });
+  }
+  repo.store.adoptTemp(partial, f.digest);
+  writeTransaction(repo.db, () => {
+    recordObject(repo.db, f.digest, f.size, hashed.chunks);
+  });
+  recordWholeFileSha256(repo.db, new Map([[f.digest, sha256]]));
+  return got;
+}
