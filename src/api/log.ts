@@ -1,10 +1,10 @@
 import { requireModel } from '../store/resolve-ref.js';
 import { listVersions } from '../store/version-records.js';
 import { assertModelName } from '../core/names.js';
-import { withRepository, type CommonOptions } from './repository.js';
+import { withReadRepository, type ReadTarget } from './remote-read.js';
 import { summarizeVersion, type VersionSummary } from './views.js';
 
-export interface LogOptions extends CommonOptions {
+export interface LogOptions extends ReadTarget {
   model: string;
   /** At most this many versions (default: all). */
   limit?: number;
@@ -23,7 +23,7 @@ export interface LogResult {
 /** Versions of a model, newest first, with tags, stages and numeric metrics. */
 export async function log(opts: LogOptions): Promise<LogResult> {
   assertModelName(opts.model);
-  return withRepository(opts, (repo) => {
+  return withReadRepository(opts, opts.model, (repo) => {
     requireModel(repo.db, opts.model);
     const rows = listVersions(repo.db, opts.model, opts.limit ?? -1);
     const metricStmt = repo.db.prepare('SELECT key, value_num AS n FROM metrics WHERE version_id = ? AND value_num IS NOT NULL ORDER BY key');

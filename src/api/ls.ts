@@ -1,6 +1,6 @@
 import { versionTensorTotals, type TensorTotals } from '../store/tensor-summaries.js';
 import { listModelNames, latestVersion } from '../store/version-records.js';
-import { withRepository, type CommonOptions } from './repository.js';
+import { withReadRepository, type ReadTarget } from './remote-read.js';
 import { summarizeVersion, type VersionSummary } from './views.js';
 
 export interface ModelListing {
@@ -21,9 +21,9 @@ export interface LsResult {
   stageOrder: string[];
 }
 
-/** Every model with its latest version, stage holders and size. */
-export async function ls(opts: CommonOptions = {}): Promise<LsResult> {
-  return withRepository(opts, (repo) => {
+/** Every model with its latest version, stage holders and size (of the repository, or of `opts.remote` read now). */
+export async function ls(opts: ReadTarget = {}): Promise<LsResult> {
+  return withReadRepository(opts, undefined, (repo) => {
     const countStmt = repo.db.prepare('SELECT COUNT(*) AS n FROM versions v JOIN models m ON m.id = v.model_id WHERE m.name = ?');
     const stageStmt = repo.db.prepare(
       'SELECT s.stage, v.number, v.id FROM stages s JOIN models m ON m.id = s.model_id JOIN versions v ON v.id = s.version_id WHERE m.name = ? ORDER BY s.stage',

@@ -4,12 +4,13 @@ import { resolveRef } from '../store/resolve-ref.js';
 import { totalsOf, versionTensorSummaries, type TensorSummaryRow, type TensorTotals } from '../store/tensor-summaries.js';
 import { readVersionManifest } from './read-manifest.js';
 import type { TensorFileView } from './tensor-tables.js';
-import { withRepository, type CommonOptions } from './repository.js';
+import { parseRef } from '../core/refs.js';
+import { withReadRepository, type ReadTarget } from './remote-read.js';
 import { summarizeVersion, type VersionSummary } from './views.js';
 import type { SignatureCheck } from '../signing/version-signatures.js';
 import { signaturesOfVersion } from '../store/signatures-table.js';
 
-export interface ShowOptions extends CommonOptions {
+export interface ShowOptions extends ReadTarget {
   ref: string;
   /** Also read the tensor tables of the version's model files (docs/design.md §15). */
   tensors?: boolean;
@@ -40,7 +41,7 @@ export interface ShowResult {
 export async function show(opts: ShowOptions): Promise<ShowResult> {
   // The header readers (and the validator they parse TF.js manifests with) only for --tensors.
   const { readTensorTables } = opts.tensors || opts.file !== undefined ? await import('./tensor-tables.js') : { readTensorTables: null };
-  return withRepository(opts, async (repo) => {
+  return withReadRepository(opts, opts.remote ? parseRef(opts.ref).model : undefined, async (repo) => {
     const v = resolveRef(repo.db, opts.ref);
     const manifest = readVersionManifest(repo, v.id);
     const events = (repo.db.prepare('SELECT payload FROM events WHERE version_id = ? ORDER BY seq').all(v.id) as { payload: string }[]).map(

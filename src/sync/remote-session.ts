@@ -12,7 +12,7 @@ import type { Repository } from '../workspace/repository.js';
 import { FORMAT_VERSION } from '../core/manifest.js';
 import { parseDuration } from '../core/time-filter.js';
 import type { OciSession } from './oci/oci-session.js';
-import { storeProtocol, type SyncProtocol } from './protocol.js';
+import type { SyncProtocol } from './protocol.js';
 
 /** What every open remote has, whatever its kind. */
 export interface SessionBase {
@@ -129,6 +129,8 @@ export async function openRemoteSession(
   }
   if (spec.plain_http) throw new UsageError('INVALID_REMOTE_OPTION', `--plain-http only applies to oci:// remotes, not ${redactUrl(spec.url)}`);
   const { openRemote } = await import('../remote/open-remote.js');
+  // The protocol (push, fetch, pull) loads with the first session, not with every command that could open one.
+  const { storeProtocol } = await import('./protocol.js');
   const remote = await openRemote(spec, { cwd });
   try {
     const displayUrl = remote.displayUrl;

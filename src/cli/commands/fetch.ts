@@ -13,11 +13,12 @@ export function registerFetch(program: Command): Command {
     .argument('[model]', 'one model (default: all)')
     .option('-r, --remote <name|url>', 'remote (default: the default remote)')
     .option('-j, --jobs <n>', 'requests in flight (default 8)')
-    .addHelpText('after', '\nExamples:\n  modelctl fetch\n  modelctl fetch fraud --remote origin')
+    .option('--plain-http', 'with an oci:// URL: plain HTTP to a registry that is not on this machine')
+    .addHelpText('after', '\nExamples:\n  modelctl fetch\n  modelctl fetch fraud --remote origin\n  modelctl fetch fraud --remote oci://ghcr.io/acme/models')
     .action(
-      action<{ remote?: string; jobs?: string }>(async (ctx, opts, model?: string) => {
+      action<{ remote?: string; jobs?: string; plainHttp?: boolean }>(async (ctx, opts, model?: string) => {
         const { fetch } = await import('../../api/fetch.js');
-        const result = await fetch({ cwd: ctx.cwd, model, remote: opts.remote, jobs: parseJobs(opts.jobs) });
+        const result = await fetch({ cwd: ctx.cwd, model, remote: opts.remote, plainHttp: opts.plainHttp, jobs: parseJobs(opts.jobs) });
         ctx.out.warnAll(result);
         // Everything valid was brought; documents that failed their checks end it in exit 6,
         // with the error of the first (and every rejected key in data) as the --json document.

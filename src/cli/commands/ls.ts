@@ -9,11 +9,13 @@ export function registerLs(program: Command): Command {
   return program
     .command('ls')
     .description('list models with their latest version, stage holders and size')
-    .addHelpText('after', '\nExamples:\n  modelctl ls\n  modelctl ls --json')
+    .option('-r, --remote <name|url>', 'list what a remote holds instead (read now; no repository needed with a URL)')
+    .option('--plain-http', 'with an oci:// URL: plain HTTP to a registry that is not on this machine')
+    .addHelpText('after', '\nExamples:\n  modelctl ls\n  modelctl ls --json\n  modelctl ls --remote oci://ghcr.io/acme/models   # no repository needed')
     .action(
-      action<object>(async (ctx) => {
+      action<{ remote?: string; plainHttp?: boolean }>(async (ctx, opts) => {
         const { ls } = await import('../../api/ls.js');
-        const result = await ls({ cwd: ctx.cwd });
+        const result = await ls({ cwd: ctx.cwd, remote: opts.remote, plainHttp: opts.plainHttp });
         ctx.out.result(result, (r: LsResult) => {
           if (r.models.length === 0) return 'No models yet: commit one with `modelctl commit <model> <paths>`';
           const stageCols = [...new Set([...r.stageOrder, ...r.models.flatMap((m) => Object.keys(m.stages))])];

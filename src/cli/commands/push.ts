@@ -22,16 +22,17 @@ export function registerPush(program: Command): Command {
     .option('--all', 'push every model (the default when no refs are given)')
     .option('-r, --remote <name|url>', 'remote (default: the default remote)')
     .option('-j, --jobs <n>', 'requests in flight (default 8)')
-    .addHelpText('after', '\nExamples:\n  modelctl push\n  modelctl push fraud --remote origin\n  modelctl push fraud@v3 --jobs 32')
+    .option('--plain-http', 'with an oci:// URL: plain HTTP to a registry that is not on this machine')
+    .addHelpText('after', '\nExamples:\n  modelctl push\n  modelctl push fraud --remote origin\n  modelctl push fraud@v3 --jobs 32\n  modelctl push fraud --remote oci://ghcr.io/acme/models   # a CNCF ModelPack artifact per version')
     .action(
-      action<{ all?: boolean; remote?: string; jobs?: string }>(async (ctx, opts, refs: string[]) => {
+      action<{ all?: boolean; remote?: string; jobs?: string; plainHttp?: boolean }>(async (ctx, opts, refs: string[]) => {
         if (opts.all && refs.length) throw new UsageError('USAGE', 'give refs or --all, not both');
         const jobs = parseJobs(opts.jobs);
         const { push } = await import('../../api/push.js');
         const bar = await progressBar(ctx, 'push');
         let result: PushResult;
         try {
-          result = await push({ cwd: ctx.cwd, refs, remote: opts.remote, jobs, argv: ctx.argv, onProgress: bar.listener });
+          result = await push({ cwd: ctx.cwd, refs, remote: opts.remote, plainHttp: opts.plainHttp, jobs, argv: ctx.argv, onProgress: bar.listener });
         } finally {
           bar.stop();
         }

@@ -21,9 +21,10 @@ Examples:
     .command('add')
     .description('add a remote (written to modelctl.json; --local for this clone only)')
     .argument('<name>', 'remote name, e.g. origin')
-    .argument('<url>', 's3://bucket/prefix, a folder path, or file:///folder')
+    .argument('<url>', 's3://bucket/prefix, oci://host[:port]/repository, a folder path, or file:///folder')
     .option('--endpoint <url>', 'S3-compatible endpoint (MinIO, Ceph RGW, R2 …)')
     .option('--region <region>', 'S3 region')
+    .option('--plain-http', 'oci:// only: plain HTTP to a registry that is not on this machine (loopback registries use it by themselves)')
     .option('--default', 'make it the default remote')
     .option('--events-retention <duration>', 'write audit events under S3 Object Lock for this long (90d, 52w, 7y): a write-once trail; the bucket must have Object Lock enabled')
     .option('--local', 'write .modelctl/config.json instead of modelctl.json')
@@ -31,12 +32,12 @@ Examples:
     .option('--json', 'print one JSON document on stdout')
     .addHelpText(
       'after',
-      '\nExamples:\n  modelctl remote add origin s3://ml-registry/team --default\n  modelctl remote add minio s3://models/registry --endpoint http://127.0.0.1:9000 --region us-east-1\n  modelctl remote add share /mnt/team-share/modelctl --local\n  modelctl remote add audit s3://locked-bucket/registry --events-retention 7y',
+      '\nExamples:\n  modelctl remote add origin s3://ml-registry/team --default\n  modelctl remote add minio s3://models/registry --endpoint http://127.0.0.1:9000 --region us-east-1\n  modelctl remote add share /mnt/team-share/modelctl --local\n  modelctl remote add audit s3://locked-bucket/registry --events-retention 7y\n  modelctl remote add registry oci://ghcr.io/acme/models --default   # CNCF ModelPack artifacts; log in with docker login',
     )
     .action(
-      action<{ eventsRetention?: string; endpoint?: string; region?: string; default?: boolean; local?: boolean; force?: boolean }>(async (ctx, opts, name: string, url: string) => {
+      action<{ eventsRetention?: string; endpoint?: string; region?: string; plainHttp?: boolean; default?: boolean; local?: boolean; force?: boolean }>(async (ctx, opts, name: string, url: string) => {
         const { remoteAdd } = await import('../../api/remote-manage.js');
-        const r = await remoteAdd({ cwd: ctx.cwd, name, url, endpoint: opts.endpoint, region: opts.region, eventsRetention: opts.eventsRetention, default: opts.default, local: opts.local, force: opts.force });
+        const r = await remoteAdd({ cwd: ctx.cwd, name, url, endpoint: opts.endpoint, region: opts.region, plainHttp: opts.plainHttp, eventsRetention: opts.eventsRetention, default: opts.default, local: opts.local, force: opts.force });
         ctx.out.result(r, (e: RemoteEntry) => `Added remote ${e.name} → ${e.url}${e.endpoint ? ` (endpoint ${e.endpoint})` : ''}${e.default ? ' [default]' : ''}`);
       }),
     );

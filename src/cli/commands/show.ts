@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { ShowResult } from '../../api/show.js';
+import { UsageError } from '../../errors.js';
 import { action } from '../action.js';
 import { eventDetail, eventVersionLabel, oneLine } from '../event-format.js';
 import { formatBytes, formatTime, formatValue, table } from '../format.js';
@@ -14,14 +15,17 @@ export function registerShow(program: Command): Command {
     .argument('<ref>', 'a reference: model[@latest|@v3|@stage|@tag|@idprefix]')
     .option('--tensors', 'the tensor table of each model file (safetensors, GGUF, ONNX, TF.js): name, dtype, shape, parameters, bytes')
     .option('--file <path>', 'with --tensors: only this file (its path as show lists it)')
+    .option('-r, --remote <name|url>', 'show the version as a remote holds it (read now; no repository needed with a URL)')
+    .option('--plain-http', 'with an oci:// URL: plain HTTP to a registry that is not on this machine')
     .addHelpText(
       'after',
-      '\nExamples:\n  modelctl show fraud\n  modelctl show fraud@production --json\n  modelctl show llm@v7 --tensors\n  modelctl show llm@v7 --tensors --file model-00001-of-00002.safetensors --json',
+      '\nExamples:\n  modelctl show fraud\n  modelctl show fraud@production --json\n  modelctl show fraud@production --remote oci://ghcr.io/acme/models\n  modelctl show llm@v7 --tensors\n  modelctl show llm@v7 --tensors --file model-00001-of-00002.safetensors --json',
     )
     .action(
-      action<{ tensors?: boolean; file?: string }>(async (ctx, opts, ref: string) => {
+      action<{ tensors?: boolean; file?: string; remote?: string; plainHttp?: boolean }>(async (ctx, opts, ref: string) => {
+        if (opts.remote && (opts.tensors || opts.file !== undefined)) throw new UsageError('USAGE', '--tensors reads the files, which --remote does not download: pull the version, then show --tensors');
         const { show } = await import('../../api/show.js');
-        const result = await show({ cwd: ctx.cwd, ref, tensors: opts.tensors || opts.file !== undefined, file: opts.file });
+        const result = await show({ cwd: ctx.cwd, ref, tensors: opts.tensors || opts.file !== undefined, file: opts.file, remote: opts.remote, plainHttp: opts.plainHttp });
         if (result.tensors) {
           for (const v of result.tensors) if (v.error) ctx.out.warn(`${v.path}: ${v.error.message}`);
           ctx.out.result(result, (r: ShowResult) => `${ctx.out.color.bold(r.version.ref)}  ${ctx.out.color.dim(r.version.id)}\n${renderTensorTables(r.tensors ?? [], ctx.out.color)}`);

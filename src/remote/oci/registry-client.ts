@@ -227,10 +227,33 @@ export class RegistryClient {
     }
   }
 
+  /**
+   * `text` (a registry's own error message) with every credential this client holds or
+   * sent replaced: a registry or proxy that echoes the request's Authorization header into
+   * its error must not make modelctl print it.
+   */
+  private scrub(text: string | null): string | null {
+    if (text === null) return null;
+    const secrets = new Set<string>();
+    const creds = this.credentials ?? null;
+    if (creds?.kind === 'basic') {
+      secrets.add(creds.password);
+      secrets.add(Buffer.from(`${creds.username}:${creds.password}`).toString('base64'));
+    }
+    if (creds?.kind === 'identity-token') secrets.add(creds.token);
+    for (const t of this.tokens.values()) secrets.add(t.token);
+    let out = text;
+    for (const s of secrets) if (s.length >= 4) out = out.split(s).join('REDACTED');
+    // Whatever follows an auth scheme name is a credential, whoever it belongs to.
+    return out.replace(/\b(Basic|Bearer)\s+[A-Za-z0-9._~+/=-]+/gi, '$1 REDACTED');
+  }
+
   private checkStatus(req: RegistryRequest, res: RegistryResponse): RegistryResponse {
     if ((req.expect ?? [200]).includes(res.status)) return res;
     res.stream?.destroy();
-    const { code, message } = registryError(res.body);
+    const parsed = registryError(res.body);
+    const code = parsed.code;
+    const message = this.scrub(parsed.message);
     const what = `${req.method} ${redactPath(res.url)}`;
     if (res.status === 401) {
       const creds = this.loadCredentials();

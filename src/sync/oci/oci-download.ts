@@ -16,6 +16,7 @@ import { downloadBlob } from '../../remote/oci/blob-download.js';
 import type { RegistryRepository } from '../../remote/oci/registry-repository.js';
 import { hashFileSync } from '../../store/hash-file.js';
 import { writeTransaction } from '../../store/index-db.js';
+import { barrier } from '../../store/test-barrier.js';
 import { recordObject } from '../../store/version-records.js';
 import { recordWholeFileSha256 } from '../../store/whole-file-sha256.js';
 import type { Repository } from '../../workspace/repository.js';
@@ -56,6 +57,7 @@ export async function downloadFromRegistry(repo: Repository, session: OciSession
         const got = await downloadVerifiedFile(repo, r, f, sha, (n) => {
           bytesDone += n;
           progress();
+          if (bytesDone >= 4 * 1024 * 1024) barrier('oci-download-bytes'); // the interrupt tests stop here, part of a blob written
         });
         stats.bytesDownloaded += got;
         stats.chunksDownloaded++;

@@ -17,6 +17,7 @@ import { MAX_MANIFEST_BYTES, classifyOciTag, numberTag, parseOciManifest, versio
 import { DEFAULT_CHUNK_BYTES, uploadBytesBlob, uploadFileBlob, type UploadState } from '../../remote/oci/blob-upload.js';
 import type { RegistryRepository } from '../../remote/oci/registry-repository.js';
 import { writeTransaction } from '../../store/index-db.js';
+import { barrier } from '../../store/test-barrier.js';
 import { getRemoteRef, knownRemoteChunks, rememberRemoteChunks, rememberRemoteVersion, remoteVersionNumber, setRemoteRef } from '../../store/remote-tracking.js';
 import { markEventsOnRemote, unpushedEvents } from '../../store/unpushed-events.js';
 import { getVersion, versionFiles, type VersionRow } from '../../store/version-records.js';
@@ -261,7 +262,10 @@ async function uploadFileBlobs(repo: Repository, session: OciSession, planned: r
           const result = await uploadFileBlob(j.repo, { path: j.path, size: j.size, sha256: known }, {
             chunkBytes: chunk,
             resume: saved && typeof saved.location === 'string' && typeof saved.offset === 'number' ? saved : null,
-            saveState: (s) => writeTransaction(db, () => setRemoteRef(db, session.remoteId, stateKey, { etag: null, value: s })),
+            saveState: (s) => {
+              writeTransaction(db, () => setRemoteRef(db, session.remoteId, stateKey, { etag: null, value: s }));
+              if (s) barrier('oci-upload-chunk'); // the interrupt tests stop here, a chunk confirmed and saved
+            },
             onBytes: (n) => {
               bytesDone += n - sent;
               sent = n;

@@ -38,6 +38,14 @@ export async function openOciSession(name: string | null, spec: OciUrlSpec, opts
     if (res.status === 404) {
       throw new RemoteError('NOT_AN_OCI_REGISTRY', `${spec.registry} does not answer the OCI distribution API (GET /v2/ is 404)`, { hint: 'check the host and port of the registry' });
     }
+    // Still 401 after the handshake with a login: the login was refused (without one, public
+    // repositories may still be readable, so that waits for the first real request).
+    const source = client.credentialSource();
+    if (res.status === 401 && source !== null) {
+      throw new RemoteError('REGISTRY_UNAUTHORIZED', `${spec.registry} refused the credentials from ${source}`, {
+        hint: `log in again with \`docker login ${spec.registry}\` (modelctl reads $REGISTRY_AUTH_FILE, $DOCKER_CONFIG/config.json or ~/.docker/config.json)`,
+      });
+    }
   } catch (err) {
     client.close();
     throw err;

@@ -1,0 +1,41 @@
+import { NotFoundError } from '../errors.js';
+import { loadSettings, type Settings } from '../workspace/config.js';
+import { findRepo } from '../workspace/repo-paths.js';
+import type { RemoteTarget } from '../sync/remote-session.js';
+import { withRepository, withTemporaryRepository, type CommonOptions, type Repository } from '../workspace/repository.js';
+
+/** Options of a read that can look at a remote instead of the repository (`ls/log/show --remote`). */
+export interface ReadTarget extends CommonOptions, RemoteTarget {}
+
+/**
+ * Runs `fn` on the repository around `opts.cwd`, or, with `opts.remote`, on a temporary
+ * repository holding what that remote has (of `model`, or of every model), fetched now and
+ * removed afterwards — no repository needed, and the user's index is not touched. A remote
+ * named (not a URL) is looked up in the repository's settings, if there is one.
+ */
+export async function withReadRepository<T>(opts: ReadTarget, model: string | undefined, fn: (repo: Repository) => T | Promise<T>): Promise<T> {
+  if (!opts.remote) return withRepository(opts, fn);
+  const cwd = opts.cwd ?? process.cwd();
+  const env = opts.env ?? process.env;
+  let settings: Settings | null = null;
+  try {
+    const outer = findRepo(cwd, env);
+    settings = await loadSettings(outer.root, outer.metaDir, env);
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+  }
+  // The temporary repository is its own: MODELCTL_DIR names the user's.
+  const { MODELCTL_DIR: _ignored, ...scratchEnv } = env;
+  return withTemporaryRepository({ cwd, env: scratchEnv }, async (repo) => {
+    if (settings) repo.settings = { ...repo.settings, stages: settings.stages };
+    // Loaded only for --remote: log, ls and show of the repository start without the sync layer.
+    const { openRemoteSession } = await import('../sync/remote-session.js');
+    const session = await openRemoteSession(settings, cwd, opts, { create: false, db: repo.db, env });
+    try {
+      await session.protocol.fetch(repo, { model });
+    } finally {
+      await session.protocol.close();
+    }
+    return fn(repo);
+  });
+}
