@@ -3,10 +3,9 @@ import { assertModelName, assertStageName } from '../core/names.js';
 import { parseSince } from '../core/time-filter.js';
 import { readChainHead, verifyEventChain, type ChainHead } from '../store/events-table.js';
 import { listEvents, unrecordedStageMoves, type EventRecord } from '../store/history-queries.js';
-import { auditRemoteEvents, type EventAudit, type EventDifference } from '../sync/event-audit.js';
-import { storeSessionOf, withRemoteSession } from '../sync/remote-session.js';
+import type { EventAudit, EventDifference } from '../sync/event-audit.js';
 import { requireModel } from '../store/resolve-ref.js';
-import { withRepository, type CommonOptions } from './repository.js';
+import { withRepository, type CommonOptions, type Repository } from './repository.js';
 
 export interface HistoryOptions extends CommonOptions {
   model?: string;
@@ -74,11 +73,22 @@ export async function history(opts: HistoryOptions = {}): Promise<HistoryResult>
     const flagged = new Set(unvouchedMoves.map((m) => m.id));
     let events: HistoryEvent[] = listEvents(db, { model: opts.model, since }).map((e) => (flagged.has(e.id) ? { ...e, unvouched: true as const } : e));
     if (opts.stage !== undefined) events = events.filter((e) => e.data.stage === opts.stage);
-    const remoteAudit = opts.verify && opts.remote !== undefined
-      ? await withRemoteSession(repo, { remote: opts.remote }, { create: false }, (session) => auditRemoteEvents(repo, storeSessionOf(session, '`history --remote`'), opts.model))
-      : null;
+    const remoteAudit = opts.verify && opts.remote !== undefined ? await auditRemote(repo, opts.remote, opts.model) : null;
     return { events, verified, head: readChainHead(db), unvouchedMoves, remoteAudit };
   });
+}
+
+/**
+ * The remote audit of `history --verify --remote`. The sync layer (and with it the remote
+ * documents' validator) is loaded here only: plain `history` reads nothing untrusted and
+ * starts without it (docs/design.md §1, Build).
+ */
+async function auditRemote(repo: Repository, remote: string, model: string | undefined): Promise<EventAudit> {
+  const [{ auditRemoteEvents }, { storeSessionOf, withRemoteSession }] = await Promise.all([
+    import('../sync/event-audit.js'),
+    import('../sync/remote-session.js'),
+  ]);
+  return withRemoteSession(repo, { remote }, { create: false }, (session) => auditRemoteEvents(repo, storeSessionOf(session, '`history --remote`'), model));
 }
 
 /** The differences of a remote audit that are errors: all but events merely not fetched yet. */
