@@ -1,6 +1,6 @@
 import { ConflictError, PolicyError, UsageError } from '../errors.js';
 import { buildEvent, type AuditEvent } from '../core/events.js';
-import { evaluatePolicy, type PolicyVerdict, type StagePolicyRules, type UnmetRule } from '../core/policy.js';
+import { assertPoliciesNameStages, evaluatePolicy, type PolicyVerdict, type StagePolicyRules, type UnmetRule } from '../core/policy.js';
 import { appendEvent } from '../store/events-table.js';
 import { getEventRecord, type EventRecord } from '../store/history-queries.js';
 import { writeTransaction } from '../store/index-db.js';
@@ -227,6 +227,7 @@ export async function performPushedStageMove(repo: Repository, plan: StageMovePl
 /** The verdict for moving `plan.stage` to the version, from facts read now. */
 function checkPolicy(repo: Repository, plan: Pick<StageMovePlan, 'stage' | 'stages' | 'rules' | 'reason'>, versionId: string): PolicyVerdict {
   const { db } = repo;
+  assertPoliciesNameStages(repo.settings.policies, repo.settings.stages);
   const row = getVersion(db, versionId);
   const metrics = versionKeyValues(db, 'metrics', versionId);
   return evaluatePolicy(plan.rules, {

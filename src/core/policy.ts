@@ -1,5 +1,6 @@
 import { UsageError } from '../errors.js';
 import { printable } from './names.js';
+import { closest } from './refs.js';
 
 /** Comparison operators a metric threshold may use, longest first (so `>=` wins over `>`). */
 export const COMPARATORS = ['>=', '<=', '==', '>', '<'] as const;
@@ -127,6 +128,22 @@ export function requiredFromStage(policy: StagePolicyRules | undefined, stage: s
     });
   }
   return from;
+}
+
+/**
+ * Throws UsageError (exit 2) when `policies` holds a key that names no configured stage:
+ * a policy written for `prod` when the stage is `production` would otherwise gate nothing,
+ * and every promotion to `production` would pass in silence.
+ */
+export function assertPoliciesNameStages(policies: Readonly<Record<string, unknown>>, stages: readonly string[]): void {
+  const stray = Object.keys(policies).filter((k) => !stages.includes(k));
+  if (stray.length === 0) return;
+  const first = stray[0];
+  const near = closest(first, stages, 1);
+  throw new UsageError('INVALID_POLICY', `policies.${printable(first)} names no configured stage${near.length ? ` — did you mean '${near[0]}'?` : ''} (stages: ${stages.join(', ')})`, {
+    hint: 'rename the policy in modelctl.json to the stage it gates, or add the stage to "stages"',
+    data: { policies: stray, stages: [...stages] },
+  });
 }
 
 /**
