@@ -99,7 +99,9 @@ async function answer(req: IncomingMessage, res: ServerResponse, s: Served): Pro
         hint: 'change the registry with the modelctl CLI (promote, tag, push)',
       });
     }
-    const url = new URL(req.url ?? '/', 'http://server.invalid');
+    // Runs of slashes are one (as nginx's merge_slashes): `$URL/api/…` with the printed URL's
+    // trailing '/' sends `//api/…`, which URL parsing would otherwise read as a host name.
+    const url = new URL(mergeSlashes(req.url ?? '/'), 'http://server.invalid');
     const segments = decodeSegments(url.pathname);
     if (segments[0] === 'api') {
       checkToken(req, s.policy);
@@ -132,6 +134,13 @@ async function answer(req: IncomingMessage, res: ServerResponse, s: Served): Pro
     if (res.destroyed || req.destroyed) return;
     sendError(req, res, err, s.log);
   }
+}
+
+/** The request target with repeated slashes in its path (not its query) merged into one. */
+function mergeSlashes(target: string): string {
+  const q = target.indexOf('?');
+  const path = q < 0 ? target : target.slice(0, q);
+  return path.replace(/\/{2,}/g, '/') + (q < 0 ? '' : target.slice(q));
 }
 
 /** The path's segments, each percent-decoded (so `team%2Ffraud@v1` is one segment). */
