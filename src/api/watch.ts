@@ -138,6 +138,8 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
 
   let cache: RemoteCache | null = null;
   let failuresInARow = 0;
+  // Whether the cache has fetched every model's metadata (done once, for a model the remote lacks).
+  let listedAll = false;
   // A stop while a version is being downloaded or placed abandons work (exit 130); during a
   // metadata look or a pause it is just a stop (exit 0).
   let midStep = false;
@@ -148,9 +150,23 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
       try {
         cache ??= await orStop(openRemoteCache({ cwd, remote: opts.remote, cacheDir: join(stateDir, 'cache'), env }));
         await orStop(cache.refresh(model));
-        const target = resolveTarget(cache, opts.ref);
+        let { target, missing } = resolveTarget(cache, opts.ref);
+        if (missing?.code === 'UNKNOWN_MODEL' && !listedAll) {
+          // The cache holds only the watched model's metadata: bring in every model once, so
+          // the warning below can name the one a typo meant.
+          listedAll = true;
+          await orStop(cache.refresh());
+          ({ target, missing } = resolveTarget(cache, opts.ref));
+        }
         if (!target) {
-          report({ level: 'info', event: 'waiting', message: `${opts.ref} names no version yet; looking again in ${opts.intervalMs / 1000}s` });
+          const again = opts.once ? '' : `; looking again in ${opts.intervalMs / 1000}s`;
+          // A model the remote does not hold is more often a typo than a model still to come: say so.
+          if (missing?.code === 'UNKNOWN_MODEL') {
+            const near = Array.isArray(missing.data?.candidates) ? (missing.data.candidates as string[]) : [];
+            report({ level: 'warn', event: 'waiting', message: `${cache.displayUrl} has no model '${model}'${near.length ? ` — did you mean ${near.map((n) => `'${n}'`).join(', ')}?` : ''}${again}`, data: { code: missing.code, candidates: near } });
+          } else {
+            report({ level: 'info', event: 'waiting', message: `${opts.ref} names no version yet${again}` });
+          }
         } else if (target.id === state.deployed?.id) {
           if (state.failed) {
             state.failed = null;
@@ -286,12 +302,12 @@ interface StageMoveInfo {
   at: string;
 }
 
-/** The version `ref` names in the cache now, or null when nothing does (yet). */
-function resolveTarget(cache: RemoteCache, ref: string): VersionRow | null {
+/** The version `ref` names in the cache now, or null (with why) when nothing does (yet). */
+function resolveTarget(cache: RemoteCache, ref: string): { target: VersionRow | null; missing: NotFoundError | null } {
   try {
-    return resolveRef(cache.repo.db, ref);
+    return { target: resolveRef(cache.repo.db, ref), missing: null };
   } catch (err) {
-    if (err instanceof NotFoundError) return null;
+    if (err instanceof NotFoundError) return { target: null, missing: err };
     throw err;
   }
 }

@@ -1,0 +1,43 @@
+/**
+ * `watch` of a reference the remote cannot resolve yet keeps waiting, but says why: a model
+ * the remote does not hold is most often a typo (`frud@production`), so it is a warning that
+ * names the remote's closest models; and `--once` does not promise to look again.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
+
+interface WatchLine {
+  level: string;
+  event: string;
+  message: string;
+  data?: { code?: string; candidates?: string[] };
+}
+
+const lines = (stdout: string): WatchLine[] => stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as WatchLine);
+
+describe('watch while nothing resolves', () => {
+  it('names the closest model for a model the remote lacks, and --once promises no second look', () => {
+    const team = tempRepo();
+    const registry = join(tempDir(), 'registry');
+    expect(runCli(team, ['remote', 'add', 'origin', registry, '--default']).code).toBe(0);
+    writeFile(team, 'model/w.bin', 'one\n');
+    expect(runCli(team, ['commit', 'fraud', 'model/', '-m', 'one']).code).toBe(0);
+    expect(runCli(team, ['push']).code).toBe(0);
+    const host = tempDir();
+
+    const typo = runCli(host, ['watch', 'frud@production', '--remote', registry, '--exec', 'true', '--once', '--json']);
+    expect(typo.code).toBe(0);
+    const waiting = lines(typo.stdout).find((l) => l.event === 'waiting');
+    expect(waiting?.level).toBe('warn');
+    expect(waiting?.data?.code).toBe('UNKNOWN_MODEL');
+    expect(waiting?.data?.candidates).toEqual(['fraud']);
+    expect(waiting?.message).not.toContain('looking again');
+
+    // A known model whose stage nobody holds yet is plain waiting.
+    const empty = runCli(host, ['watch', 'fraud@production', '--remote', registry, '--exec', 'true', '--once', '--json']);
+    const plain = lines(empty.stdout).find((l) => l.event === 'waiting');
+    expect(plain?.level).toBe('info');
+    expect(plain?.message).not.toContain('looking again');
+  });
+});
