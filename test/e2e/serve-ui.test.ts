@@ -54,12 +54,15 @@ describe.skipIf(!available)('serve: the web UI in a browser', () => {
     await page.waitForSelector('#models-table tbody tr[data-model="fraud"]');
     expect(await page.$$eval('#models-table tbody tr', (rows) => rows.map((r) => (r as HTMLElement).dataset.model))).toEqual(['fraud', 'team/ranker']);
     expect(await page.textContent('#models-table tr[data-model="fraud"] td[data-stage="production"]')).toBe('v2');
+    // Counts read as English ("2 models"), never "2 model(s)".
+    expect(await page.textContent('main .sub')).toMatch(/^2 models;/);
     await page.waitForSelector('#live.on');
     await shot('1-models');
 
     await page.click('#models-table tr[data-model="fraud"]');
     await page.waitForSelector('#versions tbody tr');
     expect(await refsInTable()).toEqual(['fraud@v4', 'fraud@v3', 'fraud@v2', 'fraud@v1']);
+    expect(await page.textContent('main')).toContain('4 versions · latest v4');
 
     // The chart: uPlot drew a canvas with one point per version, and it is not blank.
     await page.waitForSelector('#chart canvas');
@@ -126,6 +129,7 @@ describe.skipIf(!available)('serve: the web UI in a browser', () => {
     await page.click('a[data-nav="audit"]');
     await page.waitForSelector('#chain-status');
     expect(await page.getAttribute('#chain-status', 'data-verified')).toBe('true');
+    expect(await page.textContent('#chain-status')).toMatch(/· \d+ events$/);
     expect(await page.$$eval('#events tbody tr', (rows) => rows.map((r) => (r as HTMLElement).dataset.action))).toContain('rollback');
     await shot('6-audit');
     expect(problems).toEqual([]);

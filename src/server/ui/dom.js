@@ -38,6 +38,11 @@ export function bytes(n) {
   return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
 }
 
+/** plural(1, "model") → "1 model"; 3 → "3 models" (pass the plural when it is not word + "s"). */
+export function plural(n, one, many = `${one}s`) {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
 /** ISO time → "2026-11-01 12:00 UTC". */
 export function time(iso) {
   if (!iso) return '';

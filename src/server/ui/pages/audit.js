@@ -1,12 +1,12 @@
 // The audit log: every event, newest first, under the verification badge of the hash chain.
 import { api } from '../api.js';
-import { h, mount, time, versionHref } from '../dom.js';
+import { h, mount, plural, time, versionHref } from '../dom.js';
 
 export async function renderAudit(main, { query }) {
   const model = query.get('model') ?? '';
   const [log, models] = await Promise.all([api(`events?limit=1000${model ? `&model=${encodeURIComponent(model)}` : ''}`), api('models')]);
   const badge = log.verified
-    ? h('span', { class: 'verified ok', id: 'chain-status', 'data-verified': 'true' }, `✓ audit chain verified · ${log.head?.count ?? 0} event(s)`)
+    ? h('span', { class: 'verified ok', id: 'chain-status', 'data-verified': 'true' }, `✓ audit chain verified · ${plural(log.head?.count ?? 0, 'event')}`)
     : h('span', { class: 'verified broken', id: 'chain-status', 'data-verified': 'false' }, `✗ audit chain broken at event #${log.firstBad?.position}: ${log.firstBad?.message}`);
   const select = h(
     'select',

@@ -1,7 +1,7 @@
 // A model's page: stage holders, a metric chart, the versions table (sorted by any column or
 // metric, on the server) and the stage timeline.
 import { api, seg } from '../api.js';
-import { ago, badges, bytes, h, mount, time, value, versionHref } from '../dom.js';
+import { ago, badges, bytes, h, mount, plural, time, value, versionHref } from '../dom.js';
 import { drawMetricChart } from '../widgets/metric-chart.js';
 import { renderTimeline } from '../widgets/stage-timeline.js';
 
@@ -114,7 +114,7 @@ export async function renderModel(main, { model }) {
   mount(
     main,
     h('div', { class: 'sub' }, h('a', { href: '#/' }, 'Models'), ' / ', model),
-    h('div', { class: 'spread' }, h('h1', {}, model), h('span', { class: 'muted' }, `${overview.versions} version(s) · latest ${overview.latest ? `v${overview.latest.number}` : '—'} · last change ${overview.lastChange ? ago(overview.lastChange) : '—'}`)),
+    h('div', { class: 'spread' }, h('h1', {}, model), h('span', { class: 'muted' }, `${plural(overview.versions, 'version')} · latest ${overview.latest ? `v${overview.latest.number}` : '—'} · last change ${overview.lastChange ? ago(overview.lastChange) : '—'}`)),
     h('h2', {}, 'Stages'),
     stagesEl,
     h('div', { class: 'spread' }, h('h2', {}, 'Metric across versions'), overview.metrics.length ? metricSelect : null),

@@ -1,6 +1,6 @@
 // The models page: every model with its stage holders, latest version and last change.
 import { api } from '../api.js';
-import { ago, bytes, h, modelHref, mount, time, versionHref } from '../dom.js';
+import { ago, bytes, h, modelHref, mount, plural, time, versionHref } from '../dom.js';
 
 export async function renderModels(main) {
   const data = await api('models');
@@ -38,7 +38,7 @@ export async function renderModels(main) {
 
   mount(
     main,
-    h('div', { class: 'spread' }, h('div', {}, h('h1', {}, 'Models'), h('div', { class: 'sub' }, `${data.models.length} model(s); click one to see its versions, metrics and stage history.`)), filter),
+    h('div', { class: 'spread' }, h('div', {}, h('h1', {}, 'Models'), h('div', { class: 'sub' }, `${plural(data.models.length, 'model')}; click one to see its versions, metrics and stage history.`)), filter),
     data.models.length === 0
       ? h('div', { class: 'panel' }, 'No models yet. Commit one with ', h('code', {}, 'modelctl commit <model> <paths>'), '.')
       : h(

@@ -2,7 +2,7 @@
 // against another version, its events, and any further section the API adds (signatures,
 // tensor summaries…), shown generically until it gets its own renderer.
 import { api, fileUrl, seg } from '../api.js';
-import { badges, bytes, h, modelHref, mount, time, value, versionHref } from '../dom.js';
+import { badges, bytes, h, modelHref, mount, plural, time, value, versionHref } from '../dom.js';
 import { drawLineage } from '../widgets/lineage-graph.js';
 import { renderDiff } from '../widgets/diff-view.js';
 
@@ -22,7 +22,7 @@ const SECTIONS = {
   parameters: {
     title: 'Parameters',
     render: (p) =>
-      p ? h('div', { class: 'panel', id: 'parameters' }, `${count(p.parameterCount)} parameters in ${p.tensorCount} tensors (${bytes(p.tensorBytes)}) across ${p.files} model file(s), ${(p.formats ?? []).join(', ')}`, p.dtypes?.length ? h('div', { class: 'muted' }, p.dtypes.map((d) => `${d.dtype}: ${count(d.parameters)}`).join(' · ')) : null, p.unreadable ? h('div', { class: 'error' }, `${p.unreadable} model file(s) could not be read`) : null) : null,
+      p ? h('div', { class: 'panel', id: 'parameters' }, `${count(p.parameterCount)} parameters in ${p.tensorCount} tensors (${bytes(p.tensorBytes)}) across ${plural(p.files, 'model file')}, ${(p.formats ?? []).join(', ')}`, p.dtypes?.length ? h('div', { class: 'muted' }, p.dtypes.map((d) => `${d.dtype}: ${count(d.parameters)}`).join(' · ')) : null, p.unreadable ? h('div', { class: 'error' }, `${plural(p.unreadable, 'model file')} could not be read`) : null) : null,
   },
   modelFiles: {
     title: 'Model files',

@@ -1,5 +1,5 @@
 // What differs between two versions: files, params, metrics (with deltas) and lineage.
-import { bytes, h, mount, value } from '../dom.js';
+import { bytes, h, mount, plural, value } from '../dom.js';
 
 function section(title, rows, head) {
   if (rows.length === 0) return null;
@@ -19,7 +19,7 @@ export function renderDiff(el, d) {
   };
   mount(
     el,
-    h('div', { class: 'muted' }, `from ${d.a.ref} to ${d.b.ref}: ${d.files.added.length} file(s) added, ${d.files.removed.length} removed, ${d.files.changed.length} changed, ${d.files.unchanged} unchanged`),
+    h('div', { class: 'muted' }, `from ${d.a.ref} to ${d.b.ref}: ${plural(d.files.added.length, 'file')} added, ${d.files.removed.length} removed, ${d.files.changed.length} changed, ${d.files.unchanged} unchanged`),
     section('Metrics', [
       ...d.metrics.changed.map((c) => [c.key, value(c.before), value(c.after), delta(c)]),
       ...d.metrics.added.map((c) => [c.key, '—', value(c.value), 'added']),
