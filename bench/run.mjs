@@ -31,6 +31,7 @@ import { caseRemoteGc } from './remote-gc.mjs';
 import { caseSigning } from './signing.mjs';
 import { caseTensors } from './tensors.mjs';
 import { caseServe } from './serve.mjs';
+import { caseOci } from './oci.mjs';
 
 import {
   BIN,
@@ -403,6 +404,7 @@ async function main() {
   if (wanted('serve')) await caseServe(p);
   if (wanted('durability')) caseDurability();
   if (wanted('remote-gc')) caseRemoteGc();
+  if (wanted('oci')) await caseOci(p);
 
   const transfers = ['bytes', 'speed', 'rss-transfer'].some(wanted);
   if (transfers && !pushAvailable()) {

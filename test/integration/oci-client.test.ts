@@ -5,6 +5,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -120,6 +122,62 @@ describe.skipIf(!registryAvailable())('OCI registry client', () => {
     const bad = join(dir, 'bad.partial');
     await expectCode(downloadBlob(repo, sha(data), data.length, bad), 'BLOB_DIGEST_MISMATCH', 6);
     expect(existsSync(bad)).toBe(false);
+  });
+
+  it('resumes after a connection dropped mid-blob, the observer seeing each byte once (the pull path: no sha256 pass)', async () => {
+    const data = randomBytes(5 * MiB + 333);
+    writeFileSync(join(dir, 'drop'), data);
+    await uploadFileBlob(repo, { path: join(dir, 'drop'), size: data.length, sha256: sha(data) });
+    // A proxy in front of the registry whose first blob GET sends 3 MiB of the body, then resets.
+    let dropped = 0;
+    const ranges: string[] = [];
+    const proxy = http.createServer((req, res) => {
+      const first = req.method === 'GET' && req.url!.includes('/blobs/') && dropped === 0;
+      if (req.method === 'GET' && req.url!.includes('/blobs/')) ranges.push(String(req.headers.range ?? ''));
+      const up = http.request({ host: '127.0.0.1', port: Number(reg.host.split(':')[1]), method: req.method, path: req.url, headers: req.headers }, (r) => {
+        // Blob GETs are redirect-free on the filesystem driver; anything else passes through.
+        res.writeHead(r.statusCode!, r.headers);
+        if (!first) return void r.pipe(res);
+        dropped++;
+        let sent = 0;
+        r.on('data', (c: Buffer) => {
+          if (sent >= 3 * MiB) return;
+          sent += c.length;
+          res.write(c);
+          if (sent >= 3 * MiB) setTimeout(() => res.socket?.destroy(), 50);
+        });
+      });
+      req.pipe(up);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const port = (proxy.address() as AddressInfo).port;
+    const viaProxy = new RegistryClient({ registry: `127.0.0.1:${port}`, plainHttp: true, credentials: null });
+    try {
+      const observed = createHash('sha256');
+      let observedBytes = 0;
+      let resets = 0;
+      const partial = join(dir, 'drop.partial');
+      await downloadBlob(new RegistryRepository(viaProxy, 'team/fraud'), sha(data), data.length, partial, {
+        sha256: false,
+        observer: {
+          update: (b) => {
+            observed.update(b);
+            observedBytes += b.length;
+          },
+          reset: () => resets++,
+        },
+      });
+      expect(dropped).toBe(1);
+      expect(ranges.length).toBeGreaterThanOrEqual(2);
+      expect(ranges.at(-1)).toMatch(/^bytes=[1-9]\d*-$/); // the second request asked for the rest
+      expect(resets).toBe(0);
+      expect(observedBytes).toBe(data.length);
+      expect(observed.digest('hex')).toBe(sha(data));
+      expect(sha(readFileSync(partial))).toBe(sha(data));
+    } finally {
+      viaProxy.close();
+      await new Promise((r) => proxy.close(r));
+    }
   });
 
   it('stores an artifact manifest byte-exact, lists tags and the catalog, and reads OCI manifests with Accept', async () => {

@@ -1,9 +1,9 @@
 /**
  * Downloading a version's files from an OCI registry (docs/design.md §13). Each file is its
- * layer blob: streamed into a partial file in the store's tmp/ while its sha256 is checked
- * (a dropped connection resumes with Range; an interrupted pull leaves the partial file for
- * the next one), then chunked and hashed to the modelctl file digest the version manifest
- * names — the check that binds the bytes to the version id — before it becomes an object.
+ * layer blob, streamed into a partial file in the store's tmp/ (a dropped connection resumes
+ * with Range; an interrupted pull leaves the partial file for the next one) and chunked and
+ * hashed as it streams into the modelctl file digest the version manifest names — the check
+ * that binds the bytes to the version id — before it becomes an object.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,11 +14,10 @@ import { sha256OfDigest } from '../../core/modelpack.js';
 import { pairFileLayers, parseOciManifest } from '../../core/oci-artifact.js';
 import { downloadBlob } from '../../remote/oci/blob-download.js';
 import type { RegistryRepository } from '../../remote/oci/registry-repository.js';
-import { hashFileSync } from '../../store/hash-file.js';
+import { ChunkHasher } from '../../store/hash-file.js';
 import { writeTransaction } from '../../store/index-db.js';
 import { barrier } from '../../store/test-barrier.js';
 import { recordObject } from '../../store/version-records.js';
-import { recordWholeFileSha256 } from '../../store/whole-file-sha256.js';
 import type { Repository } from '../../workspace/repository.js';
 import type { DownloadStats } from '../download-objects.js';
 import type { DownloadOutcome } from '../protocol.js';
@@ -72,29 +71,40 @@ export async function downloadFromRegistry(repo: Repository, session: OciSession
 }
 
 /**
- * Downloads one file's blob (sha256 checked while streaming), then chunks it and checks the
- * modelctl file digest and size before it becomes an object with its chunk map and sha256
- * recorded. IntegrityError (6) for bytes that do not match, the partial file removed.
- * Returns the bytes downloaded.
+ * Downloads one file's blob and checks it in the same pass: the bytes are chunked and hashed
+ * as they stream, and the file digest they make must be the one the version manifest names
+ * (the version id authenticates it: a stronger check than the layer's sha256, which comes
+ * from the registry's manifest and would need a second sha256 pass). The object is then
+ * recorded with its chunk map. IntegrityError `BLOB_DIGEST_MISMATCH` (6) for bytes that do
+ * not match, the partial file removed. Returns the bytes downloaded.
  */
 export async function downloadVerifiedFile(repo: Repository, r: RegistryRepository, f: ManifestFile, sha256: string, onBytes?: (n: number) => void): Promise<number> {
   const partial = partialBlobPath(repo, sha256);
   let got = 0;
-  await downloadBlob(r, sha256, f.size, partial, (n) => {
-    got += n;
-    onBytes?.(n);
+  let hasher = new ChunkHasher();
+  await downloadBlob(r, sha256, f.size, partial, {
+    sha256: false,
+    observer: {
+      update: (b) => hasher.update(b),
+      reset: () => {
+        hasher = new ChunkHasher();
+      },
+    },
+    onBytes: (n) => {
+      got += n;
+      onBytes?.(n);
+    },
   });
-  const hashed = hashFileSync(partial);
+  const hashed = hasher.finish();
   if (hashed.digest !== f.digest || hashed.size !== f.size) {
     rmSync(partial, { force: true });
-    throw new IntegrityError('CORRUPT_FILE', `${f.path} from ${r.client.registry}/${r.name} is not the file the version names (its blob hashes right, its content does not)`, {
-      hint: 'the artifact was altered after it was pushed; nothing was stored',
+    throw new IntegrityError('BLOB_DIGEST_MISMATCH', `${f.path} from ${r.client.registry}/${r.name} does not hash to the file digest its version names`, {
+      hint: 'the registry copy is corrupt or was tampered with; nothing was stored',
     });
   }
   repo.store.adoptTemp(partial, f.digest);
   writeTransaction(repo.db, () => {
     recordObject(repo.db, f.digest, f.size, hashed.chunks);
   });
-  recordWholeFileSha256(repo.db, new Map([[f.digest, sha256]]));
   return got;
 }
