@@ -14,6 +14,7 @@ import { parseManifest, type VersionManifest } from '../../core/manifest.js';
 import { buildVersionArtifact, ociDigest, type VersionArtifact } from '../../core/modelpack.js';
 import { modelPackConfigErrors } from '../../core/modelpack-schema.js';
 import { MAX_MANIFEST_BYTES, classifyOciTag, numberTag, parseOciManifest, versionIdOf } from '../../core/oci-artifact.js';
+import { formatOciUrl } from '../../remote/oci/oci-url.js';
 import { DEFAULT_CHUNK_BYTES, uploadBytesBlob, uploadFileBlob, type UploadState } from '../../remote/oci/blob-upload.js';
 import type { RegistryRepository } from '../../remote/oci/registry-repository.js';
 import { writeTransaction } from '../../store/index-db.js';
@@ -47,11 +48,20 @@ function chunkBytes(env: NodeJS.ProcessEnv): number {
 export const ociKeys = {
   /** A blob known present in a repository. */
   blob: (repository: string, digest: string) => `${repository}@${digest}`,
-  /** The last repository of this registry a blob was seen in (a source for cross-mounts). */
+  /**
+   * The last repository of this registry a blob was seen in (a source for cross-mounts),
+   * kept under the registry's own id (blobHomeScope), so a push under another prefix of the
+   * same registry mounts too.
+   */
   blobHome: (sha256: string) => `.oci-blob/${sha256}`,
   /** An unfinished upload of a file to a repository. */
   upload: (repository: string, fileDigest: string) => `.oci-upload/${repository}/${fileDigest}`,
 };
+
+/** The index namespace of blob homes: the registry, whatever the remote's prefix. */
+function blobHomeScope(session: OciSession): string {
+  return formatOciUrl({ ...session.spec, repository: '' });
+}
 
 interface PlannedVersion {
   row: VersionRow;
@@ -228,14 +238,14 @@ async function uploadFileBlobs(repo: Repository, session: OciSession, planned: r
         }
         let present = (await j.repo.headBlob(digest, true)) !== null;
         if (!present) {
-          const home = getRemoteRef(db, session.remoteId, ociKeys.blobHome(s))?.value as { repository?: unknown } | null;
+          const home = getRemoteRef(db, blobHomeScope(session), ociKeys.blobHome(s))?.value as { repository?: unknown } | null;
           if (typeof home?.repository === 'string' && home.repository !== j.repo.name) present = await j.repo.mountBlob(digest, home.repository);
         }
         if (present) {
           out.alreadyThere++;
           writeTransaction(db, () => {
             rememberRemoteChunks(db, session.remoteId, [mark]);
-            setRemoteRef(db, session.remoteId, ociKeys.blobHome(s), { etag: null, value: { repository: j.repo.name } });
+            setRemoteRef(db, blobHomeScope(session), ociKeys.blobHome(s), { etag: null, value: { repository: j.repo.name } });
           });
           return;
         }
@@ -281,7 +291,7 @@ async function uploadFileBlobs(repo: Repository, session: OciSession, planned: r
         const s = sha.get(j.digest) ?? EMPTY;
         writeTransaction(db, () => {
           rememberRemoteChunks(db, session.remoteId, [ociKeys.blob(j.repo.name, ociDigest(s))]);
-          setRemoteRef(db, session.remoteId, ociKeys.blobHome(s), { etag: null, value: { repository: j.repo.name } });
+          setRemoteRef(db, blobHomeScope(session), ociKeys.blobHome(s), { etag: null, value: { repository: j.repo.name } });
         });
         out.uploaded++;
         itemsDone++;
