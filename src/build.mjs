@@ -23,12 +23,13 @@ const SRC = join(ROOT, 'src');
 const DIST = join(ROOT, 'dist');
 
 /**
- * Packages left out of the bundle and loaded from node_modules at run time: native addons
- * (a .node binary cannot be bundled), packages that read their own files by path, and UMD
- * builds that require their own files at run time (jsonc-parser's main; @cyclonedx reads
- * its JSON schemas from beside its code).
+ * Packages left out of the bundle and loaded from node_modules at run time: packages that
+ * read their own files by path, and UMD builds that require their own files at run time
+ * (jsonc-parser's main; @cyclonedx reads its JSON schemas from beside its code).
+ * better-sqlite3's JavaScript is bundled; its native addon (a .node binary cannot be) is
+ * opened by path from node_modules (store/index-db.ts).
  */
-const EXTERNAL = ['better-sqlite3', 'jsonc-parser', '@cyclonedx/cyclonedx-library'];
+const EXTERNAL = ['jsonc-parser', '@cyclonedx/cyclonedx-library'];
 
 /** Source files that are not part of the program: build scripts (this one, server/build-ui.mjs). */
 const isBuildScript = (rel) => /(^|\/)build(-[a-z]+)?\.mjs$/.test(rel);

@@ -52,7 +52,7 @@ export function action<O>(body: (ctx: CommandContext, opts: O, ...args: never[])
     const cmd = received[received.length - 1] as Command;
     const positionals = received.slice(0, -2);
     const flags = cmd.optsWithGlobals() as GlobalFlags & O;
-    const out = new Output(flags, colorFor(process.stdout, flags.color === false));
+    const out = new Output(flags, await colorFor(process.stdout, flags.color === false));
     const ctx: CommandContext = {
       out,
       flags,

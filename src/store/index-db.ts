@@ -1,4 +1,4 @@
-import type BetterSqlite3 from 'better-sqlite3';
+import BetterSqlite3 from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -38,11 +38,14 @@ function nativeBinding(): string | undefined {
  * database, or a newer schema, fails with an error naming the fix.
  */
 export function openIndex(path: string, opts: { create?: boolean; readonly?: boolean } = {}): Database {
-  // Loaded here, not at module top, so commands that never touch the index start faster.
-  const Sqlite = require('better-sqlite3') as typeof BetterSqlite3;
+  // With the addon's path known, the package's JavaScript is the copy bundled with this
+  // module (from node_modules it costs ~10 ms of module resolution and loading on every
+  // command); without it, the installed package finds its addon itself.
+  const addon = nativeBinding();
+  const Sqlite = addon ? BetterSqlite3 : (require('better-sqlite3') as typeof BetterSqlite3);
   let db: Database;
   try {
-    db = new Sqlite(path, { fileMustExist: !opts.create, readonly: opts.readonly ?? false, nativeBinding: nativeBinding() });
+    db = new Sqlite(path, { fileMustExist: !opts.create, readonly: opts.readonly ?? false, nativeBinding: addon });
   } catch (err) {
     throw mapSqliteError(err, path);
   }
