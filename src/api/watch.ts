@@ -18,6 +18,13 @@ import {
   type PlaceMode,
 } from '../workspace/deploy-folder.js';
 import { writeJsonAtomic } from '../workspace/atomic-file.js';
+import { loadSettings, type Settings } from '../workspace/config.js';
+import { findRepo } from '../workspace/repo-paths.js';
+import { folderSettings } from '../workspace/trusted-keys.js';
+import { stagesOfVersion } from '../store/version-records.js';
+import { pullSignatureKeys, verifyBeforePlacing, writeDeployedSignature } from '../sync/signature-gate.js';
+import type { SignatureCheck } from '../signing/version-signatures.js';
+import type { ManifestFile } from '../core/manifest.js';
 import type { LinkMode } from '../workspace/materialize.js';
 import { runShellCommand } from '../workspace/hook-command.js';
 import { modelOverviewOf } from './model-overview.js';
@@ -90,8 +97,12 @@ interface WatchState {
   ref: string;
   deployed: DeployedVersion | null;
   previous: DeployedVersion | null;
-  /** A version whose deploy failed: not retried until the reference names another one. */
-  failed: { id: string; at: string; reason: string } | null;
+  /**
+   * A version whose deploy failed: not retried until the reference names another one, except
+   * for missing or invalid signatures (code SIGNATURE_*), checked again at each look because a
+   * signature may be pushed later.
+   */
+  failed: { id: string; at: string; reason: string; code?: string } | null;
 }
 
 /** How a watch ended. */
@@ -126,6 +137,9 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
   mkdirSync(stateDir, { recursive: true });
   const statePath = join(stateDir, 'watch-state.json');
   const state = readState(statePath, opts.ref);
+  // Which keys must have signed what (docs/design.md §11): the repository's settings, or a
+  // modelctl.json in the folder watch runs from (a deploy host's policy), as for pull.
+  const policy = await signaturePolicyOf(cwd, env);
   const report = (r: Omit<WatchReport, 'at' | 'model'>) => opts.onReport?.({ at: new Date().toISOString(), model, ...r });
   const result: WatchResult = { ref: opts.ref, deployed: state.deployed, deployments: 0, failures: 0, interrupted: false };
   const stopped = new Promise<never>((_, reject) => {
@@ -172,7 +186,7 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
             state.failed = null;
             writeState(statePath, state);
           }
-        } else if (target.id !== state.failed?.id) {
+        } else if (target.id !== state.failed?.id || (isSignatureFailure(state.failed) && signaturesNowValid(cache, target))) {
           await deploy(cache, target);
         }
         failuresInARow = 0;
@@ -222,24 +236,22 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
     let switched: ReturnType<typeof switchTo> | null = null;
     try {
       if (layout) {
-        let verified: Set<string>;
-        try {
-          midStep = true;
-          verified = await orStop(c.ensureObjects(files));
-          midStep = false;
-        } catch (err) {
-          if (!(err instanceof Abandoned)) midStep = false;
-          if (err instanceof ModelctlError && err.exitCode === ExitCode.INTEGRITY) throw new DeployFailure(err.message, err);
-          throw err;
-        }
+        const verified = await download(c, files);
+        const signatures = checkSignatures(c, target, files);
         folderName = versionFolderName(target.number, target.id);
         buildVersionFolder(layout, folderName, files, (d) => c.repo.store.objectPath(d), opts.link ?? 'auto', verified);
+        // As pull --out: the folder verifies with model_signing as it is.
+        if (signatures) writeDeployedSignature(c.repo.db, target.id, files, join(layout.versionsDir, folderName), signatures.checks, signatures.keys);
         if (opts.signal.aborted) {
           removeVersionFolder(layout, folderName);
           midStep = true;
           throw new Abandoned('stopped');
         }
         switched = switchTo(layout, folderName, previous?.folder ? basename(previous.folder) : null);
+      } else if (signatureKeysOf(c, target).length) {
+        // Nothing is placed, but the hook is told to deploy this version: check it all the same.
+        await download(c, files);
+        checkSignatures(c, target, files);
       }
       const deployed: DeployedVersion = { id: target.id, number: target.number, ref, folder: switched ? join(layout!.versionsDir, switched.name) : null, at: new Date().toISOString() };
       if (opts.exec) {
@@ -269,7 +281,7 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
       if (opts.webhook) void notify('deployed', target, ref, previous, move);
     } catch (err) {
       if (!(err instanceof DeployFailure)) throw err;
-      state.failed = { id: target.id, at: new Date().toISOString(), reason: err.message };
+      state.failed = { id: target.id, at: new Date().toISOString(), reason: err.message, ...(typeof err.data.code === 'string' ? { code: err.data.code } : {}) };
       writeState(statePath, state);
       result.failures++;
       report({ level: 'error', event: 'deploy-failed', message: `deploy of ${ref} failed: ${err.message}; waiting for ${opts.ref} to move`, version: { id: target.id, number: target.number, ref, folder: null, at: state.failed.at }, previous, data: err.data });
@@ -277,10 +289,75 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
     }
   }
 
+  /**
+   * Makes the version's objects present in the cache (each verified); a stop meanwhile
+   * abandons the step (exit 130), a corrupt object is a DeployFailure of this version.
+   */
+  async function download(c: RemoteCache, files: readonly ManifestFile[]): Promise<Set<string>> {
+    try {
+      midStep = true;
+      const downloading = c.ensureObjects(files);
+      const verified = await orStop(downloading);
+      midStep = false;
+      return verified;
+    } catch (err) {
+      if (!(err instanceof Abandoned)) midStep = false;
+      if (err instanceof ModelctlError && err.exitCode === ExitCode.INTEGRITY) throw new DeployFailure(err.message, err);
+      throw err;
+    }
+  }
+
+  /** The keys that must have signed `target` (its model's and the stages it holds now on the remote). */
+  function signatureKeysOf(c: RemoteCache, target: VersionRow) {
+    return policy.settings ? pullSignatureKeys(policy.settings, policy.root, model, stagesOfVersion(c.repo.db, target.id)) : [];
+  }
+
+  /**
+   * The signature gate of pull, before anything is placed: null when no key is required; a
+   * DeployFailure (remembered, checked again at each look) when a required key did not sign.
+   */
+  function checkSignatures(c: RemoteCache, target: VersionRow, files: readonly ManifestFile[]): { checks: SignatureCheck[]; keys: ReturnType<typeof signatureKeysOf> } | null {
+    const keys = signatureKeysOf(c, target);
+    if (!keys.length) return null;
+    try {
+      return { checks: verifyBeforePlacing(c.repo.db, c.repo.store, target, files, keys, () => null), keys };
+    } catch (err) {
+      if (err instanceof ModelctlError && err.exitCode === ExitCode.INTEGRITY) throw new DeployFailure(err.message, err, { code: err.code, ...err.data });
+      throw err;
+    }
+  }
+
+  /** Whether `target`, refused for its signatures, now has every one required (its bytes are in the cache from the refused try). */
+  function signaturesNowValid(c: RemoteCache, target: VersionRow): boolean {
+    try {
+      checkSignatures(c, target, versionFilesOf(c.repo, `${model}@${target.id}`).files);
+      return true;
+    } catch (err) {
+      if (err instanceof DeployFailure) return false;
+      throw err;
+    }
+  }
+
   async function notify(event: string, target: VersionRow, ref: string, previous: DeployedVersion | null, move: StageMoveInfo | null, extra: Record<string, unknown> = {}): Promise<void> {
     const why = await sendWebhook(opts.webhook!, { event, watch: opts.ref, model, version: { id: target.id, number: target.number, ref }, previous, move, at: new Date().toISOString(), ...extra });
     if (why) report({ level: 'warn', event: 'webhook-failed', message: why });
   }
+}
+
+/** Whether a remembered failure was the signature gate (which a later signature can lift). */
+function isSignatureFailure(failed: WatchState['failed']): boolean {
+  return !!failed?.code?.startsWith('SIGNATURE_');
+}
+
+/** Where watch's signature policy comes from: the repository around `cwd`, else a modelctl.json in it (or none). */
+async function signaturePolicyOf(cwd: string, env: NodeJS.ProcessEnv): Promise<{ settings: Settings | null; root: string }> {
+  try {
+    const repo = findRepo(cwd, env);
+    return { settings: await loadSettings(repo.root, repo.metaDir, env), root: repo.root };
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+  }
+  return { settings: await folderSettings(cwd, env), root: cwd };
 }
 
 /** A deploy that failed for this version (not the network): remembered, not retried. */
