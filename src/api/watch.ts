@@ -21,6 +21,7 @@ import { writeJsonAtomic } from '../workspace/atomic-file.js';
 import { loadSettings, type Settings } from '../workspace/config.js';
 import { findRepo } from '../workspace/repo-paths.js';
 import { folderSettings } from '../workspace/trusted-keys.js';
+import { barrier } from '../store/test-barrier.js';
 import { stagesOfVersion } from '../store/version-records.js';
 import { pullSignatureKeys, verifyBeforePlacing, writeDeployedSignature } from '../sync/signature-gate.js';
 import type { SignatureCheck } from '../signing/version-signatures.js';
@@ -297,6 +298,7 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
     try {
       midStep = true;
       const downloading = c.ensureObjects(files);
+      barrier('watch-download'); // the interrupt test stops here, a download under way
       const verified = await orStop(downloading);
       midStep = false;
       return verified;
