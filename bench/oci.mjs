@@ -108,7 +108,8 @@ function startUpload(host, repository) {
 async function curlPut(host, repository, file, sha) {
   const loc = await startUpload(host, repository);
   const url = `${loc}${loc.includes('?') ? '&' : '?'}digest=sha256:${sha}`;
-  const r = run('curl', ['-sS', '-f', '-X', 'PUT', '-H', 'Content-Type: application/octet-stream', '--data-binary', `@${file}`, '-o', '/dev/null', url]);
+  // -T streams the file (--data-binary @file would read it all into memory first).
+  const r = run('curl', ['-sS', '-f', '-T', file, '-H', 'Content-Type: application/octet-stream', '-o', '/dev/null', url]);
   return r.ms;
 }
 
