@@ -103,10 +103,15 @@ export class CommandFailedError extends ModelctlError {
   }
 }
 
+/** The string `code` an error carries (a ModelctlError's, a Node system error's, SQLite's, a network error's), or undefined. */
+export function codeOf(err: unknown): string | undefined {
+  return err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+}
+
 /** True for Node system errors such as ENOENT, with the code narrowed. */
 export function isErrnoException(err: unknown, code?: string): err is NodeJS.ErrnoException {
-  return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' &&
-    (code === undefined || (err as NodeJS.ErrnoException).code === code);
+  const c = codeOf(err);
+  return c !== undefined && (code === undefined || c === code);
 }
 
 /**

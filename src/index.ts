@@ -23,7 +23,7 @@ export { importBundle, type ImportOptions, type ImportResult } from './api/bundl
 export { commit, type CommitOptions, type CommitResult } from './api/commit.js';
 export { status, type StatusOptions, type StatusResult, type ModelStatus } from './api/status.js';
 export { log, type LogOptions, type LogResult, type LogEntry } from './api/log.js';
-export { ls, type LsResult, type ModelListing } from './api/ls.js';
+export { ls, type LsOptions, type LsResult, type ModelListing } from './api/ls.js';
 export { show, type ShowOptions, type ShowResult } from './api/show.js';
 export type { TensorFileView, TensorRow } from './api/tensor-tables.js';
 export type { TensorDiff, TensorDiffCounts, TensorFileDiff, TensorParameterChange } from './api/tensor-diff.js';
@@ -63,6 +63,7 @@ export { push, type PushOptions, type PushResult } from './api/push.js';
 export { fetch, type FetchOptions, type FetchResult, type ModelFetch, type RejectedDocument } from './api/fetch.js';
 export { pull, type PullOptions, type PullResult } from './api/pull.js';
 export { remoteAdd, remoteList, remoteRemove, type RemoteAddOptions, type RemoteEntry } from './api/remote-manage.js';
+export { remoteStatus, type RemoteStatusOptions, type RemoteStatusResult, type RemoteStatus, type ModelRemoteStatus } from './api/remote-status.js';
 export { verifyRemote, type VerifyRemoteOptions } from './api/verify-remote.js';
 export type { TransferProgress, ProgressListener } from './api/push.js';
 export type { RemoteTarget } from './sync/remote-session.js';

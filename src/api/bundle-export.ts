@@ -9,6 +9,8 @@ import { MODELCTL_VERSION } from '../version.js';
 import { BUNDLE_FORMAT, BUNDLE_MARKER, bundleNames, wantsGzip, writeBundle, type BundleMarker, type BundleWriteEntry } from '../workspace/bundle.js';
 import { withRepository, type CommonOptions } from './repository.js';
 import { summarizeVersion, type VersionSummary } from './views.js';
+import { eventPayloadsOfVersion } from '../store/history-queries.js';
+import { tagsNamingVersion } from '../store/tags-table.js';
 
 /** The version to export and where to write it. */
 export interface ExportOptions extends CommonOptions {
@@ -53,7 +55,7 @@ export async function exportBundle(opts: ExportOptions): Promise<ExportResult> {
       throw new IntegrityError('MANIFEST_MISSING', `the manifest of ${version.ref} is missing from the store`, { hint: 'run `modelctl verify`' });
     }
     const manifest = parseManifest(manifestBytes, row.id);
-    const events = (repo.db.prepare('SELECT id, payload FROM events WHERE version_id = ? ORDER BY seq').all(row.id) as { id: string; payload: string }[]);
+    const events = eventPayloadsOfVersion(repo.db, row.id);
 
     const sizes = new Map<string, number>();
     for (const f of manifest.files) sizes.set(f.digest, f.size);
@@ -75,7 +77,7 @@ export async function exportBundle(opts: ExportOptions): Promise<ExportResult> {
         id: row.id,
         model: row.model,
         number: row.number,
-        tags: (repo.db.prepare('SELECT name, message FROM tags WHERE version_id = ? ORDER BY name').all(row.id) as { name: string; message: string | null }[]),
+        tags: tagsNamingVersion(repo.db, row.id),
         stages: version.stages,
       },
       objects,

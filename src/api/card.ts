@@ -9,7 +9,7 @@ import { getVersion } from '../store/version-records.js';
 import { readTemplate, renderTemplate, type TemplateContext } from '../workspace/templates.js';
 import { MODELCTL_VERSION } from '../version.js';
 import { withRepository, type CommonOptions } from './repository.js';
-import { show, type ShowResult } from './show.js';
+import { describeVersion, type ShowResult } from './version-details.js';
 import type { VersionSummary } from './views.js';
 import type { TensorTotals } from '../store/tensor-summaries.js';
 
@@ -55,9 +55,9 @@ const DEFAULT_FORMAT: CardFormatters = {
  * usage error (2) naming it.
  */
 export async function card(opts: CardOptions): Promise<CardResult> {
-  const shown = await show({ cwd: opts.cwd, env: opts.env, ref: opts.ref });
   const format = { ...DEFAULT_FORMAT, ...opts.format };
-  const extra = await withRepository(opts, (repo) => {
+  const { shown, extra } = await withRepository(opts, async (repo) => {
+    const shown = await describeVersion(repo, opts.ref);
     const modelId = requireModel(repo.db, shown.version.model);
     const refOf = (id: string, model: string) => {
       const row = getVersion(repo.db, id);
@@ -68,15 +68,18 @@ export async function card(opts: CardOptions): Promise<CardResult> {
       for (const v of [e.from, e.to]) if (v && /^[0-9a-f]{64}$/.test(v)) eventRefs.set(v, refOf(v, shown.version.model));
     }
     return {
-      eventRefs,
-      parent: shown.lineage.parent ? refOf(shown.lineage.parent.version, shown.lineage.parent.model) : null,
-      children: childVersionIds(repo.db, shown.version.id).map((id) => refOf(id, shown.version.model)),
-      stageHolders: listStageHolders(repo.db, modelId).map((h) => ({
-        stage: h.stage,
-        ref: refOf(h.versionId, shown.version.model),
-        current: h.versionId === shown.version.id,
-      })),
-      stageOrder: repo.settings.stages,
+      shown,
+      extra: {
+        eventRefs,
+        parent: shown.lineage.parent ? refOf(shown.lineage.parent.version, shown.lineage.parent.model) : null,
+        children: childVersionIds(repo.db, shown.version.id).map((id) => refOf(id, shown.version.model)),
+        stageHolders: listStageHolders(repo.db, modelId).map((h) => ({
+          stage: h.stage,
+          ref: refOf(h.versionId, shown.version.model),
+          current: h.versionId === shown.version.id,
+        })),
+        stageOrder: repo.settings.stages,
+      },
     };
   });
   // Configured order first (staging before production), then any others.

@@ -1,6 +1,6 @@
 import { existsSync, lstatSync, mkdirSync, readdirSync, realpathSync, rmdirSync, unlinkSync, type Stats } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
-import { ConflictError, IntegrityError, UsageError, fsError } from '../errors.js';
+import { ConflictError, IntegrityError, UsageError, fsError, isErrnoException } from '../errors.js';
 import type { ManifestFile, VersionManifest } from '../core/manifest.js';
 import { assertSafeRelativePath } from '../core/paths.js';
 import { writeTransaction } from '../store/index-db.js';
@@ -231,7 +231,7 @@ export function applyCheckout(repo: Repository, plan: CheckoutPlan): CheckoutRes
     try {
       unlinkSync(r.dest);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fsError(err, r.dest);
+      if (!isErrnoException(err, 'ENOENT')) throw fsError(err, r.dest);
     }
     removed.push({ path: r.path });
     pruneEmptyFolders(dirname(r.dest), outDir);
@@ -335,7 +335,7 @@ function lstatOrNull(p: string): Stats | null {
   try {
     return lstatSync(p);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
+    if (isErrnoException(err, 'ENOENT') || isErrnoException(err, 'ENOTDIR')) return null;
     throw fsError(err, p);
   }
 }

@@ -4,10 +4,12 @@ import { parseSince } from '../core/time-filter.js';
 import { readChainHead, verifyEventChain, type ChainHead } from '../store/events-table.js';
 import { listEvents, unrecordedStageMoves, type EventRecord } from '../store/history-queries.js';
 import type { EventAudit, EventDifference } from '../sync/event-audit.js';
+import type { RemoteTarget } from '../sync/remote-session.js';
+import { withReadRepository } from './remote-read.js';
 import { requireModel } from '../store/resolve-ref.js';
 import { withRepository, type CommonOptions, type Repository } from './repository.js';
 
-export interface HistoryOptions extends CommonOptions {
+export interface HistoryOptions extends CommonOptions, RemoteTarget {
   model?: string;
   /** Only stage moves (promote, rollback) of this stage. */
   stage?: string;
@@ -17,7 +19,8 @@ export interface HistoryOptions extends CommonOptions {
   verify?: boolean;
   /**
    * With `verify`: also compare this remote's copies of the events with the local ones and
-   * check every stage move against its stage documents (sync/event-audit.ts).
+   * check every stage move against its stage documents (sync/event-audit.ts). Without it:
+   * list that remote's events instead of the local ones (read-only, no repository needed).
    */
   remote?: string;
 }
@@ -49,13 +52,14 @@ export interface HistoryResult {
  * The audit events, oldest first, filtered by model, stage and time. With `verify`, the
  * whole local chain is checked before anything is listed (filters do not narrow the
  * check): a broken, edited, reordered or deleted event → IntegrityError (6) naming the
- * first bad event in `data` (position, seq, id, reason).
+ * first bad event in `data` (position, seq, id, reason). With `remote` alone, the remote's
+ * events are listed (fetched into a temporary store, each checked against its id).
  */
 export async function history(opts: HistoryOptions = {}): Promise<HistoryResult> {
   if (opts.model !== undefined) assertModelName(opts.model);
   if (opts.stage !== undefined) assertStageName(opts.stage);
   const since = opts.since !== undefined ? parseSince(opts.since) : undefined;
-  return withRepository(opts, async (repo) => {
+  const read = async (repo: Repository): Promise<HistoryResult> => {
     const { db } = repo;
     if (opts.model !== undefined) requireModel(db, opts.model);
     let verified: boolean | null = null;
@@ -73,9 +77,10 @@ export async function history(opts: HistoryOptions = {}): Promise<HistoryResult>
     const flagged = new Set(unvouchedMoves.map((m) => m.id));
     let events: HistoryEvent[] = listEvents(db, { model: opts.model, since }).map((e) => (flagged.has(e.id) ? { ...e, unvouched: true as const } : e));
     if (opts.stage !== undefined) events = events.filter((e) => e.data.stage === opts.stage);
-    const remoteAudit = opts.verify && opts.remote !== undefined ? await auditRemote(repo, opts.remote, opts.model) : null;
+    const remoteAudit = opts.verify && opts.remote !== undefined ? await auditRemote(repo, opts, opts.model) : null;
     return { events, verified, head: readChainHead(db), unvouchedMoves, remoteAudit };
-  });
+  };
+  return opts.remote !== undefined && !opts.verify ? withReadRepository(opts, opts.model, read) : withRepository(opts, read);
 }
 
 /**
@@ -83,12 +88,10 @@ export async function history(opts: HistoryOptions = {}): Promise<HistoryResult>
  * documents' validator) is loaded here only: plain `history` reads nothing untrusted and
  * starts without it (docs/design.md §1, Build).
  */
-async function auditRemote(repo: Repository, remote: string, model: string | undefined): Promise<EventAudit> {
-  const [{ auditRemoteEvents }, { storeSessionOf, withRemoteSession }] = await Promise.all([
-    import('../sync/event-audit.js'),
-    import('../sync/remote-session.js'),
-  ]);
-  return withRemoteSession(repo, { remote }, { create: false }, (session) => auditRemoteEvents(repo, storeSessionOf(session, '`history --remote`'), model));
+async function auditRemote(repo: Repository, target: RemoteTarget, model: string | undefined): Promise<EventAudit> {
+  const [{ auditRemoteEvents }, { storeSessionOf, withRemoteSession }] = await Promise.all([import('../sync/event-audit.js'), import('../sync/remote-session.js')]);
+  const { remote, endpoint, region } = target;
+  return withRemoteSession(repo, { remote, endpoint, region }, { create: false }, (session) => auditRemoteEvents(repo, storeSessionOf(session, '`history --remote`'), model));
 }
 
 /** The differences of a remote audit that are errors: all but events merely not fetched yet. */

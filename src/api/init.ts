@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync, appendFileSync } from 'node:fs';
 import { readRegularFileSync } from '../store/regular-file.js';
 import { dirname, join, resolve } from 'node:path';
-import { UsageError, fsError, isErrnoException } from '../errors.js';
+import { ModelctlError, UsageError, codeOf, fsError, isErrnoException } from '../errors.js';
 import { canonicalJson } from '../core/canonical-json.js';
 import { assertModelName, assertStageName, printable } from '../core/names.js';
 import { openIndex } from '../store/index-db.js';
@@ -317,8 +317,8 @@ export async function previewPaths(root: string, patterns: readonly string[]): P
       }
       out.push({ pattern, files: files.length, bytes, sample: files.slice(0, 5).map((f) => f.rel), problem: null });
     } catch (err) {
-      const e = err as { code?: string; message?: string };
-      const problem = e.code === 'NO_MATCH' || e.code === 'FILE_NOT_FOUND' ? 'matches nothing yet' : (e.message ?? String(err));
+      const code = codeOf(err);
+      const problem = code === 'NO_MATCH' || code === 'FILE_NOT_FOUND' ? 'matches nothing yet' : err instanceof Error ? err.message : String(err);
       out.push({ pattern, files: 0, bytes: 0, sample: [], problem });
     }
   }
@@ -364,15 +364,15 @@ export async function checkRemote(
     ]);
     return { displayUrl: remote.displayUrl, reachable: true, initialized: marker !== null, problem: null, elapsedMs: Date.now() - started };
   } catch (err) {
-    const e = err as { code?: unknown; message?: unknown; hint?: unknown };
+    const e = { code: codeOf(err), message: err instanceof Error ? err.message : undefined, hint: err instanceof ModelctlError ? err.hint : undefined };
     return {
       displayUrl: remote.displayUrl,
       reachable: false,
       initialized: false,
       problem: {
-        code: typeof e.code === 'string' ? e.code : 'REMOTE_UNREACHABLE',
-        message: typeof e.message === 'string' ? e.message : String(err),
-        hint: typeof e.hint === 'string' ? e.hint : 'check the URL, the network and the credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID…)',
+        code: e.code ?? 'REMOTE_UNREACHABLE',
+        message: e.message ?? String(err),
+        hint: e.hint ?? 'check the URL, the network and the credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID…)',
       },
       elapsedMs: Date.now() - started,
     };

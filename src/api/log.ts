@@ -1,6 +1,7 @@
 import { requireModel } from '../store/resolve-ref.js';
 import { listVersions } from '../store/version-records.js';
 import { assertModelName } from '../core/names.js';
+import { numericMetrics } from '../store/lineage-queries.js';
 import { withReadRepository, type ReadTarget } from './remote-read.js';
 import { summarizeVersion, type VersionSummary } from './views.js';
 
@@ -20,19 +21,12 @@ export interface LogResult {
   versions: LogEntry[];
 }
 
-/** Versions of a model, newest first, with tags, stages and numeric metrics. */
+/** Versions of a model, newest first, with tags, stages and numeric metrics; with `remote`, the remote's. */
 export async function log(opts: LogOptions): Promise<LogResult> {
   assertModelName(opts.model);
   return withReadRepository(opts, opts.model, (repo) => {
     requireModel(repo.db, opts.model);
     const rows = listVersions(repo.db, opts.model, opts.limit ?? -1);
-    const metricStmt = repo.db.prepare('SELECT key, value_num AS n FROM metrics WHERE version_id = ? AND value_num IS NOT NULL ORDER BY key');
-    return {
-      model: opts.model,
-      versions: rows.map((v) => ({
-        ...summarizeVersion(repo.db, v),
-        metrics: Object.fromEntries((metricStmt.all(v.id) as { key: string; n: number }[]).map((r) => [r.key, r.n])),
-      })),
-    };
+    return { model: opts.model, versions: rows.map((v) => ({ ...summarizeVersion(repo.db, v), metrics: numericMetrics(repo.db, v.id) })) };
   });
 }

@@ -18,9 +18,12 @@ export async function withReadRepository<T>(opts: ReadTarget, model: string | un
   const cwd = opts.cwd ?? process.cwd();
   const env = opts.env ?? process.env;
   let settings: Settings | null = null;
+  // A configured remote's relative path starts at its repository's root, as everywhere else.
+  let base = cwd;
   try {
     const outer = findRepo(cwd, env);
     settings = await loadSettings(outer.root, outer.metaDir, env);
+    base = outer.root;
   } catch (err) {
     if (!(err instanceof NotFoundError)) throw err;
   }
@@ -30,7 +33,7 @@ export async function withReadRepository<T>(opts: ReadTarget, model: string | un
     if (settings) repo.settings = { ...repo.settings, stages: settings.stages };
     // Loaded only for --remote: log, ls and show of the repository start without the sync layer.
     const { openRemoteSession } = await import('../sync/remote-session.js');
-    const session = await openRemoteSession(settings, cwd, opts, { create: false, db: repo.db, env });
+    const session = await openRemoteSession(settings, base, opts, { create: false, db: repo.db, env });
     try {
       await session.protocol.fetch(repo, { model });
     } finally {

@@ -1,67 +1,19 @@
-import type { AuditEvent } from '../core/events.js';
-import type { Lineage, ManifestFile } from '../core/manifest.js';
-import { resolveRef } from '../store/resolve-ref.js';
-import { totalsOf, versionTensorSummaries, type TensorSummaryRow, type TensorTotals } from '../store/tensor-summaries.js';
-import { readVersionManifest } from './read-manifest.js';
-import type { TensorFileView } from './tensor-tables.js';
 import { parseRef } from '../core/refs.js';
 import { withReadRepository, type ReadTarget } from './remote-read.js';
-import { summarizeVersion, type VersionSummary } from './views.js';
-import type { SignatureCheck } from '../signing/version-signatures.js';
-import { signaturesOfVersion } from '../store/signatures-table.js';
+import { describeVersion, type ShowResult, type VersionDetailOptions } from './version-details.js';
 
-export interface ShowOptions extends ReadTarget {
+export type { ShowResult } from './version-details.js';
+
+export interface ShowOptions extends ReadTarget, VersionDetailOptions {
   ref: string;
-  /** Also read the tensor tables of the version's model files (docs/design.md §15). */
-  tensors?: boolean;
-  /** With `tensors`: only this file (its path in the version). */
-  file?: string;
-}
-
-export interface ShowResult {
-  version: VersionSummary;
-  files: ManifestFile[];
-  lineage: Lineage;
-  /** Events about this version, oldest first. */
-  events: AuditEvent[];
-  /** Who signed or attested it, each checked against trust.keys and the files (docs/design.md §11). */
-  signatures: SignatureCheck[];
-  /** Parameters, tensors and dtypes of its model files, from the index; null when it holds none. */
-  parameters: TensorTotals | null;
-  /** Per model file, from the index: format, counts, dtypes, hints, or why its header could not be read. */
-  modelFiles: TensorSummaryRow[];
-  /** With `tensors`: each model file's tensor table, read from the local objects' headers. */
-  tensors?: TensorFileView[];
 }
 
 /**
  * One version in full: files, lineage (params, metrics, data, code, parent, environment), tags,
  * stages, events, and its model files' parameter summary; with `tensors`, their tensor tables.
+ * With `remote`: the version as that remote holds it (read-only, no repository needed; the
+ * tensor tables need the files' bytes, so not there).
  */
 export async function show(opts: ShowOptions): Promise<ShowResult> {
-  // The header readers (and the validator they parse TF.js manifests with) only for --tensors.
-  const { readTensorTables } = opts.tensors || opts.file !== undefined ? await import('./tensor-tables.js') : { readTensorTables: null };
-  return withReadRepository(opts, opts.remote ? parseRef(opts.ref).model : undefined, async (repo) => {
-    const v = resolveRef(repo.db, opts.ref);
-    const manifest = readVersionManifest(repo, v.id);
-    const events = (repo.db.prepare('SELECT payload FROM events WHERE version_id = ? ORDER BY seq').all(v.id) as { payload: string }[]).map(
-      (r) => JSON.parse(r.payload) as AuditEvent,
-    );
-    const modelFiles = versionTensorSummaries(repo.db, v.id);
-    // Checking a stored bundle parses it as untrusted input (zod schemas): loaded only for a
-    // version that has one, so show of an unsigned version starts without the validator.
-    const signatures = signaturesOfVersion(repo.db, v.id).length
-      ? (await import('./version-signers.js')).describeVersionSignatures(repo, v.id, manifest.files)
-      : [];
-    return {
-      version: summarizeVersion(repo.db, v),
-      files: manifest.files,
-      lineage: manifest.lineage,
-      events,
-      signatures,
-      parameters: totalsOf(modelFiles),
-      modelFiles,
-      ...(readTensorTables ? { tensors: readTensorTables(repo, manifest.files, opts.file) } : {}),
-    };
-  });
+  return withReadRepository(opts, opts.remote ? parseRef(opts.ref).model : undefined, (repo) => describeVersion(repo, opts.ref, opts));
 }

@@ -16,6 +16,9 @@ export interface VerifyRemoteOptions extends CommonOptions {
   /** The version to check on the remote; default: the latest of every model the remote has. */
   ref?: string;
   remote: string;
+  /** With an s3:// URL: the S3-compatible endpoint and region. */
+  endpoint?: string;
+  region?: string;
   jobs?: number;
 }
 
@@ -26,7 +29,7 @@ export interface VerifyRemoteOptions extends CommonOptions {
  */
 export async function verifyRemote(opts: VerifyRemoteOptions): Promise<VerifyResult & { remote: string }> {
   return withRepository(opts, async (repo) => {
-    const opened = await openRemoteSession(repo.settings, repo.root, { remote: opts.remote }, { create: false, db: repo.db, env: repo.env });
+    const opened = await openRemoteSession(repo.settings, repo.root, { remote: opts.remote, endpoint: opts.endpoint, region: opts.region }, { create: false, db: repo.db, env: repo.env });
     if (opened.kind !== 'store') await opened.protocol.close();
     const session = storeSessionOf(opened, '`verify --remote`');
     const limit = pLimit(jobsOrDefault(opts.jobs));

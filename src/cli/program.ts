@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { closest } from '../core/refs.js';
-import { UsageError } from '../errors.js';
+import { UsageError, codeOf } from '../errors.js';
 import { MODELCTL_VERSION } from '../version.js';
 import { withGlobalOptions, withGlobalOptionsDeep } from './action.js';
 
@@ -136,6 +136,5 @@ async function loadOneCommand(name: string | null): Promise<{ name: string; regi
 
 /** Node's "no such module", or the bundle's "not one of the files the pattern matched". */
 function isModuleMissing(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
-  return e.code === 'ERR_MODULE_NOT_FOUND' || /^Module not found in bundle: /.test(e.message ?? '');
+  return codeOf(err) === 'ERR_MODULE_NOT_FOUND' || (err instanceof Error && /^Module not found in bundle: /.test(err.message));
 }

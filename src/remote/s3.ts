@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
-import { IntegrityError, ModelctlError, NotFoundError, RemoteError, UsageError } from '../errors.js';
+import { IntegrityError, ModelctlError, NotFoundError, RemoteError, UsageError, codeOf } from '../errors.js';
 import { probeConditionalWrites } from './probe.js';
 import {
   assertValidCondition,
@@ -416,8 +416,8 @@ class BodyCutShort extends Error {
   constructor(message: string, cause?: unknown) {
     // Named plain "Error" on purpose: errorCode() must not take the class name for an S3 code.
     super(message, cause === undefined ? undefined : { cause });
-    const netCode = (cause as { code?: unknown } | null)?.code;
-    if (typeof netCode === 'string') (this as { code?: string }).code = netCode;
+    const netCode = codeOf(cause);
+    if (netCode !== undefined) Object.defineProperty(this, 'code', { value: netCode, enumerable: true });
   }
 }
 
@@ -494,7 +494,7 @@ function isConditionalConflict(err: unknown): boolean {
 
 function describe(err: unknown, status: number | undefined, code: string | undefined): string {
   const message = err instanceof Error ? err.message : String(err);
-  const netCode = (err as { code?: unknown } | null)?.code;
+  const netCode = codeOf(err);
   const parts: string[] = [];
   // The SDK says "UnknownError" for error answers without a body (HEAD, some 5xx).
   if (message !== '' && message !== 'UnknownError' && message !== code) parts.push(message);

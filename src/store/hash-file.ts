@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, fstatSync, ftruncateSync, readSync } from 'node:fs';
-import { fsError } from '../errors.js';
+import { fsError, isErrnoException } from '../errors.js';
 import { fileDigestFromChunks } from './file-digest.js';
 import { SCRATCH_BYTES, WASM_DATA_OFFSET, WasmChunker, scratchScanEngine } from './gear-wasm.js';
 import { DIRECT_ALIGN, PARALLEL_FILE_BYTES, hashFdPipelined, hashThreads, openDirect } from './parallel-hash.js';
@@ -133,7 +133,7 @@ function hashFdSingleThread(fd: number, copyToFd?: number, sizeHint = 0): Hashed
           try {
             writeSparseAt(directFd, view, position);
           } catch (err) {
-            if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
+            if (!isErrnoException(err, 'EINVAL')) throw err;
             closeSync(directFd); // refused alignment: the page cache from here on
             directFd = -1;
             writeSparseAt(copyToFd, view, position);

@@ -124,3 +124,13 @@ export function unrecordedStageMoves(db: Database, model?: string): { id: string
     return { id: r.id, seq: r.seq, model: r.model, actor: r.actor, stage: typeof e.data?.stage === 'string' ? e.data.stage : null, from: e.from ?? null, to: e.to ?? null };
   });
 }
+
+/** The events about one version (its `version` field), oldest first, as recorded. */
+export function eventsOfVersion(db: Database, versionId: string): AuditEvent[] {
+  return (db.prepare('SELECT payload FROM events WHERE version_id = ? ORDER BY seq').all(versionId) as { payload: string }[]).map((r) => JSON.parse(r.payload) as AuditEvent);
+}
+
+/** The stored payloads (the exact published bytes) of the events about one version, oldest first. */
+export function eventPayloadsOfVersion(db: Database, versionId: string): { id: string; payload: string }[] {
+  return db.prepare('SELECT id, payload FROM events WHERE version_id = ? ORDER BY seq').all(versionId) as { id: string; payload: string }[];
+}

@@ -2,7 +2,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { ConflictError, IntegrityError, ModelctlError, isErrnoException } from '../errors.js';
+import { ConflictError, IntegrityError, ModelctlError, codeOf, isErrnoException } from '../errors.js';
 import { assertIndexNotBehind, drainJournal } from './ref-journal.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 
@@ -118,7 +118,7 @@ export function writeTransaction<T>(db: Database, fn: () => T): T {
 /** Maps better-sqlite3 errors to modelctl errors; others pass through. */
 export function mapSqliteError(err: unknown, path: string): unknown {
   if (err instanceof ModelctlError) return err;
-  const code = (err as { code?: string })?.code ?? '';
+  const code = codeOf(err) ?? '';
   if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
     // SQLite cannot say who holds the lock: another modelctl command, or any program that
     // opened the file (sqlite3, a backup tool, an editor's database viewer).

@@ -27,3 +27,9 @@ export function versionDataInputs(db: Database, versionId: string): DataInputRow
 export function childVersionIds(db: Database, versionId: string): string[] {
   return (db.prepare('SELECT id FROM versions WHERE parent_id = ? ORDER BY created_at, id').all(versionId) as { id: string }[]).map((r) => r.id);
 }
+
+/** A version's numeric metrics (the sortable, chartable ones), by key. */
+export function numericMetrics(db: Database, versionId: string): Record<string, number> {
+  const rows = db.prepare('SELECT key, value_num AS n FROM metrics WHERE version_id = ? AND value_num IS NOT NULL ORDER BY key').all(versionId) as { key: string; n: number }[];
+  return Object.fromEntries(rows.map((r) => [r.key, r.n]));
+}

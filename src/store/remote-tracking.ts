@@ -67,8 +67,13 @@ export function remoteNumbersOf(db: Database, remoteId: string, model: string): 
 
 /** Keys under `prefix` last seen present on the remote (a ref with a value). */
 export function seenRemoteRefKeys(db: Database, remoteId: string, prefix: string): string[] {
-  const rows = db.prepare('SELECT key FROM remote_refs WHERE remote = ? AND substr(key, 1, ?) = ? AND value_json IS NOT NULL').all(remoteId, prefix.length, prefix) as { key: string }[];
-  return rows.map((r) => r.key);
+  return seenRemoteRefs(db, remoteId, prefix).map((r) => r.key);
+}
+
+/** Refs under `prefix` last seen present on the remote, with the document seen. */
+export function seenRemoteRefs(db: Database, remoteId: string, prefix: string): { key: string; value: unknown }[] {
+  const rows = db.prepare('SELECT key, value_json AS v FROM remote_refs WHERE remote = ? AND substr(key, 1, ?) = ? AND value_json IS NOT NULL').all(remoteId, prefix.length, prefix) as { key: string; v: string }[];
+  return rows.map((r) => ({ key: r.key, value: JSON.parse(r.v) as unknown }));
 }
 
 /**

@@ -82,3 +82,10 @@ export function stagesEverHeld(db: Database, versionId: string): string[] {
     }[]
   ).map((r) => r.stage);
 }
+
+/** Every stage of a model with the number and id of its holder, by stage name. */
+export function stageHoldersOf(db: Database, model: string): { stage: string; number: number; id: string }[] {
+  return db
+    .prepare('SELECT s.stage, v.number, v.id FROM stages s JOIN models m ON m.id = s.model_id JOIN versions v ON v.id = s.version_id WHERE m.name = ? ORDER BY s.stage')
+    .all(model) as { stage: string; number: number; id: string }[];
+}

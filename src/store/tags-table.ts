@@ -61,3 +61,8 @@ export function listTags(db: Database, modelId: number): TagRow[] {
     .prepare('SELECT name, version_id AS versionId, message, created_at AS createdAt, actor FROM tags WHERE model_id = ? ORDER BY name')
     .all(modelId) as TagRow[];
 }
+
+/** The tags naming one version, with their messages, by name. */
+export function tagsNamingVersion(db: Database, versionId: string): { name: string; message: string | null }[] {
+  return db.prepare('SELECT name, message FROM tags WHERE version_id = ? ORDER BY name').all(versionId) as { name: string; message: string | null }[];
+}

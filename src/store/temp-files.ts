@@ -1,5 +1,6 @@
 import { closeSync, openSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { isErrnoException } from '../errors.js';
 
 /**
  * Temp files this process has open. On SIGINT/SIGTERM the CLI removes them all before
@@ -24,7 +25,7 @@ export function createTempFile(dir: string, suffix = '.tmp'): { path: string; fd
       live.add(path);
       return { path, fd };
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 8) throw err;
+      if (!isErrnoException(err, 'EEXIST') || attempt >= 8) throw err;
     }
   }
 }

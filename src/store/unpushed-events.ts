@@ -101,3 +101,8 @@ export function unpushedEventCounts(db: Database, remoteId: string): Map<string,
     .all(remoteId) as { model: string; n: number }[];
   return new Map(rows.map((r) => [r.model, r.n]));
 }
+
+/** Ids of a model's events that belong on a remote (all but superseded ones), oldest first. */
+export function publishableEventIds(db: Database, model: string): string[] {
+  return (db.prepare('SELECT id FROM events WHERE model = ? AND pushed != 2 ORDER BY seq').all(model) as { id: string }[]).map((r) => r.id);
+}

@@ -231,3 +231,8 @@ export function renumberVersion(db: Database, id: string, newNumber: number): { 
 export function isKnownFileDigest(db: Database, digest: string): boolean {
   return !!db.prepare('SELECT 1 FROM files WHERE digest = ? LIMIT 1').get(digest);
 }
+
+/** How many versions a model has. */
+export function versionCount(db: Database, model: string): number {
+  return (db.prepare('SELECT COUNT(*) AS n FROM versions v JOIN models m ON m.id = v.model_id WHERE m.name = ?').get(model) as { n: number }).n;
+}

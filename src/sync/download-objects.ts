@@ -74,19 +74,50 @@ export async function downloadObjects(
   // The first failure stops the rest: queued files and chunks do not start, in-flight ones
   // end, and only then is it reported (so no download is still writing when we return).
   let failure: ModelctlError | Error | undefined;
-  const stopped = new Error('stopped after another file failed');
   const one = async (f: ManifestFile) => {
     try {
       await fetchFile(f);
     } catch (err) {
-      if (err === stopped) return;
       const fsFailure = isErrnoException(err) || (err instanceof ModelctlError && err.code === 'NO_SPACE');
       failure ??= fsFailure ? fsError(err, `${repo.metaDir} (downloading ${f.path})`) : (err as Error);
     }
   };
   const partialOf = (f: ManifestFile) => join(repo.store.tmpDir, `partial-${f.digest}`);
+  /** Writes chunk `c` of `f` into the partial file: kept if already right there, else from a local object, else from the remote (verified). */
+  const placeChunk = async (fd: number, f: ManifestFile, c: ChunkRef, have: number) => {
+    if (c.offset + c.length <= have && sha256Hex(readAt(fd, c.offset, c.length) ?? Buffer.alloc(0)) === c.digest) {
+      stats.chunksReused++;
+    } else if (c.offset >= have && isZeroChunk(c.digest, c.length)) {
+      // Past the partial's end the file reads as zeros already: a hole, nothing fetched.
+      stats.chunksReused++;
+    } else {
+      const local = localChunkSource(repo.db, c.digest);
+      let bytes: Buffer | null = null;
+      if (local && repo.store.hasObject(local.fileDigest)) {
+        bytes = readRange(repo.store.objectPath(local.fileDigest), local.offset, local.length);
+        if (sha256Hex(bytes) !== c.digest) bytes = null; // a damaged local object: fetch instead
+        else stats.chunksReused++;
+      }
+      if (!bytes) {
+        const got = await remote.get(keys.chunk(c.digest));
+        if (!got) throw new IntegrityError('CHUNK_MISSING', `chunk ${c.digest.slice(0, 12)} of ${f.path} is missing on the remote`, { hint: 'the version was not pushed completely; push it again from a repository that has it' });
+        if (got.body.length !== c.length || sha256Hex(got.body) !== c.digest) {
+          throw new IntegrityError('CORRUPT_CHUNK', `chunk ${c.digest.slice(0, 12)} of ${f.path} from the remote does not hash to its name`, { hint: 'the remote copy is corrupt or was tampered with; nothing was stored' });
+        }
+        bytes = got.body;
+        stats.chunksDownloaded++;
+        stats.bytesDownloaded += bytes.length;
+      }
+      // Past the partial's end unwritten blocks read as zeros: runs of them stay holes.
+      if (c.offset >= have) writeSparseAt(fd, bytes, c.offset);
+      else writeAllAt(fd, bytes, c.offset);
+    }
+    bytesDone += c.length;
+    itemsDone++;
+    progress();
+  };
   const fetchFile = async (f: ManifestFile) => {
-    if (failure) throw stopped;
+    if (failure) return;
     const chunks = lists.get(f.digest)!;
     const partial = partialOf(f);
     let fd: number;
@@ -97,43 +128,25 @@ export async function downloadObjects(
     }
     try {
       const have = fstatSync(fd).size;
-      await Promise.all(
+      // Settled, not raced: every chunk of this file has stopped writing before the file is
+      // closed (a late write could otherwise land on a reused descriptor).
+      let broken = false; // a chunk of this file failed: its queued chunks do not start either
+      const settled = await Promise.allSettled(
         chunks.map((c) =>
           limit(async () => {
-            if (failure) throw stopped;
-            if (c.offset + c.length <= have && sha256Hex(readAt(fd, c.offset, c.length) ?? Buffer.alloc(0)) === c.digest) {
-              stats.chunksReused++;
-            } else if (c.offset >= have && isZeroChunk(c.digest, c.length)) {
-              // Past the partial's end the file reads as zeros already: a hole, nothing fetched.
-              stats.chunksReused++;
-            } else {
-              const local = localChunkSource(repo.db, c.digest);
-              let bytes: Buffer | null = null;
-              if (local && repo.store.hasObject(local.fileDigest)) {
-                bytes = readRange(repo.store.objectPath(local.fileDigest), local.offset, local.length);
-                if (sha256Hex(bytes) !== c.digest) bytes = null; // a damaged local object: fetch instead
-                else stats.chunksReused++;
-              }
-              if (!bytes) {
-                const got = await remote.get(keys.chunk(c.digest));
-                if (!got) throw new IntegrityError('CHUNK_MISSING', `chunk ${c.digest.slice(0, 12)} of ${f.path} is missing on the remote`, { hint: 'the version was not pushed completely; push it again from a repository that has it' });
-                if (got.body.length !== c.length || sha256Hex(got.body) !== c.digest) {
-                  throw new IntegrityError('CORRUPT_CHUNK', `chunk ${c.digest.slice(0, 12)} of ${f.path} from the remote does not hash to its name`, { hint: 'the remote copy is corrupt or was tampered with; nothing was stored' });
-                }
-                bytes = got.body;
-                stats.chunksDownloaded++;
-                stats.bytesDownloaded += bytes.length;
-              }
-              // Past the partial's end unwritten blocks read as zeros: runs of them stay holes.
-              if (c.offset >= have) writeSparseAt(fd, bytes, c.offset);
-              else writeAllAt(fd, bytes, c.offset);
+            if (failure || broken) return;
+            try {
+              await placeChunk(fd, f, c, have);
+            } catch (err) {
+              broken = true;
+              throw err;
             }
-            bytesDone += c.length;
-            itemsDone++;
-            progress();
           }),
         ),
       );
+      const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (rejected) throw rejected.reason;
+      if (failure) return; // another file failed meanwhile: this one stays partial (resume point)
       ftruncateSync(fd, f.size);
       fsyncSync(fd);
     } finally {

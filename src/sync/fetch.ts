@@ -8,6 +8,7 @@ import type { Repository } from '../workspace/repository.js';
 import { applyModel, type ModelFetch } from './fetch-apply.js';
 import { listModels, readModel } from './fetch-read.js';
 import { Rejections, type RejectedDocument } from './rejected-documents.js';
+import { describeDifference, stageDifferences, type RefDifference } from './ref-differences.js';
 import type { StoreSession } from './remote-session.js';
 import { fetchSignatures } from './signature-sync.js';
 import { jobsOrDefault } from './transfer-progress.js';
@@ -21,6 +22,8 @@ export interface FetchResult {
   models: ModelFetch[];
   /** Remote documents that failed a check: skipped, nothing stored from them. */
   rejected: RejectedDocument[];
+  /** Stages that name another version here than on the remote (an unpushed local move, or a version not fetched). */
+  differingStages: RefDifference[];
   warnings: string[];
   /** Signatures and attestations brought (docs/design.md §11). */
   signatures: number;
@@ -47,7 +50,9 @@ export async function fetchInto(repo: Repository, session: StoreSession, opts: {
   const only = opts.model === undefined ? undefined : new Set(listVersions(repo.db, opts.model).map((v) => v.id));
   const signatures = await fetchSignatures(repo.db, session.remote, session.remoteId, only);
   for (const r of signatures.rejected) rejections.reject(r.key, r.code, r.reason);
-  return { remote: session.displayUrl, models, rejected: rejections.list, warnings, signatures: signatures.fetched };
+  const differingStages = stageDifferences(repo.db, session.remoteId, models.map((m) => m.model));
+  for (const d of differingStages) warnings.push(describeDifference(repo.db, d, session.displayUrl));
+  return { remote: session.displayUrl, models, rejected: rejections.list, differingStages, warnings, signatures: signatures.fetched };
 }
 
 /**

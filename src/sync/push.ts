@@ -10,6 +10,7 @@ import { claimNumbers, type PushedVersion } from './claim-numbers.js';
 import { publishEvents, publishable } from './publish-events.js';
 import { pushStages, pushTags, type PushedStage, type PushedTag } from './push-refs.js';
 import type { StoreSession } from './remote-session.js';
+import { describeDifference, stageDifferences, type RefDifference } from './ref-differences.js';
 import type { Renumbered } from './renumber.js';
 import { jobsOrDefault, type ProgressListener } from './transfer-progress.js';
 import { publishSignatures } from './signature-sync.js';
@@ -50,6 +51,8 @@ export interface PushResult {
   events: number;
   /** Signature and attestation bundles put on the remote, or found there already (docs/design.md §11). */
   signatures: { published: number; alreadyThere: number };
+  /** Stages that still name another version here than on the remote (a conflict, or a version not pushed). */
+  differingStages: RefDifference[];
   warnings: string[];
 }
 
@@ -148,6 +151,8 @@ export async function pushTo(repo: Repository, session: StoreSession, req: PushR
   const stages = await pushStages(repo, session, models, actor, held);
   const events = publishable(repo.db, session, unpushedEvents(repo.db, session.remoteId, models).filter((u) => !held.has(u.event.id)));
   await publishEvents(repo.db, session, events, limit);
+  const differingStages = stageDifferences(repo.db, session.remoteId, models);
+  for (const d of differingStages) warnings.push(describeDifference(repo.db, d, session.displayUrl));
   const { bytesUploaded, ...chunkCounts } = uploaded.chunks;
   const result: PushResult = {
     remote: session.displayUrl,
@@ -160,6 +165,7 @@ export async function pushTo(repo: Repository, session: StoreSession, req: PushR
     stages,
     events: events.length,
     signatures: { published: signatures.published, alreadyThere: signatures.alreadyThere },
+    differingStages,
     warnings,
   };
   const conflicts = [

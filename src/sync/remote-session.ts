@@ -109,14 +109,14 @@ export function chooseRemote(settings: Settings | null, target: RemoteTarget | u
 /**
  * Opens a remote and checks its format marker. With `create` (push) an absent marker is
  * written (create-only, so two first pushes agree); without it an empty remote is not
- * found (3). Another format version or chunker is refused (2) before anything is read.
+ * found (3), unless `emptyOk` (it is then read as a registry holding nothing). Another format version or chunker is refused (2) before anything is read.
  * Capabilities are probed once per repository and remembered in `db`.
  */
 export async function openRemoteSession(
   settings: Settings | null,
   cwd: string,
   target: RemoteTarget | undefined,
-  opts: { create: boolean; db?: Database; env?: NodeJS.ProcessEnv; probe?: boolean },
+  opts: { create: boolean; emptyOk?: boolean; db?: Database; env?: NodeJS.ProcessEnv; probe?: boolean },
 ): Promise<RemoteSession> {
   const { name, spec } = chooseRemote(settings, target, opts.env);
   const parsed = parseRemoteUrl(spec.url, { cwd });
@@ -135,7 +135,7 @@ export async function openRemoteSession(
   try {
     const displayUrl = remote.displayUrl;
     const remoteId = `${displayUrl}${spec.endpoint ? ` @ ${redactUrl(spec.endpoint)}` : ''}`;
-    await checkMarker(remote, displayUrl, opts.create);
+    await checkMarker(remote, displayUrl, opts.create, opts.emptyOk ?? false);
     let conditionalWrites = true;
     if (opts.probe) {
       const cached = opts.db ? getRemoteRef(opts.db, remoteId, '.capabilities') : null;
@@ -158,9 +158,13 @@ export async function openRemoteSession(
   }
 }
 
-/** How a session is opened: `create` writes an absent format marker (push), `probe` learns whether conditional writes hold. */
+/**
+ * How a session is opened: `create` writes an absent format marker (push), `emptyOk` reads a
+ * remote without one as empty, `probe` learns whether conditional writes hold.
+ */
 export interface SessionMode {
   create: boolean;
+  emptyOk?: boolean;
   probe?: boolean;
 }
 
@@ -174,10 +178,11 @@ export async function withRemoteSession<T>(repo: Repository, target: RemoteTarge
   }
 }
 
-async function checkMarker(remote: Remote, displayUrl: string, create: boolean): Promise<void> {
+async function checkMarker(remote: Remote, displayUrl: string, create: boolean, emptyOk: boolean): Promise<void> {
   const expected = expectedMarker();
   let got = await remote.get(MARKER_KEY);
   if (!got) {
+    if (!create && emptyOk) return;
     if (!create) {
       throw new NotFoundError('NOT_A_REGISTRY', `${displayUrl} holds no modelctl registry (no ${MARKER_KEY})`, {
         hint: 'check the URL, or push to it first with `modelctl push`',

@@ -1,7 +1,7 @@
 import { extname, resolve } from 'node:path';
 import { readRegularFileSync } from '../store/regular-file.js';
 import { z } from 'zod';
-import { NotFoundError, UsageError, fsError } from '../errors.js';
+import { NotFoundError, UsageError, fsError, isErrnoException } from '../errors.js';
 import { flattenObject, type JsonValue } from '../core/key-values.js';
 import { printable } from '../core/names.js';
 import { parseUntrustedJson } from '../core/untrusted-json.js';
@@ -33,7 +33,7 @@ export async function readKeyValueFile(cwd: string, path: string, what: 'param' 
   try {
     text = readRegularFileSync(abs).toString('utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+    if (isErrnoException(err, 'ENOENT')) {
       throw new NotFoundError('FILE_NOT_FOUND', `${label} does not exist`, {
         hint: source.from === 'settings' ? `run the step that writes it first, or ${fix}` : fix,
         data: { path, ...(source.from === 'settings' ? { setting: `models.${source.model}.${what}s` } : {}) },

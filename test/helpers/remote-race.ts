@@ -161,7 +161,8 @@ export interface StageRaceTally {
  * --push, at the same time (the barrier makes both read the remote before either writes).
  * Each round exactly one exits 0 and the other 4 (STAGE_MOVED) having changed nothing —
  * no local event of its own, its stage pointer where the remote had it, the remote's
- * stage the winner's. At the end, after a fetch, both histories verify and equal the
+ * stage the winner's; the loser then fetches, as its hint says. A last, serialized round:
+ * one promotes, then the other (not having fetched) promotes after it ended, and loses too. At the end, after a fetch, both histories verify and equal the
  * remote's events, whose stage moves are exactly the winners', in order.
  */
 export async function raceStagePromotions(race: RaceRemote, rounds: number): Promise<StageRaceTally> {
@@ -201,6 +202,20 @@ export async function raceStagePromotions(race: RaceRemote, rounds: number): Pro
     expectOk(await cli(loseRepo, ['fetch'], race), 'fetch after losing');
     winners.push(winTarget);
     holder = winTarget;
+  }
+  // Serialized: the second promotion starts after the first ended, from a repository that
+  // has not fetched since. It is just as stale as a concurrent loser: exit 4, nothing changed.
+  {
+    const [first, late] = [a, b];
+    const [t1, t2] = ids.filter((id) => id !== holder) as [string, string];
+    expectOk(await cli(first, ['promote', `${model}@${t1}`, '--to', stage, '--yes', '--push', '--json'], race), 'serialized first promotion');
+    const lost = await cli(late, ['promote', `${model}@${t2}`, '--to', stage, '--yes', '--push', '--json'], race);
+    expect(lost.code, `the stale promotion must lose although it ran after the other:\n${lost.stderr}`).toBe(4);
+    expect(lastJsonError(lost).code).toBe('STAGE_MOVED');
+    expect(await remoteStage(race.remote, model, stage)).toMatchObject({ version: t1, previous: holder });
+    expect(await stageHolderOf(late, model, stage)).toBe(holder);
+    winners.push(t1);
+    holder = t1;
   }
   // No event lost: after a fetch both repositories hold exactly the remote's events, their
   // chains verify, and the remote's stage moves are the winners', in order.

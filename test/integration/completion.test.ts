@@ -39,7 +39,7 @@ describe('modelctl __complete', () => {
     expect(complete(repo, 'co')).toEqual(['commit', 'config', 'completion']);
     expect(complete(repo, '')).toContain('promote');
     expect(complete(repo, '')).not.toContain('__complete');
-    expect(complete(repo, 'remote', '')).toEqual(['add', 'ls', 'rm']);
+    expect(complete(repo, 'remote', '')).toEqual(['add', 'ls', 'status', 'rm']);
     expect(complete(repo, 'commit', '--me')).toEqual(['--message', '--metric', '--metrics']);
     expect(complete(repo, 'show', '--j')).toEqual(['--json']);
     expect(complete(repo, 'completion', '')).toEqual(['bash', 'zsh', 'fish']);

@@ -378,4 +378,27 @@ describe('push and pull against s3rver', () => {
     const all = JSON.stringify([p.stdout, p.stderr, pulled.stdout, pulled.stderr]);
     expect(all).not.toContain('S3RVER');
   });
+
+  it('a URL remote takes --endpoint and --region on every command, with no repository and no AWS_ENDPOINT_URL_S3', () => {
+    const env = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_ENDPOINT_URL_S3: '', AWS_ENDPOINT_URL: '', AWS_REGION: '' };
+    const url = 's3://registry/endpoint-flags';
+    const where = ['--endpoint', s3.endpoint, '--region', 'us-east-1'];
+    const a = tempRepo();
+    writeFile(a, 'm/w.bin', pseudoRandomBytes(300_000, 43));
+    runCli(a, ['commit', 'fraud', 'm']);
+    expect(runCli(a, ['push', '--remote', url, ...where], { env }).code).toBe(0);
+    expect(runCli(a, ['fetch', '--remote', url, ...where], { env }).code).toBe(0);
+    expect(runCli(a, ['verify', 'fraud', '--remote', url, ...where], { env }).code).toBe(0);
+    const ci = tempDir();
+    const ls = runCli(ci, ['ls', '--remote', url, ...where, '--json'], { env });
+    expect(ls.code, ls.stderr).toBe(0);
+    expect(ls.json().models.map((m: { name: string }) => m.name)).toEqual(['fraud']);
+    expect(runCli(ci, ['log', 'fraud', '--remote', url, ...where], { env }).code).toBe(0);
+    const pulled = runCli(ci, ['pull', 'fraud', '--remote', url, ...where, '--out', 'o'], { env });
+    expect(pulled.code, pulled.stderr).toBe(0);
+    expect(readFileSync(join(ci, 'o/m/w.bin')).equals(readFileSync(join(a, 'm/w.bin')))).toBe(true);
+    // --endpoint belongs to a URL; a configured remote keeps its own.
+    runCli(a, ['remote', 'add', 'origin', url, '--endpoint', s3.endpoint]);
+    expect(runCli(a, ['fetch', '--remote', 'origin', '--endpoint', 'http://127.0.0.1:1'], { env }).code).toBe(2);
+  });
 });

@@ -2,49 +2,46 @@ import type { Command } from 'commander';
 import type { AuditTrailLock } from '../../api/audit-trail-lock.js';
 import type { HistoryResult } from '../../api/history.js';
 import { action } from '../action.js';
+import { remoteTargetOf, withEndpointOptions, type RemoteFlags } from '../remote-options.js';
 import { eventDetail, eventVersionLabel, oneLine } from '../event-format.js';
 import { formatTime, table } from '../format.js';
 
-interface HistoryFlags {
+interface HistoryFlags extends RemoteFlags {
   stage?: string;
   since?: string;
   verify?: boolean;
-  remote?: string;
 }
 
 /** `modelctl history [model]`: the audit events, oldest first; --verify checks the chain. */
 export function registerHistory(program: Command): Command {
-  return program
+  return withEndpointOptions(program
     .command('history')
     .description('the audit events (commits, tags, stage moves, archive marks), oldest first')
     .argument('[model]', 'only this model')
     .option('--stage <stage>', 'only moves of this stage (promote, rollback)')
     .option('--since <date>', 'only events at or after a date (2026-11-01), a UTC date-time, or an age (12h, 7d, 2w)')
     .option('--verify', 'check the whole hash chain first; exit 6 naming the first bad event if broken')
-    .option('-r, --remote <name|url>', "with --verify: compare the remote's copies of the events with these and its stage documents with every stage move, and report whether its events are write-once (S3 Object Lock); exit 6 listing each difference, or when its settings ask for a lock some events lack")
+    .option('-r, --remote <name|url>', "list this remote's events instead (no repository needed); with --verify: compare the remote's copies of the events with these and its stage documents with every stage move, and report whether its events are write-once (S3 Object Lock); exit 6 listing each difference, or when its settings ask for a lock some events lack"))
     .addHelpText(
       'after',
       `
 --json prints an array of events: {seq, id, at, actor, host, action, model, version, from, to,
 reason, argv, data, hash, prevHash, pushed, unvouched?}; unvouched marks a promote or
-rollback no recorded stage move carries. With --remote it prints {events, remoteTrail,
+rollback no recorded stage move carries. With --verify --remote it prints {events, remoteTrail,
 remoteAudit}: remoteAudit lists every difference between the remote's events and these.
 
 Examples:
   modelctl history fraud --stage production
   modelctl history --since 7d --json
   modelctl history --verify
-  modelctl history --verify --remote origin`,
+  modelctl history --verify --remote origin
+  modelctl history fraud --remote s3://ml-registry/team   # no repository needed`,
     )
     .action(
       action<HistoryFlags>(async (ctx, opts, model: string | undefined) => {
-        if (opts.remote !== undefined && !opts.verify) {
-          const { UsageError } = await import('../../errors.js');
-          throw new UsageError('USAGE', '--remote goes with --verify', { hint: 'modelctl history --verify --remote origin' });
-        }
         const { history, assertRemoteAudit } = await import('../../api/history.js');
-        const result = await history({ cwd: ctx.cwd, model, stage: opts.stage, since: opts.since, verify: opts.verify, remote: opts.remote });
-        if (opts.remote) {
+        const result = await history({ cwd: ctx.cwd, model, stage: opts.stage, since: opts.since, verify: opts.verify, ...remoteTargetOf(opts) });
+        if (opts.remote && opts.verify) {
           const { IntegrityError } = await import('../../errors.js');
           const { auditTrailLock } = await import('../../api/audit-trail-lock.js');
           const lock = await auditTrailLock({ cwd: ctx.cwd, remote: opts.remote, model });

@@ -2,27 +2,22 @@ import type { Command } from 'commander';
 import type { LogResult } from '../../api/log.js';
 import { UsageError } from '../../errors.js';
 import { action } from '../action.js';
+import { remoteTargetOf, withPlainHttpOption, withReadRemoteOptions, type RemoteFlags } from '../remote-options.js';
 import { formatTime, table } from '../format.js';
 
 /** `modelctl log <model>`: versions newest first. */
 export function registerLog(program: Command): Command {
-  return program
-    .command('log')
-    .description('list versions of a model, newest first')
-    .argument('<model>', 'model name')
-    .option('-n, --max-count <n>', 'show at most n versions')
-    .option('-r, --remote <name|url>', 'the versions a remote holds instead (read now; no repository needed with a URL)')
-    .option('--plain-http', 'with an oci:// URL: plain HTTP to a registry that is not on this machine')
-    .addHelpText('after', '\nExamples:\n  modelctl log fraud\n  modelctl log fraud -n 5 --json\n  modelctl log fraud --remote oci://ghcr.io/acme/models')
+  return withPlainHttpOption(withReadRemoteOptions(program.command('log').description('list versions of a model, newest first').argument('<model>', 'model name').option('-n, --max-count <n>', 'show at most n versions')))
+    .addHelpText('after', '\nExamples:\n  modelctl log fraud\n  modelctl log fraud -n 5 --json\n  modelctl log fraud --remote s3://ml-registry/team   # no repository needed\n  modelctl log fraud --remote oci://ghcr.io/acme/models')
     .action(
-      action<{ maxCount?: string; remote?: string; plainHttp?: boolean }>(async (ctx, opts, model: string) => {
+      action<{ maxCount?: string } & RemoteFlags>(async (ctx, opts, model: string) => {
         let limit: number | undefined;
         if (opts.maxCount !== undefined) {
           limit = Number(opts.maxCount);
           if (!Number.isInteger(limit) || limit < 1) throw new UsageError('INVALID_COUNT', '-n needs a whole number ≥ 1');
         }
         const { log } = await import('../../api/log.js');
-        const result = await log({ cwd: ctx.cwd, model, limit, remote: opts.remote, plainHttp: opts.plainHttp });
+        const result = await log({ cwd: ctx.cwd, model, limit, ...remoteTargetOf(opts) });
         ctx.out.result(result, (r: LogResult) => {
           const c = ctx.out.color;
           const now = new Date();

@@ -1,21 +1,18 @@
 import type { Command } from 'commander';
 import type { LsResult } from '../../api/ls.js';
 import { action } from '../action.js';
+import { remoteTargetOf, withPlainHttpOption, withReadRemoteOptions, type RemoteFlags } from '../remote-options.js';
 import { formatBytes, formatTime, table } from '../format.js';
 import { parameterCell } from '../tensor-format.js';
 
 /** `modelctl ls`: models, latest versions and stage holders. */
 export function registerLs(program: Command): Command {
-  return program
-    .command('ls')
-    .description('list models with their latest version, stage holders and size')
-    .option('-r, --remote <name|url>', 'list what a remote holds instead (read now; no repository needed with a URL)')
-    .option('--plain-http', 'with an oci:// URL: plain HTTP to a registry that is not on this machine')
-    .addHelpText('after', '\nExamples:\n  modelctl ls\n  modelctl ls --json\n  modelctl ls --remote oci://ghcr.io/acme/models   # no repository needed')
+  return withPlainHttpOption(withReadRemoteOptions(program.command('ls').description('list models with their latest version, stage holders and size')))
+    .addHelpText('after', '\nExamples:\n  modelctl ls\n  modelctl ls --json\n  modelctl ls --remote s3://ml-registry/team --endpoint http://minio:9000   # no repository needed\n  modelctl ls --remote oci://ghcr.io/acme/models')
     .action(
-      action<{ remote?: string; plainHttp?: boolean }>(async (ctx, opts) => {
+      action<RemoteFlags>(async (ctx, opts) => {
         const { ls } = await import('../../api/ls.js');
-        const result = await ls({ cwd: ctx.cwd, remote: opts.remote, plainHttp: opts.plainHttp });
+        const result = await ls({ cwd: ctx.cwd, ...remoteTargetOf(opts) });
         ctx.out.result(result, (r: LsResult) => {
           if (r.models.length === 0) return 'No models yet: commit one with `modelctl commit <model> <paths>`';
           const stageCols = [...new Set([...r.stageOrder, ...r.models.flatMap((m) => Object.keys(m.stages))])];

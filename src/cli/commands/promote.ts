@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { StageMoveResult } from '../../api/stage-move.js';
 import { action } from '../action.js';
+import { withEndpointOptions } from '../remote-options.js';
 import { reportHooks } from '../hook-report.js';
 import { reportLock } from '../lock-report.js';
 import type { LockUpdate } from '../../api/lock-update.js';
@@ -14,22 +15,26 @@ interface PromoteFlags {
   dryRun?: boolean;
   push?: boolean;
   remote?: string;
+  endpoint?: string;
+  region?: string;
   lock?: boolean;
 }
 
 /** `modelctl promote <ref> --to <stage>`: move a stage to a version through its policy gate. */
 export function registerPromote(program: Command): Command {
-  return program
-    .command('promote')
-    .description('move a stage (e.g. staging, production) to a version, after the stage policy allows it')
-    .argument('<ref>', 'the version: <model>[@latest|@v<N>|@<stage>|@<tag>|@<id prefix>]')
-    .requiredOption('--to <stage>', 'the stage to move (one of the configured stages)')
-    .option('--reason <text>', 'why (recorded in the audit event; some policies require it)')
-    .option('-y, --yes', 'do not ask before moving the last stage')
-    .option('--dry-run', 'check the policy and print the verdict; move nothing (exit 5 when denied)')
-    .option('--push', 'act on the remote at once (compare-and-swap); on a conflict change nothing anywhere, exit 4')
-    .option('-r, --remote <name|url>', 'remote for --push (default: the default remote)')
-    .option('--lock', 'record the promoted version in modelctl.lock (default: the lock setting)')
+  return withEndpointOptions(
+    program
+      .command('promote')
+      .description('move a stage (e.g. staging, production) to a version, after the stage policy allows it')
+      .argument('<ref>', 'the version: <model>[@latest|@v<N>|@<stage>|@<tag>|@<id prefix>]')
+      .requiredOption('--to <stage>', 'the stage to move (one of the configured stages)')
+      .option('--reason <text>', 'why (recorded in the audit event; some policies require it)')
+      .option('-y, --yes', 'do not ask before moving the last stage')
+      .option('--dry-run', 'check the policy and print the verdict; move nothing (exit 5 when denied)')
+      .option('--push', 'act on the remote at once (compare-and-swap); on a conflict change nothing anywhere, exit 4')
+      .option('-r, --remote <name|url>', 'remote for --push (default: the default remote)')
+      .option('--lock', 'record the promoted version in modelctl.lock (default: the lock setting)'),
+  )
     .addHelpText(
       'after',
       `
@@ -47,6 +52,8 @@ Examples:
         const result = await promote({
           push: opts.push,
           remote: opts.remote,
+          endpoint: opts.endpoint,
+          region: opts.region,
           cwd: ctx.cwd,
           ref,
           to: opts.to,

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import type { RemoteEntry } from '../../api/remote-manage.js';
+import type { RemoteStatusResult } from '../../api/remote-status.js';
 import { action } from '../action.js';
-import { table } from '../format.js';
+import { countOf, table } from '../format.js';
 
 /** `modelctl remote add|ls|rm`. */
 export function registerRemote(program: Command): Command {
@@ -58,6 +59,20 @@ Examples:
       }),
     );
   remote
+    .command('status')
+    .description('compare this repository with a remote (default: every remote): versions it lacks, tags and stages that differ, unpublished events')
+    .argument('[name]', 'remote name or URL')
+    .option('--json', 'print one JSON document on stdout')
+    .addHelpText('after', '\nExamples:\n  modelctl remote status\n  modelctl remote status origin --json')
+    .action(
+      action<object>(async (ctx, _opts, name: string | undefined) => {
+        const { remoteStatus } = await import('../../api/remote-status.js');
+        const r = await remoteStatus({ cwd: ctx.cwd, name });
+        for (const s of r.remotes) for (const bad of s.rejected) ctx.out.warn(`${s.name}: skipped ${bad.key}: ${bad.reason}`);
+        ctx.out.result(r, (x) => x.remotes.map((s) => renderRemoteStatus(s)).join('\n\n'));
+      }),
+    );
+  remote
     .command('rm')
     .description('remove a remote')
     .argument('<name>', 'remote name')
@@ -71,4 +86,16 @@ Examples:
       }),
     );
   return remote;
+}
+
+function renderRemoteStatus(s: RemoteStatusResult['remotes'][number]): string {
+  const head = `${s.name} (${s.remote}): ${s.models.length === 0 ? 'in sync' : `${countOf(s.models.length, 'model')} differ${s.models.length === 1 ? 's' : ''}`}${s.inSync.length && s.models.length ? `, ${countOf(s.inSync.length, 'model')} in sync` : ''}`;
+  const short = (id: string | null) => (id === null ? 'none' : id.slice(0, 12));
+  const lines = s.models.flatMap((m) => [
+    `  ${m.model}:`,
+    ...(m.versionsMissing.length ? [`    not on the remote: ${m.versionsMissing.map((v) => v.ref).join(', ')}`] : []),
+    ...[...m.tags, ...m.stages].map((d) => `    ${d.kind} ${d.name}: here ${short(d.local)}, there ${short(d.remote)}`),
+    ...(m.unpublishedEvents ? [`    ${countOf(m.unpublishedEvents, 'event')} not published`] : []),
+  ]);
+  return [head, ...lines, ...(s.models.length ? ['  `modelctl push` publishes what is here; `modelctl fetch` takes what is there'] : [])].join('\n');
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { action } from '../action.js';
+import { withEndpointOptions } from '../remote-options.js';
 import { stageConfirmer } from '../stage-confirm.js';
 import { reportStageMove } from './promote.js';
 
@@ -11,21 +12,25 @@ interface RollbackFlags {
   dryRun?: boolean;
   push?: boolean;
   remote?: string;
+  endpoint?: string;
+  region?: string;
 }
 
 /** `modelctl rollback <model> --stage <s>`: put a stage back on its previous holder. */
 export function registerRollback(program: Command): Command {
-  return program
-    .command('rollback')
-    .description('put a stage back on the version that held it before the current holder (or on --to)')
-    .argument('<model>', 'model name')
-    .requiredOption('--stage <stage>', 'the stage to roll back')
-    .option('--to <ref>', 'the version to put the stage on instead of the previous holder')
-    .option('--reason <text>', 'why (recorded in the audit event)')
-    .option('-y, --yes', 'do not ask before moving the last stage')
-    .option('--dry-run', 'show the target and the verdict; move nothing')
-    .option('--push', 'act on the remote at once (compare-and-swap); on a conflict change nothing anywhere, exit 4')
-    .option('-r, --remote <name|url>', 'remote for --push (default: the default remote)')
+  return withEndpointOptions(
+    program
+      .command('rollback')
+      .description('put a stage back on the version that held it before the current holder (or on --to)')
+      .argument('<model>', 'model name')
+      .requiredOption('--stage <stage>', 'the stage to roll back')
+      .option('--to <ref>', 'the version to put the stage on instead of the previous holder')
+      .option('--reason <text>', 'why (recorded in the audit event)')
+      .option('-y, --yes', 'do not ask before moving the last stage')
+      .option('--dry-run', 'show the target and the verdict; move nothing')
+      .option('--push', 'act on the remote at once (compare-and-swap); on a conflict change nothing anywhere, exit 4')
+      .option('-r, --remote <name|url>', 'remote for --push (default: the default remote)'),
+  )
     .addHelpText(
       'after',
       `
@@ -43,6 +48,8 @@ Examples:
         const result = await rollback({
           push: opts.push,
           remote: opts.remote,
+          endpoint: opts.endpoint,
+          region: opts.region,
           cwd: ctx.cwd,
           model,
           stage: opts.stage,

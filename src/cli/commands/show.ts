@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { ShowResult } from '../../api/show.js';
 import { UsageError } from '../../errors.js';
 import { action } from '../action.js';
+import { remoteTargetOf, withPlainHttpOption, withReadRemoteOptions, type RemoteFlags } from '../remote-options.js';
 import { eventDetail, eventVersionLabel, oneLine } from '../event-format.js';
 import { formatBytes, formatTime, formatValue, table } from '../format.js';
 import { runLineageLines } from '../run-format.js';
@@ -9,23 +10,24 @@ import { modelFileLines, parameterLine, renderTensorTables } from '../tensor-for
 
 /** `modelctl show <ref>`: one version in full. */
 export function registerShow(program: Command): Command {
-  return program
+  return withPlainHttpOption(withReadRemoteOptions(program
     .command('show')
     .description('show one version: files, lineage, params, metrics, tags, stages, events')
     .argument('<ref>', 'a reference: model[@latest|@v3|@stage|@tag|@idprefix]')
     .option('--tensors', 'the tensor table of each model file (safetensors, GGUF, ONNX, TF.js): name, dtype, shape, parameters, bytes')
-    .option('--file <path>', 'with --tensors: only this file (its path as show lists it)')
-    .option('-r, --remote <name|url>', 'show the version as a remote holds it (read now; no repository needed with a URL)')
-    .option('--plain-http', 'with an oci:// URL: plain HTTP to a registry that is not on this machine')
+    .option('--file <path>', 'with --tensors: only this file (its path as show lists it)')))
     .addHelpText(
       'after',
-      '\nExamples:\n  modelctl show fraud\n  modelctl show fraud@production --json\n  modelctl show fraud@production --remote oci://ghcr.io/acme/models\n  modelctl show llm@v7 --tensors\n  modelctl show llm@v7 --tensors --file model-00001-of-00002.safetensors --json',
+      '\nExamples:\n  modelctl show fraud\n  modelctl show fraud@production --json\n  modelctl show llm@v7 --tensors\n  modelctl show llm@v7 --tensors --file model-00001-of-00002.safetensors --json\n  modelctl show fraud@production --remote s3://ml-registry/team   # no repository needed\n  modelctl show fraud@production --remote oci://ghcr.io/acme/models',
     )
     .action(
-      action<{ tensors?: boolean; file?: string; remote?: string; plainHttp?: boolean }>(async (ctx, opts, ref: string) => {
-        if (opts.remote && (opts.tensors || opts.file !== undefined)) throw new UsageError('USAGE', '--tensors reads the files, which --remote does not download: pull the version, then show --tensors');
+      action<{ tensors?: boolean; file?: string } & RemoteFlags>(async (ctx, opts, ref: string) => {
+        const tensors = opts.tensors || opts.file !== undefined;
+        if (tensors && opts.remote) {
+          throw new UsageError('TENSORS_NEED_BYTES', '--tensors reads the model files, which --remote does not download', { hint: `pull the version first (\`modelctl pull ${ref} --remote ${opts.remote} --out <dir>\`), or drop --tensors` });
+        }
         const { show } = await import('../../api/show.js');
-        const result = await show({ cwd: ctx.cwd, ref, tensors: opts.tensors || opts.file !== undefined, file: opts.file, remote: opts.remote, plainHttp: opts.plainHttp });
+        const result = await show({ cwd: ctx.cwd, ref, tensors, file: opts.file, ...remoteTargetOf(opts) });
         if (result.tensors) {
           for (const v of result.tensors) if (v.error) ctx.out.warn(`${v.path}: ${v.error.message}`);
           ctx.out.result(result, (r: ShowResult) => `${ctx.out.color.bold(r.version.ref)}  ${ctx.out.color.dim(r.version.id)}\n${renderTensorTables(r.tensors ?? [], ctx.out.color)}`);

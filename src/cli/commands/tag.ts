@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import type { DeleteTagResult, TagResult } from '../../api/tag.js';
 import { action } from '../action.js';
+import { withEndpointOptions } from '../remote-options.js';
 
 interface TagFlags {
   message?: string;
@@ -9,20 +10,24 @@ interface TagFlags {
   delete?: boolean;
   push?: boolean;
   remote?: string;
+  endpoint?: string;
+  region?: string;
 }
 
 /** `modelctl tag <ref> <name>` and `modelctl tag -d <model>@<name>`. */
 export function registerTag(program: Command): Command {
-  return program
-    .command('tag')
-    .description('name a version (tags are immutable unless --force), or delete a tag with -d')
-    .argument('<ref>', 'the version to tag, or <model>@<tag> with -d')
-    .argument('[name]', 'the tag: [A-Za-z0-9][A-Za-z0-9._+-]*, not v<N>, a stage or "latest"')
-    .option('-m, --message <msg>', 'a note kept with the tag')
-    .option('-f, --force', 'move the tag if it names another version')
-    .option('-d, --delete', 'delete the tag <model>@<tag>')
-    .option('--push', 'create the tag on the remote at once (create-only; compare-and-swap with --force); exit 4 if it exists there')
-    .option('-r, --remote <name|url>', 'remote for --push (default: the default remote)')
+  return withEndpointOptions(
+    program
+      .command('tag')
+      .description('name a version (tags are immutable unless --force), or delete a tag with -d')
+      .argument('<ref>', 'the version to tag, or <model>@<tag> with -d')
+      .argument('[name]', 'the tag: [A-Za-z0-9][A-Za-z0-9._+-]*, not v<N>, a stage or "latest"')
+      .option('-m, --message <msg>', 'a note kept with the tag')
+      .option('-f, --force', 'move the tag if it names another version')
+      .option('-d, --delete', 'delete the tag <model>@<tag>')
+      .option('--push', 'create the tag on the remote at once (create-only; compare-and-swap with --force); exit 4 if it exists there')
+      .option('-r, --remote <name|url>', 'remote for --push (default: the default remote)'),
+  )
     .addHelpText(
       'after',
       `
@@ -43,7 +48,7 @@ Examples:
           return;
         }
         if (name === undefined) throw new UsageError('USAGE', 'missing tag name', { hint: 'write modelctl tag <ref> <name>, e.g. modelctl tag fraud@v3 1.4.0' });
-        const result = await api.tag({ cwd: ctx.cwd, ref, name, message: opts.message, force: opts.force, argv: ctx.argv, push: opts.push, remote: opts.remote });
+        const result = await api.tag({ cwd: ctx.cwd, ref, name, message: opts.message, force: opts.force, argv: ctx.argv, push: opts.push, remote: opts.remote, endpoint: opts.endpoint, region: opts.region });
         ctx.out.warnAll(result);
         ctx.out.result(result, (r: TagResult) => {
           const v = `${r.version.ref} (${r.version.shortId})`;

@@ -2,20 +2,23 @@ import type { Command } from 'commander';
 import type { VerifyResult } from '../../api/verify.js';
 import type { VerifySignaturesResult } from '../../api/verify-signatures.js';
 import { action } from '../action.js';
+import { withEndpointOptions } from '../remote-options.js';
 import { countOf, formatBytes } from '../format.js';
 
 /** `modelctl verify [ref]`: re-hash the store. */
 export function registerVerify(program: Command): Command {
-  return program
-    .command('verify')
-    .description('re-hash the store (or one version) and report every missing or corrupt object; exit 6 on any')
-    .argument('[ref]', 'only this version')
-    .option('--rebuild-index', 'rebuild .modelctl/index.db from the store (after damage)')
-    .option('--signature', "check the version's signatures and attestations against trust.keys instead (exit 6 unless validly signed)")
-    .option('-r, --remote <name|url>', "check what a remote holds for the ref (or every model's latest) instead of the local store")
+  return withEndpointOptions(
+    program
+      .command('verify')
+      .description('re-hash the store (or one version) and report every missing or corrupt object; exit 6 on any')
+      .argument('[ref]', 'only this version')
+      .option('--rebuild-index', 'rebuild .modelctl/index.db from the store (after damage)')
+      .option('--signature', "check the version's signatures and attestations against trust.keys instead (exit 6 unless validly signed)")
+      .option('-r, --remote <name|url>', "check what a remote holds for the ref (or every model's latest) instead of the local store"),
+  )
     .addHelpText('after', '\nExamples:\n  modelctl verify\n  modelctl verify fraud@production\n  modelctl verify fraud@production --remote origin\n  modelctl verify fraud@production --signature\n  modelctl verify --rebuild-index')
     .action(
-      action<{ rebuildIndex?: boolean; remote?: string; signature?: boolean }>(async (ctx, opts, ref?: string) => {
+      action<{ rebuildIndex?: boolean; remote?: string; endpoint?: string; region?: string; signature?: boolean }>(async (ctx, opts, ref?: string) => {
         if (opts.signature) {
           if (!ref) {
             const { UsageError } = await import('../../errors.js');
@@ -48,7 +51,7 @@ export function registerVerify(program: Command): Command {
         const { verify, assertVerified } = await import('../../api/verify.js');
         if (opts.remote) {
           const { verifyRemote } = await import('../../api/verify-remote.js');
-          const result = await verifyRemote({ cwd: ctx.cwd, ref, remote: opts.remote });
+          const result = await verifyRemote({ cwd: ctx.cwd, ref, remote: opts.remote, endpoint: opts.endpoint, region: opts.region });
           ctx.out.result(result, renderVerify);
           assertVerified(result);
           return;

@@ -25,26 +25,23 @@ export async function repositoryCompletionData(cwd: string, helpTopics: string[]
     /* outside a repository: static completions only */
   }
   const { listPresets } = await import('../../workspace/templates.js');
-  const rows = <T>(sql: string, ...params: unknown[]): T[] => {
+  const queries = await import('../../store/completion-queries.js');
+  // A locked or damaged index gives no names, never an error.
+  const names = (read: (db: Database) => string[]): string[] => {
     if (!db) return [];
     try {
-      return db.prepare(sql).all(...params) as T[];
+      return read(db);
     } catch {
       return [];
     }
   };
   return {
     models: () => {
-      const names = new Set(rows<{ name: string }>('SELECT name FROM models ORDER BY name').map((r) => r.name));
-      for (const m of Object.keys(settings?.models ?? {})) names.add(m);
-      return [...names].sort();
+      const models = new Set(names(queries.completionModels));
+      for (const m of Object.keys(settings?.models ?? {})) models.add(m);
+      return [...models].sort();
     },
-    selectors: (model) => [
-      'latest',
-      ...rows<{ n: string }>('SELECT s.stage AS n FROM stages s JOIN models m ON m.id = s.model_id WHERE m.name = ? ORDER BY s.stage', model).map((r) => r.n),
-      ...rows<{ n: string }>('SELECT t.name AS n FROM tags t JOIN models m ON m.id = t.model_id WHERE m.name = ? ORDER BY t.name', model).map((r) => r.n),
-      ...rows<{ n: number }>('SELECT v.number AS n FROM versions v JOIN models m ON m.id = v.model_id WHERE m.name = ? ORDER BY v.number DESC LIMIT 50', model).map((r) => `v${r.n}`),
-    ],
+    selectors: (model) => ['latest', ...names((db) => queries.completionSelectors(db, model))],
     stages: () => settings?.stages ?? ['staging', 'production'],
     remotes: () => Object.keys(settings?.remotes ?? {}).sort(),
     templates: () => {

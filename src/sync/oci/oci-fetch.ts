@@ -30,6 +30,7 @@ import { applyModel } from '../fetch-apply.js';
 import type { FetchedRef, ModelListing, ModelRead } from '../fetch-read.js';
 import type { FetchResult, ModelFetch } from '../fetch.js';
 import type { FetchRequest } from '../protocol.js';
+import { describeDifference, stageDifferences } from '../ref-differences.js';
 import { Rejections } from '../rejected-documents.js';
 import { jobsOrDefault } from '../transfer-progress.js';
 import { readEventLog, readEvents } from './oci-events.js';
@@ -55,7 +56,9 @@ export async function fetchFromRegistry(repo: Repository, session: OciSession, r
     if (got.read.numbered.length === 0 && got.read.events.length === 0 && got.read.tags.length === 0 && got.read.stages.length === 0 && got.read.heldEvents.length === 0) continue;
     models.push(writeTransaction(repo.db, () => applyModel(repo.db, session.remoteId, model, got.listing, got.read, ctx, warnings)));
   }
-  return { remote: session.displayUrl, models, rejected: rejections.list, warnings, signatures: 0 };
+  const differingStages = stageDifferences(repo.db, session.remoteId, models.map((m) => m.model));
+  for (const d of differingStages) warnings.push(describeDifference(repo.db, d, session.displayUrl));
+  return { remote: session.displayUrl, models, rejected: rejections.list, differingStages, warnings, signatures: 0 };
 }
 
 /** The models under the URL's prefix, from the registry's catalog; without one, the URL's own repository only. */

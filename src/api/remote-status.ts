@@ -1,0 +1,33 @@
+import { NotFoundError } from '../errors.js';
+import { storeSessionOf, withRemoteSession } from '../sync/remote-session.js';
+import { remoteStatusOf, type RemoteStatus } from '../sync/remote-status.js';
+import { withRepository, type CommonOptions } from './repository.js';
+
+export type { ModelRemoteStatus, RemoteStatus } from '../sync/remote-status.js';
+
+export interface RemoteStatusOptions extends CommonOptions {
+  /** A configured remote's name, or a URL; default: every configured remote. */
+  name?: string;
+}
+
+/** What `remote status` found. The --json shape. */
+export interface RemoteStatusResult {
+  remotes: (RemoteStatus & { name: string })[];
+}
+
+/**
+ * Compares the local index with each remote as it is now, read-only on both sides: per
+ * model, the versions a remote lacks, the tags and stages that differ (here vs there) and
+ * the events not published there (docs/design.md §7). No remote configured → NotFoundError (3).
+ */
+export async function remoteStatus(opts: RemoteStatusOptions = {}): Promise<RemoteStatusResult> {
+  return withRepository(opts, async (repo) => {
+    const names = opts.name ? [opts.name] : Object.keys(repo.settings.remotes).sort();
+    if (names.length === 0) {
+      throw new NotFoundError('NO_REMOTE', 'no remote is configured', { hint: 'add one with `modelctl remote add origin s3://bucket/prefix --default`' });
+    }
+    const remotes: RemoteStatusResult['remotes'] = [];
+    for (const name of names) remotes.push({ name, ...(await withRemoteSession(repo, { remote: name }, { create: false, emptyOk: true }, (s) => remoteStatusOf(repo, storeSessionOf(s, '`remote status`')))) });
+    return { remotes };
+  });
+}

@@ -1,0 +1,278 @@
+/**
+ * A team on one remote (docs/design.md §7), as users meet it: two clones, a second remote,
+ * a bad document, a CI cache folder, a reader with no repository. Each case fails on the
+ * code before the sync layer: --push used to fetch first and overwrite whatever it found,
+ * published state was one flag for every remote, one version without bytes stopped a
+ * mirroring push, one bad document stopped a fetch, a repeated pull downloaded everything
+ * again, and only pull could read a remote without a repository.
+ */
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { pseudoRandomBytes, runCliAsync, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
+
+/** The CLI run without blocking the worker (a test of many synchronous runs starves vitest's RPC). */
+async function runCli(cwd: string, args: string[]) {
+  const r = await runCliAsync(cwd, args, { timeoutMs: 120_000 });
+  return {
+    code: r.code,
+    stdout: r.stdout,
+    stderr: r.stderr,
+    json: () => JSON.parse(r.stdout),
+    error: () => JSON.parse(r.stderr.trim().split('\n').pop() as string).error,
+  };
+}
+
+interface Team {
+  remote: string;
+  a: string;
+  b: string;
+  ids: string[];
+}
+
+/** Clone a commits v1..v3 and pushes them; clone b fetches. Both know the same remote state. */
+async function team(): Promise<Team> {
+  const remote = join(tempDir(), 'registry');
+  const a = tempRepo();
+  const ids: string[] = [];
+  for (let i = 1; i <= 3; i++) {
+    writeFile(a, 'm/w.bin', pseudoRandomBytes(50_000, i));
+    const c = await runCli(a, ['commit', 'fraud', 'm', '-m', `v${i}`, '--json']);
+    expect(c.code, c.stderr).toBe(0);
+    ids.push(c.json().version.id);
+  }
+  expect((await runCli(a, ['remote', 'add', 'origin', remote, '--default'])).code).toBe(0);
+  expect((await runCli(a, ['push'])).code).toBe(0);
+  const b = tempRepo();
+  expect((await runCli(b, ['remote', 'add', 'origin', remote, '--default'])).code).toBe(0);
+  expect((await runCli(b, ['fetch'])).code).toBe(0);
+  return { remote, a, b, ids };
+}
+
+const stageDoc = (remote: string, stage: string) => {
+  const p = join(remote, 'models/fraud/stages', `${stage}.json`);
+  return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as { version: string; previous: string | null; event: string | null; actor: string }) : null;
+};
+const tagDoc = (remote: string, tag: string) => {
+  const p = join(remote, 'models/fraud/tags', `${tag}.json`);
+  return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as { version: string; event: string | null }) : null;
+};
+const historyIds = async (repo: string) => ((await runCli(repo, ['history', '--json'])).json() as { id: string }[]).map((e) => e.id);
+const holder = async (repo: string, stage: string) => {
+  const r = await runCli(repo, ['show', `fraud@${stage}`, '--json']);
+  return r.code === 0 ? (r.json().version.id as string) : null;
+};
+
+describe('--push compare-and-swaps against what this repository last fetched', () => {
+  it('promote: the stale clone exits 4 even after the other finished, changes nothing, and says who, when, what and how to fix it', async () => {
+    const { remote, a, b, ids } = await team();
+    expect((await runCli(a, ['promote', 'fraud@v2', '--to', 'production', '--push', '--yes'])).code).toBe(0);
+    // The stage document names the event of the move.
+    const doc = stageDoc(remote, 'production')!;
+    expect(doc.version).toBe(ids[1]);
+    const aEvents = (await runCli(a, ['history', 'fraud', '--stage', 'production', '--json'])).json() as { id: string; action: string }[];
+    expect(doc.event).toBe(aEvents[aEvents.length - 1].id);
+
+    // b has not fetched since: its promotion must lose, although a's command has ended.
+    const before = await historyIds(b);
+    const r = await runCli(b, ['promote', 'fraud@v3', '--to', 'production', '--push', '--yes', '--json']);
+    expect(r.code).toBe(4);
+    const err = r.error() as { code: string; message: string; hint: string; data: { remoteVersion: string; movedBy: string; movedAt: string } };
+    expect(err.code).toBe('STAGE_MOVED');
+    expect(err.data.remoteVersion).toBe(ids[1]);
+    expect(err.data.movedBy).toBe(doc.actor);
+    expect(err.message).toContain('production');
+    expect(err.message).toContain(err.data.movedAt);
+    expect(err.hint).toContain('modelctl fetch');
+    // Nothing changed, here or there.
+    expect(stageDoc(remote, 'production')).toEqual(doc);
+    expect(await holder(b, 'production')).toBeNull();
+    expect(await historyIds(b)).toEqual(before);
+
+    // The fix the message names: fetch, then retry.
+    expect((await runCli(b, ['fetch'])).code).toBe(0);
+    expect((await runCli(b, ['promote', 'fraud@v3', '--to', 'production', '--push', '--yes'])).code).toBe(0);
+    expect(stageDoc(remote, 'production')).toMatchObject({ version: ids[2], previous: ids[1] });
+  });
+
+  it('rollback: the stale clone exits 4 and changes nothing', async () => {
+    const { remote, a, b, ids } = await team();
+    expect((await runCli(a, ['promote', 'fraud@v1', '--to', 'production', '--push', '--yes'])).code).toBe(0);
+    expect((await runCli(a, ['promote', 'fraud@v2', '--to', 'production', '--push', '--yes'])).code).toBe(0);
+    expect((await runCli(b, ['fetch'])).code).toBe(0);
+    expect((await runCli(a, ['promote', 'fraud@v3', '--to', 'production', '--push', '--yes'])).code).toBe(0);
+    const doc = stageDoc(remote, 'production');
+    const before = await historyIds(b);
+    const r = await runCli(b, ['rollback', 'fraud', '--stage', 'production', '--push', '--yes', '--json']);
+    expect(r.code).toBe(4);
+    expect(r.error().code).toBe('STAGE_MOVED');
+    expect(stageDoc(remote, 'production')).toEqual(doc);
+    expect(await holder(b, 'production')).toBe(ids[1]);
+    expect(await historyIds(b)).toEqual(before);
+  });
+
+  it('tag: a tag made (or moved) on the remote since the last fetch stops the stale clone with exit 4', async () => {
+    const { remote, a, b, ids } = await team();
+    expect((await runCli(a, ['tag', 'fraud@v2', 'rc', '--push'])).code).toBe(0);
+    const created = tagDoc(remote, 'rc')!;
+    expect(created.version).toBe(ids[1]);
+    expect(created.event).not.toBeNull();
+    const r = await runCli(b, ['tag', 'fraud@v3', 'rc', '--push', '--json']);
+    expect(r.code).toBe(4);
+    expect(r.error().code).toBe('TAG_EXISTS');
+    expect((await runCli(b, ['show', 'fraud@rc'])).code).toBe(3);
+    expect(tagDoc(remote, 'rc')).toEqual(created);
+
+    // A forced move is compare-and-swap against the last fetch too.
+    expect((await runCli(b, ['fetch'])).code).toBe(0);
+    expect((await runCli(a, ['tag', 'fraud@v1', 'rc', '--force', '--push'])).code).toBe(0);
+    const moved = tagDoc(remote, 'rc');
+    const f = await runCli(b, ['tag', 'fraud@v3', 'rc', '--force', '--push', '--json']);
+    expect(f.code).toBe(4);
+    expect(tagDoc(remote, 'rc')).toEqual(moved);
+    expect((await runCli(b, ['show', 'fraud@rc', '--json'])).json().version.id).toBe(ids[1]);
+  });
+});
+
+describe('published state is per remote', () => {
+  it('a second remote receives the events, tags and stages the first got; remote status says what differs', async () => {
+    const { a, ids } = await team();
+    expect((await runCli(a, ['tag', 'fraud@v1', 'baseline'])).code).toBe(0);
+    expect((await runCli(a, ['promote', 'fraud@v2', '--to', 'staging', '--yes'])).code).toBe(0);
+    expect((await runCli(a, ['push'])).code).toBe(0);
+    const mirror = join(tempDir(), 'mirror');
+    expect((await runCli(a, ['remote', 'add', 'mirror', mirror])).code).toBe(0);
+
+    // Before: the mirror lacks everything, and says so.
+    const before = await runCli(a, ['remote', 'status', 'mirror', '--json']);
+    expect(before.code, before.stderr).toBe(0);
+    const st = before.json().remotes[0].models[0];
+    expect(st.versionsMissing.map((v: { id: string }) => v.id)).toEqual(ids);
+    expect(st.tags).toEqual([expect.objectContaining({ name: 'baseline', local: ids[0], remote: null })]);
+    expect(st.stages).toEqual([expect.objectContaining({ name: 'staging', local: ids[1], remote: null })]);
+    expect(st.unpublishedEvents).toBe((await historyIds(a)).length);
+    // origin has it all.
+    expect((await runCli(a, ['remote', 'status', 'origin', '--json'])).json().remotes[0]).toMatchObject({ models: [], inSync: ['fraud'] });
+
+    expect((await runCli(a, ['push', '--remote', 'mirror'])).code).toBe(0);
+    expect((await runCli(a, ['remote', 'status', '--json'])).json().remotes.map((r: { models: unknown[] }) => r.models)).toEqual([[], []]);
+    // A clone of the mirror sees the same history, tags and stages.
+    const c = tempRepo();
+    expect((await runCli(c, ['fetch', '--remote', mirror])).code).toBe(0);
+    expect(new Set(await historyIds(c))).toEqual(new Set(await historyIds(a)));
+    expect(await holder(c, 'staging')).toBe(ids[1]);
+    expect(await holder(c, 'baseline')).toBe(ids[0]);
+  });
+
+  it('push and fetch report a stage that differs between here and the remote', async () => {
+    const { b, ids } = await team();
+    expect((await runCli(b, ['promote', 'fraud@v1', '--to', 'staging', '--yes'])).code).toBe(0);
+    const f = await runCli(b, ['fetch', '--json']);
+    expect(f.code).toBe(0);
+    expect(f.json().differingStages).toEqual([{ model: 'fraud', kind: 'stage', name: 'staging', local: ids[0], remote: null }]);
+    expect(f.stderr).toMatch(/staging/);
+    const p = await runCli(b, ['push', '--json']);
+    expect(p.code).toBe(0);
+    expect(p.json().differingStages).toEqual([]);
+  });
+});
+
+describe('mirroring', () => {
+  it('push --all to a second remote sends every version whose bytes are here and names each it skipped; naming one exits 6', async () => {
+    const { remote, b, ids } = await team();
+    // b has the metadata of v1..v3 but the bytes of v2 only.
+    expect((await runCli(b, ['pull', 'fraud@v2'])).code).toBe(0);
+    const mirror = join(tempDir(), 'mirror');
+    const r = await runCli(b, ['push', '--all', '--remote', mirror, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = r.json();
+    expect(out.versions.map((v: { id: string }) => v.id)).toEqual([ids[1]]);
+    expect(out.skipped.map((s: { ref: string }) => s.ref)).toEqual(['fraud@v1', 'fraud@v3']);
+    for (const s of out.skipped) expect(s.hint).toContain(`modelctl pull ${s.ref}`);
+    expect(r.stderr).not.toMatch(/ENOENT/);
+    expect(readdirSync(join(mirror, 'versions'))).toEqual([`${ids[1]}.json`]);
+    // A reader of the mirror gets v2 whole.
+    const ci = tempDir();
+    expect((await runCli(ci, ['pull', `fraud@${ids[1]}`, '--remote', mirror, '--out', 'o'])).code).toBe(0);
+    expect(readFileSync(join(ci, 'o/m/w.bin')).equals(pseudoRandomBytes(50_000, 2))).toBe(true);
+
+    const named = await runCli(b, ['push', 'fraud@v3', '--remote', mirror, '--json']);
+    expect(named.code).toBe(6);
+    expect(named.error().hint).toContain('modelctl pull fraud@v3');
+    void remote;
+  });
+});
+
+describe('one bad document never blocks a team', () => {
+  it('fetch skips a corrupt manifest and a hostile tag, brings everything else, lists them and exits 6; a valid version still pulls', async () => {
+    const { remote, a, ids } = await team();
+    expect((await runCli(a, ['tag', 'fraud@v1', 'good', '--push'])).code).toBe(0);
+    expect((await runCli(a, ['tag', 'fraud@v2', 'evil', '--push'])).code).toBe(0);
+    expect((await runCli(a, ['promote', 'fraud@v1', '--to', 'staging', '--push', '--yes'])).code).toBe(0);
+    const manifest = join(remote, 'versions', `${ids[2]}.json`);
+    writeFileSync(manifest, readFileSync(manifest, 'utf8').replace('"message":"v3"', '"message":"v4"'));
+    writeFileSync(join(remote, 'models/fraud/tags/evil.json'), '{"version":"../../x"}');
+
+    const c = tempRepo();
+    const r = await runCli(c, ['fetch', '--remote', remote, '--json']);
+    expect(r.code).toBe(6);
+    expect(r.stdout).toBe('');
+    const err = r.error() as { data: { rejected: { key: string }[] } };
+    expect(err.data.rejected.map((x) => x.key).sort()).toEqual(['models/fraud/tags/evil.json', `versions/${ids[2]}.json`]);
+    // Everything valid came.
+    const log = (await runCli(c, ['log', 'fraud', '--json'])).json().versions.map((v: { id: string }) => v.id);
+    expect(log).toEqual([ids[1], ids[0]]);
+    expect(await holder(c, 'good')).toBe(ids[0]);
+    expect(await holder(c, 'staging')).toBe(ids[0]);
+    expect((await runCli(c, ['show', 'fraud@evil'])).code).toBe(3);
+    expect((await runCli(c, ['history', '--verify'])).code).toBe(0);
+
+    // Pulls: the valid version succeeds, the corrupt one is exit 6.
+    const ci = tempDir();
+    expect((await runCli(ci, ['pull', 'fraud@v1', '--remote', remote, '--out', 'o'])).code).toBe(0);
+    expect((await runCli(ci, ['pull', 'fraud@v3', '--remote', remote, '--out', 'p'])).code).toBe(6);
+    expect(existsSync(join(ci, 'p'))).toBe(false);
+  });
+});
+
+describe('pull reuses what is already there', () => {
+  it('a repeated pull into a CI cache folder downloads 0 bytes and leaves the files in place', async () => {
+    const { remote } = await team();
+    const ci = tempDir();
+    const first = await runCli(ci, ['pull', 'fraud@v3', '--remote', remote, '--out', 'cache', '--json']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.json().download.bytesDownloaded).toBeGreaterThan(0);
+    const again = await runCli(ci, ['pull', 'fraud@v3', '--remote', remote, '--out', 'cache', '--json']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.json().download.bytesDownloaded).toBe(0);
+    expect(again.json().files.every((f: { action: string }) => f.action === 'unchanged')).toBe(true);
+    // In a repository too: files already in the work tree are not downloaded.
+    const d = tempRepo();
+    writeFile(d, 'm/w.bin', pseudoRandomBytes(50_000, 3));
+    const inRepo = await runCli(d, ['pull', 'fraud@v3', '--remote', remote, '--json']);
+    expect(inRepo.code, inRepo.stderr).toBe(0);
+    expect(inRepo.json().download.bytesDownloaded).toBe(0);
+  });
+});
+
+describe('a remote can be read without a repository', () => {
+  it('ls, log, show and history --remote <url> work outside a repository and leave nothing behind', async () => {
+    const { remote, a, ids } = await team();
+    expect((await runCli(a, ['promote', 'fraud@v2', '--to', 'staging', '--push', '--yes'])).code).toBe(0);
+    const outside = tempDir();
+    const ls = await runCli(outside, ['ls', '--remote', remote, '--json']);
+    expect(ls.code, ls.stderr).toBe(0);
+    expect(ls.json().models).toEqual([expect.objectContaining({ name: 'fraud', versions: 3, stages: { staging: { number: 2, id: ids[1] } } })]);
+    const log = await runCli(outside, ['log', 'fraud', '--remote', remote, '--json']);
+    expect(log.json().versions.map((v: { id: string }) => v.id)).toEqual([...ids].reverse());
+    const show = await runCli(outside, ['show', 'fraud@staging', '--remote', remote, '--json']);
+    expect(show.json().version.id).toBe(ids[1]);
+    const hist = await runCli(outside, ['history', 'fraud', '--remote', remote, '--json']);
+    expect(new Set((hist.json() as { id: string }[]).map((e) => e.id))).toEqual(new Set(await historyIds(a)));
+    expect(readdirSync(outside)).toEqual([]);
+    // Inside a repository, --remote reads the remote and leaves the local index alone.
+    const d = tempRepo();
+    expect((await runCli(d, ['log', 'fraud', '--remote', remote])).code).toBe(0);
+    expect((await runCli(d, ['log', 'fraud'])).code).toBe(3);
+  });
+});
