@@ -9,6 +9,7 @@ import { assertSpaceFor } from '../store/free-space.js';
 import { readAt, readRange, writeAllAt, writeSparseAt } from '../store/positional-io.js';
 import { isZeroChunk } from '../store/zero-chunks.js';
 import { fileDigestFromChunks } from '../store/file-digest.js';
+import { CHUNKING } from '../store/gear.js';
 import { scanCutPoints, type ChunkRef } from '../store/hash-file.js';
 import { writeTransaction } from '../store/index-db.js';
 import { fileChunks, localChunkSource, recordObject } from '../store/version-records.js';
@@ -183,6 +184,11 @@ async function chunkListOf(repo: Repository, remote: Remote, f: ManifestFile): P
   }
   if (f.chunk) {
     if (fileDigestFromChunks([f.chunk]) !== f.digest) throw bad('its chunk does not hash to the file digest');
+    // No chunk is longer than the chunker's maximum: a bigger size is a lie about the chunk
+    // (caught here, before it is taken as the space to reserve or the bytes to expect).
+    if (f.size > CHUNKING.maxSize) {
+      throw new IntegrityError('CORRUPT_CHUNK', `${f.path} claims one chunk of ${f.size} bytes, more than a chunk holds (${CHUNKING.maxSize})`, { hint: 'the remote holds a crafted or corrupted version; nothing was stored' });
+    }
     return [{ digest: f.chunk, offset: 0, length: f.size }];
   }
   const known = fileChunks(repo.db, f.digest);
