@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import type * as ChildProcess from 'node:child_process';
+import { createRequire } from 'node:module';
 import { CommanderError, type Command } from 'commander';
 import { ExitCode, InterruptedError, ModelctlError, fsError, isErrnoException } from '../errors.js';
 import { removeAllTempFiles } from '../store/temp-files.js';
@@ -53,6 +54,9 @@ export function armExitDeadline(): void {
   if (process.platform === 'win32') return;
   try {
     const script = 'p=$1; (sleep 0.7; kill -INT "$p" 2>/dev/null) & t=$!; read _; kill "$t" 2>/dev/null';
+    // Required here, not imported: node:child_process pulls in net, streams and more, a few
+    // ms of every start-up, and only an interrupted command needs it (synchronously).
+    const { spawn } = createRequire(import.meta.url)('node:child_process') as typeof ChildProcess;
     const watchdog = spawn('/bin/sh', ['-c', script, 'sh', String(process.pid)], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
     watchdog.on('error', () => undefined);
     watchdog.unref();

@@ -11,7 +11,7 @@
  *     → file lists → chunks) and every chunk hashes to its name;
  *   - running the same command again completes (exit 0) with the expected result.
  *
- * Used by test/crash/crash.test.ts (a reduced count in `npm test`) and by
+ * Used by test/crash/crash.full.test.ts (a reduced count in `npm run test:full`) and by
  * test/crash/torture.ts (`npm run torture`, 200 trials and a tally).
  */
 import { spawn, spawnSync } from 'node:child_process';

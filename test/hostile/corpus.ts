@@ -2,7 +2,7 @@
  * The hostile-input corpus: one row per attack, kept as data. Each row says what it attacks,
  * how the input is crafted in a fresh sandbox (see sandbox.ts), which command meets it, and
  * the documented outcome: exit 2 (usage), 3 (not found), 4 (conflict), 6 (integrity) with
- * its error code, or 0 for junk that must be ignored. The runner (corpus.test.ts) also
+ * its error code, or 0 for junk that must be ignored. The runner (corpus.full.test.ts) also
  * asserts, for every row, that nothing changed outside modelctl's own folders except the
  * row's `allowed` paths, and that every repository in the sandbox still verifies.
  */
