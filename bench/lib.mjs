@@ -100,9 +100,11 @@ export function modelctl(args, opts = {}) {
 /** Peak RSS (KiB) and wall ms of a command, by GNU time. */
 export function runWithRss(cmd, args, opts = {}) {
   const t = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-f', 'MAXRSS_KB=%M', cmd, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, encoding: 'utf8' });
+  // maxBuffer as run's: a --json document can pass spawnSync's default 1 MiB (gc --remote's
+  // dry run of 10,000 versions prints 1.8 MB), which kills the child (status null, ENOBUFS).
+  const r = spawnSync('/usr/bin/time', ['-f', 'MAXRSS_KB=%M', cmd, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, encoding: 'utf8', maxBuffer: 256 * MiB, timeout: RUN_TIMEOUT_MS });
   const ms = Number(process.hrtime.bigint() - t) / 1e6;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stderr.slice(-2000)}`);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status ?? r.signal ?? r.error?.message}):\n${(r.stderr ?? '').slice(-2000)}`);
   const m = /MAXRSS_KB=(\d+)/.exec(r.stderr);
   return { ms, rssKiB: m ? Number(m[1]) : NaN, stdout: r.stdout };
 }
