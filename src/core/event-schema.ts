@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 // Apart from events.ts so that building and storing events loads no validator: only the
 // readers of remote documents and bundles need this.

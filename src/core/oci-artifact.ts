@@ -3,7 +3,7 @@
  * (docs/design.md §13): which OCI tag holds what, the event-log artifact, and the checks an
  * untrusted manifest must pass before any of it is used. Pure: no I/O.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { IntegrityError } from '../errors.js';
 import { canonicalJsonBytes } from './canonical-json.js';
 import type { AuditEvent } from './events.js';

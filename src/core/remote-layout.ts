@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { IntegrityError } from '../errors.js';
 import { canonicalJsonBytes } from './canonical-json.js';
 import { auditEventFields } from './event-schema.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ByteSource } from './byte-source.js';
 import { TFJS_DTYPES } from './dtypes.js';
 import { TENSOR_LIMITS, addHint, assertNoOverlaps, clip, elementCount, headerError, packedBytes, type ReadContext, type TensorHeader, type TensorInfo, type TensorSegment } from './tensor-header.js';

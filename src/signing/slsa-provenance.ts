@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { IntegrityError } from '../errors.js';
 import { parseUntrustedJson, type Lineage } from '../core/manifest.js';
 import { compareResourceNames, STATEMENT_TYPE } from './oms-statement.js';

@@ -16,7 +16,7 @@ import { chmodSync, closeSync, createReadStream, createWriteStream, fsyncSync, o
 import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { z } from 'zod';
+import * as z from 'zod';
 import { IntegrityError, ModelctlError, UsageError, fsError } from '../errors.js';
 import { auditEventFields } from '../core/event-schema.js';
 import { printable } from '../core/names.js';

@@ -1,6 +1,6 @@
 import { extname, resolve } from 'node:path';
 import { readRegularFileSync } from '../store/regular-file.js';
-import { z } from 'zod';
+import * as z from 'zod';
 import { NotFoundError, UsageError, fsError, isErrnoException } from '../errors.js';
 import { flattenObject, type JsonValue } from '../core/key-values.js';
 import { printable } from '../core/names.js';

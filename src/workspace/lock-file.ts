@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readRegularFileSync } from '../store/regular-file.js';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { UsageError, fsError } from '../errors.js';
 import { canonicalJson } from '../core/canonical-json.js';
 import { parseUntrustedJson } from '../core/untrusted-json.js';

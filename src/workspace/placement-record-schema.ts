@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readRegularFileSync } from '../store/regular-file.js';
-import { z } from 'zod';
+import * as z from 'zod';
 import { unsafePathReason } from '../core/paths.js';
 import { parseUntrustedJson } from '../core/untrusted-json.js';
 import { fsError } from '../errors.js';

@@ -15,7 +15,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { readRegularFileSync } from '../store/regular-file.js';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { NotFoundError, UsageError, fsError } from '../errors.js';
 import { parseUntrustedJson } from '../core/untrusted-json.js';
 import { packageRoot } from '../package-paths.js';

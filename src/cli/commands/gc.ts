@@ -63,12 +63,12 @@ function remoteConfirmer(ctx: CommandContext, yes: boolean | undefined): ((plan:
 
 /** People's account of a remote gc: versions by number, objects, bytes, and why each kept version is kept. */
 export function renderRemoteGc(r: RemoteGcResult): string {
-  const verb = r.dryRun ? 'Would remove' : 'Removed';
+  const [verb, deleteVerb] = r.dryRun ? ['Would remove', 'delete'] : ['Removed', 'deleted'];
   const lines = [
-    `${verb} ${countOf(r.removedVersions.length, 'version')} and delete ${countOf(r.deleted.chunks.count, 'chunk')}, ${countOf(r.deleted.fileLists.count, 'file list')}, ${countOf(r.deleted.manifests.count, 'manifest')}${r.deleted.signatures.count ? `, ${countOf(r.deleted.signatures.count, 'signature')}` : ''} (${formatBytes(r.deleted.bytes)}) on ${r.remote}`,
+    `${verb} ${countOf(r.removedVersions.length, 'version')} and ${deleteVerb} ${countOf(r.deleted.chunks.count, 'chunk')}, ${countOf(r.deleted.fileLists.count, 'file list')}, ${countOf(r.deleted.manifests.count, 'manifest')}${r.deleted.signatures.count ? `, ${countOf(r.deleted.signatures.count, 'signature')}` : ''} (${formatBytes(r.deleted.bytes)}) on ${r.remote}`,
   ];
   for (const v of r.removedVersions) lines.push(`  ${r.dryRun ? 'would remove' : 'removed'} ${v.model}@v${v.number} (${v.id.slice(0, 12)}): ${v.reason}`);
-  for (const v of r.keptVersions) lines.push(`  keep ${v.model}@v${v.number} (${v.id.slice(0, 12)}): ${describe(v.reasons)}`);
+  for (const v of r.keptVersions) lines.push(`  ${r.dryRun ? 'keep' : 'kept'} ${v.model}@v${v.number} (${v.id.slice(0, 12)}): ${describe(v.reasons)}`);
   for (const id of r.rescued) lines.push(`  kept ${id.slice(0, 12)}: a tag or stage moved onto it during the gc`);
   if (r.keptInGrace.count) lines.push(`  kept ${countOf(r.keptInGrace.count, 'unreferenced object')} (${formatBytes(r.keptInGrace.bytes)}) younger than the grace period of ${describeGrace(r.graceSeconds)} (--grace)`);
   return lines.join('\n');
