@@ -123,6 +123,7 @@ export async function verifyRemote(opts: VerifyRemoteOptions): Promise<VerifyRes
       versionsChecked: manifestsChecked,
       problems,
       tempFilesRemoved: 0,
+      remoteOnly: 0,
     };
   });
 }

@@ -6,7 +6,7 @@ import { hashFileSync } from '../store/hash-file.js';
 import { resolveRef } from '../store/resolve-ref.js';
 import { journalToRestore, readJournal, indexBehindJournal } from '../store/ref-journal.js';
 import { hasObjectRow, versionFiles } from '../store/version-records.js';
-import { allVersionIds, neededDigests, quickCheck } from '../store/verify-queries.js';
+import { allVersionIds, isVersionOnSomeRemote, neededDigests, quickCheck } from '../store/verify-queries.js';
 import { withRepository, type CommonOptions, type Repository } from './repository.js';
 
 export interface VerifyOptions extends CommonOptions {
@@ -50,6 +50,12 @@ export interface VerifyResult {
   versionsChecked: number;
   problems: VerifyProblem[];
   tempFilesRemoved: number;
+  /**
+   * Objects of the named version not checked because they are not in the store and a remote
+   * holds the version (fetched, or pulled into a folder that already held the files): its
+   * metadata is here, its bytes there. 0 for a whole-store verify.
+   */
+  remoteOnly: number;
 }
 
 /**
@@ -63,6 +69,7 @@ export async function verify(opts: VerifyOptions = {}): Promise<VerifyResult> {
     let objectsChecked = 0;
     let bytesChecked = 0;
     let manifestsChecked = 0;
+    let remoteOnly = 0;
     const buffer = Buffer.allocUnsafe(4 * 1024 * 1024);
     const checkObject = (digest: string) => {
       if (!repo.store.hasObject(digest)) {
@@ -93,14 +100,20 @@ export async function verify(opts: VerifyOptions = {}): Promise<VerifyResult> {
       const v = resolveRef(repo.db, opts.ref);
       versionIds = [v.id];
       checkManifest(v.id);
-      for (const f of versionFiles(repo.db, v.id)) checkObject(f.digest);
+      // As for the whole store: a version some remote holds may be metadata only here. An
+      // object with a row that is gone from disk is still missing.
+      const held = isVersionOnSomeRemote(repo.db, v.id);
+      for (const digest of new Set(versionFiles(repo.db, v.id).map((f) => f.digest))) {
+        if (held && !repo.store.hasObject(digest) && !hasObjectRow(repo.db, digest)) remoteOnly++;
+        else checkObject(digest);
+      }
     } else {
       // A damaged index answers queries wrongly or not at all: report it and check nothing
       // that would rest on it.
       const damage = indexDamage(repo);
       if (damage.length) {
         for (const message of damage) problems.push({ kind: 'index-corrupt', id: 'index.db', detail: `${message}; run \`modelctl verify --rebuild-index\`` });
-        return { ok: false, objectsChecked, bytesChecked, manifestsChecked, versionsChecked: 0, problems, tempFilesRemoved: repo.store.sweepTemp() };
+        return { ok: false, objectsChecked, bytesChecked, manifestsChecked, versionsChecked: 0, problems, tempFilesRemoved: repo.store.sweepTemp(), remoteOnly };
       }
       const behind = indexBehindJournal(repo.db);
       if (behind) {
@@ -161,7 +174,7 @@ export async function verify(opts: VerifyOptions = {}): Promise<VerifyResult> {
     const tempFilesRemoved = repo.store.sweepTemp();
     // Orphans from a crash are harmless (never referenced): report them but stay ok.
     const ok = problems.every((p) => HARMLESS.has(p.kind));
-    return { ok, objectsChecked, bytesChecked, manifestsChecked, versionsChecked: versionIds.length, problems, tempFilesRemoved };
+    return { ok, objectsChecked, bytesChecked, manifestsChecked, versionsChecked: versionIds.length, problems, tempFilesRemoved, remoteOnly };
   });
 }
 

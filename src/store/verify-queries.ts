@@ -20,6 +20,11 @@ export function neededDigests(db: Database): { digest: string; versionId: string
   return rows.map((r) => ({ ...r, allOnRemote: r.allOnRemote === 1 }));
 }
 
+/** Whether some remote is known to hold the version (pushed there or fetched from there). */
+export function isVersionOnSomeRemote(db: Database, versionId: string): boolean {
+  return db.prepare('SELECT 1 FROM remote_versions WHERE version_id = ? LIMIT 1').get(versionId) !== undefined;
+}
+
 /** SQLite's own structural check of the index file ("ok", or what it found wrong). */
 export function quickCheck(db: Database): string[] {
   return (db.pragma('quick_check') as { quick_check: string }[]).map((r) => r.quick_check).filter((m) => m !== 'ok');

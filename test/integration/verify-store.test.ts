@@ -47,6 +47,27 @@ describe('verify', () => {
     ok(b, ['fetch']);
     const v = ok(b, ['verify', '--json']).json();
     expect(v.problems).toEqual([]);
+    // The same version named: clean too (it exited 6 with every object "missing"), and says
+    // what it could not check here.
+    const one = ok(b, ['verify', 'm@v1', '--json']).json();
+    expect(one.problems).toEqual([]);
+    expect(one.objectsChecked).toBe(0);
+    expect(one.remoteOnly).toBeGreaterThan(0);
+    // Its bytes pulled into the store (pull --out keeps them there): checked for real.
+    ok(b, ['pull', 'm@v1', '--out', join(tempDir(), 'out')]);
+    const pulled = ok(b, ['verify', 'm@v1', '--json']).json();
+    expect(pulled.remoteOnly).toBe(0);
+    expect(pulled.objectsChecked).toBeGreaterThan(0);
+  });
+
+  it('verify <ref> of a version no remote holds, its objects gone, is still missing-object (exit 6)', () => {
+    const repo = tempRepo();
+    writeFile(repo, 'w.bin', pseudoRandomBytes(100_000, 3));
+    ok(repo, ['commit', 'm', 'w.bin']);
+    for (const f of objectFiles(repo)) rmSync(f, { force: true });
+    const v = runCli(repo, ['verify', 'm@v1', '--json']);
+    expect(v.code).toBe(6);
+    expect(v.json().problems.map((p: { kind: string }) => p.kind)).toContain('missing-object');
   });
 
   it('runs SQLite quick_check: a damaged index page is index-corrupt (exit 6), and the rebuild repairs it', () => {

@@ -76,5 +76,6 @@ function renderSignatures(r: VerifySignaturesResult): string {
 function renderVerify(r: VerifyResult): string {
   const lines = [`Checked ${countOf(r.objectsChecked, 'object')} (${formatBytes(r.bytesChecked)}) and ${countOf(r.manifestsChecked, 'manifest')}: ${r.ok ? 'all good' : 'PROBLEMS FOUND'}`];
   for (const p of r.problems) lines.push(`  ${p.kind}: ${p.id}  ${p.detail}`);
+  if (r.remoteOnly) lines.push(`  not checked: ${countOf(r.remoteOnly, 'object')} held only by a remote (pull it with --out to check its bytes here)`);
   return lines.join('\n');
 }
