@@ -62,9 +62,21 @@ function applyEdit(text: string, e: SettingsEdit, formatting: FormattingOptions)
       continue;
     }
     out = out.slice(0, raw.offset) + raw.content + out.slice(raw.offset + raw.length);
-    out = applyEdits(out, format(out, { offset: raw.offset, length: raw.content.length }, { ...formatting, keepLines: false }));
+    out = applyEdits(out, format(out, formatRange(out, raw.offset, raw.content.length), { ...formatting, keepLines: false }));
   }
   return out;
+}
+
+/**
+ * The range to format after inserting `length` characters at `offset`: the insertion, or,
+ * when it went into an empty object or array (`"policies": {}`), that object's braces too, so
+ * its first member gets a line of its own rather than `{"production": {`.
+ */
+function formatRange(text: string, offset: number, length: number): { offset: number; length: number } {
+  const before = /[{[]\s*$/.exec(text.slice(0, offset));
+  const after = /^\s*[}\]]/.exec(text.slice(offset + length));
+  if (!before || !after) return { offset, length };
+  return { offset: before.index, length: offset - before.index + length + after[0].length };
 }
 
 /** A JSON value on one line: `["a", "b"]` / `{ "k": 1 }` when `spaced`, else compact. */

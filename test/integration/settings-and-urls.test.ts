@@ -112,4 +112,16 @@ describe('editing modelctl.json', () => {
     expect(runCli(repo, ['config', 'set', '--shared', 'checkout.link', 'fast']).code).toBe(2);
     expect(readFileSync(join(repo, 'modelctl.json'), 'utf8')).toBe(before);
   });
+
+  it('a setting added inside an empty object (the "policies": {} init writes) is laid out like the rest of the file', () => {
+    const repo = tempRepo();
+    const original = `${JSON.stringify({ models: { fraud: { paths: ['model/'] } }, policies: {}, stages: ['staging', 'production'] }, null, 2)}\n`;
+    writeFileSync(join(repo, 'modelctl.json'), original);
+    expect(runCli(repo, ['config', 'set', '--shared', 'policies.production.metrics.accuracy', '>= 0.92']).code).toBe(0);
+    expect(runCli(repo, ['config', 'set', '--shared', 'policies.production.require_reason', 'true']).code).toBe(0);
+    const text = readFileSync(join(repo, 'modelctl.json'), 'utf8');
+    // Before, the insertion was formatted on its own: `"policies": {"production": {` and `}},`.
+    expect(text).toBe(`${JSON.stringify(JSON.parse(text), null, 2)}\n`);
+    expect(JSON.parse(text).policies).toEqual({ production: { metrics: { accuracy: '>= 0.92' }, require_reason: true } });
+  });
 });
