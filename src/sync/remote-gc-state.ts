@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import { ConflictError, isErrnoException } from '../errors.js';
 import { decodeDoc, encodeDoc, gcStateSchema, keys, type GcState } from '../core/remote-layout.js';
 import { isPreconditionFailed, type Remote } from '../remote/remote.js';
@@ -34,6 +35,16 @@ export async function readGcState(remote: Remote): Promise<GcStateRead> {
   const got = await remote.get(keys.gcState);
   if (!got) return { state: IDLE0, etag: null };
   return { state: decodeDoc(gcStateSchema, got.body, keys.gcState), etag: got.etag };
+}
+
+/**
+ * True when the holder wrote the document less than a lease ago by the time it records
+ * (`at`, renewed every quarter lease). Only ever used to refuse sooner: taking over is
+ * decided by this process's own clock (LeaseWatch), never by another host's.
+ */
+function renewedRecently(state: GcState): boolean {
+  const age = Date.now() - Date.parse(state.at);
+  return Number.isFinite(age) && Math.abs(age) < state.lease_ms;
 }
 
 /** True when the state's owner is a process on this host that no longer runs (its lease is void at once). */
@@ -84,15 +95,26 @@ export class GcLease {
 
   /**
    * Takes the state for a new gc run (phase `mark`), from idle or from a gc whose lease
-   * is over. ConflictError GC_RUNNING (4) while another gc holds it.
+   * is over: ConflictError GC_RUNNING (4) at once while the holder renews it; a holder that
+   * stopped renewing is watched for up to a lease, then taken over.
    */
   static async acquire(remote: Remote, actor: string, leaseMs: number, watch = new LeaseWatch()): Promise<GcLease> {
     for (;;) {
       const read = await readGcState(remote);
       if (watch.isLive(read)) {
-        throw new ConflictError('GC_RUNNING', `another gc (${read.state.owner?.actor ?? 'someone'} on ${read.state.owner?.host ?? '?'}) is running on this remote`, {
-          hint: `wait for it to finish, then run \`modelctl gc --remote\` again (a gc that died is taken over after ${Math.round(read.state.lease_ms / 1000)} s)`,
-        });
+        // A holder that renewed within a lease (by its own clock, as written) is taken as
+        // running: refuse at once. Otherwise it may have died (on another host, where no pid
+        // can be checked): watch the document by this clock, and take it only once it has
+        // not changed for a whole lease; a renewal meanwhile makes it running again. Without
+        // the watch, every new gc saw the document for the first time and refused, so a gc
+        // that died elsewhere blocked remote gc for good.
+        if (renewedRecently(read.state)) {
+          throw new ConflictError('GC_RUNNING', `another gc (${read.state.owner?.actor ?? 'someone'} on ${read.state.owner?.host ?? '?'}) is running on this remote`, {
+            hint: `wait for it to finish, then run \`modelctl gc --remote\` again (a gc that died is taken over once it has not renewed its lease for ${Math.round(read.state.lease_ms / 1000)} s)`,
+          });
+        }
+        await delay(Math.max(50, Math.floor(read.state.lease_ms / 8)));
+        continue;
       }
       const token = randomBytes(12).toString('hex');
       // A sweep left by a dead gc ends here: its epoch moves on so every writer re-checks.

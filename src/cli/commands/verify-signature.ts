@@ -48,7 +48,7 @@ Examples:
           ignoreUnsignedFiles: opts.ignoreUnsignedFiles,
         });
         ctx.out.warnAll(result);
-        ctx.out.result(result, (r: VerifySignatureResult) => `Verification succeeded: ${r.files} file${r.files === 1 ? '' : 's'} of ${r.model} match the signature (key ${r.keyHint.slice(0, 16)}…, ${r.curve})`);
+        ctx.out.result(result, (r: VerifySignatureResult) => `Verification succeeded: ${r.files} file${r.files === 1 ? '' : 's'} of ${r.model} ${r.files === 1 ? 'matches' : 'match'} the signature (key ${r.keyHint.slice(0, 16)}…, ${r.curve})`);
       }),
     );
 }
