@@ -151,17 +151,8 @@ class DirectoryRemote implements Remote {
   async get(key: string, opts: { range?: ByteRange } = {}): Promise<{ body: Buffer; etag: string } | null> {
     assertValidKey(key);
     if (opts.range !== undefined) assertValidRange(opts.range);
-    let handle: fs.FileHandle;
-    try {
-      await this.assertNoLinkOnTheWay('GET', key);
-      // Non-blocking: a FIFO planted under the key must not hang the open (and with it the
-      // process: no signal frees a thread blocked there); no link followed at the end either.
-      handle = await fs.open(this.pathOf(key), READ_FLAGS);
-    } catch (err) {
-      if (isAbsent(err)) return null;
-      if (isErrnoException(err, 'ELOOP')) throw hostileEntry('GET', key, key, 'symbolic link');
-      throw dirError('GET', key, err);
-    }
+    const handle = await this.openForRead('GET', key);
+    if (handle === null) return null;
     try {
       // ETag and bytes both come from the open descriptor, so a concurrent replace
       // (a rename onto the name) cannot pair old bytes with the new ETag.
@@ -196,6 +187,45 @@ class DirectoryRemote implements Remote {
       throw dirError('GET', key, err);
     } finally {
       await handle.close();
+    }
+  }
+
+  async getInto(key: string, into: Uint8Array): Promise<number | null> {
+    assertValidKey(key);
+    const handle = await this.openForRead('GET', key);
+    if (handle === null) return null;
+    try {
+      const stat = await handle.stat({ bigint: true });
+      const size = Number(stat.size);
+      if (stat.isDirectory()) return null;
+      if (!stat.isFile()) throw hostileEntry('GET', key, key, kindOfStat(stat));
+      // Never more than fits: a larger object is reported by its size, not read.
+      if (size > into.length) return size;
+      for (let done = 0; done < size; ) {
+        const { bytesRead } = await handle.read(into, done, size - done, done);
+        if (bytesRead === 0) throw new IntegrityError('SHORT_READ', `GET ${key}: file ended after ${done} of ${size} bytes`);
+        done += bytesRead;
+      }
+      return size;
+    } catch (err) {
+      if (isErrnoException(err, 'EISDIR')) return null;
+      throw dirError('GET', key, err);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** Opens `key` for reading, refusing links and special files on the way; null when absent. */
+  private async openForRead(op: string, key: string): Promise<fs.FileHandle | null> {
+    try {
+      await this.assertNoLinkOnTheWay(op, key);
+      // Non-blocking: a FIFO planted under the key must not hang the open (and with it the
+      // process: no signal frees a thread blocked there); no link followed at the end either.
+      return await fs.open(this.pathOf(key), READ_FLAGS);
+    } catch (err) {
+      if (isAbsent(err)) return null;
+      if (isErrnoException(err, 'ELOOP')) throw hostileEntry(op, key, key, 'symbolic link');
+      throw dirError(op, key, err);
     }
   }
 

@@ -78,6 +78,15 @@ export interface Remote {
    */
   get(key: string, opts?: { range?: ByteRange }): Promise<{ body: Buffer; etag: string } | null>;
 
+  /**
+   * Reads the whole object into `into` from its start, retried like get, and returns the
+   * object's size; null when the key is absent. An object larger than `into` is not read
+   * beyond what fits: its size (greater than `into.length`) is returned, so a caller that
+   * expects an exact size sees the mismatch. Optional: readObjectInto falls back to get.
+   * Why: a download receives straight into memory it reuses (no copy, no garbage per object).
+   */
+  getInto?(key: string, into: Uint8Array): Promise<number | null>;
+
   /** Size and ETag of `key`, or null when it is absent. */
   head(key: string): Promise<ObjectInfo | null>;
 
@@ -92,6 +101,15 @@ export interface Remote {
 
   /** Releases connections and handles; the remote must not be used afterwards. */
   close(): Promise<void>;
+}
+
+/** Reads `key` into `into` as Remote.getInto promises, with a backend's own getInto when it has one. */
+export async function readObjectInto(remote: Remote, key: string, into: Uint8Array): Promise<number | null> {
+  if (remote.getInto) return remote.getInto(key, into);
+  const got = await remote.get(key);
+  if (!got) return null;
+  if (got.body.length <= into.length) into.set(got.body);
+  return got.body.length;
 }
 
 /** Names the directory backend uses for its own files; keys may not collide with them. */

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import type { GetObjectCommandOutput as GetObjectOutput, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { IntegrityError, ModelctlError, NotFoundError, RemoteError, UsageError, codeOf } from '../errors.js';
 import { probeConditionalWrites } from './probe.js';
 import {
@@ -222,6 +222,65 @@ class S3Remote implements Remote {
     assertValidKey(key);
     const range = opts.range;
     if (range !== undefined) assertValidRange(range);
+    try {
+      return await this.receive(key, range, async (out) => {
+        let bytes: Uint8Array;
+        try {
+          bytes = out.Body === undefined ? new Uint8Array(0) : await out.Body.transformToByteArray();
+        } catch (err) {
+          throw new BodyCutShort(err instanceof Error ? err.message : String(err), err);
+        }
+        if (out.ContentLength !== undefined && bytes.byteLength !== out.ContentLength) {
+          throw new BodyCutShort(`the answer ended after ${bytes.byteLength} of ${out.ContentLength} bytes`);
+        }
+        let body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        if (range !== undefined) body = trimToRange(key, body, range, out.ContentRange);
+        return { body, etag: unquoteEtag(out.ETag ?? '') };
+      });
+    } catch (err) {
+      if (range !== undefined && (statusOf(err) === 416 || errorCode(err) === 'InvalidRange')) {
+        throw rangeNotSatisfiable(key, range);
+      }
+      throw err;
+    }
+  }
+
+  async getInto(key: string, into: Uint8Array): Promise<number | null> {
+    assertValidKey(key);
+    return this.receive(key, undefined, async (out) => {
+      const body = out.Body as (AsyncIterable<Uint8Array> & { destroy?: () => void }) | undefined;
+      const declared = out.ContentLength;
+      if (body === undefined) return 0;
+      if (declared !== undefined && declared > into.length) {
+        body.destroy?.();
+        return declared;
+      }
+      // The pieces go straight where the caller wants them: no concatenated copy of the body.
+      let n = 0;
+      try {
+        for await (const piece of body) {
+          if (n + piece.byteLength > into.length) {
+            body.destroy?.();
+            return n + piece.byteLength;
+          }
+          into.set(piece, n);
+          n += piece.byteLength;
+        }
+      } catch (err) {
+        throw new BodyCutShort(err instanceof Error ? err.message : String(err), err);
+      }
+      if (declared !== undefined && n !== declared) throw new BodyCutShort(`the answer ended after ${n} of ${declared} bytes`);
+      return n;
+    });
+  }
+
+  /**
+   * One GET, its body consumed by `consume`; null when the key is absent. The SDK retries a
+   * request until its headers arrive; the body is streamed to us afterwards, outside its
+   * retry loop. A connection reset, a stall (socket timeout) or a clean close before
+   * Content-Length bytes arrived (BodyCutShort from `consume`) are retried here, as a new GET.
+   */
+  private async receive<T>(key: string, range: ByteRange | undefined, consume: (out: GetObjectOutput) => Promise<T>): Promise<T | null> {
     const input = {
       Bucket: this.bucket,
       Key: this.prefix + key,
@@ -230,33 +289,16 @@ class S3Remote implements Remote {
     };
     let bodyAttempts = 0;
     try {
-      // The SDK retries a request until its headers arrive; the body is streamed to us
-      // afterwards, outside its retry loop. A connection reset, a stall (socket timeout) or
-      // a clean close before Content-Length bytes arrived are retried here, as a new GET.
       return await withRetry(
         async () => {
           bodyAttempts++;
-          const out = await this.client.send(new this.sdk.GetObjectCommand(input));
-          let bytes: Uint8Array;
-          try {
-            bytes = out.Body === undefined ? new Uint8Array(0) : await out.Body.transformToByteArray();
-          } catch (err) {
-            throw new BodyCutShort(err instanceof Error ? err.message : String(err), err);
-          }
-          if (out.ContentLength !== undefined && bytes.byteLength !== out.ContentLength) {
-            throw new BodyCutShort(`the answer ended after ${bytes.byteLength} of ${out.ContentLength} bytes`);
-          }
-          let body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-          if (range !== undefined) body = trimToRange(key, body, range, out.ContentRange);
-          return { body, etag: unquoteEtag(out.ETag ?? '') };
+          return consume(await this.client.send(new this.sdk.GetObjectCommand(input)));
         },
         { attempts: this.maxAttempts, baseDelayMs: 100, maxDelayMs: 5_000, retryable: (err) => err instanceof BodyCutShort },
       );
     } catch (err) {
       if (isNoSuchKey(err)) return null;
-      if (range !== undefined && (statusOf(err) === 416 || errorCode(err) === 'InvalidRange')) {
-        throw rangeNotSatisfiable(key, range);
-      }
+      if (range !== undefined && (statusOf(err) === 416 || errorCode(err) === 'InvalidRange')) throw err;
       throw await this.mapError('GET', key, err, err instanceof BodyCutShort ? bodyAttempts : undefined);
     }
   }

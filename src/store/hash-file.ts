@@ -152,34 +152,3 @@ function hashFdSingleThread(fd: number, copyToFd?: number, sizeHint = 0): Hashed
   }
 }
 
-/**
- * The chunker's cut points of a file (the offset just after each chunk, the file's end
- * last), from a boundary scan alone: no sha256. A pull whose chunks were each verified
- * against their digests needs only this to know the file digest is canonical.
- */
-export function scanCutPoints(path: string): number[] {
-  let fd: number;
-  try {
-    fd = openRegularSync(path);
-  } catch (err) {
-    throw fsError(err, path);
-  }
-  try {
-    const chunker = new WasmChunker();
-    const region = chunker.engine.view(WASM_DATA_OFFSET, SCRATCH_BYTES);
-    const cuts: number[] = [];
-    let position = 0;
-    for (;;) {
-      const n = readSync(fd, region, 0, region.length, null);
-      if (n === 0) break;
-      for (const cut of chunker.push(region, 0, n)) cuts.push(position + cut);
-      position += n;
-    }
-    if (chunker.pending > 0) cuts.push(position);
-    return cuts;
-  } catch (err) {
-    throw fsError(err, path);
-  } finally {
-    closeSync(fd);
-  }
-}

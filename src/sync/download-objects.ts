@@ -1,18 +1,20 @@
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { IntegrityError, ModelctlError, fsError, isErrnoException } from '../errors.js';
-import { sha256Hex, type ManifestFile } from '../core/manifest.js';
+import type { ManifestFile } from '../core/manifest.js';
 import { decodeDoc, fileListSchema, keys } from '../core/remote-layout.js';
-import type { Remote } from '../remote/remote.js';
-import { assertSpaceFor } from '../store/free-space.js';
-import { readAt, readRange, writeAllAt, writeSparseAt } from '../store/positional-io.js';
-import { isZeroChunk } from '../store/zero-chunks.js';
+import { readObjectInto, type Remote } from '../remote/remote.js';
+import { zeroChunkCutsAsListed, type ChunkJobVerdict } from '../store/chunk-check.js';
+import { ChunkCheckPool, SLOT_BYTES, checkingThreads } from '../store/chunk-check-pool.js';
 import { fileDigestFromChunks } from '../store/file-digest.js';
+import { BackgroundFlush } from '../store/file-flush.js';
+import { assertSpaceFor } from '../store/free-space.js';
 import { CHUNKING } from '../store/gear.js';
-import { scanCutPoints, type ChunkRef } from '../store/hash-file.js';
+import type { ChunkRef } from '../store/hash-file.js';
 import { writeTransaction } from '../store/index-db.js';
 import { fileChunks, localChunkSource, recordObject } from '../store/version-records.js';
+import { isZeroChunk } from '../store/zero-chunks.js';
 import type { Repository } from '../workspace/repository.js';
 import type { ProgressListener } from './transfer-progress.js';
 
@@ -23,12 +25,21 @@ export interface DownloadStats {
   bytesDownloaded: number;
 }
 
+/** Slots beyond the requests in flight: chunks being checked and written while the next ones arrive. */
+const EXTRA_SLOTS = 4;
+
 /**
  * Makes every file of `files` present in the local store, fetching only chunks the store
  * lacks: bytes already in local objects are copied, a partial file left by an interrupted
- * pull is checked chunk by chunk and kept where it hashes right. Every chunk is verified
- * against its digest on arrival; the chunk list against the file digest and size; and the
- * finished file's chunker cut points against the list before it becomes an object.
+ * pull is checked chunk by chunk and kept where it checks out. Every chunk is checked
+ * before it is written into the file: its sha256 against its name and length, and the
+ * chunker's cut points against the list (so a list of genuine chunks cut elsewhere is
+ * refused); the chunk list itself is checked against the file digest and size first.
+ *
+ * How (docs/design.md §7): chunks are received straight into a few reused slots of shared
+ * memory, and checked and written by checking threads (chunk-check-pool.ts), so this thread
+ * only talks to the network; memory stays flat whatever the size; the partial file is
+ * flushed to disk in the background as it grows.
  */
 export async function downloadObjects(
   repo: Repository,
@@ -54,7 +65,6 @@ export async function downloadObjects(
       }),
     ),
   );
-  const bytesTotal = [...wanted.values()].reduce((s, f) => s + f.size, 0);
   // What the partial files will take on disk: zero chunks stay holes. Refused before a
   // byte is downloaded when it cannot fit (partials from an earlier try count as written).
   const needed = [...wanted.values()].reduce((sum, f) => {
@@ -64,11 +74,13 @@ export async function downloadObjects(
     return sum + lists.get(f.digest)!.reduce((s, c) => s + (c.offset + c.length <= have || isZeroChunk(c.digest, c.length) ? 0 : Math.min(c.length, 64 * 1024 * 1024)), 0);
   }, 0);
   assertSpaceFor(repo.store.tmpDir, needed, `pulling ${wanted.size} file${wanted.size === 1 ? '' : 's'}`, repo.metaDir);
+  const bytesTotal = [...wanted.values()].reduce((s, f) => s + f.size, 0);
   let bytesDone = 0;
   let itemsDone = 0;
   const itemsTotal = [...lists.values()].reduce((s, l) => s + l.length, 0);
   const progress = () => onProgress?.({ phase: 'downloading', bytesDone, bytesTotal, itemsDone, itemsTotal });
 
+  const pool = new ChunkCheckPool(jobs + EXTRA_SLOTS, checkingThreads(bytesTotal, repo.env));
   // Files in parallel (many small files), chunks in parallel (one big file): two limiters,
   // so a file waiting for its chunks never holds a slot a chunk needs.
   const fileLimit = pLimit(jobs);
@@ -84,39 +96,70 @@ export async function downloadObjects(
     }
   };
   const partialOf = (f: ManifestFile) => join(repo.store.tmpDir, `partial-${f.digest}`);
-  /** Writes chunk `c` of `f` into the partial file: kept if already right there, else from a local object, else from the remote (verified). */
-  const placeChunk = async (fd: number, f: ManifestFile, c: ChunkRef, have: number) => {
-    if (c.offset + c.length <= have && sha256Hex(readAt(fd, c.offset, c.length) ?? Buffer.alloc(0)) === c.digest) {
-      stats.chunksReused++;
-    } else if (c.offset >= have && isZeroChunk(c.digest, c.length)) {
+  const corruptFile = (f: ManifestFile) =>
+    new IntegrityError('CORRUPT_FILE', `${f.path} rebuilt from the remote is not chunked as its chunk list says`, { hint: 'the remote holds a crafted chunk list; nothing was stored' });
+
+  const corruptChunk = (f: ManifestFile, c: ChunkRef) =>
+    new IntegrityError('CORRUPT_CHUNK', `chunk ${c.digest.slice(0, 12)} of ${f.path} from the remote does not hash to its name`, { hint: 'the remote copy is corrupt or was tampered with; nothing was stored' });
+
+  /** Puts chunk `c` into the partial file `fd` (or finds it there), checked. */
+  const placeChunk = async (f: ManifestFile, fd: number, have: number, c: ChunkRef, last: boolean, flush: BackgroundFlush, file: { broken: boolean }) => {
+    // No chunk the chunker made is longer than a slot (a manifest may claim anything).
+    if (c.length > SLOT_BYTES) throw corruptChunk(f, c);
+    if (c.offset >= have && isZeroChunk(c.digest, c.length)) {
       // Past the partial's end the file reads as zeros already: a hole, nothing fetched.
+      if (!zeroChunkCutsAsListed(c.length, last)) throw corruptFile(f);
       stats.chunksReused++;
-    } else {
-      const local = localChunkSource(repo.db, c.digest);
-      let bytes: Buffer | null = null;
-      if (local && repo.store.hasObject(local.fileDigest)) {
-        bytes = readRange(repo.store.objectPath(local.fileDigest), local.offset, local.length);
-        if (sha256Hex(bytes) !== c.digest) bytes = null; // a damaged local object: fetch instead
-        else stats.chunksReused++;
-      }
-      if (!bytes) {
-        const got = await remote.get(keys.chunk(c.digest));
-        if (!got) throw new IntegrityError('CHUNK_MISSING', `chunk ${c.digest.slice(0, 12)} of ${f.path} is missing on the remote`, { hint: 'the version was not pushed completely; push it again from a repository that has it' });
-        if (got.body.length !== c.length || sha256Hex(got.body) !== c.digest) {
-          throw new IntegrityError('CORRUPT_CHUNK', `chunk ${c.digest.slice(0, 12)} of ${f.path} from the remote does not hash to its name`, { hint: 'the remote copy is corrupt or was tampered with; nothing was stored' });
-        }
-        bytes = got.body;
-        stats.chunksDownloaded++;
-        stats.bytesDownloaded += bytes.length;
-      }
-      // Past the partial's end unwritten blocks read as zeros: runs of them stay holes.
-      if (c.offset >= have) writeSparseAt(fd, bytes, c.offset);
-      else writeAllAt(fd, bytes, c.offset);
+      bytesDone += c.length;
+      itemsDone++;
+      progress();
+      return;
     }
-    bytesDone += c.length;
-    itemsDone++;
-    progress();
+    // Past the partial's end unwritten blocks read as zeros: runs of them stay holes.
+    const writeTo = { fd, position: c.offset, sparse: c.offset >= have };
+    const slot = await pool.acquire();
+    try {
+      // Another file failed, or a chunk of this one: queued chunks do not start.
+      if (failure || file.broken) return;
+      const job = { length: c.length, digest: c.digest, last };
+      // 1. Already in the partial file of an interrupted pull.
+      if (c.offset + c.length <= have) {
+        const verdict = await pool.check(slot, { ...job, readFrom: { fd, position: c.offset } });
+        if (verdict === 'cuts') throw corruptFile(f);
+        if (verdict === 'ok') return void stats.chunksReused++;
+      }
+      // 2. In a local object (another file or version holds the same chunk).
+      const local = localChunkSource(repo.db, c.digest);
+      if (local && repo.store.hasObject(local.fileDigest)) {
+        const verdict = await fromLocalObject(repo.store.objectPath(local.fileDigest), (objectFd) =>
+          pool.check(slot, { ...job, readFrom: { fd: objectFd, position: local.offset }, writeTo }),
+        );
+        if (verdict === 'cuts') throw corruptFile(f);
+        if (verdict === 'ok') {
+          stats.chunksReused++;
+          flush.wrote(c.length);
+          return;
+        }
+        // A damaged local object: fetch instead.
+      }
+      // 3. From the remote, received straight into the slot.
+      const size = await limit(() => (failure || file.broken ? undefined : readObjectInto(remote, keys.chunk(c.digest), pool.view(slot, c.length))));
+      if (size === undefined) return;
+      if (size === null) throw new IntegrityError('CHUNK_MISSING', `chunk ${c.digest.slice(0, 12)} of ${f.path} is missing on the remote`, { hint: 'the version was not pushed completely; push it again from a repository that has it' });
+      const verdict = size === c.length ? await pool.check(slot, { ...job, writeTo }) : 'digest';
+      if (verdict === 'digest' || verdict === 'short') throw corruptChunk(f, c);
+      if (verdict === 'cuts') throw corruptFile(f);
+      stats.chunksDownloaded++;
+      stats.bytesDownloaded += c.length;
+      flush.wrote(c.length);
+    } finally {
+      pool.release(slot);
+      bytesDone += c.length;
+      itemsDone++;
+      progress();
+    }
   };
+
   const fetchFile = async (f: ManifestFile) => {
     if (failure) return;
     const chunks = lists.get(f.digest)!;
@@ -127,45 +170,43 @@ export async function downloadObjects(
     } catch (err) {
       throw fsError(err, partial);
     }
+    const flush = new BackgroundFlush(fd);
     try {
       const have = fstatSync(fd).size;
+      // Settled, not raced: no chunk of this file may still be writing once fd is closed.
       // Settled, not raced: every chunk of this file has stopped writing before the file is
-      // closed (a late write could otherwise land on a reused descriptor).
-      let broken = false; // a chunk of this file failed: its queued chunks do not start either
-      const settled = await Promise.allSettled(
-        chunks.map((c) =>
-          limit(async () => {
-            if (failure || broken) return;
-            try {
-              await placeChunk(fd, f, c, have);
-            } catch (err) {
-              broken = true;
-              throw err;
-            }
+      // closed (a late write could otherwise land on a reused descriptor). The first bad
+      // chunk stops this file's queued chunks (no point fetching the rest of a gigabyte).
+      const file = { broken: false };
+      const placed = await Promise.allSettled(
+        chunks.map((c, k) =>
+          placeChunk(f, fd, have, c, k === chunks.length - 1, flush, file).catch((err: unknown) => {
+            file.broken = true;
+            throw err;
           }),
         ),
       );
-      const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      const rejected = placed.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (rejected) throw rejected.reason;
       if (failure) return; // another file failed meanwhile: this one stays partial (resume point)
       ftruncateSync(fd, f.size);
-      fsyncSync(fd);
+      await flush.finish();
     } finally {
+      await flush.settle();
       closeSync(fd);
     }
-    // Every chunk was verified as it was written and the list hashes to the file digest;
-    // what is left to check is that the chunker cuts this file where the list does (a
-    // crafted list could cut elsewhere). A boundary scan, without a second sha256 pass.
-    const cuts = scanCutPoints(partial);
-    if (cuts.length !== chunks.length || chunks.some((c, k) => c.offset + c.length !== cuts[k])) {
-      throw new IntegrityError('CORRUPT_FILE', `${f.path} rebuilt from the remote is not chunked as its chunk list says`, { hint: 'the remote holds a crafted chunk list; nothing was stored' });
-    }
+    // Every chunk passed its checks as it was written and the list hashes to the file
+    // digest: the file is the object. (docs/design.md §7: no second pass over the file.)
     repo.store.adoptTemp(partial, f.digest);
     writeTransaction(repo.db, () => recordObject(repo.db, f.digest, f.size, chunks));
     verified.add(f.digest);
     stats.files++;
   };
-  await Promise.all([...wanted.values()].map((f) => fileLimit(() => one(f))));
+  try {
+    await Promise.all([...wanted.values()].map((f) => fileLimit(() => one(f))));
+  } finally {
+    await pool.close();
+  }
   if (failure) {
     // A full disk: the partial files hold the space the user needs back (and gc leaves tmp/
     // alone), so they go; any other failure keeps them for the next pull to resume.
@@ -173,6 +214,29 @@ export async function downloadObjects(
     throw failure;
   }
   return { stats, verified };
+}
+
+function existingSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** Runs `use` with a read descriptor of a local object; a missing object yields 'short' (fetch instead). */
+async function fromLocalObject(path: string, use: (fd: number) => Promise<ChunkJobVerdict>): Promise<ChunkJobVerdict> {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return 'short';
+  }
+  try {
+    return await use(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** A file's chunk list: none when empty, the manifest's `chunk` when one, else files/<digest>.json — all checked. */
@@ -201,18 +265,12 @@ async function chunkListOf(repo: Repository, remote: Remote, f: ManifestFile): P
   if (fileDigestFromChunks(list.chunks.map(([d]) => d)) !== f.digest) throw bad('its chunks do not hash to the file digest');
   const size = list.chunks.reduce((s, [, n]) => s + n, 0);
   if (size !== f.size || list.size !== f.size) throw bad(`its chunks add up to ${size} bytes, the manifest says ${f.size}`);
+  // The chunker never makes a longer chunk; this also bounds what a download slot holds.
+  if (list.chunks.some(([, n]) => n > CHUNKING.maxSize)) throw bad(`a chunk is longer than ${CHUNKING.maxSize} bytes`);
   let offset = 0;
   return list.chunks.map(([digest, length]) => {
     const c = { digest, offset, length };
     offset += length;
     return c;
   });
-}
-
-function existingSize(path: string): number {
-  try {
-    return statSync(path).size;
-  } catch {
-    return 0;
-  }
 }

@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ModelctlError } from '../../src/errors.js';
-import type { Remote } from '../../src/remote/remote.js';
+import { readObjectInto, type Remote } from '../../src/remote/remote.js';
 
 /** How the contract reaches one backend. */
 export interface RemoteHarness {
@@ -64,6 +64,27 @@ export function defineRemoteContract(name: string, getHarness: () => RemoteHarne
         expect(await remote.get('missing/nothing.json')).toBeNull();
         expect(await remote.head('missing/nothing.json')).toBeNull();
         expect(await remote.get('missing/nothing.json', { range: { start: 0, end: 10 } })).toBeNull();
+      }));
+
+    it('reads an object into a caller buffer (getInto): whole, absent, larger than the buffer', () =>
+      withRemote(async (remote) => {
+        const body = randomBytes(3 * 1024 * 1024 + 17);
+        await remote.put('into/blob', body);
+        await remote.put('into/empty', Buffer.alloc(0));
+        for (const read of [readObjectInto, ...(remote.getInto ? [(r: Remote, k: string, b: Uint8Array) => r.getInto!(k, b)] : [])]) {
+          const into = Buffer.alloc(4 * 1024 * 1024, 0xee);
+          expect(await read(remote, 'into/blob', into)).toBe(body.length);
+          expect(into.subarray(0, body.length).equals(body)).toBe(true);
+          expect(into[body.length]).toBe(0xee);
+          expect(await read(remote, 'into/empty', into)).toBe(0);
+          expect(await read(remote, 'into/missing', into)).toBeNull();
+          // Too small a buffer: the size says so, and nothing past the buffer is touched.
+          const small = Buffer.alloc(1000);
+          const outer = Buffer.alloc(2000, 0x11);
+          const view = outer.subarray(0, 1000);
+          expect(await read(remote, 'into/blob', view)).toBeGreaterThan(small.length);
+          expect(outer.subarray(1000).every((b) => b === 0x11)).toBe(true);
+        }
       }));
 
     it('serves inclusive byte ranges, clamped at the end', () =>
