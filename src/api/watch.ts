@@ -180,7 +180,11 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
             const near = Array.isArray(missing.data?.candidates) ? (missing.data.candidates as string[]) : [];
             report({ level: 'warn', event: 'waiting', message: `${cache.displayUrl} has no model '${model}'${near.length ? ` — did you mean ${near.map((n) => `'${n}'`).join(', ')}?` : ''}${again}`, data: { code: missing.code, candidates: near } });
           } else {
-            report({ level: 'info', event: 'waiting', message: `${opts.ref} names no version yet${again}` });
+            // A stage or tag nobody holds yet is plain waiting; one a letter away from a name the
+            // remote knows (face@prodution) is most likely a typo, so say which.
+            const near = Array.isArray(missing?.data?.candidates) ? (missing.data.candidates as string[]).filter((c) => c !== opts.ref) : [];
+            if (near.length) report({ level: 'warn', event: 'waiting', message: `${opts.ref} names no version yet — did you mean ${near.map((n) => `'${n}'`).join(', ')}?${again}`, data: { code: missing!.code, candidates: near } });
+            else report({ level: 'info', event: 'waiting', message: `${opts.ref} names no version yet${again}` });
           }
         } else if (target.id === state.deployed?.id) {
           if (state.failed) {

@@ -1,7 +1,8 @@
 /**
  * `watch` of a reference the remote cannot resolve yet keeps waiting, but says why: a model
  * the remote does not hold is most often a typo (`frud@production`), so it is a warning that
- * names the remote's closest models; and `--once` does not promise to look again.
+ * names the remote's closest models, and so is a stage a letter away from one the remote knows;
+ * and `--once` does not promise to look again.
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -39,5 +40,15 @@ describe('watch while nothing resolves', () => {
     const plain = lines(empty.stdout).find((l) => l.event === 'waiting');
     expect(plain?.level).toBe('info');
     expect(plain?.message).not.toContain('looking again');
+
+    // A typo'd stage, one letter from a stage the remote knows, is a warning naming it.
+    expect(runCli(team, ['promote', 'fraud@v1', '--to', 'staging', '--push']).code).toBe(0);
+    const stageTypo = runCli(host, ['watch', 'fraud@stagign', '--remote', registry, '--exec', 'true', '--once', '--json']);
+    expect(stageTypo.code).toBe(0);
+    const typoLine = lines(stageTypo.stdout).find((l) => l.event === 'waiting');
+    expect(typoLine?.level).toBe('warn');
+    expect(typoLine?.data?.candidates).toEqual(['fraud@staging']);
+    // …while the stage nobody holds yet is still plain waiting.
+    expect(lines(runCli(host, ['watch', 'fraud@production', '--remote', registry, '--exec', 'true', '--once', '--json']).stdout).find((l) => l.event === 'waiting')?.level).toBe('info');
   });
 });
