@@ -44,9 +44,20 @@ export function isInRepository(cwd: string, env: NodeJS.ProcessEnv = process.env
 }
 
 function notARepo(cwd: string): NotFoundError {
-  return new NotFoundError('NOT_A_REPOSITORY', `not a modelctl repository (or any parent up to /): ${cwd}`, {
-    hint: 'create one with `modelctl init`, or pass -C <dir>',
+  // A fresh `git clone` of a project brings modelctl.json but not .modelctl/ (ignored, never
+  // committed): say that init creates the local store next to it, and fetch brings the versions.
+  const shared = sharedSettingsAbove(cwd);
+  return new NotFoundError('NOT_A_REPOSITORY', `not a modelctl repository (or any parent up to /): ${cwd}${shared ? ` — ${shared} has modelctl.json but no .modelctl/ (a fresh clone?)` : ''}`, {
+    hint: shared ? `create the local store with \`modelctl init\`${shared === resolve(cwd) ? '' : ` in ${shared}`} (modelctl.json is kept), then \`modelctl fetch\` to see the versions pushed` : 'create one with `modelctl init`, or pass -C <dir>',
   });
+}
+
+/** The nearest folder at or above `cwd` holding modelctl.json, or null. */
+function sharedSettingsAbove(cwd: string): string | null {
+  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'modelctl.json'))) return dir;
+    if (dirname(dir) === dir) return null;
+  }
 }
 
 function isDir(p: string): boolean {

@@ -136,6 +136,11 @@ function renderInit(r: InitCommandResult, ctx: CommandContext): string {
   // not only what was answered here.
   const model = r.declared.models.length === 1 ? r.declared.models[0] : r.configCreated ? r.answers.model : undefined;
   lines.push('', c.bold('Next:'));
+  // A clone: the team's versions are on the remote modelctl.json names, not here yet.
+  if (!r.configCreated && r.declared.remotes.length) {
+    lines.push('  modelctl fetch                       # the versions, tags and stages pushed so far');
+    lines.push(`  modelctl pull ${model ?? r.declared.models[0] ?? '<model>'}@${r.declared.stages.at(-1) ?? 'latest'}`);
+  }
   if (model) lines.push(`  modelctl commit ${model} -m "first version"`);
   else if (r.declared.models.length > 1) for (const m of r.declared.models) lines.push(`  modelctl commit ${m} -m "first version"`);
   else lines.push('  modelctl commit <model> <paths…> -m "first version"');
