@@ -1,7 +1,7 @@
 import { readdirSync, statSync, type BigIntStats } from 'node:fs';
 import { sep } from 'node:path';
-import type { Statement } from 'better-sqlite3';
 import type { Database } from '../store/index-db.js';
+import { deleteStatCacheRow, folderListingText, putFolderListingText, putStatCacheRow, statCacheRow } from '../store/stat-cache-table.js';
 
 /** The stat fields that decide whether a file may have changed. */
 export interface StatKey {
@@ -32,33 +32,9 @@ function toKey(st: BigIntStats): FileStatKey {
   return { size: Number(st.size), mtimeNs: st.mtimeNs.toString(), ctimeNs: st.ctimeNs.toString(), ino: st.ino.toString(), mode: Number(st.mode), isFile: st.isFile() };
 }
 
-interface StatCacheStatements {
-  lookup: Statement;
-  remove: Statement;
-  upsert: Statement;
-}
-/** Prepared once per open index: status looks up every tracked file (10,000s of calls). */
-const statements = new WeakMap<Database, StatCacheStatements>();
-function statementsOf(db: Database): StatCacheStatements {
-  let s = statements.get(db);
-  if (!s) {
-    s = {
-      lookup: db.prepare('SELECT size, mtime_ns, ctime_ns, ino, digest FROM stat_cache WHERE path = ?').raw(),
-      remove: db.prepare('DELETE FROM stat_cache WHERE path = ?'),
-      upsert: db.prepare(
-        `INSERT INTO stat_cache (path, size, mtime_ns, ctime_ns, ino, digest) VALUES (?,?,?,?,?,?)
-         ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, ctime_ns = excluded.ctime_ns, ino = excluded.ino, digest = excluded.digest`,
-      ),
-    };
-    statements.set(db, s);
-  }
-  return s;
-}
-
 /** The cached digest for `absPath` when its stat key is unchanged, else null. */
 export function lookupStatCache(db: Database, absPath: string, key: StatKey): string | null {
-  // Raw rows (arrays): this runs once per tracked file, and objects cost more to build.
-  const row = statementsOf(db).lookup.get(absPath) as [number, string, string, string, string] | undefined;
+  const row = statCacheRow(db, absPath);
   if (!row) return null;
   return row[0] === key.size && row[1] === key.mtimeNs && row[2] === key.ctimeNs && row[3] === key.ino ? row[4] : null;
 }
@@ -70,10 +46,10 @@ export function lookupStatCache(db: Database, absPath: string, key: StatKey): st
  */
 export function storeStatCache(db: Database, absPath: string, key: StatKey, digest: string, nowNs = BigInt(Date.now()) * 1_000_000n): void {
   if (nowNs - BigInt(key.mtimeNs) < RACY_WINDOW_NS || nowNs - BigInt(key.ctimeNs) < RACY_WINDOW_NS) {
-    statementsOf(db).remove.run(absPath);
+    deleteStatCacheRow(db, absPath);
     return;
   }
-  statementsOf(db).upsert.run(absPath, key.size, key.mtimeNs, key.ctimeNs, key.ino, digest);
+  putStatCacheRow(db, absPath, [key.size, key.mtimeNs, key.ctimeNs, key.ino, digest]);
 }
 
 /**
@@ -103,11 +79,11 @@ const IGNORED_FOLDERS = new Set(['.modelctl', '.git']);
 
 /** The cached selection of folder `absDir` (absolute), or null when absent or stale. */
 export function cachedFolderFiles(db: Database, root: string, absDir: string): { abs: string; rel: string }[] | null {
-  const row = db.prepare('SELECT listing FROM folder_listings WHERE folder = ?').get(absDir) as { listing: string } | undefined;
-  if (!row) return null;
+  const text = folderListingText(db, absDir);
+  if (text === null) return null;
   let listing: FolderListing;
   try {
-    listing = JSON.parse(row.listing) as FolderListing;
+    listing = JSON.parse(text) as FolderListing;
   } catch {
     return null;
   }
@@ -149,7 +125,5 @@ export function snapshotFolder(absDir: string, nowNs = BigInt(Date.now()) * 1_00
 /** Keeps what selectFiles returned for `absDir`, with the snapshot taken before it ran. */
 export function storeFolderFiles(db: Database, absDir: string, snapshot: FolderSnapshot, files: readonly { rel: string }[]): void {
   const listing: FolderListing = { v: LISTING_VERSION, dirs: snapshot, files: files.map((f) => f.rel) };
-  db.prepare(
-    'INSERT INTO folder_listings (folder, listing) VALUES (?, ?) ON CONFLICT(folder) DO UPDATE SET listing = excluded.listing',
-  ).run(absDir, JSON.stringify(listing));
+  putFolderListingText(db, absDir, JSON.stringify(listing));
 }
