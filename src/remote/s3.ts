@@ -519,8 +519,8 @@ function attemptsOf(err: unknown): number {
 
 function errorCode(err: unknown): string | undefined {
   if (!(err instanceof Error)) return undefined;
-  const code = (err as { Code?: unknown }).Code;
-  if (typeof code === 'string') return code;
+  // The SDK puts the S3 error code in `Code` (XML responses) on its service exceptions.
+  if ('Code' in err && typeof err.Code === 'string') return err.Code;
   // Service exceptions are named after their S3 error code; plain Errors are just "Error".
   return ['Error', 'TypeError', 'Unknown', 'UnknownError'].includes(err.name) ? undefined : err.name;
 }

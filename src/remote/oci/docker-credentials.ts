@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { UsageError } from '../../errors.js';
+import { UsageError, isErrnoException } from '../../errors.js';
 
 /** What a registry login holds. */
 export type RegistryCredentials =
@@ -104,12 +104,12 @@ function fromHelper(helper: string, registry: string, env: NodeJS.ProcessEnv): R
   const serverUrl = DOCKER_HUB.has(registry) ? 'https://index.docker.io/v1/' : registry;
   const r = spawnSync(program, ['get'], { input: `${serverUrl}\n`, env, encoding: 'utf8', timeout: 30_000, maxBuffer: 1024 * 1024 });
   if (r.error) {
-    if ((r.error as NodeJS.ErrnoException).code === 'ENOENT') {
+    if (isErrnoException(r.error, 'ENOENT')) {
       throw new UsageError('CREDENTIAL_HELPER_MISSING', `the Docker config names credential helper '${helper}', but ${program} is not on PATH`, {
         hint: `install ${program}, or remove "${helper}" from ${credentialsFile(env)}`,
       });
     }
-    throw new UsageError('CREDENTIAL_HELPER_FAILED', `${program} failed: ${(r.error as Error).message}`);
+    throw new UsageError('CREDENTIAL_HELPER_FAILED', `${program} failed: ${r.error.message}`);
   }
   if (r.status !== 0) {
     // "credentials not found in native keychain": no login for this registry.

@@ -8,7 +8,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ModelctlError, NotFoundError, RemoteError, UsageError } from '../../errors.js';
+import { ModelctlError, NotFoundError, RemoteError, UsageError, codeOf } from '../../errors.js';
 import { backoffDelay } from '../retry.js';
 import { findRegistryCredentials, type RegistryCredentials } from './docker-credentials.js';
 import { isLoopbackHost } from './oci-url.js';
@@ -296,13 +296,14 @@ function retryAfter(res: RegistryResponse): number | null {
 
 function isTransient(err: unknown): boolean {
   if (err instanceof ModelctlError) return false;
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return typeof code === 'string' && TRANSIENT_ERRNO.has(code);
+  const code = codeOf(err);
+  return code !== undefined && TRANSIENT_ERRNO.has(code);
 }
 
 function errText(err: unknown): string {
-  const e = err as NodeJS.ErrnoException | undefined;
-  return e?.code ? `${e.code}${e.message && !e.message.includes(e.code) ? ` ${e.message}` : ''}` : String((err as Error)?.message ?? err);
+  const code = codeOf(err);
+  const message = err instanceof Error ? err.message : String(err);
+  return code ? `${code}${message && !message.includes(code) ? ` ${message}` : ''}` : message;
 }
 
 /** A registry URL as it may be printed: the upload state and any query values left out. */
