@@ -209,16 +209,17 @@ export function stagesOfVersion(db: Database, id: string): string[] {
 
 /**
  * Gives a version another number (inside a transaction). A version already holding
- * `newNumber` is moved to the model's next free number first. Returns the versions moved
- * as `{ id, from, to }`, the bumped one first.
+ * `newNumber` is moved to the model's next free number first (at least `bumpTo`, so a
+ * caller that is about to hand out higher numbers too moves it once). Returns the versions
+ * moved as `{ id, from, to }`, the bumped one first.
  */
-export function renumberVersion(db: Database, id: string, newNumber: number): { id: string; from: number; to: number }[] {
+export function renumberVersion(db: Database, id: string, newNumber: number, bumpTo = 0): { id: string; from: number; to: number }[] {
   const row = db.prepare('SELECT model_id AS modelId, number FROM versions WHERE id = ?').get(id) as { modelId: number; number: number } | undefined;
   if (!row || row.number === newNumber) return [];
   const moved: { id: string; from: number; to: number }[] = [];
   const holder = db.prepare('SELECT id FROM versions WHERE model_id = ? AND number = ?').get(row.modelId, newNumber) as { id: string } | undefined;
   if (holder) {
-    const free = Math.max(nextVersionNumber(db, row.modelId), newNumber + 1);
+    const free = Math.max(nextVersionNumber(db, row.modelId), newNumber + 1, bumpTo);
     db.prepare('UPDATE versions SET number = ? WHERE id = ?').run(free, holder.id);
     moved.push({ id: holder.id, from: newNumber, to: free });
   }

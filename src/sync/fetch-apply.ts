@@ -33,12 +33,14 @@ export interface ModelFetch {
 export function applyModel(db: Database, remoteId: string, model: string, listing: ModelListing, read: ModelRead, ctx: RenumberContext, warnings: string[]): ModelFetch {
   const out: ModelFetch = { model, newVersions: [], renumbered: [], tags: [], stages: [], events: 0 };
   const modelId = ensureModel(db, model);
+  // A local version in the way moves past every number this fetch brings, in one move.
+  const bumpTo = Math.max(0, ...read.numbered.map((e) => e.n)) + 1;
   for (const e of read.numbered) {
     const local = getVersion(db, e.id);
     if (local) {
-      if (local.number !== e.n) out.renumbered.push(...takeRemoteNumber(db, model, e.id, e.n, ctx));
+      if (local.number !== e.n) out.renumbered.push(...takeRemoteNumber(db, model, e.id, e.n, ctx, bumpTo));
     } else {
-      out.renumbered.push(...freeNumberForRemote(db, model, e.n, ctx));
+      out.renumbered.push(...freeNumberForRemote(db, model, e.n, ctx, bumpTo));
       const m = read.manifests.get(e.id)!;
       insertVersion(db, { id: e.id, manifest: m, number: e.n, identity: versionIdentity(m) });
       out.newVersions.push({ number: e.n, id: e.id });

@@ -63,6 +63,17 @@ const holder = async (repo: string, stage: string) => {
   return r.code === 0 ? (r.json().version.id as string) : null;
 };
 
+/** The error of a stale --push names the ref, who moved it, when, to which version, and the fix. */
+function expectStaleRefError(err: { code: string; message: string; hint: string; data: { name: string; remoteVersion: string | null; movedBy: string | null; movedAt: string | null } }, name: string, doc: { version: string; actor: string }) {
+  expect(err.data.name).toBe(name);
+  expect(err.data.remoteVersion).toBe(doc.version);
+  expect(err.data.movedBy).toBe(doc.actor);
+  expect(err.message).toContain(name);
+  expect(err.message).toContain(doc.actor);
+  expect(err.message).toContain(err.data.movedAt!);
+  expect(err.hint).toContain('modelctl fetch');
+}
+
 describe('--push compare-and-swaps against what this repository last fetched', () => {
   it('promote: the stale clone exits 4 even after the other finished, changes nothing, and says who, when, what and how to fix it', async () => {
     const { remote, a, b, ids } = await team();
@@ -106,9 +117,20 @@ describe('--push compare-and-swaps against what this repository last fetched', (
     const r = await runCli(b, ['rollback', 'fraud', '--stage', 'production', '--push', '--yes', '--json']);
     expect(r.code).toBe(4);
     expect(r.error().code).toBe('STAGE_MOVED');
+    expectStaleRefError(r.error(), 'production', doc!);
+    expect(r.error().message).toContain('fraud@v3');
     expect(stageDoc(remote, 'production')).toEqual(doc);
     expect(await holder(b, 'production')).toBe(ids[1]);
     expect(await historyIds(b)).toEqual(before);
+
+    // After the fetch the message names, the rollback goes through and its document names its event.
+    expect((await runCli(b, ['fetch'])).code).toBe(0);
+    expect((await runCli(b, ['rollback', 'fraud', '--stage', 'production', '--push', '--yes'])).code).toBe(0);
+    const rolled = stageDoc(remote, 'production')!;
+    expect(rolled.version).toBe(ids[1]);
+    const moves = (await runCli(b, ['history', 'fraud', '--stage', 'production', '--json'])).json() as { id: string; action: string }[];
+    expect(moves[moves.length - 1].action).toBe('rollback');
+    expect(rolled.event).toBe(moves[moves.length - 1].id);
   });
 
   it('tag: a tag made (or moved) on the remote since the last fetch stops the stale clone with exit 4', async () => {
@@ -120,6 +142,7 @@ describe('--push compare-and-swaps against what this repository last fetched', (
     const r = await runCli(b, ['tag', 'fraud@v3', 'rc', '--push', '--json']);
     expect(r.code).toBe(4);
     expect(r.error().code).toBe('TAG_EXISTS');
+    expectStaleRefError(r.error(), 'rc', { version: created.version, actor: (JSON.parse(readFileSync(join(remote, 'models/fraud/tags/rc.json'), 'utf8')) as { actor: string }).actor });
     expect((await runCli(b, ['show', 'fraud@rc'])).code).toBe(3);
     expect(tagDoc(remote, 'rc')).toEqual(created);
 
@@ -129,6 +152,8 @@ describe('--push compare-and-swaps against what this repository last fetched', (
     const moved = tagDoc(remote, 'rc');
     const f = await runCli(b, ['tag', 'fraud@v3', 'rc', '--force', '--push', '--json']);
     expect(f.code).toBe(4);
+    expect(f.error().data.remoteVersion).toBe(ids[0]);
+    expect(f.error().hint).toContain('modelctl fetch');
     expect(tagDoc(remote, 'rc')).toEqual(moved);
     expect((await runCli(b, ['show', 'fraud@rc', '--json'])).json().version.id).toBe(ids[1]);
   });
@@ -177,6 +202,39 @@ describe('published state is per remote', () => {
   });
 });
 
+describe('one renumbering path', () => {
+  it('push and fetch each record a renumber event for the version they move', async () => {
+    const remote = join(tempDir(), 'registry');
+    const a = tempRepo();
+    const b = tempRepo();
+    const c = tempRepo();
+    for (const [repo, seed] of [[a, 1], [b, 2], [c, 3]] as const) {
+      writeFile(repo, 'm/w.bin', pseudoRandomBytes(20_000, seed));
+      expect((await runCli(repo, ['commit', 'fraud', 'm'])).code).toBe(0);
+      expect((await runCli(repo, ['remote', 'add', 'origin', remote, '--default'])).code).toBe(0);
+    }
+    const renumbers = async (repo: string) =>
+      ((await runCli(repo, ['history', 'fraud', '--json'])).json() as { action: string; from: string; to: string; version: string }[]).filter((e) => e.action === 'renumber');
+    expect((await runCli(a, ['push'])).code).toBe(0);
+    // Push: b's v1 was given away on the remote; b's version takes v2 and says so in its history.
+    const pushed = await runCli(b, ['push', '--json']);
+    expect(pushed.code, pushed.stderr).toBe(0);
+    const bId = pushed.json().versions[0].id as string;
+    expect(await renumbers(b)).toEqual([expect.objectContaining({ version: bId, from: 'v1', to: 'v2' })]);
+    // Fetch: c's unpushed v1 moves out of the way of the remote's v1 and v2, recorded the same way.
+    const cId = (await runCli(c, ['show', 'fraud@v1', '--json'])).json().version.id as string;
+    expect((await runCli(c, ['fetch'])).code).toBe(0);
+    // One move past both numbers the fetch brought (not v1 → v2 → v3), beside b's renumber that came with the events.
+    expect((await renumbers(c)).filter((e) => e.version === cId)).toEqual([expect.objectContaining({ from: 'v1', to: 'v3' })]);
+    expect((await renumbers(c)).map((e) => e.version).sort()).toEqual([bId, cId].sort());
+    expect((await runCli(c, ['show', 'fraud@v3', '--json'])).json().version.id).toBe(cId);
+    // The events travel: a's fetch sees b's renumber, and every chain still verifies.
+    expect((await runCli(a, ['fetch'])).code).toBe(0);
+    expect((await renumbers(a)).map((e) => e.version)).toEqual([bId]);
+    for (const repo of [a, b, c]) expect((await runCli(repo, ['history', '--verify'])).code).toBe(0);
+  });
+});
+
 describe('mirroring', () => {
   it('push --all to a second remote sends every version whose bytes are here and names each it skipped; naming one exits 6', async () => {
     const { remote, b, ids } = await team();
@@ -212,13 +270,40 @@ describe('one bad document never blocks a team', () => {
     const manifest = join(remote, 'versions', `${ids[2]}.json`);
     writeFileSync(manifest, readFileSync(manifest, 'utf8').replace('"message":"v3"', '"message":"v4"'));
     writeFileSync(join(remote, 'models/fraud/tags/evil.json'), '{"version":"../../x"}');
+    // A truncated stage, a truncated number and one naming a manifest that is not there,
+    // an event altered after it was written and one cut short.
+    expect((await runCli(a, ['promote', 'fraud@v2', '--to', 'production', '--push', '--yes'])).code).toBe(0);
+    const production = join(remote, 'models/fraud/stages/production.json');
+    writeFileSync(production, readFileSync(production, 'utf8').slice(0, 20));
+    writeFileSync(join(remote, 'models/fraud/numbers/8.json'), '{"vers');
+    writeFileSync(join(remote, 'models/fraud/numbers/9.json'), JSON.stringify({ version: 'a'.repeat(64) }));
+    const eventsDir = join(remote, 'models/fraud/events');
+    const tagEvents = readdirSync(eventsDir).filter((f) => JSON.parse(readFileSync(join(eventsDir, f), 'utf8')).action === 'tag');
+    expect(tagEvents).toHaveLength(2);
+    const [altered, cut] = tagEvents.map((f) => join(eventsDir, f));
+    writeFileSync(altered, readFileSync(altered, 'utf8').replace('"host":"', '"host":"forged-'));
+    writeFileSync(cut, readFileSync(cut, 'utf8').slice(0, 40));
 
     const c = tempRepo();
     const r = await runCli(c, ['fetch', '--remote', remote, '--json']);
     expect(r.code).toBe(6);
     expect(r.stdout).toBe('');
     const err = r.error() as { data: { rejected: { key: string }[] } };
-    expect(err.data.rejected.map((x) => x.key).sort()).toEqual(['models/fraud/tags/evil.json', `versions/${ids[2]}.json`]);
+    expect(err.data.rejected.map((x) => x.key).sort()).toEqual(
+      [
+        'models/fraud/numbers/8.json',
+        'models/fraud/numbers/9.json',
+        'models/fraud/stages/production.json',
+        'models/fraud/tags/evil.json',
+        `versions/${ids[2]}.json`,
+        ...tagEvents.map((f) => `models/fraud/events/${f}`),
+      ].sort(),
+    );
+    expect((await runCli(c, ['show', 'fraud@production'])).code).toBe(3);
+    const fetchedEvents = new Set(await historyIds(c));
+    for (const f of tagEvents) expect(fetchedEvents.has(/([0-9a-f]{64})\.json$/.exec(f)![1])).toBe(false);
+    // The promote event of production arrived: only its stage document was bad.
+    expect(((await runCli(c, ['history', 'fraud', '--stage', 'production', '--json'])).json() as unknown[]).length).toBe(1);
     // Everything valid came.
     const log = (await runCli(c, ['log', 'fraud', '--json'])).json().versions.map((v: { id: string }) => v.id);
     expect(log).toEqual([ids[1], ids[0]]);
