@@ -1,6 +1,8 @@
-import { NotFoundError } from '../errors.js';
+import { redactUrl } from '../core/redact.js';
+import { ModelctlError, NotFoundError } from '../errors.js';
 import { loadSettings, type Settings } from '../workspace/config.js';
-import { findRepo } from '../workspace/repo-paths.js';
+import { findRepo, sharedSettingsAbove } from '../workspace/repo-paths.js';
+import { folderSettings } from '../workspace/trusted-keys.js';
 import type { RemoteTarget } from '../sync/remote-session.js';
 import { withRepository, withTemporaryRepository, type CommonOptions, type Repository } from '../workspace/repository.js';
 
@@ -26,6 +28,12 @@ export async function withReadRepository<T>(opts: ReadTarget, model: string | un
     base = outer.root;
   } catch (err) {
     if (!(err instanceof NotFoundError)) throw err;
+    // A fresh clone (modelctl.json, no .modelctl/ yet): its remotes and stages still name what to read.
+    const shared = sharedSettingsAbove(cwd);
+    if (shared) {
+      settings = await folderSettings(shared, env);
+      base = shared;
+    }
   }
   // The temporary repository is its own: MODELCTL_DIR names the user's.
   const { MODELCTL_DIR: _ignored, ...scratchEnv } = env;
@@ -39,6 +47,21 @@ export async function withReadRepository<T>(opts: ReadTarget, model: string | un
     } finally {
       await session.protocol.close();
     }
-    return fn(repo);
+    try {
+      return await fn(repo);
+    } catch (err) {
+      throw withRemoteHint(err, opts, model);
+    }
   });
+}
+
+/**
+ * A reference that names nothing on the remote gets a hint that reads the remote too: the
+ * one the index gave (`modelctl log fraud`) would look at a repository, maybe none here.
+ */
+function withRemoteHint(err: unknown, opts: ReadTarget, model: string | undefined): unknown {
+  if (!(err instanceof ModelctlError) || !['UNKNOWN_MODEL', 'UNKNOWN_REF', 'NO_VERSIONS', 'AMBIGUOUS_REF'].includes(err.code)) return err;
+  const target = [`--remote ${redactUrl(opts.remote!)}`, ...(opts.endpoint ? [`--endpoint ${redactUrl(opts.endpoint)}`] : [])].join(' ');
+  const hint = model && err.code !== 'UNKNOWN_MODEL' ? `see the versions of ${model} there with \`modelctl log ${model} ${target}\`` : `see the models there with \`modelctl ls ${target}\``;
+  return new ModelctlError(err.code, err.message, { exitCode: err.exitCode, hint, data: err.data, cause: err });
 }

@@ -8,6 +8,9 @@ export type { ModelRemoteStatus, RemoteStatus } from '../sync/remote-status.js';
 export interface RemoteStatusOptions extends CommonOptions {
   /** A configured remote's name, or a URL; default: every configured remote. */
   name?: string;
+  /** With a URL: the S3-compatible endpoint and region (as on every command that takes a URL remote). */
+  endpoint?: string;
+  region?: string;
 }
 
 /** What `remote status` found. The --json shape. */
@@ -27,7 +30,8 @@ export async function remoteStatus(opts: RemoteStatusOptions = {}): Promise<Remo
       throw new NotFoundError('NO_REMOTE', 'no remote is configured', { hint: 'add one with `modelctl remote add origin s3://bucket/prefix --default`' });
     }
     const remotes: RemoteStatusResult['remotes'] = [];
-    for (const name of names) remotes.push({ name, ...(await withRemoteSession(repo, { remote: name }, { create: false, emptyOk: true }, (s) => remoteStatusOf(repo, storeSessionOf(s, '`remote status`')))) });
+    const target = (remote: string) => ({ remote, endpoint: opts.endpoint, region: opts.region });
+    for (const name of names) remotes.push({ name, ...(await withRemoteSession(repo, target(name), { create: false, emptyOk: true }, (s) => remoteStatusOf(repo, storeSessionOf(s, '`remote status`')))) });
     return { remotes };
   });
 }

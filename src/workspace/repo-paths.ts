@@ -53,7 +53,7 @@ function notARepo(cwd: string): NotFoundError {
 }
 
 /** The nearest folder at or above `cwd` holding modelctl.json, or null. */
-function sharedSettingsAbove(cwd: string): string | null {
+export function sharedSettingsAbove(cwd: string): string | null {
   for (let dir = resolve(cwd); ; dir = dirname(dir)) {
     if (existsSync(join(dir, 'modelctl.json'))) return dir;
     if (dirname(dir) === dir) return null;

@@ -355,7 +355,13 @@ describe('push and pull against s3rver', () => {
     expect(runCli(a, ['push', '--remote', url, ...where], { env }).code).toBe(0);
     expect(runCli(a, ['fetch', '--remote', url, ...where], { env }).code).toBe(0);
     expect(runCli(a, ['verify', 'fraud', '--remote', url, ...where], { env }).code).toBe(0);
+    expect(runCli(a, ['tag', 'fraud@v1', 'rc', '--push', '--remote', url, ...where], { env }).code).toBe(0);
+    const status = runCli(a, ['remote', 'status', url, ...where, '--json'], { env });
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.json().remotes[0]).toMatchObject({ models: [], inSync: ['fraud'] });
     const ci = tempDir();
+    expect(runCli(ci, ['show', 'fraud@rc', '--remote', url, ...where], { env }).code).toBe(0);
+    expect(runCli(ci, ['history', '--remote', url, ...where], { env }).code).toBe(0);
     const ls = runCli(ci, ['ls', '--remote', url, ...where, '--json'], { env });
     expect(ls.code, ls.stderr).toBe(0);
     expect(ls.json().models.map((m: { name: string }) => m.name)).toEqual(['fraud']);

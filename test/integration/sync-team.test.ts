@@ -355,6 +355,17 @@ describe('a remote can be read without a repository', () => {
     const hist = await runCli(outside, ['history', 'fraud', '--remote', remote, '--json']);
     expect(new Set((hist.json() as { id: string }[]).map((e) => e.id))).toEqual(new Set(await historyIds(a)));
     expect(readdirSync(outside)).toEqual([]);
+    // A name that says nothing there: exit 3, and the hint reads the remote too.
+    const missing = await runCli(outside, ['show', 'fraud@v9', '--remote', remote, '--json']);
+    expect(missing.code).toBe(3);
+    expect(missing.error().hint).toContain(`--remote ${remote}`);
+    // A fresh clone (modelctl.json, no .modelctl/ yet) reads its configured remote by name.
+    const clone = tempDir();
+    writeFileSync(join(clone, 'modelctl.json'), readFileSync(join(a, 'modelctl.json')));
+    const byName = await runCli(clone, ['log', 'fraud', '--remote', 'origin', '--json']);
+    expect(byName.code, byName.stderr).toBe(0);
+    expect(byName.json().versions).toHaveLength(3);
+    expect(readdirSync(clone)).toEqual(['modelctl.json']);
     // Inside a repository, --remote reads the remote and leaves the local index alone.
     const d = tempRepo();
     expect((await runCli(d, ['log', 'fraud', '--remote', remote])).code).toBe(0);

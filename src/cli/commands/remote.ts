@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { RemoteEntry } from '../../api/remote-manage.js';
 import type { RemoteStatusResult } from '../../api/remote-status.js';
 import { action } from '../action.js';
+import { withEndpointOptions } from '../remote-options.js';
 import { countOf, table } from '../format.js';
 
 /** `modelctl remote add|ls|rm`. */
@@ -58,16 +59,18 @@ Examples:
         );
       }),
     );
-  remote
-    .command('status')
-    .description('compare this repository with a remote (default: every remote): versions it lacks, tags and stages that differ, unpublished events')
-    .argument('[name]', 'remote name or URL')
-    .option('--json', 'print one JSON document on stdout')
-    .addHelpText('after', '\nExamples:\n  modelctl remote status\n  modelctl remote status origin --json')
+  withEndpointOptions(
+    remote
+      .command('status')
+      .description('compare this repository with a remote (default: every remote): versions it lacks, tags and stages that differ, unpublished events')
+      .argument('[name]', 'remote name or URL')
+      .option('--json', 'print one JSON document on stdout'),
+  )
+    .addHelpText('after', '\nExamples:\n  modelctl remote status\n  modelctl remote status origin --json\n  modelctl remote status s3://models/registry --endpoint http://minio:9000')
     .action(
-      action<object>(async (ctx, _opts, name: string | undefined) => {
+      action<{ endpoint?: string; region?: string }>(async (ctx, opts, name: string | undefined) => {
         const { remoteStatus } = await import('../../api/remote-status.js');
-        const r = await remoteStatus({ cwd: ctx.cwd, name });
+        const r = await remoteStatus({ cwd: ctx.cwd, name, endpoint: opts.endpoint, region: opts.region });
         for (const s of r.remotes) for (const bad of s.rejected) ctx.out.warn(`${s.name}: skipped ${bad.key}: ${bad.reason}`);
         ctx.out.result(r, (x) => x.remotes.map((s) => renderRemoteStatus(s)).join('\n\n'));
       }),
@@ -97,5 +100,6 @@ function renderRemoteStatus(s: RemoteStatusResult['remotes'][number]): string {
     ...[...m.tags, ...m.stages].map((d) => `    ${d.kind} ${d.name}: here ${short(d.local)}, there ${short(d.remote)}`),
     ...(m.unpublishedEvents ? [`    ${countOf(m.unpublishedEvents, 'event')} not published`] : []),
   ]);
-  return [head, ...lines, ...(s.models.length ? ['  `modelctl push` publishes what is here; `modelctl fetch` takes what is there'] : [])].join('\n');
+  const which = ` --remote ${/^[a-z0-9][a-z0-9._-]*$/i.test(s.name) ? s.name : s.remote}`;
+  return [head, ...lines, ...(s.models.length ? [`  \`modelctl push${which}\` publishes what is here; \`modelctl fetch${which}\` takes what is there`] : [])].join('\n');
 }
