@@ -339,15 +339,20 @@ async function recheckAndSweep(repo: Repository, session: StoreSession, req: Rem
   return { removed, rescued, deleted };
 }
 
+/** Candidates queued at once: a promise and closure per object for 100,000 chunks held ~50 MB. */
+const DELETE_SLICE = 2048;
+
 async function deleteAll(remote: Remote, batch: readonly Candidate[], lease: GcLease, limit: LimitFunction): Promise<void> {
-  await Promise.all(
-    batch.map((c) =>
-      limit(async () => {
-        lease.assertHeld();
-        await remote.delete(c.key);
-      }),
-    ),
-  );
+  for (let i = 0; i < batch.length; i += DELETE_SLICE) {
+    await Promise.all(
+      batch.slice(i, i + DELETE_SLICE).map((c) =>
+        limit(async () => {
+          lease.assertHeld();
+          await remote.delete(c.key);
+        }),
+      ),
+    );
+  }
 }
 
 /**

@@ -71,7 +71,7 @@ describe('remote gc and retention (directory remote)', () => {
     // A clone never sees the removed versions.
     expect(runCli(b, ['show', 'm@v1']).code).toBe(3);
     expect(runCli(b, ['show', 'm@v3']).code).toBe(3);
-  });
+  }, 180_000);
 
   it('rm: needs a reason, refuses a version holding a stage or a tag, records the reason, and gc reclaims its bytes', () => {
     const t = directoryTarget();
