@@ -47,7 +47,9 @@ function width(s: string): number {
 export function table(rows: readonly (readonly string[])[]): string {
   if (rows.length === 0) return '';
   const cols = Math.max(...rows.map((r) => r.length));
-  const widths = Array.from({ length: cols }, (_, c) => Math.max(...rows.map((r) => width(r[c] ?? ''))));
+  // A row's last cell is never padded, so it sets no column's width: one long cell (an error
+  // in place of a file's counts) would otherwise push that column wide on every other row.
+  const widths = Array.from({ length: cols }, (_, c) => Math.max(0, ...rows.map((r) => (c < r.length - 1 ? width(r[c] ?? '') : 0))));
   return rows
     .map((r) =>
       r

@@ -2,7 +2,7 @@ import type { ChalkInstance } from 'chalk';
 import type { TensorDiff } from '../api/tensor-diff.js';
 import type { TensorFileView } from '../api/tensor-tables.js';
 import type { TensorSummaryRow, TensorTotals } from '../store/tensor-summaries.js';
-import { formatBytes, formatCount, table } from './format.js';
+import { countOf, formatBytes, formatCount, table } from './format.js';
 
 const FORMAT_NAME: Record<string, string> = { safetensors: 'safetensors', gguf: 'GGUF', onnx: 'ONNX', tfjs: 'TF.js' };
 
@@ -12,7 +12,7 @@ export function parameterLine(t: TensorTotals): string {
   if (t.dtypes.length) parts.push(dtypeMix(t));
   const formats = t.formats.map((f) => FORMAT_NAME[f] ?? f).join('/');
   const readable = t.files - t.unreadable;
-  parts.push(`${t.tensorCount} tensors in ${readable} ${formats} file${readable === 1 ? '' : 's'}`);
+  parts.push(`${countOf(t.tensorCount, 'tensor')} in ${readable} ${formats} file${readable === 1 ? '' : 's'}`);
   if (t.unreadable) parts.push(`${t.unreadable} unreadable`);
   return parts.join(' · ');
 }
@@ -48,7 +48,7 @@ export function modelFileLines(rows: readonly TensorSummaryRow[], c: ChalkInstan
     rows.map((r) => {
       if (!r.summary) return [`  ${r.path}`, FORMAT_NAME[r.format], c.red(`unreadable: ${r.error?.message ?? ''}`)];
       const hints = Object.entries(r.summary.hints).slice(0, 4).map(([k, v]) => `${k} ${v}`).join(', ');
-      return [`  ${r.path}`, FORMAT_NAME[r.format], `${r.summary.tensorCount} tensors`, `${formatCount(r.summary.parameterCount)} params`, hints ? c.dim(hints) : ''];
+      return [`  ${r.path}`, FORMAT_NAME[r.format], countOf(r.summary.tensorCount, 'tensor'), `${formatCount(r.summary.parameterCount)} params`, hints ? c.dim(hints) : ''];
     }),
   ).split('\n');
 }

@@ -71,6 +71,11 @@ describe('tensor summaries at commit, show, ls and card', () => {
     const badRow = shown.modelFiles.find((r: { path: string }) => r.path === 'm/bad.safetensors');
     expect(badRow.error.code).toBe('TENSOR_HEADER_INVALID');
     expect(shown.parameters).toMatchObject({ unreadable: 1, parameterCount: 2 });
+    // In the human table the long error of the bad file does not push the good file's
+    // columns apart, and one tensor is "1 tensor".
+    const human = runCli(repo, ['show', 'm']).stdout.split('\n');
+    expect(human.find((l) => l.includes('m/good.safetensors') && l.includes('params'))).toMatch(/ 1 tensor {2}2 params/);
+    expect(human.find((l) => l.startsWith('Params:'))).toContain('1 tensor in 1 safetensors file');
 
     const tables = runCli(repo, ['show', 'm', '--tensors', '--json']);
     expect(tables.code).toBe(0);
