@@ -86,7 +86,7 @@ export function requireModel(db: Database, model: string): number {
   const near = closest(model, listModelNames(db));
   throw new NotFoundError('UNKNOWN_MODEL', `no model named '${model}'${near.length ? ` — did you mean ${near.map((n) => `'${n}'`).join(', ')}?` : ''}`, {
     hint: near.length ? undefined : 'list models with `modelctl ls`',
-    data: { candidates: near },
+    data: { candidates: near, model },
   });
 }
 

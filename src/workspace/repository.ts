@@ -5,6 +5,7 @@ import { ObjectStore } from '../store/objects.js';
 import { openIndex, type Database } from '../store/index-db.js';
 import { META_DIR_NAME, findRepo } from './repo-paths.js';
 import { loadSettings, resolveSettings, type Settings } from './config.js';
+import { NotFoundError } from '../errors.js';
 
 /** Options every api function accepts. */
 export interface CommonOptions {
@@ -48,9 +49,28 @@ export async function withRepository<T>(opts: CommonOptions, fn: (repo: Reposito
   const repo = await openRepository(opts);
   try {
     return await fn(repo);
+  } catch (err) {
+    throw withFetchHint(repo, err);
   } finally {
     repo.close();
   }
+}
+
+/**
+ * A model modelctl.json declares but this index has never seen, in a repository with a
+ * remote, is most often one the team pushed that this clone has not fetched yet: the hint
+ * says so (`modelctl ls` would list nothing).
+ */
+function withFetchHint(repo: Repository, err: unknown): unknown {
+  if (!(err instanceof NotFoundError) || err.code !== 'UNKNOWN_MODEL' || !repo.settings.defaultRemote) return err;
+  const model = err.data?.model;
+  const near = err.data?.candidates;
+  if (typeof model !== 'string' || !repo.settings.models[model] || (Array.isArray(near) && near.length)) return err;
+  return new NotFoundError(err.code, `${err.message} here yet (modelctl.json declares it)`, {
+    hint: `bring the versions pushed to ${repo.settings.defaultRemote}: \`modelctl fetch\` (or \`modelctl pull ${model}@latest\`)`,
+    data: err.data,
+    cause: err,
+  });
 }
 
 /**

@@ -2,7 +2,9 @@
  * A teammate's first minute in a fresh `git clone`: modelctl.json is there, .modelctl/ is not
  * (it is never committed). Every command said "not a modelctl repository — create one with
  * modelctl init", as if there were nothing here, and init then suggested committing a first
- * version. They now say the clone needs its local store, and that fetch brings the versions.
+ * version, and `log fraud` after init said "no model named 'fraud' — list models with modelctl
+ * ls" (which lists nothing). They now say the clone needs its local store, and that fetch
+ * brings the versions.
  */
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -36,6 +38,13 @@ describe('a fresh clone (modelctl.json, no .modelctl/)', () => {
     const next = init.stdout.slice(init.stdout.indexOf('Next:'));
     expect(next).toContain('modelctl fetch');
     expect(next).toContain('modelctl pull fraud@production');
+    // Before fetching, the model modelctl.json declares is unknown here: the hint says fetch.
+    const unfetched = runCli(clone, ['log', 'fraud', '--json']);
+    expect(unfetched.code).toBe(3);
+    expect(unfetched.error().code).toBe('UNKNOWN_MODEL');
+    expect(unfetched.error().hint).toContain('modelctl fetch');
+    // A model it does not declare keeps the plain hint.
+    expect(runCli(clone, ['log', 'other', '--json']).error().hint).not.toContain('modelctl fetch');
     expect(runCli(clone, ['fetch']).code).toBe(0);
     expect(runCli(clone, ['log', 'fraud', '--json']).json().versions.map((v: { ref: string }) => v.ref)).toEqual(['fraud@v1']);
     expect(runCli(clone, ['pull', 'fraud@latest']).code).toBe(0);
