@@ -46,6 +46,12 @@ export function loadSigningKey(pem: string | Buffer, source: KeySource, password
     privateKey = createPrivateKey({ key: pemBlock(pem, source), format: 'pem', passphrase: password });
   } catch (err) {
     const encrypted = /ENCRYPTED/.test(pem.toString());
+    // The public half (keys/release.pub, what trust.keys names) is the usual mix-up.
+    if (/-----BEGIN PUBLIC KEY-----/.test(pem.toString())) {
+      throw new UsageError('NOT_A_PRIVATE_KEY', `${source} is a public key: signing needs the private key it was made from`, {
+        hint: 'pass the private key (e.g. `--key release.pem`); the public one goes under trust.keys to verify with',
+      });
+    }
     throw new UsageError('INVALID_KEY', `${source} is not a readable PEM private key${encrypted && !password ? ' (it is encrypted: give its password)' : ''}: ${(err as Error).message}`, {
       hint: 'make one with `openssl ecparam -name prime256v1 -genkey -noout | openssl pkcs8 -topk8 -nocrypt -out release.pem`',
     });

@@ -138,6 +138,11 @@ describe('keys, DSSE and bundles', () => {
     expect(() => loadSigningKey(privateKey.export({ type: 'pkcs8', format: 'pem' }), 'k')).toThrow(expect.objectContaining({ code: 'UNSUPPORTED_KEY', exitCode: 2 }));
   });
 
+  it('a public key given to sign is NOT_A_PRIVATE_KEY (exit 2), not a decoder error', () => {
+    const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    expect(() => loadSigningKey(publicKey.export({ type: 'spki', format: 'pem' }), 'keys/release.pub')).toThrow(expect.objectContaining({ code: 'NOT_A_PRIVATE_KEY', exitCode: 2 }));
+  });
+
   it('refuses an EC key on a curve OMS does not allow', () => {
     const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'secp256k1' });
     expect(() => loadVerifyingKey(publicKey.export({ type: 'spki', format: 'pem' }), 'k')).toThrow(expect.objectContaining({ code: 'UNSUPPORTED_KEY', exitCode: 2 }));
