@@ -1,8 +1,9 @@
 /**
- * The README's deploy recipe for OCI registries, run as written: the storage-initializer
- * script (curl, jq, sha256sum; no modelctl) reads what modelctl pushed by its stage tag and
- * places every file, checked; it refuses a layer path that climbs out. Against Debian's
- * docker-registry on 127.0.0.1, started here and stopped by its pid.
+ * The README's deploy recipe for OCI registries, run as written: the modelctl init
+ * container's pull (no repository, by stage tag), and the storage-initializer script (curl,
+ * jq, sha256sum; no modelctl) that reads what modelctl pushed by its stage tag, places every
+ * file checked, and refuses a layer path that climbs out or a blob that does not hash to its
+ * digest. Against Debian's docker-registry on 127.0.0.1, started here and stopped by its pid.
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -57,6 +58,12 @@ describe.skipIf(!registryAvailable() || !tools)('README deploy recipe: a consume
     const committed = readdirSync(join(a, 'model'), { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => join('model', join(d.parentPath, d.name).slice(join(a, 'model').length + 1))).sort();
     expect(placed).toEqual(committed);
     for (const f of placed) expect(readFileSync(join(out, f)).equals(readFileSync(join(a, f))), f).toBe(true);
+
+    // The recipe's modelctl init container: no repository, the stage tag, --strip-components 1.
+    const viaModelctl = tempDir();
+    const pulled = await runCliAsync(viaModelctl, ['pull', 'face@production', '--remote', `${reg.url}/ml`, '--out', 'mnt/models', '--strip-components', '1'], { timeoutMs: 120_000 });
+    expect(pulled.code, pulled.stderr).toBe(0);
+    for (const f of placed) expect(readFileSync(join(viaModelctl, 'mnt/models', f.slice('model/'.length))).equals(readFileSync(join(a, f))), f).toBe(true);
 
     // A second version promoted with --push: the same script now places v2.
     writeFile(a, 'model/README.md', '# face v2\n');
