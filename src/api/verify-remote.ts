@@ -9,7 +9,7 @@ import { fetchInto } from '../sync/fetch.js';
 import { openRemoteSession, storeSessionOf } from '../sync/remote-session.js';
 import { jobsOrDefault } from '../sync/transfer-progress.js';
 import { withRepository, type CommonOptions } from './repository.js';
-import type { VerifyProblem, VerifyResult } from './verify.js';
+import type { VerifyProblem, VerifyResult } from './verify-report.js';
 import { parseRef } from '../core/refs.js';
 
 export interface VerifyRemoteOptions extends CommonOptions {

@@ -8,55 +8,20 @@ import { journalToRestore, readJournal, indexBehindJournal } from '../store/ref-
 import { hasObjectRow, versionFiles } from '../store/version-records.js';
 import { allVersionIds, isVersionOnSomeRemote, neededDigests, quickCheck } from '../store/verify-queries.js';
 import { withRepository, type CommonOptions, type Repository } from './repository.js';
+import type { VerifyProblem, VerifyProblemKind, VerifyResult } from './verify-report.js';
+
+export type { VerifyProblem, VerifyProblemKind, VerifyResult } from './verify-report.js';
 
 export interface VerifyOptions extends CommonOptions {
   /** Only this version's manifest and objects; default: the whole store. */
   ref?: string;
 }
 
-export type VerifyProblemKind =
-  | 'missing-object'
-  | 'corrupt-object'
-  | 'missing-manifest'
-  | 'corrupt-manifest'
-  | 'unindexed-object'
-  /** A manifest on disk the journal records as a version, missing from the index: the index is behind the store. */
-  | 'unindexed-version'
-  /** A manifest on disk no index row and no journal line knows: left by a commit killed before it recorded its version. */
-  | 'unrecorded-manifest'
-  /** The journal holds changes the index lost (restored from an older copy, a lost WAL). */
-  | 'index-behind'
-  /** SQLite's quick_check found the index file damaged. */
-  | 'index-corrupt';
-
 /** Kinds that `verify --rebuild-index` repairs. */
 const INDEX_KINDS: ReadonlySet<VerifyProblemKind> = new Set(['unindexed-version', 'index-behind', 'index-corrupt']);
 
 /** Kinds that are reported but leave verify ok: what an interrupted command leaves, harmless. */
 const HARMLESS: ReadonlySet<VerifyProblemKind> = new Set(['unindexed-object', 'unrecorded-manifest']);
-
-export interface VerifyProblem {
-  kind: VerifyProblemKind;
-  /** Object digest or version id. */
-  id: string;
-  detail: string;
-}
-
-export interface VerifyResult {
-  ok: boolean;
-  objectsChecked: number;
-  bytesChecked: number;
-  manifestsChecked: number;
-  versionsChecked: number;
-  problems: VerifyProblem[];
-  tempFilesRemoved: number;
-  /**
-   * Objects of the named version not checked because they are not in the store and a remote
-   * holds the version (fetched, or pulled into a folder that already held the files): its
-   * metadata is here, its bytes there. 0 for a whole-store verify.
-   */
-  remoteOnly: number;
-}
 
 /**
  * Re-hashes every object (or one version's) and re-reads every manifest against its id,

@@ -238,12 +238,15 @@ describe('one renumbering path', () => {
 describe('mirroring', () => {
   it('push --all to a second remote sends every version whose bytes are here and names each it skipped; naming one exits 6', async () => {
     const { remote, b, ids } = await team();
-    // b has the metadata of v1..v3 but the bytes of v2 only.
+    // b has the metadata of v1..v3 but the bytes of v2 only; its staging names v3.
     expect((await runCli(b, ['pull', 'fraud@v2'])).code).toBe(0);
+    expect((await runCli(b, ['promote', 'fraud@v3', '--to', 'staging', '--yes'])).code).toBe(0);
     const mirror = join(tempDir(), 'mirror');
     const r = await runCli(b, ['push', '--all', '--remote', mirror, '--json']);
     expect(r.code, r.stderr).toBe(0);
     const out = r.json();
+    // The stage waits with its version, and push says it differs.
+    expect(out.differingStages).toEqual([{ model: 'fraud', kind: 'stage', name: 'staging', local: ids[2], remote: null }]);
     expect(out.versions.map((v: { id: string }) => v.id)).toEqual([ids[1]]);
     expect(out.skipped.map((s: { ref: string }) => s.ref)).toEqual(['fraud@v1', 'fraud@v3']);
     for (const s of out.skipped) expect(s.hint).toContain(`modelctl pull ${s.ref}`);
