@@ -153,6 +153,7 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
 
   let cache: RemoteCache | null = null;
   let failuresInARow = 0;
+  let lookFailed: unknown = null;
   // Whether the cache has fetched every model's metadata (done once, for a model the remote lacks).
   let listedAll = false;
   // A stop while a version is being downloaded or placed abandons work (exit 130); during a
@@ -203,11 +204,13 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
         // A usage error (a remote of another format, a bad setting) will not heal by waiting.
         if (err instanceof ModelctlError && err.exitCode === ExitCode.USAGE) throw err;
         failuresInARow++;
+        // With --once there is no next try: the look's failure is the run's outcome (exit code).
+        if (opts.once) lookFailed = err;
         const wait = backoffMs(opts.intervalMs, failuresInARow, maxBackoff);
         report({
           level: 'warn',
           event: 'retrying',
-          message: `${describe(err)} — trying again in ${Math.round(wait / 1000)}s`,
+          message: opts.once ? describe(err) : `${describe(err)} — trying again in ${Math.round(wait / 1000)}s`,
           data: { code: err instanceof ModelctlError ? err.code : 'INTERNAL', exitCode: err instanceof ModelctlError ? err.exitCode : ExitCode.BUG, attempt: failuresInARow },
         });
         if (err instanceof ModelctlError && err.exitCode === ExitCode.REMOTE && cache) {
@@ -227,6 +230,9 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
     report({ level: 'info', event: 'stopped', message: result.interrupted ? 'stopped mid-step; the step was abandoned and nothing half-placed was left' : 'stopped', version: state.deployed });
   }
   result.deployed = state.deployed;
+  // A cron job's --once that could not look (remote down, no registry there) must not read as
+  // success; a deploy that failed is a result (reported, remembered), not a failed look.
+  if (lookFailed) throw lookFailed;
   return result;
 
   async function deploy(c: RemoteCache, target: VersionRow): Promise<void> {

@@ -51,4 +51,14 @@ describe('watch while nothing resolves', () => {
     // …while the stage nobody holds yet is still plain waiting.
     expect(lines(runCli(host, ['watch', 'fraud@production', '--remote', registry, '--exec', 'true', '--once', '--json']).stdout).find((l) => l.event === 'waiting')?.level).toBe('info');
   });
+
+  it('--once whose look fails (no registry at the remote) exits with the error, promising no retry', () => {
+    const host = tempDir();
+    const r = runCli(host, ['watch', 'fraud@production', '--remote', join(tempDir(), 'no-registry-here'), '--exec', 'true', '--once', '--json']);
+    // Before, it said "trying again in 32s" and exited 0, so a cron job never saw the outage.
+    expect(r.code).toBe(3);
+    expect(r.error().code).toBe('NOT_A_REGISTRY');
+    const retry = lines(r.stdout).find((l) => l.event === 'retrying');
+    expect(retry?.message).not.toContain('trying again');
+  });
 });
