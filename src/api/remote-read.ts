@@ -1,8 +1,8 @@
 import { redactUrl } from '../core/redact.js';
 import { ModelctlError, NotFoundError } from '../errors.js';
-import { loadSettings, type Settings } from '../workspace/config.js';
+import { join } from 'node:path';
+import { SHARED_CONFIG_FILE, loadSettings, readConfigFile, resolveSettings, type Settings } from '../workspace/config.js';
 import { findRepo, sharedSettingsAbove } from '../workspace/repo-paths.js';
-import { folderSettings } from '../workspace/trusted-keys.js';
 import type { RemoteTarget } from '../sync/remote-session.js';
 import { withRepository, withTemporaryRepository, type CommonOptions, type Repository } from '../workspace/repository.js';
 
@@ -31,7 +31,7 @@ export async function withReadRepository<T>(opts: ReadTarget, model: string | un
     // A fresh clone (modelctl.json, no .modelctl/ yet): its remotes and stages still name what to read.
     const shared = sharedSettingsAbove(cwd);
     if (shared) {
-      settings = await folderSettings(shared, env);
+      settings = resolveSettings(await readConfigFile(join(shared, SHARED_CONFIG_FILE)), {}, env);
       base = shared;
     }
   }
