@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path';
+import { redactUrl } from '../core/redact.js';
 import { ExitCode, ModelctlError, NotFoundError } from '../errors.js';
 import { assertRemoteUrl, looksLikeUrl } from '../sync/remote-session.js';
 import { withScratchRepository, type Repository } from '../workspace/repository.js';
@@ -10,6 +11,8 @@ export const PULL_STORE_DIR = '.modelctl-pull';
 export interface OutsidePull {
   ref: string;
   remote?: string;
+  /** With an s3:// URL: the endpoint it was given, repeated in hints. */
+  endpoint?: string;
   out?: string;
   env?: NodeJS.ProcessEnv;
 }
@@ -34,7 +37,7 @@ export async function pullOutsideRepository<T>(opts: OutsidePull, cwd: string, r
   try {
     return await withScratchRepository(join(out, PULL_STORE_DIR), { env: opts.env, cwd }, resumable, (repo) => run(repo, wanted, out));
   } catch (err) {
-    throw withoutRepositoryHint(err, opts.ref, wanted, opts.out);
+    throw withoutRepositoryHint(err, opts.ref, wanted, opts.out, opts.endpoint);
   }
 }
 
@@ -43,12 +46,15 @@ export async function pullOutsideRepository<T>(opts: OutsidePull, cwd: string, r
  * commands that need a repository (`modelctl ls`, "commit your changes"). Here they get
  * hints that work where the user is.
  */
-function withoutRepositoryHint(err: unknown, ref: string, remote: string, out: string | undefined): unknown {
+function withoutRepositoryHint(err: unknown, ref: string, remote: string, out: string | undefined, endpoint: string | undefined): unknown {
   if (!(err instanceof ModelctlError)) return err;
   const model = ref.split('@')[0];
+  const target = `--remote ${redactUrl(remote)}${endpoint ? ` --endpoint ${redactUrl(endpoint)}` : ''}`;
   let hint: string | undefined;
-  if (['UNKNOWN_MODEL', 'UNKNOWN_REF', 'NO_VERSIONS', 'AMBIGUOUS_REF'].includes(err.code)) {
-    hint = `check the reference against what ${remote} holds; from a clone of the training repository, \`modelctl fetch\` then \`modelctl log ${model}\` lists its versions`;
+  if (err.code === 'UNKNOWN_MODEL') {
+    hint = `check the reference against what the remote holds: \`modelctl ls ${target}\` lists its models (no repository needed)`;
+  } else if (['UNKNOWN_REF', 'NO_VERSIONS', 'AMBIGUOUS_REF'].includes(err.code)) {
+    hint = `check the reference against what the remote holds: \`modelctl log ${model} ${target}\` lists its versions (no repository needed)`;
   } else if (err.code === 'WOULD_OVERWRITE') {
     hint = `move those files out of ${out ?? 'this folder'} first, or pass --force to overwrite or remove them`;
   }

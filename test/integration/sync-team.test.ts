@@ -362,6 +362,10 @@ describe('a remote can be read without a repository', () => {
     const missing = await runCli(outside, ['show', 'fraud@v9', '--remote', remote, '--json']);
     expect(missing.code).toBe(3);
     expect(missing.error().hint).toContain(`--remote ${remote}`);
+    const unpulled = await runCli(outside, ['pull', 'fraud@v9', '--remote', remote, '--out', 'o', '--json']);
+    expect(unpulled.code).toBe(3);
+    expect(unpulled.error().hint).toContain(`modelctl log fraud --remote ${remote}`);
+    expect(readdirSync(outside)).toEqual([]);
     // A fresh clone (modelctl.json, no .modelctl/ yet) reads its configured remote by name.
     const clone = tempDir();
     writeFileSync(join(clone, 'modelctl.json'), readFileSync(join(a, 'modelctl.json')));
