@@ -18,6 +18,13 @@ const COMMANDS = [
   { id: 'status', args: ['status'], limit: 1.5 },
 ];
 
+/** The 25th and 75th percentiles of `xs` (nearest rank): the spread a loaded machine gives. */
+function quartiles(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (q) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
+  return [at(0.25), at(0.75)];
+}
+
 /** node -e 0 and each command, n times each, interleaved; wall and CPU medians. */
 export function caseStartup() {
   log('\n# start-up');
@@ -49,14 +56,17 @@ export function caseStartup() {
   for (const c of COMMANDS) {
     const ratio = m[c.id] / m.node;
     const cpuRatio = mc[c.id] / mc.node;
+    // The ratio of each interleaved pair, so the spread is the ratio's, not each side's.
+    const [lo, hi] = quartiles(wall[c.id].map((ms, i) => ms / wall.node[i]));
     record({
       id: `startup-${c.id}`,
       name: `modelctl ${c.args.join(' ')}${c.id === 'version' ? '' : ' (small repository)'}`,
-      summary: `${fmtMs(m[c.id])} vs node -e 0 ${fmtMs(m.node)}${Number.isFinite(cpuRatio) ? `; CPU ${fmtMs(mc[c.id])} vs ${fmtMs(mc.node)} (${cpuRatio.toFixed(2)}×)` : ''}`,
+      summary: `${fmtMs(m[c.id])} vs node -e 0 ${fmtMs(m.node)} (pairwise ratio p25–p75 ${lo.toFixed(2)}–${hi.toFixed(2)}×)${Number.isFinite(cpuRatio) ? `; CPU ${fmtMs(mc[c.id])} vs ${fmtMs(mc.node)} (${cpuRatio.toFixed(2)}×)` : ''}`,
       samplesMs: { node: wall.node, [c.id]: wall[c.id] },
       cpuMs: { node: cpu.node, [c.id]: cpu[c.id] },
       mediansMs: { node: m.node, [c.id]: m[c.id] },
       cpuMediansMs: { node: mc.node, [c.id]: mc[c.id] },
+      ratioQuartiles: [Number(lo.toFixed(3)), Number(hi.toFixed(3))],
       target: { text: `≤ ${c.limit}× node -e 0`, limit: c.limit, value: Number(ratio.toFixed(3)), shown: `${ratio.toFixed(2)}×` },
     });
   }
