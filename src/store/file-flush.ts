@@ -1,4 +1,6 @@
 import { fdatasync, fsync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { isFolderSyncRefusal } from './parallel-hash.js';
 
 /** Bytes written between two background flushes. */
 const FLUSH_EVERY_BYTES = 64 * 1024 * 1024;
@@ -42,4 +44,27 @@ export class BackgroundFlush {
     await this.settle();
     await promised(fsync, this.fd);
   }
+}
+
+/**
+ * fsyncs every folder of `dirs` (each once), several at a time on libuv's thread pool, so
+ * renames into them survive a power loss; a file system that refuses fsync on folders is
+ * not an error (the renames are still atomic). Why async: a batch of downloaded objects
+ * lands in up to 256 folders, and one synchronous fsync after another held the thread
+ * that should be receiving the next files.
+ */
+export async function fsyncFolders(dirs: Iterable<string>): Promise<void> {
+  await Promise.all(
+    [...new Set(dirs)].map(async (dir) => {
+      let handle: FileHandle | undefined;
+      try {
+        handle = await open(dir, 'r');
+        await handle.sync();
+      } catch (err) {
+        if (!isFolderSyncRefusal(err)) throw err;
+      } finally {
+        await handle?.close();
+      }
+    }),
+  );
 }

@@ -20,8 +20,13 @@ export interface ChunkUpload {
 
 /** With more unknown chunks than this, one listing of chunks/ beats a HEAD per chunk. */
 const HEAD_LIMIT = 256;
-/** Uploaded chunks are remembered in batches of this many: the point a killed push resumes from. */
+/**
+ * Uploaded chunks are remembered in batches of at least this many, at most one batch per
+ * REMEMBER_EVERY_MS (each batch is an index commit, an fsync): the point a killed push
+ * resumes from. By count alone, 10,000 small chunks cost 156 commits (1.7 s of a push).
+ */
 const REMEMBER_BATCH = 64;
+const REMEMBER_EVERY_MS = 500;
 
 /**
  * Uploads the chunks the remote lacks (docs/design.md §7, phase 2): chunks remembered as
@@ -56,10 +61,12 @@ export async function uploadChunks(
   let bytesDone = 0;
   let itemsDone = 0;
   let pending: string[] = [];
+  let flushedAt = Date.now();
   const flush = () => {
     if (pending.length === 0) return;
     const batch = pending;
     pending = [];
+    flushedAt = Date.now();
     writeTransaction(repo.db, () => rememberRemoteChunks(repo.db, remoteId, batch));
   };
   await Promise.all(
@@ -71,7 +78,7 @@ export async function uploadChunks(
         bytesDone += bytes.length;
         itemsDone++;
         pending.push(d);
-        if (pending.length >= REMEMBER_BATCH) flush();
+        if (pending.length >= REMEMBER_BATCH && Date.now() - flushedAt >= REMEMBER_EVERY_MS) flush();
         onProgress?.({ phase: 'uploading', bytesDone, bytesTotal, itemsDone, itemsTotal: candidates.length });
       }),
     ),
