@@ -60,5 +60,9 @@ describe('DigestSet (core/digest-set.ts)', () => {
     for (let i = 0; i < 5000; i++) expect(s.has(d(i))).toBe(true);
     for (let i = 5000; i < 6000; i++) expect(s.has(d(i))).toBe(false);
     expect(s.has('not-a-digest')).toBe(false);
+    // Only the first half is kept, but the whole digest must be hex to be added or found.
+    const half = d(1).slice(0, 32);
+    expect(s.add(`${half}${'z'.repeat(32)}`).size).toBe(5000);
+    expect(s.has(`${half}${'z'.repeat(32)}`)).toBe(false);
   });
 });
