@@ -97,16 +97,16 @@ export function modelctl(args, opts = {}) {
   return run(process.execPath, [BIN, ...args], { ...opts, env: { ...MODELCTL_ENV, ...opts.env } });
 }
 
-/** Peak RSS (KiB) and wall ms of a command, by GNU time. */
+/** Peak RSS (KiB), wall ms and CPU ms (user + system) of a command, by GNU time. */
 export function runWithRss(cmd, args, opts = {}) {
   const t = process.hrtime.bigint();
   // maxBuffer as run's: a --json document can pass spawnSync's default 1 MiB (gc --remote's
   // dry run of 10,000 versions prints 1.8 MB), which kills the child (status null, ENOBUFS).
-  const r = spawnSync('/usr/bin/time', ['-f', 'MAXRSS_KB=%M', cmd, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, encoding: 'utf8', maxBuffer: 256 * MiB, timeout: RUN_TIMEOUT_MS });
+  const r = spawnSync('/usr/bin/time', ['-f', 'MAXRSS_KB=%M CPU=%U %S', cmd, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, encoding: 'utf8', maxBuffer: 256 * MiB, timeout: RUN_TIMEOUT_MS });
   const ms = Number(process.hrtime.bigint() - t) / 1e6;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status ?? r.signal ?? r.error?.message}):\n${(r.stderr ?? '').slice(-2000)}`);
-  const m = /MAXRSS_KB=(\d+)/.exec(r.stderr);
-  return { ms, rssKiB: m ? Number(m[1]) : NaN, stdout: r.stdout };
+  const m = /MAXRSS_KB=(\d+) CPU=([\d.]+) ([\d.]+)/.exec(r.stderr);
+  return { ms, rssKiB: m ? Number(m[1]) : NaN, cpuMs: m ? (Number(m[2]) + Number(m[3])) * 1000 : NaN, stdout: r.stdout };
 }
 
 export function fresh(dir) {
@@ -401,6 +401,15 @@ export async function startRgw(bucket) {
 
 /** rclone against a server, configured by environment; AWS_CA_BUNDLE unset (rclone 1.60 fails with it). */
 export function rclone(server, args) {
+  const env = rcloneEnv(server);
+  const t = process.hrtime.bigint();
+  const r = spawnSync('rclone', ['--config', '/dev/null', ...args], { env, encoding: 'utf8', timeout: RUN_TIMEOUT_MS });
+  if (r.status !== 0) throw new Error(`rclone ${args.join(' ')}: ${r.stderr}`);
+  return Number(process.hrtime.bigint() - t) / 1e6;
+}
+
+/** The environment that configures rclone's remote `bench:` for `server` (run with --config /dev/null). */
+export function rcloneEnv(server) {
   const env = {
     ...process.env,
     RCLONE_CONFIG_BENCH_TYPE: 's3',
@@ -412,10 +421,7 @@ export function rclone(server, args) {
     RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE: 'true',
   };
   delete env.AWS_CA_BUNDLE;
-  const t = process.hrtime.bigint();
-  const r = spawnSync('rclone', ['--config', '/dev/null', ...args], { env, encoding: 'utf8', timeout: RUN_TIMEOUT_MS });
-  if (r.status !== 0) throw new Error(`rclone ${args.join(' ')}: ${r.stderr}`);
-  return Number(process.hrtime.bigint() - t) / 1e6;
+  return env;
 }
 
 export function pushAvailable() {

@@ -3,7 +3,7 @@
 // (smaller data, fewer runs, < 2 min once its data exists). Options: --runs N, --keep
 // (leave bench/work/ in place), --no-rgw, --only <ids> with ids from: startup, status,
 // commit, commit-small, commit-256, rss, index, signing, tensors, serve, bytes, speed,
-// rss-transfer.
+// speed-128, folder, rss-transfer (the transfer cases live in bench/transfer.mjs).
 //
 // Generates its data under bench/data/ (gitignored, reused while its recipe is unchanged),
 // works under bench/work/, and writes bench/results/latest.md and latest.json (quick.* with
@@ -31,6 +31,7 @@ import { caseDurability } from './safety.mjs';
 import { caseRemoteGc } from './remote-gc.mjs';
 import { caseSigning } from './signing.mjs';
 import { caseTensors } from './tensors.mjs';
+import { caseTransferFixedCost, caseTransferFolder, caseTransferRss, caseTransferSpeed } from './transfer.mjs';
 import { caseServe } from './serve.mjs';
 import { caseOci } from './oci.mjs';
 import { caseStartup } from './startup.mjs';
@@ -38,7 +39,6 @@ import { caseCommitMid, caseCommitSmall } from './commits.mjs';
 
 import {
   BIN,
-  GiB,
   KEEP,
   MODELCTL_ENV,
   NO_RGW,
@@ -65,7 +65,6 @@ import {
   newRepo,
   prepareData,
   pushAvailable,
-  rclone,
   record,
   results,
   run,
@@ -277,78 +276,6 @@ async function caseTransferBytes(p, s3) {
   }
 }
 
-/** push and pull of the transfer file against rclone copy, same server, interleaved. */
-async function caseTransferSpeed(p, server) {
-  log(`\n# push / pull ${fmtBytes(SIZE.transfer)} vs rclone copy, ${server.name}`);
-  const s = { push: [], pull: [], rcloneUp: [], rcloneDown: [] };
-  const runs = QUICK ? 2 : 3;
-  warm(p.transfer);
-  for (let i = 0; i < runs; i++) {
-    const prefix = `speed-${Date.now()}-${i}`;
-    // rclone up and down
-    s.rcloneUp.push(rclone(server, ['copyto', p.transfer, `bench:${server.bucket}/${prefix}/rclone.bin`]));
-    const down = fresh(join(WORK, 'rclone-down'));
-    s.rcloneDown.push(rclone(server, ['copyto', `bench:${server.bucket}/${prefix}/rclone.bin`, join(down, 'rclone.bin')]));
-    rmSync(down, { recursive: true, force: true });
-    // modelctl: commit (not timed), push, then pull into a folder with no repository
-    const repo = newRepo(join(WORK, 'push-speed'));
-    linkSync(p.transfer, join(repo, 'model.bin'));
-    modelctl(['commit', 'speed', 'model.bin', '-q'], { cwd: repo });
-    const url = `s3://${server.bucket}/${prefix}/registry`;
-    modelctl(['remote', 'add', 'bench', url, '--endpoint', server.endpoint], { cwd: repo });
-    s.push.push(modelctl(['push', 'speed', '--remote', 'bench', '-q'], { cwd: repo, env: server.env }).ms);
-    const out = fresh(join(WORK, 'pull-out'));
-    s.pull.push(modelctl(['pull', 'speed@latest', '--remote', url, '--out', out, '-q'], { cwd: WORK, env: { ...server.env, AWS_ENDPOINT_URL_S3: server.endpoint } }).ms);
-    log(`  run ${i + 1}/${runs}: push ${fmtMs(s.push[i])} (rclone ${fmtMs(s.rcloneUp[i])}), pull ${fmtMs(s.pull[i])} (rclone ${fmtMs(s.rcloneDown[i])})`);
-    rmSync(out, { recursive: true, force: true });
-    // Free what the server can free before the next run (s3rver: disk; RGW: see startRgw).
-    rclone(server, ['purge', `bench:${server.bucket}/${prefix}`]);
-  }
-  const m = Object.fromEntries(Object.entries(s).map(([k, v]) => [k, median(v)]));
-  const mbps = (ms) => SIZE.transfer / 1e6 / (ms / 1000);
-  for (const dir of ['push', 'pull']) {
-    const ours = m[dir];
-    const theirs = dir === 'push' ? m.rcloneUp : m.rcloneDown;
-    const ratio = mbps(ours) / mbps(theirs);
-    record({
-      id: `${dir}-speed-${server.name.split(' ').pop().toLowerCase()}`,
-      name: `${dir} of ${fmtBytes(SIZE.transfer)}, ${server.name}`,
-      summary: `${mbps(ours).toFixed(0)} MB/s (${fmtMs(ours)}) vs rclone copy ${mbps(theirs).toFixed(0)} MB/s (${fmtMs(theirs)})`,
-      samplesMs: s,
-      mediansMs: m,
-      target: { text: '≥ 1.0× rclone copy throughput', limit: 1, atLeast: true, value: Number(ratio.toFixed(3)), shown: `${ratio.toFixed(2)}× rclone` },
-    });
-  }
-}
-
-/** Peak RSS pushing and pulling the 10 GiB random file (folder remote: the disk, not a server, is the limit). */
-function caseTransferRss(p) {
-  if (!p.hugeRandom) return;
-  log(`\n# peak RSS pushing and pulling ${fmtBytes(SIZE.huge)}`);
-  const repo = newRepo(join(WORK, 'rss-push'));
-  linkSync(p.hugeRandom, join(repo, 'huge.bin'));
-  modelctl(['commit', 'huge', 'huge.bin', '-q'], { cwd: repo });
-  const target = fresh(join(WORK, 'rss-remote'));
-  modelctl(['remote', 'add', 'bench', target], { cwd: repo });
-  const up = runWithRss(process.execPath, [BIN, 'push', 'huge', '--remote', 'bench', '-q'], { cwd: repo, env: MODELCTL_ENV });
-  rmSync(repo, { recursive: true, force: true });
-  const out = fresh(join(WORK, 'rss-pull-out'));
-  const down = runWithRss(process.execPath, [BIN, 'pull', 'huge@latest', '--remote', target, '--out', out, '-q'], { cwd: WORK, env: MODELCTL_ENV });
-  rmSync(out, { recursive: true, force: true });
-  rmSync(target, { recursive: true, force: true });
-  for (const [dir, r] of [['push', up], ['pull', down]]) {
-    const mb = (r.rssKiB * 1024) / 1e6;
-    record({
-      id: `rss-${dir}`,
-      name: `peak RSS, ${dir} of a ${fmtBytes(SIZE.huge)} file (folder remote)`,
-      summary: `${mb.toFixed(0)} MB in ${fmtMs(r.ms)}`,
-      rssMB: mb,
-      ms: r.ms,
-      target: { text: '≤ 200 MB', limit: 200, value: Number(mb.toFixed(1)), shown: `${mb.toFixed(0)} MB` },
-    });
-  }
-}
-
 // -------------------------------------------------------------------------------- main
 
 async function main() {
@@ -375,7 +302,7 @@ async function main() {
   if (wanted('remote-gc')) caseRemoteGc();
   if (wanted('oci')) await caseOci(p);
 
-  const transfers = ['bytes', 'speed', 'rss-transfer'].some(wanted);
+  const transfers = ['bytes', 'speed', 'speed-128', 'folder', 'rss-transfer'].some(wanted);
   if (transfers && !pushAvailable()) {
     results.notes.push('push/pull are not available in this build: transfer cases skipped.');
   } else if (transfers) {
@@ -383,9 +310,11 @@ async function main() {
     const s3 = await startS3rver(bucket);
     try {
       if (wanted('bytes')) await caseTransferBytes(p, s3);
-      if (wanted('speed')) {
-        if (have('rclone')) await caseTransferSpeed(p, s3);
-        else results.notes.push('rclone not installed: throughput baselines skipped (apt-get install rclone).');
+      if (!have('rclone')) results.notes.push('rclone not installed: throughput baselines skipped (apt-get install rclone).');
+      else {
+        if (wanted('speed')) caseTransferSpeed(p, s3);
+        if (wanted('speed-128')) caseTransferFixedCost(s3);
+        if (wanted('folder')) caseTransferFolder(s3);
       }
     } finally {
       await s3.stop();
@@ -394,7 +323,7 @@ async function main() {
       const rgw = await startRgw(bucket);
       if (rgw) {
         try {
-          await caseTransferSpeed(p, rgw);
+          caseTransferSpeed(p, rgw);
         } finally {
           await rgw.stop();
         }
