@@ -1,4 +1,5 @@
-import { IntegrityError } from '../errors.js';
+import { IntegrityError, UsageError } from '../errors.js';
+import { closest } from '../core/refs.js';
 import { assertModelName, assertStageName } from '../core/names.js';
 import { parseSince } from '../core/time-filter.js';
 import { readChainHead, verifyEventChain, type ChainHead } from '../store/events-table.js';
@@ -73,10 +74,27 @@ export async function history(opts: HistoryOptions = {}): Promise<HistoryResult>
       }
       verified = true;
     }
-    const unvouchedMoves = unrecordedStageMoves(db, opts.model);
+    let unvouchedMoves = unrecordedStageMoves(db, opts.model);
     const flagged = new Set(unvouchedMoves.map((m) => m.id));
     let events: HistoryEvent[] = listEvents(db, { model: opts.model, since }).map((e) => (flagged.has(e.id) ? { ...e, unvouched: true as const } : e));
-    if (opts.stage !== undefined) events = events.filter((e) => e.data.stage === opts.stage);
+    if (opts.stage !== undefined) {
+      const stage = opts.stage;
+      events = events.filter((e) => e.data.stage === stage);
+      // A typo'd stage (--stage prod) listed "No events", as if nothing had ever moved it.
+      if (events.length === 0 && !repo.settings.stages.includes(stage) && !listEvents(db, { model: opts.model }).some((e) => e.data.stage === stage)) {
+        const near = closest(stage, repo.settings.stages, 1);
+        throw new UsageError('UNKNOWN_STAGE', `unknown stage '${stage}'${near.length ? ` — did you mean '${near[0]}'?` : ''} (configured stages: ${repo.settings.stages.join(', ')})`, {
+          hint: 'stages are listed, in order, under "stages" in modelctl.json',
+          data: { stage, stages: [...repo.settings.stages] },
+        });
+      }
+    }
+    // The warnings are about the events listed, not those the filters left out (--verify
+    // reports every one: it checks the whole chain whatever the filters).
+    if (!opts.verify && (opts.stage !== undefined || since !== undefined)) {
+      const listed = new Set(events.map((e) => e.id));
+      unvouchedMoves = unvouchedMoves.filter((m) => listed.has(m.id));
+    }
     const remoteAudit = opts.verify && opts.remote !== undefined ? await auditRemote(repo, opts, opts.model) : null;
     return { events, verified, head: readChainHead(db), unvouchedMoves, remoteAudit };
   };

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/temp-repo.js';
@@ -75,11 +76,19 @@ describe('history', () => {
       ['promote', 2],
     ]);
     expect(runCli(repo, ['history', '--stage', 'production', '--json']).json()).toEqual([]);
+    // A typo'd stage is no empty list (it said "No events", as if the stage never moved).
+    const typo = runCli(repo, ['history', 'fraud', '--stage', 'stagign', '--json']);
+    expect(typo.code).toBe(2);
+    expect(typo.error().code).toBe('UNKNOWN_STAGE');
+    expect(typo.error().message).toContain("'staging'");
     expect((runCli(repo, ['history', '--since', '1h', '--json']).json() as EventJson[]).length).toBe(6);
     expect(runCli(repo, ['history', '--since', '2999-01-01', '--json']).json()).toEqual([]);
     expect((runCli(repo, ['history', '--since', '2000-01-01', '--json']).json() as EventJson[]).length).toBe(6);
     expect(runCli(repo, ['history', '--since', 'last tuesday', '--json']).code).toBe(2);
     expect(runCli(repo, ['history', 'nope', '--json']).code).toBe(3);
+    // A stage no longer configured but with events still lists them.
+    writeFileSync(join(repo, 'modelctl.json'), JSON.stringify({ stages: ['production'] }));
+    expect((runCli(repo, ['history', 'fraud', '--stage', 'staging', '--json']).json() as EventJson[]).length).toBe(2);
   });
 
   it('--verify passes on an untouched chain (and on an empty one)', async () => {
