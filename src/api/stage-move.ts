@@ -1,4 +1,5 @@
 import { ConflictError, PolicyError, UsageError } from '../errors.js';
+import { closest } from '../core/refs.js';
 import { buildEvent, type AuditEvent } from '../core/events.js';
 import { assertPoliciesNameStages, evaluatePolicy, type PolicyVerdict, type StagePolicyRules, type UnmetRule } from '../core/policy.js';
 import { appendEvent } from '../store/events-table.js';
@@ -55,7 +56,8 @@ export type ConfirmStageMove = (question: StageMoveQuestion) => Promise<boolean>
 /** Throws UsageError (exit 2) listing the configured stages unless `stage` is one of them. */
 export function assertKnownStage(stage: string, stages: readonly string[]): void {
   if (!stages.includes(stage)) {
-    throw new UsageError('UNKNOWN_STAGE', `unknown stage '${stage}' — configured stages: ${stages.join(', ')}`, {
+    const near = closest(stage, stages, 1);
+    throw new UsageError('UNKNOWN_STAGE', `unknown stage '${stage}'${near.length ? ` — did you mean '${near[0]}'?` : ''} (configured stages: ${stages.join(', ')})`, {
       hint: 'stages are listed, in order, under "stages" in modelctl.json',
       data: { stage, stages: [...stages] },
     });

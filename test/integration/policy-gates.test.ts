@@ -43,6 +43,8 @@ describe('promote: stages', () => {
     const err = r.error() as unknown as { code: string; data: { stages: string[] } };
     expect(err.code).toBe('UNKNOWN_STAGE');
     expect(err.data.stages).toEqual(['dev', 'staging', 'production']);
+    // …and names the stage a typo meant, as model names do.
+    expect(runCli(repo, ['promote', 'fraud@v1', '--to', 'stagign', '--json']).error().message).toContain("did you mean 'staging'");
     expect(runCli(repo, ['promote', 'fraud@v1', '--json']).code).toBe(2);
     expect(runCli(repo, ['promote', 'fraud@v7', '--to', 'staging', '--json']).code).toBe(3);
   });
