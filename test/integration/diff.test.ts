@@ -51,6 +51,8 @@ describe('diff', () => {
     const human = runCli(repo, ['diff', 'fraud@v1', 'fraud@latest']);
     expect(human.code).toBe(0);
     for (const s of ['model/new.txt', 'model/old.txt', 'model/weights.bin', 'lr', 'accuracy', '+0.02']) expect(human.stdout).toContain(s);
+    // The heading counts what it lists (it was "Files (1 unchanged):" above three changes).
+    expect(human.stdout).toContain('Files (1 added, 1 removed, 1 changed, 1 unchanged):');
   });
 
   it('the same version is identical; unknown refs exit 3, malformed ones 2', () => {

@@ -35,7 +35,9 @@ function renderDiff(r: DiffResult): string {
   }
   const f = r.files;
   if (f.added.length + f.removed.length + f.changed.length) {
-    out.push('', `Files (${f.unchanged} unchanged):`);
+    // Every count, so "Files (16 unchanged):" above a list of changes does not read as a list of 16.
+    const counts = [[f.added.length, 'added'], [f.removed.length, 'removed'], [f.changed.length, 'changed'], [f.unchanged, 'unchanged']] as const;
+    out.push('', `Files (${counts.filter(([n]) => n > 0).map(([n, what]) => `${n} ${what}`).join(', ')}):`);
     out.push(
       table([
         ...f.added.map((x) => ['  +', x.path, formatBytes(x.size)]),
