@@ -95,11 +95,15 @@ export async function pushStages(repo: Repository, session: StoreSession, models
     if (remoteVersionNumber(repo.db, remoteId, local.versionId) === undefined) continue;
     const last = getRemoteRef(repo.db, remoteId, key);
     const lastDoc = (last?.value ?? null) as StageDoc | null;
-    if (lastDoc?.version === local.versionId) {
+    const lastMove = events[events.length - 1].id;
+    // Moved away and back (promote, then rollback) is still a move to publish: the document
+    // must name the last move, or no chain reaches the events in between and every clone
+    // flags them as unvouched (docs/design.md §8).
+    if (lastDoc?.version === local.versionId && lastDoc.event === lastMove) {
       out.push({ model, stage, status: 'in-sync' });
       continue;
     }
-    const doc: StageDoc = { version: local.versionId, previous: lastDoc?.version ?? null, event: events[events.length - 1].id, actor, at: new Date().toISOString() };
+    const doc: StageDoc = { version: local.versionId, previous: lastDoc?.version ?? null, event: lastMove, actor, at: new Date().toISOString() };
     try {
       const { etag } = await remote.put(key, encodeDoc(doc), { condition: last?.etag ? { ifMatch: last.etag } : { ifAbsent: true } });
       setRemoteRef(repo.db, remoteId, key, { etag, value: doc });

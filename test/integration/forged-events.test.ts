@@ -103,4 +103,25 @@ describe('forged and altered events', () => {
     expect(listed.length).toBe(onRemote);
     expect((ok(b, ['history', '--json']).json() as unknown as unknown[]).length).toBe(0);
   });
+
+  it('a stage moved away and back locally is pushed with its document naming the last move, so every clone vouches for both events', () => {
+    const { a, remote, v1 } = published();
+    ok(a, ['promote', 'm@v2', '--to', 'staging', '--yes']);
+    ok(a, ['rollback', 'm', '--stage', 'staging', '--yes', '--reason', 'back']);
+    // staging is v1 again, as the remote's document says: the two moves still go out, and
+    // the document must name the rollback, or no chain reaches the promote to v2.
+    ok(a, ['push']);
+    const doc = JSON.parse(readFileSync(join(remote, ...keys.stage('m', 'staging').split('/')), 'utf8'));
+    const moves = (ok(a, ['history', '--json']).json() as unknown as { id: string; action: string }[]).filter((e) => e.action === 'rollback');
+    expect(doc.version).toBe(v1);
+    expect(doc.event).toBe(moves[moves.length - 1].id);
+
+    const b = tempRepo();
+    ok(b, ['remote', 'add', 'origin', remote, '--default']);
+    ok(b, ['fetch']);
+    const h = ok(b, ['history', '--verify', '--json']).json() as { id: string; unvouched?: boolean }[];
+    expect(h.filter((e) => e.unvouched)).toEqual([]);
+    expect(ok(b, ['history', '--verify', '--remote', 'origin']).code).toBe(0);
+    expect(ok(b, ['show', 'm@staging', '--json']).json().version.id).toBe(v1);
+  });
 });
