@@ -11,6 +11,7 @@ import { updateLock, type LockUpdate } from './lock-update.js';
 import { pullOutsideRepository } from './pull-outside-repository.js';
 import { pullSignatureGate, signaturePolicy, type PulledSignatures, type SignaturePolicy } from './pull-signatures.js';
 import { withRepository, type CommonOptions } from './repository.js';
+import { storeReusedFiles } from './store-reused-files.js';
 import { ensureTensorSummaries } from './tensor-summary-step.js';
 import type { VersionSummary } from './views.js';
 
@@ -58,6 +59,9 @@ async function pullInto(repo: Repository, opts: PullOptions, repository: boolean
     const plan = planCheckout(repo, v, opts);
     const files = plan.steps.filter((s) => s.write).map((s) => s.file);
     const { stats, verified } = await session.protocol.download(repo, v.id, files, jobsOrDefault(opts.jobs), opts.onProgress);
+    // Files already in place are not downloaded; in a repository their bytes still go into
+    // the store, so the version is complete here (a throwaway store would only be removed).
+    if (repository) storeReusedFiles(repo, plan);
     ensureTensorSummaries(repo, v.id, plan.manifest.files);
     const gate = pullSignatureGate(repo, v, policy);
     gate.check(plan);

@@ -89,6 +89,34 @@ describe('push, fetch and pull over a directory remote', () => {
     expect(existsSync(join(ci, 'x', '.modelctl-pull'))).toBe(false);
   });
 
+  it('a pull into a work tree that already holds the files stores their bytes: export, verify and a later checkout need no remote', () => {
+    const a = tempRepo();
+    const remote = join(tempDir(), 'registry');
+    const w1 = pseudoRandomBytes(300_000, 21);
+    writeFile(a, 'm/w.bin', w1);
+    writeFile(a, 'm/small.txt', 'small');
+    expect(runCli(a, ['commit', 'fraud', 'm']).code).toBe(0);
+    writeFile(a, 'm/w.bin', pseudoRandomBytes(300_000, 22));
+    expect(runCli(a, ['commit', 'fraud', 'm']).code).toBe(0);
+    expect(runCli(a, ['push', '--remote', remote]).code).toBe(0);
+
+    // A clone whose work tree came with v1's files (a git checkout of the training repository).
+    const b = tempRepo();
+    writeFile(b, 'm/w.bin', w1);
+    writeFile(b, 'm/small.txt', 'small');
+    const p = runCli(b, ['pull', 'fraud@v1', '--remote', remote, '--json']);
+    expect(p.code, p.stderr).toBe(0);
+    expect(p.json().files.map((f: { action: string }) => f.action)).toEqual(['unchanged', 'unchanged']);
+    const v = runCli(b, ['verify', 'fraud@v1', '--json']);
+    expect(v.code, v.stderr).toBe(0);
+    const e = runCli(b, ['export', 'fraud@v1', '-o', join(tempDir(), 'v1.tar')]);
+    expect(e.code, e.stderr).toBe(0);
+    expect(runCli(b, ['pull', 'fraud@v2', '--remote', remote]).code).toBe(0);
+    const back = runCli(b, ['checkout', 'fraud@v1']);
+    expect(back.code, back.stderr).toBe(0);
+    expect(readFileSync(join(b, 'm/w.bin')).equals(w1)).toBe(true);
+  });
+
   it('after a fine-tune that changes 10% of a file in scattered regions, push sends only the changed chunks', () => {
     const a = tempRepo();
     const remote = join(tempDir(), 'registry');
