@@ -21,6 +21,8 @@ export interface ModelFetch {
   tags: { tag: string; version: string | null }[];
   stages: { stage: string; version: string }[];
   events: number;
+  /** Versions this index holds that the remote has removed since (their tombstones; the local copies stay). */
+  removedOnRemote: { number: number; id: string; reason: string; actor: string; at: string }[];
 }
 
 /**
@@ -31,7 +33,11 @@ export interface ModelFetch {
  * yet pushed is kept for tags (push --force publishes it) and superseded for stages.
  */
 export function applyModel(db: Database, remoteId: string, model: string, listing: ModelListing, read: ModelRead, ctx: RenumberContext, warnings: string[]): ModelFetch {
-  const out: ModelFetch = { model, newVersions: [], renumbered: [], tags: [], stages: [], events: 0 };
+  const out: ModelFetch = { model, newVersions: [], renumbered: [], tags: [], stages: [], events: 0, removedOnRemote: [] };
+  for (const t of read.removed ?? []) {
+    if (t.fresh) setRemoteRef(db, remoteId, t.key, { etag: t.etag, value: t.doc });
+    out.removedOnRemote.push({ number: t.doc.number, id: t.doc.version, reason: t.doc.reason, actor: t.doc.actor, at: t.doc.at });
+  }
   const modelId = ensureModel(db, model);
   // A local version in the way moves past every number this fetch brings, in one move.
   const bumpTo = Math.max(0, ...read.numbered.map((e) => e.n)) + 1;

@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
 import { IntegrityError, NotFoundError } from '../errors.js';
 import { resolveRef } from '../store/resolve-ref.js';
-import { listVersions, type VersionRow } from '../store/version-records.js';
+import { listVersions, versionFiles, type VersionRow } from '../store/version-records.js';
 import { writeTransaction } from '../store/index-db.js';
 import { resolveActor } from '../workspace/identity.js';
 import type { Repository } from '../workspace/repository.js';
@@ -72,4 +72,29 @@ export function resolveFetchedRef(repo: Repository, ref: string, fetched: FetchR
       data: { rejected },
     });
   }
+}
+
+/**
+ * A version the remote has removed (its tombstone, docs/design.md §16) cannot be pulled
+ * from it: NotFoundError (3) naming the remote, who removed it, why, and whether the bytes
+ * this repository holds are all of it (the only copy left).
+ */
+export function assertNotRemovedOnRemote(repo: Repository, v: VersionRow, fetched: FetchResult): void {
+  const gone = fetched.models.find((m) => m.model === v.model)?.removedOnRemote.find((r) => r.id === v.id);
+  if (!gone) return;
+  const files = versionFiles(repo.db, v.id);
+  const held = files.filter((f) => repo.store.hasObject(f.digest)).length;
+  const ref = `${v.model}@v${v.number}`;
+  const local =
+    held === files.length
+      ? 'this repository holds all its files, the only copy left'
+      : held > 0
+        ? `this repository holds ${held} of its ${files.length} files, the only copy left`
+        : 'this repository holds none of its files';
+  throw new NotFoundError('VERSION_REMOVED_ON_REMOTE', `${ref} was removed from ${fetched.remote} by ${gone.actor} at ${gone.at} (reason: ${gone.reason}); ${local}`, {
+    hint: held === files.length
+      ? `keep it with \`modelctl export ${ref} -o ${v.model.replace(/\//g, '-')}-v${v.number}.tar\` if you still need it; pick another version (\`modelctl ls ${v.model}\`)`
+      : `pick another version (\`modelctl ls ${v.model}\`)`,
+    data: { remote: fetched.remote, model: v.model, number: gone.number, id: v.id, reason: gone.reason, actor: gone.actor, at: gone.at, localFiles: held, files: files.length },
+  });
 }

@@ -8,7 +8,7 @@ import type { ManifestFile } from '../core/manifest.js';
 import type { VersionRow } from '../store/version-records.js';
 import type { Repository } from '../workspace/repository.js';
 import { downloadObjects, type DownloadStats } from './download-objects.js';
-import { fetchInto, resolveFetchedRef, type FetchResult } from './fetch.js';
+import { assertNotRemovedOnRemote, fetchInto, resolveFetchedRef, type FetchResult } from './fetch.js';
 import { pushTo, type PushRequest, type PushResult } from './push.js';
 import { openRefPublication, type RefName, type RefPublication } from './ref-publication.js';
 import type { StoreSession } from './remote-session.js';
@@ -53,7 +53,12 @@ export function storeProtocol(session: StoreSession): SyncProtocol {
   return {
     push: (repo, req) => pushTo(repo, session, req),
     fetch: (repo, req) => fetchInto(repo, session, req),
-    resolveForPull: async (repo, ref, fetched) => resolveFetchedRef(repo, ref, fetched),
+    // A version the remote removed is refused before any download (docs/design.md §16).
+    resolveForPull: async (repo, ref, fetched) => {
+      const v = resolveFetchedRef(repo, ref, fetched);
+      assertNotRemovedOnRemote(repo, v, fetched);
+      return v;
+    },
     download: (repo, _versionId, files, jobs, onProgress) => downloadObjects(repo, session.remote, files, jobs, onProgress),
     openRefPublication: (repo, ref, versionId, argv) => openRefPublication(repo, session, ref, versionId, argv),
     close: () => session.remote.close(),

@@ -117,6 +117,38 @@ describe('remote gc and retention (directory remote)', () => {
     expect(runCli(b, ['push', '--json']).json().versions.filter((v: { status: string }) => v.status === 'uploaded').map((v: { number: number }) => v.number)).toEqual([4]);
   });
 
+  it('a clone that fetched a version before it was removed: fetch reports the removal, pull refuses it as removed (exit 3), the local copy stays', () => {
+    const t = directoryTarget();
+    const a = tempRepo();
+    addOrigin(a, t);
+    commitFiles(a, 'm', { 'w.bin': bytes(200_000, 41) });
+    commitFiles(a, 'm', { 'w.bin': bytes(200_000, 42) });
+    expect(runCli(a, ['push']).code).toBe(0);
+    const c = tempRepo();
+    addOrigin(c, t);
+    expect(runCli(c, ['fetch']).code).toBe(0);
+
+    expect(runCli(a, ['rm', 'm@v2', '--remote', 'origin', '--reason', 'leaked labels']).code).toBe(0);
+    expect(runCli(a, ['gc', '--remote', 'origin', '--grace', '0s']).code).toBe(0);
+
+    const f = runCli(c, ['fetch', '--json']);
+    expect(f.code, f.stderr).toBe(0);
+    const m = (f.json().models as { model: string; removedOnRemote: { number: number; reason: string }[] }[]).find((x) => x.model === 'm');
+    expect(m?.removedOnRemote.map((r) => [r.number, r.reason])).toEqual([[2, 'leaked labels']]);
+    const human = runCli(c, ['fetch']);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain('v2');
+    // Nothing local is deleted.
+    expect(runCli(c, ['show', 'm@v2']).code).toBe(0);
+
+    const p = runCli(c, ['pull', 'm@v2', '--json']);
+    expect(p.code).toBe(3);
+    expect(p.error().code).toBe('VERSION_REMOVED_ON_REMOTE');
+    expect((p.error() as unknown as { data: unknown }).data).toMatchObject({ number: 2, reason: 'leaked labels', localFiles: 0 });
+    // The version left alone still pulls.
+    expect(runCli(c, ['pull', 'm@v1']).code).toBe(0);
+  });
+
   it("a push does not trust its memory of chunks after a gc swept: it uploads again what the gc removed", () => {
     const t = directoryTarget();
     const a = tempRepo();

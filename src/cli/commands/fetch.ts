@@ -40,7 +40,7 @@ export function registerFetch(program: Command): Command {
 function renderFetch(r: FetchResult): string {
   if (r.models.length === 0) return `Nothing on ${r.remote}`;
   // Only models that changed get a line; the rest are one summary line.
-  const changed = r.models.filter((m) => m.newVersions.length || m.tags.length || m.stages.length || m.events || m.renumbered.length);
+  const changed = r.models.filter((m) => m.newVersions.length || m.tags.length || m.stages.length || m.events || m.renumbered.length || m.removedOnRemote.length);
   const lines = changed.map((m) => {
     const parts = [
       m.newVersions.length && countOf(m.newVersions.length, 'new version'),
@@ -49,7 +49,9 @@ function renderFetch(r: FetchResult): string {
       m.events && countOf(m.events, 'event'),
     ].filter(Boolean);
     const renum = m.renumbered.map((x) => `\n  renumbered local v${x.from} → v${x.to}`).join('');
-    return `${m.model}: ${parts.length ? parts.join(', ') : 'renumbered'}${renum}`;
+    // Still listed here (nothing local is deleted), but no longer pullable from this remote.
+    const gone = m.removedOnRemote.map((x) => `\n  v${x.number} was removed on ${r.remote} by ${x.actor} (reason: ${x.reason}); still listed here, pull cannot bring it`).join('');
+    return `${m.model}: ${parts.length ? parts.join(', ') : m.renumbered.length ? 'renumbered' : 'up to date'}${renum}${gone}`;
   });
   const quiet = r.models.length - changed.length;
   lines.push(changed.length === 0 ? `Up to date with ${r.remote}: nothing new for ${countOf(r.models.length, 'model')}` : quiet ? `${countOf(quiet, 'other model')} up to date` : `Fetched from ${r.remote}`);
