@@ -330,6 +330,21 @@ describe('config', () => {
     const env = runCli(repo, ['config', 'get', 'default_remote', '--json'], { env: { MODELCTL_REMOTE: 'file:///tmp/r' } }).json();
     expect(env.source).toBe('env');
   });
+  it('unset removes a setting, under `config unset` and `config set --unset`', () => {
+    const repo = tempRepo();
+    expect(runCli(repo, ['config', 'set', 'checkout.link', 'hardlink']).code).toBe(0);
+    expect(runCli(repo, ['config', 'get', 'checkout.link', '--json']).json().source).toBe('local');
+    const unset = runCli(repo, ['config', 'unset', 'checkout.link']);
+    expect(unset.code, unset.stderr).toBe(0);
+    expect(unset.stdout).toContain('Unset checkout.link');
+    expect(runCli(repo, ['config', 'get', 'checkout.link', '--json']).json().source).not.toBe('local');
+    expect(runCli(repo, ['config', 'set', '--shared', 'policies.production.require_reason', 'true']).code).toBe(0);
+    expect(runCli(repo, ['config', 'unset', '--shared', 'policies.production.require_reason']).code).toBe(0);
+    expect(JSON.parse(readFileSync(join(repo, 'modelctl.json'), 'utf8')).policies?.production?.require_reason).toBeUndefined();
+    expect(runCli(repo, ['config', 'set', 'checkout.link', 'copy']).code).toBe(0);
+    expect(runCli(repo, ['config', 'set', '--unset', 'checkout.link']).code).toBe(0);
+    expect(runCli(repo, ['config', 'get', 'checkout.link', '--json']).json().source).not.toBe('local');
+  });
   it('a modelctl.json with a wrong type is a usage error naming the key', () => {
     const repo = tempRepo();
     writeFileSync(join(repo, 'modelctl.json'), JSON.stringify({ stages: 'production' }));

@@ -3,7 +3,7 @@ import type { ConfigEntry } from '../../api/config.js';
 import { action } from '../action.js';
 import { formatValue, table } from '../format.js';
 
-/** `modelctl config get|set|ls`. */
+/** `modelctl config get|set|unset|ls`. */
 export function registerConfig(program: Command): Command {
   const config = program
     .command('config')
@@ -55,6 +55,22 @@ export function registerConfig(program: Command): Command {
         }
         const result = await configSet({ cwd: ctx.cwd, key, value: value ?? '', shared: opts.shared, unset: opts.unset });
         ctx.out.result(result, (r: ConfigEntry) => (opts.unset ? `Unset ${r.key} (${r.source})` : `Set ${r.key} = ${formatValue(r.value)} (${r.source})`));
+      }),
+    );
+  // `config unset` is what git (`git config --unset`) and npm (`npm config delete`) users try
+  // first; it is `set --unset` under the name they reach for.
+  config
+    .command('unset')
+    .description('remove a setting (local by default; --shared edits modelctl.json)')
+    .argument('<key>', 'dotted key')
+    .option('--shared', 'edit modelctl.json (committed) instead of .modelctl/config.json')
+    .option('--json', 'print one JSON document on stdout')
+    .addHelpText('after', '\nExamples:\n  modelctl config unset checkout.link\n  modelctl config unset --shared policies.production.require_reason')
+    .action(
+      action<{ shared?: boolean }>(async (ctx, opts, key: string) => {
+        const { configSet } = await import('../../api/config.js');
+        const result = await configSet({ cwd: ctx.cwd, key, value: '', shared: opts.shared, unset: true });
+        ctx.out.result(result, (r: ConfigEntry) => `Unset ${r.key} (${r.source})`);
       }),
     );
   return config;
