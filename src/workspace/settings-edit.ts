@@ -26,6 +26,8 @@ export interface SettingsEdit {
  * touched. Returns the validated settings.
  */
 export function editSettingsFile(path: string, edits: readonly SettingsEdit[]): ConfigFile {
+  // Removing settings from a file that does not exist changes nothing: no file is created.
+  if (!existsSync(path) && edits.every((e) => e.value === undefined)) return configSchema.parse({});
   let text = '{}\n';
   if (existsSync(path)) {
     try {
@@ -38,6 +40,7 @@ export function editSettingsFile(path: string, edits: readonly SettingsEdit[]): 
   if (/^\s*\{\s*\}\s*$/.test(text)) text = '';
   const formatting = formattingOf(text);
   for (const e of edits) text = applyEdit(text, e, formatting);
+  if (text.trim() === '') text = '{}';
   if (!text.endsWith(formatting.eol ?? '\n')) text += formatting.eol ?? '\n';
   const parsed = configSchema.safeParse(parseUntrustedJson(Buffer.from(text), path));
   if (!parsed.success) throw new UsageError('INVALID_SETTING', describeSettingsIssue(parsed.error.issues[0], configSchema), { hint: "see `modelctl config ls` and the README's configuration reference" });
@@ -51,7 +54,11 @@ export function editSettingsFile(path: string, edits: readonly SettingsEdit[]): 
  * a value that replaces one written on a single line is written on a single line too.
  */
 function applyEdit(text: string, e: SettingsEdit, formatting: FormattingOptions): string {
-  if (e.value === undefined) return applyEdits(text, modify(text, e.path, undefined, { formattingOptions: formatting }));
+  if (e.value === undefined) {
+    // Nothing to remove from an empty file (jsonc-parser throws on one): unsetting what is not set is a no-op, as in git.
+    if (text.trim() === '') return text;
+    return applyEdits(text, modify(text, e.path, undefined, { formattingOptions: formatting }));
+  }
   let out = text;
   for (const raw of modify(text, e.path, e.value, {}).sort((a, b) => b.offset - a.offset)) {
     const replaced = out.slice(raw.offset, raw.offset + raw.length);

@@ -332,6 +332,9 @@ describe('config', () => {
   });
   it('unset removes a setting, under `config unset` and `config set --unset`', () => {
     const repo = tempRepo();
+    // Unsetting what was never set (no local settings file yet) is a no-op, not a crash.
+    const nothing = runCli(repo, ['config', 'unset', 'checkout.link']);
+    expect(nothing.code, nothing.stderr).toBe(0);
     expect(runCli(repo, ['config', 'set', 'checkout.link', 'hardlink']).code).toBe(0);
     expect(runCli(repo, ['config', 'get', 'checkout.link', '--json']).json().source).toBe('local');
     const unset = runCli(repo, ['config', 'unset', 'checkout.link']);
