@@ -89,7 +89,15 @@ export function renderTensorTables(views: readonly TensorFileView[], c: ChalkIns
 export function renderTensorDiff(d: TensorDiff, c: ChalkInstance): string {
   if (d.files.length === 0) return 'Tensors: no model files in either version';
   const out: string[] = ['Tensors:'];
+  // Like `git diff`, files with nothing changed are not listed one by one: they are counted
+  // on one line at the end (--json still lists every file).
+  const unchanged: string[] = [];
   for (const f of d.files) {
+    const n0 = f.counts;
+    if (!f.error && n0.changed + n0.added + n0.removed + n0.reshaped === 0) {
+      unchanged.push(f.path);
+      continue;
+    }
     if (f.error) {
       out.push(`  ${f.path}: ${c.red(`unreadable: ${f.error.message}`)}`);
       continue;
@@ -106,6 +114,10 @@ export function renderTensorDiff(d: TensorDiff, c: ChalkInstance): string {
       ...f.removed.map((name) => ['    -', name, '']),
     ];
     if (rows.length) out.push(table(rows));
+  }
+  if (unchanged.length) {
+    const names = unchanged.length <= 3 ? unchanged.join(', ') : `${unchanged.slice(0, 3).join(', ')} and ${unchanged.length - 3} more`;
+    out.push(`  ${unchanged.length === d.files.length ? 'no tensor changed in' : 'unchanged:'} ${unchanged.length} model file${unchanged.length === 1 ? '' : 's'} (${names})`);
   }
   out.push(c.dim(`  read ${formatBytes(d.bytesRead)} from the store for both versions (model files: ${formatBytes(d.modelBytes)}); ${formatBytes(d.bytesCompared)} of it compared byte for byte`));
   return out.join('\n');

@@ -133,6 +133,30 @@ describe('tensor summaries at commit, show, ls and card', () => {
 });
 
 describe('diff --tensors', () => {
+  it('counts model files with nothing changed on one line instead of listing each as "0 of N changed"', () => {
+    const repo = tempRepo();
+    const tensors = bigTensors();
+    writeFile(repo, 'llm/model.safetensors', buildSafetensors(tensors, { format: 'pt' }));
+    writeFile(repo, 'llm/extra.safetensors', buildSafetensors(tensors.slice(0, 2), { format: 'pt' }));
+    writeFile(repo, 'llm/config.json', '{"note": 1}');
+    expect(runCli(repo, ['commit', 'llm', 'llm', '-m', 'v1']).code).toBe(0);
+    writeFile(repo, 'llm/config.json', '{"note": 2}');
+    expect(runCli(repo, ['commit', 'llm', 'llm', '-m', 'v2']).code).toBe(0);
+    const same = runCli(repo, ['diff', 'llm@v1', 'llm@v2', '--tensors']);
+    expect(same.code).toBe(0);
+    expect(same.stdout).not.toMatch(/0 of \d+ tensors changed/);
+    expect(same.stdout).toContain('no tensor changed in 2 model files (llm/extra.safetensors, llm/model.safetensors)');
+    // --json still lists every file.
+    expect(runCli(repo, ['diff', 'llm@v1', 'llm@v2', '--tensors', '--json']).json().tensors.files).toHaveLength(2);
+    // One file changed: it is listed, the other is counted.
+    const edited = tensors.map((t) => ({ ...t, data: Buffer.from(t.data) }));
+    edited[3].data.fill(7, 0, 64);
+    writeFile(repo, 'llm/model.safetensors', buildSafetensors(edited, { format: 'pt' }));
+    expect(runCli(repo, ['commit', 'llm', 'llm', '-m', 'v3']).code).toBe(0);
+    const one = runCli(repo, ['diff', 'llm@v2', 'llm@v3', '--tensors']).stdout;
+    expect(one).toMatch(/llm\/model\.safetensors: 1 of 8 tensors changed/);
+    expect(one).toContain('unchanged: 1 model file (llm/extra.safetensors)');
+  });
   it('finds the one changed tensor of a multi-chunk file reading only part of it, and lists added, removed and reshaped ones', () => {
     const repo = tempRepo();
     const tensors = bigTensors();
