@@ -382,3 +382,16 @@ describe('templates', () => {
     expect(answersFromFlags({}, { templateDefaults: () => ({ paths: ['p'] }) }).model).toBeNull();
   });
 });
+
+describe('init in a clone', () => {
+  it('suggests fetch, ls and pull of the latest version (not a stage nobody may have promoted to)', () => {
+    const repo = tempDir();
+    writeFile(repo, 'modelctl.json', JSON.stringify({ models: { fraud: { paths: ['model/'] } }, remotes: { origin: { url: `file://${join(repo, 'remote')}` } }, default_remote: 'origin' }));
+    const r = runCli(repo, ['init']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('modelctl fetch');
+    expect(r.stdout).toContain('modelctl ls');
+    expect(r.stdout).toContain('modelctl pull fraud@latest');
+    expect(r.stdout).not.toContain('@production');
+  });
+});

@@ -139,7 +139,9 @@ function renderInit(r: InitCommandResult, ctx: CommandContext): string {
   // A clone: the team's versions are on the remote modelctl.json names, not here yet.
   if (!r.configCreated && r.declared.remotes.length) {
     lines.push('  modelctl fetch                       # the versions, tags and stages pushed so far');
-    lines.push(`  modelctl pull ${model ?? r.declared.models[0] ?? '<model>'}@${r.declared.stages.at(-1) ?? 'latest'}`);
+    // Not `@production`: nothing may have been promoted yet, and `ls` shows what was.
+    lines.push('  modelctl ls                          # the models, their latest versions and stages');
+    lines.push(`  modelctl pull ${model ?? r.declared.models[0] ?? '<model>'}@latest         # or @<stage> once a version is promoted`);
   }
   if (model) lines.push(`  modelctl commit ${model} -m "first version"`);
   else if (r.declared.models.length > 1) for (const m of r.declared.models) lines.push(`  modelctl commit ${m} -m "first version"`);
