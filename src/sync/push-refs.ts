@@ -1,4 +1,5 @@
 import { decodeDoc, encodeDoc, keys, stageDocSchema, tagDocSchema, type StageDoc, type TagDoc } from '../core/remote-layout.js';
+import { ConflictError } from '../errors.js';
 import { isPreconditionFailed } from '../remote/remote.js';
 import { getRemoteRef, remoteVersionNumber, setRemoteRef } from '../store/remote-tracking.js';
 import { getStageHolder } from '../store/stages-table.js';
@@ -23,6 +24,23 @@ export interface PushedStage {
   /** On a conflict: the version the remote's stage names now, and who moved it. */
   remoteVersion?: string | null;
   movedBy?: string;
+}
+
+/**
+ * The end of every push (bucket, folder or registry): when a tag or stage could not be
+ * published because the remote moved meanwhile, ConflictError (4) naming each one and carrying
+ * `result` (everything else was pushed); else nothing. `where` names the kind of remote.
+ */
+export function throwOnRefConflicts<R>(result: R, tags: readonly PushedTag[], stages: readonly PushedStage[], where: 'remote' | 'registry'): void {
+  const conflicts = [
+    ...tags.filter((t) => t.status === 'conflict').map((t) => `tag ${t.model}@${t.tag}`),
+    ...stages.filter((s) => s.status === 'conflict').map((s) => `stage ${s.model}@${s.stage} (moved by ${s.movedBy ?? 'someone'} to ${s.remoteVersion?.slice(0, 12) ?? 'nothing'})`),
+  ];
+  if (conflicts.length === 0) return;
+  throw new ConflictError('PUSH_CONFLICT', `pushed the versions, but the ${where} moved meanwhile: ${conflicts.join('; ')}`, {
+    hint: `run \`modelctl fetch\` to take the ${where} state, then tag or promote again`,
+    data: { result },
+  });
 }
 
 /**

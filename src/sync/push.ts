@@ -1,5 +1,5 @@
 import pLimit, { type LimitFunction } from 'p-limit';
-import { ConflictError, IntegrityError } from '../errors.js';
+import { IntegrityError } from '../errors.js';
 import { parseRef } from '../core/refs.js';
 import { requireModel, resolveRef } from '../store/resolve-ref.js';
 import { unpushedEvents } from '../store/unpushed-events.js';
@@ -8,7 +8,7 @@ import { resolveActor } from '../workspace/identity.js';
 import type { Repository } from '../workspace/repository.js';
 import { claimNumbers, type PushedVersion } from './claim-numbers.js';
 import { publishEvents, publishable } from './publish-events.js';
-import { pushStages, pushTags, type PushedStage, type PushedTag } from './push-refs.js';
+import { pushStages, pushTags, throwOnRefConflicts, type PushedStage, type PushedTag } from './push-refs.js';
 import type { StoreSession } from './remote-session.js';
 import { describeDifference, stageDifferences, type RefDifference } from './ref-differences.js';
 import type { Renumbered } from './renumber.js';
@@ -168,15 +168,6 @@ export async function pushTo(repo: Repository, session: StoreSession, req: PushR
     differingStages,
     warnings,
   };
-  const conflicts = [
-    ...tags.filter((t) => t.status === 'conflict').map((t) => `tag ${t.model}@${t.tag}`),
-    ...stages.filter((s) => s.status === 'conflict').map((s) => `stage ${s.model}@${s.stage} (moved by ${s.movedBy ?? 'someone'} to ${s.remoteVersion?.slice(0, 12) ?? 'nothing'})`),
-  ];
-  if (conflicts.length) {
-    throw new ConflictError('PUSH_CONFLICT', `pushed the versions, but the remote moved meanwhile: ${conflicts.join('; ')}`, {
-      hint: 'run `modelctl fetch` to take the remote state, then tag or promote again',
-      data: { result },
-    });
-  }
+  throwOnRefConflicts(result, tags, stages, 'remote');
   return result;
 }

@@ -162,6 +162,32 @@ describe('push, fetch and pull over a directory remote', () => {
     expect(runCli(b, ['log', 'fraud', '--json']).json().versions.map((v: { number: number }) => v.number)).toEqual([2, 1]);
   });
 
+  it('a tag another clone published meanwhile is a PUSH_CONFLICT (exit 4) after the versions went up, carrying the result; the remote keeps the first tag', () => {
+    const remote = join(tempDir(), 'registry');
+    const [a, b] = [tempRepo(), tempRepo()];
+    for (const r of [a, b]) expect(runCli(r, ['remote', 'add', 'origin', remote, '--default']).code).toBe(0);
+    writeFile(a, 'm.bin', pseudoRandomBytes(3000, 1));
+    expect(runCli(a, ['commit', 'm', 'm.bin', '-m', 'a']).code).toBe(0);
+    expect(runCli(a, ['push']).code).toBe(0);
+    expect(runCli(b, ['fetch']).code).toBe(0);
+    writeFile(b, 'm.bin', pseudoRandomBytes(3000, 2));
+    expect(runCli(b, ['commit', 'm', 'm.bin', '-m', 'b']).code).toBe(0);
+    // Both name `best`, neither has seen the other's: a publishes first.
+    expect(runCli(a, ['tag', 'm@v1', 'best']).code).toBe(0);
+    expect(runCli(b, ['tag', 'm@v2', 'best']).code).toBe(0);
+    expect(runCli(a, ['push']).code).toBe(0);
+    const lost = runCli(b, ['push', '--json']);
+    expect(lost.code, lost.stderr).toBe(4);
+    const err = lost.error();
+    expect(err.code).toBe('PUSH_CONFLICT');
+    expect(err.message).toContain('tag m@best');
+    expect(err.data.result.versions.map((v: { ref: string; status: string }) => v.status)).toContain('uploaded');
+    expect(err.data.result.tags).toEqual([{ model: 'm', tag: 'best', status: 'conflict' }]);
+    const c = tempRepo();
+    expect(runCli(c, ['remote', 'add', 'origin', remote, '--default']).code).toBe(0);
+    expect(runCli(c, ['fetch']).code).toBe(0);
+    expect(runCli(c, ['show', 'm@best', '--json']).json().version.number).toBe(1);
+  });
   it('refuses a remote written by another format version or chunker (exit 2)', () => {
     const remote = join(tempDir(), 'registry');
     const a = tempRepo();

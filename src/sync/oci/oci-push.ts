@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { LimitFunction } from 'p-limit';
 import pLimit from 'p-limit';
-import { ConflictError, IntegrityError, UsageError } from '../../errors.js';
+import { IntegrityError, UsageError } from '../../errors.js';
 import { parseManifest, type VersionManifest } from '../../core/manifest.js';
 import { buildVersionArtifact, ociDigest, type VersionArtifact } from '../../core/modelpack.js';
 import { modelPackConfigErrors } from '../../core/modelpack-schema.js';
@@ -27,6 +27,7 @@ import { resolveActor } from '../../workspace/identity.js';
 import type { Repository } from '../../workspace/repository.js';
 import type { PushedVersion } from '../claim-numbers.js';
 import { publishable } from '../publish-events.js';
+import { throwOnRefConflicts } from '../push-refs.js';
 import { selectPushVersions, type PushRequest, type PushResult, type SkippedVersion, type VersionUpload } from '../push.js';
 import { describeDifference, stageDifferences } from '../ref-differences.js';
 import { takeRemoteNumber, type Renumbered } from '../renumber.js';
@@ -339,15 +340,6 @@ export async function pushToRegistry(repo: Repository, session: OciSession, req:
     differingStages,
     warnings,
   };
-  const conflicts = [
-    ...tags.filter((t) => t.status === 'conflict').map((t) => `tag ${t.model}@${t.tag}`),
-    ...stages.filter((s) => s.status === 'conflict').map((s) => `stage ${s.model}@${s.stage} (moved by ${s.movedBy ?? 'someone'} to ${s.remoteVersion?.slice(0, 12) ?? 'nothing'})`),
-  ];
-  if (conflicts.length) {
-    throw new ConflictError('PUSH_CONFLICT', `pushed the versions, but the registry moved meanwhile: ${conflicts.join('; ')}`, {
-      hint: 'run `modelctl fetch` to take the registry state, then tag or promote again',
-      data: { result },
-    });
-  }
+  throwOnRefConflicts(result, tags, stages, 'registry');
   return result;
 }
