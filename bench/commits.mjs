@@ -74,10 +74,13 @@ export function caseCommitSmall() {
       const g = fresh(join(WORK, 'git-small'));
       run('git', ['init', '-q'], { cwd: g });
       linkTree(src, join(g, 'files'));
-      const r = run('sh', ['-c', 'git add -A && git -c user.name=bench -c user.email=bench@example.invalid commit -q -m bench'], { cwd: g });
+      // No automatic gc/maintenance: git starts it detached after a big commit, and it kept
+      // writing into .git while the folder was removed (ENOTEMPTY ended a full run).
+      const noAuto = '-c gc.auto=0 -c maintenance.auto=false';
+      const r = run('sh', ['-c', `git ${noAuto} add -A && git ${noAuto} -c user.name=bench -c user.email=bench@example.invalid commit -q -m bench`], { cwd: g });
       s.git.push(r.ms);
       cpu.git.push(r.cpuMs);
-      rmSync(g, { recursive: true, force: true });
+      rmSync(g, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
     }
     log(`  run ${i + 1}/${runs}: modelctl commit ${fmtMs(s.commit[i])}, restic backup ${fmtMs(s.restic[i] ?? NaN)}, git add+commit ${fmtMs(s.git[i] ?? NaN)}`);
   }
