@@ -288,19 +288,31 @@ async function main() {
   mkdirSync(WORK, { recursive: true });
   const p = prepareData();
 
-  if (wanted('startup')) caseStartup();
-  if (wanted('commit-small')) caseCommitSmall();
-  if (wanted('commit-256')) caseCommitMid();
-  if (wanted('status')) caseStatusSmall(p);
-  if (wanted('commit')) caseCommitBig(p);
-  if (wanted('rss')) caseRssCommit(p);
-  if (wanted('index')) await caseIndexScale();
-  if (wanted('signing')) caseSigning(p);
-  if (wanted('tensors')) caseTensors();
-  if (wanted('serve')) await caseServe(p);
-  if (wanted('durability')) caseDurability();
-  if (wanted('remote-gc')) caseRemoteGc();
-  if (wanted('oci')) await caseOci(p);
+  // Each case's work folder goes when the case is done (a full run's folders add up to more
+  // than 60 GB: a run once ended with a full disk), except the reused scale repositories and
+  // the running servers' data.
+  const sweep = (...inUse) => {
+    if (KEEP) return;
+    for (const d of readdirSync(WORK)) if (!/^(index-scale|status-repo)-/.test(d) && !inUse.includes(d)) rmSync(join(WORK, d), { recursive: true, force: true });
+  };
+  const step = async (id, fn, ...inUse) => {
+    if (!wanted(id)) return;
+    await fn();
+    sweep(...inUse);
+  };
+  await step('startup', () => caseStartup());
+  await step('commit-small', () => caseCommitSmall());
+  await step('commit-256', () => caseCommitMid());
+  await step('status', () => caseStatusSmall(p));
+  await step('commit', () => caseCommitBig(p));
+  await step('rss', () => caseRssCommit(p));
+  await step('index', () => caseIndexScale());
+  await step('signing', () => caseSigning(p));
+  await step('tensors', () => caseTensors());
+  await step('serve', () => caseServe(p));
+  await step('durability', () => caseDurability());
+  await step('remote-gc', () => caseRemoteGc());
+  await step('oci', () => caseOci(p));
 
   const transfers = ['bytes', 'speed', 'speed-128', 'folder', 'rss-transfer'].some(wanted);
   if (transfers && !pushAvailable()) {
@@ -309,12 +321,12 @@ async function main() {
     const bucket = 'modelctl-bench';
     const s3 = await startS3rver(bucket);
     try {
-      if (wanted('bytes')) await caseTransferBytes(p, s3);
+      await step('bytes', () => caseTransferBytes(p, s3), 's3rver');
       if (!have('rclone')) results.notes.push('rclone not installed: throughput baselines skipped (apt-get install rclone).');
       else {
-        if (wanted('speed')) caseTransferSpeed(p, s3);
-        if (wanted('speed-128')) caseTransferFixedCost(s3);
-        if (wanted('folder')) caseTransferFolder(s3);
+        await step('speed', () => caseTransferSpeed(p, s3), 's3rver');
+        await step('speed-128', () => caseTransferFixedCost(s3), 's3rver');
+        await step('folder', () => caseTransferFolder(s3), 's3rver');
       }
     } finally {
       await s3.stop();
@@ -327,11 +339,12 @@ async function main() {
         } finally {
           await rgw.stop();
         }
+        sweep();
       }
     } else if (wanted('speed') && !have('radosgw')) {
       results.notes.push('Ceph RGW not installed: RGW throughput cases skipped.');
     }
-    if (wanted('rss-transfer')) caseTransferRss(p);
+    await step('rss-transfer', () => caseTransferRss(p));
   }
 
   const finishedAt = new Date().toISOString();
