@@ -3,7 +3,7 @@ import { buildMlBom } from '../core/ml-bom.js';
 import { rootDigest } from '../signing/oms-statement.js';
 import { compareResourceNames } from '../signing/oms-statement.js';
 import { resolveRef } from '../store/resolve-ref.js';
-import { wholeFileSha256 } from '../store/whole-file-sha256.js';
+import { wholeFileSha256Async } from '../store/whole-file-sha256.js';
 import { MODELCTL_VERSION } from '../version.js';
 import { writeFileAtomic } from '../workspace/atomic-file.js';
 import { readVersionManifest } from './read-manifest.js';
@@ -35,7 +35,7 @@ export async function bom(opts: BomOptions): Promise<BomResult> {
   return withRepository(opts, async (repo) => {
     const v = resolveRef(repo.db, opts.ref);
     const manifest = readVersionManifest(repo, v.id);
-    const sha256 = wholeFileSha256(repo.db, repo.store, manifest.files, { allowMissing: true });
+    const sha256 = await wholeFileSha256Async(repo.db, repo.store, manifest.files, { allowMissing: true });
     const complete = manifest.files.every((f) => sha256.has(f.digest));
     const warnings = complete ? [] : [`the bytes of some files of ${v.model}@v${v.number} are not local, so they are listed without a sha256 (pull the version first)`];
     const sorted = [...manifest.files].sort((a, b) => compareResourceNames(a.path, b.path));

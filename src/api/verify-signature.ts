@@ -6,7 +6,7 @@ import { IN_TOTO_PAYLOAD_TYPE } from '../signing/dsse.js';
 import { loadVerifyingKey } from '../signing/keys.js';
 import { DEFAULT_IGNORE_PATHS, diffManifest, manifestsMatch, parseOmsStatement } from '../signing/oms-statement.js';
 import { describeDifference } from '../signing/version-signatures.js';
-import { sha256OfFile } from '../store/whole-file-sha256.js';
+import { sha256OfFileAsync } from '../store/whole-file-sha256.js';
 import { listModelFolder, signedModelFiles } from '../workspace/oms-folder.js';
 
 export interface VerifySignatureOptions {
@@ -87,7 +87,7 @@ export async function verifySignature(opts: VerifySignatureOptions): Promise<Ver
     ? signedModelFiles(root, manifest.resources.keys(), allowSymlinks)
     : listModelFolder({ root, ignore: [...ignore], allowSymlinks });
   const actual = new Map<string, { algorithm: string; digest: string }>();
-  for (const f of listed) actual.set(f.name, { algorithm: 'sha256', digest: sha256OfFile(f.abs).sha256 });
+  for (const f of listed) actual.set(f.name, { algorithm: 'sha256', digest: (await sha256OfFileAsync(f.abs)).sha256 });
   const diff = diffManifest(manifest.resources, actual);
   if (opts.ignoreUnsignedFiles) diff.extra = [];
   if (!manifestsMatch(diff)) {

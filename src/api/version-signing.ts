@@ -10,7 +10,7 @@ import { appendEvent } from '../store/events-table.js';
 import { getEventRecord, type EventRecord } from '../store/history-queries.js';
 import { writeTransaction } from '../store/index-db.js';
 import { getSignature, insertSignature, type SignatureKind } from '../store/signatures-table.js';
-import { wholeFileSha256 } from '../store/whole-file-sha256.js';
+import { wholeFileSha256Async } from '../store/whole-file-sha256.js';
 import type { VersionRow } from '../store/version-records.js';
 import type { ManifestFile, VersionManifest } from '../core/manifest.js';
 import { writeFileAtomic } from '../workspace/atomic-file.js';
@@ -53,8 +53,8 @@ export function readSigningKeyFile(cwd: string, path: string, password?: string)
 }
 
 /** The whole-file sha256 of each file of a version, by path (from the index, else the store once). */
-export function versionFileSha256(repo: Repository, files: readonly ManifestFile[]): { path: string; sha256: string }[] {
-  const sha = wholeFileSha256(repo.db, repo.store, files);
+export async function versionFileSha256(repo: Repository, files: readonly ManifestFile[]): Promise<{ path: string; sha256: string }[]> {
+  const sha = await wholeFileSha256Async(repo.db, repo.store, files);
   return files.map((f) => ({ path: f.path, sha256: sha.get(f.digest) as string }));
 }
 
@@ -78,7 +78,7 @@ export async function signVersionStatement(
   let row = getSignature(repo.db, target.id, kind, key.hint);
   let event: EventRecord | null = null;
   if (!row) {
-    const bundle = makeBundle(key, statementBytes(buildStatement(versionFileSha256(repo, manifest.files))));
+    const bundle = makeBundle(key, statementBytes(buildStatement(await versionFileSha256(repo, manifest.files))));
     const id = bundleId(bundle);
     const actor = await resolveActor(repo.root);
     const e = buildEvent({

@@ -22,7 +22,7 @@ import { barrier } from '../../store/test-barrier.js';
 import { getRemoteRef, knownRemoteChunks, rememberRemoteChunks, rememberRemoteVersion, remoteVersionNumber, setRemoteRef } from '../../store/remote-tracking.js';
 import { markEventsOnRemote, unpushedEvents } from '../../store/unpushed-events.js';
 import { getVersion, versionFiles, type VersionRow } from '../../store/version-records.js';
-import { knownWholeFileSha256, recordWholeFileSha256, wholeFileSha256 } from '../../store/whole-file-sha256.js';
+import { knownWholeFileSha256, recordWholeFileSha256, wholeFileSha256Async } from '../../store/whole-file-sha256.js';
 import { resolveActor } from '../../workspace/identity.js';
 import type { Repository } from '../../workspace/repository.js';
 import type { PushedVersion } from '../claim-numbers.js';
@@ -176,7 +176,7 @@ function sha256(b: Buffer): string {
 
 /** The artifact of a planned version (every file's sha256 is known by now). */
 async function artifactOf(repo: Repository, p: PlannedVersion): Promise<VersionArtifact> {
-  const sha = wholeFileSha256(repo.db, repo.store, p.manifest.files.filter((f) => f.size > 0));
+  const sha = await wholeFileSha256Async(repo.db, repo.store, p.manifest.files.filter((f) => f.size > 0));
   const EMPTY = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
   for (const f of p.manifest.files) if (f.size === 0) sha.set(f.digest, EMPTY);
   const art = buildVersionArtifact(p.manifest, p.row.id, p.bytes, sha);
@@ -219,7 +219,7 @@ async function uploadFileBlobs(repo: Repository, session: OciSession, planned: r
   const small = all.filter((j) => j.size > 0 && !sha.has(j.digest) && j.size < HASH_WHILE_UPLOADING_BYTES);
   if (small.length) {
     req.onProgress?.({ phase: 'checking', bytesDone: 0, bytesTotal: 0, itemsDone: 0, itemsTotal: small.length });
-    for (const [d, s] of wholeFileSha256(db, store, small.map((j) => ({ path: j.path, digest: j.digest, size: j.size })))) sha.set(d, s);
+    for (const [d, s] of await wholeFileSha256Async(db, store, small.map((j) => ({ path: j.path, digest: j.digest, size: j.size })))) sha.set(d, s);
   }
   const EMPTY = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
   const out: ChunkUpload = { uploaded: 0, alreadyThere: 0, knownFromIndex: 0, bytesUploaded: 0 };
