@@ -257,6 +257,20 @@ class DirectoryRemote implements Remote {
     }
   }
 
+  async *listKeys(prefix: string): AsyncIterable<string> {
+    assertValidPrefix(prefix);
+    const dirKey = prefix.slice(0, prefix.lastIndexOf('/') + 1);
+    const start = dirKey === '' ? this.root : this.pathOf(dirKey.slice(0, -1));
+    try {
+      if (dirKey !== '') await this.assertNoLinkOnTheWay('LIST', dirKey, { leaf: true });
+      for await (const key of this.walkNames(start, dirKey)) {
+        if (key.startsWith(prefix)) yield key;
+      }
+    } catch (err) {
+      throw dirError('LIST', prefix === '' ? '(root)' : prefix, err);
+    }
+  }
+
   async delete(key: string): Promise<void> {
     assertValidKey(key);
     try {
@@ -446,6 +460,23 @@ class DirectoryRemote implements Remote {
   }
 
   private async *walk(dir: string, dirKey: string): AsyncGenerator<ObjectInfo> {
+    // Stat in batches: thousands of chunk files one by one would be latency-bound on a share.
+    for await (const names of this.walkBatches(dir, dirKey)) {
+      const stats = await Promise.all(names.map((key) => lstatOrNull(this.pathOf(key))));
+      for (let j = 0; j < names.length; j++) {
+        const stat = stats[j];
+        if (stat === null || stat === undefined || !stat.isFile()) continue;
+        yield { key: names[j], size: Number(stat.size), etag: etagOf(stat), lastModified: new Date(Number(stat.mtimeMs)) };
+      }
+    }
+  }
+
+  private async *walkNames(dir: string, dirKey: string): AsyncGenerator<string> {
+    for await (const names of this.walkBatches(dir, dirKey)) yield* names;
+  }
+
+  /** The keys of the regular files under `dir` (by their directory entries, no stat), 64 at a time. */
+  private async *walkBatches(dir: string, dirKey: string): AsyncGenerator<string[]> {
     // Streamed (opendir), not readdir: chunks/ of a large remote holds a million names, and
     // remote gc lists it whole; memory stays one batch, not one entry per file.
     let handle: Dir;
@@ -457,29 +488,19 @@ class DirectoryRemote implements Remote {
     }
     const subdirs: string[] = [];
     let batch: string[] = [];
-    // Stat in batches: thousands of chunk files one by one would be latency-bound on a share.
-    const statBatch = async function* (names: string[]): AsyncGenerator<ObjectInfo> {
-      const stats = await Promise.all(names.map((name) => lstatOrNull(path.join(dir, name))));
-      for (let j = 0; j < names.length; j++) {
-        const stat = stats[j];
-        if (stat === null || stat === undefined || !stat.isFile()) continue;
-        yield { key: dirKey + names[j], size: Number(stat.size), etag: etagOf(stat), lastModified: new Date(Number(stat.mtimeMs)) };
-      }
-    };
     for await (const entry of handle) {
       if (entry.name.startsWith(RESERVED_NAME_PREFIX)) continue;
       if (entry.isDirectory()) subdirs.push(entry.name);
-      else if (entry.isFile()) batch.push(entry.name);
+      else if (entry.isFile()) batch.push(dirKey + entry.name);
       // Never followed, never skipped in silence: a link or a FIFO in a remote is planted.
       else throw hostileEntry('LIST', dirKey, dirKey + entry.name, entry.isSymbolicLink() ? 'symbolic link' : kindOfDirent(entry));
       if (batch.length === 64) {
-        const names = batch;
+        yield batch;
         batch = [];
-        yield* statBatch(names);
       }
     }
-    yield* statBatch(batch);
-    for (const name of subdirs) yield* this.walk(path.join(dir, name), `${dirKey}${name}/`);
+    if (batch.length) yield batch;
+    for (const name of subdirs) yield* this.walkBatches(path.join(dir, name), `${dirKey}${name}/`);
   }
 }
 

@@ -93,6 +93,13 @@ export interface Remote {
   /** Every object whose key starts with `prefix` (paging internally), in no particular order. */
   list(prefix: string): AsyncIterable<ObjectInfo>;
 
+  /**
+   * The keys `list` would give, without their size, ETag and time. Optional, for backends
+   * where those cost a call per object (a directory: one lstat per file; S3 listings carry
+   * them for free, so S3 has none). listObjectsExcept uses it to stat only what it keeps.
+   */
+  listKeys?(prefix: string): AsyncIterable<string>;
+
   /** Removes `key`; removing an absent key succeeds. */
   delete(key: string): Promise<void>;
 
@@ -110,6 +117,38 @@ export async function readObjectInto(remote: Remote, key: string, into: Uint8Arr
   if (!got) return null;
   if (got.body.length <= into.length) into.set(got.body);
   return got.body.length;
+}
+
+/** The keys under `prefix`: the backend's listKeys, else list's keys. */
+export async function* listKeysOf(remote: Remote, prefix: string): AsyncIterable<string> {
+  if (remote.listKeys) yield* remote.listKeys(prefix);
+  else for await (const o of remote.list(prefix)) yield o.key;
+}
+
+/**
+ * The objects under `prefix` whose key `skip` does not take, as `list` gives them. With a
+ * backend's listKeys, only the kept keys are looked at (head, 64 at once), so remote gc pays
+ * for the unreferenced chunks, not for the million referenced ones (docs/design.md §16). A
+ * key that vanished between the listing and its head is left out, as a later list would.
+ */
+export async function* listObjectsExcept(remote: Remote, prefix: string, skip: (key: string) => boolean): AsyncIterable<ObjectInfo> {
+  if (!remote.listKeys) {
+    for await (const o of remote.list(prefix)) if (!skip(o.key)) yield o;
+    return;
+  }
+  let batch: string[] = [];
+  const flush = async function* (keys: string[]): AsyncIterable<ObjectInfo> {
+    for (const info of await Promise.all(keys.map((k) => remote.head(k)))) if (info) yield info;
+  };
+  for await (const key of remote.listKeys(prefix)) {
+    if (skip(key)) continue;
+    batch.push(key);
+    if (batch.length === 64) {
+      yield* flush(batch);
+      batch = [];
+    }
+  }
+  yield* flush(batch);
 }
 
 /** Names the directory backend uses for its own files; keys may not collide with them. */

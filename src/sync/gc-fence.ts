@@ -8,6 +8,7 @@ import type { ChunkRef } from '../store/hash-file.js';
 import { writeTransaction } from '../store/index-db.js';
 import { forgetRemoteChunks, getRemoteRef, rememberRemoteChunks, setRemoteRef } from '../store/remote-tracking.js';
 import { readRange } from '../store/positional-io.js';
+import { listKeysOf } from '../remote/remote.js';
 import { barrier } from '../store/test-barrier.js';
 import { fileChunks, type VersionRow } from '../store/version-records.js';
 import type { Repository } from '../workspace/repository.js';
@@ -140,8 +141,9 @@ export async function repairOnRemote(repo: Repository, session: StoreSession, ve
   if (wanted.length > HEAD_LIMIT) {
     present = new Set();
     const wantedSet = new Set(wanted);
-    for await (const o of remote.list('chunks/')) {
-      const d = o.key.slice('chunks/'.length);
+    // Names are enough here: a directory remote answers them without a stat per chunk.
+    for await (const key of listKeysOf(remote, 'chunks/')) {
+      const d = key.slice('chunks/'.length);
       if (wantedSet.has(d)) present.add(d);
     }
   } else {

@@ -4,7 +4,7 @@ import { buildEvent, eventPayload, type AuditEvent } from '../core/events.js';
 import { encodeDoc, keys, type RemovedDoc } from '../core/remote-layout.js';
 import { DigestSet } from '../core/digest-set.js';
 import { decideRetention, type RetentionPolicy, type RetentionVerdict } from '../core/retention.js';
-import { isPreconditionFailed, type ObjectInfo, type Remote } from '../remote/remote.js';
+import { isPreconditionFailed, listObjectsExcept, type ObjectInfo, type Remote } from '../remote/remote.js';
 import { appendEvent } from '../store/events-table.js';
 import { writeTransaction } from '../store/index-db.js';
 import { setRemoteRef } from '../store/remote-tracking.js';
@@ -244,9 +244,7 @@ async function markRemote(remote: Remote, req: RemoteGcRequest, limit: LimitFunc
   await markFileLists(remote, [...referencedVersions].flatMap((id) => facts.get(id)?.lists ?? []), listRefs, chunkRefs, limit);
 
   const fileLists: Candidate[] = [];
-  for await (const o of remote.list('files/')) {
-    const d = o.key.slice('files/'.length, -'.json'.length);
-    if (listRefs.has(d)) continue;
+  for await (const o of listObjectsExcept(remote, 'files/', (key) => listRefs.has(key.slice('files/'.length, -'.json'.length)))) {
     if (old(o)) fileLists.push({ key: o.key, size: o.size });
     else {
       keptInGrace.count++;
@@ -254,8 +252,7 @@ async function markRemote(remote: Remote, req: RemoteGcRequest, limit: LimitFunc
     }
   }
   const chunks: Candidate[] = [];
-  for await (const o of remote.list('chunks/')) {
-    if (chunkRefs.has(o.key.slice('chunks/'.length))) continue;
+  for await (const o of listObjectsExcept(remote, 'chunks/', (key) => chunkRefs.has(key.slice('chunks/'.length)))) {
     if (old(o)) chunks.push({ key: o.key, size: o.size });
     else {
       keptInGrace.count++;

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -73,6 +73,20 @@ describe('directory remote specifics', () => {
     await writeFile(path.join(dir, '.~modelctl-lock-staging.json'), '{}');
     await writeFile(path.join(dir, '.~modelctl-break-staging.json'), '{}');
     expect((await collect(remote.list(''))).map((o) => o.key)).toEqual(['models/m/stages/staging.json']);
+    expect(await collect(remote.listKeys!(''))).toEqual(['models/m/stages/staging.json']);
+  });
+
+  it('listKeys, like list, refuses a symbolic link or FIFO planted among the chunks (exit 6)', async () => {
+    const root = freshRoot();
+    const remote = createDirectoryRemote({ root });
+    for (let i = 0; i < 70; i++) await remote.put(`chunks/${String(i).padStart(3, '0')}`, Buffer.from(`c${i}`));
+    expect((await collect(remote.listKeys!('chunks/'))).length).toBe(70);
+    await symlink('/etc', path.join(root, 'chunks', 'planted'));
+    await expectCode(collect(remote.listKeys!('chunks/')), 'REMOTE_NOT_A_FILE');
+    await expectCode(collect(remote.list('chunks/')), 'REMOTE_NOT_A_FILE');
+    await rm(path.join(root, 'chunks', 'planted'));
+    spawnSync('mkfifo', [path.join(root, 'chunks', 'fifo')]);
+    await expectCode(collect(remote.listKeys!('chunks/')), 'REMOTE_NOT_A_FILE');
   });
 
   it('recovers a lock left by a dead process on this host at once', async () => {

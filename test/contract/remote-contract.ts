@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ModelctlError } from '../../src/errors.js';
-import { readObjectInto, type Remote } from '../../src/remote/remote.js';
+import { listKeysOf, listObjectsExcept, readObjectInto, type Remote } from '../../src/remote/remote.js';
 
 /** How the contract reaches one backend. */
 export interface RemoteHarness {
@@ -122,6 +122,13 @@ export function defineRemoteContract(name: string, getHarness: () => RemoteHarne
           );
           expect((await collect(remote.list('a/k'))).length).toBe(7);
           expect(await collect(remote.list('nothing/'))).toEqual([]);
+          // Keys only (a backend's listKeys where it has one), and list minus skipped keys
+          // (remote gc's sweep listing): the same objects as list gives.
+          expect((await collect(listKeysOf(remote, 'a/'))).sort()).toEqual(underA.map((o) => o.key).sort());
+          expect((await collect(listKeysOf(remote, 'a'))).length).toBe(9);
+          const kept = await collect(listObjectsExcept(remote, 'a/', (k) => k.startsWith('a/k')));
+          expect(kept.map((o) => ({ key: o.key, etag: o.etag, size: o.size }))).toEqual([{ key: 'a/deep/er/x', etag: all.get('a/deep/er/x'), size: Buffer.byteLength('a/deep/er/x') }]);
+          expect(kept[0]!.lastModified).toBeInstanceOf(Date);
         },
         { pageSize: 2 },
       ));
