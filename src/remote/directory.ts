@@ -242,30 +242,29 @@ class DirectoryRemote implements Remote {
     }
   }
 
-  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+  list(prefix: string): AsyncIterable<ObjectInfo> {
+    return this.listExcept(prefix, () => false);
+  }
+
+  listExcept(prefix: string, skip: (key: string) => boolean): AsyncIterable<ObjectInfo> {
+    return this.listing(prefix, (start, dirKey) => this.walk(start, dirKey, (key) => !key.startsWith(prefix) || skip(key)));
+  }
+
+  listKeys(prefix: string): AsyncIterable<string> {
+    return this.listing(prefix, async function* (this: DirectoryRemote, start: string, dirKey: string) {
+      for await (const batch of this.walkBatches(start, dirKey)) yield* batch.filter((key) => key.startsWith(prefix));
+    }.bind(this));
+  }
+
+  /** A listing under `prefix`: checked, started in the one folder that can hold matches, errors named. */
+  private async *listing<T>(prefix: string, walk: (start: string, dirKey: string) => AsyncIterable<T>): AsyncIterable<T> {
     assertValidPrefix(prefix);
     // Only the folder named by the prefix's complete segments can hold matches.
     const dirKey = prefix.slice(0, prefix.lastIndexOf('/') + 1);
     const start = dirKey === '' ? this.root : this.pathOf(dirKey.slice(0, -1));
     try {
       if (dirKey !== '') await this.assertNoLinkOnTheWay('LIST', dirKey, { leaf: true });
-      for await (const info of this.walk(start, dirKey)) {
-        if (info.key.startsWith(prefix)) yield info;
-      }
-    } catch (err) {
-      throw dirError('LIST', prefix === '' ? '(root)' : prefix, err);
-    }
-  }
-
-  async *listKeys(prefix: string): AsyncIterable<string> {
-    assertValidPrefix(prefix);
-    const dirKey = prefix.slice(0, prefix.lastIndexOf('/') + 1);
-    const start = dirKey === '' ? this.root : this.pathOf(dirKey.slice(0, -1));
-    try {
-      if (dirKey !== '') await this.assertNoLinkOnTheWay('LIST', dirKey, { leaf: true });
-      for await (const key of this.walkNames(start, dirKey)) {
-        if (key.startsWith(prefix)) yield key;
-      }
+      yield* walk(start, dirKey);
     } catch (err) {
       throw dirError('LIST', prefix === '' ? '(root)' : prefix, err);
     }
@@ -459,9 +458,10 @@ class DirectoryRemote implements Remote {
     }
   }
 
-  private async *walk(dir: string, dirKey: string): AsyncGenerator<ObjectInfo> {
+  private async *walk(dir: string, dirKey: string, skip: (key: string) => boolean): AsyncGenerator<ObjectInfo> {
     // Stat in batches: thousands of chunk files one by one would be latency-bound on a share.
-    for await (const names of this.walkBatches(dir, dirKey)) {
+    for await (const all of this.walkBatches(dir, dirKey)) {
+      const names = all.filter((key) => !skip(key));
       const stats = await Promise.all(names.map((key) => lstatOrNull(this.pathOf(key))));
       for (let j = 0; j < names.length; j++) {
         const stat = stats[j];
@@ -469,10 +469,6 @@ class DirectoryRemote implements Remote {
         yield { key: names[j], size: Number(stat.size), etag: etagOf(stat), lastModified: new Date(Number(stat.mtimeMs)) };
       }
     }
-  }
-
-  private async *walkNames(dir: string, dirKey: string): AsyncGenerator<string> {
-    for await (const names of this.walkBatches(dir, dirKey)) yield* names;
   }
 
   /** The keys of the regular files under `dir` (by their directory entries, no stat), 64 at a time. */

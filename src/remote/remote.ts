@@ -94,11 +94,13 @@ export interface Remote {
   list(prefix: string): AsyncIterable<ObjectInfo>;
 
   /**
-   * The keys `list` would give, without their size, ETag and time. Optional, for backends
-   * where those cost a call per object (a directory: one lstat per file; S3 listings carry
-   * them for free, so S3 has none). listObjectsExcept uses it to stat only what it keeps.
+   * Optional, for backends where an object's size, ETag and time cost a call per object (a
+   * directory: one lstat per file; S3 listings carry them for free, so S3 has neither):
+   * listKeys gives the keys `list` would give without those facts, and listExcept gives what
+   * `list` gives minus the keys `skip` takes, looking only at the others.
    */
   listKeys?(prefix: string): AsyncIterable<string>;
+  listExcept?(prefix: string, skip: (key: string) => boolean): AsyncIterable<ObjectInfo>;
 
   /** Removes `key`; removing an absent key succeeds. */
   delete(key: string): Promise<void>;
@@ -126,29 +128,13 @@ export async function* listKeysOf(remote: Remote, prefix: string): AsyncIterable
 }
 
 /**
- * The objects under `prefix` whose key `skip` does not take, as `list` gives them. With a
- * backend's listKeys, only the kept keys are looked at (head, 64 at once), so remote gc pays
- * for the unreferenced chunks, not for the million referenced ones (docs/design.md §16). A
- * key that vanished between the listing and its head is left out, as a later list would.
+ * The objects under `prefix` whose key `skip` does not take, as `list` gives them: with a
+ * backend's listExcept, only the kept ones are looked at, so remote gc pays for the
+ * unreferenced chunks, not for the million referenced ones (docs/design.md §16).
  */
 export async function* listObjectsExcept(remote: Remote, prefix: string, skip: (key: string) => boolean): AsyncIterable<ObjectInfo> {
-  if (!remote.listKeys) {
-    for await (const o of remote.list(prefix)) if (!skip(o.key)) yield o;
-    return;
-  }
-  let batch: string[] = [];
-  const flush = async function* (keys: string[]): AsyncIterable<ObjectInfo> {
-    for (const info of await Promise.all(keys.map((k) => remote.head(k)))) if (info) yield info;
-  };
-  for await (const key of remote.listKeys(prefix)) {
-    if (skip(key)) continue;
-    batch.push(key);
-    if (batch.length === 64) {
-      yield* flush(batch);
-      batch = [];
-    }
-  }
-  yield* flush(batch);
+  if (remote.listExcept) yield* remote.listExcept(prefix, skip);
+  else for await (const o of remote.list(prefix)) if (!skip(o.key)) yield o;
 }
 
 /** Names the directory backend uses for its own files; keys may not collide with them. */
