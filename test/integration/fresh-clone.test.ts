@@ -37,7 +37,9 @@ describe('a fresh clone (modelctl.json, no .modelctl/)', () => {
     expect(init.code).toBe(0);
     const next = init.stdout.slice(init.stdout.indexOf('Next:'));
     expect(next).toContain('modelctl fetch');
-    expect(next).toContain('modelctl pull fraud@production');
+    // Nothing was promoted: the suggestion is the latest version (it works, below), not a stage.
+    expect(next).toContain('modelctl pull fraud@latest');
+    expect(next).not.toContain('@production');
     // Before fetching, the model modelctl.json declares is unknown here: the hint says fetch.
     const unfetched = runCli(clone, ['log', 'fraud', '--json']);
     expect(unfetched.code).toBe(3);

@@ -141,7 +141,7 @@ function renderInit(r: InitCommandResult, ctx: CommandContext): string {
     lines.push('  modelctl fetch                       # the versions, tags and stages pushed so far');
     // Not `@production`: nothing may have been promoted yet, and `ls` shows what was.
     lines.push('  modelctl ls                          # the models, their latest versions and stages');
-    lines.push(`  modelctl pull ${model ?? r.declared.models[0] ?? '<model>'}@latest         # or @<stage> once a version is promoted`);
+    lines.push(`  ${`modelctl pull ${model ?? r.declared.models[0] ?? '<model>'}@latest`.padEnd(36)} # or @<stage> once a version is promoted`);
   }
   if (model) lines.push(`  modelctl commit ${model} -m "first version"`);
   else if (r.declared.models.length > 1) for (const m of r.declared.models) lines.push(`  modelctl commit ${m} -m "first version"`);
