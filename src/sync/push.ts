@@ -151,6 +151,22 @@ export async function pushTo(repo: Repository, session: StoreSession, req: PushR
   const stages = await pushStages(repo, session, models, actor, held);
   const events = publishable(repo.db, session, unpushedEvents(repo.db, session.remoteId, models).filter((u) => !held.has(u.event.id)));
   await publishEvents(repo.db, session, events, limit);
+  return concludePush(repo, session, models, { uploaded, tags, stages, events: events.length, signatures, warnings }, 'remote');
+}
+
+/**
+ * The end of every push (bucket, folder or registry): stages that still differ from the
+ * remote's become warnings, the result is assembled, and a tag or stage conflict ends it in
+ * PUSH_CONFLICT carrying that result (throwOnRefConflicts).
+ */
+export function concludePush(
+  repo: Repository,
+  session: { remoteId: string; displayUrl: string },
+  models: ReadonlySet<string>,
+  parts: { uploaded: VersionUpload; tags: PushedTag[]; stages: PushedStage[]; events: number; signatures: { published: number; alreadyThere: number }; warnings: string[] },
+  where: 'remote' | 'registry',
+): PushResult {
+  const { uploaded, tags, stages, warnings } = parts;
   const differingStages = stageDifferences(repo.db, session.remoteId, models);
   for (const d of differingStages) warnings.push(describeDifference(repo.db, d, session.displayUrl));
   const { bytesUploaded, ...chunkCounts } = uploaded.chunks;
@@ -163,11 +179,11 @@ export async function pushTo(repo: Repository, session: StoreSession, req: PushR
     renumbered: uploaded.renumbered,
     tags,
     stages,
-    events: events.length,
-    signatures: { published: signatures.published, alreadyThere: signatures.alreadyThere },
+    events: parts.events,
+    signatures: { published: parts.signatures.published, alreadyThere: parts.signatures.alreadyThere },
     differingStages,
     warnings,
   };
-  throwOnRefConflicts(result, tags, stages, 'remote');
+  throwOnRefConflicts(result, tags, stages, where);
   return result;
 }

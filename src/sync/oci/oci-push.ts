@@ -27,9 +27,7 @@ import { resolveActor } from '../../workspace/identity.js';
 import type { Repository } from '../../workspace/repository.js';
 import type { PushedVersion } from '../claim-numbers.js';
 import { publishable } from '../publish-events.js';
-import { throwOnRefConflicts } from '../push-refs.js';
-import { selectPushVersions, type PushRequest, type PushResult, type SkippedVersion, type VersionUpload } from '../push.js';
-import { describeDifference, stageDifferences } from '../ref-differences.js';
+import { concludePush, selectPushVersions, type PushRequest, type PushResult, type SkippedVersion, type VersionUpload } from '../push.js';
 import { takeRemoteNumber, type Renumbered } from '../renumber.js';
 import { jobsOrDefault } from '../transfer-progress.js';
 import type { ChunkUpload } from '../upload-chunks.js';
@@ -323,23 +321,5 @@ export async function pushToRegistry(repo: Repository, session: OciSession, req:
     await appendEvents(session.repository(model), model, list);
     writeTransaction(repo.db, () => markEventsOnRemote(repo.db, session.remoteId, list.map((u) => u.event.id)));
   }
-  const differingStages = stageDifferences(repo.db, session.remoteId, models);
-  for (const d of differingStages) warnings.push(describeDifference(repo.db, d, session.displayUrl));
-  const { bytesUploaded, ...chunkCounts } = uploaded.chunks;
-  const result: PushResult = {
-    remote: session.displayUrl,
-    versions: uploaded.versions,
-    skipped: uploaded.skipped,
-    chunks: chunkCounts,
-    bytesUploaded,
-    renumbered: uploaded.renumbered,
-    tags,
-    stages,
-    events: events.length,
-    signatures: { published: 0, alreadyThere: 0 },
-    differingStages,
-    warnings,
-  };
-  throwOnRefConflicts(result, tags, stages, 'registry');
-  return result;
+  return concludePush(repo, session, models, { uploaded, tags, stages, events: events.length, signatures: { published: 0, alreadyThere: 0 }, warnings }, 'registry');
 }
