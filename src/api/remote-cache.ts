@@ -1,10 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { NotFoundError } from '../errors.js';
 import type { ManifestFile } from '../core/manifest.js';
 import { redactUrl } from '../core/redact.js';
-import { loadSettings, type Settings } from '../workspace/config.js';
-import { findRepo } from '../workspace/repo-paths.js';
+import { repositorySettings, type Settings } from '../workspace/config.js';
 import { downloadObjects } from '../sync/download-objects.js';
 import { chooseRemote, openRemoteSession, storeSessionOf, type RemoteSession } from '../sync/remote-session.js';
 import { META_DIR_NAME } from '../workspace/repo-paths.js';
@@ -101,13 +99,7 @@ export function defaultRemoteFetcher(repo: Repository): { ensureObjects(files: r
 
 /** The remote settings `remote` (a configured name or a URL) names from `cwd`, and a key for it. */
 export async function resolveRemoteSpec(cwd: string, remote: string | undefined, env: NodeJS.ProcessEnv): Promise<{ settings: Settings | null; key: string }> {
-  let settings: Settings | null = null;
-  try {
-    const outer = findRepo(cwd, env);
-    settings = await loadSettings(outer.root, outer.metaDir, env);
-  } catch (err) {
-    if (!(err instanceof NotFoundError)) throw err;
-  }
+  const settings = (await repositorySettings(cwd, env))?.settings ?? null;
   const { spec } = chooseRemote(settings, { remote }, env);
   return { settings, key: `${redactUrl(spec.url)} ${spec.endpoint ?? ''}`.trim() };
 }

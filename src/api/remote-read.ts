@@ -1,8 +1,8 @@
 import { redactUrl } from '../core/redact.js';
-import { ModelctlError, NotFoundError } from '../errors.js';
+import { ModelctlError } from '../errors.js';
 import { join } from 'node:path';
-import { SHARED_CONFIG_FILE, loadSettings, readConfigFile, resolveSettings, type Settings } from '../workspace/config.js';
-import { findRepo, sharedSettingsAbove } from '../workspace/repo-paths.js';
+import { SHARED_CONFIG_FILE, readConfigFile, repositorySettings, resolveSettings, type Settings } from '../workspace/config.js';
+import { sharedSettingsAbove } from '../workspace/repo-paths.js';
 import type { RemoteTarget } from '../sync/remote-session.js';
 import { withRepository, withTemporaryRepository, type CommonOptions, type Repository } from '../workspace/repository.js';
 
@@ -19,21 +19,15 @@ export async function withReadRepository<T>(opts: ReadTarget, model: string | un
   if (!opts.remote) return withRepository(opts, fn);
   const cwd = opts.cwd ?? process.cwd();
   const env = opts.env ?? process.env;
-  let settings: Settings | null = null;
   // A configured remote's relative path starts at its repository's root, as everywhere else.
-  let base = cwd;
-  try {
-    const outer = findRepo(cwd, env);
-    settings = await loadSettings(outer.root, outer.metaDir, env);
-    base = outer.root;
-  } catch (err) {
-    if (!(err instanceof NotFoundError)) throw err;
-    // A fresh clone (modelctl.json, no .modelctl/ yet): its remotes and stages still name what to read.
-    const shared = sharedSettingsAbove(cwd);
-    if (shared) {
-      settings = resolveSettings(await readConfigFile(join(shared, SHARED_CONFIG_FILE)), {}, env);
-      base = shared;
-    }
+  const outer = await repositorySettings(cwd, env);
+  let settings: Settings | null = outer?.settings ?? null;
+  let base = outer?.root ?? cwd;
+  // A fresh clone (modelctl.json, no .modelctl/ yet): its remotes and stages still name what to read.
+  const shared = outer ? null : sharedSettingsAbove(cwd);
+  if (shared) {
+    settings = resolveSettings(await readConfigFile(join(shared, SHARED_CONFIG_FILE)), {}, env);
+    base = shared;
   }
   // The temporary repository is its own: MODELCTL_DIR names the user's.
   const { MODELCTL_DIR: _ignored, ...scratchEnv } = env;

@@ -18,8 +18,7 @@ import {
   type PlaceMode,
 } from '../workspace/deploy-folder.js';
 import { writeJsonAtomic } from '../workspace/atomic-file.js';
-import { loadSettings, type Settings } from '../workspace/config.js';
-import { findRepo } from '../workspace/repo-paths.js';
+import { repositorySettings, type Settings } from '../workspace/config.js';
 import { folderSettings } from '../workspace/trusted-keys.js';
 import { barrier } from '../store/test-barrier.js';
 import { stagesOfVersion } from '../store/version-records.js';
@@ -363,13 +362,7 @@ function isSignatureFailure(failed: WatchState['failed']): boolean {
 
 /** Where watch's signature policy comes from: the repository around `cwd`, else a modelctl.json in it (or none). */
 async function signaturePolicyOf(cwd: string, env: NodeJS.ProcessEnv): Promise<{ settings: Settings | null; root: string }> {
-  try {
-    const repo = findRepo(cwd, env);
-    return { settings: await loadSettings(repo.root, repo.metaDir, env), root: repo.root };
-  } catch (err) {
-    if (!(err instanceof NotFoundError)) throw err;
-  }
-  return { settings: await folderSettings(cwd, env), root: cwd };
+  return (await repositorySettings(cwd, env)) ?? { settings: await folderSettings(cwd, env), root: cwd };
 }
 
 /** A deploy that failed for this version (not the network): remembered, not retried. */

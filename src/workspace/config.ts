@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import { readRegularFileSync } from '../store/regular-file.js';
-import { UsageError, fsError, isErrnoException } from '../errors.js';
+import { NotFoundError, UsageError, fsError, isErrnoException } from '../errors.js';
 import { canonicalJson } from '../core/canonical-json.js';
 import { parseUntrustedJson } from '../core/untrusted-json.js';
 import type { ConfigFile, ModelSettingsEntry, RemoteSettings, StagePolicy } from './settings-schema.js';
+import { findRepo } from './repo-paths.js';
 import { rememberAccepted, wasAccepted } from './settings-verdicts.js';
 
 export type { ConfigFile, RemoteSettings, StagePolicy } from './settings-schema.js';
@@ -105,4 +106,19 @@ export function resolveSettings(shared: ConfigFile, local: ConfigFile, env: Node
 export async function loadSettings(root: string, metaDir: string, env: NodeJS.ProcessEnv = process.env): Promise<Settings> {
   const [shared, local] = await Promise.all([readConfigFile(join(root, SHARED_CONFIG_FILE), metaDir), readConfigFile(join(metaDir, LOCAL_CONFIG_FILE), metaDir)]);
   return resolveSettings(shared, local, env);
+}
+
+/**
+ * The settings and root of the repository around `cwd`, or null outside any: for commands
+ * that also run without a repository (`--remote` reads, serve/watch caches). Each caller
+ * decides what stands in for it then (a modelctl.json above or here, or nothing).
+ */
+export async function repositorySettings(cwd: string, env: NodeJS.ProcessEnv): Promise<{ settings: Settings; root: string } | null> {
+  try {
+    const repo = findRepo(cwd, env);
+    return { settings: await loadSettings(repo.root, repo.metaDir, env), root: repo.root };
+  } catch (err) {
+    if (err instanceof NotFoundError) return null;
+    throw err;
+  }
 }
