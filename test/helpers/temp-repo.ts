@@ -28,6 +28,15 @@ export function tempRepo(): string {
   return d;
 }
 
+/** A fresh repository whose default remote `origin` is a new, empty folder remote (`registry`). */
+export function tempRepoWithFolderRemote(): { repo: string; registry: string } {
+  const repo = tempRepo();
+  const registry = join(tempDir(), 'registry');
+  const added = runCli(repo, ['remote', 'add', 'origin', registry, '--default']);
+  if (added.code !== 0) throw new Error(`remote add failed: ${added.stderr}`);
+  return { repo, registry };
+}
+
 /** Writes a file (creating folders) and returns its absolute path. */
 export function writeFile(root: string, rel: string, content: string | Buffer): string {
   const p = join(root, rel);

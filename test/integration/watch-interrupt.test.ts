@@ -9,13 +9,11 @@ import { readFileSync, readdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Barriers } from '../helpers/barriers.js';
-import { BIN, pseudoRandomBytes, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
+import { BIN, pseudoRandomBytes, runCli, tempDir, writeFile, tempRepoWithFolderRemote } from '../helpers/temp-repo.js';
 
 describe('watch: SIGTERM mid-download', () => {
   it('leaves the old version in place and no partial folder, exits 130, and the next run deploys', async () => {
-    const team = tempRepo();
-    const registry = join(tempDir(), 'registry');
-    expect(runCli(team, ['remote', 'add', 'origin', registry, '--default']).code).toBe(0);
+    const { repo: team, registry } = tempRepoWithFolderRemote();
     writeFile(team, 'model/w.bin', 'one\n');
     expect(runCli(team, ['commit', 'fraud', 'model/', '-m', 'v1']).code).toBe(0);
     writeFile(team, 'model/w.bin', pseudoRandomBytes(24 * 1024 * 1024, 7));

@@ -10,7 +10,7 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeKeyPair } from '../helpers/oms-fixtures.js';
-import { BIN, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
+import { BIN, runCli, tempDir, writeFile, tempRepoWithFolderRemote } from '../helpers/temp-repo.js';
 
 interface WatchLine {
   event: string;
@@ -21,9 +21,7 @@ interface WatchLine {
 
 describe('watch: the signature gate', () => {
   it('refuses an unsigned version at a stage that requires signatures, keeps running, and places a signed one', async () => {
-    const team = tempRepo();
-    const registry = join(tempDir(), 'registry');
-    expect(runCli(team, ['remote', 'add', 'origin', registry, '--default']).code).toBe(0);
+    const { repo: team, registry } = tempRepoWithFolderRemote();
     for (const n of [1, 2]) {
       writeFile(team, 'model/w.bin', `weights ${n}\n`);
       expect(runCli(team, ['commit', 'fraud', 'model/', '-m', `v${n}`]).code).toBe(0);
@@ -86,9 +84,7 @@ describe('watch: the signature gate', () => {
   }, 90_000);
 
   it('without --out, the hook is not run for an unsigned version', () => {
-    const team = tempRepo();
-    const registry = join(tempDir(), 'registry');
-    expect(runCli(team, ['remote', 'add', 'origin', registry, '--default']).code).toBe(0);
+    const { repo: team, registry } = tempRepoWithFolderRemote();
     writeFile(team, 'model/w.bin', 'weights\n');
     expect(runCli(team, ['commit', 'fraud', 'model/', '-m', 'v1']).code).toBe(0);
     writeKeyPair(team, 'release', { type: 'ec', curve: 'prime256v1' });

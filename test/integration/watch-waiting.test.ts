@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
+import { runCli, tempDir, writeFile, tempRepoWithFolderRemote } from '../helpers/temp-repo.js';
 
 interface WatchLine {
   level: string;
@@ -19,9 +19,7 @@ const lines = (stdout: string): WatchLine[] => stdout.split('\n').filter(Boolean
 
 describe('watch while nothing resolves', () => {
   it('names the closest model for a model the remote lacks, and --once promises no second look', () => {
-    const team = tempRepo();
-    const registry = join(tempDir(), 'registry');
-    expect(runCli(team, ['remote', 'add', 'origin', registry, '--default']).code).toBe(0);
+    const { repo: team, registry } = tempRepoWithFolderRemote();
     writeFile(team, 'model/w.bin', 'one\n');
     expect(runCli(team, ['commit', 'fraud', 'model/', '-m', 'one']).code).toBe(0);
     expect(runCli(team, ['push']).code).toBe(0);

@@ -7,13 +7,11 @@ import { spawn } from 'node:child_process';
 import { lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
+import { BIN, runCli, tempDir, writeFile, tempRepoWithFolderRemote } from '../helpers/temp-repo.js';
 
 describe('watch', () => {
   it('finishes a running hook on SIGTERM before it exits, and a restart deploys nothing again', async () => {
-    const team = tempRepo();
-    const registry = join(tempDir(), 'registry');
-    expect(runCli(team, ['remote', 'add', 'origin', registry, '--default']).code).toBe(0);
+    const { repo: team, registry } = tempRepoWithFolderRemote();
     writeFile(team, 'model/w.bin', 'one\n');
     expect(runCli(team, ['commit', 'fraud', 'model/', '-m', 'one']).code).toBe(0);
     expect(runCli(team, ['push']).code).toBe(0);
@@ -42,9 +40,7 @@ describe('watch', () => {
   }, 60_000);
 
   it('--place rename keeps --out a real folder, switches it, and switches back when the hook fails', () => {
-    const team = tempRepo();
-    const registry = join(tempDir(), 'registry');
-    expect(runCli(team, ['remote', 'add', 'origin', registry, '--default']).code).toBe(0);
+    const { repo: team, registry } = tempRepoWithFolderRemote();
     for (const n of [1, 2]) {
       writeFile(team, 'model/w.bin', `w${n}\n`);
       expect(runCli(team, ['commit', 'fraud', 'model/', '-m', `v${n}`]).code).toBe(0);
