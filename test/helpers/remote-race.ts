@@ -13,11 +13,12 @@ import { history } from '../../src/api/history.js';
 import { show } from '../../src/api/show.js';
 import type { AuditEvent } from '../../src/core/events.js';
 import { NotFoundError } from '../../src/errors.js';
+import { createDirectoryRemote } from '../../src/remote/directory.js';
 import type { Remote } from '../../src/remote/remote.js';
 import { commitVersion } from '../integration/lifecycle-helpers.js';
 import { runCliAsync, type AsyncRun } from './temp-repo.js';
 import type { FaultProxy } from './fault-proxy.js';
-import { pseudoRandomBytes, tempRepo, writeFile } from './temp-repo.js';
+import { pseudoRandomBytes, tempDir, tempRepo, writeFile } from './temp-repo.js';
 
 /** Makes two writers' conditional writes of one key meet: `begin` before the commands start, `release` once both wait. */
 export interface WriteBarrier {
@@ -50,6 +51,12 @@ export function directoryBarrier(root: string, key: string): WriteBarrier {
     bothWaiting: () => waitFor(() => existsSync(dir) && readdirSync(dir).filter((n) => n.startsWith('.~modelctl-tmp-')).length >= 2, 30_000, `two writers waiting on ${key}`),
     release: () => rmSync(lock, { force: true }),
   };
+}
+
+/** A fresh directory remote to race on, its writes held by directoryBarrier. */
+export function directoryRace(): RaceRemote {
+  const root = join(tempDir(), 'registry');
+  return { url: root, addArgs: [], env: {}, holdWrites: (key) => directoryBarrier(root, key), remote: createDirectoryRemote({ root }) };
 }
 
 /** A barrier for an S3 store behind the fault proxy: the proxy parks both PUTs of the key, then forwards them together. */

@@ -4,24 +4,11 @@
  * --push of one new name (exactly one creates it). test/helpers/remote-race.ts has the
  * rounds and the checks. MODELCTL_RACE_ROUNDS sets the rounds (default 4).
  */
-import { join } from 'node:path';
 import { describe, it } from 'vitest';
-import { createDirectoryRemote } from '../../src/remote/directory.js';
-import { directoryBarrier, raceTags, raceVersionNumbers, type RaceRemote } from '../helpers/remote-race.js';
-import { tempDir } from '../helpers/temp-repo.js';
+import { directoryRace, raceTags, raceVersionNumbers } from '../helpers/remote-race.js';
 
 const ROUNDS = Number(process.env.MODELCTL_RACE_ROUNDS ?? 4);
 
-function directoryRace(): RaceRemote {
-  const root = join(tempDir(), 'registry');
-  return {
-    url: root,
-    addArgs: [],
-    env: {},
-    holdWrites: (key) => directoryBarrier(root, key),
-    remote: createDirectoryRemote({ root }),
-  };
-}
 
 describe('two repositories racing on one directory remote: numbers and tags', () => {
   it(`concurrent pushes of new versions of one model, ${ROUNDS} rounds: numbers never collide, the loser is renumbered`, async () => {

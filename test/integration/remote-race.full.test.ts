@@ -8,25 +8,12 @@
  *
  * MODELCTL_RACE_ROUNDS sets the rounds (default 10).
  */
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createDirectoryRemote } from '../../src/remote/directory.js';
-import { directoryBarrier, expectOk, raceStagePromotions, twoRepositories, type RaceRemote } from '../helpers/remote-race.js';
+import { directoryRace, expectOk, raceStagePromotions, twoRepositories } from '../helpers/remote-race.js';
 import { runCliAsync } from './lifecycle-helpers.js';
-import { tempDir } from '../helpers/temp-repo.js';
 
 const ROUNDS = Number(process.env.MODELCTL_RACE_ROUNDS ?? 10);
 
-function directoryRace(): RaceRemote {
-  const root = join(tempDir(), 'registry');
-  return {
-    url: root,
-    addArgs: [],
-    env: {},
-    holdWrites: (key) => directoryBarrier(root, key),
-    remote: createDirectoryRemote({ root }),
-  };
-}
 
 describe('two repositories racing on one directory remote', () => {
   it(`promote --push of one stage, ${ROUNDS} rounds: exactly one wins each round, the loser exits 4 and changes nothing, no event lost`, async () => {
