@@ -60,14 +60,22 @@ export function pseudoRandomBytes(n: number, seed = 1): Buffer {
   return out;
 }
 
-export interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
+/** What a run printed, read as the CLI's --json output. */
+interface JsonOutput {
   /** stdout parsed as JSON (for --json runs). */
   json<T = any>(): T;
   /** The {"error":…} document printed on stderr with --json. */
-  error(): { code: string; message: string; hint: string | null; exitCode: number };
+  error(): { code: string; message: string; hint: string | null; exitCode: number; data: any };
+}
+
+function jsonOutput(stdout: string, stderr: string): JsonOutput {
+  return { json: () => JSON.parse(stdout), error: () => JSON.parse(stderr.trim().split('\n').pop() as string).error };
+}
+
+export interface CliRun extends JsonOutput {
+  code: number;
+  stdout: string;
+  stderr: string;
 }
 
 /** Runs the built CLI synchronously in `cwd` with CI=1 (no prompts) and no colour. */
@@ -83,12 +91,11 @@ export function runCli(cwd: string, args: string[], opts: { env?: NodeJS.Process
     code: r.status ?? 128,
     stdout: r.stdout,
     stderr: r.stderr,
-    json: () => JSON.parse(r.stdout),
-    error: () => JSON.parse(r.stderr.trim().split('\n').pop() as string).error,
+    ...jsonOutput(r.stdout, r.stderr),
   };
 }
 
-export interface AsyncRun {
+export interface AsyncRun extends JsonOutput {
   code: number | null;
   signal: NodeJS.Signals | null;
   stdout: string;
@@ -124,7 +131,7 @@ export function runCliAsync(
     }, opts.timeoutMs ?? 30_000);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, timedOut });
+      resolve({ code, signal, stdout, stderr, timedOut, ...jsonOutput(stdout, stderr) });
     });
     child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input ?? '');

@@ -7,7 +7,7 @@ import { commitVersion, lifecycleRepo, runCliAsync, stageHolder, type AsyncRun }
 const hasScript = spawnSync('script', ['-qec', 'test -t 0', '/dev/null'], { stdio: ['pipe', 'ignore', 'ignore'], input: '', timeout: 10_000 }).status === 0;
 
 /** Runs the CLI on a pseudo-terminal (util-linux `script`), typing `answer` when given. */
-function runOnTty(cwd: string, args: string[], env: Record<string, string | undefined>, answer?: string, timeoutMs = 20_000): Promise<AsyncRun> {
+function runOnTty(cwd: string, args: string[], env: Record<string, string | undefined>, answer?: string, timeoutMs = 20_000): Promise<Omit<AsyncRun, 'json' | 'error'>> {
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   const command = [process.execPath, BIN, ...args].map(q).join(' ');
   const childEnv: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };

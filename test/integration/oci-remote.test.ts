@@ -18,7 +18,7 @@ import { RegistryClient } from '../../src/remote/oci/registry-client.js';
 import { RegistryRepository } from '../../src/remote/oci/registry-repository.js';
 import { pushHandArtifact, sha256, tarOf } from '../helpers/oci-artifacts.js';
 import { dockerConfigDir, registryAvailable, startRegistry, type RegistryHandle } from '../helpers/oci-registry.js';
-import { runCliAsync, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
+import { runCliAsync, tempDir, tempRepo, writeFile, type AsyncRun } from '../helpers/temp-repo.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'tensors');
 const skopeo = existsSync('/usr/bin/skopeo');
@@ -28,20 +28,8 @@ let dockerConfig: string;
 let env: Record<string, string>;
 const creds = () => ({ kind: 'basic' as const, username: reg.username, password: reg.password, source: 'test' });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  json<T = any>(): T;
-  error(): { code: string; exitCode: number };
-}
-async function cli(cwd: string, args: string[], extraEnv: Record<string, string | undefined> = {}): Promise<Run> {
-  const r = await runCliAsync(cwd, args, { env: { ...env, ...extraEnv }, timeoutMs: 120_000 });
-  return {
-    ...r,
-    json: () => JSON.parse(r.stdout),
-    error: () => JSON.parse(r.stderr.trim().split('\n').pop() as string).error,
-  };
+function cli(cwd: string, args: string[], extraEnv: Record<string, string | undefined> = {}): Promise<AsyncRun> {
+  return runCliAsync(cwd, args, { env: { ...env, ...extraEnv }, timeoutMs: 120_000 });
 }
 
 /** The model's audit events, oldest first. */

@@ -18,24 +18,12 @@ import { RegistryClient } from '../../src/remote/oci/registry-client.js';
 import { RegistryRepository } from '../../src/remote/oci/registry-repository.js';
 import { sha256 } from '../helpers/oci-artifacts.js';
 import { registryAvailable, startRegistry, type RegistryHandle } from '../helpers/oci-registry.js';
-import { BIN, runCliAsync, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
+import { BIN, runCliAsync, tempDir, tempRepo, writeFile, type AsyncRun } from '../helpers/temp-repo.js';
 
 const MiB = 1024 * 1024;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  json<T = any>(): T;
-  error(): { code: string; exitCode: number };
-}
-async function cli(cwd: string, args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
-  const r = await runCliAsync(cwd, args, { env, timeoutMs: 120_000 });
-  return {
-    ...r,
-    json: () => JSON.parse(r.stdout),
-    error: () => JSON.parse(r.stderr.trim().split('\n').pop() as string).error,
-  };
+function cli(cwd: string, args: string[], env: Record<string, string | undefined> = {}): Promise<AsyncRun> {
+  return runCliAsync(cwd, args, { env, timeoutMs: 120_000 });
 }
 
 /** A clone with model `m` of `files` random files of `size` bytes, committed. */

@@ -14,10 +14,10 @@ import { Barriers } from '../helpers/barriers.js';
 import { pseudoRandomBytes, runCli, runCliAsync, tempDir, tempRepo, writeFile, type AsyncRun } from '../helpers/temp-repo.js';
 
 /** Runs the CLI with a timer: a command that hangs is killed after 20 s and fails the test. */
-async function timed(cwd: string, args: string[], env: Record<string, string> = {}): Promise<AsyncRun & { json(): any; error(): any }> {
+async function timed(cwd: string, args: string[], env: Record<string, string> = {}): Promise<AsyncRun> {
   const r = await runCliAsync(cwd, args, { env, timeoutMs: 20_000 });
   expect(r.timedOut, `${args.join(' ')} did not end`).toBe(false);
-  return { ...r, json: () => JSON.parse(r.stdout), error: () => JSON.parse(r.stderr.trim().split('\n').pop() as string).error };
+  return r;
 }
 
 function mkfifo(path: string): void {

@@ -12,15 +12,8 @@ import { describe, expect, it } from 'vitest';
 import { pseudoRandomBytes, runCliAsync, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
 
 /** The CLI run without blocking the worker (a test of many synchronous runs starves vitest's RPC). */
-async function runCli(cwd: string, args: string[]) {
-  const r = await runCliAsync(cwd, args, { timeoutMs: 120_000 });
-  return {
-    code: r.code,
-    stdout: r.stdout,
-    stderr: r.stderr,
-    json: () => JSON.parse(r.stdout),
-    error: () => JSON.parse(r.stderr.trim().split('\n').pop() as string).error,
-  };
+function runCli(cwd: string, args: string[]) {
+  return runCliAsync(cwd, args, { timeoutMs: 120_000 });
 }
 
 interface Team {
@@ -64,7 +57,7 @@ const holder = async (repo: string, stage: string) => {
 };
 
 /** The error of a stale --push names the ref, who moved it, when, to which version, and the fix. */
-function expectStaleRefError(err: { code: string; message: string; hint: string; data: { name: string; remoteVersion: string | null; movedBy: string | null; movedAt: string | null } }, name: string, doc: { version: string; actor: string }) {
+function expectStaleRefError(err: { code: string; message: string; hint: string | null; data: { name: string; remoteVersion: string | null; movedBy: string | null; movedAt: string | null } }, name: string, doc: { version: string; actor: string }) {
   expect(err.data.name).toBe(name);
   expect(err.data.remoteVersion).toBe(doc.version);
   expect(err.data.movedBy).toBe(doc.actor);
