@@ -37,14 +37,7 @@ export async function buildProgram(argv?: readonly string[]): Promise<Command> {
 export function commandPath(program: Command, args: readonly string[]): string[] {
   const path: string[] = [];
   let cmd = program;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === '--') break;
-    if (a === '-C') {
-      i++;
-      continue;
-    }
-    if (a.startsWith('-')) continue;
+  for (const a of commandWords(args)) {
     const sub = cmd.commands.find((c) => c.name() === a || c.aliases().includes(a));
     if (!sub) break;
     path.push(sub.name());
@@ -63,14 +56,7 @@ function checked(program: Command, argv: readonly string[] | undefined): Command
   const args = argv?.slice(2) ?? [];
   if (!args.some((a) => a === '--help' || a === '-h')) return program;
   let cmd = program;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === '--') break;
-    if (a === '-C') {
-      i++;
-      continue;
-    }
-    if (a.startsWith('-')) continue;
+  for (const a of commandWords(args)) {
     const visible = cmd.commands.filter((c) => !(c as unknown as { _hidden?: boolean })._hidden);
     if (visible.length === 0) break; // the rest are the command's own arguments
     const sub = cmd.commands.find((c) => c.name() === a || c.aliases().includes(a));
@@ -100,19 +86,20 @@ function add(program: Command, register: Register): void {
   withGlobalOptionsDeep(register(program));
 }
 
-/** The first argument that is not a global option (or the value of -C). */
+/** The first argument that is not an option (or the value of -C). */
 function commandName(args: readonly string[]): string | null {
+  for (const a of commandWords(args)) return a;
+  return null;
+}
+
+/** The arguments before `--` that are neither options nor the value of -C: command names, then the command's own arguments. */
+function* commandWords(args: readonly string[]): Generator<string> {
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
-    if (a === '--') return null;
-    if (a === '-C') {
-      i++;
-      continue;
-    }
-    if (a.startsWith('-')) continue;
-    return a;
+    if (a === '--') return;
+    if (a === '-C') i++;
+    else if (!a.startsWith('-')) yield a;
   }
-  return null;
 }
 
 /** The registrar of command `name` by the file naming convention, or null to register all. */
