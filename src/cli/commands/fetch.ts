@@ -2,26 +2,25 @@ import type { Command } from 'commander';
 import type { FetchResult } from '../../api/fetch.js';
 import { IntegrityError } from '../../errors.js';
 import { action } from '../action.js';
-import { withEndpointOptions } from '../remote-options.js';
+import { remoteTargetOf, withEndpointOptions, withPlainHttpOption } from '../remote-options.js';
 import { countOf } from '../format.js';
 import { parseJobs } from './push.js';
 
 /** `modelctl fetch [model]`. */
 export function registerFetch(program: Command): Command {
-  return withEndpointOptions(
+  return withPlainHttpOption(withEndpointOptions(
     program
       .command('fetch')
       .description("bring the remote's versions, tags, stages and events into the index (no file bytes)")
       .argument('[model]', 'one model (default: all)')
       .option('-r, --remote <name|url>', 'remote (default: the default remote)')
-      .option('-j, --jobs <n>', 'requests in flight (default 8)')
-      .option('--plain-http', 'with an oci:// URL: plain HTTP to a registry that is not on this machine'),
-  )
+      .option('-j, --jobs <n>', 'requests in flight (default 8)'),
+  ))
     .addHelpText('after', '\nExamples:\n  modelctl fetch\n  modelctl fetch fraud --remote origin\n  modelctl fetch fraud --remote oci://ghcr.io/acme/models\n  modelctl fetch --remote s3://ml-registry/team --endpoint http://minio:9000 --region us-east-1')
     .action(
       action<{ remote?: string; endpoint?: string; region?: string; jobs?: string; plainHttp?: boolean }>(async (ctx, opts, model?: string) => {
         const { fetch } = await import('../../api/fetch.js');
-        const result = await fetch({ cwd: ctx.cwd, model, remote: opts.remote, endpoint: opts.endpoint, region: opts.region, plainHttp: opts.plainHttp, jobs: parseJobs(opts.jobs) });
+        const result = await fetch({ cwd: ctx.cwd, model, ...remoteTargetOf(opts), jobs: parseJobs(opts.jobs) });
         ctx.out.warnAll(result);
         // Everything valid was brought; documents that failed their checks end it in exit 6,
         // with the error of the first (and every rejected key in data) as the --json document.

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { StageMoveResult } from '../../api/stage-move.js';
 import { action } from '../action.js';
-import { withEndpointOptions } from '../remote-options.js';
+import { remoteTargetOf, withEndpointOptions } from '../remote-options.js';
 import { reportHooks } from '../hook-report.js';
 import { reportLock } from '../lock-report.js';
 import type { LockUpdate } from '../../api/lock-update.js';
@@ -51,9 +51,7 @@ Examples:
         const { promote } = await import('../../api/promote.js');
         const result = await promote({
           push: opts.push,
-          remote: opts.remote,
-          endpoint: opts.endpoint,
-          region: opts.region,
+          ...remoteTargetOf(opts),
           cwd: ctx.cwd,
           ref,
           to: opts.to,

@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import type { PullResult } from '../../api/pull.js';
 import type { LinkMode } from '../../workspace/materialize.js';
 import { action, collect } from '../action.js';
-import { withEndpointOptions } from '../remote-options.js';
+import { remoteTargetOf, withEndpointOptions, withPlainHttpOption } from '../remote-options.js';
 import { reportLock } from '../lock-report.js';
 import { countOf, formatBytes } from '../format.js';
 import { progressBar } from '../progress.js';
@@ -11,7 +11,7 @@ import { parseJobs } from './push.js';
 
 /** `modelctl pull <ref>`. */
 export function registerPull(program: Command): Command {
-  return withEndpointOptions(
+  return withPlainHttpOption(withEndpointOptions(
     program
       .command('pull')
       .description('download a version (only missing chunks), verify it and check it out; works without a repository given --remote <url>')
@@ -23,9 +23,8 @@ export function registerPull(program: Command): Command {
       .addOption(new Option('--link <mode>', 'how to place files').choices(['auto', 'reflink', 'hardlink', 'copy']))
       .option('-f, --force', 'overwrite files with local changes')
       .option('--lock', 'record the version in modelctl.lock (default: the lock setting; not with --out)')
-      .option('--plain-http', 'with an oci:// URL: plain HTTP to a registry that is not on this machine')
       .option('--signed-by <key>', 'refuse unless this key signed the version (a trust.keys name or a PEM public key file; repeatable)', collect, []),
-  )
+  ))
     .addHelpText(
       'after',
       '\nExamples:\n  modelctl pull fraud@production\n  modelctl pull fraud@production --remote s3://ml-registry/team --out ./model   # in CI, no repository needed\n  modelctl pull fraud@production --remote s3://ml-registry/team --out ./serving --strip-components 1   # model/w.bin → ./serving/w.bin\n  modelctl pull fraud@production --remote s3://ml-registry/team --out ./model --signed-by keys/release.pub   # verified before anything is written; ./model/model.sig\n  modelctl pull fraud@production --remote oci://ghcr.io/acme/models --out ./model   # from an OCI registry (CNCF ModelPack)\n  modelctl pull model@v1 --remote oci://registry.example/hand/model --out ./model   # an artifact modelctl did not make: the repository\'s last segment is the model, the OCI tag the selector',
@@ -38,7 +37,7 @@ export function registerPull(program: Command): Command {
         const bar = await progressBar(ctx, 'pull');
         let result: PullResult;
         try {
-          result = await pull({ cwd: ctx.cwd, ref, remote: opts.remote, endpoint: opts.endpoint, region: opts.region, plainHttp: opts.plainHttp, out: opts.out, jobs, link: opts.link, force: opts.force, lock: opts.lock, stripComponents, signedBy: opts.signedBy, onProgress: bar.listener });
+          result = await pull({ cwd: ctx.cwd, ref, ...remoteTargetOf(opts), out: opts.out, jobs, link: opts.link, force: opts.force, lock: opts.lock, stripComponents, signedBy: opts.signedBy, onProgress: bar.listener });
         } finally {
           bar.stop();
         }

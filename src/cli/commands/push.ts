@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { PushResult } from '../../api/push.js';
 import { UsageError } from '../../errors.js';
 import { action } from '../action.js';
-import { withEndpointOptions } from '../remote-options.js';
+import { remoteTargetOf, withEndpointOptions, withPlainHttpOption } from '../remote-options.js';
 import { countOf, formatBytes } from '../format.js';
 import { progressBar } from '../progress.js';
 
@@ -16,16 +16,15 @@ export function parseJobs(v: string | undefined): number | undefined {
 
 /** `modelctl push [refs…]`. */
 export function registerPush(program: Command): Command {
-  return withEndpointOptions(
+  return withPlainHttpOption(withEndpointOptions(
     program
       .command('push')
       .description('upload versions, tags, stages and events the remote lacks')
       .argument('[refs...]', 'models (all their versions) or references (one version); default: everything')
       .option('--all', 'push every model (the default when no refs are given)')
       .option('-r, --remote <name|url>', 'remote (default: the default remote)')
-      .option('-j, --jobs <n>', 'requests in flight (default 8)')
-      .option('--plain-http', 'with an oci:// URL: plain HTTP to a registry that is not on this machine'),
-  )
+      .option('-j, --jobs <n>', 'requests in flight (default 8)'),
+  ))
     .addHelpText('after', '\nExamples:\n  modelctl push\n  modelctl push fraud --remote origin\n  modelctl push fraud@v3 --jobs 32\n  modelctl push fraud --remote oci://ghcr.io/acme/models   # a CNCF ModelPack artifact per version')
     .action(
       action<{ all?: boolean; remote?: string; endpoint?: string; region?: string; jobs?: string; plainHttp?: boolean }>(async (ctx, opts, refs: string[]) => {
@@ -35,7 +34,7 @@ export function registerPush(program: Command): Command {
         const bar = await progressBar(ctx, 'push');
         let result: PushResult;
         try {
-          result = await push({ cwd: ctx.cwd, refs, remote: opts.remote, endpoint: opts.endpoint, region: opts.region, plainHttp: opts.plainHttp, jobs, argv: ctx.argv, onProgress: bar.listener });
+          result = await push({ cwd: ctx.cwd, refs, ...remoteTargetOf(opts), jobs, argv: ctx.argv, onProgress: bar.listener });
         } finally {
           bar.stop();
         }

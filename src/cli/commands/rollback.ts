@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { action } from '../action.js';
-import { withEndpointOptions } from '../remote-options.js';
+import { remoteTargetOf, withEndpointOptions } from '../remote-options.js';
 import { stageConfirmer } from '../stage-confirm.js';
 import { reportStageMove } from './promote.js';
 
@@ -47,9 +47,7 @@ Examples:
         const { rollback } = await import('../../api/rollback.js');
         const result = await rollback({
           push: opts.push,
-          remote: opts.remote,
-          endpoint: opts.endpoint,
-          region: opts.region,
+          ...remoteTargetOf(opts),
           cwd: ctx.cwd,
           model,
           stage: opts.stage,

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import type { DeleteTagResult, TagResult } from '../../api/tag.js';
 import { action } from '../action.js';
-import { withEndpointOptions } from '../remote-options.js';
+import { remoteTargetOf, withEndpointOptions } from '../remote-options.js';
 
 interface TagFlags {
   message?: string;
@@ -48,7 +48,7 @@ Examples:
           return;
         }
         if (name === undefined) throw new UsageError('USAGE', 'missing tag name', { hint: 'write modelctl tag <ref> <name>, e.g. modelctl tag fraud@v3 1.4.0' });
-        const result = await api.tag({ cwd: ctx.cwd, ref, name, message: opts.message, force: opts.force, argv: ctx.argv, push: opts.push, remote: opts.remote, endpoint: opts.endpoint, region: opts.region });
+        const result = await api.tag({ cwd: ctx.cwd, ref, name, message: opts.message, force: opts.force, argv: ctx.argv, push: opts.push, ...remoteTargetOf(opts) });
         ctx.out.warnAll(result);
         ctx.out.result(result, (r: TagResult) => {
           const v = `${r.version.ref} (${r.version.shortId})`;
