@@ -14,7 +14,8 @@ import { sha256OfDigest } from '../../core/modelpack.js';
 import { pairFileLayers, parseOciManifest } from '../../core/oci-artifact.js';
 import { downloadBlob } from '../../remote/oci/blob-download.js';
 import type { RegistryRepository } from '../../remote/oci/registry-repository.js';
-import { ChunkHasher } from '../../store/hash-file.js';
+import { FollowHasher } from '../../store/follow-hash.js';
+import type { HashedFile } from '../../store/hash-file.js';
 import { writeTransaction } from '../../store/index-db.js';
 import { barrier } from '../../store/test-barrier.js';
 import { recordObject } from '../../store/version-records.js';
@@ -71,8 +72,8 @@ export async function downloadFromRegistry(repo: Repository, session: OciSession
 }
 
 /**
- * Downloads one file's blob and checks it in the same pass: the bytes are chunked and hashed
- * as they stream, and the file digest they make must be the one the version manifest names
+ * Downloads one file's blob and checks it in the same pass: the file is chunked and hashed
+ * as it is written (on a thread of its own, follow-hash.ts), and the file digest they make must be the one the version manifest names
  * (the version id authenticates it: a stronger check than the layer's sha256, which comes
  * from the registry's manifest and would need a second sha256 pass). The object is then
  * recorded with its chunk map. IntegrityError `BLOB_DIGEST_MISMATCH` (6) for bytes that do
@@ -81,21 +82,21 @@ export async function downloadFromRegistry(repo: Repository, session: OciSession
 export async function downloadVerifiedFile(repo: Repository, r: RegistryRepository, f: ManifestFile, sha256: string, onBytes?: (n: number) => void): Promise<number> {
   const partial = partialBlobPath(repo, sha256);
   let got = 0;
-  let hasher = new ChunkHasher();
-  await downloadBlob(r, sha256, f.size, partial, {
-    sha256: false,
-    observer: {
-      update: (b) => hasher.update(b),
-      reset: () => {
-        hasher = new ChunkHasher();
+  const hasher = new FollowHasher(partial, f.size, repo.env);
+  let hashed: HashedFile;
+  try {
+    await downloadBlob(r, sha256, f.size, partial, {
+      sha256: false,
+      follower: hasher,
+      onBytes: (n) => {
+        got += n;
+        onBytes?.(n);
       },
-    },
-    onBytes: (n) => {
-      got += n;
-      onBytes?.(n);
-    },
-  });
-  const hashed = hasher.finish();
+    });
+    hashed = await hasher.finish(f.size);
+  } finally {
+    hasher.close();
+  }
   if (hashed.digest !== f.digest || hashed.size !== f.size) {
     rmSync(partial, { force: true });
     throw new IntegrityError('BLOB_DIGEST_MISMATCH', `${f.path} from ${r.client.registry}/${r.name} does not hash to the file digest its version names`, {

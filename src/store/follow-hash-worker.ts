@@ -1,0 +1,51 @@
+import { closeSync, openSync, readSync } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+import { ChunkHasher } from './hash-file.js';
+import { serializeError } from './parallel-hash.js';
+import type { FollowHashMessage, FollowHashWorkerData, FollowHashAnswer } from './follow-hash.js';
+
+/**
+ * The thread of a FollowHasher (follow-hash.ts): it reads the file being downloaded up to
+ * the length the downloading thread reports as written, chunking and hashing as it goes,
+ * and answers with the chunk list when told the file is complete. It reads the file (the
+ * page cache), not the socket's bytes, so what it hashes is what the file holds.
+ */
+const { path } = workerData as FollowHashWorkerData;
+const READ_BYTES = 4 * 1024 * 1024;
+const buffer = Buffer.allocUnsafe(READ_BYTES);
+let fd = -1;
+let hasher = new ChunkHasher();
+let position = 0;
+let written = 0;
+let complete = false;
+
+function catchUp(): void {
+  if (position < written && fd < 0) fd = openSync(path, 'r');
+  while (position < written) {
+    const n = readSync(fd, buffer, 0, Math.min(READ_BYTES, written - position), position);
+    if (n === 0) throw new Error(`${path} is shorter than the ${written} bytes written to it`);
+    hasher.update(buffer, 0, n);
+    position += n;
+  }
+}
+
+parentPort?.on('message', (m: FollowHashMessage) => {
+  try {
+    if (m.kind === 'restart') {
+      hasher = new ChunkHasher();
+      position = 0;
+      written = 0;
+      return;
+    }
+    written = Math.max(written, m.written);
+    if (m.kind === 'complete') complete = true;
+    catchUp();
+    if (complete) {
+      if (fd >= 0) closeSync(fd);
+      fd = -1;
+      parentPort?.postMessage({ hashed: hasher.finish() } satisfies FollowHashAnswer);
+    }
+  } catch (err) {
+    parentPort?.postMessage({ error: serializeError(err) } satisfies FollowHashAnswer);
+  }
+});
