@@ -149,7 +149,13 @@ async function caseThroughput(p, reg) {
     // sibling repository holding the blob, so the whole file is uploaded (no cross-mount).
     // The commit is not timed.
     const repo = modelRepo(`oci-speed-${i}`, p.transfer);
+    // Each timed transfer starts on a quiet disk: the previous one's writes (the registry's
+    // copy of an upload, a pull's file) are written back and removals finished first, so no
+    // run pays for another's (both tools alike; not timed).
+    const settle = () => run('sync', [], { noCpu: true });
+    settle();
     put.push(await curlPut(reg.host, `curl${i}/blob`, p.transfer, sha));
+    settle();
     const r = modelctl(['push', '--remote', `${reg.url}/run${i}`, '--json'], { cwd: repo });
     const pushed = JSON.parse(r.stdout);
     if (pushed.bytesUploaded < size) throw new Error(`push run ${i} sent ${pushed.bytesUploaded} bytes, expected the whole file`);
@@ -157,7 +163,9 @@ async function caseThroughput(p, reg) {
     rmSync(repo, { recursive: true, force: true });
     const out = join(WORK, `oci-pull-${i}`);
     rmSync(out, { recursive: true, force: true });
+    settle();
     get.push(curlGet(reg.host, `curl${i}/blob`, sha, join(WORK, 'oci-curl-get.bin')));
+    settle();
     pull.push(modelctl(['pull', 'bench@v1', '--remote', `${reg.url}/run${i}`, '--out', out], { cwd: WORK }).ms);
     rmSync(out, { recursive: true, force: true });
   }
