@@ -104,8 +104,8 @@ export async function commitVersion(repo: Repository, opts: CommitRequest & Comm
   const parent = opts.parent ? resolveRef(repo.db, opts.parent) : null;
   // --data paths are relative to the current folder; those in modelctl.json to the root, like its other paths.
   const data = opts.data ? await describeDataInputs(repo, opts.data) : await describeDataInputs({ ...repo, cwd: repo.root }, modelSettings?.data ?? []);
-  const actor = await resolveActor(repo.root);
-  const code = opts.code !== undefined ? opts.code : await readGitState(repo.root);
+  // Both ask git (separate processes): at once.
+  const [actor, code] = await Promise.all([resolveActor(repo.root), opts.code !== undefined ? opts.code : readGitState(repo.root)]);
   const argv = opts.argv ?? [];
 
   const hooks: HookOutcome[] = [];
