@@ -117,7 +117,7 @@ function mismatch(sha256: string, repo: RegistryRepository): IntegrityError {
  * Writes the stream at `offset`, every byte through `sink` on the way; returns the new length.
  * Refuses more than `size` bytes. Up to WRITES_IN_FLIGHT writes run on libuv's pool while the
  * socket keeps being read: awaiting each write paused the socket for it, and the download ran
- * at the disk's latency instead of its throughput (docs/design.md §13, "OCI transfer").
+ * at the disk's latency instead of its throughput (docs/design.md §13, "Transfers").
  */
 async function writeStream(fh: FileHandle, path: string, stream: NodeJS.ReadableStream, offset: number, size: number, sink: (b: Buffer) => void, onBytes?: (n: number) => void, follower?: WrittenFollower): Promise<number> {
   const writes = new PositionalWrites(fh, path, offset, (n, end) => {
