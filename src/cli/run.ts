@@ -38,6 +38,14 @@ export function interrupted(signal: NodeJS.Signals, json: boolean): number | nul
   return ExitCode.INTERRUPTED;
 }
 
+/** The exit status when stdout's reader goes away: what a shell reports for a process SIGPIPE ended. */
+export const OUTPUT_CLOSED_EXIT = 141;
+
+/** What a closed stdout (EPIPE) does: temp files removed synchronously, as for an interrupt, and nothing printed (nobody reads it). */
+export function outputClosed(): void {
+  removeAllTempFiles();
+}
+
 /**
  * Called by main.ts right before an interrupted command exits. process.exit waits for every
  * thread of Node's I/O pool, and a thread blocked in the kernel (opening a FIFO, on a hung

@@ -1,9 +1,10 @@
+import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hashFileSync } from '../../src/store/hash-file.js';
-import { runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
+import { BIN, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
 
 describe('messages that fit', () => {
   it('verify and gc both name the grace period that keeps a fresh unindexed object', () => {
@@ -164,5 +165,32 @@ describe('a busy index', () => {
     expect(err.exitCode).toBe(4);
     expect(err.message).not.toMatch(/modelctl process/);
     expect(err.hint).toMatch(/sqlite3/);
+  });
+});
+
+describe('a reader that stops reading', () => {
+  /** Runs modelctl with its stdout a pipe whose reading end is closed before anything is written (as `| head -1` does once it has its line). */
+  function withClosedStdout(cwd: string, args: string[]): Promise<{ code: number | null; stderr: string }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+      child.stdout.destroy();
+      let stderr = '';
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
+  }
+
+  it('ends modelctl quietly with 141 (as SIGPIPE ends git), never a stack trace, never 0', async () => {
+    const repo = tempRepo();
+    writeFile(repo, 'model/w.bin', 'w');
+    expect(runCli(repo, ['commit', 'm', 'model']).code).toBe(0);
+    for (const args of [['log', 'm'], ['ls'], ['show', 'm', '--json']]) {
+      const r = await withClosedStdout(repo, args);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(141);
+    }
+    // The closed reader changed nothing: the repository is as it was.
+    expect(runCli(repo, ['verify']).code).toBe(0);
   });
 });
