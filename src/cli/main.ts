@@ -31,12 +31,14 @@ export async function main(argv: string[]): Promise<void> {
   // The reader of stdout went away (`modelctl log | head -1`): stop at once and quietly, as
   // git does when SIGPIPE ends it, with the status a shell reports then (141 = 128 + SIGPIPE),
   // never 0: the command may not have finished (README, Exit codes).
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  const onOutputError = (err: NodeJS.ErrnoException) => {
     if (err.code !== 'EPIPE') throw err;
     cli.outputClosed();
     cli.armExitDeadline();
     process.exit(cli.OUTPUT_CLOSED_EXIT);
-  });
+  };
+  process.stdout.on('error', onOutputError);
+  process.stderr.on('error', onOutputError); // `2>&1 | head`, or progress piped on its own
   const code = await cli.run(argv, json);
   if (code !== null) process.exit(code);
 }
