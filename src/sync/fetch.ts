@@ -1,5 +1,7 @@
 import pLimit from 'p-limit';
 import { IntegrityError, NotFoundError } from '../errors.js';
+import { parseRef } from '../core/refs.js';
+import { decodeDoc, keys, removedDocSchema, type RemovedDoc } from '../core/remote-layout.js';
 import { resolveRef } from '../store/resolve-ref.js';
 import { listVersions, versionFiles, type VersionRow } from '../store/version-records.js';
 import { writeTransaction } from '../store/index-db.js';
@@ -70,6 +72,35 @@ export function resolveFetchedRef(repo: Repository, ref: string, fetched: FetchR
     throw new IntegrityError(rejected[0].code, `${ref} cannot be used: the remote's ${rejected.map((r) => r.key).join(', ')} failed ${rejected.length === 1 ? 'its check' : 'their checks'}: ${rejected[0].reason}`, {
       hint: 'the remote holds a corrupt or crafted document; nothing was stored from it',
       data: { rejected },
+    });
+  }
+}
+
+/**
+ * resolveFetchedRef for a pull. A number this repository never held whose tombstone is on
+ * the remote (another clone removed it before this one fetched) is NotFoundError
+ * `VERSION_REMOVED_ON_REMOTE` (3) naming who removed it, when and why — not "unknown
+ * reference", which would send the user looking for a typo.
+ */
+export async function resolvePulledRef(repo: Repository, session: StoreSession, ref: string, fetched: FetchResult): Promise<VersionRow> {
+  try {
+    return resolveFetchedRef(repo, ref, fetched);
+  } catch (err) {
+    if (!(err instanceof NotFoundError) || err.code !== 'UNKNOWN_REF') throw err;
+    const parsed = parseRef(ref);
+    if (parsed.selector.kind !== 'number') throw err;
+    const key = keys.removed(parsed.model, parsed.selector.number);
+    const got = await session.remote.get(key).catch(() => null);
+    if (!got) throw err;
+    let gone: RemovedDoc;
+    try {
+      gone = decodeDoc(removedDocSchema, got.body, key);
+    } catch {
+      throw err; // a tombstone that fails its check says nothing trustworthy: the plain answer stands
+    }
+    throw new NotFoundError('VERSION_REMOVED_ON_REMOTE', `${parsed.model}@v${gone.number} was removed from ${fetched.remote} by ${gone.actor} at ${gone.at} (reason: ${gone.reason}); this repository holds none of its files`, {
+      hint: `pick another version (\`modelctl log ${parsed.model}\`)`,
+      data: { remote: fetched.remote, model: parsed.model, number: gone.number, id: gone.version, reason: gone.reason, actor: gone.actor, at: gone.at, localFiles: 0, files: 0 },
     });
   }
 }

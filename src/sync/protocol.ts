@@ -8,7 +8,7 @@ import type { ManifestFile } from '../core/manifest.js';
 import type { VersionRow } from '../store/version-records.js';
 import type { Repository } from '../workspace/repository.js';
 import { downloadObjects, type DownloadStats } from './download-objects.js';
-import { assertNotRemovedOnRemote, fetchInto, resolveFetchedRef, type FetchResult } from './fetch.js';
+import { assertNotRemovedOnRemote, fetchInto, resolvePulledRef, type FetchResult } from './fetch.js';
 import { pushTo, type PushRequest, type PushResult } from './push.js';
 import { openRefPublication, type RefName, type RefPublication } from './ref-publication.js';
 import type { StoreSession } from './remote-session.js';
@@ -55,7 +55,7 @@ export function storeProtocol(session: StoreSession): SyncProtocol {
     fetch: (repo, req) => fetchInto(repo, session, req),
     // A version the remote removed is refused before any download (docs/design.md §16).
     resolveForPull: async (repo, ref, fetched) => {
-      const v = resolveFetchedRef(repo, ref, fetched);
+      const v = await resolvePulledRef(repo, session, ref, fetched);
       assertNotRemovedOnRemote(repo, v, fetched);
       return v;
     },

@@ -149,6 +149,32 @@ describe('remote gc and retention (directory remote)', () => {
     expect(runCli(c, ['pull', 'm@v1']).code).toBe(0);
   });
 
+  it('a clone that never held a version removed before it fetched: pull names the removal, not "unknown reference", with and without a repository', () => {
+    const t = directoryTarget();
+    const a = tempRepo();
+    addOrigin(a, t);
+    commitFiles(a, 'm', { 'w.bin': bytes(200_000, 43) });
+    commitFiles(a, 'm', { 'w.bin': bytes(200_000, 44) });
+    expect(runCli(a, ['push']).code).toBe(0);
+    expect(runCli(a, ['rm', 'm@v1', '--remote', 'origin', '--reason', 'trained on leaked rows']).code).toBe(0);
+
+    const c = tempRepo();
+    addOrigin(c, t);
+    const p = runCli(c, ['pull', 'm@v1', '--json']);
+    expect(p.code).toBe(3);
+    expect(p.error().code).toBe('VERSION_REMOVED_ON_REMOTE');
+    expect(p.error().message).toContain('trained on leaked rows');
+    expect((p.error() as unknown as { data: unknown }).data).toMatchObject({ number: 1, reason: 'trained on leaked rows', localFiles: 0 });
+    const out = join(tempDir(), 'out');
+    const outside = runCli(tempDir(), ['pull', 'm@v1', '--remote', t.url, '--out', out, '--json']);
+    expect(outside.code).toBe(3);
+    expect(outside.error().code).toBe('VERSION_REMOVED_ON_REMOTE');
+    expect(existsSync(out)).toBe(false);
+    // A number that never existed is still "unknown reference"; the version kept still pulls.
+    expect(runCli(c, ['pull', 'm@v9', '--json']).error().code).toBe('UNKNOWN_REF');
+    expect(runCli(c, ['pull', 'm@v2']).code).toBe(0);
+  });
+
   it("a push does not trust its memory of chunks after a gc swept: it uploads again what the gc removed", () => {
     const t = directoryTarget();
     const a = tempRepo();
