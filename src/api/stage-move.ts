@@ -4,6 +4,7 @@ import { buildEvent, type AuditEvent } from '../core/events.js';
 import { assertPoliciesNameStages, evaluatePolicy, type PolicyVerdict, type StagePolicyRules, type UnmetRule } from '../core/policy.js';
 import { appendEvent } from '../store/events-table.js';
 import { getEventRecord, type EventRecord } from '../store/history-queries.js';
+import { barrier } from '../store/test-barrier.js';
 import { writeTransaction } from '../store/index-db.js';
 import { versionKeyValues } from '../store/lineage-queries.js';
 import { requireModel } from '../store/resolve-ref.js';
@@ -156,6 +157,7 @@ export async function performStageMove(repo: Repository, plan: StageMovePlan): P
   assertPreHookPassed(pre);
 
   await plan.publication?.write(proposed);
+  if (plan.publication) barrier('ref-move-written'); // the crash tests kill here: on the remote, not yet recorded
   let recorded: AuditEvent | null;
   try {
     recorded = writeTransaction(db, () => {
@@ -177,6 +179,7 @@ export async function performStageMove(repo: Repository, plan: StageMovePlan): P
     await plan.publication?.undo();
     throw err;
   }
+  if (recorded && plan.publication) barrier('ref-move-recorded'); // …and here: recorded, its event not yet published
   if (recorded) await plan.publication?.finish(recorded);
   if (!recorded) {
     return { ...base, version: summary(plan.target.id) as VersionSummary, previous: summary(plan.target.id), changed: false, event: null, hooks };

@@ -1,3 +1,4 @@
+import { barrier } from '../store/test-barrier.js';
 import { UsageError } from '../errors.js';
 import { buildEvent, type AuditEvent } from '../core/events.js';
 import { assertModelName, assertTagName } from '../core/names.js';
@@ -73,6 +74,7 @@ export async function tag(opts: TagOptions): Promise<TagResult> {
         return { ...recordTag(repo, target, opts, before, null), warnings };
       }
       await publication.write(event);
+      barrier('ref-move-written'); // the crash tests kill here: on the remote, not yet recorded
       let result: TagResult;
       try {
         result = recordTag(repo, target, opts, before, event);
@@ -80,6 +82,7 @@ export async function tag(opts: TagOptions): Promise<TagResult> {
         await publication.undo();
         throw err;
       }
+      barrier('ref-move-recorded'); // …and here: recorded, its event not yet published
       await publication.finish(event);
       return { ...result, warnings };
     });

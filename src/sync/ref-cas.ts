@@ -3,7 +3,9 @@ import { decodeDoc, encodeDoc, keys, stageDocSchema, tagDocSchema, type StageDoc
 import { isPreconditionFailed } from '../remote/remote.js';
 import { writeTransaction } from '../store/index-db.js';
 import { getRemoteRef, setRemoteRef } from '../store/remote-tracking.js';
+import { hasEvent } from '../store/events-table.js';
 import { getVersion } from '../store/version-records.js';
+import { resolveActor } from '../workspace/identity.js';
 import type { Repository } from '../workspace/repository.js';
 import type { StoreSession } from './remote-session.js';
 
@@ -24,8 +26,14 @@ type RefDoc = TagDoc | StageDoc;
 export interface RefClaim {
   ref: RefName;
   key: string;
-  /** The document and ETag on the remote now (null: absent), equal to what was last fetched. */
+  /** The document and ETag on the remote now (null: absent): what was last fetched, or this repository's own unfinished write of the same move. */
   current: { etag: string; body: Buffer; doc: RefDoc } | null;
+  /** The version the move starts from on the remote (null: the ref is absent there). */
+  base: string | null;
+  /** What an undo puts back (null: delete the ref). */
+  restore: Buffer | null;
+  /** The remote already holds this repository's move, whose local record exists (its event not yet published). */
+  adopted: boolean;
 }
 
 /**
@@ -34,15 +42,40 @@ export interface RefClaim {
  * who moved it, when, to which version, and that `modelctl fetch` then a retry is the fix;
  * nothing is changed anywhere. A ref this repository never saw counts as last seen absent.
  */
-export async function claimRef(repo: Repository, session: StoreSession, ref: RefName): Promise<RefClaim> {
+export async function claimRef(repo: Repository, session: StoreSession, ref: RefName, target?: string): Promise<RefClaim> {
   const key = ref.kind === 'tag' ? keys.tag(ref.model, ref.name) : keys.stage(ref.model, ref.name);
   const last = getRemoteRef(repo.db, session.remoteId, key);
   const got = await session.remote.get(key);
   const current = got ? { etag: got.etag, body: got.body, doc: decodeRef(ref, got.body, key) } : null;
-  const lastValue = last?.value ?? null;
+  const lastValue = (last?.value ?? null) as RefDoc | null;
   const unchanged = current === null ? lastValue === null : lastValue !== null && (last?.etag === current.etag || encodeDoc(lastValue).equals(current.body));
-  if (!unchanged) throw movedSinceFetch(repo, ref, current?.doc ?? null, 'stale');
-  return { ref, key, current };
+  if (unchanged) return { ref, key, current, base: current?.doc.version ?? null, restore: current?.body ?? null, adopted: false };
+  const resumed = current && target !== undefined ? await unfinishedOwnMove(repo, session, ref, key, current, lastValue, target) : null;
+  if (!resumed) throw movedSinceFetch(repo, ref, current?.doc ?? null, 'stale');
+  return resumed;
+}
+
+/**
+ * A `--push` move killed between its remote write and its end (docs/design.md §7): the
+ * remote ref names `target` and an event that is not on the remote (events are published
+ * last), written by this user. If the event is in this index, the move is recorded here and
+ * only its publication is missing: adopted as it stands. If not, the kill came before the
+ * local record: the write is claimed as the ground of the same move again, from the state
+ * last fetched (which a stage's document names as `previous`). Anything else — another
+ * identity, another version, a published event — is someone else's move: null.
+ */
+async function unfinishedOwnMove(repo: Repository, session: StoreSession, ref: RefName, key: string, current: NonNullable<RefClaim['current']>, lastValue: RefDoc | null, target: string): Promise<RefClaim | null> {
+  const doc = current.doc;
+  if (doc.version !== target || doc.event === null) return null;
+  if (doc.actor !== (await resolveActor(repo.root))) return null;
+  if ((await session.remote.head(keys.event(ref.model, doc.at, doc.event))) !== null) return null;
+  if (hasEvent(repo.db, doc.event)) {
+    writeTransaction(repo.db, () => setRemoteRef(repo.db, session.remoteId, key, { etag: current.etag, value: doc }));
+    return { ref, key, current, base: doc.version, restore: current.body, adopted: true };
+  }
+  const from = lastValue?.version ?? null;
+  if (ref.kind === 'stage' ? (doc as StageDoc).previous !== from : from !== null) return null;
+  return { ref, key, current, base: from, restore: lastValue ? encodeDoc(lastValue) : null, adopted: false };
 }
 
 /**
@@ -64,7 +97,7 @@ export async function writeClaimedRef(repo: Repository, session: StoreSession, c
 /** Puts a claimed ref back as it was after a write whose local half failed (best effort: only if nobody wrote it since). */
 export async function undoRefWrite(session: StoreSession, claim: RefClaim, etag: string): Promise<void> {
   try {
-    if (claim.current) await session.remote.put(claim.key, claim.current.body, { condition: { ifMatch: etag } });
+    if (claim.restore) await session.remote.put(claim.key, claim.restore, { condition: { ifMatch: etag } });
     else await session.remote.delete(claim.key);
   } catch {
     /* someone moved it again meanwhile: theirs stands */
@@ -78,7 +111,7 @@ export function rememberRefWrite(repo: Repository, session: StoreSession, claim:
 
 /** The version a claimed ref names on the remote now (null: absent). */
 export function claimedVersion(claim: RefClaim): string | null {
-  return claim.current?.doc.version ?? null;
+  return claim.base;
 }
 
 function decodeRef(ref: RefName, body: Buffer, key: string): RefDoc {

@@ -36,9 +36,11 @@ export interface RefPublication {
  * version's data and number are pushed (IntegrityError 6 when its bytes are not here).
  */
 export async function openRefPublication(repo: Repository, session: StoreSession, ref: RefName, versionId: string, argv: readonly string[]): Promise<RefPublication> {
-  const claim = await claimRef(repo, session, ref);
+  const claim = await claimRef(repo, session, ref, versionId);
   const version = getVersion(repo.db, versionId);
   if (version) await uploadVersions(repo, session, [version], new Set([versionId]), { argv }, pLimit(DEFAULT_JOBS));
+  // A killed run's move, on the remote and recorded here: what it had left to do is its events.
+  if (claim.adopted) await publishModelEvents(repo, session, ref.model, claim.current!.doc.event!);
   let written: { etag: string; doc: TagDoc | StageDoc } | null = null;
   return {
     remoteVersion: claimedVersion(claim),
@@ -52,11 +54,15 @@ export async function openRefPublication(repo: Repository, session: StoreSession
     },
     async finish(event) {
       if (written) rememberRefWrite(repo, session, claim, written.doc, written.etag);
-      // The model's other events go too, except moves of other refs (push publishes those with their refs).
-      const events = unpushedEvents(repo.db, session.remoteId, ref.model).filter((u) => u.event.id === event.id || refMovedBy(u.event) === null);
-      await publishEvents(repo.db, session, publishable(repo.db, session, events), pLimit(DEFAULT_JOBS));
+      await publishModelEvents(repo, session, ref.model, event.id);
     },
   };
+}
+
+/** Publishes the move's event with the model's other events that may go now: all but moves of other refs (push publishes those with their refs). */
+async function publishModelEvents(repo: Repository, session: StoreSession, model: string, eventId: string): Promise<void> {
+  const events = unpushedEvents(repo.db, session.remoteId, model).filter((u) => u.event.id === eventId || refMovedBy(u.event) === null);
+  await publishEvents(repo.db, session, publishable(repo.db, session, events), pLimit(DEFAULT_JOBS));
 }
 
 /** The remote document of a move: a stage names its previous remote holder and the move's event; a tag its message. */
