@@ -13,6 +13,17 @@ export function directoryTarget(): RemoteTarget {
   return { url: join(tempDir('modelctl-remote-'), 'r'), env: { MODELCTL_REMOTE_GC_LEASE_MS: '1500' }, addArgs: [] };
 }
 
+/** A repository `a` that pushed m@v1 and m@v2 (bytes from `seed` and `seed + 1`) to a new folder remote `t`. */
+function twoPushedVersions(seed: number): { t: RemoteTarget; a: string } {
+  const t = directoryTarget();
+  const a = tempRepo();
+  addOrigin(a, t);
+  commitFiles(a, 'm', { 'w.bin': bytes(200_000, seed) });
+  commitFiles(a, 'm', { 'w.bin': bytes(200_000, seed + 1) });
+  expect(runCli(a, ['push']).code).toBe(0);
+  return { t, a };
+}
+
 function chunkCount(t: RemoteTarget): number {
   const dir = join(t.url, 'chunks');
   return existsSync(dir) ? readdirSync(dir).filter((n) => !n.startsWith('.~')).length : 0;
@@ -118,12 +129,7 @@ describe('remote gc and retention (directory remote)', () => {
   });
 
   it('a clone that fetched a version before it was removed: fetch reports the removal, pull refuses it as removed (exit 3), the local copy stays', () => {
-    const t = directoryTarget();
-    const a = tempRepo();
-    addOrigin(a, t);
-    commitFiles(a, 'm', { 'w.bin': bytes(200_000, 41) });
-    commitFiles(a, 'm', { 'w.bin': bytes(200_000, 42) });
-    expect(runCli(a, ['push']).code).toBe(0);
+    const { t, a } = twoPushedVersions(41);
     const c = tempRepo();
     addOrigin(c, t);
     expect(runCli(c, ['fetch']).code).toBe(0);
@@ -150,12 +156,7 @@ describe('remote gc and retention (directory remote)', () => {
   });
 
   it('a clone that never held a version removed before it fetched: pull names the removal, not "unknown reference", with and without a repository', () => {
-    const t = directoryTarget();
-    const a = tempRepo();
-    addOrigin(a, t);
-    commitFiles(a, 'm', { 'w.bin': bytes(200_000, 43) });
-    commitFiles(a, 'm', { 'w.bin': bytes(200_000, 44) });
-    expect(runCli(a, ['push']).code).toBe(0);
+    const { t, a } = twoPushedVersions(43);
     expect(runCli(a, ['rm', 'm@v1', '--remote', 'origin', '--reason', 'trained on leaked rows']).code).toBe(0);
 
     const c = tempRepo();
