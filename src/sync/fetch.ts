@@ -98,10 +98,7 @@ export async function resolvePulledRef(repo: Repository, session: StoreSession, 
     } catch {
       throw err; // a tombstone that fails its check says nothing trustworthy: the plain answer stands
     }
-    throw new NotFoundError('VERSION_REMOVED_ON_REMOTE', `${parsed.model}@v${gone.number} was removed from ${fetched.remote} by ${gone.actor} at ${gone.at} (reason: ${gone.reason}); this repository holds none of its files`, {
-      hint: `pick another version (\`modelctl log ${parsed.model}\`)`,
-      data: { remote: fetched.remote, model: parsed.model, number: gone.number, id: gone.version, reason: gone.reason, actor: gone.actor, at: gone.at, localFiles: 0, files: 0 },
-    });
+    throw removedOnRemote(fetched.remote, parsed.model, { ...gone, id: gone.version }, { held: 0, files: 0 });
   }
 }
 
@@ -115,17 +112,25 @@ export function assertNotRemovedOnRemote(repo: Repository, v: VersionRow, fetche
   if (!gone) return;
   const files = versionFiles(repo.db, v.id);
   const held = files.filter((f) => repo.store.hasObject(f.digest)).length;
-  const ref = `${v.model}@v${v.number}`;
-  const local =
-    held === files.length
-      ? 'this repository holds all its files, the only copy left'
-      : held > 0
-        ? `this repository holds ${held} of its ${files.length} files, the only copy left`
-        : 'this repository holds none of its files';
-  throw new NotFoundError('VERSION_REMOVED_ON_REMOTE', `${ref} was removed from ${fetched.remote} by ${gone.actor} at ${gone.at} (reason: ${gone.reason}); ${local}`, {
-    hint: held === files.length
-      ? `keep it with \`modelctl export ${ref} -o ${v.model.replace(/\//g, '-')}-v${v.number}.tar\` if you still need it; pick another version (\`modelctl ls ${v.model}\`)`
-      : `pick another version (\`modelctl ls ${v.model}\`)`,
-    data: { remote: fetched.remote, model: v.model, number: gone.number, id: v.id, reason: gone.reason, actor: gone.actor, at: gone.at, localFiles: held, files: files.length },
+  throw removedOnRemote(fetched.remote, v.model, gone, { held, files: files.length });
+}
+
+/**
+ * NotFoundError `VERSION_REMOVED_ON_REMOTE` (3): who removed `model@v<number>` from `remote`,
+ * when and why, and how many of its files this repository holds (then the only copy left).
+ */
+function removedOnRemote(remote: string, model: string, gone: { number: number; id: string; reason: string; actor: string; at: string }, local: { held: number; files: number }): NotFoundError {
+  const ref = `${model}@v${gone.number}`;
+  const { held, files } = local;
+  const holds =
+    held === 0
+      ? 'this repository holds none of its files'
+      : held === files
+        ? 'this repository holds all its files, the only copy left'
+        : `this repository holds ${held} of its ${files} files, the only copy left`;
+  const another = `pick another version (\`modelctl log ${model}\`)`;
+  return new NotFoundError('VERSION_REMOVED_ON_REMOTE', `${ref} was removed from ${remote} by ${gone.actor} at ${gone.at} (reason: ${gone.reason}); ${holds}`, {
+    hint: held > 0 && held === files ? `keep it with \`modelctl export ${ref} -o ${model.replace(/\//g, '-')}-v${gone.number}.tar\` if you still need it; ${another}` : another,
+    data: { remote, model, number: gone.number, id: gone.id, reason: gone.reason, actor: gone.actor, at: gone.at, localFiles: held, files },
   });
 }
