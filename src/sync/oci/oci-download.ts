@@ -2,7 +2,7 @@
  * Downloading a version's files from an OCI registry (docs/design.md §13). Each file is its
  * layer blob, streamed into a partial file in the store's tmp/ (a dropped connection resumes
  * with Range; an interrupted pull leaves the partial file for the next one) and chunked and
- * hashed as it streams into the modelctl file digest the version manifest names — the check
+ * hashed as it is written into the modelctl file digest the version manifest names — the check
  * that binds the bytes to the version id — before it becomes an object.
  */
 import { rmSync } from 'node:fs';
@@ -31,7 +31,7 @@ export function partialBlobPath(repo: Repository, sha256: string): string {
   return join(repo.store.tmpDir, `oci-partial-${sha256}`);
 }
 
-/** Makes `files` of version `versionId` present in the store from the registry, every file verified twice. */
+/** Makes `files` of version `versionId` present in the store from the registry, each checked against the file digest its version names. */
 export async function downloadFromRegistry(repo: Repository, session: OciSession, versionId: string, files: readonly ManifestFile[], jobs: number, onProgress?: ProgressListener): Promise<DownloadOutcome> {
   const stats: DownloadStats = { files: 0, chunksDownloaded: 0, chunksReused: 0, bytesDownloaded: 0 };
   const verified = new Set<string>();
@@ -73,9 +73,10 @@ export async function downloadFromRegistry(repo: Repository, session: OciSession
 
 /**
  * Downloads one file's blob and checks it in the same pass: the file is chunked and hashed
- * as it is written (on a thread of its own, follow-hash.ts), and the file digest they make must be the one the version manifest names
- * (the version id authenticates it: a stronger check than the layer's sha256, which comes
- * from the registry's manifest and would need a second sha256 pass). The object is then
+ * as it is written (on a thread of its own, follow-hash.ts), and the file digest that makes
+ * must be the one the version manifest names (the version id authenticates it: a stronger
+ * check than the layer's sha256, which comes from the registry's manifest and would need a
+ * second sha256 pass). The object is then
  * recorded with its chunk map. IntegrityError `BLOB_DIGEST_MISMATCH` (6) for bytes that do
  * not match, the partial file removed. Returns the bytes downloaded.
  */
