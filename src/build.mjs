@@ -17,10 +17,13 @@ import { builtinModules, createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { analyzeMetafile, build } from 'esbuild';
+import { rechunk } from './build-hot-chunk.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SRC = join(ROOT, 'src');
 const DIST = join(ROOT, 'dist');
+/** esbuild's output, before src/build-hot-chunk.mjs re-chunks it into dist/ (same depth as dist/, so source paths in maps stay right). */
+const STAGE = join(ROOT, '.tmp-esbuild-dist');
 
 /**
  * Packages left out of the bundle and loaded from node_modules at run time: packages that
@@ -141,12 +144,13 @@ function isEsmFile(file) {
 
 const started = Date.now();
 rmSync(DIST, { recursive: true, force: true });
+rmSync(STAGE, { recursive: true, force: true });
 
 const result = await build({
   absWorkingDir: ROOT,
   entryPoints,
   outbase: SRC,
-  outdir: DIST,
+  outdir: STAGE,
   entryNames: '[dir]/[name]',
   chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
@@ -166,6 +170,13 @@ const result = await build({
 });
 if (result.errors.length) process.exit(1);
 
+// One file for what the hot commands load (src/build-hot-chunk.mjs says why).
+const entries = Object.values(result.metafile.outputs)
+  .filter((o) => o.entryPoint && entryPoints.some((e) => relative(ROOT, e) === o.entryPoint))
+  .map((o) => relative(SRC, join(ROOT, o.entryPoint)).replace(/\.ts$/, ''));
+const chunked = await rechunk({ root: ROOT, stageDir: STAGE, outDir: DIST, entries, metafile: result.metafile });
+rmSync(STAGE, { recursive: true, force: true });
+
 // Assets: everything under src/ that is not TypeScript, same relative path under dist/.
 let assets = 0;
 for (const p of sources.filter((f) => !isTypeScript(f))) {
@@ -181,6 +192,8 @@ const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript'
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 
 const outputs = Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js'));
-process.stderr.write(`built dist/: ${entryPoints.length} entry points, ${outputs.length} files, ${assets} assets, declarations (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+process.stderr.write(
+  `built dist/: ${entryPoints.length} entry points, ${outputs.length} esbuild files re-chunked into ${chunked.files} (${chunked.hotFiles} in ${chunked.hotChunk}, ${(chunked.hotBytes / 1024).toFixed(0)} KiB), ${assets} assets, declarations (${((Date.now() - started) / 1000).toFixed(1)} s)\n`,
+);
 if (process.argv.includes('--analyze')) process.stderr.write(await analyzeMetafile(result.metafile));
 if (process.argv.includes('--metafile')) writeFileSync(join(ROOT, '.tmp-build-meta.json'), JSON.stringify(result.metafile));

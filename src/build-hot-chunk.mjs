@@ -1,0 +1,110 @@
+// Second step of `npm run build` (src/build.mjs): re-chunks esbuild's split output with
+// rollup so that what every read command loads is one file (docs/design.md §1, Build).
+//
+// Why: esbuild cuts a chunk for every distinct set of entry points that reaches a module.
+// With ~100 dynamic imports (each command, each api verb, each heavy package) that makes
+// ~600 chunks, and `modelctl status` read 50 of them; Node's ES module loader spends
+// ~0.4 ms resolving, reading and linking each, a third of the command's time beyond `node`.
+// esbuild cannot be told how to chunk; rollup can (`manualChunks`). So esbuild still does
+// the work it is good at (TypeScript, CommonJS packages, the command-file glob) and rollup
+// then treats each esbuild output file as one module and puts the files the hot commands
+// load into one `chunks/hot-*.js`. Everything else keeps esbuild's split: a command that is
+// not hot loads the hot chunk (it needs most of it: commander, the index, the repository)
+// and its own chunks, and heavy packages stay behind their dynamic imports.
+//
+// The hot set is computed, never listed: the static closure, in esbuild's metafile, of the
+// output files of HOT_ENTRIES (each hot command's command file and api verb, and cli/run.ts).
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { rollup } from 'rollup';
+
+/**
+ * Source files whose outputs, with everything they import statically, go into the hot
+ * chunk: the read commands that are run most and measured against `node -e 0` (README,
+ * Performance), and run.ts, which every command goes through.
+ */
+export const HOT_ENTRIES = [
+  'src/cli/run.ts',
+  ...['log', 'ls', 'show', 'status'].flatMap((c) => [`src/cli/commands/${c}.ts`, `src/api/${c}.ts`]),
+];
+
+/** The CLI's entry: what it imports statically is loaded by every run, `--version` too, so it stays out of the hot chunk. */
+const EARLY_ENTRY = 'src/cli/main.ts';
+
+/** Output files (absolute paths) of `entries` and their static imports, from esbuild's metafile. */
+export function staticClosure(metafile, root, entries) {
+  const outputs = metafile.outputs;
+  const want = new Set(entries);
+  const start = Object.keys(outputs).filter((o) => want.has(outputs[o].entryPoint));
+  const found = new Set();
+  if (start.length !== want.size) {
+    const missing = entries.filter((e) => !start.some((o) => outputs[o].entryPoint === e));
+    throw new Error(`build: no esbuild output for hot entr${missing.length === 1 ? 'y' : 'ies'} ${missing.join(', ')} (a file renamed? see HOT_ENTRIES in src/build-hot-chunk.mjs)`);
+  }
+  const stack = [...start];
+  while (stack.length) {
+    const o = stack.pop();
+    if (found.has(o)) continue;
+    found.add(o);
+    for (const imp of outputs[o].imports) if (!imp.external && imp.kind === 'import-statement') stack.push(imp.path);
+  }
+  return new Set([...found].map((o) => resolve(root, o)));
+}
+
+/**
+ * Reads esbuild's output under `stageDir` (entry files `entries`, relative to it, without
+ * `.js`) and writes the re-chunked program to `outDir` at the same relative paths, with
+ * source maps that lead back to src/ through esbuild's maps.
+ */
+export async function rechunk({ root, stageDir, outDir, entries, metafile }) {
+  // Less what cli/main.js loads before it knows the command: `--version` reads only that.
+  const early = staticClosure(metafile, root, [EARLY_ENTRY]);
+  const hot = new Set([...staticClosure(metafile, root, HOT_ENTRIES)].filter((f) => !early.has(f)));
+  const input = Object.fromEntries(entries.map((e) => [e, join(stageDir, `${e}.js`)]));
+  const entryFiles = new Set(Object.values(input));
+  const bundle = await rollup({
+    input,
+    // esbuild bundled every package but these; built-ins and EXTERNAL stay imports.
+    external: (id) => id.startsWith('node:') || /^[@a-z]/i.test(id),
+    // esbuild tree-shook already; rollup only moves whole files between chunks.
+    treeshake: false,
+    plugins: [
+      {
+        name: 'esbuild-sourcemaps',
+        load(id) {
+          if (!id.startsWith(stageDir)) return null;
+          const code = readFileSync(id, 'utf8');
+          let map = null;
+          try {
+            map = JSON.parse(readFileSync(`${id}.map`, 'utf8'));
+          } catch {
+            /* a file without a map (none today): rollup maps it to itself */
+          }
+          return { code, map };
+        },
+      },
+    ],
+    onwarn(warning, warn) {
+      // esbuild's chunks import each other in cycles (a cycle of source modules split
+      // across chunks); the order is esbuild's and stays valid.
+      if (warning.code === 'CIRCULAR_DEPENDENCY') return;
+      warn(warning);
+    },
+  });
+  const { output } = await bundle.write({
+    dir: outDir,
+    format: 'es',
+    entryFileNames: '[name].js',
+    chunkFileNames: 'chunks/[name]-[hash].js',
+    // Entry files keep their paths (workers start from them; bin/ loads cli/main.js), so
+    // the hot chunk holds only what they import.
+    // What cli/main.js imports is a chunk of its own: rollup would otherwise pull a manual
+    // chunk's dependencies into it, and main.js would load the hot chunk for `--version`.
+    manualChunks: (id) => (entryFiles.has(id) ? undefined : early.has(id) ? 'early' : hot.has(id) ? 'hot' : undefined),
+    sourcemap: true,
+  });
+  await bundle.close();
+  const hotChunk = output.find((o) => o.type === 'chunk' && o.name === 'hot');
+  if (!hotChunk) throw new Error('build: rollup made no hot chunk');
+  return { files: output.filter((o) => o.type === 'chunk').length, hotFiles: hot.size, hotChunk: hotChunk.fileName, hotBytes: Buffer.byteLength(hotChunk.code) };
+}
