@@ -16,12 +16,17 @@ export const CHUNKING = {
   gearSeed: 'modelctl-gear-v1',
 } as const;
 
+let gear: Int32Array | undefined;
+
 /**
  * The gear table: entry i is the first four bytes, big-endian, of
  * sha256("modelctl-gear-v1" ‖ u32be(i)). Stored as Int32 so the rolling hash stays in
- * 32-bit integer arithmetic in V8.
+ * 32-bit integer arithmetic in V8. Built on first use, not when the module loads: every
+ * command loads this module, few chunk anything, and the 256 hashes load node:crypto
+ * (~4 ms with the streams behind it; docs/design.md §1, Build).
  */
-export const GEAR: Int32Array = (() => {
+export function gearTable(): Int32Array {
+  if (gear) return gear;
   const table = new Int32Array(256);
   const buf = Buffer.alloc(CHUNKING.gearSeed.length + 4);
   buf.write(CHUNKING.gearSeed, 0, 'ascii');
@@ -29,10 +34,10 @@ export const GEAR: Int32Array = (() => {
     buf.writeUInt32BE(i, CHUNKING.gearSeed.length);
     table[i] = createHash('sha256').update(buf).digest().readInt32BE(0);
   }
-  return table;
-})();
+  return (gear = table);
+}
 
 /** sha256 over the gear table's bytes, recorded in the remote format marker. */
 export function gearTableDigest(): string {
-  return createHash('sha256').update(Buffer.from(GEAR.buffer)).digest('hex');
+  return createHash('sha256').update(Buffer.from(gearTable().buffer)).digest('hex');
 }
