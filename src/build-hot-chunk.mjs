@@ -49,6 +49,27 @@ const builtinName = (id) => (id.startsWith('node:') ? id.slice(5) : id);
 const isRequiredBuiltin = (id) => BUILTINS.has(builtinName(id));
 const VIRTUAL = '\0builtin:';
 
+/**
+ * JavaScript for an object that stands for the module `loadExpression` gives, evaluating it
+ * on the first access. Descriptors are reported configurable: the Proxy's own target holds
+ * none of them, and a Proxy may not report a missing property as non-configurable.
+ */
+export function lazyModule(loadExpression) {
+  return `(() => {
+  let real;
+  const load = () => (real ??= ${loadExpression});
+  return new Proxy({}, {
+    get: (_, k) => load()[k],
+    has: (_, k) => k in load(),
+    ownKeys: () => Reflect.ownKeys(load()),
+    getOwnPropertyDescriptor: (_, k) => {
+      const d = Reflect.getOwnPropertyDescriptor(load(), k);
+      return d && { ...d, configurable: true };
+    },
+  });
+})()`;
+}
+
 const builtinsThroughRequire = {
   name: 'builtins-through-require',
   // `await import('node:crypto')` stays what it is: rollup would build the module's
@@ -64,9 +85,7 @@ const builtinsThroughRequire = {
     if (!id.startsWith(VIRTUAL)) return null;
     const name = id.slice(VIRTUAL.length);
     const load = `createRequire(import.meta.url)(${JSON.stringify(`node:${name}`)})`;
-    const value = LAZY_BUILTINS.has(name)
-      ? `(() => {\n  let real;\n  const load = () => (real ??= ${load});\n  return new Proxy({}, { get: (_, k) => load()[k], has: (_, k) => k in load(), ownKeys: () => Reflect.ownKeys(load()), getOwnPropertyDescriptor: (_, k) => Reflect.getOwnPropertyDescriptor(load(), k) });\n})()`
-      : load;
+    const value = LAZY_BUILTINS.has(name) ? lazyModule(load) : load;
     return { code: `import { createRequire } from 'node:module';\nexport default ${value};\n`, syntheticNamedExports: true };
   },
 };

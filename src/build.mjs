@@ -17,7 +17,7 @@ import { builtinModules, createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { analyzeMetafile, build } from 'esbuild';
-import { rechunk } from './build-hot-chunk.mjs';
+import { lazyModule, rechunk } from './build-hot-chunk.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SRC = join(ROOT, 'src');
@@ -105,7 +105,7 @@ const lazyBuiltins = {
       return { path: args.path.replace(/^node:/, ''), namespace: 'lazy-builtin' };
     });
     b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({
-      contents: `let real;\nconst load = () => (real ??= require(${JSON.stringify(`node:${args.path}`)}));\nmodule.exports = new Proxy({}, { get: (_, k) => load()[k], has: (_, k) => k in load(), ownKeys: () => Reflect.ownKeys(load()), getOwnPropertyDescriptor: (_, k) => Reflect.getOwnPropertyDescriptor(load(), k) });\n`,
+      contents: `module.exports = ${lazyModule(`require(${JSON.stringify(`node:${args.path}`)})`)};\n`,
       loader: 'js',
     }));
   },

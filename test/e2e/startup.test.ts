@@ -5,8 +5,9 @@
  * built says so instead of printing a stack trace.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { writeKeyPair } from '../helpers/oms-fixtures.js';
@@ -104,6 +105,71 @@ describe('untrusted input on the read-only paths is still validated', () => {
     db.prepare('UPDATE signatures SET bundle = ?').run(Buffer.from(JSON.stringify({ mediaType: 'x' })));
     db.close();
     expect(runCli(repo, ['show', 'm', '--json']).json().signatures).toMatchObject([{ keyName: 'release', valid: false }]);
+  });
+});
+
+/**
+ * Runs the built CLI recording which of its files Node's module loader read (a `load` hook,
+ * registered by a preloaded module, appends each URL to a file) or, with `builtinsOnly`,
+ * only which built-ins it loaded (`process.moduleLoadList` at exit; the hook would add
+ * the worker thread it runs in).
+ */
+function runTracingModules(cwd: string, args: string[], builtinsOnly = false): { code: number; files: string[]; builtins: string[]; stderr: string } {
+  const dir = tempDir('modelctl-modules-');
+  const loaded = join(dir, 'loaded');
+  const builtins = join(dir, 'builtins');
+  writeFileSync(loaded, '');
+  const hook = `import { appendFileSync } from 'node:fs'; let out; export function initialize(d) { out = d.out; } export async function load(url, context, next) { if (url.startsWith('file:')) appendFileSync(out, url + '\\n'); return next(url, context); }`;
+  const registerHook = builtinsOnly ? '' : `register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)}, { data: { out: ${JSON.stringify(loaded)} } });`;
+  const preload = `import { register } from 'node:module'; import { writeFileSync } from 'node:fs'; ${registerHook} process.on('exit', () => writeFileSync(${JSON.stringify(builtins)}, process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13)).join('\\n')));`;
+  const r = spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(preload)}`, BIN, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, CI: '1', NO_COLOR: '1' },
+  });
+  const dist = join(BIN, '..', '..', 'dist');
+  const files = readFileSync(loaded, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((u) => fileURLToPath(u))
+    .filter((f) => f.startsWith(dist))
+    .map((f) => relative(dist, f));
+  return { code: r.status ?? 128, files, builtins: readFileSync(builtins, 'utf8').split('\n'), stderr: r.stderr };
+}
+
+describe('what a command loads (docs/design.md §1, Build)', () => {
+  it('the read commands load the CLI entry, the early chunk and the hot chunk, nothing else; --version only the first two', () => {
+    const repo = tempRepo();
+    writeFile(repo, 'w.bin', 'weights');
+    expect(runCli(repo, ['commit', 'm', 'w.bin', '-m', 'one']).code).toBe(0);
+    for (const args of [['log', 'm'], ['ls'], ['show', 'm'], ['status']]) {
+      const r = runTracingModules(repo, args);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      expect(r.files.map((f) => f.replace(/-[\w-]+\.js$/, '')).sort(), args.join(' ')).toEqual(['chunks/early', 'chunks/hot', 'cli/main.js']);
+    }
+    const version = runTracingModules(repo, ['--version']);
+    expect(version.code).toBe(0);
+    expect(version.files.map((f) => f.replace(/-[\w-]+\.js$/, '')).sort()).toEqual(['chunks/early', 'cli/main.js']);
+  });
+
+  it('commands that hash nothing do not load node:crypto or node:worker_threads (loaded on first use); commit does', () => {
+    const repo = tempRepo();
+    writeFile(repo, 'w.bin', 'weights');
+    const commit = runTracingModules(repo, ['commit', 'm', 'w.bin', '-m', 'one'], true);
+    expect(commit.code, commit.stderr).toBe(0);
+    expect(commit.builtins).toContain('crypto');
+    // status hashes a file changed in the last two seconds again, and records its stat only
+    // once it is older than that (src/workspace/stat-cache.ts, the racy-clean rule): wait,
+    // then one status records it.
+    const wait = statSync(join(repo, 'w.bin')).ctimeMs + 2_100 - Date.now();
+    if (wait > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, wait);
+    expect(runCli(repo, ['status']).code).toBe(0);
+    for (const args of [['log', 'm'], ['ls'], ['status']]) {
+      const r = runTracingModules(repo, args, true);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      expect(r.builtins, args.join(' ')).not.toContain('crypto');
+      expect(r.builtins, args.join(' ')).not.toContain('worker_threads');
+    }
   });
 });
 
