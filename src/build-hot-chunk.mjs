@@ -13,21 +13,44 @@
 // and its own chunks, and heavy packages stay behind their dynamic imports.
 //
 // The hot set is computed, never listed: the static closure, in esbuild's metafile, of the
-// output files of HOT_ENTRIES (each hot command's command file and api verb, and cli/run.ts).
+// output files of HOT_COMMANDS (each one's command file and api verb, and cli/run.ts).
 import { readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { rollup } from 'rollup';
 
 /**
- * Source files whose outputs, with everything they import statically, go into the hot
- * chunk: the read commands that are run most and measured against `node -e 0` (README,
- * Performance), and run.ts, which every command goes through.
+ * The hot commands: the read commands run most, measured against `node -e 0` (README,
+ * Performance). Each one's outputs (command file, api verb, and run.ts, which every command
+ * goes through), with everything they import statically, go into the hot chunk.
  */
-export const HOT_ENTRIES = [
-  'src/cli/run.ts',
-  ...['log', 'ls', 'show', 'status'].flatMap((c) => [`src/cli/commands/${c}.ts`, `src/api/${c}.ts`]),
-];
+export const HOT_COMMANDS = ['log', 'ls', 'show', 'status'];
+const hotEntries = (command) => ['src/cli/run.ts', `src/cli/commands/${command}.ts`, `src/api/${command}.ts`];
+
+/**
+ * What only one hot command uses goes into a chunk of its own (`hot-status`) when it is at
+ * least this big: V8 compiles ~2.3 ms per 100 KB a command loads, and a file costs ~0.4 ms
+ * in the loader, so `log` should not parse the 76 KB that only `status` runs, while a few
+ * KB are cheaper parsed than opened.
+ */
+const OWN_CHUNK_MIN_BYTES = 16 * 1024;
+
+/**
+ * The manual chunk of each hot file (absolute path → 'hot' or 'hot-<command>'), from each
+ * hot command's static closure in esbuild's metafile, less the files in `early`.
+ */
+function hotChunks(metafile, root, early) {
+  const users = new Map();
+  for (const command of HOT_COMMANDS) {
+    for (const f of staticClosure(metafile, root, hotEntries(command))) if (!early.has(f)) users.set(f, [...(users.get(f) ?? []), command]);
+  }
+  const bytesOf = (f) => metafile.outputs[relative(root, f)].bytes;
+  const ownBytes = new Map();
+  for (const [f, u] of users) if (u.length === 1) ownBytes.set(u[0], (ownBytes.get(u[0]) ?? 0) + bytesOf(f));
+  const chunk = new Map();
+  for (const [f, u] of users) chunk.set(f, u.length === 1 && ownBytes.get(u[0]) >= OWN_CHUNK_MIN_BYTES ? `hot-${u[0]}` : 'hot');
+  return chunk;
+}
 
 /**
  * Node built-ins are loaded with require(), not `import`: an ES import of a built-in builds
@@ -90,6 +113,17 @@ const builtinsThroughRequire = {
   },
 };
 
+/**
+ * `import * as http from "node:http"` becomes `import http from "node:http"`: rollup builds a
+ * namespace object by reading every export of the module, up front, where the namespace
+ * lives, which would load a lazy built-in (http → https → tls → crypto) in every command.
+ * The default export is the module object itself, which is what the code reads from.
+ * esbuild writes these statements one per line, so the rewrite keeps lines (and maps).
+ */
+function defaultImportsOfBuiltins(code) {
+  return code.replace(/^import \* as ([\w$]+) from (["'])([\w:/]+)\2;$/gm, (all, name, q, spec) => (isRequiredBuiltin(spec) ? `import ${name} from ${q}${spec}${q};` : all));
+}
+
 /** The CLI's entry: what it imports statically is loaded by every run, `--version` too, so it stays out of the hot chunk. */
 const EARLY_ENTRY = 'src/cli/main.ts';
 
@@ -101,7 +135,7 @@ export function staticClosure(metafile, root, entries) {
   const found = new Set();
   if (start.length !== want.size) {
     const missing = entries.filter((e) => !start.some((o) => outputs[o].entryPoint === e));
-    throw new Error(`build: no esbuild output for hot entr${missing.length === 1 ? 'y' : 'ies'} ${missing.join(', ')} (a file renamed? see HOT_ENTRIES in src/build-hot-chunk.mjs)`);
+    throw new Error(`build: no esbuild output for hot entr${missing.length === 1 ? 'y' : 'ies'} ${missing.join(', ')} (a file renamed? see HOT_COMMANDS in src/build-hot-chunk.mjs)`);
   }
   const stack = [...start];
   while (stack.length) {
@@ -121,7 +155,7 @@ export function staticClosure(metafile, root, entries) {
 export async function rechunk({ root, stageDir, outDir, entries, metafile }) {
   // Less what cli/main.js loads before it knows the command: `--version` reads only that.
   const early = staticClosure(metafile, root, [EARLY_ENTRY]);
-  const hot = new Set([...staticClosure(metafile, root, HOT_ENTRIES)].filter((f) => !early.has(f)));
+  const hot = hotChunks(metafile, root, early);
   const input = Object.fromEntries(entries.map((e) => [e, join(stageDir, `${e}.js`)]));
   const entryFiles = new Set(Object.values(input));
   const bundle = await rollup({
@@ -136,7 +170,7 @@ export async function rechunk({ root, stageDir, outDir, entries, metafile }) {
         name: 'esbuild-sourcemaps',
         load(id) {
           if (!id.startsWith(stageDir)) return null;
-          const code = readFileSync(id, 'utf8');
+          const code = defaultImportsOfBuiltins(readFileSync(id, 'utf8'));
           let map = null;
           try {
             map = JSON.parse(readFileSync(`${id}.map`, 'utf8'));
@@ -163,11 +197,16 @@ export async function rechunk({ root, stageDir, outDir, entries, metafile }) {
     // the hot chunk holds only what they import.
     // What cli/main.js imports is a chunk of its own: rollup would otherwise pull a manual
     // chunk's dependencies into it, and main.js would load the hot chunk for `--version`.
-    manualChunks: (id) => (entryFiles.has(id) ? undefined : early.has(id) ? 'early' : hot.has(id) ? 'hot' : undefined),
+    // The built-ins' small virtual modules go where every command finds them: with what
+    // main.js loads if it uses them, else in the hot chunk (one file each otherwise).
+    manualChunks: (id, { getModuleInfo }) => {
+      if (id.startsWith(VIRTUAL)) return getModuleInfo(id).importers.some((i) => early.has(i)) ? 'early' : 'hot';
+      return entryFiles.has(id) ? undefined : early.has(id) ? 'early' : hot.get(id);
+    },
     sourcemap: true,
   });
   await bundle.close();
-  const hotChunk = output.find((o) => o.type === 'chunk' && o.name === 'hot');
-  if (!hotChunk) throw new Error('build: rollup made no hot chunk');
-  return { files: output.filter((o) => o.type === 'chunk').length, hotFiles: hot.size, hotChunk: hotChunk.fileName, hotBytes: Buffer.byteLength(hotChunk.code) };
+  const hotOut = output.filter((o) => o.type === 'chunk' && /^hot(-|$)/.test(o.name));
+  if (!hotOut.some((o) => o.name === 'hot')) throw new Error('build: rollup made no hot chunk');
+  return { files: output.filter((o) => o.type === 'chunk').length, hotFiles: hot.size, hot: hotOut.map((o) => `${o.fileName} ${(Buffer.byteLength(o.code) / 1024).toFixed(0)} KiB`) };
 }

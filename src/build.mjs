@@ -203,7 +203,7 @@ if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 
 const outputs = Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js'));
 process.stderr.write(
-  `built dist/: ${entryPoints.length} entry points, ${outputs.length} esbuild files re-chunked into ${chunked.files} (${chunked.hotFiles} in ${chunked.hotChunk}, ${(chunked.hotBytes / 1024).toFixed(0)} KiB), ${assets} assets, declarations (${((Date.now() - started) / 1000).toFixed(1)} s)\n`,
+  `built dist/: ${entryPoints.length} entry points, ${outputs.length} esbuild files re-chunked into ${chunked.files} (${chunked.hotFiles} into ${chunked.hot.join(', ')}), ${assets} assets, declarations (${((Date.now() - started) / 1000).toFixed(1)} s)\n`,
 );
 if (process.argv.includes('--analyze')) process.stderr.write(await analyzeMetafile(result.metafile));
 if (process.argv.includes('--metafile')) writeFileSync(join(ROOT, '.tmp-build-meta.json'), JSON.stringify(result.metafile));

@@ -19,11 +19,20 @@ let position = 0;
 let written = 0;
 let complete = false;
 
+/**
+ * Reads and hashes up to `written`. A read that comes up short before the file is complete
+ * waits for the next message: the downloading thread may have cut the file back to 0 for a
+ * restart that is still queued behind the lengths it reported before (the restart resets
+ * all of this). Short once the file is complete, it fails, and the file is hashed there.
+ */
 function catchUp(): void {
   if (position < written && fd < 0) fd = openSync(path, 'r');
   while (position < written) {
     const n = readSync(fd, buffer, 0, Math.min(READ_BYTES, written - position), position);
-    if (n === 0) throw new Error(`${path} is shorter than the ${written} bytes written to it`);
+    if (n === 0) {
+      if (complete) throw new Error(`${path} is shorter than the ${written} bytes written to it`);
+      return;
+    }
     hasher.update(buffer, 0, n);
     position += n;
   }
