@@ -6,7 +6,7 @@ import { parseUntrustedJson } from '../core/manifest.js';
 import { writeFileAtomic } from './atomic-file.js';
 
 // jsonc-parser is CommonJS: its functions come through the default export under ESM.
-const { applyEdits, format, modify } = jsonc;
+const { applyEdits, findNodeAtLocation, format, modify, parseTree } = jsonc;
 import type { ConfigFile } from './config.js';
 import { configSchema } from './settings-schema.js';
 import { describeSettingsIssue } from './settings-issues.js';
@@ -57,7 +57,7 @@ function applyEdit(text: string, e: SettingsEdit, formatting: FormattingOptions)
   if (e.value === undefined) {
     // Nothing to remove from an empty file (jsonc-parser throws on one): unsetting what is not set is a no-op, as in git.
     if (text.trim() === '') return text;
-    return applyEdits(text, modify(text, e.path, undefined, { formattingOptions: formatting }));
+    return withoutEmptyParents(applyEdits(text, modify(text, e.path, undefined, { formattingOptions: formatting })), e.path, formatting);
   }
   let out = text;
   for (const raw of modify(text, e.path, e.value, {}).sort((a, b) => b.offset - a.offset)) {
@@ -72,6 +72,24 @@ function applyEdit(text: string, e: SettingsEdit, formatting: FormattingOptions)
     out = applyEdits(out, format(out, formatRange(out, raw.offset, raw.content.length), { ...formatting, keepLines: false }));
   }
   return out;
+}
+
+/**
+ * After removing `removed`, the objects above it that it leaves empty go too (`config unset
+ * policies.production.clean_git` removes `"production": {}`, as `config set` created it),
+ * up to a top-level setting, which stays as an empty `{}` (init writes `"policies": {}`).
+ */
+function withoutEmptyParents(text: string, removed: readonly string[], formatting: FormattingOptions): string {
+  for (let parent = removed.slice(0, -1); parent.length > 0; parent = parent.slice(0, -1)) {
+    const node = findNodeAtLocation(parseTree(text) ?? { type: 'null', offset: 0, length: 0 }, [...parent]);
+    if (node?.type !== 'object' || (node.children?.length ?? 0) > 0) break;
+    if (parent.length === 1) {
+      // Written as `{}`, not the `{\n  }` the removal of its last member leaves.
+      return node.length > 2 ? applyEdits(text, [{ offset: node.offset, length: node.length, content: '{}' }]) : text;
+    }
+    text = applyEdits(text, modify(text, parent, undefined, { formattingOptions: formatting }));
+  }
+  return text;
 }
 
 /**

@@ -124,4 +124,21 @@ describe('editing modelctl.json', () => {
     expect(text).toBe(`${JSON.stringify(JSON.parse(text), null, 2)}\n`);
     expect(JSON.parse(text).policies).toEqual({ production: { metrics: { accuracy: '>= 0.92' }, require_reason: true } });
   });
+
+  it('config unset of the last setting in an object removes the objects it leaves empty: set then unset gives back the file byte for byte', () => {
+    const repo = tempRepo();
+    const original = `${JSON.stringify({ models: { fraud: { paths: ['model/'] } }, policies: {}, stages: ['staging', 'production'] }, null, 2)}\n`;
+    writeFileSync(join(repo, 'modelctl.json'), original);
+    expect(runCli(repo, ['config', 'set', '--shared', 'policies.production.metrics.accuracy', '>= 0.92']).code).toBe(0);
+    expect(runCli(repo, ['config', 'set', '--shared', 'policies.production.require_reason', 'true']).code).toBe(0);
+    expect(runCli(repo, ['config', 'unset', '--shared', 'policies.production.metrics.accuracy']).code).toBe(0);
+    // production keeps what is left in it.
+    expect(JSON.parse(readFileSync(join(repo, 'modelctl.json'), 'utf8')).policies).toEqual({ production: { require_reason: true } });
+    expect(runCli(repo, ['config', 'unset', '--shared', 'policies.production.require_reason']).code).toBe(0);
+    expect(readFileSync(join(repo, 'modelctl.json'), 'utf8')).toBe(original);
+    // A model's setting: the model itself (an object with other settings) stays.
+    expect(runCli(repo, ['config', 'set', '--shared', 'models.fraud.metrics', 'metrics.json']).code).toBe(0);
+    expect(runCli(repo, ['config', 'unset', '--shared', 'models.fraud.metrics']).code).toBe(0);
+    expect(readFileSync(join(repo, 'modelctl.json'), 'utf8')).toBe(original);
+  });
 });
