@@ -15,7 +15,7 @@
 // The hot set is computed, never listed: the static closure, in esbuild's metafile, of the
 // output files of HOT_COMMANDS (each one's command file and api verb, and cli/run.ts).
 import { readFileSync } from 'node:fs';
-import { builtinModules } from 'node:module';
+import { builtinModules, createRequire } from 'node:module';
 import { join, relative, resolve } from 'node:path';
 import { rollup } from 'rollup';
 
@@ -67,7 +67,11 @@ const BUILTINS = new Set(builtinModules.filter((m) => m !== 'module' && !m.start
  * the first use of one of their exports (a Proxy stands for the module until then).
  * node:crypto alone is 4.5 ms, streams included, in a command that hashes nothing.
  */
-const LAZY_BUILTINS = new Set(['crypto', 'worker_threads', 'stream', 'fs/promises', 'child_process', 'zlib', 'http', 'https', 'net', 'tls', 'readline', 'dns', 'http2', 'stream/promises', 'util/types']);
+const LAZY_BUILTINS = new Set(['crypto', 'worker_threads', 'fs/promises', 'child_process', 'zlib', 'http', 'https', 'net', 'tls', 'readline', 'dns', 'http2', 'stream/promises', 'util/types']);
+
+// Only modules that are plain objects can be stood for by a Proxy of an object: node:stream
+// is the Stream function itself (called, extended, the right side of instanceof).
+for (const name of LAZY_BUILTINS) if (typeof createRequire(import.meta.url)(`node:${name}`) !== 'object') throw new Error(`build: node:${name} is not an object; it cannot be a lazy built-in`);
 const builtinName = (id) => (id.startsWith('node:') ? id.slice(5) : id);
 const isRequiredBuiltin = (id) => BUILTINS.has(builtinName(id));
 const VIRTUAL = '\0builtin:';
@@ -197,10 +201,16 @@ export async function rechunk({ root, stageDir, outDir, entries, metafile }) {
     // the hot chunk holds only what they import.
     // What cli/main.js imports is a chunk of its own: rollup would otherwise pull a manual
     // chunk's dependencies into it, and main.js would load the hot chunk for `--version`.
-    // The built-ins' small virtual modules go where every command finds them: with what
-    // main.js loads if it uses them, else in the hot chunk (one file each otherwise).
+    // A built-in's virtual module goes with what main.js loads if that uses it, else into the
+    // hot chunk if it is lazy (a Proxy: free until used) or only the hot chunks' files use
+    // it. Any other is left to rollup: in the hot chunk it would be required by every
+    // command (perf_hooks, assert, readline, … for the AWS SDK alone).
     manualChunks: (id, { getModuleInfo }) => {
-      if (id.startsWith(VIRTUAL)) return getModuleInfo(id).importers.some((i) => early.has(i)) ? 'early' : 'hot';
+      if (id.startsWith(VIRTUAL)) {
+        const importers = getModuleInfo(id).importers;
+        if (importers.some((i) => early.has(i))) return 'early';
+        return LAZY_BUILTINS.has(id.slice(VIRTUAL.length)) || importers.every((i) => hot.has(i)) ? 'hot' : undefined;
+      }
       return entryFiles.has(id) ? undefined : early.has(id) ? 'early' : hot.get(id);
     },
     sourcemap: true,
