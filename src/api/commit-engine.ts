@@ -94,6 +94,10 @@ export async function commitVersion(repo: Repository, opts: CommitRequest & Comm
       hint: `pass paths (modelctl commit ${opts.model} model/) or set models.${opts.model}.paths in modelctl.json`,
     });
   }
+  // Git runs in other processes (docs/design.md §4, lineage): started first, so they work
+  // while this thread selects files and reads params, before the pre-commit hook as ever.
+  // Neither promise rejects (no git, not a repository: no code lineage, the OS user).
+  const gitAnswers = Promise.all([resolveActor(repo.root), opts.code !== undefined ? opts.code : readGitState(repo.root)]);
   // Paths from modelctl.json are relative to the root; paths typed by the user, to cwd.
   const selected = await selectFiles(repo.root, opts.paths?.length ? repo.cwd : repo.root, patterns);
   if (opts.extraFiles?.length) mergeSelected(selected, await selectFiles(repo.root, repo.root, opts.extraFiles));
@@ -104,8 +108,7 @@ export async function commitVersion(repo: Repository, opts: CommitRequest & Comm
   const parent = opts.parent ? resolveRef(repo.db, opts.parent) : null;
   // --data paths are relative to the current folder; those in modelctl.json to the root, like its other paths.
   const data = opts.data ? await describeDataInputs(repo, opts.data) : await describeDataInputs({ ...repo, cwd: repo.root }, modelSettings?.data ?? []);
-  // Both ask git (separate processes): at once.
-  const [actor, code] = await Promise.all([resolveActor(repo.root), opts.code !== undefined ? opts.code : readGitState(repo.root)]);
+  const [actor, code] = await gitAnswers;
   const argv = opts.argv ?? [];
 
   const hooks: HookOutcome[] = [];

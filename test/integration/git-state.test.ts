@@ -1,14 +1,16 @@
 /**
  * readGitState (workspace/git-state.ts) asks git with three processes at once; each case a
  * training repository can be in must still give the lineage it gave when it asked seven
- * times in a row.
+ * times in a row (and, since it no longer goes through simple-git, the same values), and
+ * nothing it started may outlive the answer.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readGitState } from '../../src/workspace/git-state.js';
+import { readGitState, readGitUserEmail } from '../../src/workspace/git-state.js';
 
 let dir: string;
 const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@x', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@x' } }).toString().trim();
@@ -48,5 +50,38 @@ describe('readGitState', () => {
     expect(state!.diffHash).toMatch(/^[0-9a-f]{64}$/);
     writeFileSync(join(dir, 'train.py'), 'print(3)\n');
     expect((await readGitState(dir))!.diffHash).not.toBe(state!.diffHash);
+  });
+
+  it('hashes the porcelain status, a NUL and the binary diff, each as git printed it less outer white space', async () => {
+    git('init', '-q', '-b', 'main');
+    writeFileSync(join(dir, 'train.py'), 'print(1)\n');
+    writeFileSync(join(dir, 'w.bin'), Buffer.from([0, 1, 2, 255, 0, 10]));
+    git('add', '.');
+    git('commit', '-q', '-m', 'first');
+    writeFileSync(join(dir, 'train.py'), 'print(2)\n');
+    writeFileSync(join(dir, 'w.bin'), Buffer.from([0, 9, 2, 255, 0, 10, 7]));
+    writeFileSync(join(dir, 'new.txt'), 'untracked\n');
+    const status = git('status', '--porcelain', '--untracked-files=all');
+    const diff = git('diff', 'HEAD', '--binary');
+    expect(diff).toContain('GIT binary patch');
+    const expected = createHash('sha256').update(status).update('\0').update(diff).digest('hex');
+    expect((await readGitState(dir))!.diffHash).toBe(expected);
+  });
+
+  it('once answered, leaves no timer or process behind to keep the command alive', async () => {
+    git('init', '-q', '-b', 'main');
+    writeFileSync(join(dir, 'train.py'), 'print(1)\n');
+    git('add', '.');
+    git('commit', '-q', '-m', 'first');
+    git('remote', 'add', 'origin', 'https://example.com/acme/train.git');
+    git('config', 'user.email', 'trainer@example.com');
+    writeFileSync(join(dir, 'train.py'), 'print(2)\n');
+    // simple-git, used before, kept a 50 ms timer per process after each answer.
+    const pending = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout' || r === 'ProcessWrap').length;
+    const before = pending();
+    expect(await readGitState(dir)).toMatchObject({ dirty: true, remote: 'https://example.com/acme/train.git' });
+    expect(pending()).toBeLessThanOrEqual(before);
+    expect(await readGitUserEmail(dir)).toBe('trainer@example.com');
+    expect(pending()).toBeLessThanOrEqual(before);
   });
 });
