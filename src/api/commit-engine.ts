@@ -15,6 +15,7 @@ import {
   type VersionManifest,
 } from '../core/manifest.js';
 import { assertTagName } from '../core/names.js';
+import { formatByName } from '../formats/format-name.js';
 import { appendEvent } from '../store/events-table.js';
 import { assertObjectsKept } from '../store/gc-claims.js';
 import { writeTransaction } from '../store/index-db.js';
@@ -34,7 +35,6 @@ import { describeDataInputs } from './data-inputs.js';
 import { hashWorkingFiles, recordKeepingObjects } from './file-hashing.js';
 import type { LockUpdate } from './lock-update.js';
 import type { Repository } from './repository.js';
-import { summarizeTensorFiles } from './tensor-summary-step.js';
 import { summarizeVersion, type VersionSummary } from './views.js';
 
 /** What to snapshot and the lineage a user gives (the options of `modelctl commit`). */
@@ -172,7 +172,8 @@ export async function commitVersion(repo: Repository, opts: CommitRequest & Comm
   const id = manifestId(bytes);
   repo.store.writeManifest(id, bytes);
   // Headers only, from the objects just stored; recorded with the version (docs/design.md §15).
-  const tensorSummaries = summarizeTensorFiles(repo, files);
+  // The readers (~70 KB of modules) are loaded only when a file's name is a model format's.
+  const tensorSummaries = files.some((f) => formatByName(f.path)) ? (await import('./tensor-summary-step.js')).summarizeTensorFiles(repo, files) : [];
 
   let created = false;
   barrier('commit-before-record');

@@ -1,7 +1,7 @@
 /**
  * Start-up of the built CLI (docs/design.md §1, Build): commands that read nothing
- * untrusted do not load the validator (zod), commit loads no glob library for named files
- * and no simple-git, a changed settings file is validated again (and
+ * untrusted do not load the validator (zod), commit loads no glob library for named files,
+ * no simple-git and no tensor readers for files no reader reads, a changed settings file is validated again (and
  * refused when invalid) however often the earlier one was accepted, and a clone that was not
  * built says so instead of printing a stack trace.
  */
@@ -104,11 +104,23 @@ describe('what commit loads', () => {
     const named = runListingModules(repo, ['commit', 'm', 'w.bin']);
     expect(named.code, named.stderr).toBe(0);
     expect(named.modules.some((m) => m.startsWith('commit-'))).toBe(true);
-    expect(named.modules.filter((m) => /^(fast-glob|simple-git)-/.test(m))).toEqual([]);
+    expect(named.modules.filter((m) => /^(fast-glob|simple-git|tensor-summary-step)-/.test(m))).toEqual([]);
     const folder = runListingModules(repo, ['commit', 'n', 'model']);
     expect(folder.code, folder.stderr).toBe(0);
     expect(folder.modules.some((m) => m.startsWith('fast-glob-'))).toBe(true);
     expect(folder.modules.some((m) => m.startsWith('simple-git-'))).toBe(false);
+  });
+
+  it('the tensor header readers load only for a file named like a model format, whose summary is then recorded', () => {
+    const repo = tempRepo();
+    const header = Buffer.from(JSON.stringify({ w: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }));
+    const size = Buffer.alloc(8);
+    size.writeBigUInt64LE(BigInt(header.length));
+    writeFile(repo, 'model.safetensors', Buffer.concat([size, header, Buffer.alloc(8, 1)]));
+    const r = runListingModules(repo, ['commit', 'm', 'model.safetensors']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.modules.some((m) => m.startsWith('tensor-summary-step-'))).toBe(true);
+    expect(runCli(repo, ['show', 'm', '--json']).json()).toMatchObject({ parameters: { files: 1, tensorCount: 1, parameterCount: 2 } });
   });
 });
 
