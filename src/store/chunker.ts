@@ -1,4 +1,4 @@
-import { CHUNKING, GEAR } from './gear.js';
+import { CHUNKING, gearTable } from './gear.js';
 
 /**
  * Streaming FastCDC (gear rolling hash, cut-point skipping, normalized chunking level 2).
@@ -33,7 +33,7 @@ export class Chunker {
    */
   push(buf: Uint8Array, start = 0, end = buf.length): number[] {
     const cuts: number[] = [];
-    const G = GEAR;
+    const G = gearTable();
     let i = start;
     let len = this.chunkLen;
     let h = this.hash;

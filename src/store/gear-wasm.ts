@@ -1,4 +1,4 @@
-import { CHUNKING, GEAR } from './gear.js';
+import { CHUNKING, gearTable } from './gear.js';
 
 /**
  * The FastCDC boundary scan of chunker.ts, compiled to a tiny WebAssembly function.
@@ -303,7 +303,7 @@ export class ScanEngine {
     this.memory = memory;
     const instance = new wasm.Instance(compiledModule(isShared(memory)), { env: { mem: memory } });
     this.scanFn = instance.exports.scan as (start: number, end: number) => number;
-    new Int32Array(memory.buffer, 0, 256).set(GEAR);
+    new Int32Array(memory.buffer, 0, 256).set(gearTable());
     this.state = new Int32Array(memory.buffer, STATE_LEN, 2);
     this.cuts = new Int32Array(memory.buffer, CUTS_OFFSET, MAX_CUTS);
   }

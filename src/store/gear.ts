@@ -19,9 +19,12 @@ export const CHUNKING = {
 /**
  * The gear table: entry i is the first four bytes, big-endian, of
  * sha256("modelctl-gear-v1" ‖ u32be(i)). Stored as Int32 so the rolling hash stays in
- * 32-bit integer arithmetic in V8.
+ * 32-bit integer arithmetic in V8. Made on first use (256 sha256s, ~2 ms): a commit of files
+ * below the minimum chunk size never scans, so never needs it.
  */
-export const GEAR: Int32Array = (() => {
+let gear: Int32Array | undefined;
+export function gearTable(): Int32Array {
+  if (gear) return gear;
   const table = new Int32Array(256);
   const buf = Buffer.alloc(CHUNKING.gearSeed.length + 4);
   buf.write(CHUNKING.gearSeed, 0, 'ascii');
@@ -29,10 +32,11 @@ export const GEAR: Int32Array = (() => {
     buf.writeUInt32BE(i, CHUNKING.gearSeed.length);
     table[i] = createHash('sha256').update(buf).digest().readInt32BE(0);
   }
+  gear = table;
   return table;
-})();
+}
 
 /** sha256 over the gear table's bytes, recorded in the remote format marker. */
 export function gearTableDigest(): string {
-  return createHash('sha256').update(Buffer.from(GEAR.buffer)).digest('hex');
+  return createHash('sha256').update(Buffer.from(gearTable().buffer)).digest('hex');
 }
