@@ -26,9 +26,9 @@ import { setTag } from '../store/tags-table.js';
 import { insertTensorSummaries } from '../store/tensor-summaries.js';
 import { ensureModel, getVersion, insertVersion, latestVersion, nextVersionNumber, recordFileChunks } from '../store/version-records.js';
 import { assertSettingsPathInside, selectFiles, type SelectedFile } from '../workspace/file-selection.js';
-import { readGitState } from '../workspace/git-state.js';
+import { readGitLineage } from '../workspace/git-state.js';
 import { assertPreHookPassed, runHook, type HookOutcome } from '../workspace/hooks.js';
-import { captureEnvironment, hostName, resolveActor } from '../workspace/identity.js';
+import { actorOf, captureEnvironment, hostName, resolveActor } from '../workspace/identity.js';
 import { readKeyValueFile } from '../workspace/key-value-file.js';
 import { rememberWorkspaceVersion } from './checkout-engine.js';
 import { describeDataInputs } from './data-inputs.js';
@@ -97,7 +97,10 @@ export async function commitVersion(repo: Repository, opts: CommitRequest & Comm
   // Git runs in other processes (docs/design.md §4, lineage): started first, so they work
   // while this thread selects files and reads params, before the pre-commit hook as ever.
   // Neither promise rejects (no git, not a repository: no code lineage, the OS user).
-  const gitAnswers = Promise.all([resolveActor(repo.root), opts.code !== undefined ? opts.code : readGitState(repo.root)]);
+  const gitAnswers: Promise<[string, CodeLineage | null]> =
+    opts.code !== undefined
+      ? resolveActor(repo.root).then((actor) => [actor, opts.code ?? null])
+      : readGitLineage(repo.root).then(({ code, email }) => [actorOf(email), code]);
   // Paths from modelctl.json are relative to the root; paths typed by the user, to cwd.
   const selected = await selectFiles(repo.root, opts.paths?.length ? repo.cwd : repo.root, patterns);
   if (opts.extraFiles?.length) mergeSelected(selected, await selectFiles(repo.root, repo.root, opts.extraFiles));

@@ -5,12 +5,13 @@
  * nothing it started may outlive the answer.
  */
 import { execFileSync } from 'node:child_process';
+import { createHook } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readGitState, readGitUserEmail } from '../../src/workspace/git-state.js';
+import { readGitLineage, readGitState, readGitUserEmail } from '../../src/workspace/git-state.js';
 
 let dir: string;
 const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@x', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@x' } }).toString().trim();
@@ -68,7 +69,7 @@ describe('readGitState', () => {
     expect((await readGitState(dir))!.diffHash).toBe(expected);
   });
 
-  it('once answered, leaves no timer or process behind to keep the command alive', async () => {
+  it('arms no timer that would keep the command alive after the answer', async () => {
     git('init', '-q', '-b', 'main');
     writeFileSync(join(dir, 'train.py'), 'print(1)\n');
     git('add', '.');
@@ -76,12 +77,44 @@ describe('readGitState', () => {
     git('remote', 'add', 'origin', 'https://example.com/acme/train.git');
     git('config', 'user.email', 'trainer@example.com');
     writeFileSync(join(dir, 'train.py'), 'print(2)\n');
-    // simple-git, used before, kept a 50 ms timer per process after each answer.
-    const pending = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout' || r === 'ProcessWrap').length;
-    const before = pending();
-    expect(await readGitState(dir)).toMatchObject({ dirty: true, remote: 'https://example.com/acme/train.git' });
-    expect(pending()).toBeLessThanOrEqual(before);
-    expect(await readGitUserEmail(dir)).toBe('trainer@example.com');
-    expect(pending()).toBeLessThanOrEqual(before);
+    // simple-git, used before, armed a 50 ms timer per process after it exited (and another
+    // when the process printed nothing), which kept the command alive after its answer. No
+    // such timer is made now (async_hooks sees every one; vitest's own 60 s test timeout,
+    // armed meanwhile, is not one of them).
+    const timers: number[] = [];
+    const hook = createHook({
+      init: (_id, type, _trigger, resource) => {
+        const ms = (resource as { _idleTimeout?: number })._idleTimeout ?? 0;
+        if (type === 'Timeout' && ms < 10_000) timers.push(ms);
+      },
+    });
+    hook.enable();
+    try {
+      expect(await readGitState(dir)).toMatchObject({ dirty: true, remote: 'https://example.com/acme/train.git' });
+      expect(await readGitUserEmail(dir)).toBe('trainer@example.com');
+      expect(await readGitLineage(dir)).toMatchObject({ email: 'trainer@example.com', code: { dirty: true } });
+      expect(timers).toEqual([]);
+    } finally {
+      hook.disable();
+    }
+  });
+
+  it('readGitLineage (one git config for origin and user.email) answers what readGitState and readGitUserEmail answer', async () => {
+    const both = async (d: string) => ({ code: await readGitState(d), email: await readGitUserEmail(d) });
+    expect(await readGitLineage(dir)).toEqual(await both(dir)); // not a repository
+    git('init', '-q', '-b', 'main');
+    writeFileSync(join(dir, 'train.py'), 'print(1)\n');
+    git('add', '.');
+    git('commit', '-q', '-m', 'first');
+    expect(await readGitLineage(dir)).toEqual(await both(dir)); // no origin, email from the global config (or none)
+    // Two origin URLs (the last is the one --get gives), credentials in it, an email with
+    // spaces kept by quotes, a dirty tree.
+    git('remote', 'add', 'origin', 'https://a.example.com/first.git');
+    git('config', '--add', 'remote.origin.url', 'https://user:secret@b.example.com/second.git');
+    writeFileSync(join(dir, '.git', 'config'), `${readFileSync(join(dir, '.git', 'config'), 'utf8')}[user]\n\temail = "  trainer@example.com "\n`);
+    writeFileSync(join(dir, 'train.py'), 'print(2)\n');
+    const lineage = await readGitLineage(dir);
+    expect(lineage).toEqual(await both(dir));
+    expect(lineage).toMatchObject({ code: { remote: 'https://b.example.com/second.git', dirty: true }, email: 'trainer@example.com' });
   });
 });
