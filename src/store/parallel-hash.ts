@@ -44,8 +44,9 @@ import type { ChunkRef, HashedFile } from './hash-file.js';
  * re-running one is safe.
  *
  * Workers start on first use only (a file of PARALLEL_FILE_BYTES or more, or more than
- * PARALLEL_TOTAL_BYTES of files), as many as that use needs, are unref'd (they never keep the process alive) and are
- * reused for the rest of the process. MODELCTL_THREADS=1 turns all of this off.
+ * PARALLEL_TOTAL_BYTES of files), as many as that use needs, are unref'd (they never keep
+ * the process alive) and are reused for the rest of the process. MODELCTL_THREADS=1 turns
+ * all of this off.
  */
 
 /** A file this big is hashed by the pipeline (worker start-up then costs < 10%). */
