@@ -112,6 +112,8 @@ export function hashFileSingleThread(path: string, copyToFd?: number): HashedFil
   }
 }
 
+let oneChunkBuffer: Buffer | undefined;
+
 /**
  * A file shorter than the smallest chunk is one chunk (docs/design.md §4: no cut comes before
  * the minimum size), so its bytes need no boundary scan: read into a plain buffer, hashed,
@@ -121,7 +123,10 @@ export function hashFileSingleThread(path: string, copyToFd?: number): HashedFil
  * the general way.
  */
 function hashOneChunkFd(fd: number, copyToFd: number | undefined, size: number): HashedFile | null {
-  const buf = Buffer.allocUnsafe(size + 1);
+  // One buffer per thread, reused: a commit of 10,000 small files would otherwise allocate
+  // (and collect) each file's size again.
+  oneChunkBuffer ??= Buffer.allocUnsafe(CHUNKING.minSize + 1);
+  const buf = oneChunkBuffer.subarray(0, size + 1);
   let n = 0;
   while (n < buf.length) {
     const got = readSync(fd, buf, n, buf.length - n, n);
