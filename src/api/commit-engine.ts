@@ -15,6 +15,7 @@ import {
   type VersionManifest,
 } from '../core/manifest.js';
 import { assertTagName } from '../core/names.js';
+import { formatByName } from '../formats/format-name.js';
 import { appendEvent } from '../store/events-table.js';
 import { assertObjectsKept } from '../store/gc-claims.js';
 import { writeTransaction } from '../store/index-db.js';
@@ -25,16 +26,15 @@ import { setTag } from '../store/tags-table.js';
 import { insertTensorSummaries } from '../store/tensor-summaries.js';
 import { ensureModel, getVersion, insertVersion, latestVersion, nextVersionNumber, recordFileChunks } from '../store/version-records.js';
 import { assertSettingsPathInside, selectFiles, type SelectedFile } from '../workspace/file-selection.js';
-import { readGitState } from '../workspace/git-state.js';
+import { readGitLineage } from '../workspace/git-state.js';
 import { assertPreHookPassed, runHook, type HookOutcome } from '../workspace/hooks.js';
-import { captureEnvironment, hostName, resolveActor } from '../workspace/identity.js';
+import { actorOf, captureEnvironment, hostName, resolveActor } from '../workspace/identity.js';
 import { readKeyValueFile } from '../workspace/key-value-file.js';
 import { rememberWorkspaceVersion } from './checkout-engine.js';
 import { describeDataInputs } from './data-inputs.js';
 import { hashWorkingFiles, recordKeepingObjects } from './file-hashing.js';
 import type { LockUpdate } from './lock-update.js';
 import type { Repository } from './repository.js';
-import { summarizeTensorFiles } from './tensor-summary-step.js';
 import { summarizeVersion, type VersionSummary } from './views.js';
 
 /** What to snapshot and the lineage a user gives (the options of `modelctl commit`). */
@@ -94,6 +94,13 @@ export async function commitVersion(repo: Repository, opts: CommitRequest & Comm
       hint: `pass paths (modelctl commit ${opts.model} model/) or set models.${opts.model}.paths in modelctl.json`,
     });
   }
+  // Git runs in other processes (docs/design.md §4, lineage): started first, so they work
+  // while this thread selects files and reads params, before the pre-commit hook as ever.
+  // Neither promise rejects (no git, not a repository: no code lineage, the OS user).
+  const gitAnswers: Promise<[string, CodeLineage | null]> =
+    opts.code !== undefined
+      ? resolveActor(repo.root).then((actor) => [actor, opts.code ?? null])
+      : readGitLineage(repo.root).then(({ code, email }) => [actorOf(email), code]);
   // Paths from modelctl.json are relative to the root; paths typed by the user, to cwd.
   const selected = await selectFiles(repo.root, opts.paths?.length ? repo.cwd : repo.root, patterns);
   if (opts.extraFiles?.length) mergeSelected(selected, await selectFiles(repo.root, repo.root, opts.extraFiles));
@@ -104,8 +111,7 @@ export async function commitVersion(repo: Repository, opts: CommitRequest & Comm
   const parent = opts.parent ? resolveRef(repo.db, opts.parent) : null;
   // --data paths are relative to the current folder; those in modelctl.json to the root, like its other paths.
   const data = opts.data ? await describeDataInputs(repo, opts.data) : await describeDataInputs({ ...repo, cwd: repo.root }, modelSettings?.data ?? []);
-  // Both ask git (separate processes): at once.
-  const [actor, code] = await Promise.all([resolveActor(repo.root), opts.code !== undefined ? opts.code : readGitState(repo.root)]);
+  const [actor, code] = await gitAnswers;
   const argv = opts.argv ?? [];
 
   const hooks: HookOutcome[] = [];
@@ -169,7 +175,8 @@ export async function commitVersion(repo: Repository, opts: CommitRequest & Comm
   const id = manifestId(bytes);
   repo.store.writeManifest(id, bytes);
   // Headers only, from the objects just stored; recorded with the version (docs/design.md §15).
-  const tensorSummaries = summarizeTensorFiles(repo, files);
+  // The readers (~70 KB of modules) are loaded only when a file's name is a model format's.
+  const tensorSummaries = files.some((f) => formatByName(f.path)) ? (await import('./tensor-summary-step.js')).summarizeTensorFiles(repo, files) : [];
 
   let created = false;
   barrier('commit-before-record');

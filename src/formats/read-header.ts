@@ -6,20 +6,8 @@ import type { ReadContext, TensorFormat, TensorHeader, TensorSummary } from './t
 import { looksLikeTfjs, readTfjs } from './tfjs.js';
 
 export { looksLikeTfjs };
-
-/**
- * The format a file may hold, judged by its name alone so commit skips every other file
- * without opening it: `.safetensors`, `.gguf`, `.onnx`, and `.json` (a TF.js manifest only
- * when its content says so: `looksLikeTfjs`).
- */
-export function formatByName(path: string): TensorFormat | null {
-  const lower = path.toLowerCase();
-  if (lower.endsWith('.safetensors')) return 'safetensors';
-  if (lower.endsWith('.gguf')) return 'gguf';
-  if (lower.endsWith('.onnx')) return 'onnx';
-  if (lower.endsWith('.json')) return 'tfjs';
-  return null;
-}
+// Its own module so commit can tell whether any file needs a reader without loading them.
+export { formatByName } from './format-name.js';
 
 /** Reads the header of a file in `format`; a malformed or hostile one throws TENSOR_HEADER_INVALID (exit 6). */
 export function readTensorHeader(format: TensorFormat, src: ByteSource, ctx: ReadContext): TensorHeader {

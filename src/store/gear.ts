@@ -22,8 +22,9 @@ let gear: Int32Array | undefined;
  * The gear table: entry i is the first four bytes, big-endian, of
  * sha256("modelctl-gear-v1" ‖ u32be(i)). Stored as Int32 so the rolling hash stays in
  * 32-bit integer arithmetic in V8. Built on first use, not when the module loads: every
- * command loads this module, few chunk anything, and the 256 hashes load node:crypto
- * (~4 ms with the streams behind it; docs/design.md §1, Build).
+ * command loads this module, few chunk anything (a commit of files below the minimum chunk
+ * size never scans), and the 256 hashes (~2 ms) load node:crypto (~4 ms with the streams
+ * behind it; docs/design.md §1, Build).
  */
 export function gearTable(): Int32Array {
   if (gear) return gear;

@@ -1,7 +1,8 @@
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, fstatSync, ftruncateSync, readSync } from 'node:fs';
 import { fsError, isErrnoException } from '../errors.js';
-import { fileDigestFromChunks } from './file-digest.js';
+import { EMPTY_FILE_DIGEST, fileDigestFromChunks } from './file-digest.js';
+import { CHUNKING } from './gear.js';
 import { SCRATCH_BYTES, WASM_DATA_OFFSET, WasmChunker, scratchScanEngine } from './gear-wasm.js';
 import { DIRECT_ALIGN, PARALLEL_FILE_BYTES, hashFdPipelined, hashThreads, openDirect } from './parallel-hash.js';
 import { writeSparseAt } from './positional-io.js';
@@ -111,6 +112,38 @@ export function hashFileSingleThread(path: string, copyToFd?: number): HashedFil
   }
 }
 
+let oneChunkBuffer: Buffer | undefined;
+
+/**
+ * A file shorter than the smallest chunk is one chunk (docs/design.md §4: no cut comes before
+ * the minimum size), so its bytes need no boundary scan: read into a plain buffer, hashed,
+ * copied, and no scanner is made (its WebAssembly memory and instance took 2-7 ms of a small
+ * commit). Reads by position, from 0, so the descriptor's offset stays where it was; null when
+ * the file holds more than `size` bytes (it grew since its stat), for the caller to read it
+ * the general way.
+ */
+function hashOneChunkFd(fd: number, copyToFd: number | undefined, size: number): HashedFile | null {
+  // One buffer per thread, reused: a commit of 10,000 small files would otherwise allocate
+  // (and collect) each file's size again.
+  oneChunkBuffer ??= Buffer.allocUnsafe(CHUNKING.minSize + 1);
+  const buf = oneChunkBuffer.subarray(0, size + 1);
+  let n = 0;
+  while (n < buf.length) {
+    const got = readSync(fd, buf, n, buf.length - n, n);
+    if (got === 0) break;
+    n += got;
+  }
+  if (n > size) return null;
+  const bytes = buf.subarray(0, n);
+  if (copyToFd !== undefined) {
+    writeSparseAt(copyToFd, bytes, 0);
+    ftruncateSync(copyToFd, n);
+  }
+  if (n === 0) return { size: 0, digest: EMPTY_FILE_DIGEST, chunks: [] };
+  const digest = createHash('sha256').update(bytes).digest('hex');
+  return { size: n, digest: fileDigestFromChunks([digest]), chunks: [{ digest, offset: 0, length: n }] };
+}
+
 /**
  * Reads an open file from its current position to the end into the scanner's own memory
  * (so the boundary scan needs no copy), chunking and hashing as it goes. The copy is
@@ -118,6 +151,8 @@ export function hashFileSingleThread(path: string, copyToFd?: number): HashedFil
  * through O_DIRECT for files of PARALLEL_FILE_BYTES or more when the file system allows.
  */
 function hashFdSingleThread(fd: number, copyToFd?: number, sizeHint = 0): HashedFile {
+  const small = sizeHint < CHUNKING.minSize ? hashOneChunkFd(fd, copyToFd, sizeHint) : null;
+  if (small) return small;
   const region = scratchScanEngine().view(WASM_DATA_OFFSET, SCRATCH_BYTES);
   const hasher = new ChunkHasher();
   let directFd = copyToFd !== undefined && sizeHint >= PARALLEL_FILE_BYTES ? openDirect(copyToFd) : -1;

@@ -13,14 +13,18 @@ import type { ChunkRef, HashedFile } from './hash-file.js';
 /**
  * Hashing across cores with worker_threads, behind a synchronous API.
  *
- * One big file (hashFdPipelined): a reader thread reads the file into a ring of slots in a
- * shared WebAssembly memory, a few slots ahead; a writer thread writes each slot's store
- * copy once it is read (with O_DIRECT when the file system allows: the copy then costs
- * neither CPU nor page cache, and the thread waits on the disk, not the CPU); this thread
- * runs the boundary scan over each slot in place, the one step that cannot be split, and
- * does nothing else; each chunk found goes to a hash worker as byte ranges of that memory
- * (nothing is copied) and its sha256 comes back. Reading, scanning, hashing and writing of
- * different slots all overlap.
+ * One big file (hashFdPipelined): this thread reads the file into a ring of slots in a
+ * shared WebAssembly memory, one slot at a time, and runs the boundary scan over each slot in
+ * place, the one step that cannot be split; a writer thread writes each slot's store copy
+ * once it is read (with O_DIRECT when the file system allows: the copy then costs neither CPU
+ * nor page cache, and the thread waits on the disk, not the CPU); each chunk found goes to a
+ * hash worker as byte ranges of that memory (nothing is copied) and its sha256 comes back.
+ * Scanning, hashing and writing of different slots overlap, and when this thread would wait
+ * for a free slot it hashes a queued chunk job itself. The scan keeps this thread busy, so
+ * the pipeline starts one hash worker fewer than there are threads (pipelineHashers): on 2
+ * cores, one hash worker and the writer. Each worker is a V8 isolate costing ~25-50 ms of CPU
+ * to start; a 256 MiB commit used to start four (a second hasher and a reader thread, whose
+ * reads then waited in its queue: README, Performance).
  *
  * Many files (hashFilesParallel): each worker takes whole files. A stored file's copy is
  * fsynced by the worker asynchronously (libuv's thread pool) while it hashes the next one, so
@@ -40,8 +44,9 @@ import type { ChunkRef, HashedFile } from './hash-file.js';
  * re-running one is safe.
  *
  * Workers start on first use only (a file of PARALLEL_FILE_BYTES or more, or more than
- * PARALLEL_TOTAL_BYTES of files), are unref'd (they never keep the process alive) and are
- * reused for the rest of the process. MODELCTL_THREADS=1 turns all of this off.
+ * PARALLEL_TOTAL_BYTES of files), as many as that use needs, are unref'd (they never keep
+ * the process alive) and are reused for the rest of the process. MODELCTL_THREADS=1 turns
+ * all of this off.
  */
 
 /** A file this big is hashed by the pipeline (worker start-up then costs < 10%). */
@@ -55,7 +60,7 @@ const SLOT_BYTES = 4 * 1024 * 1024;
 const SLOT_COUNT = 6;
 /** O_DIRECT needs file offsets, lengths and memory aligned to the device block size. */
 export const DIRECT_ALIGN = 4096;
-/** Jobs posted to one hash worker at a time: it always has the next one queued. */
+/** Chunk jobs posted to one hash worker at a time: it always has the next one queued. */
 const HASH_JOBS_PER_WORKER = 3;
 /** Whole-file jobs in flight per hash worker when nothing is stored (each is pure CPU and reads). */
 const FILE_JOBS_PER_WORKER = 2;
@@ -84,6 +89,11 @@ export function hashThreads(env: NodeJS.ProcessEnv = process.env): number {
   return Math.min(availableParallelism(), 8);
 }
 
+/** Hash workers the big-file pipeline uses: one per thread but this one, which scans. */
+export function pipelineHashers(env: NodeJS.ProcessEnv = process.env): number {
+  return Math.max(1, hashThreads(env) - 1);
+}
+
 /** Jobs on the shared memory (offsets are absolute offsets into it). */
 export type MemoryJob =
   /**
@@ -91,8 +101,6 @@ export type MemoryJob =
    * `pieces` holds, per chunk, its piece count then (offset, length) per piece.
    */
   | { kind: 'chunks'; id: number; pieces: number[] }
-  /** Reads up to `length` bytes of `fd` at `position` into the memory at `offset` (short only at the end of the file). */
-  | { kind: 'read'; id: number; offset: number; length: number; position: number; fd: number }
   /** Writes memory [offset, offset + length) to `fd` at `position` (through `directFd`, O_DIRECT, when ≥ 0). */
   | { kind: 'write'; id: number; offset: number; length: number; position: number; fd: number; directFd: number };
 /** A whole file, optionally copied (at positions from 0) into `copyToFd` and fsynced. */
@@ -129,8 +137,6 @@ export interface HashJobResult {
   id: number;
   /** chunks: the raw sha256 of each chunk, concatenated. */
   digests?: Uint8Array;
-  /** read: bytes read. */
-  bytes?: number;
   /** write: false when O_DIRECT was refused and the buffered fd was used. */
   direct?: boolean;
   /** file: the hashed file. */
@@ -165,15 +171,6 @@ export function runMemoryJob(job: MemoryJob, bytes: Uint8Array): HashJobResult {
       digests.push(h.digest());
     }
     return { id: job.id, digests: new Uint8Array(Buffer.concat(digests)) };
-  }
-  if (job.kind === 'read') {
-    let n = 0;
-    while (n < job.length) {
-      const got = readSync(job.fd, bytes, job.offset + n, job.length - n, job.position + n);
-      if (got === 0) break;
-      n += got;
-    }
-    return { id: job.id, bytes: n };
   }
   const view = bytes.subarray(job.offset, job.offset + job.length);
   // Store copies are fresh files: runs of zeros stay holes (a sparse model stays sparse).
@@ -242,16 +239,14 @@ interface PoolWorker {
   index: number;
   /** Jobs posted to it and not answered yet. */
   inFlight: Map<number, HashJob>;
-  /** Most jobs in flight (chunk, read and write jobs; see jobLimit). */
-  limit: number;
   dead: boolean;
 }
 
-/** Most jobs of this kind a worker may have in flight: more for those that wait on fsync. */
-function jobLimit(w: PoolWorker, job: HashJob): number {
+/** Most jobs of this kind a worker may have in flight: more for those that wait on fsync or the disk. */
+function jobLimit(job: HashJob): number {
   if (job.kind === 'fsync' || (job.kind === 'file' && job.copyToFd >= 0)) return SYNC_JOBS_PER_WORKER;
   if (job.kind === 'file') return FILE_JOBS_PER_WORKER;
-  return w.limit;
+  return job.kind === 'write' ? SLOT_COUNT : HASH_JOBS_PER_WORKER;
 }
 
 type NewJob = HashJob extends infer J ? (J extends unknown ? Omit<J, 'id'> : never) : never;
@@ -261,33 +256,33 @@ class HashPool {
   readonly engine: ScanEngine;
   private readonly bytes: Uint8Array;
   private readonly control: Int32Array;
-  /** Hash workers: chunk and file jobs. */
+  /** Hash workers started so far (ensureWorkers): chunk, file and fsync jobs. */
   private readonly hashers: PoolWorker[] = [];
   /**
-   * The reader: file reads (a copy out of the page cache) stay off the scanning thread.
-   * Started with the first read (whole files and fsyncs never need it).
-   */
-  private readerThread: PoolWorker | undefined;
-  /**
    * The store writer: writes block on the disk (an O_DIRECT write returns when the device
-   * has the bytes), so they get a thread of their own instead of delaying reads or hashes.
+   * has the bytes), so they get a thread of their own instead of waiting behind hashes.
    * Started with the first write (hashing alone — status, verify, pull — never needs it).
    */
   private writerThread: PoolWorker | undefined;
-  private readonly startWorker: (index: number, limit: number) => PoolWorker;
+  private readonly startWorker: () => PoolWorker;
+  private readonly maxWorkers: number;
   private readonly queue: HashJob[] = [];
   private readonly done: HashJobResult[] = [];
   private nextId = 1;
   /** Runs a file job on this thread when no worker can (set by hashFilesParallel). */
   fileJobHere: ((job: FileJob) => HashJobResult) | undefined;
 
-  constructor(threads: number) {
+  constructor(maxWorkers: number) {
     const memory = createScannerMemory(SLOT_BYTES * SLOT_COUNT, true);
     this.engine = new ScanEngine(memory);
     this.bytes = new Uint8Array(memory.buffer);
-    this.control = new Int32Array(new SharedArrayBuffer(4 * (3 + threads)));
+    this.maxWorkers = maxWorkers;
+    // control[0], then a state word per hash worker and one for the writer.
+    this.control = new Int32Array(new SharedArrayBuffer(4 * (2 + maxWorkers)));
     const url = workerUrl();
-    const start = (index: number, limit: number): PoolWorker => {
+    let nextIndex = 0;
+    const start = (): PoolWorker => {
+      const index = nextIndex++;
       const { port1, port2 } = new MessageChannel();
       const data: HashWorkerData = { memory: memory as HashWorkerData['memory'], control: this.control, index, port: port2 };
       // execArgv: [] — the worker needs no flags, and inherited ones can stop it loading
@@ -298,15 +293,35 @@ class HashPool {
       // Never left unhandled: a worker that fails is noticed through its state word and
       // its jobs run on this thread.
       worker.on('error', () => undefined);
-      return { worker, port: port1, index, inFlight: new Map(), limit, dead: false };
+      return { worker, port: port1, index, inFlight: new Map(), dead: false };
     };
-    for (let i = 0; i < threads; i++) this.hashers.push(start(i, HASH_JOBS_PER_WORKER));
     this.startWorker = start;
   }
 
-  /** Hash workers. */
+  /** Starts workers until there are `n` (at most the pool's maximum); they start in the background. */
+  ensureWorkers(n: number): void {
+    while (this.hashers.length < Math.min(n, this.maxWorkers)) this.hashers.push(this.startWorker());
+  }
+
+  /** Hash workers started. */
   get size(): number {
     return this.hashers.length;
+  }
+
+  /** Whether the writer thread was started. */
+  get hasWriter(): boolean {
+    return this.writerThread !== undefined;
+  }
+
+  /** Reads up to `length` bytes of `fd` at `position` into the memory at `offset` (fewer only at the end of the file). */
+  read(fd: number, offset: number, length: number, position: number): number {
+    let n = 0;
+    while (n < length) {
+      const got = readSync(fd, this.bytes, offset + n, length - n, position + n);
+      if (got === 0) break;
+      n += got;
+    }
+    return n;
   }
 
   /** Absolute offset of slot k in the shared memory. */
@@ -346,10 +361,12 @@ class HashPool {
       if (this.outstanding === 0) throw new Error('BUG: waiting for hash results with no job outstanding');
       this.reapDeadWorkers();
       this.dispatch();
-      // Jobs no worker can take now (none started yet, or all gone): run one here.
-      const job = this.queue.find((j) => !this.canTakeLater(j));
+      // Jobs no worker can take now (none started yet, or all gone): run one here. And
+      // rather than wait idle, this thread hashes a chunk job the workers have no room for
+      // (pure CPU: the workers are then the slower side, and this thread is free).
+      const stuck = this.queue.findIndex((j) => !this.canTakeLater(j));
+      const job = stuck >= 0 ? this.queue.splice(stuck, 1)[0] : this.takeQueued('chunks');
       if (job) {
-        this.queue.splice(this.queue.indexOf(job), 1);
         this.done.push(this.runHere(job));
         continue;
       }
@@ -366,28 +383,25 @@ class HashPool {
     }
   }
 
+  /** Removes and returns the first queued job of `kind`, if any. */
+  private takeQueued(kind: HashJob['kind']): HashJob | undefined {
+    const i = this.queue.findIndex((j) => j.kind === kind);
+    return i < 0 ? undefined : this.queue.splice(i, 1)[0];
+  }
+
   private all(): PoolWorker[] {
-    const out = [...this.hashers];
-    if (this.readerThread) out.push(this.readerThread);
-    if (this.writerThread) out.push(this.writerThread);
-    return out;
+    return this.writerThread ? [...this.hashers, this.writerThread] : this.hashers;
   }
 
   private state(w: PoolWorker): number {
     return Atomics.load(this.control, 1 + w.index);
   }
 
-  /** The workers that may run `job`: the reader, the writer, or the hashers. */
+  /** The workers that may run `job`: the writer, or the hash workers. */
   private candidates(job: HashJob): PoolWorker[] {
-    if (job.kind === 'read') {
-      this.readerThread ??= this.startWorker(this.hashers.length, SLOT_COUNT);
-      return [this.readerThread];
-    }
-    if (job.kind === 'write') {
-      this.writerThread ??= this.startWorker(this.hashers.length + 1, SLOT_COUNT);
-      return [this.writerThread];
-    }
-    return this.hashers;
+    if (job.kind !== 'write') return this.hashers;
+    this.writerThread ??= this.startWorker();
+    return [this.writerThread];
   }
 
   /** True when some live worker for this job has started and will take it once it has room. */
@@ -401,7 +415,7 @@ class HashPool {
       const job = this.queue[i];
       let target: PoolWorker | undefined;
       for (const w of this.candidates(job)) {
-        if (w.dead || w.inFlight.size >= jobLimit(w, job) || this.state(w) !== WORKER_READY) continue;
+        if (w.dead || w.inFlight.size >= jobLimit(job) || this.state(w) !== WORKER_READY) continue;
         if (!target || w.inFlight.size < target.inFlight.size) target = w;
       }
       if (!target) {
@@ -451,9 +465,15 @@ class HashPool {
 
 let pool: HashPool | undefined;
 
-/** The process's pool, started on first use with hashThreads() hash workers, a reader and a writer. */
-function getPool(): HashPool {
+/** Threads the hashing pool has started (hash workers and the writer); for tests. */
+export function startedHashThreads(): number {
+  return pool ? pool.size + (pool.hasWriter ? 1 : 0) : 0;
+}
+
+/** The process's pool, made on first use, with at least `workers` hash workers started (up to hashThreads()). */
+function getPool(workers: number): HashPool {
   pool ??= new HashPool(Math.max(1, hashThreads()));
+  pool.ensureWorkers(workers);
   return pool;
 }
 
@@ -488,7 +508,7 @@ export function openDirect(fd: number): number {
  * after every job touching the descriptors has finished.
  */
 export function hashFdPipelined(fd: number, copyToFd?: number): HashedFile {
-  const pool = getPool();
+  const pool = getPool(pipelineHashers());
   const directFd = copyToFd === undefined ? -1 : openDirect(copyToFd);
   let useDirect = directFd >= 0;
   try {
@@ -496,8 +516,6 @@ export function hashFdPipelined(fd: number, copyToFd?: number): HashedFile {
     const busy = new Int32Array(SLOT_COUNT); // jobs still using each slot (its read, chunks overlapping it)
     const jobSlots = new Map<number, number[]>();
     const firstChunkOfJob = new Map<number, number>();
-    const readOfJob = new Map<number, number>(); // read job → block
-    const readBytes = new Map<number, number>(); // block → bytes read (when done)
     const chunks: ChunkRef[] = [];
     let failure: WorkerError | undefined;
 
@@ -512,9 +530,6 @@ export function hashFdPipelined(fd: number, copyToFd?: number): HashedFile {
           for (let i = 0; i * 32 < r.digests.length; i++) chunks[first + i].digest = Buffer.from(r.digests.buffer, r.digests.byteOffset + i * 32, 32).toString('hex');
         }
         firstChunkOfJob.delete(r.id);
-        const block = readOfJob.get(r.id);
-        if (block !== undefined) readBytes.set(block, r.error ? 0 : (r.bytes ?? 0));
-        readOfJob.delete(r.id);
       }
     };
 
@@ -547,37 +562,21 @@ export function hashFdPipelined(fd: number, copyToFd?: number): HashedFile {
       batchSlots = [];
     };
 
-    // Reads run ahead of the scan by up to SLOT_COUNT - 2 blocks: the slot of the block
-    // before the one being scanned may hold the start of the open chunk (≤ 4 MiB).
-    let nextRead = 0;
-    let endBlock = Infinity; // first block known to be past the end of the file
-    const readAhead = (scanning: number) => {
-      while (!failure && nextRead < endBlock && nextRead <= scanning + SLOT_COUNT - 2 && busy[nextRead % SLOT_COUNT] === 0) {
-        const k = nextRead % SLOT_COUNT;
-        const id = pool.submit({ kind: 'read', offset: pool.slotOffset(k), length: SLOT_BYTES, position: nextRead * SLOT_BYTES, fd });
-        jobSlots.set(id, [k]);
-        readOfJob.set(id, nextRead);
-        busy[k]++;
-        nextRead++;
-      }
-    };
-
     let position = 0;
     let chunkStart = 0;
     const cuts: number[] = [];
     for (let block = 0; !failure; block++) {
-      readAhead(block);
-      while (!failure && !readBytes.has(block)) {
-        settle(pool.waitAny());
-        readAhead(block);
-      }
-      if (failure) break;
-      const n = readBytes.get(block) as number;
-      readBytes.delete(block);
-      if (n < SLOT_BYTES) endBlock = block + 1;
-      if (n === 0) break;
+      // This thread reads each block into its slot right before scanning it (a copy out of
+      // the page cache, ~0.2 ms per MiB): a read handed to a worker waited behind that
+      // worker's hashes, and the scan waited for it. The slot must be free: the chunks of
+      // the block it held hashed and its copy written. (The open chunk, ≤ 4 MiB, lies in
+      // this block and the one before, whose slot is another.)
       const k = block % SLOT_COUNT;
+      while (!failure && busy[k] > 0) settle(pool.waitAny());
+      if (failure) break;
       const base = pool.slotOffset(k);
+      const n = pool.read(fd, base, SLOT_BYTES, position);
+      if (n === 0) break;
       if (copyToFd !== undefined) {
         const direct = useDirect && n % DIRECT_ALIGN === 0 ? directFd : -1;
         const id = pool.submit({ kind: 'write', offset: base, length: n, position, fd: copyToFd, directFd: direct });
@@ -632,7 +631,7 @@ export function hashFilesParallel(
   onDone: (index: number, result: (HashedFile & { mtimeMs: number }) | Error) => void,
   hashHere: (job: { path: string; copyToFd?: number }) => HashedFile & { mtimeMs: number },
 ): void {
-  const pool = getPool();
+  const pool = getPool(hashThreads());
   pool.fileJobHere = (job) => ({ id: job.id, file: hashHere({ path: job.path, copyToFd: job.copyToFd >= 0 ? job.copyToFd : undefined }) });
   const indexOfJob = new Map<number, number>();
   let next = 0;
@@ -669,11 +668,14 @@ export function hashFilesParallel(
 export function fsyncPaths(paths: Iterable<string>): void {
   const list = [...new Set(paths)];
   if (list.length === 0) return;
-  if (hashThreads() <= 1 || (pool === undefined && list.length < PARALLEL_SYNC_PATHS)) {
+  const few = list.length < PARALLEL_SYNC_PATHS;
+  if (hashThreads() <= 1 || (few && !(pool && pool.size > 0))) {
     for (const p of list) fsyncPath(p);
     return;
   }
-  const workers = getPool();
+  // A few paths go to the workers already running (after a big file, its folder): starting
+  // more for them would cost more than the fsyncs.
+  const workers = getPool(few ? 1 : hashThreads());
   let failure: WorkerError | undefined;
   let next = 0;
   const fill = () => {

@@ -31,7 +31,9 @@ const ALWAYS_IGNORED = [
  * found (3). `.modelctl/` and `.git/` are never selected.
  */
 export async function selectFiles(root: string, cwd: string, patterns: readonly string[], opts: SelectOptions = {}): Promise<SelectedFile[]> {
-  const fg = await loadFastGlob();
+  // Loaded only for a folder or a glob: naming files (the common commit) never pays for it.
+  let fastGlob: FastGlob | undefined;
+  const walk = async (pattern: string, cwd: string) => (fastGlob ??= await loadFastGlob())(pattern, { ...WALK, cwd });
   const out = new Map<string, SelectedFile>();
   const special: SpecialEntry[] = [];
   // What a folder or glob met that is not a regular file (or a link to one): listed, never
@@ -79,7 +81,7 @@ export async function selectFiles(root: string, cwd: string, patterns: readonly 
         continue;
       }
       if (st.isDirectory()) {
-        addEntries(await fg('**/*', { ...WALK, cwd: absPattern }));
+        addEntries(await walk('**/*', absPattern));
       } else {
         add(absPattern);
       }
@@ -90,7 +92,7 @@ export async function selectFiles(root: string, cwd: string, patterns: readonly 
     if (anchored.startsWith('../') || isAbsolute(anchored)) {
       throw outside(pattern);
     }
-    const found = (await fg(anchored, { ...WALK, cwd: root })).filter((e) => !e.dirent.isDirectory());
+    const found = (await walk(anchored, root)).filter((e) => !e.dirent.isDirectory());
     if (found.length === 0) {
       throw new NotFoundError('NO_MATCH', `'${printable(pattern)}' matches no file`, { hint: 'check the pattern (globs are relative to the current folder)' });
     }

@@ -5,7 +5,12 @@ import { MODELCTL_VERSION } from '../version.js';
 
 /** Who is acting: git `user.email` for `dir`, else the OS user name. */
 export async function resolveActor(dir: string): Promise<string> {
-  return (await readGitUserEmail(dir)) ?? osUser();
+  return actorOf(await readGitUserEmail(dir));
+}
+
+/** resolveActor's answer for a `user.email` read already (null: none). */
+export function actorOf(email: string | null): string {
+  return email ?? osUser();
 }
 
 function osUser(): string {

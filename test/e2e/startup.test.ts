@@ -1,6 +1,7 @@
 /**
  * Start-up of the built CLI (docs/design.md §1, Build): commands that read nothing
- * untrusted do not load the validator (zod), a changed settings file is validated again (and
+ * untrusted do not load the validator (zod), commit loads no glob library for named files,
+ * no simple-git and no tensor readers for files no reader reads, a changed settings file is validated again (and
  * refused when invalid) however often the earlier one was accepted, and a clone that was not
  * built says so instead of printing a stack trace.
  */
@@ -26,6 +27,24 @@ function runWatchingZod(cwd: string, args: string[]): { code: number; zodLoaded:
     env: { ...process.env, CI: '1', NO_COLOR: '1' },
   });
   return { code: r.status ?? 128, zodLoaded: readFileSync(marker, 'utf8') === 'true', stderr: r.stderr };
+}
+
+/**
+ * Runs the built CLI with a module loader hook that lists every module the process loaded
+ * (the module-load trace of docs/design.md §1, Build); returns the dist/ file names.
+ */
+function runListingModules(cwd: string, args: string[]): { code: number; modules: string[]; stderr: string } {
+  const marker = join(tempDir('modelctl-modules-'), 'loaded');
+  writeFileSync(marker, '');
+  const loader = `import { appendFileSync } from 'node:fs'; export async function load(url, context, next) { appendFileSync(${JSON.stringify(marker)}, url + '\\n'); return next(url, context); }`;
+  const hook = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(loader)}`)});`;
+  const r = spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(hook)}`, BIN, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, CI: '1', NO_COLOR: '1' },
+  });
+  const modules = readFileSync(marker, 'utf8').split('\n').filter((u) => u.includes('/dist/')).map((u) => u.slice(u.lastIndexOf('/') + 1));
+  return { code: r.status ?? 128, modules, stderr: r.stderr };
 }
 
 describe('validator loading', () => {
@@ -75,6 +94,34 @@ describe('validator loading', () => {
     // Someone writes a record claiming these bytes were accepted, but by another build.
     writeFileSync(record, JSON.stringify({ build: 'another-build', accepted: [bad.toString('base64')] }));
     expect(runCli(repo, ['ls', '--json']).code).toBe(2);
+  });
+});
+
+describe('what commit loads', () => {
+  it('a commit of named files loads neither the glob library nor simple-git; a folder loads the glob library', () => {
+    const repo = tempRepo();
+    writeFile(repo, 'w.bin', 'weights');
+    writeFile(repo, 'model/a.bin', 'a');
+    const named = runListingModules(repo, ['commit', 'm', 'w.bin']);
+    expect(named.code, named.stderr).toBe(0);
+    expect(named.modules.some((m) => m.startsWith('commit-'))).toBe(true);
+    expect(named.modules.filter((m) => /^(fast-glob|simple-git|tensor-summary-step)-/.test(m))).toEqual([]);
+    const folder = runListingModules(repo, ['commit', 'n', 'model']);
+    expect(folder.code, folder.stderr).toBe(0);
+    expect(folder.modules.some((m) => m.startsWith('fast-glob-'))).toBe(true);
+    expect(folder.modules.some((m) => m.startsWith('simple-git-'))).toBe(false);
+  });
+
+  it('the tensor header readers load only for a file named like a model format, whose summary is then recorded', () => {
+    const repo = tempRepo();
+    const header = Buffer.from(JSON.stringify({ w: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }));
+    const size = Buffer.alloc(8);
+    size.writeBigUInt64LE(BigInt(header.length));
+    writeFile(repo, 'model.safetensors', Buffer.concat([size, header, Buffer.alloc(8, 1)]));
+    const r = runListingModules(repo, ['commit', 'm', 'model.safetensors']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.modules.some((m) => m.startsWith('tensor-summary-step-'))).toBe(true);
+    expect(runCli(repo, ['show', 'm', '--json']).json()).toMatchObject({ parameters: { files: 1, tensorCount: 1, parameterCount: 2 } });
   });
 });
 

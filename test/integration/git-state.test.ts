@@ -1,14 +1,17 @@
 /**
  * readGitState (workspace/git-state.ts) asks git with three processes at once; each case a
  * training repository can be in must still give the lineage it gave when it asked seven
- * times in a row.
+ * times in a row (and, since it no longer goes through simple-git, the same values), and
+ * nothing it started may outlive the answer.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { createHook } from 'node:async_hooks';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readGitState } from '../../src/workspace/git-state.js';
+import { readGitLineage, readGitState, readGitUserEmail } from '../../src/workspace/git-state.js';
 
 let dir: string;
 const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@x', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@x' } }).toString().trim();
@@ -48,5 +51,70 @@ describe('readGitState', () => {
     expect(state!.diffHash).toMatch(/^[0-9a-f]{64}$/);
     writeFileSync(join(dir, 'train.py'), 'print(3)\n');
     expect((await readGitState(dir))!.diffHash).not.toBe(state!.diffHash);
+  });
+
+  it('hashes the porcelain status, a NUL and the binary diff, each as git printed it less outer white space', async () => {
+    git('init', '-q', '-b', 'main');
+    writeFileSync(join(dir, 'train.py'), 'print(1)\n');
+    writeFileSync(join(dir, 'w.bin'), Buffer.from([0, 1, 2, 255, 0, 10]));
+    git('add', '.');
+    git('commit', '-q', '-m', 'first');
+    writeFileSync(join(dir, 'train.py'), 'print(2)\n');
+    writeFileSync(join(dir, 'w.bin'), Buffer.from([0, 9, 2, 255, 0, 10, 7]));
+    writeFileSync(join(dir, 'new.txt'), 'untracked\n');
+    const status = git('status', '--porcelain', '--untracked-files=all');
+    const diff = git('diff', 'HEAD', '--binary');
+    expect(diff).toContain('GIT binary patch');
+    const expected = createHash('sha256').update(status).update('\0').update(diff).digest('hex');
+    expect((await readGitState(dir))!.diffHash).toBe(expected);
+  });
+
+  it('arms no timer that would keep the command alive after the answer', async () => {
+    git('init', '-q', '-b', 'main');
+    writeFileSync(join(dir, 'train.py'), 'print(1)\n');
+    git('add', '.');
+    git('commit', '-q', '-m', 'first');
+    git('remote', 'add', 'origin', 'https://example.com/acme/train.git');
+    git('config', 'user.email', 'trainer@example.com');
+    writeFileSync(join(dir, 'train.py'), 'print(2)\n');
+    // simple-git, used before, armed a 50 ms timer per process after it exited (and another
+    // when the process printed nothing), which kept the command alive after its answer. No
+    // such timer is made now (async_hooks sees every one; vitest's own 60 s test timeout,
+    // armed meanwhile, is not one of them).
+    const timers: number[] = [];
+    const hook = createHook({
+      init: (_id, type, _trigger, resource) => {
+        const ms = (resource as { _idleTimeout?: number })._idleTimeout ?? 0;
+        if (type === 'Timeout' && ms < 10_000) timers.push(ms);
+      },
+    });
+    hook.enable();
+    try {
+      expect(await readGitState(dir)).toMatchObject({ dirty: true, remote: 'https://example.com/acme/train.git' });
+      expect(await readGitUserEmail(dir)).toBe('trainer@example.com');
+      expect(await readGitLineage(dir)).toMatchObject({ email: 'trainer@example.com', code: { dirty: true } });
+      expect(timers).toEqual([]);
+    } finally {
+      hook.disable();
+    }
+  });
+
+  it('readGitLineage (one git config for origin and user.email) answers what readGitState and readGitUserEmail answer', async () => {
+    const both = async (d: string) => ({ code: await readGitState(d), email: await readGitUserEmail(d) });
+    expect(await readGitLineage(dir)).toEqual(await both(dir)); // not a repository
+    git('init', '-q', '-b', 'main');
+    writeFileSync(join(dir, 'train.py'), 'print(1)\n');
+    git('add', '.');
+    git('commit', '-q', '-m', 'first');
+    expect(await readGitLineage(dir)).toEqual(await both(dir)); // no origin, email from the global config (or none)
+    // Two origin URLs (the last is the one --get gives), credentials in it, an email with
+    // spaces kept by quotes, a dirty tree.
+    git('remote', 'add', 'origin', 'https://a.example.com/first.git');
+    git('config', '--add', 'remote.origin.url', 'https://user:secret@b.example.com/second.git');
+    writeFileSync(join(dir, '.git', 'config'), `${readFileSync(join(dir, '.git', 'config'), 'utf8')}[user]\n\temail = "  trainer@example.com "\n`);
+    writeFileSync(join(dir, 'train.py'), 'print(2)\n');
+    const lineage = await readGitLineage(dir);
+    expect(lineage).toEqual(await both(dir));
+    expect(lineage).toMatchObject({ code: { remote: 'https://b.example.com/second.git', dirty: true }, email: 'trainer@example.com' });
   });
 });

@@ -186,6 +186,23 @@ describe('parallel pipeline (worker threads)', () => {
     expect(readFileSync(dest).equals(data)).toBe(true);
   });
 
+  it('a file shorter than the smallest chunk is one chunk, with the reference digest and a byte-identical copy', () => {
+    for (const n of [0, 1, 1000, CHUNKING.minSize - 1, CHUNKING.minSize, CHUNKING.minSize + 1]) {
+      const data = n === 1000 ? Buffer.concat([Buffer.alloc(500), randomBytes(500, 5)]) : randomBytes(n, n + 3);
+      const src = fileOf(`short-${n}.bin`, data);
+      const dest = join(dir, `short-${n}.out`);
+      const fd = openSync(dest, 'w', 0o600);
+      try {
+        expect(hashFileSingleThread(src, fd), `${n} bytes`).toMatchObject(reference(data));
+      } finally {
+        closeSync(fd);
+      }
+      expect(readFileSync(dest).equals(data), `${n} bytes: copy`).toBe(true);
+      // The premise: no cut comes before the minimum size.
+      if (n > 0 && n < CHUNKING.minSize) expect(reference(data).chunks).toHaveLength(1);
+    }
+  });
+
   it('MODELCTL_THREADS=1 keeps everything on one thread with the same result', () => {
     process.env.MODELCTL_THREADS = '1';
     expect(hashThreads()).toBe(1);
