@@ -1,14 +1,15 @@
 import { NotFoundError } from '../errors.js';
 import { assertModelName } from '../core/names.js';
 import { requireModel } from '../store/resolve-ref.js';
-import { getVersion, latestVersion, listModelNames, versionFiles, type VersionRow } from '../store/version-records.js';
+import { getVersion, latestVersion, listModelNames, type VersionRow } from '../store/version-records.js';
+import { versionFilesWithStatCache } from '../store/stat-cache-table.js';
 import { readPlacedVersion } from '../workspace/placement-record.js';
 import { LOCK_FILE_NAME } from '../workspace/lock-file-name.js';
 import { selectFiles, type SelectedFile, type SpecialEntry } from '../workspace/file-selection.js';
 import { existsSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { writeTransaction } from '../store/index-db.js';
-import { cachedFolderFiles, snapshotFolder, storeFolderFiles, tryStatKey, type FileStatKey, type FolderSnapshot } from '../workspace/stat-cache.js';
+import { cachedFolderFiles, sameStatKey, snapshotFolder, storeFolderFiles, tryStatKey, type FileStatKey, type FolderSnapshot } from '../workspace/stat-cache.js';
 import { hashWorkingFiles } from './file-hashing.js';
 import type { LockStatus } from './lock-status.js';
 import { withRepository, type CommonOptions, type Repository } from './repository.js';
@@ -116,7 +117,6 @@ async function modelStatus(repo: Repository, model: string): Promise<ModelStatus
   const latest = latestVersion(repo.db, model);
   const checkedOut = checkedOutVersion(repo, model);
   const base = checkedOut ?? latest;
-  const committed = base ? versionFiles(repo.db, base.id) : [];
   const patterns = repo.settings.models[model]?.paths ?? [];
   // Tracked = what the paths select now, plus every file of the compared version still present.
   const tracked = new Map<string, SelectedFile & { stat?: FileStatKey }>();
@@ -136,27 +136,41 @@ async function modelStatus(repo: Repository, model: string): Promise<ModelStatus
     });
   }
   const deleted: ModelStatus['deleted'] = [];
-  const prefix = repo.root.endsWith(sep) ? repo.root : `${repo.root}${sep}`;
-  for (const f of committed) {
-    // Manifest paths are checked '/'-separated relative paths: no join/normalize needed.
-    const abs = prefix + (sep === '/' ? f.path : f.path.split('/').join(sep));
-    // One stat per file: its key also feeds the stat cache lookup.
-    const stat = tryStatKey(abs);
-    if (!stat) deleted.push({ path: f.path, committedSize: f.size });
-    else if (!stat.isFile) {
-      // Never opened: a FIFO would block status for ever.
-      tracked.delete(f.path);
-      notRegular.set(f.path, { path: f.path, kind: kindOfMode(stat.mode) });
-    } else tracked.set(f.path, { abs, rel: f.path, stat });
-  }
-  for (const path of notRegular.keys()) tracked.delete(path);
-  const hashed = hashWorkingFiles(repo, [...tracked.values()], { store: false });
-  const byPath = new Map(committed.map((f) => [f.path, f]));
   const modified: ModelStatus['modified'] = [];
   const added: ModelStatus['added'] = [];
   let unchanged = 0;
+  const prefix = repo.root.endsWith(sep) ? repo.root : `${repo.root}${sep}`;
+  // The version's files with their stat cache rows, in one query (store/stat-cache-table.ts).
+  const committed = base ? versionFilesWithStatCache(repo.db, base.id, prefix, sep) : [];
+  // Committed files the stat cache could not answer for: hashed below, then compared.
+  const toCompare = new Map<string, { size: number; digest: string }>();
+  for (const [path, size, digest, cachedSize, mtimeNs, ctimeNs, ino, cachedIsCommitted] of committed) {
+    // Manifest paths are checked '/'-separated relative paths: no join/normalize needed.
+    const abs = prefix + (sep === '/' ? path : path.split('/').join(sep));
+    // One stat per file: its key is compared with the stat cache row read with the file.
+    const stat = tryStatKey(abs);
+    if (!stat) {
+      deleted.push({ path, committedSize: size });
+      toCompare.set(path, { size, digest }); // should the selection still have listed it
+    } else if (!stat.isFile) {
+      // Never opened: a FIFO would block status for ever.
+      tracked.delete(path);
+      notRegular.set(path, { path, kind: kindOfMode(stat.mode) });
+    } else if (sameStatKey(stat, cachedSize, mtimeNs, ctimeNs, ino) && !notRegular.has(path)) {
+      // Unchanged since it was last hashed (what hashWorkingFiles would find in the stat
+      // cache): its cached digest is the version's, or not.
+      tracked.delete(path);
+      if (cachedIsCommitted === 1) unchanged++;
+      else modified.push({ path, size: stat.size, committedSize: size });
+    } else {
+      tracked.set(path, { abs, rel: path, stat });
+      toCompare.set(path, { size, digest });
+    }
+  }
+  for (const path of notRegular.keys()) tracked.delete(path);
+  const hashed = hashWorkingFiles(repo, [...tracked.values()], { store: false });
   for (const h of hashed) {
-    const c = byPath.get(h.rel);
+    const c = toCompare.get(h.rel);
     if (!c) added.push({ path: h.rel, size: h.size });
     else if (c.digest !== h.digest) modified.push({ path: h.rel, size: h.size, committedSize: c.size });
     else unchanged++;

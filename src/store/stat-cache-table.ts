@@ -18,6 +18,39 @@ export function statCacheRow(db: Database, absPath: string): StatCacheRow | unde
   return lookup.get(absPath) as StatCacheRow | undefined;
 }
 
+/**
+ * A file of a version with the stat cache row of its path in the work tree (nulls when it has
+ * none): [path, size, digest, then the row's size, mtime ns, ctime ns, inode, and 1 when the
+ * row's digest is the file's, else 0].
+ */
+export type VersionFileCacheRow = [
+  path: string,
+  size: number,
+  digest: string,
+  cachedSize: number | null,
+  mtimeNs: string | null,
+  ctimeNs: string | null,
+  ino: string | null,
+  cachedIsCommitted: 0 | 1 | null,
+];
+
+/**
+ * Every file of version `versionId` (by path) with the stat cache row of `prefix` + its path
+ * (`prefix`: the repository root and a separator; on Windows the '/' of manifest paths become
+ * `sep`). One statement instead of one lookup per file: status reads 10,000s of these, and
+ * each separate query takes and drops SQLite's read lock (two fcntl calls and an fstat). Raw
+ * rows: objects cost more to build.
+ */
+export function versionFilesWithStatCache(db: Database, versionId: string, prefix: string, sep: string): VersionFileCacheRow[] {
+  const abs = sep === '/' ? '@prefix || f.path' : "@prefix || replace(f.path, '/', @sep)";
+  const sql = `SELECT f.path, f.size, f.digest, s.size, s.mtime_ns, s.ctime_ns, s.ino, s.digest = f.digest
+     FROM files f LEFT JOIN stat_cache s ON s.path = ${abs}
+     WHERE f.version_id = @versionId ORDER BY f.path`;
+  // Run once per model per command: prepared each time (raw mode would stick on a shared statement).
+  const stmt = db.prepare(sql).raw();
+  return stmt.all(sep === '/' ? { versionId, prefix } : { versionId, prefix, sep }) as VersionFileCacheRow[];
+}
+
 /** Forgets the cached digest of `absPath`. */
 export function deleteStatCacheRow(db: Database, absPath: string): void {
   prepared(db, 'DELETE FROM stat_cache WHERE path = ?').run(absPath);

@@ -35,8 +35,16 @@ function toKey(st: BigIntStats): FileStatKey {
 /** The cached digest for `absPath` when its stat key is unchanged, else null. */
 export function lookupStatCache(db: Database, absPath: string, key: StatKey): string | null {
   const row = statCacheRow(db, absPath);
-  if (!row) return null;
-  return row[0] === key.size && row[1] === key.mtimeNs && row[2] === key.ctimeNs && row[3] === key.ino ? row[4] : null;
+  return row && sameStatKey(key, row[0], row[1], row[2], row[3]) ? row[4] : null;
+}
+
+/**
+ * True when a stat cache row's key (size, mtime ns, ctime ns, inode; nulls: no row) is
+ * exactly `key`: only then may its digest stand for the file's bytes. Every field counts,
+ * ctime and inode too (a rewrite that puts the old mtime back, a file renamed over another).
+ */
+export function sameStatKey(key: StatKey, size: number | null, mtimeNs: string | null, ctimeNs: string | null, ino: string | null): boolean {
+  return size === key.size && mtimeNs === key.mtimeNs && ctimeNs === key.ctimeNs && ino === key.ino;
 }
 
 /**
