@@ -2,7 +2,7 @@
  * The stat cache: files whose size, mtime, ctime and inode are unchanged are not read
  * again by status or commit; any change to that key re-hashes the file (and only it).
  */
-import { readFileSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { commit } from '../../src/api/commit.js';
@@ -83,6 +83,60 @@ describe('stat cache', () => {
     const again = await commit({ cwd: root, model: 'm', paths: ['model'], message: 'second' });
     expect(again.created).toBe(false);
     expect(modelStatus(await status({ cwd: root, model: 'm' }))).toMatchObject({ clean: true, rehashed: 0 });
+  });
+
+  it('an edited file stays modified once the stat cache answers for its new bytes', async () => {
+    const root = await repoWithFiles(['a.bin', 'b.bin', 'c.bin']);
+    writeFile(root, 'model/b.bin', pseudoRandomBytes(7000, 555));
+    const first = modelStatus(await status({ cwd: root, model: 'm' }));
+    expect(first).toMatchObject({ clean: false, rehashed: 1, unchanged: 2 });
+    expect(first.modified).toEqual([{ path: 'model/b.bin', size: 7000, committedSize: 5100 }]);
+    // Once the edit is older than the racy window its digest is cached; status then reads
+    // nothing, and the cached digest (not the version's) still says modified.
+    await pastRacyWindow();
+    expect(modelStatus(await status({ cwd: root, model: 'm' })).rehashed).toBe(1);
+    const cached = modelStatus(await status({ cwd: root, model: 'm' }));
+    expect(cached).toMatchObject({ clean: false, rehashed: 0, unchanged: 2 });
+    expect(cached.modified).toEqual([{ path: 'model/b.bin', size: 7000, committedSize: 5100 }]);
+    // Putting the committed bytes back (a new stat key) makes it clean again.
+    writeFile(root, 'model/b.bin', pseudoRandomBytes(5100, 2));
+    expect(modelStatus(await status({ cwd: root, model: 'm' }))).toMatchObject({ clean: true, rehashed: 1, unchanged: 3 });
+  });
+
+  it('a file hashed within the racy window is read again by every status, and a same-size edit is seen', async () => {
+    const root = tempRepo();
+    const p = writeFile(root, 'model/a.bin', pseudoRandomBytes(4000, 5));
+    // Committed at once: its mtime and ctime are within two seconds of the hash.
+    expect((await commit({ cwd: root, model: 'm', paths: ['model'] })).hashedFiles).toBe(1);
+    expect(modelStatus(await status({ cwd: root, model: 'm' }))).toMatchObject({ clean: true, rehashed: 1 });
+    // Other bytes, same size, the old mtime put back (what a write in the same clock tick leaves).
+    const { atime, mtime } = statSync(p);
+    writeFileSync(p, pseudoRandomBytes(4000, 6));
+    utimesSync(p, atime, mtime);
+    const s = modelStatus(await status({ cwd: root, model: 'm' }));
+    expect(s).toMatchObject({ clean: false, rehashed: 1 });
+    expect(s.modified.map((f) => f.path)).toEqual(['model/a.bin']);
+  });
+
+  it('a new file next to cached ones is reported added, and is the only one read', async () => {
+    const root = await repoWithFiles(['a.bin', 'b.bin']);
+    // modelctl.json names the folder: status then tracks what it holds, not only v1's files.
+    const cfgPath = join(root, 'modelctl.json');
+    const cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as { models?: Record<string, unknown> };
+    writeFileSync(cfgPath, JSON.stringify({ ...cfg, models: { m: { paths: ['model'] } } }));
+    writeFile(root, 'model/new.bin', 'new');
+    const s = modelStatus(await status({ cwd: root, model: 'm' }));
+    expect(s).toMatchObject({ clean: false, rehashed: 1, unchanged: 2, modified: [], deleted: [] });
+    expect(s.added).toEqual([{ path: 'model/new.bin', size: 3 }]);
+  });
+
+  it('a committed file replaced by a folder is reported as not a file', async () => {
+    const root = await repoWithFiles(['a.bin', 'b.bin']);
+    rmSync(join(root, 'model/a.bin'));
+    writeFile(root, 'model/a.bin/inner.bin', 'inner');
+    const s = modelStatus(await status({ cwd: root, model: 'm' }));
+    expect(s.notRegular).toEqual([{ path: 'model/a.bin', kind: 'folder' }]);
+    expect(s).toMatchObject({ clean: false, unchanged: 1, modified: [], deleted: [] });
   });
 
   it('a deleted file is reported without being read', async () => {
