@@ -10,7 +10,6 @@ import { existsSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { writeTransaction } from '../store/index-db.js';
 import { cachedFolderFiles, sameStatKey, snapshotFolder, storeFolderFiles, tryStatKey, type FileStatKey, type FolderSnapshot } from '../workspace/stat-cache.js';
-import { hashWorkingFiles } from './file-hashing.js';
 import type { LockStatus } from './lock-status.js';
 import { withRepository, type CommonOptions, type Repository } from './repository.js';
 import { summarizeVersion, type VersionSummary } from './views.js';
@@ -168,7 +167,9 @@ async function modelStatus(repo: Repository, model: string): Promise<ModelStatus
     }
   }
   for (const path of notRegular.keys()) tracked.delete(path);
-  const hashed = hashWorkingFiles(repo, [...tracked.values()], { store: false });
+  // The hashing pipeline (worker threads and all) is loaded only when a file must be read.
+  const toHash = [...tracked.values()];
+  const hashed = toHash.length ? (await import('./file-hashing.js')).hashWorkingFiles(repo, toHash, { store: false }) : [];
   for (const h of hashed) {
     const c = toCompare.get(h.rel);
     if (!c) added.push({ path: h.rel, size: h.size });
