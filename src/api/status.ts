@@ -2,7 +2,7 @@ import { NotFoundError } from '../errors.js';
 import { assertModelName } from '../core/names.js';
 import { requireModel } from '../store/resolve-ref.js';
 import { getVersion, latestVersion, listModelNames, type VersionRow } from '../store/version-records.js';
-import { versionFilesWithStatCache } from '../store/stat-cache-table.js';
+import { forEachVersionFileWithStatCache, type VersionFileCacheRow } from '../store/stat-cache-table.js';
 import { readPlacedVersion } from '../workspace/placement-record.js';
 import { LOCK_FILE_NAME } from '../workspace/lock-file-name.js';
 import { selectFiles, type SelectedFile, type SpecialEntry } from '../workspace/file-selection.js';
@@ -139,11 +139,10 @@ async function modelStatus(repo: Repository, model: string): Promise<ModelStatus
   const added: ModelStatus['added'] = [];
   let unchanged = 0;
   const prefix = repo.root.endsWith(sep) ? repo.root : `${repo.root}${sep}`;
-  // The version's files with their stat cache rows, in one query (store/stat-cache-table.ts).
-  const committed = base ? versionFilesWithStatCache(repo.db, base.id, prefix, sep) : [];
   // Committed files the stat cache could not answer for: hashed below, then compared.
   const toCompare = new Map<string, { size: number; digest: string }>();
-  for (const [path, size, digest, cachedSize, mtimeNs, ctimeNs, ino, cachedIsCommitted] of committed) {
+  // The version's files with their stat cache rows, read with them (store/stat-cache-table.ts).
+  const compare = ([path, size, digest, cachedSize, mtimeNs, ctimeNs, ino, cachedIsCommitted]: VersionFileCacheRow) => {
     // Manifest paths are checked '/'-separated relative paths: no join/normalize needed.
     const abs = prefix + (sep === '/' ? path : path.split('/').join(sep));
     // One stat per file: its key is compared with the stat cache row read with the file.
@@ -165,7 +164,8 @@ async function modelStatus(repo: Repository, model: string): Promise<ModelStatus
       tracked.set(path, { abs, rel: path, stat });
       toCompare.set(path, { size, digest });
     }
-  }
+  };
+  if (base) forEachVersionFileWithStatCache(repo.db, base.id, prefix, sep, compare);
   for (const path of notRegular.keys()) tracked.delete(path);
   // The hashing pipeline (worker threads and all) is loaded only when a file must be read.
   const toHash = [...tracked.values()];

@@ -34,21 +34,37 @@ export type VersionFileCacheRow = [
   cachedIsCommitted: 0 | 1 | null,
 ];
 
+/** Rows per query of forEachVersionFileWithStatCache (see there). */
+const PAGE_ROWS = 500;
+
 /**
- * Every file of version `versionId` (by path) with the stat cache row of `prefix` + its path
- * (`prefix`: the repository root and a separator; on Windows the '/' of manifest paths become
- * `sep`). One statement instead of one lookup per file: status reads 10,000s of these, and
- * each separate query takes and drops SQLite's read lock (two fcntl calls and an fstat). Raw
- * rows: objects cost more to build.
+ * Calls `each` with every file of version `versionId` (by path) and the stat cache row of
+ * `prefix` + its path (`prefix`: the repository root and a separator; on Windows the '/' of
+ * manifest paths become `sep`). A join instead of one lookup per file: status reads 10,000s
+ * of these, and each separate query takes and drops SQLite's read lock (two fcntl calls and an
+ * fstat). Raw rows (objects cost more to build), a page at a time, so that each page is
+ * garbage once handled: 10,000 rows held at once outlived the young-generation collections of
+ * the stat loop that uses them (measured ~10% slower). The pages are read in one read
+ * transaction, all from the same snapshot of the index; `each` must not write to it.
  */
-export function versionFilesWithStatCache(db: Database, versionId: string, prefix: string, sep: string): VersionFileCacheRow[] {
+export function forEachVersionFileWithStatCache(db: Database, versionId: string, prefix: string, sep: string, each: (row: VersionFileCacheRow) => void): void {
   const abs = sep === '/' ? '@prefix || f.path' : "@prefix || replace(f.path, '/', @sep)";
-  const sql = `SELECT f.path, f.size, f.digest, s.size, s.mtime_ns, s.ctime_ns, s.ino, s.digest = f.digest
-     FROM files f LEFT JOIN stat_cache s ON s.path = ${abs}
-     WHERE f.version_id = @versionId ORDER BY f.path`;
-  // Run once per model per command: prepared each time (raw mode would stick on a shared statement).
-  const stmt = db.prepare(sql).raw();
-  return stmt.all(sep === '/' ? { versionId, prefix } : { versionId, prefix, sep }) as VersionFileCacheRow[];
+  const stmt = db
+    .prepare(
+      `SELECT f.path, f.size, f.digest, s.size, s.mtime_ns, s.ctime_ns, s.ino, s.digest = f.digest
+       FROM files f LEFT JOIN stat_cache s ON s.path = ${abs}
+       WHERE f.version_id = @versionId AND f.path > @after ORDER BY f.path LIMIT ${PAGE_ROWS}`,
+    )
+    .raw();
+  db.transaction(() => {
+    // Manifest paths are never empty: '' comes before all of them.
+    for (let after = ''; ; ) {
+      const rows = stmt.all(sep === '/' ? { versionId, prefix, after } : { versionId, prefix, sep, after }) as VersionFileCacheRow[];
+      for (const row of rows) each(row);
+      if (rows.length < PAGE_ROWS) return;
+      after = rows[rows.length - 1][0];
+    }
+  })();
 }
 
 /** Forgets the cached digest of `absPath`. */

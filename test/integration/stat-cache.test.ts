@@ -139,6 +139,23 @@ describe('stat cache', () => {
     expect(s).toMatchObject({ clean: false, unchanged: 1, modified: [], deleted: [] });
   });
 
+  it('reads every file of a version of more than one page of rows (500), with the first and last of each page', async () => {
+    const root = tempRepo();
+    const names = Array.from({ length: 1203 }, (_, i) => `model/f${String(i).padStart(4, '0')}.bin`);
+    names.forEach((n, i) => writeFile(root, n, `file ${i}`));
+    await pastRacyWindow();
+    expect((await commit({ cwd: root, model: 'm', paths: ['model'] })).hashedFiles).toBe(1203);
+    expect(modelStatus(await status({ cwd: root, model: 'm' }))).toMatchObject({ clean: true, rehashed: 0, unchanged: 1203 });
+    // Paths are in order: rows 0, 499 | 500, 999 | 1000, 1202 start and end the pages.
+    const gone = [0, 499, 500, 999, 1000, 1202].map((i) => names[i]);
+    for (const n of gone) rmSync(join(root, n));
+    writeFile(root, names[501], 'edited');
+    const s = modelStatus(await status({ cwd: root, model: 'm' }));
+    expect(s.deleted.map((f) => f.path)).toEqual(gone);
+    expect(s.modified.map((f) => f.path)).toEqual([names[501]]);
+    expect(s).toMatchObject({ unchanged: 1203 - 7, rehashed: 1 });
+  });
+
   it('a deleted file is reported without being read', async () => {
     const root = await repoWithFiles(['a.bin', 'b.bin']);
     rmSync(join(root, 'model/a.bin'));
