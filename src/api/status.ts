@@ -80,22 +80,28 @@ export async function status(opts: StatusOptions = {}): Promise<StatusResult> {
 const GLOB_CHARS = /[*?[\]{}!]/;
 
 /**
- * What one of the model's patterns selects now. A plain folder's listing comes from the
- * folder-listing cache while no folder under it has changed; otherwise selectFiles walks
- * it, and the result is queued in `listings` to be cached (with a snapshot of the folders
- * taken before the walk, so a change during the walk makes the entry stale, not wrong).
+ * Adds to `tracked` (repository-relative path → absolute path) what one of the model's
+ * patterns selects now. A plain folder's listing comes from the folder-listing cache while
+ * no folder under it has changed; otherwise selectFiles walks it, and the result is queued
+ * in `listings` to be cached (with a snapshot of the folders taken before the walk, so a
+ * change during the walk makes the entry stale, not wrong).
  */
 async function selectPattern(
   repo: Repository,
   pattern: string,
+  tracked: Map<string, string>,
   listings: { folder: string; snapshot: FolderSnapshot; files: SelectedFile[] }[],
   special: (e: SpecialEntry) => void,
-): Promise<SelectedFile[]> {
+): Promise<void> {
   const folder = resolve(repo.root, pattern);
   const plainFolder = !GLOB_CHARS.test(pattern) && tryStatKey(folder)?.isFile === false;
   if (plainFolder) {
-    const cached = cachedFolderFiles(repo.db, repo.root, folder);
-    if (cached) return cached;
+    const cached = cachedFolderFiles(repo.db, folder);
+    if (cached) {
+      const prefix = repo.root.endsWith(sep) ? repo.root : `${repo.root}${sep}`;
+      for (const rel of cached) tracked.set(rel, prefix + (sep === '/' ? rel : rel.split('/').join(sep)));
+      return;
+    }
   }
   const snapshot = plainFolder ? snapshotFolder(folder) : null;
   const met: SpecialEntry[] = [];
@@ -103,7 +109,7 @@ async function selectPattern(
   met.forEach(special);
   // A listing with special entries is not cached: they must be reported every time.
   if (snapshot && met.length === 0) listings.push({ folder, snapshot, files });
-  return files;
+  for (const f of files) tracked.set(f.rel, f.abs);
 }
 
 /** The version the work tree holds by its placement record, if that version is still known. */
@@ -117,14 +123,15 @@ async function modelStatus(repo: Repository, model: string): Promise<ModelStatus
   const checkedOut = checkedOutVersion(repo, model);
   const base = checkedOut ?? latest;
   const patterns = repo.settings.models[model]?.paths ?? [];
-  // Tracked = what the paths select now, plus every file of the compared version still present.
-  const tracked = new Map<string, SelectedFile & { stat?: FileStatKey }>();
+  // Tracked = what the paths select now, plus every file of the compared version still
+  // present, less those the stat cache answered for: repository-relative path → absolute.
+  const tracked = new Map<string, string>();
   const listings: { folder: string; snapshot: FolderSnapshot; files: SelectedFile[] }[] = [];
   const notRegular = new Map<string, ModelStatus['notRegular'][number]>();
   const special = (e: SpecialEntry) => notRegular.set(e.rel, { path: e.rel, kind: e.kind });
   for (const p of patterns) {
     try {
-      for (const f of await selectPattern(repo, p, listings, special)) tracked.set(f.rel, f);
+      await selectPattern(repo, p, tracked, listings, special);
     } catch (err) {
       if (!(err instanceof NotFoundError)) throw err; // a pattern matching nothing selects nothing
     }
@@ -139,8 +146,9 @@ async function modelStatus(repo: Repository, model: string): Promise<ModelStatus
   const added: ModelStatus['added'] = [];
   let unchanged = 0;
   const prefix = repo.root.endsWith(sep) ? repo.root : `${repo.root}${sep}`;
-  // Committed files the stat cache could not answer for: hashed below, then compared.
-  const toCompare = new Map<string, { size: number; digest: string }>();
+  // Committed files the stat cache could not answer for (with the stat just read, which
+  // hashWorkingFiles then need not read again): hashed below, then compared.
+  const toCompare = new Map<string, { size: number; digest: string; stat?: FileStatKey }>();
   // The version's files with their stat cache rows, read with them (store/stat-cache-table.ts).
   const compare = ([path, size, digest, cachedSize, mtimeNs, ctimeNs, ino, cachedIsCommitted]: VersionFileCacheRow) => {
     // Manifest paths are checked '/'-separated relative paths: no join/normalize needed.
@@ -161,14 +169,14 @@ async function modelStatus(repo: Repository, model: string): Promise<ModelStatus
       if (cachedIsCommitted === 1) unchanged++;
       else modified.push({ path, size: stat.size, committedSize: size });
     } else {
-      tracked.set(path, { abs, rel: path, stat });
-      toCompare.set(path, { size, digest });
+      tracked.set(path, abs);
+      toCompare.set(path, { size, digest, stat });
     }
   };
   if (base) forEachVersionFileWithStatCache(repo.db, base.id, prefix, sep, compare);
   for (const path of notRegular.keys()) tracked.delete(path);
   // The hashing pipeline (worker threads and all) is loaded only when a file must be read.
-  const toHash = [...tracked.values()];
+  const toHash = [...tracked].map(([rel, abs]) => ({ abs, rel, stat: toCompare.get(rel)?.stat }));
   const hashed = toHash.length ? (await import('./file-hashing.js')).hashWorkingFiles(repo, toHash, { store: false }) : [];
   for (const h of hashed) {
     const c = toCompare.get(h.rel);

@@ -85,8 +85,12 @@ export type FolderSnapshot = FolderListing['dirs'];
 const LISTING_VERSION = 1;
 const IGNORED_FOLDERS = new Set(['.modelctl', '.git']);
 
-/** The cached selection of folder `absDir` (absolute), or null when absent or stale. */
-export function cachedFolderFiles(db: Database, root: string, absDir: string): { abs: string; rel: string }[] | null {
+/**
+ * The cached selection of folder `absDir` (absolute) — repository-relative paths, as
+ * selectFiles returned them — or null when absent or stale. Paths only: status makes an
+ * entry of its own for each, and 10,000 objects made here would be garbage right away.
+ */
+export function cachedFolderFiles(db: Database, absDir: string): readonly string[] | null {
   const text = folderListingText(db, absDir);
   if (text === null) return null;
   let listing: FolderListing;
@@ -100,8 +104,7 @@ export function cachedFolderFiles(db: Database, root: string, absDir: string): {
     const key = tryStatKey(sub ? `${absDir}${sep}${sub}` : absDir);
     if (!key || key.isFile || key.mtimeNs !== mtimeNs || key.ctimeNs !== ctimeNs || key.ino !== ino) return null;
   }
-  const prefix = root.endsWith(sep) ? root : `${root}${sep}`;
-  return listing.files.map((rel) => ({ abs: prefix + (sep === '/' ? rel : rel.split('/').join(sep)), rel }));
+  return listing.files;
 }
 
 /**
