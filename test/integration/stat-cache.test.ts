@@ -46,14 +46,22 @@ describe('stat cache', () => {
     expect(modelStatus(await status({ cwd: root, model: 'm' }))).toMatchObject({ rehashed: 0 });
   });
 
-  it('a content change that keeps size and mtime is caught by ctime', async () => {
+  it('a content change that keeps size, mtime and inode is caught by ctime', async () => {
     const root = await repoWithFiles(['a.bin', 'b.bin']);
     expect(modelStatus(await status({ cwd: root, model: 'm' })).rehashed).toBe(0);
     const p = join(root, 'model/a.bin');
-    const { mtime, atime } = await import('node:fs').then((fs) => fs.statSync(p));
+    // Whole-second times, which utimes sets exactly (a Date loses the nanoseconds), cached
+    // once they are older than the racy window.
+    const t = Math.floor(Date.now() / 1000) - 10;
+    utimesSync(p, t, t);
+    await pastRacyWindow();
+    expect(modelStatus(await status({ cwd: root, model: 'm' })).rehashed).toBe(1);
+    const before = statSync(p, { bigint: true });
     const bytes = pseudoRandomBytes(5000, 77); // same size as a.bin, other bytes
     writeFileSync(p, bytes);
-    utimesSync(p, atime, mtime); // put the old mtime back: only ctime tells
+    utimesSync(p, t, t); // put the old mtime back: only ctime tells
+    const after = statSync(p, { bigint: true });
+    expect([after.size, after.mtimeNs, after.ino]).toEqual([before.size, before.mtimeNs, before.ino]);
     const s = modelStatus(await status({ cwd: root, model: 'm' }));
     expect(s.rehashed).toBe(1);
     expect(s.modified.map((f) => f.path)).toEqual(['model/a.bin']);
@@ -109,10 +117,13 @@ describe('stat cache', () => {
     // Committed at once: its mtime and ctime are within two seconds of the hash.
     expect((await commit({ cwd: root, model: 'm', paths: ['model'] })).hashedFiles).toBe(1);
     expect(modelStatus(await status({ cwd: root, model: 'm' }))).toMatchObject({ clean: true, rehashed: 1 });
-    // Other bytes, same size, the old mtime put back (what a write in the same clock tick leaves).
-    const { atime, mtime } = statSync(p);
+    // Other bytes, same size, the mtime as it was (what a write in the same clock tick leaves;
+    // only the new ctime tells, and the file is read anyway).
+    const t = Math.floor(Date.now() / 1000) - 10;
+    utimesSync(p, t, t);
+    expect(modelStatus(await status({ cwd: root, model: 'm' }))).toMatchObject({ clean: true, rehashed: 1 });
     writeFileSync(p, pseudoRandomBytes(4000, 6));
-    utimesSync(p, atime, mtime);
+    utimesSync(p, t, t);
     const s = modelStatus(await status({ cwd: root, model: 'm' }));
     expect(s).toMatchObject({ clean: false, rehashed: 1 });
     expect(s.modified.map((f) => f.path)).toEqual(['model/a.bin']);
