@@ -3,7 +3,7 @@ import { assertModelName } from '../core/names.js';
 import { requireModel } from '../store/resolve-ref.js';
 import { getVersion, latestVersion, listModelNames, type VersionRow } from '../store/version-records.js';
 import { forEachVersionFileWithStatCache, type VersionFileCacheRow } from '../store/stat-cache-table.js';
-import { readPlacedVersion } from '../workspace/placement-record.js';
+import { workTreePlacedVersion } from '../workspace/placed-version.js';
 import { LOCK_FILE_NAME } from '../workspace/lock-file-name.js';
 import { selectFiles, type SelectedFile, type SpecialEntry } from '../workspace/file-selection.js';
 import { existsSync } from 'node:fs';
@@ -114,7 +114,7 @@ async function selectPattern(
 
 /** The version the work tree holds by its placement record, if that version is still known. */
 function checkedOutVersion(repo: Repository, model: string): VersionRow | null {
-  const id = readPlacedVersion({ kind: 'workspace', metaDir: repo.metaDir }, model);
+  const id = workTreePlacedVersion(repo.db, repo.metaDir, model);
   return id ? getVersion(repo.db, id) : null;
 }
 

@@ -14,6 +14,14 @@ export interface StatKey {
 /** A file is "racily clean" when modified this close to caching: it is not cached. */
 const RACY_WINDOW_NS = 2_000_000_000n;
 
+/**
+ * True when `key`'s mtime or ctime is within the racy window of `nowNs`: what was read
+ * may not be remembered under that key (a write in the same clock tick would leave it).
+ */
+export function withinRacyWindow(key: Pick<StatKey, 'mtimeNs' | 'ctimeNs'>, nowNs = BigInt(Date.now()) * 1_000_000n): boolean {
+  return nowNs - BigInt(key.mtimeNs) < RACY_WINDOW_NS || nowNs - BigInt(key.ctimeNs) < RACY_WINDOW_NS;
+}
+
 /** A stat key with the mode and type that callers also need. */
 export type FileStatKey = StatKey & { mode: number; isFile: boolean };
 
@@ -53,7 +61,7 @@ export function sameStatKey(key: StatKey, size: number | null, mtimeNs: string |
  * hash could otherwise hide behind an unchanged mtime.
  */
 export function storeStatCache(db: Database, absPath: string, key: StatKey, digest: string, nowNs = BigInt(Date.now()) * 1_000_000n): void {
-  if (nowNs - BigInt(key.mtimeNs) < RACY_WINDOW_NS || nowNs - BigInt(key.ctimeNs) < RACY_WINDOW_NS) {
+  if (withinRacyWindow(key, nowNs)) {
     deleteStatCacheRow(db, absPath);
     return;
   }
@@ -118,7 +126,7 @@ export function snapshotFolder(absDir: string, nowNs = BigInt(Date.now()) * 1_00
     const abs = sub ? `${absDir}${sep}${sub}` : absDir;
     const key = tryStatKey(abs);
     if (!key || key.isFile) return false;
-    if (nowNs - BigInt(key.mtimeNs) < RACY_WINDOW_NS || nowNs - BigInt(key.ctimeNs) < RACY_WINDOW_NS) return false;
+    if (withinRacyWindow(key, nowNs)) return false;
     dirs.push([sub, key.mtimeNs, key.ctimeNs, key.ino]);
     for (const e of readdirSync(abs, { withFileTypes: true })) {
       if (e.isSymbolicLink()) return false;
