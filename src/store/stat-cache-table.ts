@@ -48,18 +48,18 @@ const PAGE_ROWS = 500;
  * transaction, all from the same snapshot of the index; `each` must not write to it.
  */
 export function forEachVersionFileWithStatCache(db: Database, versionId: string, prefix: string, sep: string, each: (row: VersionFileCacheRow) => void): void {
-  const abs = sep === '/' ? '@prefix || f.path' : "@prefix || replace(f.path, '/', @sep)";
+  const abs = sep === '/' ? '? || f.path' : "? || replace(f.path, '/', ?)";
   const stmt = db
     .prepare(
       `SELECT f.path, f.size, f.digest, s.size, s.mtime_ns, s.ctime_ns, s.ino, s.digest = f.digest
        FROM files f LEFT JOIN stat_cache s ON s.path = ${abs}
-       WHERE f.version_id = @versionId AND f.path > @after ORDER BY f.path LIMIT ${PAGE_ROWS}`,
+       WHERE f.version_id = ? AND f.path > ? ORDER BY f.path LIMIT ${PAGE_ROWS}`,
     )
     .raw();
   db.transaction(() => {
     // Manifest paths are never empty: '' comes before all of them.
     for (let after = ''; ; ) {
-      const rows = stmt.all(sep === '/' ? { versionId, prefix, after } : { versionId, prefix, sep, after }) as VersionFileCacheRow[];
+      const rows = (sep === '/' ? stmt.all(prefix, versionId, after) : stmt.all(prefix, sep, versionId, after)) as VersionFileCacheRow[];
       for (const row of rows) each(row);
       if (rows.length < PAGE_ROWS) return;
       after = rows[rows.length - 1][0];
