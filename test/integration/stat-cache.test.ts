@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { commit } from '../../src/api/commit.js';
 import { openRepository } from '../../src/api/repository.js';
 import { status } from '../../src/api/status.js';
+import { forEachVersionFileWithStatCache, type VersionFileCacheRow } from '../../src/store/stat-cache-table.js';
 import { pseudoRandomBytes, tempRepo, writeFile } from '../helpers/temp-repo.js';
 
 /** Files changed in the last 2 s are not cached ("racily clean"): wait that out. */
@@ -165,6 +166,26 @@ describe('stat cache', () => {
     expect(s.deleted.map((f) => f.path)).toEqual(gone);
     expect(s.modified.map((f) => f.path)).toEqual([names[501]]);
     expect(s).toMatchObject({ unchanged: 1203 - 7, rehashed: 1 });
+  });
+
+  it("reads the version's stat cache rows under Windows paths too (the '/' of manifest paths become the separator)", async () => {
+    const root = await repoWithFiles(['a.bin', 'b.bin']);
+    const repo = await openRepository({ cwd: root });
+    try {
+      const version = repo.db.prepare('SELECT id FROM versions').get() as { id: string };
+      const put = repo.db.prepare('INSERT INTO stat_cache (path, size, mtime_ns, ctime_ns, ino, digest) VALUES (?, ?, ?, ?, ?, ?)');
+      const digestOfA = (repo.db.prepare("SELECT digest FROM files WHERE path = 'model/a.bin'").get() as { digest: string }).digest;
+      put.run('C:\\repo\\model\\a.bin', 5000, '11', '12', '13', digestOfA);
+      put.run('C:\\repo\\model\\b.bin', 5100, '21', '22', '23', 'f'.repeat(64));
+      const rows: VersionFileCacheRow[] = [];
+      forEachVersionFileWithStatCache(repo.db, version.id, 'C:\\repo\\', '\\', (r) => rows.push(r));
+      expect(rows.map((r) => [r[0], ...r.slice(3)])).toEqual([
+        ['model/a.bin', 5000, '11', '12', '13', 1],
+        ['model/b.bin', 5100, '21', '22', '23', 0],
+      ]);
+    } finally {
+      repo.close();
+    }
   });
 
   it('a deleted file is reported without being read', async () => {
