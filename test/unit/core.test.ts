@@ -163,6 +163,8 @@ describe('manifests', () => {
     expect(() => parseUntrustedJson(Buffer.from('[[[[1]]]]'), 'x', 3)).toThrow('x is nested too deeply');
     expect(() => parseUntrustedJson(Buffer.from('{"a":{"b":{"c":{}}}}'), 'x', 3)).toThrow('x is nested too deeply');
     expect(parseUntrustedJson(Buffer.from('"[[[[[["'), 'x', 1)).toBe('[[[[[[');
+    // A key named __proto__ is an own property of the parsed object: its value is checked too.
+    expect(() => parseUntrustedJson(Buffer.from(`{"__proto__":${'['.repeat(70)}${']'.repeat(70)}}`), 'x')).toThrow('x is nested too deeply');
   });
   it('names nesting past the limit even when the document does not parse either, else why it does not parse', () => {
     expect(() => parseUntrustedJson(Buffer.from(`${'['.repeat(100)}oops`), 'x')).toThrow('x is nested too deeply');
