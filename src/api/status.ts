@@ -1,18 +1,14 @@
-import { NotFoundError } from '../errors.js';
 import { assertModelName } from '../core/names.js';
 import { requireModel } from '../store/resolve-ref.js';
-import { getVersion, latestVersion, listModelNames, versionFiles, type VersionRow } from '../store/version-records.js';
-import { readPlacedVersion } from '../workspace/placement-record.js';
+import { listModelNames } from '../store/version-records.js';
 import { LOCK_FILE_NAME } from '../workspace/lock-file-name.js';
-import { selectFiles, type SelectedFile, type SpecialEntry } from '../workspace/file-selection.js';
+import type { SpecialEntry } from '../workspace/file-selection.js';
 import { existsSync } from 'node:fs';
-import { join, resolve, sep } from 'node:path';
-import { writeTransaction } from '../store/index-db.js';
-import { cachedFolderFiles, snapshotFolder, storeFolderFiles, tryStatKey, type FileStatKey, type FolderSnapshot } from '../workspace/stat-cache.js';
-import { hashWorkingFiles } from './file-hashing.js';
+import { join } from 'node:path';
 import type { LockStatus } from './lock-status.js';
-import { withRepository, type CommonOptions, type Repository } from './repository.js';
-import { summarizeVersion, type VersionSummary } from './views.js';
+import { withRepository, type CommonOptions } from './repository.js';
+import { modelStatus } from './status-engine.js';
+import type { VersionSummary } from './views.js';
 
 export interface StatusOptions extends CommonOptions {
   /** One model; default: every model in the index or modelctl.json. */
@@ -74,118 +70,4 @@ export async function status(opts: StatusOptions = {}): Promise<StatusResult> {
     const lock = existsSync(join(repo.root, LOCK_FILE_NAME)) ? (await import('./lock-status.js')).lockStatus(repo, opts.model) : null;
     return { models, clean: models.every((m) => m.clean), lock };
   });
-}
-
-/** Glob characters, as selectFiles reads them: a pattern with none is a plain path. */
-const GLOB_CHARS = /[*?[\]{}!]/;
-
-/**
- * What one of the model's patterns selects now. A plain folder's listing comes from the
- * folder-listing cache while no folder under it has changed; otherwise selectFiles walks
- * it, and the result is queued in `listings` to be cached (with a snapshot of the folders
- * taken before the walk, so a change during the walk makes the entry stale, not wrong).
- */
-async function selectPattern(
-  repo: Repository,
-  pattern: string,
-  listings: { folder: string; snapshot: FolderSnapshot; files: SelectedFile[] }[],
-  special: (e: SpecialEntry) => void,
-): Promise<SelectedFile[]> {
-  const folder = resolve(repo.root, pattern);
-  const plainFolder = !GLOB_CHARS.test(pattern) && tryStatKey(folder)?.isFile === false;
-  if (plainFolder) {
-    const cached = cachedFolderFiles(repo.db, repo.root, folder);
-    if (cached) return cached;
-  }
-  const snapshot = plainFolder ? snapshotFolder(folder) : null;
-  const met: SpecialEntry[] = [];
-  const files = await selectFiles(repo.root, repo.root, [pattern], { special: (e) => met.push(e) });
-  met.forEach(special);
-  // A listing with special entries is not cached: they must be reported every time.
-  if (snapshot && met.length === 0) listings.push({ folder, snapshot, files });
-  return files;
-}
-
-/** The version the work tree holds by its placement record, if that version is still known. */
-function checkedOutVersion(repo: Repository, model: string): VersionRow | null {
-  const id = readPlacedVersion({ kind: 'workspace', metaDir: repo.metaDir }, model);
-  return id ? getVersion(repo.db, id) : null;
-}
-
-async function modelStatus(repo: Repository, model: string): Promise<ModelStatus> {
-  const latest = latestVersion(repo.db, model);
-  const checkedOut = checkedOutVersion(repo, model);
-  const base = checkedOut ?? latest;
-  const committed = base ? versionFiles(repo.db, base.id) : [];
-  const patterns = repo.settings.models[model]?.paths ?? [];
-  // Tracked = what the paths select now, plus every file of the compared version still present.
-  const tracked = new Map<string, SelectedFile & { stat?: FileStatKey }>();
-  const listings: { folder: string; snapshot: FolderSnapshot; files: SelectedFile[] }[] = [];
-  const notRegular = new Map<string, ModelStatus['notRegular'][number]>();
-  const special = (e: SpecialEntry) => notRegular.set(e.rel, { path: e.rel, kind: e.kind });
-  for (const p of patterns) {
-    try {
-      for (const f of await selectPattern(repo, p, listings, special)) tracked.set(f.rel, f);
-    } catch (err) {
-      if (!(err instanceof NotFoundError)) throw err; // a pattern matching nothing selects nothing
-    }
-  }
-  if (listings.length) {
-    writeTransaction(repo.db, () => {
-      for (const l of listings) storeFolderFiles(repo.db, l.folder, l.snapshot, l.files);
-    });
-  }
-  const deleted: ModelStatus['deleted'] = [];
-  const prefix = repo.root.endsWith(sep) ? repo.root : `${repo.root}${sep}`;
-  for (const f of committed) {
-    // Manifest paths are checked '/'-separated relative paths: no join/normalize needed.
-    const abs = prefix + (sep === '/' ? f.path : f.path.split('/').join(sep));
-    // One stat per file: its key also feeds the stat cache lookup.
-    const stat = tryStatKey(abs);
-    if (!stat) deleted.push({ path: f.path, committedSize: f.size });
-    else if (!stat.isFile) {
-      // Never opened: a FIFO would block status for ever.
-      tracked.delete(f.path);
-      notRegular.set(f.path, { path: f.path, kind: kindOfMode(stat.mode) });
-    } else tracked.set(f.path, { abs, rel: f.path, stat });
-  }
-  for (const path of notRegular.keys()) tracked.delete(path);
-  const hashed = hashWorkingFiles(repo, [...tracked.values()], { store: false });
-  const byPath = new Map(committed.map((f) => [f.path, f]));
-  const modified: ModelStatus['modified'] = [];
-  const added: ModelStatus['added'] = [];
-  let unchanged = 0;
-  for (const h of hashed) {
-    const c = byPath.get(h.rel);
-    if (!c) added.push({ path: h.rel, size: h.size });
-    else if (c.digest !== h.digest) modified.push({ path: h.rel, size: h.size, committedSize: c.size });
-    else unchanged++;
-  }
-  // Sorted here rather than sorting every tracked file up front: these lists are short.
-  const byRel = (a: { path: string }, b: { path: string }) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
-  modified.sort(byRel);
-  added.sort(byRel);
-  return {
-    model,
-    version: base ? summarizeVersion(repo.db, base) : null,
-    checkedOut: checkedOut ? summarizeVersion(repo.db, checkedOut) : null,
-    latest: latest ? summarizeVersion(repo.db, latest) : null,
-    modified,
-    added,
-    deleted,
-    notRegular: [...notRegular.values()].sort(byRel),
-    unchanged,
-    clean: modified.length === 0 && added.length === 0 && deleted.length === 0 && notRegular.size === 0,
-    rehashed: hashed.filter((h) => h.rehashed).length,
-  };
-}
-
-/** The kind of a non-regular entry from its stat mode bits. */
-function kindOfMode(mode: number): ModelStatus['notRegular'][number]['kind'] {
-  const type = mode & 0o170000;
-  if (type === 0o010000) return 'fifo';
-  if (type === 0o140000) return 'socket';
-  if (type === 0o020000 || type === 0o060000) return 'device';
-  if (type === 0o040000) return 'folder';
-  return 'special';
 }

@@ -18,6 +18,55 @@ export function statCacheRow(db: Database, absPath: string): StatCacheRow | unde
   return lookup.get(absPath) as StatCacheRow | undefined;
 }
 
+/**
+ * A file of a version with the stat cache row of its path in the work tree (nulls when it has
+ * none): [path, size, digest, then the row's size, mtime ns, ctime ns, inode, and 1 when the
+ * row's digest is the file's, else 0].
+ */
+export type VersionFileCacheRow = [
+  path: string,
+  size: number,
+  digest: string,
+  cachedSize: number | null,
+  mtimeNs: string | null,
+  ctimeNs: string | null,
+  ino: string | null,
+  cachedIsCommitted: 0 | 1 | null,
+];
+
+/** Rows per query of forEachVersionFileWithStatCache (see there). */
+const PAGE_ROWS = 500;
+
+/**
+ * Calls `each` with every file of version `versionId` (by path) and the stat cache row of
+ * `prefix` + its path (`prefix`: the repository root and a separator; on Windows the '/' of
+ * manifest paths become `sep`). A join instead of one lookup per file: status reads 10,000s
+ * of these, and each separate query takes and drops SQLite's read lock (two fcntl calls and an
+ * fstat). Raw rows (objects cost more to build), a page at a time, so that each page is
+ * garbage once handled: 10,000 rows held at once outlived the young-generation collections of
+ * the stat loop that uses them (measured ~10% slower). The pages are read in one read
+ * transaction, all from the same snapshot of the index; `each` must not write to it.
+ */
+export function forEachVersionFileWithStatCache(db: Database, versionId: string, prefix: string, sep: string, each: (row: VersionFileCacheRow) => void): void {
+  const abs = sep === '/' ? '? || f.path' : "? || replace(f.path, '/', ?)";
+  const stmt = db
+    .prepare(
+      `SELECT f.path, f.size, f.digest, s.size, s.mtime_ns, s.ctime_ns, s.ino, s.digest = f.digest
+       FROM files f LEFT JOIN stat_cache s ON s.path = ${abs}
+       WHERE f.version_id = ? AND f.path > ? ORDER BY f.path LIMIT ${PAGE_ROWS}`,
+    )
+    .raw();
+  db.transaction(() => {
+    // Manifest paths are never empty: '' comes before all of them.
+    for (let after = ''; ; ) {
+      const rows = (sep === '/' ? stmt.all(prefix, versionId, after) : stmt.all(prefix, sep, versionId, after)) as VersionFileCacheRow[];
+      for (const row of rows) each(row);
+      if (rows.length < PAGE_ROWS) return;
+      after = rows[rows.length - 1][0];
+    }
+  })();
+}
+
 /** Forgets the cached digest of `absPath`. */
 export function deleteStatCacheRow(db: Database, absPath: string): void {
   prepared(db, 'DELETE FROM stat_cache WHERE path = ?').run(absPath);

@@ -14,6 +14,14 @@ export interface StatKey {
 /** A file is "racily clean" when modified this close to caching: it is not cached. */
 const RACY_WINDOW_NS = 2_000_000_000n;
 
+/**
+ * True when `key`'s mtime or ctime is within the racy window of `nowNs`: what was read
+ * may not be remembered under that key (a write in the same clock tick would leave it).
+ */
+export function withinRacyWindow(key: Pick<StatKey, 'mtimeNs' | 'ctimeNs'>, nowNs = BigInt(Date.now()) * 1_000_000n): boolean {
+  return nowNs - BigInt(key.mtimeNs) < RACY_WINDOW_NS || nowNs - BigInt(key.ctimeNs) < RACY_WINDOW_NS;
+}
+
 /** A stat key with the mode and type that callers also need. */
 export type FileStatKey = StatKey & { mode: number; isFile: boolean };
 
@@ -35,8 +43,16 @@ function toKey(st: BigIntStats): FileStatKey {
 /** The cached digest for `absPath` when its stat key is unchanged, else null. */
 export function lookupStatCache(db: Database, absPath: string, key: StatKey): string | null {
   const row = statCacheRow(db, absPath);
-  if (!row) return null;
-  return row[0] === key.size && row[1] === key.mtimeNs && row[2] === key.ctimeNs && row[3] === key.ino ? row[4] : null;
+  return row && sameStatKey(key, row[0], row[1], row[2], row[3]) ? row[4] : null;
+}
+
+/**
+ * True when a stat cache row's key (size, mtime ns, ctime ns, inode; nulls: no row) is
+ * exactly `key`: only then may its digest stand for the file's bytes. Every field counts,
+ * ctime and inode too (a rewrite that puts the old mtime back, a file renamed over another).
+ */
+export function sameStatKey(key: StatKey, size: number | null, mtimeNs: string | null, ctimeNs: string | null, ino: string | null): boolean {
+  return size === key.size && mtimeNs === key.mtimeNs && ctimeNs === key.ctimeNs && ino === key.ino;
 }
 
 /**
@@ -45,7 +61,7 @@ export function lookupStatCache(db: Database, absPath: string, key: StatKey): st
  * hash could otherwise hide behind an unchanged mtime.
  */
 export function storeStatCache(db: Database, absPath: string, key: StatKey, digest: string, nowNs = BigInt(Date.now()) * 1_000_000n): void {
-  if (nowNs - BigInt(key.mtimeNs) < RACY_WINDOW_NS || nowNs - BigInt(key.ctimeNs) < RACY_WINDOW_NS) {
+  if (withinRacyWindow(key, nowNs)) {
     deleteStatCacheRow(db, absPath);
     return;
   }
@@ -77,8 +93,12 @@ export type FolderSnapshot = FolderListing['dirs'];
 const LISTING_VERSION = 1;
 const IGNORED_FOLDERS = new Set(['.modelctl', '.git']);
 
-/** The cached selection of folder `absDir` (absolute), or null when absent or stale. */
-export function cachedFolderFiles(db: Database, root: string, absDir: string): { abs: string; rel: string }[] | null {
+/**
+ * The cached selection of folder `absDir` (absolute) — repository-relative paths, as
+ * selectFiles returned them — or null when absent or stale. Paths only: status makes an
+ * entry of its own for each, and 10,000 objects made here would be garbage right away.
+ */
+export function cachedFolderFiles(db: Database, absDir: string): readonly string[] | null {
   const text = folderListingText(db, absDir);
   if (text === null) return null;
   let listing: FolderListing;
@@ -92,8 +112,7 @@ export function cachedFolderFiles(db: Database, root: string, absDir: string): {
     const key = tryStatKey(sub ? `${absDir}${sep}${sub}` : absDir);
     if (!key || key.isFile || key.mtimeNs !== mtimeNs || key.ctimeNs !== ctimeNs || key.ino !== ino) return null;
   }
-  const prefix = root.endsWith(sep) ? root : `${root}${sep}`;
-  return listing.files.map((rel) => ({ abs: prefix + (sep === '/' ? rel : rel.split('/').join(sep)), rel }));
+  return listing.files;
 }
 
 /**
@@ -107,7 +126,7 @@ export function snapshotFolder(absDir: string, nowNs = BigInt(Date.now()) * 1_00
     const abs = sub ? `${absDir}${sep}${sub}` : absDir;
     const key = tryStatKey(abs);
     if (!key || key.isFile) return false;
-    if (nowNs - BigInt(key.mtimeNs) < RACY_WINDOW_NS || nowNs - BigInt(key.ctimeNs) < RACY_WINDOW_NS) return false;
+    if (withinRacyWindow(key, nowNs)) return false;
     dirs.push([sub, key.mtimeNs, key.ctimeNs, key.ino]);
     for (const e of readdirSync(abs, { withFileTypes: true })) {
       if (e.isSymbolicLink()) return false;

@@ -2,12 +2,13 @@
  * The stat cache: files whose size, mtime, ctime and inode are unchanged are not read
  * again by status or commit; any change to that key re-hashes the file (and only it).
  */
-import { readFileSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { commit } from '../../src/api/commit.js';
 import { openRepository } from '../../src/api/repository.js';
 import { status } from '../../src/api/status.js';
+import { forEachVersionFileWithStatCache, type VersionFileCacheRow } from '../../src/store/stat-cache-table.js';
 import { pseudoRandomBytes, tempRepo, writeFile } from '../helpers/temp-repo.js';
 
 /** Files changed in the last 2 s are not cached ("racily clean"): wait that out. */
@@ -46,14 +47,22 @@ describe('stat cache', () => {
     expect(modelStatus(await status({ cwd: root, model: 'm' }))).toMatchObject({ rehashed: 0 });
   });
 
-  it('a content change that keeps size and mtime is caught by ctime', async () => {
+  it('a content change that keeps size, mtime and inode is caught by ctime', async () => {
     const root = await repoWithFiles(['a.bin', 'b.bin']);
     expect(modelStatus(await status({ cwd: root, model: 'm' })).rehashed).toBe(0);
     const p = join(root, 'model/a.bin');
-    const { mtime, atime } = await import('node:fs').then((fs) => fs.statSync(p));
+    // Whole-second times, which utimes sets exactly (a Date loses the nanoseconds), cached
+    // once they are older than the racy window.
+    const t = Math.floor(Date.now() / 1000) - 10;
+    utimesSync(p, t, t);
+    await pastRacyWindow();
+    expect(modelStatus(await status({ cwd: root, model: 'm' })).rehashed).toBe(1);
+    const before = statSync(p, { bigint: true });
     const bytes = pseudoRandomBytes(5000, 77); // same size as a.bin, other bytes
     writeFileSync(p, bytes);
-    utimesSync(p, atime, mtime); // put the old mtime back: only ctime tells
+    utimesSync(p, t, t); // put the old mtime back: only ctime tells
+    const after = statSync(p, { bigint: true });
+    expect([after.size, after.mtimeNs, after.ino]).toEqual([before.size, before.mtimeNs, before.ino]);
     const s = modelStatus(await status({ cwd: root, model: 'm' }));
     expect(s.rehashed).toBe(1);
     expect(s.modified.map((f) => f.path)).toEqual(['model/a.bin']);
@@ -83,6 +92,100 @@ describe('stat cache', () => {
     const again = await commit({ cwd: root, model: 'm', paths: ['model'], message: 'second' });
     expect(again.created).toBe(false);
     expect(modelStatus(await status({ cwd: root, model: 'm' }))).toMatchObject({ clean: true, rehashed: 0 });
+  });
+
+  it('an edited file stays modified once the stat cache answers for its new bytes', async () => {
+    const root = await repoWithFiles(['a.bin', 'b.bin', 'c.bin']);
+    writeFile(root, 'model/b.bin', pseudoRandomBytes(7000, 555));
+    const first = modelStatus(await status({ cwd: root, model: 'm' }));
+    expect(first).toMatchObject({ clean: false, rehashed: 1, unchanged: 2 });
+    expect(first.modified).toEqual([{ path: 'model/b.bin', size: 7000, committedSize: 5100 }]);
+    // Once the edit is older than the racy window its digest is cached; status then reads
+    // nothing, and the cached digest (not the version's) still says modified.
+    await pastRacyWindow();
+    expect(modelStatus(await status({ cwd: root, model: 'm' })).rehashed).toBe(1);
+    const cached = modelStatus(await status({ cwd: root, model: 'm' }));
+    expect(cached).toMatchObject({ clean: false, rehashed: 0, unchanged: 2 });
+    expect(cached.modified).toEqual([{ path: 'model/b.bin', size: 7000, committedSize: 5100 }]);
+    // Putting the committed bytes back (a new stat key) makes it clean again.
+    writeFile(root, 'model/b.bin', pseudoRandomBytes(5100, 2));
+    expect(modelStatus(await status({ cwd: root, model: 'm' }))).toMatchObject({ clean: true, rehashed: 1, unchanged: 3 });
+  });
+
+  it('a file hashed within the racy window is read again by every status, and a same-size edit is seen', async () => {
+    const root = tempRepo();
+    const p = writeFile(root, 'model/a.bin', pseudoRandomBytes(4000, 5));
+    // Committed at once: its mtime and ctime are within two seconds of the hash.
+    expect((await commit({ cwd: root, model: 'm', paths: ['model'] })).hashedFiles).toBe(1);
+    expect(modelStatus(await status({ cwd: root, model: 'm' }))).toMatchObject({ clean: true, rehashed: 1 });
+    // Other bytes, same size, the mtime as it was (what a write in the same clock tick leaves;
+    // only the new ctime tells, and the file is read anyway).
+    const t = Math.floor(Date.now() / 1000) - 10;
+    utimesSync(p, t, t);
+    expect(modelStatus(await status({ cwd: root, model: 'm' }))).toMatchObject({ clean: true, rehashed: 1 });
+    writeFileSync(p, pseudoRandomBytes(4000, 6));
+    utimesSync(p, t, t);
+    const s = modelStatus(await status({ cwd: root, model: 'm' }));
+    expect(s).toMatchObject({ clean: false, rehashed: 1 });
+    expect(s.modified.map((f) => f.path)).toEqual(['model/a.bin']);
+  });
+
+  it('a new file next to cached ones is reported added, and is the only one read', async () => {
+    const root = await repoWithFiles(['a.bin', 'b.bin']);
+    // modelctl.json names the folder: status then tracks what it holds, not only v1's files.
+    const cfgPath = join(root, 'modelctl.json');
+    const cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as { models?: Record<string, unknown> };
+    writeFileSync(cfgPath, JSON.stringify({ ...cfg, models: { m: { paths: ['model'] } } }));
+    writeFile(root, 'model/new.bin', 'new');
+    const s = modelStatus(await status({ cwd: root, model: 'm' }));
+    expect(s).toMatchObject({ clean: false, rehashed: 1, unchanged: 2, modified: [], deleted: [] });
+    expect(s.added).toEqual([{ path: 'model/new.bin', size: 3 }]);
+  });
+
+  it('a committed file replaced by a folder is reported as not a file', async () => {
+    const root = await repoWithFiles(['a.bin', 'b.bin']);
+    rmSync(join(root, 'model/a.bin'));
+    writeFile(root, 'model/a.bin/inner.bin', 'inner');
+    const s = modelStatus(await status({ cwd: root, model: 'm' }));
+    expect(s.notRegular).toEqual([{ path: 'model/a.bin', kind: 'folder' }]);
+    expect(s).toMatchObject({ clean: false, unchanged: 1, modified: [], deleted: [] });
+  });
+
+  it('reads every file of a version of more than one page of rows (500), with the first and last of each page', async () => {
+    const root = tempRepo();
+    const names = Array.from({ length: 1203 }, (_, i) => `model/f${String(i).padStart(4, '0')}.bin`);
+    names.forEach((n, i) => writeFile(root, n, `file ${i}`));
+    await pastRacyWindow();
+    expect((await commit({ cwd: root, model: 'm', paths: ['model'] })).hashedFiles).toBe(1203);
+    expect(modelStatus(await status({ cwd: root, model: 'm' }))).toMatchObject({ clean: true, rehashed: 0, unchanged: 1203 });
+    // Paths are in order: rows 0, 499 | 500, 999 | 1000, 1202 start and end the pages.
+    const gone = [0, 499, 500, 999, 1000, 1202].map((i) => names[i]);
+    for (const n of gone) rmSync(join(root, n));
+    writeFile(root, names[501], 'edited');
+    const s = modelStatus(await status({ cwd: root, model: 'm' }));
+    expect(s.deleted.map((f) => f.path)).toEqual(gone);
+    expect(s.modified.map((f) => f.path)).toEqual([names[501]]);
+    expect(s).toMatchObject({ unchanged: 1203 - 7, rehashed: 1 });
+  });
+
+  it("reads the version's stat cache rows under Windows paths too (the '/' of manifest paths become the separator)", async () => {
+    const root = await repoWithFiles(['a.bin', 'b.bin']);
+    const repo = await openRepository({ cwd: root });
+    try {
+      const version = repo.db.prepare('SELECT id FROM versions').get() as { id: string };
+      const put = repo.db.prepare('INSERT INTO stat_cache (path, size, mtime_ns, ctime_ns, ino, digest) VALUES (?, ?, ?, ?, ?, ?)');
+      const digestOfA = (repo.db.prepare("SELECT digest FROM files WHERE path = 'model/a.bin'").get() as { digest: string }).digest;
+      put.run('C:\\repo\\model\\a.bin', 5000, '11', '12', '13', digestOfA);
+      put.run('C:\\repo\\model\\b.bin', 5100, '21', '22', '23', 'f'.repeat(64));
+      const rows: VersionFileCacheRow[] = [];
+      forEachVersionFileWithStatCache(repo.db, version.id, 'C:\\repo\\', '\\', (r) => rows.push(r));
+      expect(rows.map((r) => [r[0], ...r.slice(3)])).toEqual([
+        ['model/a.bin', 5000, '11', '12', '13', 1],
+        ['model/b.bin', 5100, '21', '22', '23', 0],
+      ]);
+    } finally {
+      repo.close();
+    }
   });
 
   it('a deleted file is reported without being read', async () => {

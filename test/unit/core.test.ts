@@ -146,9 +146,30 @@ describe('manifests', () => {
       expect(exitCodeOf(() => parseManifest(bytes, manifestId(bytes))), JSON.stringify(files)).toBe(6);
     }
   });
-  it('rejects deep nesting and invalid UTF-8 before parsing', () => {
+  it('rejects deep nesting and invalid UTF-8', () => {
     expect(exitCodeOf(() => parseUntrustedJson(Buffer.from('['.repeat(10000) + ']'.repeat(10000)), 'x'))).toBe(6);
     expect(exitCodeOf(() => parseUntrustedJson(Buffer.from([0x7b, 0xff, 0x7d]), 'x'))).toBe(6);
+  });
+  it('allows exactly maxDepth levels of arrays and objects, in any mix, and not one more', () => {
+    const nest = (n: number) => {
+      let s = '1';
+      for (let i = 0; i < n; i++) s = i % 2 ? `{"k":[0,${s}],"z":{}}` : `[{"a":"[[{","b":${s}}]`;
+      return Buffer.from(s);
+    };
+    // Each step above adds two containers; brackets inside strings do not count.
+    expect(parseUntrustedJson(nest(32), 'x')).toBeTruthy();
+    expect(() => parseUntrustedJson(nest(33), 'x')).toThrow('x is nested too deeply');
+    expect(parseUntrustedJson(Buffer.from('[[[1]]]'), 'x', 3)).toEqual([[[1]]]);
+    expect(() => parseUntrustedJson(Buffer.from('[[[[1]]]]'), 'x', 3)).toThrow('x is nested too deeply');
+    expect(() => parseUntrustedJson(Buffer.from('{"a":{"b":{"c":{}}}}'), 'x', 3)).toThrow('x is nested too deeply');
+    expect(parseUntrustedJson(Buffer.from('"[[[[[["'), 'x', 1)).toBe('[[[[[[');
+    // A key named __proto__ is an own property of the parsed object: its value is checked too.
+    expect(() => parseUntrustedJson(Buffer.from(`{"__proto__":${'['.repeat(70)}${']'.repeat(70)}}`), 'x')).toThrow('x is nested too deeply');
+  });
+  it('names nesting past the limit even when the document does not parse either, else why it does not parse', () => {
+    expect(() => parseUntrustedJson(Buffer.from(`${'['.repeat(100)}oops`), 'x')).toThrow('x is nested too deeply');
+    expect(() => parseUntrustedJson(Buffer.from('[[1]'), 'x')).toThrow(/^x is not valid JSON: /);
+    expect(() => parseUntrustedJson(Buffer.from('"\\"]]]]]'), 'x', 2)).toThrow(/^x is not valid JSON: /);
   });
   it('identity ignores time, argv, environment and message', () => {
     const a = sampleManifest();
