@@ -16,6 +16,14 @@ import { readGitLineage, readGitState, readGitUserEmail } from '../../src/worksp
 let dir: string;
 const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@x', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@x' } }).toString().trim();
 
+/** `git init` on `branch` and a first commit of train.py ("print(1)"). */
+function initWithFirstCommit(branch = 'main'): void {
+  git('init', '-q', '-b', branch);
+  writeFileSync(join(dir, 'train.py'), 'print(1)\n');
+  git('add', '.');
+  git('commit', '-q', '-m', 'first');
+}
+
 beforeEach(() => {
   dir = realpathSync(mkdtempSync(join(tmpdir(), 'git-state-')));
 });
@@ -29,10 +37,7 @@ describe('readGitState', () => {
   });
 
   it('gives commit, branch, the root (from a subfolder), a clean flag and the origin without credentials', async () => {
-    git('init', '-q', '-b', 'train');
-    writeFileSync(join(dir, 'train.py'), 'print(1)\n');
-    git('add', '.');
-    git('commit', '-q', '-m', 'first');
+    initWithFirstCommit('train');
     git('remote', 'add', 'origin', 'https://user:secret@example.com/acme/train.git');
     mkdirSync(join(dir, 'sub'));
     const state = await readGitState(join(dir, 'sub'));
@@ -40,10 +45,7 @@ describe('readGitState', () => {
   });
 
   it('has no branch on a detached HEAD, no remote without origin, and hashes the uncommitted change', async () => {
-    git('init', '-q', '-b', 'main');
-    writeFileSync(join(dir, 'train.py'), 'print(1)\n');
-    git('add', '.');
-    git('commit', '-q', '-m', 'first');
+    initWithFirstCommit();
     git('checkout', '-q', '--detach');
     writeFileSync(join(dir, 'train.py'), 'print(2)\n');
     const state = await readGitState(dir);
@@ -70,10 +72,7 @@ describe('readGitState', () => {
   });
 
   it('arms no timer that would keep the command alive after the answer', async () => {
-    git('init', '-q', '-b', 'main');
-    writeFileSync(join(dir, 'train.py'), 'print(1)\n');
-    git('add', '.');
-    git('commit', '-q', '-m', 'first');
+    initWithFirstCommit();
     git('remote', 'add', 'origin', 'https://example.com/acme/train.git');
     git('config', 'user.email', 'trainer@example.com');
     writeFileSync(join(dir, 'train.py'), 'print(2)\n');
@@ -102,10 +101,7 @@ describe('readGitState', () => {
   it('readGitLineage (one git config for origin and user.email) answers what readGitState and readGitUserEmail answer', async () => {
     const both = async (d: string) => ({ code: await readGitState(d), email: await readGitUserEmail(d) });
     expect(await readGitLineage(dir)).toEqual(await both(dir)); // not a repository
-    git('init', '-q', '-b', 'main');
-    writeFileSync(join(dir, 'train.py'), 'print(1)\n');
-    git('add', '.');
-    git('commit', '-q', '-m', 'first');
+    initWithFirstCommit();
     expect(await readGitLineage(dir)).toEqual(await both(dir)); // no origin, email from the global config (or none)
     // Two origin URLs (the last is the one --get gives), credentials in it, an email with
     // spaces kept by quotes, a dirty tree.
