@@ -184,6 +184,17 @@ function runTracingModules(cwd: string, args: string[], builtinsOnly = false): {
   return { code: r.status ?? 128, files, builtins: readFileSync(builtins, 'utf8').split('\n'), stderr: r.stderr };
 }
 
+/**
+ * status hashes a file changed in the last two seconds again, and records its stat only once
+ * it is older than that (src/workspace/stat-cache.ts, the racy-clean rule): waits until `rel`
+ * is, then runs one status, which records it; later ones read nothing.
+ */
+function settleStatCache(repo: string, rel: string): void {
+  const wait = statSync(join(repo, rel)).ctimeMs + 2_100 - Date.now();
+  if (wait > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, wait);
+  expect(runCli(repo, ['status']).code).toBe(0);
+}
+
 /** Built file names without rollup's content hash (`chunks/hot-status-_Py6XFyO.js` → `chunks/hot-status`), sorted. */
 const chunkNames = (files: string[]) => files.map((f) => f.replace(/-[\w-]{8}\.js$/, '')).sort();
 
@@ -192,6 +203,7 @@ describe('what a command loads (docs/design.md §1, Build)', () => {
     const repo = tempRepo();
     writeFile(repo, 'w.bin', 'weights');
     expect(runCli(repo, ['commit', 'm', 'w.bin', '-m', 'one']).code).toBe(0);
+    settleStatCache(repo, 'w.bin'); // else status may read the file, and load the hashing chunks
     for (const args of [['log', 'm'], ['ls'], ['show', 'm'], ['status']]) {
       const r = runTracingModules(repo, args);
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
@@ -210,12 +222,7 @@ describe('what a command loads (docs/design.md §1, Build)', () => {
     const commit = runTracingModules(repo, ['commit', 'm', 'w.bin', '-m', 'one'], true);
     expect(commit.code, commit.stderr).toBe(0);
     expect(commit.builtins).toContain('crypto');
-    // status hashes a file changed in the last two seconds again, and records its stat only
-    // once it is older than that (src/workspace/stat-cache.ts, the racy-clean rule): wait,
-    // then one status records it.
-    const wait = statSync(join(repo, 'w.bin')).ctimeMs + 2_100 - Date.now();
-    if (wait > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, wait);
-    expect(runCli(repo, ['status']).code).toBe(0);
+    settleStatCache(repo, 'w.bin');
     for (const args of [['log', 'm'], ['ls'], ['status']]) {
       const r = runTracingModules(repo, args, true);
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
