@@ -3,12 +3,13 @@
 //
 // Why: esbuild cuts a chunk for every distinct set of entry points that reaches a module.
 // With ~100 dynamic imports (each command, each api verb, each heavy package) that makes
-// ~600 chunks, and `modelctl status` read 50 of them; Node's ES module loader spends
+// ~300 chunks, and `modelctl status` read 50 of them; Node's ES module loader spends
 // ~0.4 ms resolving, reading and linking each, a third of the command's time beyond `node`.
 // esbuild cannot be told how to chunk; rollup can (`manualChunks`). So esbuild still does
 // the work it is good at (TypeScript, CommonJS packages, the command-file glob) and rollup
 // then treats each esbuild output file as one module and puts the files the hot commands
-// load into one `chunks/hot-*.js`. Everything else keeps esbuild's split: a command that is
+// load into `chunks/hot-*.js` (and what only one of them uses, when big, into
+// `chunks/hot-<command>-*.js`). Everything else keeps esbuild's split: a command that is
 // not hot loads the hot chunk (it needs most of it: commander, the index, the repository)
 // and its own chunks, and heavy packages stay behind their dynamic imports.
 //
@@ -24,7 +25,7 @@ import { rollup } from 'rollup';
  * Performance). Each one's outputs (command file, api verb, and run.ts, which every command
  * goes through), with everything they import statically, go into the hot chunk.
  */
-export const HOT_COMMANDS = ['log', 'ls', 'show', 'status'];
+const HOT_COMMANDS = ['log', 'ls', 'show', 'status'];
 const hotEntries = (command) => ['src/cli/run.ts', `src/cli/commands/${command}.ts`, `src/api/${command}.ts`];
 
 /**
@@ -67,6 +68,7 @@ const BUILTINS = new Set(builtinModules.filter((m) => m !== 'module' && !m.start
  * the first use of one of their exports (a Proxy stands for the module until then).
  * node:crypto alone is 4.5 ms, streams included, in a command that hashes nothing.
  */
+// (build.mjs has a list of its own for the require() calls of bundled packages.)
 const LAZY_BUILTINS = new Set(['crypto', 'worker_threads', 'fs/promises', 'child_process', 'zlib', 'http', 'https', 'net', 'tls', 'readline', 'dns', 'http2', 'stream/promises', 'util/types']);
 
 // Only modules that are plain objects can be stood for by a Proxy of an object: node:stream
@@ -106,7 +108,7 @@ const builtinsThroughRequire = {
   },
   resolveId(source, importer) {
     if (!importer || importer.startsWith(VIRTUAL) || !isRequiredBuiltin(source)) return null;
-    return { id: `${VIRTUAL}${builtinName(source)}`, syntheticNamedExports: true };
+    return `${VIRTUAL}${builtinName(source)}`;
   },
   load(id) {
     if (!id.startsWith(VIRTUAL)) return null;
@@ -132,7 +134,7 @@ function defaultImportsOfBuiltins(code) {
 const EARLY_ENTRY = 'src/cli/main.ts';
 
 /** Output files (absolute paths) of `entries` and their static imports, from esbuild's metafile. */
-export function staticClosure(metafile, root, entries) {
+function staticClosure(metafile, root, entries) {
   const outputs = metafile.outputs;
   const want = new Set(entries);
   const start = Object.keys(outputs).filter((o) => want.has(outputs[o].entryPoint));

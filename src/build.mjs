@@ -93,13 +93,14 @@ const commonJsDynamicImports = {
  * (commander requires child_process for executable subcommands, which modelctl has none
  * of). Each becomes an object that loads the real module on first use: loading
  * child_process pulls in net, dgram and streams, milliseconds on every command otherwise.
+ * (modelctl's own imports of built-ins are made lazy after bundling: build-hot-chunk.mjs.)
  */
-const LAZY_BUILTINS = ['child_process'];
+const LAZY_PACKAGE_REQUIRES = ['child_process'];
 
 const lazyBuiltins = {
   name: 'lazy-builtins',
   setup(b) {
-    const filter = new RegExp(`^(node:)?(${LAZY_BUILTINS.join('|')})$`);
+    const filter = new RegExp(`^(node:)?(${LAZY_PACKAGE_REQUIRES.join('|')})$`);
     b.onResolve({ filter }, (args) => {
       if (args.kind !== 'require-call' || args.namespace === 'lazy-builtin' || !args.importer.includes('/node_modules/')) return undefined;
       return { path: args.path.replace(/^node:/, ''), namespace: 'lazy-builtin' };
