@@ -81,7 +81,8 @@ function applyEdit(text: string, e: SettingsEdit, formatting: FormattingOptions)
  */
 function withoutEmptyParents(text: string, removed: readonly string[], formatting: FormattingOptions): string {
   for (let parent = removed.slice(0, -1); parent.length > 0; parent = parent.slice(0, -1)) {
-    const node = findNodeAtLocation(parseTree(text) ?? { type: 'null', offset: 0, length: 0 }, [...parent]);
+    const tree = parseTree(text);
+    const node = tree && findNodeAtLocation(tree, [...parent]);
     if (node?.type !== 'object' || (node.children?.length ?? 0) > 0) break;
     if (parent.length === 1) {
       // Written as `{}`, not the `{\n  }` the removal of its last member leaves.
