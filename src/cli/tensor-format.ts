@@ -37,6 +37,14 @@ function percent(x: number): string {
   return `${p >= 10 || p === 0 ? p.toFixed(0) : p >= 1 ? p.toFixed(1) : p.toPrecision(2)}%`;
 }
 
+/**
+ * A reader's error printed beside its file's path: without the path the message starts
+ * with (the readers name the file, for callers that print the message alone).
+ */
+export function besidePath(path: string, message: string): string {
+  return message.startsWith(`${path}: `) ? message.slice(path.length + 2) : message;
+}
+
 /** "[32000, 4096]" */
 export function shapeText(shape: readonly (number | string)[] | null): string {
   return shape ? `[${shape.join(', ')}]` : '?';
@@ -46,7 +54,7 @@ export function shapeText(shape: readonly (number | string)[] | null): string {
 export function modelFileLines(rows: readonly TensorSummaryRow[], c: ChalkInstance): string[] {
   return table(
     rows.map((r) => {
-      if (!r.summary) return [`  ${r.path}`, FORMAT_NAME[r.format], c.red(`unreadable: ${r.error?.message ?? ''}`)];
+      if (!r.summary) return [`  ${r.path}`, FORMAT_NAME[r.format], c.red(`unreadable: ${besidePath(r.path, r.error?.message ?? '')}`)];
       const hints = Object.entries(r.summary.hints).slice(0, 4).map(([k, v]) => `${k} ${v}`).join(', ');
       return [`  ${r.path}`, FORMAT_NAME[r.format], countOf(r.summary.tensorCount, 'tensor'), `${formatCount(r.summary.parameterCount)} params`, hints ? c.dim(hints) : ''];
     }),
@@ -60,7 +68,7 @@ export function renderTensorTables(views: readonly TensorFileView[], c: ChalkIns
   for (const v of views) {
     out.push('');
     if (v.error) {
-      out.push(`${c.bold(v.path)}  ${FORMAT_NAME[v.format]}  ${c.red(`unreadable: ${v.error.message}`)}`);
+      out.push(`${c.bold(v.path)}  ${FORMAT_NAME[v.format]}  ${c.red(`unreadable: ${besidePath(v.path, v.error.message)}`)}`);
       continue;
     }
     const s = v.summary;
@@ -99,7 +107,7 @@ export function renderTensorDiff(d: TensorDiff, c: ChalkInstance): string {
       continue;
     }
     if (f.error) {
-      out.push(`  ${f.path}: ${c.red(`unreadable: ${f.error.message}`)}`);
+      out.push(`  ${f.path}: ${c.red(`unreadable: ${besidePath(f.path, f.error.message)}`)}`);
       continue;
     }
     const n = f.counts;

@@ -30,7 +30,7 @@ function npm(args: string[], cwd: string): string {
 const versionOf = (dir: string): string | null => (existsSync(join(dir, 'package.json')) ? (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version : null);
 
 const CONSUMER = `import { commit, init, log, ModelctlError, type CommitResult } from 'modelctl';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -47,6 +47,7 @@ try {
   code = e.code;
 }
 console.log(JSON.stringify({ created: r.created, ref: r.version.ref, versions: history.versions.length, code }));
+rmSync(dir, { recursive: true, force: true });
 `;
 
 describe('the Node API from the packed tarball', () => {

@@ -76,6 +76,10 @@ describe('tensor summaries at commit, show, ls and card', () => {
     const human = runCli(repo, ['show', 'm']).stdout.split('\n');
     expect(human.find((l) => l.includes('m/good.safetensors') && l.includes('params'))).toMatch(/ 1 tensor {2}2 params/);
     expect(human.find((l) => l.startsWith('Params:'))).toContain('1 tensor in 1 safetensors file');
+    // The reason stands beside the path, which is not repeated inside it.
+    const badLine = human.find((l) => l.includes('m/bad.safetensors') && l.includes('unreadable'))!;
+    expect(badLine).toMatch(/unreadable: not a valid safetensors file: /);
+    expect(badLine.split('m/bad.safetensors')).toHaveLength(2);
 
     const tables = runCli(repo, ['show', 'm', '--tensors', '--json']);
     expect(tables.code).toBe(0);
@@ -83,6 +87,7 @@ describe('tensor summaries at commit, show, ls and card', () => {
     expect(views.find((v: { path: string }) => v.path === 'm/bad.safetensors').error.code).toBe('TENSOR_HEADER_INVALID');
     expect(views.find((v: { path: string }) => v.path === 'm/good.safetensors').tensors).toHaveLength(1);
     expect(tables.stderr).toContain('bad.safetensors');
+    expect(tables.stderr.split('m/bad.safetensors')).toHaveLength(2);
 
     const only = runCli(repo, ['show', 'm', '--tensors', '--file', 'm/bad.safetensors', '--json']);
     expect(only.code).toBe(6);

@@ -6,7 +6,7 @@ import { remoteTargetOf, withPlainHttpOption, withReadRemoteOptions, type Remote
 import { eventDetail, eventVersionLabel, oneLine } from '../event-format.js';
 import { formatBytes, formatTime, formatValue, table } from '../format.js';
 import { runLineageLines } from '../run-format.js';
-import { modelFileLines, parameterLine, renderTensorTables } from '../tensor-format.js';
+import { besidePath, modelFileLines, parameterLine, renderTensorTables } from '../tensor-format.js';
 
 /** `modelctl show <ref>`: one version in full. */
 export function registerShow(program: Command): Command {
@@ -29,7 +29,7 @@ export function registerShow(program: Command): Command {
         const { show } = await import('../../api/show.js');
         const result = await show({ cwd: ctx.cwd, ref, tensors, file: opts.file, ...remoteTargetOf(opts) });
         if (result.tensors) {
-          for (const v of result.tensors) if (v.error) ctx.out.warn(`${v.path}: ${v.error.message}`);
+          for (const v of result.tensors) if (v.error) ctx.out.warn(`${v.path}: ${besidePath(v.path, v.error.message)}`);
           ctx.out.result(result, (r: ShowResult) => `${ctx.out.color.bold(r.version.ref)}  ${ctx.out.color.dim(r.version.id)}\n${renderTensorTables(r.tensors ?? [], ctx.out.color)}`);
           return;
         }
