@@ -98,13 +98,13 @@ function runModel(repo: Repository, named: string | undefined): string {
   const model = named ?? (declared.length === 1 ? declared[0] : undefined);
   if (!model) {
     throw new UsageError(declared.length ? 'MODEL_REQUIRED' : 'NO_MODEL', declared.length ? `modelctl.json declares ${declared.length} models (${declared.join(', ')}): say which one this run trains` : 'modelctl.json declares no model whose outputs a run could commit', {
-      hint: declared.length ? `modelctl run --model ${declared[0]} -- <command…>` : 'declare it: `modelctl init --yes --model fraud --paths model/`, or add models.<name>.paths to modelctl.json',
+      hint: declared.length ? `modelctl run --model ${declared[0]} -- <command…>` : `declare the model and the files the run writes: \`modelctl config set --shared models.fraud.paths '["model/"]'\` (then commit modelctl.json)`,
     });
   }
   assertModelName(model);
   if (!repo.settings.models[model]?.paths?.length) {
     throw new UsageError('NO_PATHS', `modelctl.json declares no outputs for '${model}'`, {
-      hint: `set models.${model}.paths in modelctl.json to the files the run writes (e.g. ["model/"])`,
+      hint: `declare the files the run writes: \`modelctl config set --shared models.${model}.paths '["model/"]'\``,
     });
   }
   return model;

@@ -164,6 +164,22 @@ for (const k of kids) k.on('exit', () => { if (--left === 0) { require('fs').mkd
     const bare = mc(root, 'run', '--model', 'bare', '--', 'node', 'train.js');
     expect(bare.code).toBe(2);
     expect(bare.error().code).toBe('NO_PATHS');
+    expect(bare.error().hint).toContain(`modelctl config set --shared models.bare.paths '["model/"]'`);
+  });
+
+  it('with no model declared, the hint is a command that declares one (init cannot: modelctl.json exists)', () => {
+    const root = trainingRepo();
+    editSettings(root, (s) => void (s.models = {}));
+    const none = mc(root, 'run', '--', 'node', 'train.js');
+    expect(none.code).toBe(2);
+    expect(none.error().code).toBe('NO_MODEL');
+    // Follow the hint as a person would, with their model's name and output folder.
+    const hinted = /`modelctl (config set [^`]+)`/.exec(none.error().hint as string)![1].replace('models.fraud.', 'models.tiny.');
+    const args = hinted.match(/'[^']*'|\S+/g)!.map((a) => a.replace(/^'|'$/g, '')); // the shell's quoting
+    expect(mc(root, ...args).code).toBe(0);
+    const ran = mc(root, 'run', '--', 'node', 'train.js');
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(versionCount(root)).toBe(1);
   });
 
   it('Ctrl-C reaches the command, then modelctl exits 130 with nothing committed', async () => {
