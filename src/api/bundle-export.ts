@@ -11,6 +11,8 @@ import { withRepository, type CommonOptions } from './repository.js';
 import { summarizeVersion, type VersionSummary } from './views.js';
 import { eventPayloadsOfVersion } from '../store/history-queries.js';
 import { tagsNamingVersion } from '../store/tags-table.js';
+import { signaturesOfVersion } from '../store/signatures-table.js';
+import { signatureKey } from '../core/signature-layout.js';
 
 /** The version to export and where to write it. */
 export interface ExportOptions extends CommonOptions {
@@ -31,13 +33,16 @@ export interface ExportResult {
   objects: number;
   objectBytes: number;
   events: number;
+  /** Signature and attestation bundles carried. */
+  signatures: number;
   /** Size of the bundle file. */
   bundleBytes: number;
 }
 
 /**
  * Writes one version as a self-contained bundle (workspace/bundle.ts describes the format):
- * marker, manifest bytes as stored, the events about the version and every file's bytes.
+ * marker, manifest bytes as stored, the events about the version, its signature bundles and
+ * every file's bytes.
  * Every object is re-hashed while it is written, so a damaged store fails the export (exit 6)
  * instead of producing a bundle the importer would refuse. The file appears atomically.
  */
@@ -56,6 +61,8 @@ export async function exportBundle(opts: ExportOptions): Promise<ExportResult> {
     }
     const manifest = parseManifest(manifestBytes, row.id);
     const events = eventPayloadsOfVersion(repo.db, row.id);
+    // Signatures travel with the version here as they do through a remote (README, Signing).
+    const signatures = signaturesOfVersion(repo.db, row.id);
 
     const sizes = new Map<string, number>();
     for (const f of manifest.files) sizes.set(f.digest, f.size);
@@ -82,6 +89,7 @@ export async function exportBundle(opts: ExportOptions): Promise<ExportResult> {
       },
       objects,
       events: events.length,
+      ...(signatures.length ? { signatures: signatures.length } : {}),
     };
     const markerBytes = canonicalJsonBytes(marker);
     const entries: BundleWriteEntry[] = [
@@ -91,6 +99,7 @@ export async function exportBundle(opts: ExportOptions): Promise<ExportResult> {
         const body = Buffer.from(e.payload, 'utf8');
         return { name: bundleNames.event(i + 1, e.id), size: body.length, body };
       }),
+      ...signatures.map((g) => ({ name: signatureKey(g.versionId, g.kind, g.keyHint), size: g.bundle.length, body: g.bundle })),
       ...objects.map((o): BundleWriteEntry => {
         const hasher = new ChunkHasher();
         return {
@@ -121,6 +130,7 @@ export async function exportBundle(opts: ExportOptions): Promise<ExportResult> {
       objects: objects.length,
       objectBytes: objects.reduce((s, o) => s + o.size, 0),
       events: events.length,
+      signatures: signatures.length,
       bundleBytes: statSync(output).size,
     };
   });

@@ -9,6 +9,8 @@ import { ChunkHasher, type ChunkRef } from '../store/hash-file.js';
 import { assertObjectsKept } from '../store/gc-claims.js';
 import { writeTransaction } from '../store/index-db.js';
 import { getTag, setTag } from '../store/tags-table.js';
+import { insertSignature, type SignatureRow } from '../store/signatures-table.js';
+import { bundleId, parseBundle } from '../signing/bundle.js';
 import { discardTempFile } from '../store/temp-files.js';
 import {
   ensureModel,
@@ -26,6 +28,7 @@ import {
   bundleMarkerSchema,
   bundleNotRecognised,
   readBundle,
+  type BundleEntryKind,
   type BundleMarker,
   type BundleReadEntry,
 } from '../workspace/bundle.js';
@@ -51,6 +54,8 @@ export interface ImportResult {
   renumbered: boolean;
   objects: { total: number; stored: number; alreadyPresent: number; bytes: number };
   events: { imported: number; alreadyPresent: number };
+  /** Signature and attestation bundles: stored, or already here (by the same key). */
+  signatures: { imported: number; alreadyPresent: number };
   tags: { restored: string[]; skipped: { name: string; reason: string }[] };
   /** Stages the version held where it was exported (stages are not imported: promote here). */
   stagesAtExport: string[];
@@ -103,6 +108,7 @@ class ImportState {
   private manifest: VersionManifest | null = null;
   private manifestBytes: Buffer | null = null;
   private readonly events: AuditEvent[] = [];
+  private readonly signatures: SignatureRow[] = [];
   private expected = new Map<string, number>();
   private readonly received = new Map<string, ReceivedObject>();
   private current: ObjectInProgress | null = null;
@@ -136,9 +142,17 @@ class ImportState {
         if (what.index !== this.events.length + 1 || this.events.length >= m.events) throw this.malformed(`unexpected event entry '${entry.name}'`);
         if (entry.size > BUNDLE_LIMITS.eventBytes) throw this.malformed(`event '${entry.name}' is implausibly large`);
         return this.startBuffer();
+      case 'signature':
+        if (!this.manifest || this.received.size) throw this.malformed(`'${entry.name}' out of order`);
+        if (this.events.length !== m.events) throw this.malformed(`the bundle holds ${this.events.length} of the ${m.events} events its marker announces`);
+        if (what.versionId !== m.version.id) throw this.malformed(`'${entry.name}' is a signature of another version`);
+        if (this.signatures.length >= (m.signatures ?? 0)) throw this.malformed(`unexpected signature entry '${entry.name}'`);
+        if (entry.size > BUNDLE_LIMITS.signatureBytes) throw this.malformed(`signature '${entry.name}' is implausibly large`);
+        return this.startBuffer();
       case 'object': {
         if (!this.manifest) throw this.malformed(`'${entry.name}' before the manifest`);
         if (this.events.length !== m.events) throw this.malformed(`the bundle holds ${this.events.length} of the ${m.events} events its marker announces`);
+        if (this.signatures.length !== (m.signatures ?? 0)) throw this.malformed(`the bundle holds ${this.signatures.length} of the ${m.signatures ?? 0} signatures its marker announces`);
         const size = this.expected.get(what.digest);
         if (size === undefined) throw this.malformed(`object ${what.digest.slice(0, 12)} is not a file of the version`);
         if (this.received.has(what.digest)) throw this.malformed(`object ${what.digest.slice(0, 12)} appears twice`);
@@ -179,6 +193,7 @@ class ImportState {
     }
     else if (what.kind === 'version') this.acceptManifest(what.id, bytes);
     else if (what.kind === 'event') this.events.push(this.parseEvent(entry.name, what.id, bytes));
+    else if (what.kind === 'signature') this.signatures.push(this.parseSignature(entry.name, what, bytes));
   }
 
   private startBuffer(): void {
@@ -253,6 +268,16 @@ class ImportState {
     return e;
   }
 
+  /**
+   * A signature bundle is kept when it parses and names the key it is filed under, as from a
+   * remote (sync/signature-sync.ts); whether it is valid is checked whenever it is used.
+   */
+  private parseSignature(name: string, what: Extract<BundleEntryKind, { kind: 'signature' }>, bytes: Buffer): SignatureRow {
+    const parsed = parseBundle(bytes, name);
+    if (parsed.keyHint !== what.hint) throw this.malformed(`signature '${name}' names key ${parsed.keyHint ?? '(none)'}, not the key it is filed under`);
+    return { versionId: what.versionId, kind: what.signatureKind, keyHint: what.hint, bundle: bytes, bundleId: bundleId(bytes), createdAt: new Date().toISOString() };
+  }
+
   private endObject(): void {
     const o = this.current as ObjectInProgress;
     this.current = null;
@@ -284,7 +309,9 @@ class ImportState {
       ? 'the version manifest'
       : this.events.length !== this.marker.events
         ? `${this.marker.events - this.events.length} event(s)`
-        : this.received.size !== this.expected.size
+        : this.signatures.length !== (this.marker.signatures ?? 0)
+          ? `${(this.marker.signatures ?? 0) - this.signatures.length} signature(s)`
+          : this.received.size !== this.expected.size
           ? `${this.expected.size - this.received.size} object(s)`
           : null;
     if (missing) {
@@ -325,6 +352,8 @@ class ImportState {
       }
       let imported = 0;
       for (const e of this.events) if (appendEvent(this.repo.db, e)) imported++;
+      let signed = 0;
+      for (const g of this.signatures) if (insertSignature(this.repo.db, g)) signed++;
       const restored: string[] = [];
       const skipped: { name: string; reason: string }[] = [];
       const modelId = ensureModel(this.repo.db, manifest.model);
@@ -345,7 +374,7 @@ class ImportState {
         setTag(this.repo.db, { modelId, model: manifest.model, name: t.name, versionId: id, message: t.message, actor, force: false });
         restored.push(t.name);
       }
-      return { created, renumbered, imported, restored, skipped };
+      return { created, renumbered, imported, signed, restored, skipped };
     });
 
     ensureTensorSummaries(this.repo, id, manifest.files);
@@ -359,6 +388,7 @@ class ImportState {
       renumbered: outcome.renumbered,
       objects: { total: objects.length, stored, alreadyPresent: objects.length - stored, bytes: objects.reduce((s, o) => s + o.size, 0) },
       events: { imported: outcome.imported, alreadyPresent: this.events.length - outcome.imported },
+      signatures: { imported: outcome.signed, alreadyPresent: this.signatures.length - outcome.signed },
       tags: { restored: outcome.restored, skipped: outcome.skipped },
       stagesAtExport: m.version.stages,
     };

@@ -6,6 +6,8 @@
  *                                stages at export), every object's digest and size, the event count
  *   versions/<id>.json           the version manifest, its bytes exactly as stored
  *   events/<NNNNNN>-<id>.json    the audit events about the version, canonical JSON, oldest first
+ *   signatures/<id>/<hint>.sig   its signature bundles and   (only when the version has any; the
+ *   attestations/<id>/<hint>.json  attestations, as stored;  marker then counts them, README)
  *   objects/<digest>             each distinct file's bytes, by file digest, sorted by digest
  *
  * Only regular-file entries are written or accepted. The order lets an importer verify as it
@@ -20,6 +22,7 @@ import * as z from 'zod';
 import { IntegrityError, ModelctlError, UsageError, fsError } from '../errors.js';
 import { auditEventFields } from '../core/event-schema.js';
 import { printable } from '../core/names.js';
+import { parseSignatureKey, type SignatureObjectKind } from '../core/signature-layout.js';
 import { unsafePathReason } from '../core/paths.js';
 import { fsyncDir } from '../store/objects.js';
 import { openRegularSync } from '../store/regular-file.js';
@@ -34,6 +37,9 @@ export const BUNDLE_LIMITS = {
   markerBytes: 128 * 1024 * 1024,
   manifestBytes: 256 * 1024 * 1024,
   eventBytes: 1024 * 1024,
+  /** A signature bundle lists every file's digest: large for a version of many files. */
+  signatureBytes: 64 * 1024 * 1024,
+  signatures: 1000,
   events: 100_000,
   objects: 1_000_000,
 } as const;
@@ -56,6 +62,8 @@ export const bundleMarkerSchema = z.strictObject({
   }),
   objects: z.array(z.strictObject({ digest, size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER) })).max(BUNDLE_LIMITS.objects),
   events: z.number().int().nonnegative().max(BUNDLE_LIMITS.events),
+  /** Signature and attestation bundles in the bundle; absent when none (older readers refuse the field). */
+  signatures: z.number().int().positive().max(BUNDLE_LIMITS.signatures).optional(),
 });
 /** A validated bundle marker. */
 export type BundleMarker = z.infer<typeof bundleMarkerSchema>;
@@ -75,6 +83,7 @@ export type BundleEntryKind =
   | { kind: 'marker' }
   | { kind: 'version'; id: string }
   | { kind: 'event'; index: number; id: string }
+  | { kind: 'signature'; versionId: string; signatureKind: SignatureObjectKind; hint: string }
   | { kind: 'object'; digest: string };
 
 /** Classifies an entry name; null when it is not one of the format's names. */
@@ -84,6 +93,8 @@ export function classifyBundleEntry(name: string): BundleEntryKind | null {
   if (m) return { kind: 'version', id: m[1] };
   m = /^events\/([0-9]{6})-([0-9a-f]{64})\.json$/.exec(name);
   if (m) return { kind: 'event', index: Number(m[1]), id: m[2] };
+  const signature = parseSignatureKey(name);
+  if (signature) return { kind: 'signature', versionId: signature.versionId, signatureKind: signature.kind, hint: signature.hint };
   m = /^objects\/([0-9a-f]{64})$/.exec(name);
   if (m) return { kind: 'object', digest: m[1] };
   return null;

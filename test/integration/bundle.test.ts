@@ -7,6 +7,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { init } from '../../src/api/init.js';
 import { canonicalJsonBytes } from '../../src/core/canonical-json.js';
 import { fileDigestFromChunks } from '../../src/store/file-digest.js';
+import { writeKeyPair } from '../helpers/oms-fixtures.js';
 import { pseudoRandomBytes, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
 
 /** One tar entry as the tests craft them. */
@@ -129,6 +130,51 @@ describe('export and import', () => {
       expect(co.code, co.stderr).toBe(0);
       expect(readFileSync(join(dst, 'restored/model/weights.bin')).equals(pseudoRandomBytes(2 * 1024 * 1024 + 333, 7))).toBe(true);
       expect(readFileSync(join(dst, 'restored/model/empty.txt')).length).toBe(0);
+    }
+  });
+
+  it('a signed version carries its signature and attestation: the imported copy passes verify --signature', () => {
+    const src = sourceRepo();
+    const keys = writeKeyPair(src, 'release', { type: 'ec', curve: 'prime256v1' });
+    for (const verb of ['sign', 'attest']) expect(runCli(src, [verb, 'fraud@v1', '--key', keys.priv]).code).toBe(0);
+    const bundle = exportTo(src, 'fraud@v1', 'signed.tar');
+    const entries = readTar(bundle);
+    const kinds = entries.map((e) => e.name.split('/')[0]).filter((k) => k !== 'events');
+    expect(kinds).toEqual(['MODELCTL-BUNDLE.json', 'versions', 'signatures', 'attestations', 'objects', 'objects', 'objects']);
+    expect(JSON.parse(entries[0].body!.toString('utf8')).signatures).toBe(2);
+    // A version without signatures keeps the marker older readers of format 1 accept.
+    expect(JSON.parse(readTar(exportTo(src, 'fraud@v2', 'unsigned.tar'))[0].body!.toString('utf8'))).not.toHaveProperty('signatures');
+
+    const dst = tempRepo();
+    writeFile(dst, 'keys/release.pub', readFileSync(keys.pub));
+    const cfg = JSON.parse(readFileSync(join(dst, 'modelctl.json'), 'utf8'));
+    cfg.trust = { keys: { release: 'keys/release.pub' } };
+    writeFileSync(join(dst, 'modelctl.json'), JSON.stringify(cfg, null, 2));
+    const before = runCli(dst, ['import', bundle]);
+    expect(before.code, before.stderr).toBe(0);
+    expect(before.stdout).toContain('2 signatures');
+    const checked = runCli(dst, ['verify', 'fraud@v1', '--signature', '--json']);
+    expect(checked.code, checked.stdout).toBe(0);
+    expect(checked.json().signedBy).toEqual(['release']);
+    expect(runCli(dst, ['import', bundle, '--json']).json().signatures).toEqual({ imported: 0, alreadyPresent: 2 });
+  });
+
+  it('a signature filed under another key, or one the marker counts but the bundle lacks → 6, nothing imported', () => {
+    const src = sourceRepo();
+    const keys = writeKeyPair(src, 'release', { type: 'ec', curve: 'prime256v1' });
+    expect(runCli(src, ['sign', 'fraud@v1', '--key', keys.priv]).code).toBe(0);
+    const entries = readTar(exportTo(src, 'fraud@v1', 'signed.tar'));
+    const at = entries.findIndex((e) => e.name.startsWith('signatures/'));
+    const misfiled = entries.map((e, i) => (i === at ? { ...e, name: e.name.replace(/[0-9a-f]{64}\.sig$/, `${'a'.repeat(64)}.sig`) } : e));
+    const lacking = entries.filter((_, i) => i !== at);
+    for (const [name, tar, code] of [['misfiled.tar', misfiled, 'BUNDLE_MALFORMED'], ['lacking.tar', lacking, 'BUNDLE_MALFORMED']] as const) {
+      const file = join(tempDir(), name);
+      writeFileSync(file, packTar(tar));
+      const dst = tempRepo();
+      const r = runCli(dst, ['import', file, '--json']);
+      expect(r.code, name).toBe(6);
+      expect(r.error().code, name).toBe(code);
+      expect(runCli(dst, ['ls', '--json']).json().models, name).toEqual([]);
     }
   });
 

@@ -31,7 +31,7 @@ Examples:
         const { exportBundle } = await import('../../api/bundle-export.js');
         const result = await exportBundle({ cwd: ctx.cwd, ref, output: opts.output, force: opts.force });
         ctx.out.result(result, (r: ExportResult) =>
-          `Exported ${r.version.ref} (${r.version.shortId}) to ${opts.output}: ${r.objects} file${r.objects === 1 ? '' : 's'}, ${formatBytes(r.objectBytes)}, ${r.events} event${r.events === 1 ? '' : 's'}; bundle ${formatBytes(r.bundleBytes)}${r.gzip ? ' (gzip)' : ''}`,
+          `Exported ${r.version.ref} (${r.version.shortId}) to ${opts.output}: ${r.objects} file${r.objects === 1 ? '' : 's'}, ${formatBytes(r.objectBytes)}, ${r.events} event${r.events === 1 ? '' : 's'}${r.signatures ? `, ${r.signatures} signature${r.signatures === 1 ? '' : 's'}` : ''}; bundle ${formatBytes(r.bundleBytes)}${r.gzip ? ' (gzip)' : ''}`,
         );
       }),
     );
