@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { UsageError } from '../errors.js';
 import { redactArgv } from '../core/redact.js';
 import { colorFor } from './color.js';
 import { Output, type GlobalFlags } from './output.js';
@@ -50,6 +51,7 @@ export function withGlobalOptionsDeep(cmd: Command): Command {
 export function action<O>(body: (ctx: CommandContext, opts: O, ...args: never[]) => Promise<void>) {
   return async (...received: unknown[]): Promise<void> => {
     const cmd = received[received.length - 1] as Command;
+    assertNoFlagTakenAsValue(cmd);
     const positionals = received.slice(0, -2);
     const flags = cmd.optsWithGlobals() as GlobalFlags & O;
     const out = new Output(flags, await colorFor(process.stdout, flags.color === false));
@@ -68,4 +70,30 @@ export function action<O>(body: (ctx: CommandContext, opts: O, ...args: never[])
 /** Collects a repeatable option into an array. */
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
+}
+
+/**
+ * Commander gives an option that needs a value whatever follows it, so `gc --remote --dry-run`
+ * meant "the remote named --dry-run" and `commit -m --json` a message "--json". A value that
+ * is one of the command's own flags is the user's missing value: say so (exit 2) rather than
+ * act on it or report "no remote named '--dry-run'".
+ */
+function assertNoFlagTakenAsValue(cmd: Command): void {
+  const flags = new Set<string>(['-h', '--help']);
+  for (const o of cmd.options) {
+    if (o.long) flags.add(o.long);
+    if (o.short) flags.add(o.short);
+  }
+  for (const o of cmd.options) {
+    if (!o.required) continue;
+    const value: unknown = cmd.getOptionValue(o.attributeName());
+    for (const v of Array.isArray(value) ? value : [value]) {
+      if (typeof v !== 'string' || !flags.has(v)) continue;
+      const name = o.long ?? o.short ?? o.flags;
+      const placeholder = /<[^>]+>/.exec(o.flags)?.[0] ?? '<value>';
+      throw new UsageError('OPTION_VALUE_MISSING', `option '${name} ${placeholder}' needs a value, but the next word is the option '${v}'`, {
+        hint: `write the value right after ${name} (\`${name} ${placeholder}\`), then the other options`,
+      });
+    }
+  }
 }

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/program.js';
-import { runCli, tempDir } from '../helpers/temp-repo.js';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
 
 /** Every visible command under `cmd`, with its path (`['remote', 'add']`). */
 function allCommands(cmd: Command, path: string[] = []): { path: string[]; cmd: Command }[] {
@@ -63,6 +65,24 @@ describe('help of every command', () => {
     const r = runCli(d, ['remote', 'add', 'o', 'x', '--bogus', '--json']);
     expect(r.code).toBe(2);
     expect(r.error().hint).toContain('modelctl remote add --help');
+  });
+
+  it("an option's missing value is not taken from the next flag: `gc --remote --dry-run` is a usage error, nothing collected", () => {
+    const repo = tempRepo();
+    const remote = join(tempDir(), 'shared');
+    expect(runCli(repo, ['remote', 'add', 'origin', remote]).code).toBe(0);
+    writeFile(repo, 'm/w.bin', 'weights');
+    expect(runCli(repo, ['commit', 'm', 'm']).code).toBe(0);
+    expect(runCli(repo, ['push']).code).toBe(0);
+    const before = readdirSync(remote, { recursive: true }).sort();
+    for (const args of [['gc', '--remote', '--dry-run'], ['gc', '--remote', '-y'], ['push', '--remote', '--all']]) {
+      const r = runCli(repo, [...args, '--json']);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.error().code, args.join(' ')).toBe('OPTION_VALUE_MISSING');
+      expect(r.error().message).toContain(`'--remote <name|url>' needs a value, but the next word is the option '${args[2]}'`);
+    }
+    expect(readdirSync(remote, { recursive: true }).sort()).toEqual(before);
+    expect(runCli(repo, ['gc', '--remote', 'origin', '--dry-run']).code).toBe(0); // the value given: fine
   });
 
   it('--version --json prints one JSON document', () => {
