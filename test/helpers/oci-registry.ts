@@ -12,6 +12,7 @@ import * as http from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll } from 'vitest';
 
 export const REGISTRY_BIN = '/usr/bin/docker-registry';
 
@@ -169,9 +170,16 @@ export async function startRegistry(opts: { auth?: 'none' | 'basic' | 'token'; u
   };
 }
 
+/** The Docker config folders made in this test file: removed when it ends (some live across its tests). */
+const configDirs: string[] = [];
+afterAll(() => {
+  for (const d of configDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
 /** A Docker config folder holding a login for `host` (what `docker login` writes), for DOCKER_CONFIG. */
 export function dockerConfigDir(host: string, username: string, password: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'modelctl-docker-config-'));
+  configDirs.push(dir);
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ auths: { [host]: { auth: Buffer.from(`${username}:${password}`).toString('base64') } } }, null, 2));
   return dir;
 }

@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hashFileSync } from '../../src/store/hash-file.js';
@@ -12,7 +11,7 @@ describe('messages that fit', () => {
     writeFile(repo, 'model/w.bin', 'w');
     expect(runCli(repo, ['commit', 'm', 'model']).code).toBe(0);
     // A valid object no index row knows (as a killed commit leaves it).
-    const loose = join(mkdtempSync(join(tmpdir(), 'modelctl-loose-')), 'x');
+    const loose = join(tempDir('modelctl-loose-'), 'x');
     writeFileSync(loose, 'left by a killed commit');
     const { digest } = hashFileSync(loose);
     mkdirSync(join(repo, '.modelctl/objects', digest.slice(0, 2)), { recursive: true });
