@@ -10,7 +10,7 @@ import { assertObjectsKept } from '../store/gc-claims.js';
 import { writeTransaction } from '../store/index-db.js';
 import { getTag, setTag } from '../store/tags-table.js';
 import { insertSignature, type SignatureRow } from '../store/signatures-table.js';
-import { bundleId, parseBundle } from '../signing/bundle.js';
+import { MAX_BUNDLE_BYTES, filedSignatureRow } from '../signing/bundle.js';
 import { discardTempFile } from '../store/temp-files.js';
 import {
   ensureModel,
@@ -144,15 +144,15 @@ class ImportState {
         return this.startBuffer();
       case 'signature':
         if (!this.manifest || this.received.size) throw this.malformed(`'${entry.name}' out of order`);
-        if (this.events.length !== m.events) throw this.malformed(`the bundle holds ${this.events.length} of the ${m.events} events its marker announces`);
+        this.assertAllEvents();
         if (what.versionId !== m.version.id) throw this.malformed(`'${entry.name}' is a signature of another version`);
-        if (this.signatures.length >= (m.signatures ?? 0)) throw this.malformed(`unexpected signature entry '${entry.name}'`);
-        if (entry.size > BUNDLE_LIMITS.signatureBytes) throw this.malformed(`signature '${entry.name}' is implausibly large`);
+        if (this.signatures.length >= this.signaturesAnnounced) throw this.malformed(`unexpected signature entry '${entry.name}'`);
+        if (entry.size > MAX_BUNDLE_BYTES) throw this.malformed(`signature '${entry.name}' is implausibly large`);
         return this.startBuffer();
       case 'object': {
         if (!this.manifest) throw this.malformed(`'${entry.name}' before the manifest`);
-        if (this.events.length !== m.events) throw this.malformed(`the bundle holds ${this.events.length} of the ${m.events} events its marker announces`);
-        if (this.signatures.length !== (m.signatures ?? 0)) throw this.malformed(`the bundle holds ${this.signatures.length} of the ${m.signatures ?? 0} signatures its marker announces`);
+        this.assertAllEvents();
+        if (this.signatures.length !== this.signaturesAnnounced) throw this.malformed(`the bundle holds ${this.signatures.length} of the ${this.signaturesAnnounced} signatures its marker announces`);
         const size = this.expected.get(what.digest);
         if (size === undefined) throw this.malformed(`object ${what.digest.slice(0, 12)} is not a file of the version`);
         if (this.received.has(what.digest)) throw this.malformed(`object ${what.digest.slice(0, 12)} appears twice`);
@@ -194,6 +194,17 @@ class ImportState {
     else if (what.kind === 'version') this.acceptManifest(what.id, bytes);
     else if (what.kind === 'event') this.events.push(this.parseEvent(entry.name, what.id, bytes));
     else if (what.kind === 'signature') this.signatures.push(this.parseSignature(entry.name, what, bytes));
+  }
+
+  /** Signature bundles the marker announces (none when it has no count). */
+  private get signaturesAnnounced(): number {
+    return this.marker?.signatures ?? 0;
+  }
+
+  /** The parts after the events (signatures, objects) start only once every announced event arrived. */
+  private assertAllEvents(): void {
+    const m = this.marker as BundleMarker;
+    if (this.events.length !== m.events) throw this.malformed(`the bundle holds ${this.events.length} of the ${m.events} events its marker announces`);
   }
 
   private startBuffer(): void {
@@ -268,14 +279,14 @@ class ImportState {
     return e;
   }
 
-  /**
-   * A signature bundle is kept when it parses and names the key it is filed under, as from a
-   * remote (sync/signature-sync.ts); whether it is valid is checked whenever it is used.
-   */
+  /** A signature bundle, kept as from a remote (filedSignatureRow); one filed under another key makes the bundle malformed. */
   private parseSignature(name: string, what: Extract<BundleEntryKind, { kind: 'signature' }>, bytes: Buffer): SignatureRow {
-    const parsed = parseBundle(bytes, name);
-    if (parsed.keyHint !== what.hint) throw this.malformed(`signature '${name}' names key ${parsed.keyHint ?? '(none)'}, not the key it is filed under`);
-    return { versionId: what.versionId, kind: what.signatureKind, keyHint: what.hint, bundle: bytes, bundleId: bundleId(bytes), createdAt: new Date().toISOString() };
+    try {
+      return filedSignatureRow(bytes, { versionId: what.versionId, kind: what.signatureKind, hint: what.hint }, name);
+    } catch (err) {
+      if (err instanceof ModelctlError && err.code === 'MISFILED_SIGNATURE') throw this.malformed(err.message);
+      throw err;
+    }
   }
 
   private endObject(): void {
@@ -309,8 +320,8 @@ class ImportState {
       ? 'the version manifest'
       : this.events.length !== this.marker.events
         ? `${this.marker.events - this.events.length} event(s)`
-        : this.signatures.length !== (this.marker.signatures ?? 0)
-          ? `${(this.marker.signatures ?? 0) - this.signatures.length} signature(s)`
+        : this.signatures.length !== this.signaturesAnnounced
+          ? `${this.signaturesAnnounced - this.signatures.length} signature(s)`
           : this.received.size !== this.expected.size
           ? `${this.expected.size - this.received.size} object(s)`
           : null;

@@ -73,10 +73,10 @@ export function collect(value: string, previous: string[] = []): string[] {
 }
 
 /**
- * Commander gives an option that needs a value whatever follows it, so `gc --remote --dry-run`
- * meant "the remote named --dry-run" and `commit -m --json` a message "--json". A value that
- * is one of the command's own flags is the user's missing value: say so (exit 2) rather than
- * act on it or report "no remote named '--dry-run'".
+ * Commander gives an option that needs a value whatever word follows it, so `gc --remote
+ * --dry-run` meant "the remote named --dry-run". A value that is one of the command's own
+ * flags is the user's missing value: say so (exit 2) rather than act on it or report "no
+ * remote named '--dry-run'".
  */
 function assertNoFlagTakenAsValue(cmd: Command): void {
   const flags = new Set<string>(['-h', '--help']);

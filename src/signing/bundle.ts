@@ -4,6 +4,7 @@ import { IntegrityError } from '../errors.js';
 import { parseUntrustedJson } from '../core/manifest.js';
 import { decodeBase64, envelopeSignedBy, signEnvelope, type DsseEnvelope } from './dsse.js';
 import type { SigningKey, VerifyingKey } from './keys.js';
+import type { SignatureKind, SignatureRow } from '../store/signatures-table.js';
 
 /**
  * The Sigstore bundle (v0.3, key mode) that carries a DSSE envelope: the `model.sig` file
@@ -15,7 +16,8 @@ import type { SigningKey, VerifyingKey } from './keys.js';
 
 export const BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 /** Largest bundle read (a manifest of a million files stays below this). */
-const MAX_BUNDLE_BYTES = 256 * 1024 * 1024;
+/** The largest signature bundle read (it lists every file's digest: large for a version of many files). */
+export const MAX_BUNDLE_BYTES = 256 * 1024 * 1024;
 
 /** A bundle as read: its envelope and how it names its key. */
 export interface SignatureBundle {
@@ -120,6 +122,18 @@ export function checkBundleSignature(bundle: SignatureBundle, key: VerifyingKey,
     });
   }
   return warnings;
+}
+
+/**
+ * A bundle that arrived from elsewhere (a remote, an imported bundle) under `filed`, as the
+ * row to store: kept when it parses and names the key it is filed under; whether it is valid
+ * is checked whenever it is used (docs/design.md §11). Throws IntegrityError (6): the parse's,
+ * or MISFILED_SIGNATURE.
+ */
+export function filedSignatureRow(bytes: Buffer, filed: { versionId: string; kind: SignatureKind; hint: string }, what: string): SignatureRow {
+  const bundle = parseBundle(bytes, what);
+  if (bundle.keyHint !== filed.hint) throw new IntegrityError('MISFILED_SIGNATURE', `${what} names key ${bundle.keyHint ?? '(none)'}, not the key it is filed under`);
+  return { versionId: filed.versionId, kind: filed.kind, keyHint: filed.hint, bundle: bytes, bundleId: bundleId(bytes), createdAt: new Date().toISOString() };
 }
 
 /** Identifies a bundle by its bytes (what audit events and remote tracking record). */

@@ -78,14 +78,12 @@ export async function fetchSignatures(db: Database, remote: Remote, remoteId: st
   const rows: SignatureRow[] = [];
   // Checking a bundle parses untrusted input with the validator (zod): loaded only when
   // there is one to bring, so commands that merely import push or fetch (tags) start without it.
-  const { bundleId, parseBundle } = wanted.length ? await import('../signing/bundle.js') : ({} as typeof import('../signing/bundle.js'));
+  const { filedSignatureRow } = wanted.length ? await import('../signing/bundle.js') : ({} as typeof import('../signing/bundle.js'));
   for (const w of wanted) {
     const got = await remote.get(w.key);
     if (!got) continue;
     try {
-      const bundle = parseBundle(got.body, w.key);
-      if (bundle.keyHint !== w.hint) throw new ModelctlError('MISFILED_SIGNATURE', `${w.key} names key ${bundle.keyHint ?? '(none)'}, not the key it is filed under`);
-      rows.push({ versionId: w.versionId, kind: w.kind, keyHint: w.hint, bundle: got.body, bundleId: bundleId(got.body), createdAt: new Date().toISOString() });
+      rows.push(filedSignatureRow(got.body, w, w.key));
     } catch (err) {
       if (!(err instanceof ModelctlError)) throw err;
       result.rejected.push({ key: w.key, code: err.code, reason: err.message });

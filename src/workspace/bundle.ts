@@ -37,8 +37,6 @@ export const BUNDLE_LIMITS = {
   markerBytes: 128 * 1024 * 1024,
   manifestBytes: 256 * 1024 * 1024,
   eventBytes: 1024 * 1024,
-  /** A signature bundle lists every file's digest: large for a version of many files. */
-  signatureBytes: 64 * 1024 * 1024,
   signatures: 1000,
   events: 100_000,
   objects: 1_000_000,

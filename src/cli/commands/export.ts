@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { ExportResult } from '../../api/bundle-export.js';
 import { action } from '../action.js';
-import { formatBytes } from '../format.js';
+import { countOf, formatBytes } from '../format.js';
 
 interface ExportFlags {
   output: string;
@@ -31,7 +31,7 @@ Examples:
         const { exportBundle } = await import('../../api/bundle-export.js');
         const result = await exportBundle({ cwd: ctx.cwd, ref, output: opts.output, force: opts.force });
         ctx.out.result(result, (r: ExportResult) =>
-          `Exported ${r.version.ref} (${r.version.shortId}) to ${opts.output}: ${r.objects} file${r.objects === 1 ? '' : 's'}, ${formatBytes(r.objectBytes)}, ${r.events} event${r.events === 1 ? '' : 's'}${r.signatures ? `, ${r.signatures} signature${r.signatures === 1 ? '' : 's'}` : ''}; bundle ${formatBytes(r.bundleBytes)}${r.gzip ? ' (gzip)' : ''}`,
+          `Exported ${r.version.ref} (${r.version.shortId}) to ${opts.output}: ${r.objects} file${r.objects === 1 ? '' : 's'}, ${formatBytes(r.objectBytes)}, ${r.events} event${r.events === 1 ? '' : 's'}${r.signatures ? `, ${countOf(r.signatures, 'signature')}` : ''}; bundle ${formatBytes(r.bundleBytes)}${r.gzip ? ' (gzip)' : ''}`,
         );
       }),
     );

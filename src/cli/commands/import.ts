@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { ImportResult } from '../../api/bundle-import.js';
 import { action } from '../action.js';
-import { formatBytes } from '../format.js';
+import { countOf, formatBytes } from '../format.js';
 
 /** `modelctl import <file>`: bring in a version from a bundle, verifying every byte first. */
 export function registerImport(program: Command): Command {
@@ -32,10 +32,10 @@ Examples:
           const v = r.version;
           const lines = [
             r.created
-              ? `Imported ${v.ref} (${v.shortId}): ${r.objects.total} file${r.objects.total === 1 ? '' : 's'}, ${formatBytes(r.objects.bytes)}, ${r.events.imported} event${r.events.imported === 1 ? '' : 's'}${r.signatures.imported ? `, ${r.signatures.imported} signature${r.signatures.imported === 1 ? '' : 's'}` : ''}`
+              ? `Imported ${v.ref} (${v.shortId}): ${r.objects.total} file${r.objects.total === 1 ? '' : 's'}, ${formatBytes(r.objects.bytes)}, ${r.events.imported} event${r.events.imported === 1 ? '' : 's'}${r.signatures.imported ? `, ${countOf(r.signatures.imported, 'signature')}` : ''}`
               : `Already here: ${v.ref} (${v.shortId}); its ${r.objects.total} file${r.objects.total === 1 ? '' : 's'} verified`,
           ];
-          if (!r.created && r.signatures.imported) lines.push(`${r.signatures.imported} signature${r.signatures.imported === 1 ? '' : 's'} added`);
+          if (!r.created && r.signatures.imported) lines.push(`${countOf(r.signatures.imported, 'signature')} added`);
           if (r.tags.restored.length) lines.push(`Tags: ${r.tags.restored.join(', ')}`);
           if (r.stagesAtExport.length) lines.push(`It held ${r.stagesAtExport.join(', ')} where it came from; promote it here with \`modelctl promote ${v.ref} --to <stage>\``);
           return lines.join('\n');

@@ -48,7 +48,7 @@ export function registerPush(program: Command): Command {
 export function renderPush(r: PushResult): string {
   const up = r.versions.filter((v) => v.status === 'uploaded');
   const lines = [
-    `Pushed to ${r.remote}: ${countOf(up.length, 'version')} (${r.versions.length - up.length} already there), ${countOf(r.chunks.uploaded, r.remote.startsWith('oci://') ? 'blob' : 'chunk')} (${formatBytes(r.bytesUploaded)}) uploaded, ${r.chunks.alreadyThere + r.chunks.knownFromIndex} already there, ${countOf(r.events, 'event')}${r.signatures?.published ? `, ${countOf(r.signatures.published, 'signature')}` : ''}`,
+    `Pushed to ${r.remote}: ${countOf(up.length, 'version')} (${r.versions.length - up.length} already there), ${countOf(r.chunks.uploaded, r.remote.startsWith('oci://') ? 'blob' : 'chunk')} (${formatBytes(r.bytesUploaded)}) uploaded, ${r.chunks.alreadyThere + r.chunks.knownFromIndex} already there, ${countOf(r.events, 'event')}${r.signatures.published ? `, ${countOf(r.signatures.published, 'signature')}` : ''}`,
   ];
   for (const m of r.renumbered) lines.push(`  renumbered ${m.model}@v${m.from} → v${m.to} (the remote had given v${m.from} to another version)`);
   for (const t of r.tags) if (t.status !== 'in-sync') lines.push(`  tag ${t.model}@${t.tag}: ${t.status}`);

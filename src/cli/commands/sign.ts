@@ -21,7 +21,8 @@ export function registerSign(program: Command): Command {
       'after',
       `
 The signature travels with the version (push publishes it, fetch and pull bring it, export
-and import carry it) and is checked by \`modelctl verify <ref> --signature\` and stage policies (require_signatures).
+and import carry it) and is checked by \`modelctl verify <ref> --signature\` and stage
+policies (require_signatures).
 A deployed copy (\`pull --out\`) verifies with \`model_signing verify key\` unchanged.
 
 Examples:
