@@ -4,8 +4,10 @@ import { ConflictError, IntegrityError, UsageError, fsError, isErrnoException } 
 import type { ManifestFile, VersionManifest } from '../core/manifest.js';
 import { assertSafeRelativePath } from '../core/paths.js';
 import { writeTransaction } from '../store/index-db.js';
+import { discardTempFile, interruptionPoint } from '../store/temp-files.js';
+import { barrier } from '../store/test-barrier.js';
 import { isCommittedDigest, latestVersion, versionFiles, type VersionRow } from '../store/version-records.js';
-import { materializeFile, type LinkMode, type LinkUsed } from '../workspace/materialize.js';
+import { placeStaged, stageFile, type LinkMode, type LinkUsed } from '../workspace/materialize.js';
 import { OUT_RECORD_DIR, writePlacementRecord, type PlacementRecord, type PlacementTarget } from '../workspace/placement-record.js';
 import { readPlacementRecord } from '../workspace/placement-record-schema.js';
 import { statKey, storeStatCache } from '../workspace/stat-cache.js';
@@ -172,12 +174,14 @@ export function planCheckout(repo: Repository, v: VersionRow, opts: CheckoutTarg
 }
 
 /**
- * Writes a planned checkout, each file verified byte for byte on the way (see
- * materialize.ts), then removes the planned files. The placement record is rewritten
- * before (old ∪ new files) and after (new files), so a crash midway leaves every file
- * modelctl placed known to the next checkout.
+ * Writes a planned checkout in two steps (README, checkout). First every file to write is
+ * staged beside its place, verified byte for byte (materialize.ts): a failure there, or a
+ * Ctrl-C, which is acted on once all are staged, leaves the folder exactly as it was. Then
+ * they are renamed into place and the planned files removed. The placement record is
+ * rewritten before the renames (old ∪ new files) and after (new files), so a crash midway
+ * leaves every file modelctl placed known to the next checkout.
  */
-export function applyCheckout(repo: Repository, plan: CheckoutPlan): CheckoutResult {
+export async function applyCheckout(repo: Repository, plan: CheckoutPlan): Promise<CheckoutResult> {
   const { version: v, outDir, realOut, link, target, record, previous, removals, next } = plan;
   // Only files to write need their object (the others are in place already); all are
   // checked before anything is written.
@@ -194,37 +198,55 @@ export function applyCheckout(repo: Repository, plan: CheckoutPlan): CheckoutRes
     throw fsError(err, outDir);
   }
   const willChange = plan.steps.some((p) => p.write) || removals.length > 0;
+
+  const files: CheckoutResult['files'] = [];
+  const staged: { tmp: string; dest: string; digest: string }[] = [];
+  try {
+    // With 'move' an object leaves the store at its first use; later copies come from there.
+    const firstStaged = new Map<string, string>();
+    for (const p of plan.steps) {
+      const f = p.file;
+      if (!p.write) {
+        files.push({ path: p.path, action: 'unchanged', link: null, size: f.size });
+        continue;
+      }
+      const dir = dirname(p.dest);
+      try {
+        mkdirSync(dir, { recursive: true });
+      } catch (err) {
+        throw fsError(err, dir);
+      }
+      assertInside(realOut, join(realpathSync(dir), 'x'));
+      const st = lstatOrNull(p.dest);
+      if (st && !st.isFile()) throw conflictError([{ path: p.path, reason: 'not-a-file', would: 'overwrite' }], v);
+      const firstCopy = link === 'move' ? firstStaged.get(f.digest) : undefined;
+      const verified = plan.verified?.has(f.digest) ?? false;
+      const file = firstCopy
+        ? stageFile(firstCopy, p.dest, dir, f.digest, f.mode, 'copy', verified)
+        : stageFile(repo.store.objectPath(f.digest), p.dest, dir, f.digest, f.mode, link, verified);
+      staged.push({ tmp: file.tmp, dest: p.dest, digest: f.digest });
+      if (link === 'move' && !firstCopy) firstStaged.set(f.digest, file.tmp);
+      files.push({ path: p.path, action: 'written', link: file.used, size: f.size });
+    }
+    barrier('checkout-staged');
+    // Ctrl-C while the files were staged is acted on here: the staged files go, nothing moved.
+    await interruptionPoint();
+  } catch (err) {
+    for (const f of staged) discardTempFile(f.tmp);
+    throw err;
+  }
   if (willChange) {
     writePlacementRecord(target, { ...next, files: [...(previous?.files ?? []), ...next.files], placedAt: new Date().toISOString() });
   }
-
-  const files: CheckoutResult['files'] = [];
   const written: { abs: string; digest: string }[] = [];
-  // With 'move' an object leaves the store at its first use; later copies come from there.
-  const placed = new Map<string, string>();
-  for (const p of plan.steps) {
-    const f = p.file;
-    if (!p.write) {
-      files.push({ path: p.path, action: 'unchanged', link: null, size: f.size });
-      continue;
-    }
-    const dir = dirname(p.dest);
+  for (const [k, f] of staged.entries()) {
     try {
-      mkdirSync(dir, { recursive: true });
+      placeStaged(f.tmp, f.dest);
     } catch (err) {
-      throw fsError(err, dir);
+      for (const rest of staged.slice(k + 1)) discardTempFile(rest.tmp);
+      throw err;
     }
-    assertInside(realOut, join(realpathSync(dir), 'x'));
-    const st = lstatOrNull(p.dest);
-    if (st && !st.isFile()) throw conflictError([{ path: p.path, reason: 'not-a-file', would: 'overwrite' }], v);
-    const firstCopy = link === 'move' ? placed.get(f.digest) : undefined;
-    const verified = plan.verified?.has(f.digest) ?? false;
-    const used = firstCopy
-      ? materializeFile(firstCopy, p.dest, dir, f.digest, f.mode, 'copy', verified)
-      : materializeFile(repo.store.objectPath(f.digest), p.dest, dir, f.digest, f.mode, link, verified);
-    if (link === 'move' && !firstCopy) placed.set(f.digest, p.dest);
-    files.push({ path: p.path, action: 'written', link: used, size: f.size });
-    written.push({ abs: p.dest, digest: f.digest });
+    written.push({ abs: f.dest, digest: f.digest });
   }
   const removed: CheckoutResult['removed'] = [];
   for (const r of removals) {

@@ -21,8 +21,8 @@ export interface CheckoutOptions extends CommonOptions, CheckoutTarget {
  * removed with `force`; otherwise ConflictError (4) lists each path before anything changes.
  */
 export async function checkout(opts: CheckoutOptions): Promise<CheckoutWithLock> {
-  return withRepository(opts, (repo) => {
-    const result = applyCheckout(repo, planCheckout(repo, resolveRef(repo.db, opts.ref), opts));
+  return withRepository(opts, async (repo) => {
+    const result = await applyCheckout(repo, planCheckout(repo, resolveRef(repo.db, opts.ref), opts));
     return { ...result, lock: opts.out ? null : updateLock(repo, opts.lock, [result.version.id]) };
   });
 }

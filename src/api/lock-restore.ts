@@ -68,7 +68,8 @@ export async function restoreLocked(opts: RestoreLockOptions = {}): Promise<Rest
       assertLockMatches(model, entry.files, plan.manifest.files);
       return plan;
     });
-    const models = plans.map((p) => applyCheckout(repo, p));
+    const models: CheckoutResult[] = [];
+    for (const p of plans) models.push(await applyCheckout(repo, p));
     return {
       lock: join(repo.root, LOCK_FILE_NAME),
       models,

@@ -65,7 +65,7 @@ async function pullInto(repo: Repository, opts: PullOptions, repository: boolean
     ensureTensorSummaries(repo, v.id, plan.manifest.files);
     const gate = pullSignatureGate(repo, v, policy);
     gate.check(plan);
-    const placed = applyCheckout(repo, { ...plan, verified });
+    const placed = await applyCheckout(repo, { ...plan, verified });
     const deployed = gate.deploy(placed, plan.manifest.files, opts);
     const lock = repository && !opts.out ? updateLock(repo, opts.lock, [v.id]) : null;
     const warnings = [...fetched.warnings, ...fetched.rejected.map((r) => `skipped ${r.key} on the remote: ${r.reason}`), ...deployed.warnings];

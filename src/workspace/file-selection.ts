@@ -14,7 +14,8 @@ export interface SelectedFile {
 
 const GLOB_CHARS = /[*?[\]{}!]/;
 // modelctl's own folders: the store, a pull's throwaway store and an --out folder's
-// placement record (docs/design.md §10) are never part of a model.
+// placement record (docs/design.md §10) are never part of a model; nor is a file a checkout
+// staged beside its place and a crash (kill -9) left there (docs/design.md §10, write order).
 const ALWAYS_IGNORED = [
   `**/${META_DIR_NAME}/**`,
   `**/${META_DIR_NAME}`,
@@ -22,6 +23,7 @@ const ALWAYS_IGNORED = [
   '**/.git',
   '**/.modelctl-placed/**',
   '**/.modelctl-pull/**',
+  '**/*.modelctl-tmp',
 ];
 
 /**

@@ -20,6 +20,23 @@ const BUFFER_BYTES = 4 * 1024 * 1024;
  * hashed again and a copy is a plain kernel copy. Returns the method used.
  */
 export function materializeFile(objectPath: string, dest: string, destDir: string, digest: string, mode: number, link: LinkMode, verified = false): LinkUsed {
+  const staged = stageFile(objectPath, dest, destDir, digest, mode, link, verified);
+  placeStaged(staged.tmp, dest);
+  return staged.used;
+}
+
+/** A file written and checked beside where it goes, under a registered temp name: placeStaged puts it there. */
+export interface StagedFile {
+  tmp: string;
+  used: LinkUsed;
+}
+
+/**
+ * Everything materializeFile does but the final rename: the file waits under a temp name
+ * in `destDir` (registered, so an interrupt removes it). Checkout stages every file first,
+ * so a failure or Ctrl-C before the renames leaves the folder as it was (README, checkout).
+ */
+export function stageFile(objectPath: string, dest: string, destDir: string, digest: string, mode: number, link: LinkMode, verified = false): StagedFile {
   let used: LinkUsed;
   const check = (path: string) => {
     if (!verified) checkDigest(hashFileSync(path).digest, digest, objectPath);
@@ -54,12 +71,21 @@ export function materializeFile(objectPath: string, dest: string, destDir: strin
       chmodSync(tmp.path, mode);
       used = 'copy';
     }
-    renameSync(tmp.path, dest);
-    releaseTempFile(tmp.path);
-    return used;
+    return { tmp: tmp.path, used };
   } catch (err) {
     discardTempFile(tmp.path);
     throw err instanceof IntegrityError || err instanceof UsageError ? err : fsError(err, dest);
+  }
+}
+
+/** Renames a staged file into place (atomically replacing what is there); on failure the temp goes. */
+export function placeStaged(tmp: string, dest: string): void {
+  try {
+    renameSync(tmp, dest);
+    releaseTempFile(tmp);
+  } catch (err) {
+    discardTempFile(tmp);
+    throw fsError(err, dest);
   }
 }
 
