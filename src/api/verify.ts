@@ -3,6 +3,8 @@ import { describeGrace, gcGraceSeconds } from '../store/gc-grace.js';
 import { IntegrityError } from '../errors.js';
 import { parseManifest } from '../core/manifest.js';
 import { hashFileSync } from '../store/hash-file.js';
+import { interruptionPoint, interruptionPoints } from '../store/temp-files.js';
+import { barrier } from '../store/test-barrier.js';
 import { resolveRef } from '../store/resolve-ref.js';
 import { journalToRestore, readJournal, indexBehindJournal } from '../store/ref-journal.js';
 import { hasObjectRow, versionFiles } from '../store/version-records.js';
@@ -29,14 +31,18 @@ const HARMLESS: ReadonlySet<VerifyProblemKind> = new Set(['unindexed-object', 'u
  * The caller decides the exit (the CLI exits 6 when `ok` is false).
  */
 export async function verify(opts: VerifyOptions = {}): Promise<VerifyResult> {
-  return withRepository(opts, (repo) => {
+  return withRepository(opts, async (repo) => {
     const problems: VerifyProblem[] = [];
+    // Hashing is synchronous: without these a Ctrl-C waited for the whole store, then exited 0.
+    const interruptible = interruptionPoints();
     let objectsChecked = 0;
     let bytesChecked = 0;
     let manifestsChecked = 0;
     let remoteOnly = 0;
     const buffer = Buffer.allocUnsafe(4 * 1024 * 1024);
-    const checkObject = (digest: string) => {
+    const checkObject = async (digest: string) => {
+      barrier('verify-object');
+      await interruptible();
       if (!repo.store.hasObject(digest)) {
         problems.push({ kind: 'missing-object', id: digest, detail: 'object is not in the store' });
         return;
@@ -70,7 +76,7 @@ export async function verify(opts: VerifyOptions = {}): Promise<VerifyResult> {
       const held = isVersionOnSomeRemote(repo.db, v.id);
       for (const digest of new Set(versionFiles(repo.db, v.id).map((f) => f.digest))) {
         if (held && !repo.store.hasObject(digest) && !hasObjectRow(repo.db, digest)) remoteOnly++;
-        else checkObject(digest);
+        else await checkObject(digest);
       }
     } else {
       // A damaged index answers queries wrongly or not at all: report it and check nothing
@@ -113,7 +119,7 @@ export async function verify(opts: VerifyOptions = {}): Promise<VerifyResult> {
       const onDisk = new Set<string>();
       for (const digest of repo.store.listObjects()) {
         onDisk.add(digest);
-        checkObject(digest);
+        await checkObject(digest);
         if (hasObjectRow(repo.db, digest)) continue;
         const manifest = namedByUnindexed.get(digest);
         problems.push({
@@ -136,6 +142,7 @@ export async function verify(opts: VerifyOptions = {}): Promise<VerifyResult> {
         }
       }
     }
+    await interruptionPoint(); // a Ctrl-C during the last steps: no report for a run cut short
     const tempFilesRemoved = repo.store.sweepTemp();
     // Orphans from a crash are harmless (never referenced): report them but stay ok.
     const ok = problems.every((p) => HARMLESS.has(p.kind));

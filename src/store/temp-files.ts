@@ -84,3 +84,17 @@ export async function interruptionPoint(): Promise<void> {
   await new Promise<void>((resolve) => setImmediate(resolve));
   await new Promise<void>((resolve) => setImmediate(resolve));
 }
+
+/**
+ * interruptionPoint for a loop of synchronous steps (verify's objects): the returned
+ * function yields only once `everyMs` have passed since it last did, so a long run acts on
+ * Ctrl-C within that time plus one step, and many tiny steps pay next to nothing for it.
+ */
+export function interruptionPoints(everyMs = 50): () => Promise<void> {
+  let last = performance.now();
+  return async () => {
+    if (performance.now() - last < everyMs) return;
+    await interruptionPoint();
+    last = performance.now();
+  };
+}
