@@ -130,14 +130,12 @@ export function fileChunks(db: Database, fileDigest: string): ChunkRef[] | null 
   return rows.length ? rows : null;
 }
 
-/** Where a chunk's bytes can be read locally: an object holding it, or null. */
+/** Where a chunk's bytes can be read locally: an object holding it, or null. Asked once per chunk a pull places (prepared once). */
 export function localChunkSource(db: Database, chunkDigest: string): { fileDigest: string; offset: number; length: number } | null {
   return (
-    (db
-      .prepare(
-        'SELECT c.file_digest AS fileDigest, c.offset, c.length FROM chunks c JOIN objects o ON o.digest = c.file_digest WHERE c.digest = ? LIMIT 1',
-      )
-      .get(chunkDigest) as { fileDigest: string; offset: number; length: number } | undefined) ?? null
+    (prepared(db, 'SELECT c.file_digest AS fileDigest, c.offset, c.length FROM chunks c JOIN objects o ON o.digest = c.file_digest WHERE c.digest = ? LIMIT 1').get(chunkDigest) as
+      | { fileDigest: string; offset: number; length: number }
+      | undefined) ?? null
   );
 }
 
