@@ -7,6 +7,7 @@ import { writeTransaction } from '../store/index-db.js';
 import { discardTempFile, interruptionPoint } from '../store/temp-files.js';
 import { barrier } from '../store/test-barrier.js';
 import { isCommittedDigest, latestVersion, versionFiles, type VersionRow } from '../store/version-records.js';
+import { isVersionOnSomeRemote } from '../store/verify-queries.js';
 import { placeStaged, stageFile, type LinkMode, type LinkUsed } from '../workspace/materialize.js';
 import { OUT_RECORD_DIR, writePlacementRecord, type PlacementRecord, type PlacementTarget } from '../workspace/placement-record.js';
 import { readPlacementRecord } from '../workspace/placement-record-schema.js';
@@ -187,8 +188,12 @@ export async function applyCheckout(repo: Repository, plan: CheckoutPlan): Promi
   // checked before anything is written.
   for (const p of plan.steps) {
     if (p.write && !repo.store.hasObject(p.file.digest)) {
+      // A version fetched (or thinned by gc --keep-last) has its bytes on a remote: pull is the fix.
+      const ref = `${v.model}@v${v.number}`;
       throw new IntegrityError('OBJECT_MISSING', `the bytes of '${p.file.path}' (object ${p.file.digest.slice(0, 12)}) are not in the local store`, {
-        hint: 'pull the version from a remote (`modelctl pull`), or run `modelctl verify`',
+        hint: isVersionOnSomeRemote(repo.db, v.id)
+          ? `${ref} was fetched without its files: \`modelctl pull ${ref}\` downloads and places them`
+          : `pull ${ref} from a remote that has it (\`modelctl pull ${ref} --remote <name|url>\`), or run \`modelctl verify\``,
       });
     }
   }
