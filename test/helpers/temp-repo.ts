@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,8 +11,13 @@ import { init } from '../../src/api/init.js';
 export const BIN = fileURLToPath(new URL('../../bin/modelctl.js', import.meta.url));
 
 const made: string[] = [];
-afterEach(() => {
-  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+// Removed asynchronously (libuv's pool), not with rmSync. A vitest worker must read each RPC
+// reply within 60 s, and the tests here are mostly synchronous (spawnSync of the CLI): on a
+// slow 2-core VM, runs whose tests all passed exited 1 with "Timeout calling onTaskUpdate".
+// Synchronous removal of a test's trees (a global npm install, 10,000 files) added to that;
+// awaiting real I/O here also gives the worker a turn of its event loop between every two tests.
+afterEach(async () => {
+  await Promise.all(made.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 
 /** A fresh temp folder, removed after the test. */
