@@ -10,7 +10,10 @@ import { tempDir } from '../helpers/temp-repo.js';
 import type { RemoteTarget } from './remote-gc-helpers.js';
 import { defineGcSchedule } from './remote-gc-schedule.js';
 
-const LEASE = { MODELCTL_REMOTE_GC_LEASE_MS: '1500' };
+// Short, so a gc held at a barrier past its lease gives up within the test; long enough that
+// the second gc of a case reads the holder's state within a lease on a slow, loaded 2-core VM
+// (at 1.5 s, two RGW cases of a full run there saw the second gc take over: exit 0, not 4).
+const LEASE = { MODELCTL_REMOTE_GC_LEASE_MS: '5000' };
 
 defineGcSchedule('directory', async () => ({ target: { url: join(tempDir('modelctl-remote-'), 'r'), env: LEASE, addArgs: [] }, done: async () => undefined }));
 
