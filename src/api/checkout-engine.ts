@@ -206,6 +206,8 @@ export async function applyCheckout(repo: Repository, plan: CheckoutPlan): Promi
 
   const files: CheckoutResult['files'] = [];
   const staged: { tmp: string; dest: string; digest: string }[] = [];
+  // Staged files renamed into place so far: on any failure the rest are removed, never left beside.
+  let placed = 0;
   try {
     // With 'move' an object leaves the store at its first use; later copies come from there.
     const firstStaged = new Map<string, string>();
@@ -236,22 +238,13 @@ export async function applyCheckout(repo: Repository, plan: CheckoutPlan): Promi
     barrier('checkout-staged');
     // Ctrl-C while the files were staged is acted on here: the staged files go, nothing moved.
     await interruptionPoint();
-  } catch (err) {
-    for (const f of staged) discardTempFile(f.tmp);
-    throw err;
-  }
-  if (willChange) {
-    writePlacementRecord(target, { ...next, files: [...(previous?.files ?? []), ...next.files], placedAt: new Date().toISOString() });
-  }
-  const written: { abs: string; digest: string }[] = [];
-  for (const [k, f] of staged.entries()) {
-    try {
-      placeStaged(f.tmp, f.dest);
-    } catch (err) {
-      for (const rest of staged.slice(k + 1)) discardTempFile(rest.tmp);
-      throw err;
+    if (willChange) {
+      writePlacementRecord(target, { ...next, files: [...(previous?.files ?? []), ...next.files], placedAt: new Date().toISOString() });
     }
-    written.push({ abs: f.dest, digest: f.digest });
+    for (; placed < staged.length; placed++) placeStaged(staged[placed].tmp, staged[placed].dest);
+  } catch (err) {
+    for (const f of staged.slice(placed)) discardTempFile(f.tmp);
+    throw err;
   }
   const removed: CheckoutResult['removed'] = [];
   for (const r of removals) {
@@ -267,7 +260,7 @@ export async function applyCheckout(repo: Repository, plan: CheckoutPlan): Promi
     writePlacementRecord(target, { ...next, placedAt: new Date().toISOString() });
   }
   writeTransaction(repo.db, () => {
-    for (const w of written) storeStatCache(repo.db, w.abs, statKey(w.abs), w.digest);
+    for (const f of staged) storeStatCache(repo.db, f.dest, statKey(f.dest), f.digest);
   });
   return {
     version: summarizeVersion(repo.db, v),
