@@ -4,7 +4,7 @@ import { ConflictError, IntegrityError, UsageError, fsError, isErrnoException } 
 import type { ManifestFile, VersionManifest } from '../core/manifest.js';
 import { assertSafeRelativePath } from '../core/paths.js';
 import { writeTransaction } from '../store/index-db.js';
-import { discardTempFile, interruptionPoint } from '../store/temp-files.js';
+import { discardTempFile, interruptionPoint, registerTempFolders, releaseTempFolders } from '../store/temp-files.js';
 import { barrier } from '../store/test-barrier.js';
 import { isCommittedDigest, latestVersion, versionFiles, type VersionRow } from '../store/version-records.js';
 import { isVersionOnSomeRemote } from '../store/verify-queries.js';
@@ -197,11 +197,27 @@ export async function applyCheckout(repo: Repository, plan: CheckoutPlan): Promi
       });
     }
   }
-  try {
-    mkdirSync(outDir, { recursive: true });
-  } catch (err) {
-    throw fsError(err, outDir);
-  }
+  // Folders this checkout makes, parents first: registered, so that if it stops before
+  // placing a file (a failure, or a Ctrl-C handled by the CLI's signal handler) they go
+  // again and no empty new folder is left behind.
+  const made: string[] = [];
+  const makeFolder = (dir: string) => {
+    let first: string | undefined;
+    try {
+      first = mkdirSync(dir, { recursive: true });
+    } catch (err) {
+      throw fsError(err, dir);
+    }
+    if (first === undefined) return;
+    const chain: string[] = [];
+    for (let d = resolve(dir), top = resolve(first); ; d = dirname(d)) {
+      chain.unshift(d);
+      if (d === top || dirname(d) === d) break;
+    }
+    registerTempFolders(chain);
+    made.push(...chain);
+  };
+  makeFolder(outDir);
   const willChange = plan.steps.some((p) => p.write) || removals.length > 0;
 
   const files: CheckoutResult['files'] = [];
@@ -218,11 +234,7 @@ export async function applyCheckout(repo: Repository, plan: CheckoutPlan): Promi
         continue;
       }
       const dir = dirname(p.dest);
-      try {
-        mkdirSync(dir, { recursive: true });
-      } catch (err) {
-        throw fsError(err, dir);
-      }
+      makeFolder(dir);
       assertInside(realOut, join(realpathSync(dir), 'x'));
       const st = lstatOrNull(p.dest);
       if (st && !st.isFile()) throw conflictError([{ path: p.path, reason: 'not-a-file', would: 'overwrite' }], v);
@@ -241,10 +253,14 @@ export async function applyCheckout(repo: Repository, plan: CheckoutPlan): Promi
     if (willChange) {
       writePlacementRecord(target, { ...next, files: [...(previous?.files ?? []), ...next.files], placedAt: new Date().toISOString() });
     }
+    releaseTempFolders(made);
     for (; placed < staged.length; placed++) placeStaged(staged[placed].tmp, staged[placed].dest);
   } catch (err) {
     for (const f of staged.slice(placed)) discardTempFile(f.tmp);
+    if (placed === 0) removeEmptyFolders(made);
     throw err;
+  } finally {
+    releaseTempFolders(made);
   }
   const removed: CheckoutResult['removed'] = [];
   for (const r of removals) {
@@ -361,6 +377,17 @@ function lstatOrNull(p: string): Stats | null {
 }
 
 /** Removes `dir` and its parents while they are empty, stopping at `root` (never removed). */
+/** Removes these folders (listed parents first) where empty, children first. */
+function removeEmptyFolders(folders: readonly string[]): void {
+  for (const folder of [...folders].reverse()) {
+    try {
+      rmdirSync(folder);
+    } catch {
+      /* holds something, or gone */
+    }
+  }
+}
+
 function pruneEmptyFolders(dir: string, root: string): void {
   let d = dir;
   while (d !== root && d.startsWith(root + sep)) {

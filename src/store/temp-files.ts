@@ -1,4 +1,4 @@
-import { closeSync, openSync, unlinkSync } from 'node:fs';
+import { closeSync, openSync, rmdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { isErrnoException } from '../errors.js';
 
@@ -60,16 +60,41 @@ export function discardTempFile(path: string, fd?: number): void {
   live.delete(path);
 }
 
-/** Deletes every registered temp file (signal handler path: synchronous on purpose). */
+/**
+ * Folders a command made to hold its temp files (checkout's new subfolders, in the order
+ * made): an interrupt removes those left empty once the temp files are gone.
+ */
+const liveFolders = new Set<string>();
+
+/** Registers folders just made for temp files, parents before children. */
+export function registerTempFolders(paths: readonly string[]): void {
+  for (const p of paths) liveFolders.add(p);
+}
+
+/** Forgets folders that now hold placed files (or were removed). */
+export function releaseTempFolders(paths: readonly string[]): void {
+  for (const p of paths) liveFolders.delete(p);
+}
+
+/** Deletes every registered temp file, then the registered folders left empty (signal handler path: synchronous on purpose). */
 export function removeAllTempFiles(): void {
-  if (live.size === 0) return;
-  const paths = [...live];
-  for (const p of paths) discardTempFile(p);
-  // An open already handed to libuv's thread pool can create its (registered) file just
-  // after that pass. Hold this thread briefly, so nothing new starts while in-flight opens
-  // land, then sweep the same names again.
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
-  for (const p of paths) discardTempFile(p);
+  if (live.size > 0) {
+    const paths = [...live];
+    for (const p of paths) discardTempFile(p);
+    // An open already handed to libuv's thread pool can create its (registered) file just
+    // after that pass. Hold this thread briefly, so nothing new starts while in-flight opens
+    // land, then sweep the same names again.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    for (const p of paths) discardTempFile(p);
+  }
+  for (const folder of [...liveFolders].reverse()) {
+    try {
+      rmdirSync(folder); // fails, as it should, on a folder that holds anything
+    } catch {
+      /* not empty, or gone */
+    }
+    liveFolders.delete(folder);
+  }
 }
 
 /**

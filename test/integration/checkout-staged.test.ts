@@ -6,7 +6,7 @@
  * On the code before staging, the first file was already replaced in both cases.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Barriers } from '../helpers/barriers.js';
@@ -70,6 +70,29 @@ describe('checkout stages every file before it replaces any', () => {
     // The checkout then runs to the end.
     expect(runCli(repo, ['checkout', 'm@v1']).code).toBe(0);
     expectWorkTreeHolds(repo, { 'model/a.bin': 'a one', 'model/b.bin': 'b one' }, 1);
+  });
+
+  it('Ctrl-C with the files staged leaves no new folder behind (neither a subfolder of the version nor --out)', async () => {
+    const repo = tempRepo();
+    writeFile(repo, 'model/a.bin', 'a one');
+    expect(runCli(repo, ['commit', 'm', 'model', '-m', 'one']).code).toBe(0);
+    writeFile(repo, 'model/sub/deep/c.bin', 'c two');
+    expect(runCli(repo, ['commit', 'm', 'model', '-m', 'two']).code).toBe(0);
+    expect(runCli(repo, ['checkout', 'm@v1']).code).toBe(0);
+    expect(existsSync(join(repo, 'model', 'sub'))).toBe(false);
+    for (const args of [['checkout', 'm@v2'], ['checkout', 'm@v2', '--out', 'out/new']]) {
+      const barriers = new Barriers();
+      barriers.arm('checkout-staged');
+      const child = spawn(process.execPath, [BIN, ...args], { cwd: repo, env: { ...process.env, CI: '1', ...barriers.env }, stdio: 'ignore' });
+      const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+      await barriers.reached('checkout-staged');
+      child.kill('SIGINT');
+      barriers.release('checkout-staged');
+      expect(await exited).toBe(130);
+      expect(existsSync(join(repo, 'model', 'sub'))).toBe(false);
+      expect(existsSync(join(repo, 'out'))).toBe(false);
+    }
+    expectWorkTreeHolds(repo, { 'model/a.bin': 'a one' }, 1);
   });
 
   it('killed (-9) with the files staged: the old version in place, and the staged leftovers are never taken for model files', async () => {
