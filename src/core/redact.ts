@@ -58,15 +58,37 @@ export function redactUrlsInText(text: string): string {
 
 /**
  * A command line safe to record (lineage argv, audit events): every URL in every argument
- * redacted. The command line is the one input modelctl records verbatim, and users pass
- * presigned data URLs (`--data 'https://…?X-Amz-Signature=…'`) on it.
+ * redacted (users pass presigned data URLs, `--data 'https://…?X-Amz-Signature=…'`), the
+ * value of a secret option (`--password`) replaced, and a command after `--` (run)
+ * redacted as redactCommandLine does.
  */
 export function redactArgv(argv: readonly string[]): string[] {
-  return argv.map(redactUrlsInText);
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    // `modelctl run … -- <command>`: the command is redacted as run's lineage records it.
+    if (arg === '--') return [...out, arg, ...redactCommandLine(argv.slice(i + 1))];
+    const eq = arg.indexOf('=');
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    if (SECRET_OPTIONS.has(name)) {
+      if (eq > 0) out.push(`${name}=${REDACTED}`);
+      else {
+        out.push(arg);
+        if (i + 1 < argv.length) out.push(REDACTED);
+        i++;
+      }
+      continue;
+    }
+    out.push(redactUrlsInText(arg));
+  }
+  return out;
 }
 
 /** The one replacement for a value modelctl will not record. */
 export const REDACTED = 'REDACTED';
+
+/** modelctl's own options whose value is a secret (sign and attest `--password`). */
+const SECRET_OPTIONS = new Set(['--password']);
 
 // Names of variables and flags that hold credentials: TOKEN, SECRET, PASSWORD, API_KEY,
 // ACCESS_KEY, PRIVATE_KEY, CREDENTIALS, AUTH, COOKIE, SESSION, a lone KEY word…

@@ -1,4 +1,5 @@
-import { cpSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { cpSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -17,6 +18,11 @@ function signedRepoSetup(curve = 'prime256v1') {
   const keys = writeKeyPair(repo, 'release', { type: 'ec', curve });
   expect(runCli(repo, ['config', 'set', '--shared', 'trust.keys.release', 'release.pub']).code).toBe(0);
   return { repo, keys, versionId: c.json().version.id as string };
+}
+
+/** Every file under `dir`, recursively. */
+function walkFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath ?? e.path, e.name));
 }
 
 function settings(repo: string, patch: Record<string, unknown>): void {
@@ -229,6 +235,25 @@ describe('trust and gates: require_signatures', () => {
     const r = runCli(repo, ['promote', 'fraud@v1', '--to', 'staging', '--json']);
     expect(r.code).toBe(2);
     expect(r.error().code).toBe('UNKNOWN_TRUSTED_KEY');
+  });
+
+  it('the password of an encrypted key is never recorded: not in the event, the index, the journal, a bundle or a remote', () => {
+    const { repo } = signedRepoSetup();
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const password = 'pw-sekret-7731';
+    writeFileSync(join(repo, 'locked.pem'), privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: password }));
+    expect(runCli(repo, ['sign', 'fraud@v1', '--key', 'locked.pem', '--password', password]).code).toBe(0);
+    const attest = runCli(repo, ['attest', 'fraud@v1', '--key', 'locked.pem', `--password=${password}`]);
+    expect(attest.code, attest.stderr).toBe(0);
+    const events = runCli(repo, ['history', 'fraud', '--json']).json() as { action: string; argv: string[] }[];
+    expect(events.find((e) => e.action === 'sign')!.argv).toEqual(['sign', 'fraud@v1', '--key', 'locked.pem', '--password', 'REDACTED']);
+    expect(JSON.stringify(events)).not.toContain(password);
+    const remote = tempDir();
+    expect(runCli(repo, ['remote', 'add', 'origin', remote, '--default']).code).toBe(0);
+    expect(runCli(repo, ['push', 'fraud']).code).toBe(0);
+    expect(runCli(repo, ['export', 'fraud@v1', '-o', 'b.tar']).code).toBe(0);
+    const files = [join(repo, 'b.tar'), ...walkFiles(join(repo, '.modelctl')), ...walkFiles(remote)];
+    for (const f of files) expect(readFileSync(f).includes(password), f).toBe(false);
   });
 });
 

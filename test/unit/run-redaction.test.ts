@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { looksLikeCredentialName, looksLikeCredentialValue, redactCommandLine, redactEnvironment } from '../../src/core/redact.js';
+import { looksLikeCredentialName, looksLikeCredentialValue, redactArgv, redactCommandLine, redactEnvironment } from '../../src/core/redact.js';
 import { captureRunEnvironment } from '../../src/core/run-environment.js';
 
 /** What `modelctl run` records of the environment and the command line (docs/design.md §14). */
@@ -25,6 +25,12 @@ describe('run redaction', () => {
     });
     // A credential under an innocent name is caught by its shape.
     expect(redactEnvironment({ SEED: 'ghp_0123456789abcdefghijABCDEFGHIJ' })).toEqual({ SEED: 'REDACTED' });
+  });
+
+  it("modelctl's own command line as recorded: --password's value and the secrets of a command after -- are redacted", () => {
+    expect(redactArgv(['sign', 'm@v1', '--key', 'k.pem', '--password', 'pw1', '--password=pw2', '-o', 'x.sig'])).toEqual(['sign', 'm@v1', '--key', 'k.pem', '--password', 'REDACTED', '--password=REDACTED', '-o', 'x.sig']);
+    expect(redactArgv(['run', '-m', 'x', '--', 'python', 'train.py', '--token', 'abc', '--data', 'https://u:p@h/x'])).toEqual(['run', '-m', 'x', '--', 'python', 'train.py', '--token', 'REDACTED', '--data', 'https://h/x']);
+    expect(redactArgv(['commit', 'm', '--data', 'https://u:p@h/x?X-Amz-Signature=s'])).toEqual(['commit', 'm', '--data', 'https://h/x?X-Amz-Signature=REDACTED']);
   });
 
   it('redacts credential options, assignments, token-shaped words and URL secrets in a command line', () => {
