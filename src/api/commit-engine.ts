@@ -22,9 +22,9 @@ import { writeTransaction } from '../store/index-db.js';
 import { barrier, stuckIoBarrier } from '../store/test-barrier.js';
 import { interruptionPoint } from '../store/temp-files.js';
 import { resolveRef } from '../store/resolve-ref.js';
-import { setTag } from '../store/tags-table.js';
+import { assertTagFree, getTag, setTag } from '../store/tags-table.js';
 import { insertTensorSummaries } from '../store/tensor-summaries.js';
-import { ensureModel, getVersion, insertVersion, latestVersion, nextVersionNumber, recordFileChunks } from '../store/version-records.js';
+import { ensureModel, findModelId, getVersion, insertVersion, latestVersion, nextVersionNumber, recordFileChunks } from '../store/version-records.js';
 import { assertSettingsPathInside, selectFiles, type SelectedFile } from '../workspace/file-selection.js';
 import { readGitLineage } from '../workspace/git-state.js';
 import { assertPreHookPassed, runHook, type HookOutcome } from '../workspace/hooks.js';
@@ -87,7 +87,12 @@ export interface CommitResult {
  */
 export async function commitVersion(repo: Repository, opts: CommitRequest & CommitExtras): Promise<CommitResult> {
   const modelSettings = repo.settings.models[opts.model];
-  if (opts.tag) assertTagName(opts.tag, repo.settings.stages);
+  if (opts.tag) {
+    assertTagName(opts.tag, repo.settings.stages);
+    // A --tag already on another version refuses the commit before anything is stored; the
+    // tag may still land on the latest version, when this commit turns out to be it again.
+    assertCommitTagFree(repo, opts.model, opts.tag, latestVersion(repo.db, opts.model)?.id ?? null);
+  }
   const patterns = opts.paths?.length ? opts.paths : modelSettings?.paths ?? [];
   if (patterns.length === 0) {
     throw new UsageError('NO_PATHS', `no files given for '${opts.model}'`, {
@@ -159,6 +164,7 @@ export async function commitVersion(repo: Repository, opts: CommitRequest & Comm
     rememberWorkspaceVersion(repo, latest, files);
     return { created: false, version: summarizeVersion(repo.db, latest), files: fileReport, hashedFiles: hashed.filter((h) => h.rehashed).length, hooks };
   }
+  if (opts.tag) assertCommitTagFree(repo, opts.model, opts.tag, latest && latest.identity === identity ? latest.id : null);
   await stuckIoBarrier('commit-stuck-io');
   // Ctrl-C during hashing is acted on here, before the version becomes visible.
   await interruptionPoint();
@@ -267,4 +273,16 @@ async function gatherKeyValues(
     out[k] = v;
   }
   return out;
+}
+
+/**
+ * Throws TAG_EXISTS (4) when `tag` names a version other than `landsOn` (the version the
+ * commit's tag would point at, or null for a new one): checked before the manifest is
+ * written, so a refused commit leaves nothing a later `verify --rebuild-index` would revive.
+ */
+function assertCommitTagFree(repo: Repository, model: string, tag: string, landsOn: string | null): void {
+  const modelId = findModelId(repo.db, model);
+  if (modelId === null) return;
+  const existing = getTag(repo.db, modelId, tag);
+  if (existing !== null && existing.versionId !== landsOn) assertTagFree(repo.db, modelId, model, tag);
 }

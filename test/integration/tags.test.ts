@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/temp-repo.js';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli, writeFile } from '../helpers/temp-repo.js';
 import { commitVersion, lifecycleRepo } from './lifecycle-helpers.js';
 
 describe('tag / tags', () => {
@@ -32,6 +34,25 @@ describe('tag / tags', () => {
     expect(list.tags).toEqual([expect.objectContaining({ name: 'baseline', version: v1.id, number: 1, ref: 'fraud@v1' })]);
     const events = runCli(repo, ['history', 'fraud', '--json']).json() as { action: string }[];
     expect(events.filter((e) => e.action.startsWith('tag'))).toHaveLength(1);
+  });
+
+  it('commit --tag with a tag already on another version exits 4 and stores nothing (no manifest a rebuild would revive)', () => {
+    const repo = lifecycleRepo();
+    writeFile(repo, 'm/a.bin', 'one');
+    expect(runCli(repo, ['commit', 'x', 'm', '-m', 'one', '--tag', 't']).code).toBe(0);
+    const manifests = () => readdirSync(join(repo, '.modelctl', 'manifests'), { recursive: true }).length;
+    const before = manifests();
+    writeFile(repo, 'm/a.bin', 'two');
+    const refused = runCli(repo, ['commit', 'x', 'm', '-m', 'two', '--tag', 't', '--json']);
+    expect(refused.code).toBe(4);
+    expect(refused.error().code).toBe('TAG_EXISTS');
+    expect(manifests()).toBe(before);
+    expect(runCli(repo, ['verify', '--json']).json().problems).toEqual([]);
+    expect(runCli(repo, ['verify', '--rebuild-index']).code).toBe(0);
+    expect(runCli(repo, ['log', 'x', '--json']).json().versions).toHaveLength(1);
+    // The same content again with its own tag is no conflict: the tag already names it.
+    writeFile(repo, 'm/a.bin', 'one');
+    expect(runCli(repo, ['commit', 'x', 'm', '-m', 'again', '--tag', 't']).code).toBe(0);
   });
 
   it('tagging the version the tag already names is a no-op without an event', async () => {
