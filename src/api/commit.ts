@@ -1,6 +1,6 @@
 import { assertModelName } from '../core/names.js';
 import { commitVersion, type CommitRequest, type CommitResult } from './commit-engine.js';
-import { updateLock } from './lock-update.js';
+import { assertLockReadable, updateLock } from './lock-update.js';
 import { withRepository, type CommonOptions } from './repository.js';
 
 export type { CommitResult } from './commit-engine.js';
@@ -18,6 +18,7 @@ export interface CommitOptions extends CommonOptions, CommitRequest {
 export async function commit(opts: CommitOptions): Promise<CommitResult> {
   assertModelName(opts.model);
   return withRepository(opts, async (repo) => {
+    assertLockReadable(repo, opts.lock);
     const result = await commitVersion(repo, opts);
     return { ...result, lock: updateLock(repo, opts.lock, [result.version.id]) };
   });

@@ -21,6 +21,15 @@ export function lockWanted(repo: Repository, flag: boolean | undefined): boolean
 }
 
 /**
+ * Reads modelctl.lock up front when the command will update it: an unreadable lock (INVALID_LOCK,
+ * exit 2) then refuses the command before it changes anything, instead of after the version,
+ * stage move or checkout it made (a merge-conflicted lock is fine: updateLock resolves it).
+ */
+export function assertLockReadable(repo: Repository, flag: boolean | undefined): void {
+  if (lockWanted(repo, flag)) readLockFile(repo.root);
+}
+
+/**
  * Makes each version of `versionIds` its model's locked version in modelctl.lock (docs/design.md
  * §14), when `flag` or the `lock` setting asks for it; null otherwise. A lock with git conflict
  * markers is merged first: the models written here are resolved, the rest stay conflicted.

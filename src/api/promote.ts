@@ -1,5 +1,5 @@
 import { resolveRef } from '../store/resolve-ref.js';
-import { updateLock, type LockUpdate } from './lock-update.js';
+import { assertLockReadable, updateLock, type LockUpdate } from './lock-update.js';
 import { withRepository, type CommonOptions } from './repository.js';
 import type { RemoteTarget } from '../sync/remote-session.js';
 import { assertKnownStage, performPushedStageMove, performStageMove, type ConfirmStageMove, type StageMoveResult } from './stage-move.js';
@@ -39,6 +39,7 @@ export interface PromoteOptions extends CommonOptions, RemoteTarget {
 export async function promote(opts: PromoteOptions): Promise<StageMoveResult & { lock?: LockUpdate | null }> {
   return withRepository(opts, async (repo) => {
     assertKnownStage(opts.to, repo.settings.stages);
+    if (!opts.dryRun) assertLockReadable(repo, opts.lock);
     const target = resolveRef(repo.db, opts.ref);
     const plan = {
       action: 'promote' as const,

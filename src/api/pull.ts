@@ -7,7 +7,7 @@ import { isInRepository } from '../workspace/repo-paths.js';
 import type { Repository } from '../workspace/repository.js';
 import { folderSettings } from '../workspace/trusted-keys.js';
 import { applyCheckout, planCheckout, type CheckoutResult, type CheckoutTarget } from './checkout-engine.js';
-import { updateLock, type LockUpdate } from './lock-update.js';
+import { assertLockReadable, updateLock, type LockUpdate } from './lock-update.js';
 import { pullOutsideRepository } from './pull-outside-repository.js';
 import { pullSignatureGate, signaturePolicy, type PulledSignatures, type SignaturePolicy } from './pull-signatures.js';
 import { withRepository, type CommonOptions } from './repository.js';
@@ -53,6 +53,7 @@ export async function pull(opts: PullOptions): Promise<PullResult> {
 }
 
 async function pullInto(repo: Repository, opts: PullOptions, repository: boolean, policy: SignaturePolicy): Promise<PullResult> {
+  if (repository && !opts.out) assertLockReadable(repo, opts.lock);
   return withRemoteSession(repo, opts, { create: false }, async (session) => {
     const fetched = await session.protocol.fetch(repo, { model: parseRef(opts.ref).model, jobs: opts.jobs });
     const v = await session.protocol.resolveForPull(repo, opts.ref, fetched, { jobs: opts.jobs, onProgress: opts.onProgress });

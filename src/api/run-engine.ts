@@ -9,7 +9,7 @@ import { repoRelative } from '../workspace/file-selection.js';
 import { readGitState } from '../workspace/git-state.js';
 import { runCommand, type RunOutcome } from '../workspace/run-command.js';
 import { commitVersion, type CommitResult } from './commit-engine.js';
-import { updateLock, type LockUpdate } from './lock-update.js';
+import { assertLockReadable, updateLock, type LockUpdate } from './lock-update.js';
 import type { Repository } from './repository.js';
 
 /** What `modelctl run` is asked to do. */
@@ -48,6 +48,7 @@ export async function runAndCommit(repo: Repository, opts: RunRequest): Promise<
     throw new UsageError('NO_COMMAND', 'no command to run', { hint: 'put the command after `--`: modelctl run -- python train.py' });
   }
   const model = runModel(repo, opts.model);
+  assertLockReadable(repo, opts.lock);
   const logRel = logPath(repo, model, opts.log);
   const code = await readGitState(repo.root);
   if (repo.settings.run.cleanGit && (!code || code.dirty)) {

@@ -200,4 +200,22 @@ describe('modelctl.lock', () => {
     expect(junk.error().code).toBe('INVALID_LOCK');
     expect(mc(root, 'status').code).toBe(2);
   });
+
+  it('an unreadable lock refuses commit, run, promote and checkout (exit 2) before they change anything', () => {
+    const root = trainingRepo({ lock: true });
+    train(root, '1');
+    train(root, '2');
+    const before = workspaceBytes(root);
+    writeFileSync(join(root, 'modelctl.lock'), '{"format": 1,');
+    for (const args of [['run', '--', 'node', 'train.js', '--seed', '3'], ['commit', 'tiny', '-m', 'x', '--param', 'seed=9'], ['promote', 'tiny@v1', '--to', 'staging'], ['checkout', 'tiny@v1']]) {
+      const r = mc(root, ...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.error().code).toBe('INVALID_LOCK');
+    }
+    expect(mc(root, 'log', 'tiny').json().versions).toHaveLength(2);
+    expect(mc(root, 'show', 'tiny@staging').code).toBe(3);
+    expect(workspaceBytes(root)).toBe(before);
+    // A checkout into --out never writes the lock, so it is not refused.
+    expect(mc(root, 'checkout', 'tiny@v1', '--out', 'served').code).toBe(0);
+  });
 });
