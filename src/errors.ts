@@ -116,8 +116,10 @@ export function isErrnoException(err: unknown, code?: string): err is NodeJS.Err
 
 /**
  * Maps a file-system error to a ModelctlError: ENOENT → not found (3), EACCES → not
- * found/unreadable (3), ENOSPC/EDQUOT → NO_SPACE (4: the disk cannot take the write,
- * a resource conflict rather than a bug), anything else → IO_ERROR (1).
+ * found/unreadable (3), EROFS → READ_ONLY_FILE_SYSTEM (3, as permissions), EEXIST/ENOTDIR
+ * (a file where a folder must be) → NOT_A_FOLDER (4, in the way), ENOSPC/EDQUOT → NO_SPACE
+ * (4: the disk cannot take the write, a resource conflict rather than a bug), anything else
+ * → IO_ERROR (1).
  */
 export function fsError(err: unknown, what: string): ModelctlError {
   if (err instanceof ModelctlError) return err;
@@ -128,6 +130,19 @@ export function fsError(err: unknown, what: string): ModelctlError {
     return new NotFoundError('FILE_UNREADABLE', `${what}: permission denied`, {
       cause: err,
       hint: 'check the file permissions',
+    });
+  }
+  if (isErrnoException(err, 'EROFS')) {
+    return new NotFoundError('READ_ONLY_FILE_SYSTEM', `${what}: read-only file system`, {
+      cause: err,
+      hint: 'write somewhere on a writable file system',
+    });
+  }
+  if (isErrnoException(err, 'EEXIST') || isErrnoException(err, 'ENOTDIR')) {
+    // mkdir of a folder where a file is (checkout --out a-file), or a path through a file.
+    return new ConflictError('NOT_A_FOLDER', `${what}: a file is in the way of a folder`, {
+      cause: err,
+      hint: 'choose another path, or move the file away',
     });
   }
   if (isErrnoException(err, 'ENOSPC') || isErrnoException(err, 'EDQUOT')) {

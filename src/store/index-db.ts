@@ -1,8 +1,8 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { ConflictError, IntegrityError, ModelctlError, codeOf, isErrnoException } from '../errors.js';
+import { ConflictError, IntegrityError, ModelctlError, NotFoundError, codeOf, isErrnoException } from '../errors.js';
 import { assertIndexNotBehind, drainJournal } from './ref-journal.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 
@@ -116,6 +116,17 @@ export function writeTransaction<T>(db: Database, fn: () => T): T {
 }
 
 /** Maps better-sqlite3 errors to modelctl errors; others pass through. */
+/** True when this process may write `path` (if it exists) and the folder holding it. */
+function writable(path: string): boolean {
+  try {
+    accessSync(dirname(path), constants.W_OK);
+    if (existsSync(path)) accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function mapSqliteError(err: unknown, path: string): unknown {
   if (err instanceof ModelctlError) return err;
   const code = codeOf(err) ?? '';
@@ -125,6 +136,13 @@ export function mapSqliteError(err: unknown, path: string): unknown {
     return new ConflictError('INDEX_LOCKED', `the repository index (${path}) stayed locked by another process for 30 s`, {
       cause: err,
       hint: 'wait for the other modelctl command to finish, or close the program that has index.db open (sqlite3, a database viewer, a backup tool), then try again',
+    });
+  }
+  if ((code.startsWith('SQLITE_READONLY') || code === 'SQLITE_CANTOPEN') && !writable(path)) {
+    // Every command writes the index (WAL, the journal drained into it), reads included.
+    return new NotFoundError('INDEX_READ_ONLY', `cannot write the repository index ${path}: it, or its folder, is read-only (its permissions, or a read-only mount)`, {
+      cause: err,
+      hint: 'modelctl needs write access to .modelctl/ for every command, reads included: run it as the user who owns the repository, or on a writable copy (`cp -a`)',
     });
   }
   if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' || code.startsWith('SQLITE_IOERR') || code === 'SQLITE_CANTOPEN' && !isErrnoException(err)) {
