@@ -81,15 +81,31 @@ function accept(value: ConfigFile, file: { bytes: Buffer; raw: unknown }, metaDi
   return value;
 }
 
+/** `local` over `shared`, setting by setting: plain objects are merged key by key, anything else (arrays too) replaced. */
+function mergeLayers<T extends object>(shared: T, local: T): T {
+  const out: Record<string, unknown> = { ...(shared as Record<string, unknown>) };
+  for (const [key, value] of Object.entries(local as Record<string, unknown>)) {
+    const under = out[key];
+    out[key] = isPlainObject(under) && isPlainObject(value) ? mergeLayers(under, value) : value;
+  }
+  return out as T;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 /** Merges the layers into effective settings. */
 export function resolveSettings(shared: ConfigFile, local: ConfigFile, env: NodeJS.ProcessEnv = process.env): Settings {
   const stages = local.stages ?? shared.stages ?? DEFAULT_STAGES;
   const remotes = { ...(shared.remotes ?? {}), ...(local.remotes ?? {}) };
   const defaultRemote = env.MODELCTL_REMOTE || local.default_remote || shared.default_remote || (Object.keys(remotes).length === 1 ? Object.keys(remotes)[0] : null);
   return {
-    models: { ...(shared.models ?? {}), ...(local.models ?? {}) },
+    // Per setting, as `config get` reads them: a local models.face.retention does not hide
+    // the shared models.face.paths.
+    models: mergeLayers(shared.models ?? {}, local.models ?? {}),
     stages,
-    policies: { ...(shared.policies ?? {}), ...(local.policies ?? {}) },
+    policies: mergeLayers(shared.policies ?? {}, local.policies ?? {}),
     remotes,
     defaultRemote: defaultRemote ?? null,
     checkoutLink: local.checkout?.link ?? shared.checkout?.link ?? 'auto',

@@ -75,6 +75,27 @@ describe('config messages', () => {
   });
 });
 
+describe('the two layers of settings', () => {
+  it('apply setting by setting: a local models.<name>.retention or policy rule does not hide the shared paths or rules', () => {
+    const repo = tempRepo();
+    writeFile(repo, 'model/w.bin', 'w');
+    expect(runCli(repo, ['config', 'set', '--shared', 'models.face.paths', '["model/"]']).code).toBe(0);
+    expect(runCli(repo, ['config', 'set', '--shared', 'policies.production.require_reason', 'true']).code).toBe(0);
+    expect(runCli(repo, ['config', 'set', 'models.face.retention.keep_last', '3']).code).toBe(0);
+    expect(runCli(repo, ['config', 'set', 'policies.production.from', 'true']).code).toBe(0);
+    const c = runCli(repo, ['commit', 'face', '-m', 'one', '--json']);
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.json().files.map((f: { path: string }) => f.path)).toEqual(['model/w.bin']);
+    // Both rules of production hold: the shared reason and the local from.
+    const noReason = runCli(repo, ['promote', 'face@v1', '--to', 'production', '--reason', 'go', '--json']);
+    expect(noReason.code).toBe(5);
+    expect(runCli(repo, ['promote', 'face@v1', '--to', 'staging']).code).toBe(0);
+    const denied = runCli(repo, ['promote', 'face@v1', '--to', 'production', '--json']);
+    expect(denied.code).toBe(5);
+    expect(runCli(repo, ['promote', 'face@v1', '--to', 'production', '--reason', 'go']).code).toBe(0);
+  });
+});
+
 describe('editing modelctl.json', () => {
   it('remote add and config set --shared keep key order and formatting: the diff is the change only', () => {
     const repo = tempRepo();
