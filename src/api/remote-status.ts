@@ -15,13 +15,16 @@ export interface RemoteStatusOptions extends CommonOptions {
 
 /** What `remote status` found. The --json shape. */
 export interface RemoteStatusResult {
-  remotes: (RemoteStatus & { name: string })[];
+  /** `registry`: false when the remote holds no registry yet (no MODELCTL.json): a new mirror, or a mistyped URL. */
+  remotes: (RemoteStatus & { name: string; registry: boolean })[];
 }
 
 /**
  * Compares the local index with each remote as it is now, read-only on both sides: per
  * model, the versions a remote lacks, the tags and stages that differ (here vs there) and
  * the events not published there (docs/design.md §7). No remote configured → NotFoundError (3).
+ * A remote that holds no registry yet (a new mirror, or a mistyped URL) is compared as
+ * empty and marked `registry: false`, so the report says so instead of only "all missing".
  */
 export async function remoteStatus(opts: RemoteStatusOptions = {}): Promise<RemoteStatusResult> {
   return withRepository(opts, async (repo) => {
@@ -31,7 +34,15 @@ export async function remoteStatus(opts: RemoteStatusOptions = {}): Promise<Remo
     }
     const remotes: RemoteStatusResult['remotes'] = [];
     const target = (remote: string) => ({ remote, endpoint: opts.endpoint, region: opts.region });
-    for (const name of names) remotes.push({ name, ...(await withRemoteSession(repo, target(name), { create: false, emptyOk: true }, (s) => remoteStatusOf(repo, storeSessionOf(s, '`remote status`')))) });
+    const mode = { create: false, emptyOk: true };
+    for (const name of names) {
+      remotes.push(
+        await withRemoteSession(repo, target(name), mode, async (s) => {
+          const session = storeSessionOf(s, '`remote status`');
+          return { name, registry: session.unmarked !== true, ...(await remoteStatusOf(repo, session)) };
+        }),
+      );
+    }
     return { remotes };
   });
 }

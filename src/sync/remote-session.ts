@@ -35,6 +35,8 @@ export interface SessionBase {
 export interface StoreSession extends SessionBase {
   kind: 'store';
   remote: Remote;
+  /** True when the remote holds no format marker, read as empty (mode `emptyOk`). */
+  unmarked?: boolean;
 }
 
 /** An open remote: an object store, or an OCI registry (docs/design.md §13). */
@@ -135,7 +137,7 @@ export async function openRemoteSession(
   try {
     const displayUrl = remote.displayUrl;
     const remoteId = `${displayUrl}${spec.endpoint ? ` @ ${redactUrl(spec.endpoint)}` : ''}`;
-    await checkMarker(remote, displayUrl, opts.create, opts.emptyOk ?? false);
+    const marked = await checkMarker(remote, displayUrl, opts.create, opts.emptyOk ?? false);
     let conditionalWrites = true;
     if (opts.probe) {
       const cached = opts.db ? getRemoteRef(opts.db, remoteId, '.capabilities') : null;
@@ -149,7 +151,7 @@ export async function openRemoteSession(
     const eventsRetentionMs = spec.events_retention ? parseDuration(spec.events_retention, `remotes.${name ?? displayUrl}.events_retention`) : null;
     const concurrencyCaveat = conditionalWrites ? null : `${displayUrl} ignores conditional writes: a concurrent move by someone else could silently overwrite this one`;
     // The protocol closes over the session it belongs to.
-    const session: StoreSession = { kind: 'store', name, remote, remoteId, displayUrl, conditionalWrites, eventsRetentionMs, concurrencyCaveat, get protocol() { return protocol; } };
+    const session: StoreSession = { kind: 'store', name, remote, remoteId, displayUrl, conditionalWrites, eventsRetentionMs, concurrencyCaveat, ...(marked ? {} : { unmarked: true }), get protocol() { return protocol; } };
     const protocol = storeProtocol(session);
     return session;
   } catch (err) {
@@ -178,11 +180,12 @@ export async function withRemoteSession<T>(repo: Repository, target: RemoteTarge
   }
 }
 
-async function checkMarker(remote: Remote, displayUrl: string, create: boolean, emptyOk: boolean): Promise<void> {
+/** Checks (or with `create` writes) the format marker; false when it is absent and `emptyOk` lets that pass. */
+async function checkMarker(remote: Remote, displayUrl: string, create: boolean, emptyOk: boolean): Promise<boolean> {
   const expected = expectedMarker();
   let got = await remote.get(MARKER_KEY);
   if (!got) {
-    if (!create && emptyOk) return;
+    if (!create && emptyOk) return false;
     if (!create) {
       throw new NotFoundError('NOT_A_REGISTRY', `${displayUrl} holds no modelctl registry (no ${MARKER_KEY})`, {
         hint: 'check the URL, or push to it first with `modelctl push`',
@@ -190,7 +193,7 @@ async function checkMarker(remote: Remote, displayUrl: string, create: boolean, 
     }
     try {
       await remote.put(MARKER_KEY, encodeDoc({ ...expected, created: new Date().toISOString() }), { condition: { ifAbsent: true } });
-      return;
+      return true;
     } catch (err) {
       if (!isPreconditionFailed(err)) throw err;
       got = await remote.get(MARKER_KEY); // another first push won the race: check theirs
@@ -204,6 +207,7 @@ async function checkMarker(remote: Remote, displayUrl: string, create: boolean, 
       hint: 'use a modelctl version that matches the registry, or another remote',
     });
   }
+  return true;
 }
 
 function sortKeys(o: Record<string, unknown>): Record<string, unknown> {

@@ -164,13 +164,16 @@ describe('published state is per remote', () => {
     // Before: the mirror lacks everything, and says so.
     const before = await runCli(a, ['remote', 'status', 'mirror', '--json']);
     expect(before.code, before.stderr).toBe(0);
+    // No registry there yet (as with a mistyped URL): said, not only "everything is missing".
+    expect(before.json().remotes[0].registry).toBe(false);
+    expect((await runCli(a, ['remote', 'status', 'mirror'])).stdout).toContain('holds no modelctl registry yet (no MODELCTL.json');
     const st = before.json().remotes[0].models[0];
     expect(st.versionsMissing.map((v: { id: string }) => v.id)).toEqual(ids);
     expect(st.tags).toEqual([expect.objectContaining({ name: 'baseline', local: ids[0], remote: null })]);
     expect(st.stages).toEqual([expect.objectContaining({ name: 'staging', local: ids[1], remote: null })]);
     expect(st.unpublishedEvents).toBe((await historyIds(a)).length);
     // origin has it all.
-    expect((await runCli(a, ['remote', 'status', 'origin', '--json'])).json().remotes[0]).toMatchObject({ models: [], inSync: ['fraud'] });
+    expect((await runCli(a, ['remote', 'status', 'origin', '--json'])).json().remotes[0]).toMatchObject({ registry: true, models: [], inSync: ['fraud'] });
 
     expect((await runCli(a, ['push', '--remote', 'mirror'])).code).toBe(0);
     expect((await runCli(a, ['remote', 'status', '--json'])).json().remotes.map((r: { models: unknown[] }) => r.models)).toEqual([[], []]);

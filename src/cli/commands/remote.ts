@@ -92,7 +92,8 @@ Examples:
 }
 
 function renderRemoteStatus(s: RemoteStatusResult['remotes'][number]): string {
-  const head = `${s.name} (${s.remote}): ${s.models.length === 0 ? 'in sync' : `${countOf(s.models.length, 'model')} differ${s.models.length === 1 ? 's' : ''}`}${s.inSync.length && s.models.length ? `, ${countOf(s.inSync.length, 'model')} in sync` : ''}`;
+  const unmarked = s.registry ? '' : ' holds no modelctl registry yet (no MODELCTL.json: check the URL if you expected one);';
+  const head = `${s.name} (${s.remote}):${unmarked} ${s.models.length === 0 ? 'in sync' : `${countOf(s.models.length, 'model')} differ${s.models.length === 1 ? 's' : ''}`}${s.inSync.length && s.models.length ? `, ${countOf(s.inSync.length, 'model')} in sync` : ''}`;
   const short = (id: string | null) => (id === null ? 'none' : id.slice(0, 12));
   const lines = s.models.flatMap((m) => [
     `  ${m.model}:`,
