@@ -51,6 +51,12 @@ export async function remoteAdd(opts: RemoteAddOptions): Promise<RemoteEntry> {
   if (opts.plainHttp && parsed.kind !== 'oci') {
     throw new UsageError('INVALID_REMOTE_OPTION', '--plain-http only applies to oci:// remotes');
   }
+  // Object Lock is an S3 feature: refused here, not halfway through a later push (README, remotes table).
+  if (opts.eventsRetention && parsed.kind !== 's3') {
+    throw new UsageError('INVALID_REMOTE_OPTION', `--events-retention only applies to s3:// remotes (S3 Object Lock), not ${parsed.kind === 'oci' ? 'an OCI registry' : 'a folder'}`, {
+      hint: 'leave it out for this remote; on a folder, protect the events with the file system (a WORM share, snapshots)',
+    });
+  }
   const { root, metaDir } = findRepo(opts.cwd ?? process.cwd(), opts.env);
   const path = opts.local ? join(metaDir, LOCAL_CONFIG_FILE) : join(root, SHARED_CONFIG_FILE);
   await readConfigFile(path, metaDir); // the file as it is must be valid before it is edited

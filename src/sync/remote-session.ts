@@ -137,6 +137,14 @@ export async function openRemoteSession(
   try {
     const displayUrl = remote.displayUrl;
     const remoteId = `${displayUrl}${spec.endpoint ? ` @ ${redactUrl(spec.endpoint)}` : ''}`;
+    const eventsRetentionMs = spec.events_retention ? parseDuration(spec.events_retention, `remotes.${name ?? displayUrl}.events_retention`) : null;
+    // A writer to a remote that cannot keep objects write-once is refused before its first
+    // write (a push would otherwise publish tags and stages, then fail at the events).
+    if (eventsRetentionMs !== null && opts.create && !remote.objectLock) {
+      throw new UsageError('OBJECT_LOCK_UNAVAILABLE', `${displayUrl} cannot keep objects write-once, but events_retention is set for it`, {
+        hint: `remove events_retention from remotes.${name ?? '<name>'} (only s3:// remotes with Object Lock keep events write-once)`,
+      });
+    }
     const marked = await checkMarker(remote, displayUrl, opts.create, opts.emptyOk ?? false);
     let conditionalWrites = true;
     if (opts.probe) {
@@ -148,7 +156,6 @@ export async function openRemoteSession(
         if (opts.db) setRemoteRef(opts.db, remoteId, '.capabilities', { etag: null, value: { conditionalWrites } });
       }
     }
-    const eventsRetentionMs = spec.events_retention ? parseDuration(spec.events_retention, `remotes.${name ?? displayUrl}.events_retention`) : null;
     const concurrencyCaveat = conditionalWrites ? null : `${displayUrl} ignores conditional writes: a concurrent move by someone else could silently overwrite this one`;
     // The protocol closes over the session it belongs to.
     const session: StoreSession = { kind: 'store', name, remote, remoteId, displayUrl, conditionalWrites, eventsRetentionMs, concurrencyCaveat, ...(marked ? {} : { unmarked: true }), get protocol() { return protocol; } };

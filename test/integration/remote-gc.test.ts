@@ -215,11 +215,21 @@ describe('remote gc and retention (directory remote)', () => {
   it('a folder has no write-once storage: events_retention is refused and history --verify --remote says so', () => {
     const t = directoryTarget();
     const a = tempRepo();
-    expect(runCli(a, ['remote', 'add', 'origin', t.url, '--default', '--events-retention', '7y']).code).toBe(0);
+    const refused = runCli(a, ['remote', 'add', 'origin', t.url, '--default', '--events-retention', '7y', '--json']);
+    expect(refused.code).toBe(2);
+    expect(refused.error().code).toBe('INVALID_REMOTE_OPTION');
+    // Set by hand, it refuses a push before anything is written there.
+    expect(runCli(a, ['remote', 'add', 'origin', t.url, '--default']).code).toBe(0);
     commitFiles(a, 'm', { 'w.bin': bytes(200_000, 3) });
+    expect(runCli(a, ['push']).code).toBe(0);
+    const listing = () => readdirSync(t.url, { recursive: true }).sort();
+    const before = listing();
+    expect(runCli(a, ['config', 'set', '--shared', 'remotes.origin.events_retention', '7y']).code).toBe(0);
+    expect(runCli(a, ['tag', 'm@v1', 'first']).code).toBe(0);
     const p = runCli(a, ['push', '--json']);
     expect(p.code).toBe(2);
     expect(p.error().code).toBe('OBJECT_LOCK_UNAVAILABLE');
+    expect(listing()).toEqual(before);
     const h = runCli(a, ['history', '--verify', '--remote', 'origin', '--json']);
     expect(h.code).toBe(6);
     expect(h.error().code).toBe('EVENTS_NOT_LOCKED');
