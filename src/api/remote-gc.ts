@@ -31,7 +31,7 @@ export async function gcRemote(opts: RemoteGcOptions): Promise<RemoteGcResult> {
   const graceMs = parseDuration(opts.grace ?? DEFAULT_REMOTE_GRACE, '--grace', 0);
   return withRepository(opts, async (repo) => {
     const policies = new Map<string, RetentionPolicy>();
-    for (const [model, s] of Object.entries(repo.settings.models)) if (s.retention) policies.set(model, parseRetention(model, s.retention));
+    for (const [model, s] of Object.entries(repo.settings.models)) if (s.retention) policies.set(model, parseRetention(model, s.retention, repo.settings.stages));
     const actor = await resolveActor(repo.root);
     // An OCI registry is not a key-value store: remote gc is not offered there (OCI_REMOTE_UNSUPPORTED).
     return withRemoteSession(repo, { remote: opts.remote }, { create: false, probe: true }, (session) =>

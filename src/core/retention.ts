@@ -24,7 +24,7 @@ export interface RetentionPolicy {
 }
 
 /** Reads a model's retention settings; UsageError (2) for a policy that says nothing (it would keep nothing safe). */
-export function parseRetention(model: string, s: RetentionSettings): RetentionPolicy {
+export function parseRetention(model: string, s: RetentionSettings, stages: readonly string[]): RetentionPolicy {
   const keepLast = s.keep_last ?? null;
   if (keepLast !== null && (!Number.isInteger(keepLast) || keepLast < 0)) {
     throw new UsageError('INVALID_RETENTION', `models.${model}.retention.keep_last must be a whole number ≥ 0`);
@@ -33,6 +33,13 @@ export function parseRetention(model: string, s: RetentionSettings): RetentionPo
   if (keepLast === null && keepNewerThanMs === null) {
     throw new UsageError('INVALID_RETENTION', `models.${model}.retention names neither keep_last nor keep_newer_than`, {
       hint: `add "keep_last": 10 or "keep_newer_than": "30d" to models.${model}.retention in modelctl.json`,
+    });
+  }
+  // A stage name typed wrong would drop the protection of every version that held the real one.
+  const stray = (s.keep_ever_held ?? []).find((stage) => !stages.includes(stage));
+  if (stray !== undefined) {
+    throw new UsageError('INVALID_RETENTION', `models.${model}.retention.keep_ever_held names '${stray}', which is not a configured stage (stages: ${stages.join(', ')})`, {
+      hint: `name configured stages only in models.${model}.retention.keep_ever_held`,
     });
   }
   return { keepLast, keepNewerThanMs, keepEverHeld: s.keep_ever_held ?? ['production'] };

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decideRetention, parseRetention, type RetentionCandidate } from '../../src/core/retention.js';
+
+const STAGES = ['staging', 'production'];
 import { parseDuration } from '../../src/core/time-filter.js';
 
 const now = new Date('2026-06-01T00:00:00Z');
@@ -17,7 +19,7 @@ describe('retention decisions (core/retention.ts)', () => {
   });
 
   it('keep_last keeps the newest N by number, and stages, tags and former production holders always', () => {
-    const p = parseRetention('m', { keep_last: 2 });
+    const p = parseRetention('m', { keep_last: 2 }, STAGES);
     const out = decideRetention([v(1, 9, { tags: ['golden'] }), v(2, 8, { everHeld: ['production'] }), v(3, 7, { stages: ['staging'], everHeld: ['staging'] }), v(4, 6, { everHeld: ['staging'] }), v(5, 5), v(6, 4)], p, now);
     expect(kept(out)).toEqual([1, 2, 3, 5, 6]);
     const byNumber = new Map(out.map((x) => [x.number, x.reasons]));
@@ -28,17 +30,19 @@ describe('retention decisions (core/retention.ts)', () => {
   });
 
   it('keep_newer_than keeps by age; with both rules a version goes only when neither keeps it', () => {
-    const p = parseRetention('m', { keep_last: 1, keep_newer_than: '30d' });
+    const p = parseRetention('m', { keep_last: 1, keep_newer_than: '30d' }, STAGES);
     const out = decideRetention([v(1, 90), v(2, 40), v(3, 10), v(4, 1)], p, now);
     expect(kept(out)).toEqual([3, 4]);
     expect(out.find((x) => x.number === 4)!.reasons).toEqual(['keep_last', 'keep_newer_than']);
   });
 
   it('keep_ever_held [] lets former production holders go; a policy naming no rule is refused', () => {
-    const p = parseRetention('m', { keep_last: 0, keep_ever_held: [] });
+    const p = parseRetention('m', { keep_last: 0, keep_ever_held: [] }, STAGES);
     expect(kept(decideRetention([v(1, 1, { everHeld: ['production'] })], p, now))).toEqual([]);
-    expect(() => parseRetention('m', {})).toThrow(expect.objectContaining({ code: 'INVALID_RETENTION' }));
-    expect(() => parseRetention('m', { keep_last: -1 })).toThrow(expect.objectContaining({ code: 'INVALID_RETENTION' }));
+    expect(() => parseRetention('m', {}, STAGES)).toThrow(expect.objectContaining({ code: 'INVALID_RETENTION' }));
+    expect(() => parseRetention('m', { keep_last: -1 }, STAGES)).toThrow(expect.objectContaining({ code: 'INVALID_RETENTION' }));
+    // A mistyped stage would silently protect nothing.
+    expect(() => parseRetention('m', { keep_last: 3, keep_ever_held: ['prod'] }, STAGES)).toThrow(expect.objectContaining({ code: 'INVALID_RETENTION', message: expect.stringContaining("'prod'") }));
   });
 
   it('durations: 0s is allowed, weeks and years are understood', () => {
