@@ -78,4 +78,16 @@ describe('watch', () => {
     expect(unsigned.error().code).toBe('WEBHOOK_SECRET_REQUIRED');
     expect(runCli(host, ['watch', 'fraud@production', '--exec', 'true', '--interval', 'soon', '--remote', '/x', '--json']).error().code).toBe('INVALID_DURATION');
   });
+
+  it('a too short --interval (or serve --poll) is refused with examples that are long enough', () => {
+    const host = tempDir();
+    // Before, the message offered '500ms' as an example of a duration of at least 1000 ms.
+    for (const args of [['watch', 'fraud@production', '--exec', 'true', '--interval', '0s', '--remote', '/x', '--json'], ['serve', '--remote', '/x', '--poll', '0s', '--json']]) {
+      const r = runCli(host, args);
+      expect(r.code).toBe(2);
+      expect(r.error().code).toBe('INVALID_DURATION');
+      expect(r.error().message).toContain('at least 1000 ms (1s, 30s, 5m, 1h)');
+      expect(r.error().message).not.toContain('500ms');
+    }
+  });
 });
