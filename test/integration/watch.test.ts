@@ -4,7 +4,7 @@
  * nothing again; what it cannot do is refused before it starts watching.
  */
 import { spawn } from 'node:child_process';
-import { lstatSync, readFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, runCli, tempDir, writeFile, tempRepoWithFolderRemote } from '../helpers/temp-repo.js';
@@ -64,6 +64,36 @@ describe('watch', () => {
     expect(runCli(team, ['rollback', 'fraud', '--stage', 'production', '--push', '--yes']).code).toBe(0);
     expect(deployed(watchOnce('exit 1'))).toEqual(['deploy-failed:fraud@v1']);
     expect(readFileSync(join(out, 'model/w.bin'), 'utf8')).toBe('w2\n');
+  });
+
+  it('--place rename refuses a non-empty folder it did not place, and keeps switching the ones it did', () => {
+    const { repo: team, registry } = tempRepoWithFolderRemote();
+    writeFile(team, 'model/w.bin', 'w1\n');
+    expect(runCli(team, ['commit', 'fraud', 'model/', '-m', 'v1']).code).toBe(0);
+    expect(runCli(team, ['push']).code).toBe(0);
+    expect(runCli(team, ['promote', 'fraud@v1', '--to', 'production', '--push', '--yes']).code).toBe(0);
+    expect(runCli(team, ['promote', 'fraud@v1', '--to', 'staging', '--push', '--yes']).code).toBe(0);
+    const host = tempDir();
+    const watchOnce = (ref: string, out: string) => runCli(host, ['watch', ref, '--remote', registry, '--out', out, '--place', 'rename', '--once', '--json']);
+
+    // Before, keep.txt was moved silently into .inway.modelctl-watch/versions/unknown-…/ (exit 0).
+    writeFile(host, 'inway/keep.txt', 'important\n');
+    const refused = watchOnce('fraud@production', 'inway');
+    expect(refused.code).toBe(4);
+    expect(refused.error().code).toBe('OUT_IN_THE_WAY');
+    expect(refused.error().message).toContain('is not a folder that watch placed');
+    expect(readdirSync(join(host, 'inway'))).toEqual(['keep.txt']);
+    expect(readFileSync(join(host, 'inway/keep.txt'), 'utf8')).toBe('important\n');
+    expect(readdirSync(host)).toEqual(['inway']);
+
+    // An empty folder is taken; what watch placed is switched again, also for another reference.
+    mkdirSync(join(host, 'empty'));
+    expect(watchOnce('fraud@production', 'empty').code).toBe(0);
+    expect(readFileSync(join(host, 'empty/model/w.bin'), 'utf8')).toBe('w1\n');
+    const other = watchOnce('fraud@staging', 'empty');
+    expect(other.code, other.stderr).toBe(0);
+    expect(other.stdout).toContain('"event":"deployed"');
+    expect(readFileSync(join(host, 'empty/model/w.bin'), 'utf8')).toBe('w1\n');
   });
 
   it('refuses what it cannot do before watching: no --out or --exec, --out in the way, an unsigned webhook', () => {
