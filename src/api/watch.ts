@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { homedir, hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { ExitCode, ModelctlError, NotFoundError, UsageError } from '../errors.js';
-import { parseRef } from '../core/refs.js';
+import { ConflictError, ExitCode, ModelctlError, NotFoundError, UsageError } from '../errors.js';
+import { closest, isIdPrefix, parseRef } from '../core/refs.js';
+import { tryLockFolder, type FolderLock } from '../store/folder-lock.js';
 import { resolveRef } from '../store/resolve-ref.js';
 import type { VersionRow } from '../store/version-records.js';
 import {
@@ -103,6 +104,12 @@ interface WatchState {
    * signature may be pushed later.
    */
   failed: { id: string; at: string; reason: string; code?: string } | null;
+  /**
+   * Whether --out shows a folder watch placed (set before a switch, so a crash mid-deploy still
+   * knows): with --place rename, any other non-empty folder there is the user's and is refused.
+   * Kept when the reference changes: the folder stays until the next switch.
+   */
+  placed: boolean;
 }
 
 /** How a watch ended. */
@@ -118,28 +125,85 @@ export interface WatchResult {
 /** Thrown inside a step when the stop signal arrives while waiting on the network. */
 class Abandoned extends Error {}
 
+/** Thrown inside a look (with --once) when the reference cannot name a version: the run's error. */
+class Unresolvable extends Error {
+  constructor(readonly error: NotFoundError) {
+    super(error.message);
+  }
+}
+
 /**
  * Runs the watch until `signal` aborts (or after one look with `once`). Usage errors (a bad
- * reference, no --out or --exec, --out in the way) are thrown before the first look; after
- * that nothing but a bug ends it early.
+ * reference, no --out or --exec, --out in the way, another watch on the same state folder) are
+ * thrown before the first look; after that nothing but a bug ends it early, except with `once`
+ * a model the remote lacks or a name that is no configured stage (README, watch). A run that
+ * ends in an error before anything was deployed removes the state folder if it made it.
  */
 export async function watch(opts: WatchOptions): Promise<WatchResult> {
-  const parsed = parseRef(opts.ref);
-  const model = parsed.model;
-  if (!opts.exec && !opts.out) throw new UsageError('NOTHING_TO_DO', 'watch needs --out <dir>, --exec <command>, or both', { hint: 'e.g. modelctl watch fraud@production --out /srv/model --exec "systemctl reload model-server"' });
   const cwd = resolve(opts.cwd ?? process.cwd());
   const env = opts.env ?? process.env;
+  const stateDir = await stateDirOf(opts, cwd, env);
+  const made = !existsSync(stateDir);
+  // A --out of the wrong kind needs no state folder to be told: leave none behind.
+  if (made && opts.out) checkDeployTarget(layoutOf(opts, cwd, stateDir)!, false);
+  mkdirSync(stateDir, { recursive: true });
+  const lock = lockStateFolder(stateDir);
+  try {
+    return await watchLocked(opts, cwd, env, stateDir);
+  } catch (err) {
+    if (made && !existsSync(join(stateDir, 'watch-state.json'))) {
+      // What this run made and never used; the lock file goes last, once released, so no
+      // watch starting meanwhile finds the folder unlocked with a cache half removed.
+      for (const name of readdirSync(stateDir)) if (!name.startsWith('watch.lock')) rmSync(join(stateDir, name), { recursive: true, force: true });
+      lock.release();
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+    throw err;
+  } finally {
+    lock.release();
+  }
+}
+
+/** The state folder: --state, else beside --out, else one per remote and reference under the user's cache. */
+async function stateDirOf(opts: WatchOptions, cwd: string, env: NodeJS.ProcessEnv): Promise<string> {
+  parseRef(opts.ref); // a bad reference is a usage error before the remote is even named
+  if (!opts.exec && !opts.out) throw new UsageError('NOTHING_TO_DO', 'watch needs --out <dir>, --exec <command>, or both', { hint: 'e.g. modelctl watch fraud@production --out /srv/model --exec "systemctl reload model-server"' });
   const out = opts.out ? resolve(cwd, opts.out) : null;
   const remoteKey = (await resolveRemoteSpec(cwd, opts.remote, env)).key;
-  const stateDir = resolve(cwd, opts.stateDir ?? (out ? join(dirname(out), `.${basename(out)}.modelctl-watch`) : defaultStateDir(env, `${remoteKey} ${opts.ref}`)));
-  const layout: DeployLayout | null = out ? { out, versionsDir: join(stateDir, 'versions'), mode: opts.place ?? 'symlink' } : null;
-  if (layout) checkDeployTarget(layout);
-  mkdirSync(stateDir, { recursive: true });
+  return resolve(cwd, opts.stateDir ?? (out ? join(dirname(out), `.${basename(out)}.modelctl-watch`) : defaultStateDir(env, `${remoteKey} ${opts.ref}`)));
+}
+
+function layoutOf(opts: WatchOptions, cwd: string, stateDir: string): DeployLayout | null {
+  return opts.out ? { out: resolve(cwd, opts.out), versionsDir: join(stateDir, 'versions'), mode: opts.place ?? 'symlink' } : null;
+}
+
+/**
+ * One watch per state folder (README, watch): two would both deploy each move, run the hook
+ * twice and race on the same version folders. The lock dies with its process (kill -9 too).
+ */
+function lockStateFolder(stateDir: string): FolderLock {
+  const held = tryLockFolder(stateDir, 'watch.lock');
+  if (held.lock) return held.lock;
+  const who = held.heldBy ? `another watch (pid ${held.heldBy.pid}${held.heldBy.host !== hostname() ? ` on ${held.heldBy.host}` : ''}, since ${held.heldBy.since})` : 'another watch';
+  throw new ConflictError('WATCH_RUNNING', `${who} is already using the state folder ${stateDir}`, {
+    hint: 'stop that watch first (one watch per --out), or give this one another --out or --state',
+    data: { stateDir, pid: held.heldBy?.pid ?? null, host: held.heldBy?.host ?? null },
+  });
+}
+
+async function watchLocked(opts: WatchOptions, cwd: string, env: NodeJS.ProcessEnv, stateDir: string): Promise<WatchResult> {
+  const parsed = parseRef(opts.ref);
+  const model = parsed.model;
+  const layout = layoutOf(opts, cwd, stateDir);
+  const out = layout?.out ?? null;
   const statePath = join(stateDir, 'watch-state.json');
   const state = readState(statePath, opts.ref);
+  if (layout) checkDeployTarget(layout, state.placed);
   // Which keys must have signed what (docs/design.md §11): the repository's settings, or a
   // modelctl.json in the folder watch runs from (a deploy host's policy), as for pull.
   const policy = await signaturePolicyOf(cwd, env);
+  // The stage names, when watch can know them (a repository or a modelctl.json here).
+  const stages = policy.settings?.stages ?? null;
   const report = (r: Omit<WatchReport, 'at' | 'model'>) => opts.onReport?.({ at: new Date().toISOString(), model, ...r });
   const result: WatchResult = { ref: opts.ref, deployed: state.deployed, deployments: 0, failures: 0, interrupted: false };
   const stopped = new Promise<never>((_, reject) => {
@@ -175,10 +239,18 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
         }
         if (!target) {
           const again = opts.once ? '' : `; looking again in ${opts.intervalMs / 1000}s`;
+          const noStage = missing ? notAStage(parsed, missing, stages) : null;
           // A model the remote does not hold is more often a typo than a model still to come: say so.
           if (missing?.code === 'UNKNOWN_MODEL') {
             const near = Array.isArray(missing.data?.candidates) ? (missing.data.candidates as string[]) : [];
-            report({ level: 'warn', event: 'waiting', message: `${cache.displayUrl} has no model '${model}'${near.length ? ` — did you mean ${near.map((n) => `'${n}'`).join(', ')}?` : ''}${again}`, data: { code: missing.code, candidates: near } });
+            const text = `${cache.displayUrl} has no model '${model}'${near.length ? ` — did you mean ${near.map((n) => `'${n}'`).join(', ')}?` : ''}`;
+            // --once has no later look for it to appear in: the run fails (exit 3), as pull would.
+            if (opts.once) throw new Unresolvable(new NotFoundError('UNKNOWN_MODEL', text, { hint: near.length ? undefined : `list the remote's models with \`modelctl ls --remote ${cache.displayUrl}\``, data: { candidates: near, model } }));
+            report({ level: 'warn', event: 'waiting', message: `${text}${again}`, data: { code: missing.code, candidates: near } });
+          } else if (noStage) {
+            // No promote can ever move a name that is no configured stage (a typo, face@prod).
+            if (opts.once) throw new Unresolvable(noStage);
+            report({ level: 'warn', event: 'waiting', message: `${noStage.message}${again}`, data: { code: noStage.code, candidates: noStage.data?.candidates } });
           } else {
             // A stage or tag nobody holds yet is plain waiting; one a letter away from a name the
             // remote knows (face@prodution) is most likely a typo, so say which.
@@ -200,6 +272,7 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
           result.interrupted = midStep;
           break;
         }
+        if (err instanceof Unresolvable) throw err.error;
         // A usage error (a remote of another format, a bad setting) will not heal by waiting.
         if (err instanceof ModelctlError && err.exitCode === ExitCode.USAGE) throw err;
         failuresInARow++;
@@ -244,6 +317,7 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
 
     let folderName: string | null = null;
     let switched: ReturnType<typeof switchTo> | null = null;
+    const placedBefore = state.placed;
     try {
       if (layout) {
         const verified = await download(c, files);
@@ -256,6 +330,10 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
           removeVersionFolder(layout, folderName);
           midStep = true;
           throw new Abandoned('stopped');
+        }
+        if (!state.placed) {
+          state.placed = true;
+          writeState(statePath, state);
         }
         switched = switchTo(layout, folderName, previous?.folder ? basename(previous.folder) : null);
       } else if (signatureKeysOf(c, target).length) {
@@ -277,6 +355,7 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
           if (layout && switched) {
             undoSwitch(layout, switched);
             removeVersionFolder(layout, switched.name);
+            state.placed = placedBefore; // written with the failure below
           }
           throw new DeployFailure(`--exec failed with exit code ${outcome.exitCode}; ${previous ? `${previous.ref} stays deployed` : 'nothing stays deployed'}`, undefined, { exitCode: outcome.exitCode, output: outcome.output.slice(-4000) });
         }
@@ -384,6 +463,22 @@ interface StageMoveInfo {
   at: string;
 }
 
+/**
+ * The error for a reference that names no configured stage and that nothing else resolves,
+ * when the stage names are known; null for a stage, an id, a version number, or unknown stages.
+ */
+function notAStage(parsed: ReturnType<typeof parseRef>, missing: NotFoundError, stages: readonly string[] | null): NotFoundError | null {
+  if (!stages || parsed.selector.kind !== 'name' || missing.code !== 'UNKNOWN_REF') return null;
+  const name = parsed.selector.name;
+  if (stages.includes(name) || isIdPrefix(name)) return null;
+  const resolvable = Array.isArray(missing.data?.candidates) ? (missing.data.candidates as string[]) : [];
+  const near = [...new Set([...closest(name, stages, 1).map((s) => `${parsed.model}@${s}`), ...resolvable])];
+  return new NotFoundError('UNKNOWN_STAGE', `'${name}' is not a configured stage (${stages.join(', ')}) and no tag or version of ${parsed.model} has that name${near.length ? ` — did you mean ${near.map((n) => `'${n}'`).join(', ')}?` : ''}`, {
+    hint: 'watch a configured stage (listed under "stages" in modelctl.json) or an existing tag',
+    data: { candidates: near, stages: [...stages] },
+  });
+}
+
 /** The version `ref` names in the cache now, or null (with why) when nothing does (yet). */
 function resolveTarget(cache: RemoteCache, ref: string): { target: VersionRow | null; missing: NotFoundError | null } {
   try {
@@ -434,12 +529,14 @@ function execVariables(
 }
 
 function readState(path: string, ref: string): WatchState {
-  const empty: WatchState = { format: 1, ref, deployed: null, previous: null, failed: null };
+  const empty: WatchState = { format: 1, ref, deployed: null, previous: null, failed: null, placed: false };
   if (!existsSync(path)) return empty;
   try {
     const s = JSON.parse(readFileSync(path, 'utf8')) as Partial<WatchState>;
-    if (s.format !== 1 || s.ref !== ref) return empty;
-    return { ...empty, deployed: s.deployed ?? null, previous: s.previous ?? null, failed: s.failed ?? null };
+    // A state file from before `placed` was written: a deployed folder was placed at --out.
+    const placed = s.placed === true || typeof s.deployed?.folder === 'string';
+    if (s.format !== 1 || s.ref !== ref) return { ...empty, placed };
+    return { ...empty, deployed: s.deployed ?? null, previous: s.previous ?? null, failed: s.failed ?? null, placed };
   } catch {
     return empty; // a damaged state file: the next deploy rewrites it
   }

@@ -35,7 +35,15 @@ export function parseDuration(text: string, what: string, minMs = 1): number {
   const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w|y)?$/i.exec(text.trim());
   const ms = m ? Number(m[1]) * (m[2]?.toLowerCase() === 'ms' ? 1 : UNIT_MS[(m[2] ?? 's').toLowerCase()]) : NaN;
   if (!Number.isFinite(ms) || ms < minMs) {
-    throw new UsageError('INVALID_DURATION', `${what} must be a duration of at least ${minMs} ms (500ms, 30s, 5m, 1h), got '${printable(text)}'`);
+    throw new UsageError('INVALID_DURATION', `${what} must be a duration of at least ${minMs} ms (${durationExamples(minMs).join(', ')}), got '${printable(text)}'`);
   }
   return Math.round(ms);
+}
+
+const EXAMPLES: [string, number][] = [['500ms', 500], ['1s', 1000], ['30s', 30_000], ['5m', 300_000], ['1h', 3_600_000], ['1d', 86_400_000]];
+
+/** Examples of durations that `parseDuration(…, minMs)` accepts: an example it refuses would mislead. */
+function durationExamples(minMs: number): string[] {
+  const fits = EXAMPLES.filter(([, ms]) => ms >= minMs).map(([t]) => t);
+  return fits.length ? fits.slice(0, 4) : [`${Math.ceil(minMs / 1000)}s`];
 }

@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConflictError, isErrnoException } from '../errors.js';
+import { ConflictError } from '../errors.js';
 import type { Database } from './index-db.js';
 import { prepared } from './prepared.js';
+import { processAlive } from './process-alive.js';
 
 /**
  * gc's claims on the objects it is about to delete (docs/design.md §9).
@@ -120,10 +121,5 @@ export async function waitForClaims(db: Database, digests: readonly string[]): P
 function ownerAlive(o: ClaimOwner): boolean {
   if (o.host !== HOST) return true;
   if (o.pid === process.pid) return true;
-  try {
-    process.kill(o.pid, 0);
-    return true;
-  } catch (err) {
-    return isErrnoException(err, 'EPERM');
-  }
+  return processAlive(o.pid);
 }

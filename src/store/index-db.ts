@@ -32,17 +32,22 @@ function nativeBinding(): string | undefined {
   return binding ?? undefined;
 }
 
+/** better-sqlite3's class and the path of its addon, for every database this package opens. */
+export function sqliteDriver(): { Sqlite: typeof BetterSqlite3; addon: string | undefined } {
+  // With the addon's path known, the package's JavaScript is the copy bundled with this
+  // module (from node_modules it costs ~10 ms of module resolution and loading on every
+  // command); without it, the installed package finds its addon itself.
+  const addon = nativeBinding();
+  return { Sqlite: addon ? BetterSqlite3 : (require('better-sqlite3') as typeof BetterSqlite3), addon };
+}
+
 /**
  * Opens (and creates or migrates) `.modelctl/index.db`: WAL journal, a busy timeout so
  * concurrent commands wait instead of failing, foreign keys on. A file that is not a
  * database, or a newer schema, fails with an error naming the fix.
  */
 export function openIndex(path: string, opts: { create?: boolean; readonly?: boolean } = {}): Database {
-  // With the addon's path known, the package's JavaScript is the copy bundled with this
-  // module (from node_modules it costs ~10 ms of module resolution and loading on every
-  // command); without it, the installed package finds its addon itself.
-  const addon = nativeBinding();
-  const Sqlite = addon ? BetterSqlite3 : (require('better-sqlite3') as typeof BetterSqlite3);
+  const { Sqlite, addon } = sqliteDriver();
   let db: Database;
   try {
     db = new Sqlite(path, { fileMustExist: !opts.create, readonly: opts.readonly ?? false, nativeBinding: addon });

@@ -16,6 +16,7 @@ import { dirname, join } from 'node:path';
 import { fsError, isErrnoException } from '../errors.js';
 import { createTempFile, discardTempFile, releaseTempFile } from './temp-files.js';
 import { readRegularFileSync } from './regular-file.js';
+import { processAlive } from './process-alive.js';
 
 /**
  * The local content-addressed store under `.modelctl/`:
@@ -188,15 +189,6 @@ function placeReadOnly(tmpPath: string, dest: string, unsyncedDirs?: Set<string>
   } catch (err) {
     discardTempFile(tmpPath);
     throw fsError(err, dest);
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return isErrnoException(err, 'EPERM');
   }
 }
 

@@ -46,9 +46,11 @@ export function versionFolderName(number: number, id: string): string {
 
 /**
  * Checks that `out` can be managed: absent, or (symlink mode) a symbolic link, or (rename mode)
- * a folder. Anything else is a ConflictError (4): it is never replaced.
+ * a folder that is empty or that watch placed itself (`placedByWatch`, from its state): a user's
+ * folder would be renamed away into the state folder (README "Watch: deploy on stage change").
+ * Anything else is a ConflictError (4): it is never replaced.
  */
-export function checkDeployTarget(layout: DeployLayout): void {
+export function checkDeployTarget(layout: DeployLayout, placedByWatch: boolean): void {
   let st;
   try {
     st = lstatSync(layout.out);
@@ -61,6 +63,19 @@ export function checkDeployTarget(layout: DeployLayout): void {
     throw new ConflictError('OUT_IN_THE_WAY', `${layout.out} exists and is not a ${layout.mode === 'symlink' ? 'symbolic link' : 'folder'} that watch can switch`, {
       hint: layout.mode === 'symlink' ? 'move it away (watch makes --out a link to the version it places), or use --place rename to keep a real folder' : 'move it away, or use --place symlink',
     });
+  }
+  if (layout.mode === 'rename' && !placedByWatch && !isEmptyFolder(layout.out)) {
+    throw new ConflictError('OUT_IN_THE_WAY', `${layout.out} exists and is not a folder that watch placed (it is not empty)`, {
+      hint: 'move it away, or give --out a new or empty folder (watch puts each version there whole and moves the one before into its state folder)',
+    });
+  }
+}
+
+function isEmptyFolder(dir: string): boolean {
+  try {
+    return readdirSync(dir).length === 0;
+  } catch (err) {
+    throw fsError(err, dir);
   }
 }
 

@@ -4,7 +4,7 @@
  * nothing again; what it cannot do is refused before it starts watching.
  */
 import { spawn } from 'node:child_process';
-import { lstatSync, readFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, runCli, tempDir, writeFile, tempRepoWithFolderRemote } from '../helpers/temp-repo.js';
@@ -66,6 +66,36 @@ describe('watch', () => {
     expect(readFileSync(join(out, 'model/w.bin'), 'utf8')).toBe('w2\n');
   });
 
+  it('--place rename refuses a non-empty folder it did not place, and keeps switching the ones it did', () => {
+    const { repo: team, registry } = tempRepoWithFolderRemote();
+    writeFile(team, 'model/w.bin', 'w1\n');
+    expect(runCli(team, ['commit', 'fraud', 'model/', '-m', 'v1']).code).toBe(0);
+    expect(runCli(team, ['push']).code).toBe(0);
+    expect(runCli(team, ['promote', 'fraud@v1', '--to', 'production', '--push', '--yes']).code).toBe(0);
+    expect(runCli(team, ['promote', 'fraud@v1', '--to', 'staging', '--push', '--yes']).code).toBe(0);
+    const host = tempDir();
+    const watchOnce = (ref: string, out: string) => runCli(host, ['watch', ref, '--remote', registry, '--out', out, '--place', 'rename', '--once', '--json']);
+
+    // Before, keep.txt was moved silently into .inway.modelctl-watch/versions/unknown-…/ (exit 0).
+    writeFile(host, 'inway/keep.txt', 'important\n');
+    const refused = watchOnce('fraud@production', 'inway');
+    expect(refused.code).toBe(4);
+    expect(refused.error().code).toBe('OUT_IN_THE_WAY');
+    expect(refused.error().message).toContain('is not a folder that watch placed');
+    expect(readdirSync(join(host, 'inway'))).toEqual(['keep.txt']);
+    expect(readFileSync(join(host, 'inway/keep.txt'), 'utf8')).toBe('important\n');
+    expect(readdirSync(host)).toEqual(['inway']);
+
+    // An empty folder is taken; what watch placed is switched again, also for another reference.
+    mkdirSync(join(host, 'empty'));
+    expect(watchOnce('fraud@production', 'empty').code).toBe(0);
+    expect(readFileSync(join(host, 'empty/model/w.bin'), 'utf8')).toBe('w1\n');
+    const other = watchOnce('fraud@staging', 'empty');
+    expect(other.code, other.stderr).toBe(0);
+    expect(other.stdout).toContain('"event":"deployed"');
+    expect(readFileSync(join(host, 'empty/model/w.bin'), 'utf8')).toBe('w1\n');
+  });
+
   it('refuses what it cannot do before watching: no --out or --exec, --out in the way, an unsigned webhook', () => {
     const host = tempDir();
     expect(runCli(host, ['watch', 'fraud@production', '--remote', '/nonexistent/registry', '--json']).error().code).toBe('NOTHING_TO_DO');
@@ -77,5 +107,17 @@ describe('watch', () => {
     expect(unsigned.code).toBe(2);
     expect(unsigned.error().code).toBe('WEBHOOK_SECRET_REQUIRED');
     expect(runCli(host, ['watch', 'fraud@production', '--exec', 'true', '--interval', 'soon', '--remote', '/x', '--json']).error().code).toBe('INVALID_DURATION');
+  });
+
+  it('a too short --interval (or serve --poll) is refused with examples that are long enough', () => {
+    const host = tempDir();
+    // Before, the message offered '500ms' as an example of a duration of at least 1000 ms.
+    for (const args of [['watch', 'fraud@production', '--exec', 'true', '--interval', '0s', '--remote', '/x', '--json'], ['serve', '--remote', '/x', '--poll', '0s', '--json']]) {
+      const r = runCli(host, args);
+      expect(r.code).toBe(2);
+      expect(r.error().code).toBe('INVALID_DURATION');
+      expect(r.error().message).toContain('at least 1000 ms (1s, 30s, 5m, 1h)');
+      expect(r.error().message).not.toContain('500ms');
+    }
   });
 });
