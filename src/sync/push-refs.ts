@@ -7,6 +7,7 @@ import { getTag } from '../store/tags-table.js';
 import { unpushedRefMoves } from '../store/unpushed-events.js';
 import { findModelId } from '../store/version-records.js';
 import type { Repository } from '../workspace/repository.js';
+import { isAsLastSeen } from './ref-cas.js';
 import type { StoreSession } from './remote-session.js';
 
 /** What a push did with one tag. */
@@ -14,6 +15,9 @@ export interface PushedTag {
   model: string;
   tag: string;
   status: 'created' | 'moved' | 'deleted' | 'in-sync' | 'conflict';
+  /** On a conflict: the version the remote's tag names now (null: deleted there), and who moved it. */
+  remoteVersion?: string | null;
+  movedBy?: string;
 }
 
 /** What a push did with one stage. */
@@ -28,13 +32,16 @@ export interface PushedStage {
 
 /**
  * The end of every push (bucket, folder or registry): when a tag or stage could not be
- * published because the remote moved meanwhile, ConflictError (4) naming each one and carrying
- * `result` (everything else was pushed); else nothing. `where` names the kind of remote.
+ * published because the remote moved meanwhile, ConflictError `PUSH_CONFLICT` (4) naming
+ * each one (what it names there now, who moved it) and carrying `result` (everything else
+ * was pushed); else nothing. `where` names the kind of remote.
  */
 export function throwOnRefConflicts<R>(result: R, tags: readonly PushedTag[], stages: readonly PushedStage[], where: 'remote' | 'registry'): void {
+  const moved = (r: { remoteVersion?: string | null; movedBy?: string }) =>
+    r.remoteVersion === undefined ? '' : r.remoteVersion === null ? ' (deleted there)' : ` (moved by ${r.movedBy ?? 'someone'} to ${r.remoteVersion.slice(0, 12)})`;
   const conflicts = [
-    ...tags.filter((t) => t.status === 'conflict').map((t) => `tag ${t.model}@${t.tag}`),
-    ...stages.filter((s) => s.status === 'conflict').map((s) => `stage ${s.model}@${s.stage} (moved by ${s.movedBy ?? 'someone'} to ${s.remoteVersion?.slice(0, 12) ?? 'nothing'})`),
+    ...tags.filter((t) => t.status === 'conflict').map((t) => `tag ${t.model}@${t.tag}${moved(t)}`),
+    ...stages.filter((s) => s.status === 'conflict').map((s) => `stage ${s.model}@${s.stage}${moved(s)}`),
   ];
   if (conflicts.length === 0) return;
   throw new ConflictError('PUSH_CONFLICT', `pushed the versions, but the ${where} moved meanwhile: ${conflicts.join('; ')}`, {
@@ -45,10 +52,12 @@ export function throwOnRefConflicts<R>(result: R, tags: readonly PushedTag[], st
 
 /**
  * Publishes the tags moved locally (their events are unpushed) of `models` (docs/design.md
- * §7, phase 6): a new tag create-only; a `--force` move compare-and-swap against the ETag
- * read now; a local delete only where the remote tag is still the one last seen. A tag whose
- * version is not on this remote waits. On a conflict the tag's events go into `held`
- * (they are not published) and the tag is reported as `conflict`.
+ * §7, phase 6), against the tag this repository last saw on the remote: a new tag
+ * create-only; a `--force` move compare-and-swap, and only while the remote tag is still the
+ * one last seen (README, "Working in a team"); a local delete likewise. A tag whose version
+ * is not on this remote waits. On a conflict the tag's events go into `held` (they are not
+ * published) and the tag is reported as `conflict`, with what the remote's tag names now
+ * and who moved it.
  */
 export async function pushTags(repo: Repository, session: StoreSession, models: ReadonlySet<string>, held: Set<string>): Promise<PushedTag[]> {
   const out: PushedTag[] = [];
@@ -61,13 +70,21 @@ export async function pushTags(repo: Repository, session: StoreSession, models: 
     const last = getRemoteRef(repo.db, remoteId, key);
     const current = await remote.get(key);
     const currentDoc = current ? decodeDoc(tagDocSchema, current.body, key) : null;
+    const conflict = () => {
+      events.forEach((e) => held.add(e.id));
+      out.push({ model, tag, status: 'conflict', remoteVersion: currentDoc?.version ?? null, movedBy: currentDoc?.actor });
+    };
     if (!local) {
       // Deleted locally: delete remotely only if it still points where we last saw it.
-      if (currentDoc && (!last || (last.value as TagDoc | null)?.version === currentDoc.version)) {
+      if (!currentDoc) {
+        setRemoteRef(repo.db, remoteId, key, { etag: null, value: null });
+      } else if (isAsLastSeen(last, current)) {
         await remote.delete(key);
+        setRemoteRef(repo.db, remoteId, key, { etag: null, value: null });
         out.push({ model, tag, status: 'deleted' });
+      } else {
+        conflict();
       }
-      setRemoteRef(repo.db, remoteId, key, { etag: null, value: null });
       continue;
     }
     if (currentDoc?.version === local.versionId) {
@@ -76,10 +93,11 @@ export async function pushTags(repo: Repository, session: StoreSession, models: 
       continue;
     }
     const forced = events.some((e) => e.action === 'tag-move');
-    if (currentDoc && !forced) {
-      // Create-only: someone else's tag of that name is there.
-      events.forEach((e) => held.add(e.id));
-      out.push({ model, tag, status: 'conflict' });
+    // Create-only: someone else's tag of that name is there. Forced: compare-and-swap
+    // against what this repository last saw (moved or deleted since: a conflict), not
+    // against whatever is there now.
+    if (currentDoc ? !forced || !isAsLastSeen(last, current) : forced && !isAsLastSeen(last, null)) {
+      conflict();
       continue;
     }
     const doc: TagDoc = { version: local.versionId, message: local.message, actor: local.actor, at: local.createdAt, event: events[events.length - 1].id };
@@ -89,8 +107,10 @@ export async function pushTags(repo: Repository, session: StoreSession, models: 
       out.push({ model, tag, status: current ? 'moved' : 'created' });
     } catch (err) {
       if (!isPreconditionFailed(err)) throw err;
+      const now = await remote.get(key);
+      const nowDoc = now ? decodeDoc(tagDocSchema, now.body, key) : null;
       events.forEach((e) => held.add(e.id));
-      out.push({ model, tag, status: 'conflict' });
+      out.push({ model, tag, status: 'conflict', remoteVersion: nowDoc?.version ?? null, movedBy: nowDoc?.actor });
     }
   }
   return out;
