@@ -107,9 +107,14 @@ export async function writeClaimedRef(repo: Repository, session: StoreSession, c
 
 /** Puts a claimed ref back as it was after a write whose local half failed (best effort: only if nobody wrote it since). */
 export async function undoRefWrite(session: StoreSession, claim: RefClaim, etag: string): Promise<void> {
+  await putRefBack(session, claim.key, claim.restore, etag);
+}
+
+/** Puts `restore` (null: nothing) back at `key` over this command's write `etag` (best effort: only if nobody wrote it since). */
+export async function putRefBack(session: StoreSession, key: string, restore: Buffer | null, etag: string): Promise<void> {
   try {
-    if (claim.restore) await session.remote.put(claim.key, claim.restore, { condition: { ifMatch: etag } });
-    else await session.remote.delete(claim.key);
+    if (restore) await session.remote.put(key, restore, { condition: { ifMatch: etag } });
+    else await session.remote.delete(key);
   } catch {
     /* someone moved it again meanwhile: theirs stands */
   }
