@@ -2,7 +2,7 @@ import { ConflictError } from '../errors.js';
 import { decodeDoc, encodeDoc, keys, stageDocSchema, tagDocSchema, type StageDoc, type TagDoc } from '../core/remote-layout.js';
 import { isPreconditionFailed } from '../remote/remote.js';
 import { writeTransaction } from '../store/index-db.js';
-import { getRemoteRef, setRemoteRef } from '../store/remote-tracking.js';
+import { getRemoteRef, setRemoteRef, type RemoteRef } from '../store/remote-tracking.js';
 import { hasEvent } from '../store/events-table.js';
 import { getVersion } from '../store/version-records.js';
 import { resolveActor } from '../workspace/identity.js';
@@ -48,11 +48,22 @@ export async function claimRef(repo: Repository, session: StoreSession, ref: Ref
   const got = await session.remote.get(key);
   const current = got ? { etag: got.etag, body: got.body, doc: decodeRef(ref, got.body, key) } : null;
   const lastValue = (last?.value ?? null) as RefDoc | null;
-  const unchanged = current === null ? lastValue === null : lastValue !== null && (last?.etag === current.etag || encodeDoc(lastValue).equals(current.body));
-  if (unchanged) return { ref, key, current, base: current?.doc.version ?? null, restore: current?.body ?? null, adopted: false };
+  if (isAsLastSeen(last, got)) return { ref, key, current, base: current?.doc.version ?? null, restore: current?.body ?? null, adopted: false };
   const resumed = current && target !== undefined ? await unfinishedOwnMove(repo, session, ref, key, current, lastValue, target) : null;
   if (!resumed) throw movedSinceFetch(repo, ref, current?.doc ?? null, 'stale');
   return resumed;
+}
+
+/**
+ * True when the ref read on the remote now (`now`, null: absent) is exactly as this
+ * repository last saw it there (`last`; never seen counts as seen absent): the same ETag,
+ * or the same canonical bytes. The ground of every compare-and-swap of a tag or stage
+ * (docs/design.md §7), by `--push` and by push alike.
+ */
+export function isAsLastSeen(last: RemoteRef | null, now: { etag: string; body: Buffer } | null): boolean {
+  const lastValue = (last?.value ?? null) as RefDoc | null;
+  if (now === null) return lastValue === null;
+  return lastValue !== null && (last?.etag === now.etag || encodeDoc(lastValue).equals(now.body));
 }
 
 /**
@@ -96,9 +107,14 @@ export async function writeClaimedRef(repo: Repository, session: StoreSession, c
 
 /** Puts a claimed ref back as it was after a write whose local half failed (best effort: only if nobody wrote it since). */
 export async function undoRefWrite(session: StoreSession, claim: RefClaim, etag: string): Promise<void> {
+  await putRefBack(session, claim.key, claim.restore, etag);
+}
+
+/** Puts `restore` (null: nothing) back at `key` over this command's write `etag` (best effort: only if nobody wrote it since). */
+export async function putRefBack(session: StoreSession, key: string, restore: Buffer | null, etag: string): Promise<void> {
   try {
-    if (claim.restore) await session.remote.put(claim.key, claim.restore, { condition: { ifMatch: etag } });
-    else await session.remote.delete(claim.key);
+    if (restore) await session.remote.put(key, restore, { condition: { ifMatch: etag } });
+    else await session.remote.delete(key);
   } catch {
     /* someone moved it again meanwhile: theirs stands */
   }

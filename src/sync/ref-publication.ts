@@ -9,6 +9,7 @@ import type { StoreSession } from './remote-session.js';
 import { DEFAULT_JOBS } from './transfer-progress.js';
 import { uploadVersions } from './push.js';
 import { getVersion } from '../store/version-records.js';
+import { assertTargetNotRemoved, readTombstone, removedTarget } from './removed-target.js';
 
 export type { RefName } from './ref-cas.js';
 
@@ -21,7 +22,7 @@ export type { RefName } from './ref-cas.js';
 export interface RefPublication {
   /** The version the ref names on the remote now (as this repository last fetched it). */
   readonly remoteVersion: string | null;
-  /** Writes the remote ref for `event`; ConflictError (4) when someone moved it meanwhile. */
+  /** Writes the remote ref for `event`; ConflictError (4) when someone moved it meanwhile, NotFoundError (3) when its version was removed there meanwhile (the write taken back). */
   write(event: AuditEvent): Promise<void>;
   /** Puts the remote ref back as it was (the local move failed). */
   undo(): Promise<void>;
@@ -32,11 +33,13 @@ export interface RefPublication {
 /**
  * Starts a `--push` move of `ref` to `versionId`. In this order, so that a conflict changes
  * nothing anywhere: the ref on the remote must be as this repository last fetched it
- * (ConflictError 4 otherwise, naming who moved it, when, to what, and the fix); then the
+ * (ConflictError 4 otherwise, naming who moved it, when, to what, and the fix); the version
+ * must not be removed there (NotFoundError 3, VERSION_REMOVED_ON_REMOTE); then the
  * version's data and number are pushed (IntegrityError 6 when its bytes are not here).
  */
 export async function openRefPublication(repo: Repository, session: StoreSession, ref: RefName, versionId: string, argv: readonly string[]): Promise<RefPublication> {
   const claim = await claimRef(repo, session, ref, versionId);
+  await assertTargetNotRemoved(repo, session, ref, versionId);
   const version = getVersion(repo.db, versionId);
   if (version) await uploadVersions(repo, session, [version], new Set([versionId]), { argv }, pLimit(DEFAULT_JOBS));
   // A killed run's move, on the remote and recorded here: what it had left to do is its events.
@@ -46,7 +49,16 @@ export async function openRefPublication(repo: Repository, session: StoreSession
     remoteVersion: claimedVersion(claim),
     async write(event) {
       const doc = documentFor(claim, event);
-      written = { etag: await writeClaimedRef(repo, session, claim, doc), doc };
+      const etag = await writeClaimedRef(repo, session, claim, doc);
+      // An rm racing this move may have checked the ref before this write and written its
+      // tombstone after the check above: look again, and take the move back if so (rm
+      // looks again after its tombstone the same way; README, "Deleting on a shared remote").
+      const gone = await readTombstone(repo, session, versionId);
+      if (gone) {
+        await undoRefWrite(session, claim, etag);
+        throw removedTarget(session.displayUrl, ref, gone);
+      }
+      written = { etag, doc };
     },
     async undo() {
       if (written) await undoRefWrite(session, claim, written.etag);

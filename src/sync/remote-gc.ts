@@ -1,22 +1,15 @@
 import pLimit, { type LimitFunction } from 'p-limit';
 import { ConflictError, UsageError } from '../errors.js';
-import { buildEvent, eventPayload, type AuditEvent } from '../core/events.js';
-import { encodeDoc, keys, type RemovedDoc } from '../core/remote-layout.js';
 import { DigestSet } from '../core/digest-set.js';
 import { decideRetention, type RetentionPolicy, type RetentionVerdict } from '../core/retention.js';
-import { isPreconditionFailed, listObjectsExcept, type ObjectInfo, type Remote } from '../remote/remote.js';
-import { appendEvent } from '../store/events-table.js';
-import { writeTransaction } from '../store/index-db.js';
-import { setRemoteRef } from '../store/remote-tracking.js';
+import { listObjectsExcept, type ObjectInfo, type Remote } from '../remote/remote.js';
 import { barrier } from '../store/test-barrier.js';
-import { markEventsOnRemote } from '../store/unpushed-events.js';
-import { hostName } from '../workspace/identity.js';
 import type { Repository } from '../workspace/repository.js';
 import { GcLease, gcLeaseMs } from './remote-gc-state.js';
 import { listByName, markFileLists, readManifestFacts, readModelRefs, type ManifestFacts, type ModelRefs } from './remote-gc-mark.js';
 import type { StoreSession } from './remote-session.js';
 import { jobsOrDefault } from './transfer-progress.js';
-import { eventPutOptions } from './publish-events.js';
+import { writeTombstones } from './tombstones.js';
 
 /** What remote gc is asked to do. */
 export interface RemoteGcRequest {
@@ -207,6 +200,9 @@ async function markRemote(remote: Remote, req: RemoteGcRequest, limit: LimitFunc
     }
   }
   const removing = new Set(removals.map((v) => v.id));
+  // A removed version that a tag or stage still names keeps its objects, as the sweep's
+  // re-check keeps them: the dry run must report what the real run deletes.
+  for (const r of refs.values()) for (const id of [...r.tags.values(), ...r.stages.values()]) if (tombstoned.has(id)) referencedVersions.add(id);
 
   // Numberless manifests: a push on its way (young) is a root; an old one is an orphan.
   const manifests: Candidate[] = [];
@@ -350,50 +346,6 @@ async function deleteAll(remote: Remote, batch: readonly Candidate[], lease: GcL
       ),
     );
   }
-}
-
-/**
- * Writes a tombstone (create-only) and a `remove` event for each version, recording the
- * event locally and publishing it. Shared by gc and rm.
- */
-export async function writeTombstones(repo: Repository, session: StoreSession, versions: readonly GcRemovedVersion[], who: { actor: string; argv: readonly string[] }, limit: LimitFunction): Promise<AuditEvent[]> {
-  const events: AuditEvent[] = [];
-  await Promise.all(
-    versions.map((v) =>
-      limit(async () => {
-        const event = buildEvent({
-          actor: who.actor,
-          host: hostName(),
-          action: 'remove',
-          model: v.model,
-          version: v.id,
-          from: null,
-          to: null,
-          reason: v.reason,
-          argv: [...who.argv],
-          data: { number: v.number, remote: session.displayUrl },
-        });
-        const doc: RemovedDoc = { version: v.id, number: v.number, reason: v.reason, actor: who.actor, at: event.at, event: event.id };
-        const key = keys.removed(v.model, v.number);
-        try {
-          await session.remote.put(key, encodeDoc(doc), { condition: { ifAbsent: true } });
-        } catch (err) {
-          if (!isPreconditionFailed(err)) throw err;
-          return; // removed already (another gc or rm): its event stands
-        }
-        await session.remote.put(keys.event(v.model, event.at, event.id), Buffer.from(eventPayload(event)), eventPutOptions(session)).catch((err: unknown) => {
-          if (!isPreconditionFailed(err)) throw err;
-        });
-        writeTransaction(repo.db, () => {
-          appendEvent(repo.db, event);
-          markEventsOnRemote(repo.db, session.remoteId, [event.id]);
-          setRemoteRef(repo.db, session.remoteId, key, { etag: null, value: doc });
-        });
-        events.push(event);
-      }),
-    ),
-  );
-  return events;
 }
 
 function retentionReason(p: RetentionPolicy): string {

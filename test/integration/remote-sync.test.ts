@@ -182,7 +182,7 @@ describe('push, fetch and pull over a directory remote', () => {
     expect(err.code).toBe('PUSH_CONFLICT');
     expect(err.message).toContain('tag m@best');
     expect(err.data.result.versions.map((v: { ref: string; status: string }) => v.status)).toContain('uploaded');
-    expect(err.data.result.tags).toEqual([{ model: 'm', tag: 'best', status: 'conflict' }]);
+    expect(err.data.result.tags).toEqual([{ model: 'm', tag: 'best', status: 'conflict', remoteVersion: expect.any(String), movedBy: expect.any(String) }]);
     const c = tempRepo();
     expect(runCli(c, ['remote', 'add', 'origin', remote, '--default']).code).toBe(0);
     expect(runCli(c, ['fetch']).code).toBe(0);

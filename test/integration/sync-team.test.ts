@@ -152,6 +152,52 @@ describe('--push compare-and-swaps against what this repository last fetched', (
   });
 });
 
+describe('push publishes a tag moved here compare-and-swap against what this repository last fetched', () => {
+  it('a --force move made here loses to a newer move there: exit 4 naming the tag and who moved it, the remote tag unchanged', async () => {
+    const { remote, a, b, ids } = await team();
+    expect((await runCli(a, ['tag', 'fraud@v1', 'rel'])).code).toBe(0);
+    expect((await runCli(a, ['push'])).code).toBe(0);
+    expect((await runCli(b, ['fetch'])).code).toBe(0);
+    expect((await runCli(a, ['tag', 'fraud@v2', 'rel', '--force'])).code).toBe(0); // here only
+    expect((await runCli(b, ['tag', 'fraud@v3', 'rel', '--force', '--push'])).code).toBe(0);
+    const theirs = JSON.parse(readFileSync(join(remote, 'models/fraud/tags/rel.json'), 'utf8')) as { version: string; actor: string };
+
+    const p = await runCli(a, ['push', '--json']);
+    expect(p.code).toBe(4);
+    const err = p.error() as { code: string; message: string; hint: string; data: { result: { tags: { tag: string; status: string; remoteVersion: string; movedBy: string }[] } } };
+    expect(err.code).toBe('PUSH_CONFLICT');
+    expect(err.message).toContain('fraud@rel');
+    expect(err.message).toContain(theirs.actor);
+    expect(err.message).toContain(ids[2].slice(0, 12));
+    expect(err.hint).toContain('modelctl fetch');
+    expect(err.data.result.tags).toContainEqual({ model: 'fraud', tag: 'rel', status: 'conflict', remoteVersion: ids[2], movedBy: theirs.actor });
+    expect(tagDoc(remote, 'rel')?.version).toBe(ids[2]);
+    // b's move stays the remote's, and nobody's history gets a's unpublished move.
+    expect((await runCli(b, ['fetch'])).code).toBe(0);
+    expect((await runCli(b, ['show', 'fraud@rel', '--json'])).json().version.id).toBe(ids[2]);
+  });
+
+  it('a delete made here loses to a move there: exit 4, the remote tag stays; after a fetch the tag is theirs here too', async () => {
+    const { remote, a, b, ids } = await team();
+    expect((await runCli(a, ['tag', 'fraud@v1', 'rel'])).code).toBe(0);
+    expect((await runCli(a, ['push'])).code).toBe(0);
+    expect((await runCli(b, ['fetch'])).code).toBe(0);
+    expect((await runCli(a, ['tag', '-d', 'fraud@rel'])).code).toBe(0); // here only
+    expect((await runCli(b, ['tag', 'fraud@v2', 'rel', '--force', '--push'])).code).toBe(0);
+
+    const p = await runCli(a, ['push', '--json']);
+    expect(p.code).toBe(4);
+    expect(p.error().code).toBe('PUSH_CONFLICT');
+    expect(p.error().message).toContain('fraud@rel');
+    expect(tagDoc(remote, 'rel')?.version).toBe(ids[1]);
+
+    expect((await runCli(a, ['fetch'])).code).toBe(0);
+    expect((await runCli(a, ['show', 'fraud@rel', '--json'])).json().version.id).toBe(ids[1]);
+    expect((await runCli(a, ['push'])).code).toBe(0);
+    expect(tagDoc(remote, 'rel')?.version).toBe(ids[1]);
+  });
+});
+
 describe('published state is per remote', () => {
   it('a second remote receives the events, tags and stages the first got; remote status says what differs', async () => {
     const { a, ids } = await team();
