@@ -6,23 +6,24 @@
  *
  * Mapping back: `v<N>` tags are numbers (their artifacts' version layers are the manifests,
  * checked against their ids and against the artifact's layers); other tags are stages when a
- * stage of that name is configured or moved in the event log, else modelctl tags; the event
- * log gives who moved them, when, and from what. Artifacts without modelctl's version layer
- * are not versions yet: `pull` imports them by tag.
+ * stage of that name is configured or moved in the event log, else modelctl tags, named as
+ * the registry's event log (or this repository's last fetch or push) says they were pushed
+ * (`+` became `_`); the event log gives who moved them, when, and from what. Artifacts
+ * without modelctl's version layer are not versions yet: `pull` imports them by tag.
  */
 import pLimit, { type LimitFunction } from 'p-limit';
 import { sha256Hex, parseManifest, type VersionManifest } from '../../core/manifest.js';
 import type { AuditEvent } from '../../core/events.js';
 import { assertTagName, isModelName } from '../../core/names.js';
 import { classifyOciTag, ociTagOf, pairFileLayers, parseOciManifest, versionIdOf } from '../../core/oci-artifact.js';
-import { keys, type StageDoc, type TagDoc } from '../../core/remote-layout.js';
+import { keys, parseModelKey, type StageDoc, type TagDoc } from '../../core/remote-layout.js';
 import { modelOfRepository } from '../../remote/oci/oci-url.js';
 import type { ObjectInfo } from '../../remote/remote.js';
 import { listCatalog, type RegistryRepository } from '../../remote/oci/registry-repository.js';
 import { hasEvent } from '../../store/events-table.js';
 import { listEvents } from '../../store/history-queries.js';
 import { writeTransaction } from '../../store/index-db.js';
-import { getRemoteRef, remoteNumbersOf } from '../../store/remote-tracking.js';
+import { getRemoteRef, remoteNumbersOf, seenRemoteRefKeys } from '../../store/remote-tracking.js';
 import { getVersion } from '../../store/version-records.js';
 import { resolveActor } from '../../workspace/identity.js';
 import type { Repository } from '../../workspace/repository.js';
@@ -96,6 +97,10 @@ export async function readRegistryModel(repo: Repository, session: OciSession, r
   const fresh = await readEvents(r, model, log.entries.filter((e) => !hasEvent(db, e.id)), rejections, limit);
   fresh.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.id < b.id ? -1 : 1));
   const known = [...listEvents(db, { model }), ...fresh];
+  // The registry's own log, in its order: only what was pushed names an OCI tag's tag (a
+  // local, unpushed tag of a colliding name must not claim it).
+  const byId = new Map(known.map((e) => [e.id, e]));
+  const logged = log.entries.flatMap((l) => byId.get(l.id) ?? []);
 
   // Numbers, ascending; each version once (its lowest number), every artifact checked.
   const versionOfDigest = new Map<string, string | null>();
@@ -127,11 +132,15 @@ export async function readRegistryModel(repo: Repository, session: OciSession, r
     const c = classifyOciTag(t);
     return c.kind === 'name' ? [c.name] : [];
   });
+  const tracked = seenRemoteRefKeys(db, session.remoteId, keys.tagsPrefix(model)).flatMap((key) => {
+    const name = parseModelKey(key)?.name;
+    return name ? [{ key, name }] : [];
+  });
   await Promise.all(
     names.map((ociTag) =>
       limit(async () => {
         const isStage = stageNames.has(ociTag);
-        const name = isStage ? ociTag : modelctlTagName(ociTag, known, [...stageNames]);
+        const name = isStage ? ociTag : modelctlTagName(ociTag, logged, tracked.map((t) => t.name), [...stageNames]);
         if (name === null) return;
         const digest = await r.headManifest(ociTag);
         if (!digest) return;
@@ -152,6 +161,15 @@ export async function readRegistryModel(repo: Repository, session: OciSession, r
       }),
     ),
   );
+  // A tag seen under an OCI tag that is still there was not deleted, whatever name the OCI
+  // tag maps back to now (two names pushed there before collisions were refused): left as seen.
+  const listedTags = listing.get('tags')!;
+  const present = new Set(names);
+  for (const t of tracked) {
+    if (listedTags.some((o) => o.key === t.key) || !present.has(ociTagOf(t.name))) continue;
+    if (tagDeletedInLog(known, t.name)) continue;
+    listedTags.push({ key: t.key, size: 0, etag: getRemoteRef(db, session.remoteId, t.key)?.etag ?? '' });
+  }
   return { listing, read: { numbered, manifests, tags: tagRefs, stages: stageRefs, events: fresh, heldEvents }, foreign };
 }
 
@@ -212,10 +230,14 @@ async function readVersionAt(repo: Repository, r: RegistryRepository, model: str
   return id;
 }
 
-/** The modelctl tag an OCI tag holds: the name a tag event gave it (OCI tags have no `+`), else itself; null when not a valid tag name. */
-function modelctlTagName(ociTag: string, events: readonly AuditEvent[], stages: readonly string[]): string | null {
-  const named = [...events].reverse().find((e) => typeof e.data.tag === 'string' && ociTagOf(e.data.tag) === ociTag)?.data.tag as string | undefined;
-  const name = named ?? ociTag;
+/**
+ * The modelctl tag an OCI tag holds (OCI tags have no `+`): the name the registry's event log
+ * last gave it, else the name this repository last saw there, else the OCI tag itself; null
+ * when not a valid tag name.
+ */
+function modelctlTagName(ociTag: string, logged: readonly AuditEvent[], tracked: readonly string[], stages: readonly string[]): string | null {
+  const named = [...logged].reverse().find((e) => typeof e.data.tag === 'string' && ociTagOf(e.data.tag) === ociTag)?.data.tag as string | undefined;
+  const name = named ?? tracked.find((t) => ociTagOf(t) === ociTag) ?? ociTag;
   try {
     assertTagName(name, stages);
     return name;
@@ -224,10 +246,10 @@ function modelctlTagName(ociTag: string, events: readonly AuditEvent[], stages: 
   }
 }
 
-/** True when the log's last word on tag `name` is its deletion from `version` (a registry that cannot remove tags keeps it). */
-function tagDeletedInLog(events: readonly AuditEvent[], name: string, version: string): boolean {
+/** True when the log's last word on tag `name` is its deletion (from `version`, when given; a registry that cannot remove tags keeps it). */
+function tagDeletedInLog(events: readonly AuditEvent[], name: string, version?: string): boolean {
   const last = [...events].reverse().find((e) => (e.action === 'tag' || e.action === 'tag-move' || e.action === 'tag-delete') && e.data.tag === name);
-  return last?.action === 'tag-delete' && (last.from === version || last.version === version);
+  return last?.action === 'tag-delete' && (version === undefined || last.from === version || last.version === version);
 }
 
 function tagDocFrom(events: readonly AuditEvent[], name: string, version: string, at: string): TagDoc {

@@ -34,6 +34,7 @@ import type { ChunkUpload } from '../upload-chunks.js';
 import { appendEvents } from './oci-events.js';
 import { pushStagesToRegistry, pushTagsToRegistry } from './oci-refs.js';
 import type { OciSession } from './oci-session.js';
+import { assertNoOciTagCollision } from './oci-tag-collisions.js';
 
 /** Files at least this big with no known sha256 are hashed while they upload rather than before (no HEAD skip then). */
 const HASH_WHILE_UPLOADING_BYTES = 64 * 1024 * 1024;
@@ -302,11 +303,15 @@ async function uploadFileBlobs(repo: Repository, session: OciSession, planned: r
   return out;
 }
 
-/** Everything a push does on a registry: versions, then tags and stages, then events (docs/design.md §13). */
+/**
+ * Everything a push does on a registry: versions, then tags and stages, then events
+ * (docs/design.md §13); nothing at all when two refs of a pushed model share an OCI tag (exit 2).
+ */
 export async function pushToRegistry(repo: Repository, session: OciSession, req: PushRequest): Promise<PushResult> {
   const limit = pLimit(jobsOrDefault(req.jobs));
   const warnings: string[] = [];
   const { versions, models, named } = selectPushVersions(repo, req.refs ?? []);
+  for (const model of [...models].sort()) assertNoOciTagCollision(repo, model, session.displayUrl);
   const uploaded = await uploadVersionsToRegistry(repo, session, versions, named, req, limit);
   for (const s of uploaded.skipped) warnings.push(`skipped ${s.ref}: its bytes are not in this repository; ${s.hint}`);
   const held = new Set<string>();

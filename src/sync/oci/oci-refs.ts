@@ -28,6 +28,7 @@ import { DEFAULT_JOBS } from '../transfer-progress.js';
 import { appendEvents } from './oci-events.js';
 import type { OciSession } from './oci-session.js';
 import { uploadVersionsToRegistry } from './oci-push.js';
+import { assertNoOciTagCollision } from './oci-tag-collisions.js';
 
 /** The OCI tag a modelctl tag or stage is kept under. */
 export function ociTagOfRef(ref: RefName): string {
@@ -180,12 +181,14 @@ export async function pushStagesToRegistry(repo: Repository, session: OciSession
 
 /**
  * A `--push` tag or stage move on a registry (the RefPublication of ref-publication.ts):
+ * the ref must not share its OCI tag with another tag or stage (exit 2, oci-tag-collisions.ts);
  * the OCI tag must be as this repository last saw it (exit 4 otherwise, nothing changed);
  * the version is pushed; `write` replaces the tag and reads it back (exit 4 when another
  * write landed on top); `finish` appends the move's event (and the model's other
  * publishable events) to the registry's event log.
  */
 export async function openRegistryRefPublication(repo: Repository, session: OciSession, ref: RefName, versionId: string, argv: readonly string[]): Promise<RefPublication> {
+  assertNoOciTagCollision(repo, ref.model, session.displayUrl, ref);
   const r = session.repository(ref.model);
   const tag = ociTagOfRef(ref);
   const key = trackingKey(ref);
