@@ -145,6 +145,9 @@ export function fsError(err: unknown, what: string): ModelctlError {
       hint: 'choose another path, or move the file away',
     });
   }
+  if (isErrnoException(err, 'EISDIR')) {
+    return new ConflictError('IS_A_FOLDER', `${what}: a folder is in the way of a file`, { cause: err, hint: 'give a file path, not a folder' });
+  }
   if (isErrnoException(err, 'ENOSPC') || isErrnoException(err, 'EDQUOT')) {
     return new ModelctlError('NO_SPACE', `${what}: no space left on device`, {
       cause: err,

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { buildEvent } from '../core/events.js';
 import { ModelctlError, fsError } from '../errors.js';
 import { bundleId, makeBundle } from '../signing/bundle.js';
@@ -40,6 +40,16 @@ export interface VersionSigningResult {
   warnings: string[];
 }
 
+/** Throws the file error (3, or 4 for a folder in the way) when `path` could not be written as a file now. */
+function assertWritableFile(path: string): void {
+  try {
+    accessSync(dirname(path), constants.W_OK);
+    if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw Object.assign(new Error('is a folder'), { code: 'EISDIR' });
+  } catch (err) {
+    throw fsError(err, path);
+  }
+}
+
 /** Reads a private key file given on the command line (relative to the working folder). */
 export function readSigningKeyFile(cwd: string, path: string, password?: string): SigningKey {
   const abs = resolve(cwd, path);
@@ -74,6 +84,9 @@ export async function signVersionStatement(
   opts: { output?: string; argv?: string[] },
 ): Promise<VersionSigningResult> {
   const warnings: string[] = [];
+  // `-o` is checked before the signature is made: a path that cannot be written must not
+  // leave a stored signature and its event behind a failed command.
+  if (opts.output) assertWritableFile(resolve(repo.cwd, opts.output));
   const keyName = trustedName(repo, key, warnings);
   let row = getSignature(repo.db, target.id, kind, key.hint);
   let event: EventRecord | null = null;

@@ -48,6 +48,17 @@ describe('sign and verify --signature', () => {
     expect(runCli(repo, ['history', '--verify']).code).toBe(0);
   });
 
+  it('sign -o to a path that cannot be written fails before anything is stored: no signature, no event', () => {
+    const { repo } = signedRepoSetup();
+    for (const [output, code] of [['missing-folder/x.sig', 3], ['.', 4]] as const) {
+      const r = runCli(repo, ['sign', 'fraud@v1', '--key', 'release.pem', '-o', output, '--json']);
+      expect(r.code, output).toBe(code);
+    }
+    expect(runCli(repo, ['show', 'fraud@v1', '--json']).json().signatures).toEqual([]);
+    expect((runCli(repo, ['history', 'fraud', '--json']).json() as { action: string }[]).filter((e) => e.action === 'sign')).toEqual([]);
+    expect(runCli(repo, ['sign', 'fraud@v1', '--key', 'release.pem', '-o', 'model.sig']).code).toBe(0);
+  });
+
   it('a bundle changed in the index, or files that differ from what was signed, fail verify --signature (exit 6)', () => {
     const { repo, versionId } = signedRepoSetup();
     expect(runCli(repo, ['sign', 'fraud@v1', '--key', 'release.pem']).code).toBe(0);
