@@ -123,6 +123,7 @@ export async function commitVersion(repo: Repository, opts: CommitRequest & Comm
   const pre = await runHook(repo.metaDir, repo.root, 'pre-commit', { action: 'commit', model: opts.model, paths: selected.map((f) => f.rel), params, metrics }, {
     action: 'commit',
     model: opts.model,
+    actor,
   });
   hooks.push(pre);
   assertPreHookPassed(pre);
@@ -185,6 +186,7 @@ export async function commitVersion(repo: Repository, opts: CommitRequest & Comm
   const tensorSummaries = files.some((f) => formatByName(f.path)) ? (await import('./tensor-summary-step.js')).summarizeTensorFiles(repo, files) : [];
 
   let created = false;
+  let commitEventId: string | null = null;
   barrier('commit-before-record');
   const record = () => writeTransaction(repo.db, () => {
     // Re-check inside the write lock: a concurrent commit may have added the same content.
@@ -201,21 +203,20 @@ export async function commitVersion(repo: Repository, opts: CommitRequest & Comm
       insertVersion(repo.db, { id, manifest, number, identity });
       for (const h of hashed) if (h.chunks) recordFileChunks(repo.db, h.digest, h.chunks);
       insertTensorSummaries(repo.db, id, tensorSummaries);
-      appendEvent(
-        repo.db,
-        buildEvent({
-          actor,
-          host: hostName(),
-          action: 'commit',
-          model: opts.model,
-          version: id,
-          from: null,
-          to: `v${number}`,
-          reason: opts.message ?? null,
-          argv,
-          data: { number, files: files.length, totalSize: files.reduce((s, f) => s + f.size, 0) },
-        }),
-      );
+      const event = buildEvent({
+        actor,
+        host: hostName(),
+        action: 'commit',
+        model: opts.model,
+        version: id,
+        from: null,
+        to: `v${number}`,
+        reason: opts.message ?? null,
+        argv,
+        data: { number, files: files.length, totalSize: files.reduce((s, f) => s + f.size, 0) },
+      });
+      appendEvent(repo.db, event);
+      commitEventId = event.id;
       created = true;
     }
     if (opts.tag) {
@@ -238,7 +239,15 @@ export async function commitVersion(repo: Repository, opts: CommitRequest & Comm
   rememberWorkspaceVersion(repo, row, files);
   if (created) {
     hooks.push(
-      await runHook(repo.metaDir, repo.root, 'post-commit', { action: 'commit', version }, { action: 'commit', model: opts.model, version: version.id, number: version.number }),
+      await runHook(repo.metaDir, repo.root, 'post-commit', { action: 'commit', version }, {
+        action: 'commit',
+        model: opts.model,
+        version: version.id,
+        number: version.number,
+        ref: `${opts.model}@v${version.number}`,
+        actor,
+        event_id: commitEventId,
+      }),
     );
   }
   return { created, version, files: fileReport, hashedFiles: hashed.filter((h) => h.rehashed).length, hooks };

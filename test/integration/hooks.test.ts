@@ -123,6 +123,24 @@ describe('pre-promote / post-promote hooks', () => {
     expect((r.error() as unknown as { data: { output: string } }).data.output).toContain('no model card');
     expect(JSON.parse(readFileSync(join(repo, 'pre-commit.stdin.json'), 'utf8'))).toMatchObject({ action: 'commit', model: 'fraud' });
   });
+
+  it('commit hooks get the actor, and post-commit the ref and the commit event id, as the README lists', async () => {
+    const repo = lifecycleRepo();
+    installHook(repo, 'pre-commit', recordingHook('pre-commit'));
+    installHook(repo, 'post-commit', recordingHook('post-commit'));
+    writeFile(repo, 'model/w.bin', 'w');
+    const r = runCli(repo, ['commit', 'fraud', 'model', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const commitEvent = (await auditEvents(repo)).find((e) => e.action === 'commit')!;
+    expect(readEnv(repo, 'pre-commit')).toMatchObject({ MODELCTL_ACTION: 'commit', MODELCTL_MODEL: 'fraud', MODELCTL_ACTOR: commitEvent.actor });
+    expect(readEnv(repo, 'post-commit')).toMatchObject({
+      MODELCTL_VERSION: r.json().version.id,
+      MODELCTL_NUMBER: '1',
+      MODELCTL_REF: 'fraud@v1',
+      MODELCTL_ACTOR: commitEvent.actor,
+      MODELCTL_EVENT_ID: commitEvent.id,
+    });
+  });
 });
 
 describe('templates/hooks samples', () => {
