@@ -20,6 +20,7 @@ import { appendEvent } from '../store/events-table.js';
 import { assertObjectsKept } from '../store/gc-claims.js';
 import { writeTransaction } from '../store/index-db.js';
 import { barrier, stuckIoBarrier } from '../store/test-barrier.js';
+import { setInterruptNote } from '../store/interrupt-note.js';
 import { interruptionPoint } from '../store/temp-files.js';
 import { resolveRef } from '../store/resolve-ref.js';
 import { assertTagFree, getTag, setTag } from '../store/tags-table.js';
@@ -238,17 +239,22 @@ export async function commitVersion(repo: Repository, opts: CommitRequest & Comm
   // The work tree now holds this version: status compares with it, checkout replaces it.
   rememberWorkspaceVersion(repo, row, files);
   if (created) {
-    hooks.push(
-      await runHook(repo.metaDir, repo.root, 'post-commit', { action: 'commit', version }, {
-        action: 'commit',
-        model: opts.model,
-        version: version.id,
-        number: version.number,
-        ref: `${opts.model}@v${version.number}`,
-        actor,
-        event_id: commitEventId,
-      }),
-    );
+    setInterruptNote(`${opts.model}@v${version.number} was committed (recorded before the post-commit hook ran)`);
+    try {
+      hooks.push(
+        await runHook(repo.metaDir, repo.root, 'post-commit', { action: 'commit', version }, {
+          action: 'commit',
+          model: opts.model,
+          version: version.id,
+          number: version.number,
+          ref: `${opts.model}@v${version.number}`,
+          actor,
+          event_id: commitEventId,
+        }),
+      );
+    } finally {
+      setInterruptNote(null);
+    }
   }
   return { created, version, files: fileReport, hashedFiles: hashed.filter((h) => h.rehashed).length, hooks };
 }

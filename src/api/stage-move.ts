@@ -2,6 +2,7 @@ import { ConflictError, PolicyError, UsageError } from '../errors.js';
 import { closest } from '../core/refs.js';
 import { buildEvent, type AuditEvent } from '../core/events.js';
 import { assertPoliciesNameStages, evaluatePolicy, type PolicyVerdict, type StagePolicyRules, type UnmetRule } from '../core/policy.js';
+import { setInterruptNote } from '../store/interrupt-note.js';
 import { appendEvent } from '../store/events-table.js';
 import { getEventRecord, type EventRecord } from '../store/history-queries.js';
 import { barrier } from '../store/test-barrier.js';
@@ -184,7 +185,12 @@ export async function performStageMove(repo: Repository, plan: StageMovePlan): P
   if (!recorded) {
     return { ...base, version: summary(plan.target.id) as VersionSummary, previous: summary(plan.target.id), changed: false, event: null, hooks };
   }
-  hooks.push(await runHook(repo.metaDir, repo.root, 'post-promote', { ...recorded }, hookVars(recorded, plan)));
+  setInterruptNote(`the ${plan.action} stands: ${plan.target.model}@v${plan.target.number} holds ${plan.stage} (recorded before the post-promote hook ran)`);
+  try {
+    hooks.push(await runHook(repo.metaDir, repo.root, 'post-promote', { ...recorded }, hookVars(recorded, plan)));
+  } finally {
+    setInterruptNote(null);
+  }
   return {
     ...base,
     version: summary(plan.target.id) as VersionSummary,

@@ -2,6 +2,7 @@ import type * as ChildProcess from 'node:child_process';
 import { createRequire } from 'node:module';
 import { CommanderError, type Command } from 'commander';
 import { ExitCode, InterruptedError, ModelctlError, fsError, isErrnoException } from '../errors.js';
+import { interruptNote } from '../store/interrupt-note.js';
 import { removeAllTempFiles } from '../store/temp-files.js';
 import { foregroundChildRunning } from '../workspace/foreground-child.js';
 import { printError } from './output.js';
@@ -34,7 +35,7 @@ export function interrupted(signal: NodeJS.Signals, json: boolean): number | nul
   if (deliverStopSignal(signal)) return null;
   if (foregroundChildRunning()) return null;
   removeAllTempFiles();
-  printError(new InterruptedError(`interrupted by ${signal}; nothing half-written was left`), json, null);
+  printError(new InterruptedError(`interrupted by ${signal}; ${interruptNote() ?? 'nothing half-written was left'}`), json, null);
   return ExitCode.INTERRUPTED;
 }
 

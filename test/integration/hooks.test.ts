@@ -1,11 +1,11 @@
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, chmodSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { copyFileSync, chmodSync, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { runCli, writeFile } from '../helpers/temp-repo.js';
+import { BIN, runCli, writeFile } from '../helpers/temp-repo.js';
 import { auditEvents, commitVersion, installHook, lifecycleRepo, runCliAsync, stageHolder } from './lifecycle-helpers.js';
 
 const TEMPLATES = fileURLToPath(new URL('../../templates/hooks/', import.meta.url));
@@ -97,6 +97,22 @@ describe('pre-promote / post-promote hooks', () => {
     expect(r.json().hooks[1]).toMatchObject({ hook: 'post-promote', ran: true, exitCode: 1 });
     expect(r.json().hooks[1].output).toContain('deploy service unreachable');
     expect(r.stderr).toContain('deploy service unreachable');
+    expect(await stageHolder(repo, 'fraud', 'staging')).toBe(v1.id);
+  });
+
+  it('Ctrl-C while the post-promote hook runs: exit 130, and the message says the move stands (it does)', async () => {
+    const repo = lifecycleRepo();
+    const v1 = await commitVersion(repo);
+    installHook(repo, 'post-promote', '#!/bin/sh\ncat >/dev/null\ntouch "$MODELCTL_REPO/hook-started"\nsleep 5\n');
+    const child = spawn(process.execPath, [BIN, 'promote', v1.ref, '--to', 'staging'], { cwd: repo, env: { ...process.env, CI: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
+    const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    for (let i = 0; i < 200 && !existsSync(join(repo, 'hook-started')); i++) await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr).toContain('the promote stands: fraud@v1 holds staging');
+    expect(stderr).not.toContain('nothing half-written');
     expect(await stageHolder(repo, 'fraud', 'staging')).toBe(v1.id);
   });
 
