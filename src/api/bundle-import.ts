@@ -11,7 +11,8 @@ import { writeTransaction } from '../store/index-db.js';
 import { getTag, setTag } from '../store/tags-table.js';
 import { insertSignature, type SignatureRow } from '../store/signatures-table.js';
 import { MAX_BUNDLE_BYTES, filedSignatureRow } from '../signing/bundle.js';
-import { discardTempFile } from '../store/temp-files.js';
+import { barrier } from '../store/test-barrier.js';
+import { discardTempFile, interruptionPoint } from '../store/temp-files.js';
 import {
   ensureModel,
   getVersion,
@@ -95,6 +96,7 @@ export async function importBundle(opts: ImportOptions): Promise<ImportResult> {
     try {
       await readBundle(file, state, () => state.marker !== null);
       state.assertComplete();
+      barrier('import-verified');
       return await state.commit();
     } finally {
       state.discardTemps();
@@ -335,13 +337,16 @@ class ImportState {
     const m = this.marker as BundleMarker;
     const manifest = this.manifest as VersionManifest;
     const id = m.version.id;
+    // Everything that awaits comes first: a Ctrl-C is acted on here, before any object or the
+    // manifest enters the store; from the adoption to the index transaction nothing yields.
+    const actor = await resolveActor(this.repo.root);
+    await interruptionPoint();
     let stored = 0;
     for (const o of this.received.values()) {
       if (o.tmpPath && this.repo.store.adoptTemp(o.tmpPath, o.digest)) stored++;
       o.tmpPath = null;
     }
     this.repo.store.writeManifest(id, this.manifestBytes as Buffer);
-    const actor = await resolveActor(this.repo.root);
     const stages = this.repo.settings.stages;
 
     const outcome = writeTransaction(this.repo.db, () => {

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -7,8 +8,9 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { init } from '../../src/api/init.js';
 import { canonicalJsonBytes } from '../../src/core/canonical-json.js';
 import { fileDigestFromChunks } from '../../src/store/file-digest.js';
+import { Barriers } from '../helpers/barriers.js';
 import { writeKeyPair } from '../helpers/oms-fixtures.js';
-import { pseudoRandomBytes, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
+import { BIN, pseudoRandomBytes, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
 
 /** One tar entry as the tests craft them. */
 interface TarEntry {
@@ -187,6 +189,24 @@ describe('export and import', () => {
     expect(again.code).toBe(0);
     expect(again.json().created).toBe(false);
     expect(again.json().objects.alreadyPresent).toBe(3);
+  });
+
+  it('Ctrl-C once the bundle is read and checked: exit 130, nothing of it in the store (no manifest a rebuild would revive)', async () => {
+    const src = sourceRepo();
+    const bundle = exportTo(src, 'fraud@v2', 'v2.tgz');
+    const dst = tempRepo();
+    const barriers = new Barriers();
+    barriers.arm('import-verified');
+    const child = spawn(process.execPath, [BIN, 'import', bundle], { cwd: dst, env: { ...process.env, CI: '1', ...barriers.env }, stdio: 'ignore' });
+    const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    await barriers.reached('import-verified');
+    child.kill('SIGINT');
+    barriers.release('import-verified');
+    expect(await exited).toBe(130);
+    const stored = (dir: string) => (existsSync(join(dst, '.modelctl', dir)) ? readdirSync(join(dst, '.modelctl', dir), { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).length : 0);
+    expect({ manifests: stored('manifests'), objects: stored('objects') }).toEqual({ manifests: 0, objects: 0 });
+    expect(runCli(dst, ['verify', '--json']).json().problems).toEqual([]);
+    expect(runCli(dst, ['import', bundle]).code).toBe(0);
   });
 
   it('a version number taken here gets the next one, and says so', () => {
