@@ -63,7 +63,14 @@ export function assertSignaturesVerified(r: VerifySignaturesResult): void {
     });
   }
   if (r.signedBy.length === 0) {
-    throw new IntegrityError('UNSIGNED', `${r.version.ref} has no valid signature by a trusted key${r.signatures.length ? ` (${r.signatures.length} by keys not in trust.keys, or not checkable)` : ''}`, {
+    // Only signatures count here (attestations vouch for provenance, not the files): say what else there is.
+    const untrusted = r.signatures.filter((s) => s.kind === 'signature').length;
+    const attestations = r.signatures.filter((s) => s.kind !== 'signature' && s.valid === true && s.keyName).length;
+    const notes = [
+      ...(untrusted ? [`${untrusted} signature${untrusted === 1 ? '' : 's'} by keys not in trust.keys, or not checkable`] : []),
+      ...(attestations ? [`${attestations} valid attestation${attestations === 1 ? '' : 's'} by a trusted key, which ${attestations === 1 ? 'does' : 'do'} not sign the files`] : []),
+    ];
+    throw new IntegrityError('UNSIGNED', `${r.version.ref} has no valid signature by a trusted key${notes.length ? ` (${notes.join('; ')})` : ''}`, {
       hint: `sign it: \`modelctl sign ${r.version.ref} --key <private.pem>\`, and list the public key under trust.keys in modelctl.json`,
       data,
     });

@@ -100,6 +100,10 @@ describe('sign and verify --signature', () => {
     const r = runCli(repo, ['verify', 'fraud@v1', '--signature', '--json']);
     expect(r.code).toBe(6);
     expect(r.error().code).toBe('UNSIGNED');
+    // A trusted attestation beside it is counted apart, not as a second untrusted signature.
+    expect(runCli(repo, ['attest', 'fraud@v1', '--key', 'release.pem']).code).toBe(0);
+    const both = runCli(repo, ['verify', 'fraud@v1', '--signature', '--json']);
+    expect(both.error()).toMatchObject({ code: 'UNSIGNED', message: expect.stringContaining('(1 signature by keys not in trust.keys, or not checkable; 1 valid attestation by a trusted key') });
   });
 
   it('refuses RSA and Ed25519 keys (exit 2) and a missing key file (exit 3)', () => {
