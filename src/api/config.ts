@@ -1,6 +1,9 @@
+import { readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { assertPoliciesNameStages } from '../core/policy.js';
 import { NotFoundError, UsageError } from '../errors.js';
-import { LOCAL_CONFIG_FILE, SHARED_CONFIG_FILE, readConfigFile, resolveSettings, type ConfigFile } from '../workspace/config.js';
+import { LOCAL_CONFIG_FILE, SHARED_CONFIG_FILE, loadSettings, readConfigFile, resolveSettings, type ConfigFile, type Settings } from '../workspace/config.js';
+import { writeFileAtomic } from '../workspace/atomic-file.js';
 import { findRepo } from '../workspace/repo-paths.js';
 import { unknownSettingSentence } from '../workspace/settings-issues.js';
 import { redactUrl, redactUrlsInText } from '../core/redact.js';
@@ -80,8 +83,43 @@ export async function configSet(opts: CommonOptions & { key: string; value: stri
   }
   // The editor validates the edited file with the settings schema (zod): loaded only to write.
   const { editSettingsFile } = await import('../workspace/settings-edit.js');
+  const before = readOrNull(path);
   editSettingsFile(path, [{ path: parts, value: opts.unset ? undefined : value }]);
+  try {
+    assertCoherent(await loadSettings(root, metaDir, {}), parts[0]);
+  } catch (err) {
+    // The setting would break later commands (a promote, a push): the file goes back as it was.
+    if (before === null) unlinkSync(path);
+    else writeFileAtomic(path, before);
+    throw err;
+  }
   return { key: opts.key, value: opts.unset ? null : redact(opts.key, value), source: opts.shared ? 'shared' : 'local' };
+}
+
+function readOrNull(path: string): Buffer | null {
+  try {
+    return readFileSync(path);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The checks across settings that the schema of one file cannot make, for the part just set:
+ * stages named once each, policies only for configured stages, a default remote that exists.
+ * Each would otherwise surface later as a refused promote or push far from its cause.
+ */
+function assertCoherent(settings: Settings, top: string): void {
+  if (top === 'stages') {
+    const twice = settings.stages.find((s, i) => settings.stages.indexOf(s) !== i);
+    if (twice !== undefined) throw new UsageError('INVALID_SETTING', `stages names '${twice}' twice`, { hint: 'list each stage once, in promotion order' });
+  }
+  if (top === 'stages' || top === 'policies') assertPoliciesNameStages(settings.policies, settings.stages);
+  if (top === 'default_remote' && settings.defaultRemote !== null && !(settings.defaultRemote in settings.remotes)) {
+    throw new UsageError('INVALID_SETTING', `default_remote names '${settings.defaultRemote}', which is no configured remote`, {
+      hint: 'add it first with `modelctl remote add <name> <url>` (list them with `modelctl remote ls`)',
+    });
+  }
 }
 
 async function layers(opts: CommonOptions): Promise<{ shared: ConfigFile; local: ConfigFile; env: NodeJS.ProcessEnv }> {

@@ -96,6 +96,22 @@ describe('the two layers of settings', () => {
   });
 });
 
+describe('config set refuses settings that would break later commands, and leaves the file as it was', () => {
+  it('a stage named twice, a policy for no configured stage, a default remote that does not exist: exit 2', () => {
+    const repo = tempRepo();
+    const before = readFileSync(join(repo, 'modelctl.json'), 'utf8');
+    for (const args of [['stages', '["a","a"]'], ['policies.prod.require_reason', 'true'], ['default_remote', 'nope']]) {
+      const r = runCli(repo, ['config', 'set', '--shared', ...args, '--json']);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.error().code, args.join(' ')).toMatch(/^INVALID_(SETTING|POLICY)$/);
+      expect(readFileSync(join(repo, 'modelctl.json'), 'utf8')).toBe(before);
+    }
+    expect(runCli(repo, ['config', 'set', 'stages', '["a","a"]']).code).toBe(2);
+    expect(existsSync(join(repo, '.modelctl', 'config.json'))).toBe(false);
+    expect(runCli(repo, ['config', 'set', '--shared', 'policies.production.require_reason', 'true']).code).toBe(0);
+  });
+});
+
 describe('editing modelctl.json', () => {
   it('remote add and config set --shared keep key order and formatting: the diff is the change only', () => {
     const repo = tempRepo();
