@@ -23,6 +23,7 @@ export const keys = {
   stagesPrefix: (model: string) => `models/${model}/stages/`,
   stage: (model: string, stage: string) => `models/${model}/stages/${stage}.json`,
   eventsPrefix: (model: string) => `models/${model}/events/`,
+  removedPrefix: (model: string) => `models/${model}/removed/`,
   /** A removed version's tombstone (docs/design.md §16): its number stays taken. */
   removed: (model: string, n: number) => `models/${model}/removed/${n}.json`,
   /** The remote gc state: epoch, phase and lease (docs/design.md §16). */

@@ -12,7 +12,10 @@ export interface PushedVersion {
   ref: string;
   id: string;
   number: number;
-  status: 'uploaded' | 'already-there';
+  /** `removed`: the remote removed it (its tombstone); not sent again. */
+  status: 'uploaded' | 'already-there' | 'removed';
+  /** On `removed`: who removed it there, when and why. */
+  removal?: { reason: string; actor: string; at: string };
 }
 
 /**

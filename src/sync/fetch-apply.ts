@@ -95,26 +95,31 @@ export function applyModel(db: Database, remoteId: string, model: string, listin
       continue;
     }
     const holder = getStageHolder(db, modelId, stage)?.versionId ?? null;
-    if (holder === s.doc.version) continue;
-    if (hasUnpushedRefMove(db, remoteId, model, 'stage', stage)) {
-      warnings.push(`stage ${model}@${stage} was moved on the remote (by ${s.doc.actor}); your unpushed local move was superseded`);
-      markEventsSuperseded(db, unpushedRefMoves(db, remoteId, model, 'stage').get(`${model}\0${stage}`)?.events.map((e) => e.id) ?? []);
-    }
     // The remote may have moved the stage several times since we last looked: record each
     // move its events explain, in order, so that rollback here walks the same chain as
     // there (a single jump to the current holder would skip the versions in between).
     // The chain is read back from the event the stage document names (core/stage-chain.ts),
     // so an event planted in events/ that the documents do not vouch for is never applied;
-    // it stops at a move already recorded here.
+    // it stops at a move already recorded here. A stage moved away and back (promote, then
+    // rollback, each --push) ends on the version held here, but its document names a move
+    // not recorded yet: those moves are recorded too, or `history` would call a teammate's
+    // published moves unvouched (README, "The audit trail: what 'tamper-evident across copies' means").
     const recorded = new Set(stageHistory(db, modelId, stage).map((h) => h.eventId));
-    const moves = stageMoveEvents(db, model, stage);
+    if (holder === s.doc.version && (!s.doc.event || recorded.has(s.doc.event))) continue;
+    const chain = chainToStageDocument(stageMoveEvents(db, model, stage), s.doc.event ?? null, s.doc.version, (m) => recorded.has(m.id));
+    if (holder === s.doc.version && chain.length === 0) continue;
+    if (hasUnpushedRefMove(db, remoteId, model, 'stage', stage)) {
+      warnings.push(`stage ${model}@${stage} was moved on the remote (by ${s.doc.actor}); your unpushed local move was superseded`);
+      markEventsSuperseded(db, unpushedRefMoves(db, remoteId, model, 'stage').get(`${model}\0${stage}`)?.events.map((e) => e.id) ?? []);
+    }
     let current = holder;
-    for (const e of chainToStageDocument(moves, s.doc.event ?? null, s.doc.version, (m) => recorded.has(m.id))) {
+    for (const e of chain) {
       if (e.to === null || e.to === current || !getVersion(db, e.to)) continue;
       moveStage(db, { modelId, stage, versionId: e.to, eventId: e.id, at: e.at });
       current = e.to;
     }
     if (current !== s.doc.version) moveStage(db, { modelId, stage, versionId: s.doc.version, eventId: s.doc.event ?? '', at: s.doc.at });
+    if (holder === s.doc.version) continue; // away and back: the stage names what it named
     out.stages.push({ stage, version: s.doc.version });
   }
   return out;

@@ -1,7 +1,7 @@
 import type { LimitFunction } from 'p-limit';
 import { eventContentId, type AuditEvent } from '../core/events.js';
 import { parseManifest, type VersionManifest } from '../core/manifest.js';
-import { decodeDoc, eventDocSchema, keys, numberDocSchema, parseModelKey, removedDocSchema, stageDocSchema, tagDocSchema, type RemovedDoc, type StageDoc, type TagDoc } from '../core/remote-layout.js';
+import { decodeDoc, eventDocSchema, keys, numberDocSchema, parseModelKey, stageDocSchema, tagDocSchema, type StageDoc, type TagDoc } from '../core/remote-layout.js';
 import type { ObjectInfo } from '../remote/remote.js';
 import { hasEvent } from '../store/events-table.js';
 import { getRemoteRef, remoteNumbersOf } from '../store/remote-tracking.js';
@@ -9,6 +9,7 @@ import { getVersion } from '../store/version-records.js';
 import type { Repository } from '../workspace/repository.js';
 import type { Rejections } from './rejected-documents.js';
 import type { StoreSession } from './remote-session.js';
+import { heldTombstones, type HeldTombstone } from './removed-versions.js';
 
 /** A model's keys on the remote, by kind (numbers, tags, stages, events). */
 export type ModelListing = Map<string, ObjectInfo[]>;
@@ -37,7 +38,7 @@ export interface ModelRead {
    * Tombstones of versions this index holds under a number it had from this remote: the
    * remote has removed them since (docs/design.md §16). `fresh`: read this time, not yet remembered.
    */
-  removed?: (FetchedRef<RemovedDoc> & { fresh: boolean })[];
+  removed?: HeldTombstone[];
 }
 
 /** Lists the remote's models/ (or one model's) keys, grouped by model and kind. */
@@ -70,22 +71,7 @@ export async function readModel(repo: Repository, session: StoreSession, model: 
     .map((o) => ({ o, n: Number(parseModelKey(o.key)!.name) }))
     .filter(({ n }) => Number.isSafeInteger(n) && n >= 1 && !knownNumbers.has(n) && !removed.has(n))
     .sort((a, b) => a.n - b.n);
-  // Tombstones of numbers this index knows from the remote: read once (they are create-only), then remembered.
-  const tombstones = await Promise.all(
-    (listing.get('removed') ?? [])
-      .filter((o) => knownNumbers.has(Number(parseModelKey(o.key)!.name)))
-      .map((o) =>
-        limit(async () => {
-          const name = parseModelKey(o.key)!.name;
-          const seen = getRemoteRef(db, remoteId, o.key);
-          const cached = seen?.value ? removedDocSchema.safeParse(seen.value) : null;
-          if (cached?.success) return { key: o.key, name, etag: seen!.etag ?? o.etag, doc: cached.data, fresh: false };
-          const got = await remote.get(o.key);
-          const doc = got && rejections.parse(o.key, () => decodeDoc(removedDocSchema, got.body, o.key));
-          return got && doc && getVersion(db, doc.version) ? { key: o.key, name, etag: got.etag, doc, fresh: true } : null;
-        }),
-      ),
-  );
+  const tombstones = await heldTombstones(repo, session, model, listing.get('removed') ?? [], limit, rejections);
   const numbers = await Promise.all(
     numberKeys.map(({ o, n }) =>
       limit(async () => {
@@ -162,6 +148,6 @@ export async function readModel(repo: Repository, session: StoreSession, model: 
     stages: stages.filter((s) => s !== null),
     events: events.filter((e) => e !== null),
     heldEvents,
-    removed: tombstones.filter((t) => t !== null),
+    removed: tombstones,
   };
 }

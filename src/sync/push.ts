@@ -19,6 +19,7 @@ import { uploadFileLists, uploadManifests } from './upload-metadata.js';
 import { planUpload } from './upload-plan.js';
 import { PushFence, versionsBrokenByGc } from './gc-fence.js';
 import { barrier } from '../store/test-barrier.js';
+import { removedVersionsOf } from './removed-versions.js';
 
 /** What to push. */
 export interface PushRequest {
@@ -138,8 +139,14 @@ export async function pushTo(repo: Repository, session: StoreSession, req: PushR
   if (!session.conditionalWrites) {
     warnings.push(`${session.displayUrl} ignores conditional writes: version numbers, tags and stages are not safe against concurrent writers there`);
   }
-  const { versions, models, named } = selectPushVersions(repo, req.refs ?? []);
+  const selected = selectPushVersions(repo, req.refs ?? []);
+  const { models, named } = selected;
+  // A version the remote removed is not sent again and not called "already there" (README,
+  // "Deleting on a shared remote"): the same tombstones fetch and `remote status` read.
+  const removed = await removedVersionsOf(repo, session, selected.versions, limit);
+  const versions = selected.versions.filter((v) => !removed.has(v.id));
   const uploaded = await uploadVersions(repo, session, versions, named, req, limit);
+  uploaded.versions.push(...[...removed.values()]);
   for (const s of uploaded.skipped) warnings.push(`skipped ${s.ref}: its bytes are not in this repository; ${s.hint}`);
   // Signatures after the manifests they sign, before the tags and stages that may require them (§11).
   const signatures = await publishSignatures(repo.db, session.remote, session.remoteId, uploaded.versions.map((v) => v.id));

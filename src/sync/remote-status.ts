@@ -7,6 +7,7 @@ import { listModels, type ModelListing } from './fetch-read.js';
 import { compareRefs, localRefs, type RefDifference, type RefMap } from './ref-differences.js';
 import { Rejections, type RejectedDocument } from './rejected-documents.js';
 import type { StoreSession } from './remote-session.js';
+import { heldTombstones } from './removed-versions.js';
 import { DEFAULT_JOBS } from './transfer-progress.js';
 
 /** How one model here compares with a remote. */
@@ -28,6 +29,11 @@ export interface RemoteStatus {
   models: ModelRemoteStatus[];
   /** Models in sync. */
   inSync: string[];
+  /**
+   * Versions held here that the remote has removed (their tombstones): not missing there, and
+   * not a difference, since no push or fetch changes them (README, "Deleting on a shared remote").
+   */
+  removedOnRemote: { model: string; ref: string; id: string; number: number; reason: string; actor: string; at: string }[];
   /** Remote tag or stage documents that failed their checks (left out of the comparison). */
   rejected: RejectedDocument[];
 }
@@ -35,8 +41,9 @@ export interface RemoteStatus {
 /**
  * Compares the local index with what the remote holds now (docs/design.md §7), reading it
  * and changing nothing on either side: per model, the versions the remote lacks, the tags
- * and stages that differ, and the events not published there. One listing of versions/ and
- * of models/, and a read of each tag and stage document.
+ * and stages that differ, and the events not published there; apart, the versions held here
+ * that it removed. One listing of versions/ and of models/, and a read of each tag and stage
+ * document and of each tombstone not read before.
  */
 export async function remoteStatusOf(repo: Repository, session: StoreSession): Promise<RemoteStatus> {
   const onRemote = new Set<string>();
@@ -44,17 +51,20 @@ export async function remoteStatusOf(repo: Repository, session: StoreSession): P
   const listing = await listModels(session, undefined);
   const rejections = new Rejections();
   const limit = pLimit(DEFAULT_JOBS);
-  const out: RemoteStatus = { remote: session.displayUrl, models: [], inSync: [], rejected: rejections.list };
+  const out: RemoteStatus = { remote: session.displayUrl, models: [], inSync: [], removedOnRemote: [], rejected: rejections.list };
   for (const model of [...new Set([...listModelNames(repo.db), ...listing.keys()])].sort()) {
     const kinds: ModelListing = listing.get(model) ?? new Map();
     const remote = { tags: await readRefs(session, kinds, 'tags', limit, rejections), stages: await readRefs(session, kinds, 'stages', limit, rejections) };
     const local = localRefs(repo.db, model);
     const remoteEvents = new Set((kinds.get('events') ?? []).map((o) => /([0-9a-f]{64})\.json$/.exec(o.key)?.[1]));
+    const removed = await heldTombstones(repo, session, model, kinds.get('removed') ?? [], limit, rejections);
+    const removedIds = new Set(removed.map((t) => t.doc.version));
+    for (const { doc } of removed) out.removedOnRemote.push({ model, ref: `${model}@v${doc.number}`, id: doc.version, number: doc.number, reason: doc.reason, actor: doc.actor, at: doc.at });
     const status: ModelRemoteStatus = {
       model,
       versionsMissing: listVersions(repo.db, model)
         .reverse()
-        .filter((v) => !onRemote.has(v.id))
+        .filter((v) => !onRemote.has(v.id) && !removedIds.has(v.id))
         .map((v) => ({ ref: `${model}@v${v.number}`, id: v.id })),
       tags: compareRefs(model, 'tag', local.tags, remote.tags),
       stages: compareRefs(model, 'stage', local.stages, remote.stages),

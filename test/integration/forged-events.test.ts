@@ -124,4 +124,25 @@ describe('forged and altered events', () => {
     expect(ok(b, ['history', '--verify', '--remote', 'origin']).code).toBe(0);
     expect(ok(b, ['show', 'm@staging', '--json']).json().version.id).toBe(v1);
   });
+
+  it('a stage a teammate moved away and back with --push between two fetches is recorded move by move: neither event is unvouched', () => {
+    const { a, remote, v1, v2 } = published();
+    const b = tempRepo();
+    ok(b, ['remote', 'add', 'origin', remote, '--default']);
+    ok(b, ['fetch']);
+    ok(a, ['promote', 'm@v2', '--to', 'staging', '--push', '--yes']);
+    ok(a, ['rollback', 'm', '--stage', 'staging', '--push', '--yes', '--reason', 'back']);
+    // b saw staging on v1 and sees it on v1 again; the document names the rollback.
+    ok(b, ['fetch']);
+    const h = ok(b, ['history', '--verify', '--json']).json() as { id: string; action: string; unvouched?: boolean }[];
+    expect(h.filter((e) => e.action === 'promote' || e.action === 'rollback')).toHaveLength(3);
+    expect(h.filter((e) => e.unvouched)).toEqual([]);
+    expect(ok(b, ['history', 'm']).stdout).not.toContain('warning');
+    expect(ok(b, ['history', '--verify', '--remote', 'origin']).code).toBe(0);
+    expect(ok(b, ['show', 'm@staging', '--json']).json().version.id).toBe(v1);
+    // b's stage history is a's: rolling back here does what it does there.
+    const back = ['rollback', 'm', '--stage', 'staging', '--yes', '--reason', 'again', '--json'];
+    const [here, there] = [runCli(b, back), runCli(a, back)];
+    expect([here.code, here.stdout]).toEqual([there.code, there.stdout]);
+  });
 });

@@ -155,6 +155,34 @@ describe('remote gc and retention (directory remote)', () => {
     expect(runCli(c, ['pull', 'm@v1']).code).toBe(0);
   });
 
+  it('versions removed on the remote (rm, then gc): remote status lists them as removed, not missing, and push reports them removed, sending nothing', () => {
+    const { t, a } = twoPushedVersions(45);
+    const c = tempRepo();
+    addOrigin(c, t);
+    expect(runCli(c, ['fetch']).code).toBe(0);
+    expect(runCli(a, ['rm', 'm@v2', '--remote', 'origin', '--reason', 'leaked labels']).code).toBe(0);
+    expect(runCli(a, ['gc', '--remote', 'origin', '--grace', '0s']).code).toBe(0);
+    // The clone that removed it, and one that only fetched it before (never since).
+    for (const repo of [a, c]) {
+      const st = runCli(repo, ['remote', 'status', '--json']);
+      expect(st.code, st.stderr).toBe(0);
+      const s = st.json().remotes[0] as { models: { model: string; versionsMissing: { ref: string }[] }[]; inSync: string[]; removedOnRemote: { ref: string; reason: string }[] };
+      expect(s.removedOnRemote.map((r) => [r.ref, r.reason])).toEqual([['m@v2', 'leaked labels']]);
+      expect(s.models.flatMap((m) => m.versionsMissing)).toEqual([]);
+      expect(s.inSync).toEqual(['m']);
+      const human = runCli(repo, ['remote', 'status']).stdout;
+      expect(human).toContain('removed on the remote: m@v2');
+      expect(human).not.toContain('not on the remote');
+
+      const p = runCli(repo, ['push', '--json']);
+      expect(p.code, p.stderr).toBe(0);
+      const r = p.json() as { versions: { ref: string; status: string; removal?: { reason: string } }[]; chunks: { uploaded: number } };
+      expect(r.versions.map((v) => [v.ref, v.status])).toEqual([['m@v1', 'already-there'], ['m@v2', 'removed']]);
+      expect(r.versions[1].removal?.reason).toBe('leaked labels');
+      expect(r.chunks.uploaded).toBe(0);
+    }
+  });
+
   it('a clone that never held a version removed before it fetched: pull names the removal, not "unknown reference", with and without a repository', () => {
     const { t, a } = twoPushedVersions(43);
     expect(runCli(a, ['rm', 'm@v1', '--remote', 'origin', '--reason', 'trained on leaked rows']).code).toBe(0);

@@ -4,6 +4,7 @@ import { UsageError } from '../../errors.js';
 import { action } from '../action.js';
 import { remoteTargetOf, withEndpointOptions, withPlainHttpOption } from '../remote-options.js';
 import { countOf, formatBytes } from '../format.js';
+import { oneLine } from '../event-format.js';
 import { progressBar } from '../progress.js';
 
 /** Parses --jobs. */
@@ -47,9 +48,11 @@ export function registerPush(program: Command): Command {
 /** People's summary of a push (also used when a push ends in a conflict). */
 export function renderPush(r: PushResult): string {
   const up = r.versions.filter((v) => v.status === 'uploaded');
+  const there = r.versions.filter((v) => v.status === 'already-there');
   const lines = [
-    `Pushed to ${r.remote}: ${countOf(up.length, 'version')} (${r.versions.length - up.length} already there), ${countOf(r.chunks.uploaded, r.remote.startsWith('oci://') ? 'blob' : 'chunk')} (${formatBytes(r.bytesUploaded)}) uploaded, ${r.chunks.alreadyThere + r.chunks.knownFromIndex} already there, ${countOf(r.events, 'event')}${r.signatures.published ? `, ${countOf(r.signatures.published, 'signature')}` : ''}`,
+    `Pushed to ${r.remote}: ${countOf(up.length, 'version')} (${there.length} already there), ${countOf(r.chunks.uploaded, r.remote.startsWith('oci://') ? 'blob' : 'chunk')} (${formatBytes(r.bytesUploaded)}) uploaded, ${r.chunks.alreadyThere + r.chunks.knownFromIndex} already there, ${countOf(r.events, 'event')}${r.signatures.published ? `, ${countOf(r.signatures.published, 'signature')}` : ''}`,
   ];
+  for (const v of r.versions) if (v.status === 'removed') lines.push(`  ${v.ref}: removed on the remote by ${v.removal?.actor} at ${v.removal?.at} (reason: ${oneLine(v.removal?.reason ?? '')}); not sent again`);
   for (const m of r.renumbered) lines.push(`  renumbered ${m.model}@v${m.from} → v${m.to} (the remote had given v${m.from} to another version)`);
   for (const t of r.tags) if (t.status !== 'in-sync') lines.push(`  tag ${t.model}@${t.tag}: ${t.status}`);
   for (const s of r.stages) if (s.status !== 'in-sync') lines.push(`  stage ${s.model}@${s.stage}: ${s.status}`);

@@ -4,6 +4,7 @@ import type { RemoteStatusResult } from '../../api/remote-status.js';
 import { action } from '../action.js';
 import { withEndpointOptions } from '../remote-options.js';
 import { countOf, table } from '../format.js';
+import { oneLine } from '../event-format.js';
 
 /** `modelctl remote add|ls|rm`. */
 export function registerRemote(program: Command): Command {
@@ -101,6 +102,7 @@ function renderRemoteStatus(s: RemoteStatusResult['remotes'][number]): string {
     ...[...m.tags, ...m.stages].map((d) => `    ${d.kind} ${d.name}: here ${short(d.local)}, there ${short(d.remote)}`),
     ...(m.unpublishedEvents ? [`    ${countOf(m.unpublishedEvents, 'event')} not published`] : []),
   ]);
+  const removed = s.removedOnRemote.map((r) => `  removed on the remote: ${r.ref} by ${r.actor} at ${r.at} (reason: ${oneLine(r.reason)}); kept here, push does not send it again`);
   const which = ` --remote ${/^[a-z0-9][a-z0-9._-]*$/i.test(s.name) ? s.name : s.remote}`;
-  return [head, ...lines, ...(s.models.length ? [`  \`modelctl push${which}\` publishes what is here; \`modelctl fetch${which}\` takes what is there`] : [])].join('\n');
+  return [head, ...lines, ...removed, ...(s.models.length ? [`  \`modelctl push${which}\` publishes what is here; \`modelctl fetch${which}\` takes what is there`] : [])].join('\n');
 }
