@@ -1,8 +1,10 @@
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { redactUrl } from '../core/redact.js';
-import { ExitCode, ModelctlError, NotFoundError } from '../errors.js';
+import { ConflictError, ExitCode, ModelctlError, NotFoundError } from '../errors.js';
+import { isAccessFailure } from '../remote/access-failure.js';
 import { assertRemoteUrl, looksLikeUrl } from '../sync/remote-session.js';
-import { withScratchRepository, type Repository } from '../workspace/repository.js';
+import { withScratchRepository, type Repository, type ScratchPolicy } from '../workspace/repository.js';
 
 /** Name of the throwaway store a repository-less pull keeps inside --out until it is done (resume point). */
 export const PULL_STORE_DIR = '.modelctl-pull';
@@ -20,9 +22,10 @@ export interface OutsidePull {
 /**
  * Runs a pull with no repository (CI): the remote must be a URL; a throwaway store inside
  * --out serves as the repository and is removed at the end — kept only after network
- * trouble, so running the same pull again resumes; a wrong reference or a hostile remote
- * leaves nothing behind, not even the --out folder it created. Errors get hints that work
- * where the user is (the store's own name commands that need a repository).
+ * trouble mid-download, so running the same pull again resumes; a wrong reference, missing
+ * credentials or a hostile remote leave nothing behind, not even the --out folder it
+ * created. Errors get hints that work where the user is (the store's own name commands that
+ * need a repository).
  */
 export async function pullOutsideRepository<T>(opts: OutsidePull, cwd: string, run: (repo: Repository, remote: string, out: string) => Promise<T>): Promise<T> {
   const wanted = opts.remote ?? (opts.env ?? process.env).MODELCTL_REMOTE;
@@ -33,12 +36,30 @@ export async function pullOutsideRepository<T>(opts: OutsidePull, cwd: string, r
   }
   assertRemoteUrl(wanted, cwd);
   const out = resolve(cwd, opts.out ?? '.');
-  const resumable = (err: unknown) => err instanceof ModelctlError && err.exitCode === ExitCode.REMOTE;
   try {
-    return await withScratchRepository(join(out, PULL_STORE_DIR), { env: opts.env, cwd }, resumable, (repo) => run(repo, wanted, out));
+    return await withScratchRepository(join(out, PULL_STORE_DIR), { env: opts.env, cwd }, scratchPolicy(out), (repo) => run(repo, wanted, out));
   } catch (err) {
     throw withoutRepositoryHint(err, opts.ref, wanted, opts.out, opts.endpoint);
   }
+}
+
+/**
+ * The throwaway store is a resume point only after network trouble that interrupted a
+ * download (README: only a killed pull or a network failure keeps partial files): missing or
+ * refused credentials fail the same way next time, and a pull that downloaded no file bytes
+ * has nothing to resume. One pull fills it at a time (README, pull).
+ */
+function scratchPolicy(out: string): ScratchPolicy {
+  return {
+    keepAfter: (err, store) => err instanceof ModelctlError && err.exitCode === ExitCode.REMOTE && !isAccessFailure(err) && store.holdsFileBytes(),
+    busy: (heldBy) => {
+      const who = heldBy ? `another pull (pid ${heldBy.pid}${heldBy.host !== hostname() ? ` on ${heldBy.host}` : ''}, since ${heldBy.since})` : 'another pull';
+      return new ConflictError('PULL_RUNNING', `${who} is filling ${out}`, {
+        hint: 'wait for it to end and run this pull again (it then downloads nothing already there), or pull into another --out',
+        data: { out, pid: heldBy?.pid ?? null, host: heldBy?.host ?? null },
+      });
+    },
+  };
 }
 
 /**

@@ -4,7 +4,8 @@ import type { ManifestFile } from '../core/manifest.js';
 import { redactUrl } from '../core/redact.js';
 import { repositorySettings, type Settings } from '../workspace/config.js';
 import { downloadObjects } from '../sync/download-objects.js';
-import { chooseRemote, openRemoteSession, storeSessionOf, type RemoteSession } from '../sync/remote-session.js';
+import { assertStoreRemoteUrl, chooseRemote, openRemoteSession, storeSessionOf, type RemoteSession } from '../sync/remote-session.js';
+import { noteFoldersToMake } from '../workspace/made-folders.js';
 import { META_DIR_NAME } from '../workspace/repo-paths.js';
 import { openScratchRepository, type Repository } from '../workspace/repository.js';
 
@@ -97,10 +98,15 @@ export function defaultRemoteFetcher(repo: Repository): { ensureObjects(files: r
   };
 }
 
-/** The remote settings `remote` (a configured name or a URL) names from `cwd`, and a key for it. */
+/**
+ * The remote settings `remote` (a configured name or a URL) names from `cwd`, and a key for it.
+ * A URL that names no remote, or an OCI registry, is refused here (exit 2): serve and watch
+ * call this before they make any folder for the remote.
+ */
 export async function resolveRemoteSpec(cwd: string, remote: string | undefined, env: NodeJS.ProcessEnv): Promise<{ settings: Settings | null; key: string }> {
   const settings = (await repositorySettings(cwd, env))?.settings ?? null;
   const { spec } = chooseRemote(settings, { remote }, env);
+  assertStoreRemoteUrl(spec.url, cwd, 'serving or watching a remote');
   return { settings, key: `${redactUrl(spec.url)} ${spec.endpoint ?? ''}`.trim() };
 }
 
@@ -144,4 +150,27 @@ export async function openRemoteCache(opts: { cwd: string; remote: string | unde
       repo.close();
     },
   };
+}
+
+/**
+ * Opens the cache (see openRemoteCache) and fetches the remote's metadata into it: a serve's
+ * start. A start that fails leaves no cache folder it made (README, serve).
+ */
+export async function startRemoteCache(opts: { cwd: string; remote: string | undefined; cacheDir: string; env: NodeJS.ProcessEnv }): Promise<RemoteCache> {
+  const folders = noteFoldersToMake(join(resolve(opts.cwd, opts.cacheDir), META_DIR_NAME));
+  let cache: RemoteCache;
+  try {
+    cache = await openRemoteCache(opts);
+  } catch (err) {
+    folders.remove();
+    throw err;
+  }
+  try {
+    await cache.refresh();
+  } catch (err) {
+    await cache.close();
+    folders.remove();
+    throw err;
+  }
+  return cache;
 }

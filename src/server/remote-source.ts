@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { openRemoteCache, resolveRemoteSpec } from '../api/remote-cache.js';
+import { resolveRemoteSpec, startRemoteCache } from '../api/remote-cache.js';
 import type { ServedSource } from './served-source.js';
 
 export interface RemoteSourceOptions {
@@ -20,18 +20,13 @@ export interface RemoteSourceOptions {
 /**
  * Serves a remote through a local cache repository (docs/design.md §12), the way a
  * repository-less `pull` works: metadata is fetched at start (an unreachable remote is an
- * error then: exit 7) and every `pollMs` after (failures are logged, the cache keeps
- * serving); file bytes are downloaded on first request, verified chunk by chunk, and kept.
+ * error then: exit 7, leaving no cache folder this start made) and every `pollMs` after
+ * (failures are logged, the cache keeps serving); file bytes are downloaded on first
+ * request, verified chunk by chunk, and kept.
  */
 export async function remoteSource(opts: RemoteSourceOptions): Promise<ServedSource> {
   const cacheDir = opts.cache ?? defaultCacheDir(opts.env, (await resolveRemoteSpec(opts.cwd, opts.remote, opts.env)).key);
-  const cache = await openRemoteCache({ cwd: opts.cwd, remote: opts.remote, cacheDir, env: opts.env });
-  try {
-    await cache.refresh();
-  } catch (err) {
-    await cache.close();
-    throw err;
-  }
+  const cache = await startRemoteCache({ cwd: opts.cwd, remote: opts.remote, cacheDir, env: opts.env });
   let polling = false;
   const timer = setInterval(() => {
     if (polling) return; // a slow fetch is not started twice

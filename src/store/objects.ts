@@ -103,6 +103,27 @@ export class ObjectStore {
     yield* listHexTree(this.objectsDir, '');
   }
 
+  /**
+   * True when the store holds downloaded file bytes: an object, or a non-empty temp file (a
+   * partial download). Metadata alone (manifests, the index) is cheap to fetch again.
+   */
+  holdsFileBytes(): boolean {
+    if (!this.listObjects().next().done) return true;
+    let names: string[];
+    try {
+      names = readdirSync(this.tmpDir);
+    } catch {
+      return false;
+    }
+    return names.some((name) => {
+      try {
+        return statSync(join(this.tmpDir, name)).size > 0;
+      } catch {
+        return false;
+      }
+    });
+  }
+
   manifestPath(id: string): string {
     return join(this.manifestsDir, id.slice(0, 2), `${id.slice(2)}.json`);
   }

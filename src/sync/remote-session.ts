@@ -3,7 +3,7 @@ import { closest } from '../core/refs.js';
 import { redactUrl } from '../core/redact.js';
 import { MARKER_KEY, decodeDoc, encodeDoc, markerSchema, type RemoteMarker } from '../core/remote-layout.js';
 import { isPreconditionFailed, type Remote } from '../remote/remote.js';
-import { mistypedUrlSuggestion, parseRemoteUrl } from '../remote/url.js';
+import { formatRemoteUrl, mistypedUrlSuggestion, parseRemoteUrl } from '../remote/url.js';
 import { CHUNKING, gearTableDigest } from '../store/gear.js';
 import type { Database } from '../store/index-db.js';
 import { getRemoteRef, setRemoteRef } from '../store/remote-tracking.js';
@@ -48,7 +48,21 @@ export type RemoteSession = StoreSession | OciSession;
  */
 export function storeSessionOf(session: RemoteSession, command: string): StoreSession {
   if (session.kind === 'store') return session;
-  throw new UsageError('OCI_REMOTE_UNSUPPORTED', `${command} does not work with an OCI registry (${session.displayUrl}) yet`, {
+  throw ociUnsupported(command, session.displayUrl);
+}
+
+/**
+ * Throws UsageError (2) for a URL that names no remote, or names an OCI registry, for a
+ * command that needs an object store: told by the URL alone, before any network contact or
+ * any folder is made for it (README: `serve --remote` and `watch` need an object store).
+ */
+export function assertStoreRemoteUrl(url: string, cwd: string, command: string): void {
+  const parsed = parseRemoteUrl(url, { cwd });
+  if (parsed.kind === 'oci') throw ociUnsupported(command, formatRemoteUrl(parsed));
+}
+
+function ociUnsupported(command: string, displayUrl: string): UsageError {
+  return new UsageError('OCI_REMOTE_UNSUPPORTED', `${command} does not work with an OCI registry (${displayUrl}) yet`, {
     hint: 'push, pull, fetch, ls/log/show --remote and tag/promote/rollback --push work with oci:// remotes; use an s3:// or folder remote for this',
   });
 }

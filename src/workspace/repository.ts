@@ -1,11 +1,13 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { tryLockFolder, type FolderLock, type FolderLockOwner } from '../store/folder-lock.js';
 import { ObjectStore } from '../store/objects.js';
 import { openIndex, type Database } from '../store/index-db.js';
 import { META_DIR_NAME, findRepo } from './repo-paths.js';
 import { loadSettings, resolveSettings, type Settings } from './config.js';
 import { NotFoundError } from '../errors.js';
+import { noteFoldersToMake, type MadeFolders } from './made-folders.js';
 
 /** Options every api function accepts. */
 export interface CommonOptions {
@@ -89,51 +91,77 @@ export function openScratchRepository(metaDir: string, opts: CommonOptions = {})
   return { root: cwd, metaDir, cwd, store, db, settings, env, close: () => db.close() };
 }
 
+/** How a scratch store that is also a resume point (a repository-less pull's) is kept and shared. */
+export interface ScratchPolicy {
+  /** Whether running again after `err` can finish the job with what the store holds now: then it stays. */
+  keepAfter(err: unknown, store: ObjectStore): boolean;
+  /** The error for a store another process is filling (it holds the lock). */
+  busy(heldBy: FolderLockOwner | null): Error;
+}
+
+/** The lock file inside a scratch store: one process fills it at a time. */
+const SCRATCH_LOCK = 'scratch.lock';
+
 /**
  * Runs `fn` on a scratch repository in `metaDir` and removes it afterwards (after a failure,
  * with the folders made to hold it) — unless `fn` failed in a way for which running again can
- * finish the job (`keepAfter(err)`): then the folder stays as the resume point.
+ * finish the job (`policy.keepAfter`): then the folder stays as the resume point. While `fn`
+ * runs the store is locked: a second process is refused (`policy.busy`) and touches nothing,
+ * instead of finding objects vanish under it.
  */
-export async function withScratchRepository<T>(metaDir: string, opts: CommonOptions, keepAfter: (err: unknown) => boolean, fn: (repo: Repository) => Promise<T>): Promise<T> {
-  const firstMade = firstMissingFolder(metaDir);
-  mkdirSync(metaDir, { recursive: true });
-  const repo = openScratchRepository(metaDir, opts);
+export async function withScratchRepository<T>(metaDir: string, opts: CommonOptions, policy: ScratchPolicy, fn: (repo: Repository) => Promise<T>): Promise<T> {
+  const folders = noteFoldersToMake(metaDir);
+  const held = lockScratchStore(metaDir, folders);
+  // Another process's store (even one it made a moment ago): left alone.
+  if ('heldBy' in held) throw policy.busy(held.heldBy);
+  const lock = held;
+  let repo: Repository;
+  try {
+    repo = openScratchRepository(metaDir, opts);
+  } catch (err) {
+    folders.remove();
+    lock.release();
+    throw err;
+  }
   let failed = false;
   let keep = false;
   try {
     return await fn(repo);
   } catch (err) {
     failed = true;
-    keep = keepAfter(err);
+    keep = policy.keepAfter(err, repo.store);
     throw err;
   } finally {
     repo.close();
+    // Removed while still locked, so no other process starts filling what is being removed.
     if (!keep) rmSync(metaDir, { recursive: true, force: true });
     // A failure leaves none of the folders made for it (a pull's --out included).
-    if (failed && !keep && firstMade) removeEmptyFolders(dirname(metaDir), firstMade);
+    if (failed && !keep) folders.remove();
+    lock.release();
   }
 }
 
-/** The outermost folder of `dir` that does not exist yet (what mkdir -p would make first), or null. */
-function firstMissingFolder(dir: string): string | null {
-  let missing: string | null = null;
-  for (let d = dir; !existsSync(d); d = dirname(d)) {
-    missing = d;
-    if (dirname(d) === d) break;
-  }
-  return missing;
-}
-
-/** Removes `dir` and its parents up to `top` (included) while they are empty. */
-function removeEmptyFolders(dir: string, top: string): void {
-  for (let d = dir; d.startsWith(top); d = dirname(d)) {
+/**
+ * Creates `metaDir` and locks it, or says who holds the lock (a failure leaves none of
+ * `folders`). A lock taken on a file that a finishing process removed meanwhile (it holds the
+ * lock while removing the store) guards nothing: taken again.
+ */
+function lockScratchStore(metaDir: string, folders: MadeFolders): FolderLock | { heldBy: FolderLockOwner | null } {
+  for (;;) {
+    let held: ReturnType<typeof tryLockFolder>;
+    let made = false;
     try {
-      if (readdirSync(d).length > 0) return;
-      rmdirSync(d);
-    } catch {
-      return;
+      mkdirSync(metaDir, { recursive: true });
+      made = true;
+      held = tryLockFolder(metaDir, SCRATCH_LOCK);
+    } catch (err) {
+      if (made && !existsSync(metaDir)) continue; // removed between the mkdir and the lock
+      folders.remove();
+      throw err;
     }
-    if (d === top) return;
+    if (!held.lock) return { heldBy: held.heldBy };
+    if (existsSync(join(metaDir, SCRATCH_LOCK))) return held.lock;
+    held.lock.release();
   }
 }
 
