@@ -8,15 +8,12 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, runCli, tempDir, writeFile, tempRepoWithFolderRemote } from '../helpers/temp-repo.js';
+import { pushedTeam } from './watch-helpers.js';
+import { BIN, runCli, tempDir } from '../helpers/temp-repo.js';
 
 describe('watch: one per state folder', () => {
   it('refuses a second watch on the same --out while one runs, and not after that one was killed with kill -9', async () => {
-    const { repo: team, registry } = tempRepoWithFolderRemote();
-    writeFile(team, 'model/w.bin', 'one\n');
-    expect(runCli(team, ['commit', 'fraud', 'model/', '-m', 'one']).code).toBe(0);
-    expect(runCli(team, ['push']).code).toBe(0);
-    expect(runCli(team, ['promote', 'fraud@v1', '--to', 'production', '--push', '--yes']).code).toBe(0);
+    const { team, registry } = pushedTeam({ promote: true });
     const host = tempDir();
     const log = join(host, 'hook.log');
     const args = ['watch', 'fraud@production', '--remote', registry, '--out', join(host, 'model'), '--exec', `echo "$MODELCTL_REF" >> ${log}`];

@@ -10,7 +10,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, runCli, tempDir, writeFile, tempRepoWithFolderRemote } from '../helpers/temp-repo.js';
+import { pushedTeam } from './watch-helpers.js';
+import { BIN, runCli, tempDir } from '../helpers/temp-repo.js';
 
 interface WatchLine {
   level: string;
@@ -23,10 +24,7 @@ const lines = (stdout: string): WatchLine[] => stdout.split('\n').filter(Boolean
 
 describe('watch while nothing resolves', () => {
   it('names the closest model for a model the remote lacks; with --once that is the error, and no state folder is left', () => {
-    const { repo: team, registry } = tempRepoWithFolderRemote();
-    writeFile(team, 'model/w.bin', 'one\n');
-    expect(runCli(team, ['commit', 'fraud', 'model/', '-m', 'one']).code).toBe(0);
-    expect(runCli(team, ['push']).code).toBe(0);
+    const { team, registry } = pushedTeam();
     const host = tempDir();
 
     // Before, this exited 0 (a 'waiting' warning) and left .c.modelctl-watch/ behind.
@@ -58,11 +56,7 @@ describe('watch while nothing resolves', () => {
   });
 
   it('in a repository (stage names known), --once of a name that is no stage exits 3 with the closest stage; a stage nobody holds is waiting', () => {
-    const { repo: team, registry } = tempRepoWithFolderRemote();
-    writeFile(team, 'model/w.bin', 'one\n');
-    expect(runCli(team, ['commit', 'fraud', 'model/', '-m', 'one']).code).toBe(0);
-    expect(runCli(team, ['push']).code).toBe(0);
-    expect(runCli(team, ['promote', 'fraud@v1', '--to', 'production', '--push', '--yes']).code).toBe(0);
+    const { team, registry } = pushedTeam({ promote: true });
 
     // Before, this exited 0 with "fraud@prod names no version yet — did you mean 'fraud@production'?".
     const typo = runCli(team, ['watch', 'fraud@prod', '--remote', registry, '--out', 'c', '--once', '--json']);
@@ -78,10 +72,7 @@ describe('watch while nothing resolves', () => {
   });
 
   it('without --once, a model the remote lacks is waited for, with a warning at each look', async () => {
-    const { repo: team, registry } = tempRepoWithFolderRemote();
-    writeFile(team, 'model/w.bin', 'one\n');
-    expect(runCli(team, ['commit', 'fraud', 'model/', '-m', 'one']).code).toBe(0);
-    expect(runCli(team, ['push']).code).toBe(0);
+    const { team, registry } = pushedTeam();
     const host = tempDir();
     const w = spawn(process.execPath, [BIN, 'watch', 'frud@production', '--remote', registry, '--out', join(host, 'c'), '--interval', '1s', '--json'], { cwd: host, env: { ...process.env, CI: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';

@@ -7,15 +7,12 @@ import { spawn } from 'node:child_process';
 import { lstatSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { pushedTeam } from './watch-helpers.js';
 import { BIN, runCli, tempDir, writeFile, tempRepoWithFolderRemote } from '../helpers/temp-repo.js';
 
 describe('watch', () => {
   it('finishes a running hook on SIGTERM before it exits, and a restart deploys nothing again', async () => {
-    const { repo: team, registry } = tempRepoWithFolderRemote();
-    writeFile(team, 'model/w.bin', 'one\n');
-    expect(runCli(team, ['commit', 'fraud', 'model/', '-m', 'one']).code).toBe(0);
-    expect(runCli(team, ['push']).code).toBe(0);
-    expect(runCli(team, ['promote', 'fraud@v1', '--to', 'production', '--push', '--yes']).code).toBe(0);
+    const { team, registry } = pushedTeam({ promote: true });
     const host = tempDir();
     const out = join(host, 'model');
     const log = join(host, 'hook.log');
