@@ -94,6 +94,15 @@ for (const k of kids) k.on('exit', () => { if (--left === 0) { require('fs').mkd
     expect(peak.bytes).toBeGreaterThan(2 * 96e6);
   });
 
+  it('a command too short to sample says its peak memory was not measured, not "0 B"', () => {
+    const root = trainingRepo();
+    expect(mc(root, 'run', '--', 'node', 'train.js').code).toBe(0);
+    const r = runCli(root, ['run', '--', 'true']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).toContain('peak memory not measured');
+    expect(r.stdout + r.stderr).not.toContain('peak memory 0 B');
+  });
+
   it('records a dirty tree as dirty, and refuses to run one when run.clean_git is set (exit 5)', () => {
     const root = trainingRepo();
     writeFile(root, 'train.js', `${readFileSync(join(root, 'train.js'), 'utf8')}\n// tweak\n`);

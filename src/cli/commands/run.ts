@@ -52,7 +52,9 @@ Examples:
         reportLock(ctx, result.lock);
         ctx.out.result(result, (r: RunResult) => {
           const v = r.version;
-          const mem = r.run.peakMemory ? `, peak memory ${formatBytes(r.run.peakMemory.bytes)}` : '';
+          // A command that ends before the first sample was not measured: 0 B would be a wrong figure.
+          const peak = r.run.peakMemory;
+          const mem = peak ? (peak.samples > 0 && peak.bytes > 0 ? `, peak memory ${formatBytes(peak.bytes)}` : ', peak memory not measured (it ended before the first sample)') : '';
           const ran = `Ran '${r.run.command.join(' ')}' in ${formatDuration(r.run.durationMs)}${mem}`;
           const head = !r.created
             ? `Nothing to commit: ${v.ref} (${v.shortId}) has the same files and lineage`
