@@ -1,4 +1,4 @@
-import { existsSync, open, writeFileSync } from 'node:fs';
+import { existsSync, open, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 export function barrier(name: string): void {
   const dir = process.env.MODELCTL_TEST_BARRIER_DIR;
   if (!dir || !existsSync(join(dir, `${name}.wait`))) return;
-  writeFileSync(join(dir, `${name}.reached`), String(process.pid));
+  announce(dir, name);
   const pause = new Int32Array(new SharedArrayBuffer(4));
   const deadline = Date.now() + 120_000;
   while (!existsSync(join(dir, `${name}.go`)) && Date.now() < deadline) Atomics.wait(pause, 0, 0, 10);
@@ -27,6 +27,16 @@ export async function stuckIoBarrier(name: string): Promise<void> {
   const dir = process.env.MODELCTL_TEST_BARRIER_DIR;
   if (!dir || !existsSync(join(dir, `${name}.wait`))) return;
   open(join(dir, `${name}.fifo`), 'r', () => undefined);
-  writeFileSync(join(dir, `${name}.reached`), String(process.pid));
+  announce(dir, name);
   await new Promise<never>(() => undefined);
+}
+
+/**
+ * Writes `<name>.reached` holding this pid, atomically: a test that sees the file must read
+ * the pid, never an empty file (Number('') is 0, and kill(0) signals the test's own group).
+ */
+function announce(dir: string, name: string): void {
+  const tmp = join(dir, `${name}.reached.${process.pid}.tmp`);
+  writeFileSync(tmp, String(process.pid));
+  renameSync(tmp, join(dir, `${name}.reached`));
 }

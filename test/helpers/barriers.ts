@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -25,6 +25,17 @@ export class Barriers {
       if (Date.now() > deadline) throw new Error(`no process reached barrier '${name}' within ${timeoutMs} ms`);
       await sleep(10);
     }
+  }
+
+  /**
+   * The pid of the process stopped at `name` (after reached()). Checked to be a real pid:
+   * process.kill(0) or kill(-1) would signal the test runner itself.
+   */
+  pid(name: string): number {
+    const text = readFileSync(join(this.dir, `${name}.reached`), 'utf8');
+    const pid = Number(text);
+    if (!Number.isInteger(pid) || pid <= 1) throw new Error(`barrier '${name}' holds no pid ('${text}')`);
+    return pid;
   }
 
   /** Lets processes stopped at `name` (and later ones) go on. */

@@ -183,7 +183,7 @@ describe('gc and commit racing', () => {
     barriers.arm('gc-before-unlink');
     const gc = runCliAsync(repo, ['gc', '--json'], { env: { ...GC_NOW, ...barriers.env }, timeoutMs: 60_000 });
     await barriers.reached('gc-before-unlink');
-    const pid = Number(readFileSync(join(barriers.dir, 'gc-before-unlink.reached'), 'utf8'));
+    const pid = barriers.pid('gc-before-unlink');
     process.kill(pid, 'SIGKILL');
     await gc;
     const c = runCli(repo, ['commit', 'm', 'b.bin', '--json']);

@@ -50,7 +50,7 @@ describe('one remote gc at a time (folder)', () => {
     b2.arm('gc-remote-mark');
     const victim = runCliAsync(gc, gcArgs, { env: { ...b2.env, MODELCTL_REMOTE_GC_LEASE_MS: '60000' }, timeoutMs: 60_000 });
     await b2.reached('gc-remote-mark');
-    process.kill(Number(readFileSync(join(b2.dir, 'gc-remote-mark.reached'), 'utf8')), 'SIGKILL');
+    process.kill(b2.pid('gc-remote-mark'), 'SIGKILL');
     await victim;
     const after = runCli(gc, gcArgs, { env: { MODELCTL_REMOTE_GC_LEASE_MS: '60000' } });
     expect(after.code, after.stderr).toBe(0);

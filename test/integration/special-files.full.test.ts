@@ -6,7 +6,7 @@
  * before the fix the FIFO cases never ended.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -117,7 +117,7 @@ describe('interrupts', () => {
       mkfifo(join(barriers.dir, 'commit-stuck-io.fifo'));
       const run = runCliAsync(repo, ['commit', 'm', 'w.bin'], { env: barriers.env, timeoutMs: 20_000 });
       await barriers.reached('commit-stuck-io');
-      const pid = Number(readFileSync(join(barriers.dir, 'commit-stuck-io.reached'), 'utf8'));
+      const pid = barriers.pid('commit-stuck-io');
       const sentAt = Date.now();
       process.kill(pid, signal);
       const r = await run;

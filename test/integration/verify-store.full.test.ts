@@ -103,7 +103,7 @@ describe('verify', () => {
     barriers.arm('commit-before-record');
     const run = runCliAsync(repo, ['commit', 'm', 'b.bin'], { env: barriers.env });
     await barriers.reached('commit-before-record');
-    process.kill(Number(readFileSync(join(barriers.dir, 'commit-before-record.reached'), 'utf8')), 'SIGKILL');
+    process.kill(barriers.pid('commit-before-record'), 'SIGKILL');
     await run;
     const v = ok(repo, ['verify', '--json']).json();
     expect(v.problems.map((p: { kind: string }) => p.kind)).toContain('unrecorded-manifest');
