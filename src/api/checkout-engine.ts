@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, mkdirSync, readdirSync, realpathSync, rmdirSync, unlinkSync, type Stats } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, realpathSync, rmdirSync, unlinkSync, type Stats } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { ConflictError, IntegrityError, UsageError, fsError, isErrnoException } from '../errors.js';
 import type { ManifestFile, VersionManifest } from '../core/manifest.js';
@@ -11,6 +11,7 @@ import { isVersionOnSomeRemote } from '../store/verify-queries.js';
 import { placeStaged, stageFile, type LinkMode, type LinkUsed } from '../workspace/materialize.js';
 import { OUT_RECORD_DIR, writePlacementRecord, type PlacementRecord, type PlacementTarget } from '../workspace/placement-record.js';
 import { readPlacementRecord } from '../workspace/placement-record-schema.js';
+import { pruneEmptyFolders } from '../workspace/made-folders.js';
 import { statKey, storeStatCache } from '../workspace/stat-cache.js';
 import { hashWorkingFiles } from './file-hashing.js';
 import { readVersionManifest } from './read-manifest.js';
@@ -385,19 +386,6 @@ function removeEmptyFolders(folders: readonly string[]): void {
     } catch {
       /* holds something, or gone */
     }
-  }
-}
-
-function pruneEmptyFolders(dir: string, root: string): void {
-  let d = dir;
-  while (d !== root && d.startsWith(root + sep)) {
-    try {
-      if (readdirSync(d).length > 0) return;
-      rmdirSync(d);
-    } catch {
-      return;
-    }
-    d = dirname(d);
   }
 }
 

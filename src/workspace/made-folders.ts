@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, sep } from 'node:path';
 
 /**
  * The folders a command is about to make for `dir` (what mkdir -p would create), noted before
@@ -22,7 +22,7 @@ export function noteFoldersToMake(dir: string): MadeFolders {
     remove() {
       if (first === null) return;
       rmSync(dir, { recursive: true, force: true });
-      removeEmptyFolders(dirname(dir), first);
+      pruneEmptyFolders(dirname(dir), dirname(first));
     },
   };
 }
@@ -37,15 +37,16 @@ function firstMissingFolder(dir: string): string | null {
   return missing;
 }
 
-/** Removes `dir` and its parents up to `top` (included) while they are empty. */
-function removeEmptyFolders(dir: string, top: string): void {
-  for (let d = dir; d.startsWith(top); d = dirname(d)) {
+/** Removes `dir` and its parents while they are empty, up to but not including `root`. */
+export function pruneEmptyFolders(dir: string, root: string): void {
+  let d = dir;
+  while (d !== root && d.startsWith(root + sep)) {
     try {
       if (readdirSync(d).length > 0) return;
       rmdirSync(d);
     } catch {
       return;
     }
-    if (d === top) return;
+    d = dirname(d);
   }
 }
