@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { Readable } from 'node:stream';
 import type { GetObjectCommandOutput as GetObjectOutput, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { IntegrityError, ModelctlError, NotFoundError, RemoteError, UsageError, codeOf } from '../errors.js';
 import { probeConditionalWrites } from './probe.js';
@@ -26,6 +27,7 @@ import {
   type RemoteCapabilities,
 } from './remote.js';
 import { withRetry } from './retry.js';
+import { S3DirectGet, type GetAnswer } from './s3-direct-get.js';
 import { perRequestRetryStrategy } from './s3-retry.js';
 import { redactUrlsInText } from '../core/redact.js';
 import { formatRemoteUrl, type S3UrlSpec } from './url.js';
@@ -96,6 +98,8 @@ class S3Remote implements Remote {
   private readonly pageSize: number;
   private readonly maxAttempts: number;
   private readonly agents: { http: HttpAgent; https: HttpsAgent };
+  /** GETs without the SDK's middleware (s3-direct-get.ts); the SDK takes over on anything unusual. */
+  private readonly direct: S3DirectGet;
   private capabilities: Promise<RemoteCapabilities> | undefined;
   readonly objectLock = {
     retention: async (key: string): Promise<{ mode: string; retainUntil: Date } | null> => {
@@ -152,6 +156,7 @@ class S3Remote implements Remote {
     if (endpoint !== undefined) config.endpoint = endpoint;
     if (opts.credentials !== undefined) config.credentials = opts.credentials;
     this.client = new sdk.S3Client(config);
+    this.direct = new S3DirectGet(this.client, sdk.GetObjectCommand, this.bucket, this.agents, { connectionMs: connectionTimeout, socketMs: socketTimeout });
   }
 
   async put(
@@ -224,18 +229,9 @@ class S3Remote implements Remote {
     if (range !== undefined) assertValidRange(range);
     try {
       return await this.receive(key, range, async (out) => {
-        let bytes: Uint8Array;
-        try {
-          bytes = out.Body === undefined ? new Uint8Array(0) : await out.Body.transformToByteArray();
-        } catch (err) {
-          throw new BodyCutShort(err instanceof Error ? err.message : String(err), err);
-        }
-        if (out.ContentLength !== undefined && bytes.byteLength !== out.ContentLength) {
-          throw new BodyCutShort(`the answer ended after ${bytes.byteLength} of ${out.ContentLength} bytes`);
-        }
-        let body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-        if (range !== undefined) body = trimToRange(key, body, range, out.ContentRange);
-        return { body, etag: unquoteEtag(out.ETag ?? '') };
+        let body = await receiveAll(out);
+        if (range !== undefined) body = trimToRange(key, body, range, out.contentRange);
+        return { body, etag: unquoteEtag(out.etag ?? '') };
       });
     } catch (err) {
       if (range !== undefined && (statusOf(err) === 416 || errorCode(err) === 'InvalidRange')) {
@@ -247,31 +243,7 @@ class S3Remote implements Remote {
 
   async getInto(key: string, into: Uint8Array): Promise<number | null> {
     assertValidKey(key);
-    return this.receive(key, undefined, async (out) => {
-      const body = out.Body as (AsyncIterable<Uint8Array> & { destroy?: () => void }) | undefined;
-      const declared = out.ContentLength;
-      if (body === undefined) return 0;
-      if (declared !== undefined && declared > into.length) {
-        body.destroy?.();
-        return declared;
-      }
-      // The pieces go straight where the caller wants them: no concatenated copy of the body.
-      let n = 0;
-      try {
-        for await (const piece of body) {
-          if (n + piece.byteLength > into.length) {
-            body.destroy?.();
-            return n + piece.byteLength;
-          }
-          into.set(piece, n);
-          n += piece.byteLength;
-        }
-      } catch (err) {
-        throw new BodyCutShort(err instanceof Error ? err.message : String(err), err);
-      }
-      if (declared !== undefined && n !== declared) throw new BodyCutShort(`the answer ended after ${n} of ${declared} bytes`);
-      return n;
-    });
+    return this.receive(key, undefined, (out) => receiveInto(out, into));
   }
 
   /**
@@ -280,7 +252,7 @@ class S3Remote implements Remote {
    * retry loop. A connection reset, a stall (socket timeout) or a clean close before
    * Content-Length bytes arrived (BodyCutShort from `consume`) are retried here, as a new GET.
    */
-  private async receive<T>(key: string, range: ByteRange | undefined, consume: (out: GetObjectOutput) => Promise<T>): Promise<T | null> {
+  private async receive<T>(key: string, range: ByteRange | undefined, consume: (out: GetAnswer) => Promise<T>): Promise<T | null> {
     const input = {
       Bucket: this.bucket,
       Key: this.prefix + key,
@@ -292,7 +264,14 @@ class S3Remote implements Remote {
       return await withRetry(
         async () => {
           bodyAttempts++;
-          return consume(await this.client.send(new this.sdk.GetObjectCommand(input)));
+          if (this.direct.enabled) {
+            const lean = await this.direct.get(input.Key, range);
+            if (lean.kind === 'answer') return consume(lean.answer);
+            if (lean.kind === 'missing') return null;
+            // The SDK redoes this GET (with its retries and error mapping), and all later ones.
+            this.direct.disable(lean.reason);
+          }
+          return consume(fromSdk(await this.client.send(new this.sdk.GetObjectCommand(input))));
         },
         { attempts: this.maxAttempts, baseDelayMs: 100, maxDelayMs: 5_000, retryable: (err) => err instanceof BodyCutShort },
       );
@@ -461,6 +440,90 @@ class BodyCutShort extends Error {
     const netCode = codeOf(cause);
     if (netCode !== undefined) Object.defineProperty(this, 'code', { value: netCode, enumerable: true });
   }
+}
+
+/** The SDK's GetObject output as a GetAnswer; in Node its Body is the response stream. */
+function fromSdk(out: GetObjectOutput): GetAnswer {
+  return {
+    body: (out.Body as unknown as Readable | undefined) ?? Readable.from([]),
+    contentLength: out.ContentLength,
+    contentRange: out.ContentRange,
+    etag: out.ETag,
+  };
+}
+
+/** A whole body as one Buffer (one allocation when the length is declared); a short or broken body is BodyCutShort. */
+function receiveAll(out: GetAnswer): Promise<Buffer> {
+  const declared = out.contentLength;
+  const pieces: Buffer[] = [];
+  return consumeBody(out.body, (piece) => {
+    pieces.push(piece);
+    return true;
+  }).then((n) => {
+    if (declared !== undefined && n !== declared) throw new BodyCutShort(`the answer ended after ${n} of ${declared} bytes`);
+    return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, n);
+  });
+}
+
+/**
+ * A body written straight into `into`, no concatenated copy. Returns the byte count, or a
+ * count larger than `into` (the body destroyed) when it does not fit.
+ */
+async function receiveInto(out: GetAnswer, into: Uint8Array): Promise<number> {
+  const declared = out.contentLength;
+  if (declared !== undefined && declared > into.length) {
+    out.body.destroy();
+    return declared;
+  }
+  let n = 0;
+  let overflow = 0;
+  const got = await consumeBody(out.body, (piece) => {
+    if (n + piece.length > into.length) {
+      overflow = n + piece.length;
+      return false;
+    }
+    into.set(piece, n);
+    n += piece.length;
+    return true;
+  });
+  if (overflow > 0) return overflow;
+  if (declared !== undefined && got !== declared) throw new BodyCutShort(`the answer ended after ${got} of ${declared} bytes`);
+  return n;
+}
+
+/**
+ * Feeds a body's pieces to `take` ('data' events: cheaper per piece than async iteration,
+ * which showed up in a pull's profile); `take` returning false stops and destroys the body.
+ * Resolves with the bytes taken; a reset or stall rejects with BodyCutShort.
+ */
+function consumeBody(body: Readable, take: (piece: Buffer) => boolean): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    let n = 0;
+    let done = false;
+    const finish = (err?: unknown) => {
+      if (done) return;
+      done = true;
+      body.off('data', onData);
+      if (err === undefined) resolve(n);
+      else reject(new BodyCutShort(err instanceof Error ? err.message : String(err), err));
+    };
+    const onData = (piece: Buffer | Uint8Array | string) => {
+      const buf = typeof piece === 'string' ? Buffer.from(piece) : Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+      if (!take(buf)) {
+        done = true;
+        body.off('data', onData);
+        body.destroy();
+        resolve(n + buf.length);
+        return;
+      }
+      n += buf.length;
+    };
+    body.on('data', onData);
+    body.once('end', () => finish());
+    body.once('error', (err) => finish(err));
+    // A response destroyed (socket reset) without 'end' closes without an error on some Node versions.
+    body.once('close', () => finish(body.readableEnded ? undefined : new Error('the connection closed before the body ended')));
+  });
 }
 
 /**

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Remote } from '../../src/remote/s3.js';
 import { rgwSkipReason, startRgw, type RgwHandle } from '../helpers/rgw.js';
 import { defineRemoteContract, expectCode } from './remote-contract.js';
+import { defineLeanGetChecks } from './lean-get.js';
 
 const skipReason = rgwSkipReason();
 
@@ -44,6 +45,8 @@ describe.skipIf(skipReason !== undefined)('Ceph RGW (memstore, started by this f
     // RGW 16 (pacific) ignores x-amz-checksum-sha256.
     verifiesChecksums: false,
   }));
+
+  defineLeanGetChecks('Ceph RGW', () => server, { checksSignatures: true });
 
   it('reports a wrong secret as REMOTE_BAD_CREDENTIALS with a hint, without the secret', async () => {
     const secret = `wrong-${randomBytes(16).toString('hex')}`;

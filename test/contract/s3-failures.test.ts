@@ -84,6 +84,63 @@ const open = (opts: Partial<S3RemoteOptions> = {}) =>
     ...opts,
   });
 
+/** Which path sent a request: the lean GET (s3-direct-get.ts) or the SDK. */
+const sender = (r: { headers: IncomingMessage['headers'] }) => (r.headers['user-agent'] === 'modelctl-lean-get' ? 'lean' : 'sdk');
+
+describe('lean GETs (s3-direct-get.ts)', () => {
+  it('sends GETs itself, SigV4-signed, path-style with the key encoded, ranges as bytes=start-end', async () => {
+    const remote = await open({ prefix: 'team a/' });
+    await remote.put("models/m (1)/x+y's.json", Buffer.from('0123456789'));
+    expect((await remote.get("models/m (1)/x+y's.json"))!.body.toString()).toBe('0123456789');
+    expect((await remote.get("models/m (1)/x+y's.json", { range: { start: 2, end: 4 } }))!.body.toString()).toBe('234');
+    const into = new Uint8Array(16);
+    expect(await remote.getInto("models/m (1)/x+y's.json", into)).toBe(10);
+    expect(Buffer.from(into.subarray(0, 10)).toString()).toBe('0123456789');
+    expect(await remote.getInto("models/m (1)/x+y's.json", new Uint8Array(4))).toBeGreaterThan(4);
+    expect(await remote.get('models/none.json')).toBeNull();
+    const gets = seen.filter((r) => r.method === 'GET');
+    expect(gets.map(sender)).toEqual(['lean', 'lean', 'lean', 'lean', 'lean']);
+    expect(gets[0]!.url).toBe('/b/team%20a/models/m%20%281%29/x%2By%27s.json');
+    expect(String(gets[0]!.headers.authorization)).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDTEST\/\d{8}\/us-east-1\/s3\/aws4_request, SignedHeaders=[a-z0-9;-]*host[a-z0-9;-]*x-amz-date, Signature=[0-9a-f]{64}$/);
+    expect(gets[0]!.headers['x-amz-content-sha256']).toBe('UNSIGNED-PAYLOAD');
+    expect(gets[1]!.headers.range).toBe('bytes=2-4');
+    await remote.close();
+  });
+
+  it('hands an unusual answer (a 500) to the SDK, which redoes the GET and serves every later one', async () => {
+    const remote = await open();
+    await remote.put('k', Buffer.from('v'));
+    faults.push((_q, res) => xmlError(res, 500, 'InternalError'));
+    expect((await remote.get('k'))!.body.toString()).toBe('v');
+    expect((await remote.get('k'))!.body.toString()).toBe('v');
+    expect(seen.filter((r) => r.method === 'GET').map(sender)).toEqual(['lean', 'sdk', 'sdk']);
+    await remote.close();
+  });
+
+  it('maps a 403 through the SDK to REMOTE_ACCESS_DENIED, as before', async () => {
+    const remote = await open();
+    faults.push((_q, res) => xmlError(res, 403, 'AccessDenied', 'Access Denied'), (_q, res) => xmlError(res, 403, 'AccessDenied', 'Access Denied'));
+    const err = await expectCode(remote.get('models/m/tags/t.json'), 'REMOTE_ACCESS_DENIED');
+    expect(err.message).toMatch(/^GET models\/m\/tags\/t\.json: /);
+    expect(seen.map(sender)).toEqual(['lean', 'sdk']);
+    await remote.close();
+  });
+
+  it('retries a body cut short on the lean path, as a new lean GET', async () => {
+    const remote = await open();
+    await remote.put('big', Buffer.alloc(100_000, 7));
+    faults.push((_q, res) => {
+      res.writeHead(200, { 'content-length': '100000' });
+      res.write(Buffer.alloc(10, 7));
+      setImmediate(() => res.socket?.end());
+      return 'handled';
+    });
+    expect((await remote.get('big'))!.body.equals(Buffer.alloc(100_000, 7))).toBe(true);
+    expect(seen.filter((r) => r.method === 'GET').map(sender)).toEqual(['lean', 'lean']);
+    await remote.close();
+  });
+});
+
 describe('S3 backend under failures', () => {
   it('retries throttling (503 SlowDown) and 500s, then succeeds', async () => {
     const remote = await open();
@@ -104,12 +161,13 @@ describe('S3 backend under failures', () => {
 
   it('fails a stalled connection after the socket timeout, retries it, then reports REMOTE_UNAVAILABLE', async () => {
     const remote = await open({ socketTimeoutMs: 300, maxAttempts: 2 });
-    faults.push(() => 'handled', () => 'handled'); // never answer
+    faults.push(() => 'handled', () => 'handled', () => 'handled'); // never answer
     const started = Date.now();
     const err = await expectCode(remote.get('versions/v.json'), 'REMOTE_UNAVAILABLE');
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(err.message).toMatch(/^GET versions\/v\.json: /);
-    expect(seen).toHaveLength(2);
+    // The lean GET gives up on its stall, then the SDK makes its own two attempts.
+    expect(seen.map(sender)).toEqual(['lean', 'sdk', 'sdk']);
     await remote.close();
   });
 

@@ -62,6 +62,8 @@ export interface RequestInfo {
   /** Path and query as sent, e.g. /bucket/prefix/chunks/ab12… */
   url: string;
   range: string | undefined;
+  /** The request's headers as received (e.g. to tell which code path sent it). */
+  headers: IncomingHttpHeaders;
 }
 
 /** Requests parked by FaultProxy.hold. */
@@ -152,7 +154,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
 
   const server: Server = createServer((req, res) => {
     requests++;
-    const info: RequestInfo = { method: req.method ?? 'GET', url: req.url ?? '/', range: header(req.headers, 'range') };
+    const info: RequestInfo = { method: req.method ?? 'GET', url: req.url ?? '/', range: header(req.headers, 'range'), headers: req.headers };
     seen.push(info);
     let fault = pick(info);
     const parts: Buffer[] = [];

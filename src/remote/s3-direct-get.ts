@@ -1,0 +1,204 @@
+/**
+ * The lean GET (docs/design.md §7, "The lean GET"): an object download sent as one
+ * SigV4-signed `http(s).request` on the backend's own keep-alive agents, instead of through
+ * the SDK's middleware stack. A pull is thousands of GETs; profiled, the SDK spent more CPU
+ * per GET (middleware, endpoint rules, its stream wrapper) than the download's hashing.
+ *
+ * It handles only what it can be sure of: a 200/206 (the body is handed to the caller) and a
+ * 404 NoSuchKey ('missing'). Anything else — another status, an error before the headers, an
+ * endpoint or signing scheme it does not know — is 'fallback': the caller redoes the GET
+ * through the SDK, which owns retries and error mapping, and stops using the lean path on
+ * this remote, so a store or proxy that does not like these requests costs one extra request.
+ */
+import { request as httpRequest, type Agent as HttpAgent, type IncomingMessage } from 'node:http';
+import { request as httpsRequest, type Agent as HttpsAgent } from 'node:https';
+import type { Readable } from 'node:stream';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { GetObjectCommand } from '@aws-sdk/client-s3';
+import { getEndpointFromInstructions } from '@smithy/core/endpoints';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { ByteRange } from './remote.js';
+
+/** What a GET answered with, whichever path sent it. */
+export interface GetAnswer {
+  body: Readable;
+  contentLength: number | undefined;
+  contentRange: string | undefined;
+  etag: string | undefined;
+}
+
+export type DirectGetResult = { kind: 'answer'; answer: GetAnswer } | { kind: 'missing' } | { kind: 'fallback'; reason: string };
+
+interface Base {
+  url: URL;
+  signingRegion: string | undefined;
+  signingName: string | undefined;
+}
+
+export class S3DirectGet {
+  private base: Promise<Base | null> | undefined;
+  private readonly signer: SignatureV4;
+  /** Why lean GETs were given up on this remote, once they were. */
+  disabledBecause: string | undefined;
+
+  constructor(
+    private readonly client: S3Client,
+    private readonly command: typeof GetObjectCommand,
+    private readonly bucket: string,
+    private readonly agents: { http: HttpAgent; https: HttpsAgent },
+    private readonly timeouts: { connectionMs: number; socketMs: number },
+  ) {
+    const config = client.config;
+    this.signer = new SignatureV4({
+      credentials: config.credentials,
+      region: config.region,
+      service: 's3',
+      sha256: config.sha256,
+      // S3 signs the path as sent (already encoded once), not encoded twice.
+      uriEscapePath: false,
+      applyChecksum: false,
+    });
+  }
+
+  get enabled(): boolean {
+    return this.disabledBecause === undefined;
+  }
+
+  disable(reason: string): void {
+    this.disabledBecause ??= reason;
+  }
+
+  /** One GET of `fullKey` (prefix included); never throws. */
+  async get(fullKey: string, range: ByteRange | undefined): Promise<DirectGetResult> {
+    let base: Base | null;
+    try {
+      base = await this.resolveBase(fullKey);
+    } catch (err) {
+      return { kind: 'fallback', reason: `endpoint: ${describe(err)}` };
+    }
+    if (base === null) return { kind: 'fallback', reason: 'the endpoint needs a signing scheme other than SigV4' };
+    const { url } = base;
+    const path = `${url.pathname.replace(/\/+$/, '')}/${encodeKey(fullKey)}`;
+    const headers: Record<string, string> = {
+      host: url.host,
+      'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
+      'user-agent': 'modelctl-lean-get',
+      ...(range === undefined ? {} : { range: `bytes=${range.start}-${range.end}` }),
+    };
+    let signed: { headers: Record<string, string> };
+    try {
+      signed = await this.signer.sign(
+        { method: 'GET', protocol: url.protocol, hostname: url.hostname, ...(url.port === '' ? {} : { port: Number(url.port) }), path, query: {}, headers },
+        { ...(base.signingRegion === undefined ? {} : { signingRegion: base.signingRegion }), ...(base.signingName === undefined ? {} : { signingService: base.signingName }) },
+      );
+    } catch (err) {
+      return { kind: 'fallback', reason: `signing: ${describe(err)}` };
+    }
+    return this.send(url, path, signed.headers);
+  }
+
+  private send(url: URL, path: string, headers: Record<string, string>): Promise<DirectGetResult> {
+    const https = url.protocol === 'https:';
+    return new Promise<DirectGetResult>((resolve) => {
+      let settled = false;
+      const settle = (r: DirectGetResult) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(connectTimer);
+        resolve(r);
+      };
+      const options = {
+        method: 'GET',
+        hostname: url.hostname,
+        ...(url.port === '' ? {} : { port: Number(url.port) }),
+        path,
+        headers,
+        agent: https ? this.agents.https : this.agents.http,
+      };
+      const req = (https ? httpsRequest : httpRequest)(options, (res) => this.answer(res, settle));
+      // Silence on the socket, waiting for the headers or in the middle of the body, ends the
+      // request: before the headers it is a 'fallback', after them the body's read fails and
+      // the caller retries it as a cut-short body. Node drops the listener when the socket is freed.
+      req.setTimeout(this.timeouts.socketMs, () => {
+        req.destroy(Object.assign(new Error(`the socket was silent for ${this.timeouts.socketMs} ms`), { code: 'ETIMEDOUT' }));
+      });
+      const connectTimer = setTimeout(() => {
+        if (req.socket === null || req.socket === undefined || req.socket.connecting) req.destroy(new Error(`no connection within ${this.timeouts.connectionMs} ms`));
+      }, this.timeouts.connectionMs);
+      connectTimer.unref();
+      req.on('error', (err) => settle({ kind: 'fallback', reason: describe(err) }));
+      req.end();
+    });
+  }
+
+  private answer(res: IncomingMessage, settle: (r: DirectGetResult) => void): void {
+    const status = res.statusCode ?? 0;
+    if (status === 200 || status === 206) {
+      const length = res.headers['content-length'];
+      settle({
+        kind: 'answer',
+        answer: {
+          body: res,
+          contentLength: length === undefined ? undefined : Number(length),
+          contentRange: header(res, 'content-range'),
+          etag: header(res, 'etag'),
+        },
+      });
+      return;
+    }
+    if (status === 404) {
+      // Only a NoSuchKey is "missing"; a NoSuchBucket (or anything unreadable) goes to the SDK.
+      const parts: Buffer[] = [];
+      let size = 0;
+      res.on('data', (d: Buffer) => {
+        size += d.length;
+        if (size <= 64 * 1024) parts.push(d);
+      });
+      res.on('end', () => {
+        const code = /<Code>([^<]*)<\/Code>/.exec(Buffer.concat(parts).toString('utf8'))?.[1];
+        settle(code === 'NoSuchKey' ? { kind: 'missing' } : { kind: 'fallback', reason: `HTTP 404 ${code ?? 'without an S3 error code'}` });
+      });
+      res.on('error', (err) => settle({ kind: 'fallback', reason: describe(err) }));
+      return;
+    }
+    res.resume();
+    settle({ kind: 'fallback', reason: `HTTP ${status}` });
+  }
+
+  /** The bucket's base URL and signing properties, from the SDK's own endpoint rules. */
+  private resolveBase(fullKey: string): Promise<Base | null> {
+    this.base ??= (async () => {
+      const endpoint = await getEndpointFromInstructions({ Bucket: this.bucket, Key: fullKey }, this.command, this.client.config as never);
+      const schemes = (endpoint.properties?.authSchemes ?? []) as { name?: string; signingRegion?: string; signingName?: string }[];
+      const scheme = schemes[0];
+      if (scheme !== undefined && scheme.name !== 'sigv4') return null;
+      if (endpoint.headers !== undefined && Object.keys(endpoint.headers).length > 0) return null;
+      const url = new URL(endpoint.url.href);
+      if (url.search !== '') return null;
+      return { url, signingRegion: scheme?.signingRegion, signingName: scheme?.signingName };
+    })();
+    this.base.catch(() => {
+      this.base = undefined;
+    });
+    return this.base;
+  }
+}
+
+/** S3's key encoding: every segment URI-encoded (RFC 3986 unreserved kept), slashes kept. */
+function encodeKey(key: string): string {
+  return key
+    .split('/')
+    .map((segment) => encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
+    .join('/');
+}
+
+function header(res: IncomingMessage, name: string): string | undefined {
+  const v = res.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function describe(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && !err.message.includes(code) ? `${err.message} (${code})` : err.message;
+}
