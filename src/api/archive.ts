@@ -3,11 +3,11 @@ import { appendEvent } from '../store/events-table.js';
 import { setArchived } from '../store/archived-flag.js';
 import { getEventRecord, type EventRecord } from '../store/history-queries.js';
 import { writeTransaction } from '../store/index-db.js';
-import { resolveRef } from '../store/resolve-ref.js';
 import { getVersion } from '../store/version-records.js';
 import { hostName, resolveActor } from '../workspace/identity.js';
 import { withRepository, type CommonOptions } from './repository.js';
 import { summarizeVersion, type VersionSummary } from './views.js';
+import { resolveIn } from '../workspace/resolve-in.js';
 
 export interface ArchiveOptions extends CommonOptions {
   ref: string;
@@ -40,7 +40,7 @@ export async function unarchive(opts: ArchiveOptions): Promise<ArchiveResult> {
 async function mark(opts: ArchiveOptions, archived: boolean): Promise<ArchiveResult> {
   return withRepository(opts, async (repo) => {
     const { db } = repo;
-    const target = resolveRef(db, opts.ref);
+    const target = resolveIn(repo, opts.ref);
     const actor = await resolveActor(repo.root);
     const action = archived ? ('archive' as const) : ('unarchive' as const);
     const eventId = writeTransaction(db, () => {

@@ -1,9 +1,9 @@
 import { buildProvenanceStatement } from '../signing/slsa-provenance.js';
-import { resolveRef } from '../store/resolve-ref.js';
 import { MODELCTL_VERSION } from '../version.js';
 import { readVersionManifest } from './read-manifest.js';
 import { withRepository, type CommonOptions } from './repository.js';
 import { readSigningKeyFile, signVersionStatement, type VersionSigningResult } from './version-signing.js';
+import { resolveIn } from '../workspace/resolve-in.js';
 
 export interface AttestOptions extends CommonOptions {
   ref: string;
@@ -24,7 +24,7 @@ export interface AttestOptions extends CommonOptions {
  */
 export async function attest(opts: AttestOptions): Promise<VersionSigningResult> {
   return withRepository(opts, async (repo) => {
-    const target = resolveRef(repo.db, opts.ref);
+    const target = resolveIn(repo, opts.ref);
     const key = readSigningKeyFile(repo.cwd, opts.key, opts.password);
     const manifest = readVersionManifest(repo, target.id);
     return signVersionStatement(

@@ -2,13 +2,13 @@ import { resolve } from 'node:path';
 import { buildMlBom } from '../core/ml-bom.js';
 import { rootDigest } from '../signing/oms-statement.js';
 import { compareResourceNames } from '../signing/oms-statement.js';
-import { resolveRef } from '../store/resolve-ref.js';
 import { wholeFileSha256Async } from '../store/whole-file-sha256.js';
 import { MODELCTL_VERSION } from '../version.js';
 import { writeFileAtomic } from '../workspace/atomic-file.js';
 import { readVersionManifest } from './read-manifest.js';
 import { withRepository, type CommonOptions } from './repository.js';
 import { summarizeVersion, type VersionSummary } from './views.js';
+import { resolveIn } from '../workspace/resolve-in.js';
 
 export interface BomOptions extends CommonOptions {
   ref: string;
@@ -33,7 +33,7 @@ export interface BomResult {
  */
 export async function bom(opts: BomOptions): Promise<BomResult> {
   return withRepository(opts, async (repo) => {
-    const v = resolveRef(repo.db, opts.ref);
+    const v = resolveIn(repo, opts.ref);
     const manifest = readVersionManifest(repo, v.id);
     const sha256 = await wholeFileSha256Async(repo.db, repo.store, manifest.files, { allowMissing: true });
     const complete = manifest.files.every((f) => sha256.has(f.digest));

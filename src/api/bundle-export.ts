@@ -4,7 +4,6 @@ import { ConflictError, IntegrityError, UsageError } from '../errors.js';
 import { canonicalJsonBytes } from '../core/canonical-json.js';
 import { parseManifest } from '../core/manifest.js';
 import { ChunkHasher } from '../store/hash-file.js';
-import { resolveRef } from '../store/resolve-ref.js';
 import { MODELCTL_VERSION } from '../version.js';
 import { BUNDLE_FORMAT, BUNDLE_MARKER, bundleNames, wantsGzip, writeBundle, type BundleMarker, type BundleWriteEntry } from '../workspace/bundle.js';
 import { withRepository, type CommonOptions } from './repository.js';
@@ -13,6 +12,7 @@ import { eventPayloadsOfVersion } from '../store/history-queries.js';
 import { tagsNamingVersion } from '../store/tags-table.js';
 import { signaturesOfVersion } from '../store/signatures-table.js';
 import { signatureKey } from '../core/signature-layout.js';
+import { resolveIn } from '../workspace/resolve-in.js';
 
 /** The version to export and where to write it. */
 export interface ExportOptions extends CommonOptions {
@@ -53,7 +53,7 @@ export async function exportBundle(opts: ExportOptions): Promise<ExportResult> {
   }
   if (existsSync(output) && statSync(output).isDirectory()) throw new UsageError('OUTPUT_IS_FOLDER', `${opts.output} is a folder`, { hint: 'name the bundle file, e.g. -o fraud.tar.gz' });
   return withRepository(opts, async (repo) => {
-    const row = resolveRef(repo.db, opts.ref);
+    const row = resolveIn(repo, opts.ref);
     const version = summarizeVersion(repo.db, row);
     const manifestBytes = repo.store.readManifestBytes(row.id);
     if (!manifestBytes) {

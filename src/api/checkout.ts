@@ -1,7 +1,7 @@
-import { resolveRef } from '../store/resolve-ref.js';
 import { applyCheckout, planCheckout, type CheckoutResult, type CheckoutTarget } from './checkout-engine.js';
 import { assertLockReadable, updateLock, type LockUpdate } from './lock-update.js';
 import { withRepository, type CommonOptions } from './repository.js';
+import { resolveIn } from '../workspace/resolve-in.js';
 
 export type { CheckoutConflict, CheckoutConflictReason, CheckoutResult } from './checkout-engine.js';
 
@@ -23,7 +23,7 @@ export interface CheckoutOptions extends CommonOptions, CheckoutTarget {
 export async function checkout(opts: CheckoutOptions): Promise<CheckoutWithLock> {
   return withRepository(opts, async (repo) => {
     if (!opts.out) assertLockReadable(repo, opts.lock);
-    const result = await applyCheckout(repo, planCheckout(repo, resolveRef(repo.db, opts.ref), opts));
+    const result = await applyCheckout(repo, planCheckout(repo, resolveIn(repo, opts.ref), opts));
     return { ...result, lock: opts.out ? null : updateLock(repo, opts.lock, [result.version.id]) };
   });
 }

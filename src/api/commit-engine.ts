@@ -22,7 +22,6 @@ import { writeTransaction } from '../store/index-db.js';
 import { barrier, stuckIoBarrier } from '../store/test-barrier.js';
 import { setInterruptNote } from '../store/interrupt-note.js';
 import { interruptionPoint } from '../store/temp-files.js';
-import { resolveRef } from '../store/resolve-ref.js';
 import { assertTagFree, getTag, setTag } from '../store/tags-table.js';
 import { insertTensorSummaries } from '../store/tensor-summaries.js';
 import { ensureModel, findModelId, getVersion, insertVersion, latestVersion, nextVersionNumber, recordFileChunks } from '../store/version-records.js';
@@ -37,6 +36,7 @@ import { hashWorkingFiles, recordKeepingObjects } from './file-hashing.js';
 import type { LockUpdate } from './lock-update.js';
 import type { Repository } from './repository.js';
 import { summarizeVersion, type VersionSummary } from './views.js';
+import { resolveIn } from '../workspace/resolve-in.js';
 
 /** What to snapshot and the lineage a user gives (the options of `modelctl commit`). */
 export interface CommitRequest {
@@ -114,7 +114,7 @@ export async function commitVersion(repo: Repository, opts: CommitRequest & Comm
 
   const params = await gatherKeyValues(repo, opts.model, 'param', opts.paramsFile, modelSettings?.params, opts.params);
   const metrics = await gatherKeyValues(repo, opts.model, 'metric', opts.metricsFile, modelSettings?.metrics, opts.metrics);
-  const parent = opts.parent ? resolveRef(repo.db, opts.parent) : null;
+  const parent = opts.parent ? resolveIn(repo, opts.parent) : null;
   // --data paths are relative to the current folder; those in modelctl.json to the root, like its other paths.
   const data = opts.data ? await describeDataInputs(repo, opts.data) : await describeDataInputs({ ...repo, cwd: repo.root }, modelSettings?.data ?? []);
   const [actor, code] = await gitAnswers;

@@ -1,11 +1,11 @@
 import { diffFiles, diffMetrics, diffValues, type FilesDiff, type MetricsDiff, type ValuesDiff } from '../core/version-diff.js';
 import { versionDataInputs, versionKeyValues } from '../store/lineage-queries.js';
-import { resolveRef } from '../store/resolve-ref.js';
 import { versionFiles } from '../store/version-records.js';
 import { readVersionManifest } from './read-manifest.js';
 import { withRepository, type CommonOptions } from './repository.js';
 import type { TensorDiff } from './tensor-diff.js';
 import { summarizeVersion, type VersionSummary } from './views.js';
+import { resolveIn } from '../workspace/resolve-in.js';
 
 export interface DiffOptions extends CommonOptions {
   /** The "before" version (docs/design.md §2 reference). */
@@ -51,8 +51,8 @@ export async function diff(opts: DiffOptions): Promise<DiffResult> {
   const { diffTensors } = opts.tensors ? await import('./tensor-diff.js') : { diffTensors: null };
   return withRepository(opts, (repo) => {
     const { db } = repo;
-    const a = resolveRef(db, opts.refA);
-    const b = resolveRef(db, opts.refB);
+    const a = resolveIn(repo, opts.refA);
+    const b = resolveIn(repo, opts.refB);
     const files = diffFiles(versionFiles(db, a.id), versionFiles(db, b.id));
     const params = diffValues(versionKeyValues(db, 'params', a.id), versionKeyValues(db, 'params', b.id));
     const metrics = diffMetrics(versionKeyValues(db, 'metrics', a.id), versionKeyValues(db, 'metrics', b.id));

@@ -9,11 +9,11 @@ import {
 } from '../core/lineage-graph.js';
 import type { CodeLineage, DataInput } from '../core/manifest.js';
 import { childVersionIds, versionDataInputs } from '../store/lineage-queries.js';
-import { resolveRef } from '../store/resolve-ref.js';
 import { getVersion } from '../store/version-records.js';
 import { readStoredManifest } from './read-manifest.js';
 import { withRepository, type CommonOptions, type Repository } from './repository.js';
 import { summarizeVersion } from './views.js';
+import { resolveIn } from '../workspace/resolve-in.js';
 
 export interface LineageOptions extends CommonOptions {
   ref: string;
@@ -39,7 +39,7 @@ export async function lineage(opts: LineageOptions): Promise<LineageResult> {
     throw new UsageError('INVALID_DEPTH', `--depth must be a whole number ≥ 0, got ${String(opts.depth)}`);
   }
   return withRepository(opts, (repo) => {
-    const root = resolveRef(repo.db, opts.ref);
+    const root = resolveIn(repo, opts.ref);
     const graph = new LineageGraphBuilder();
     const rootId = addVersion(repo, graph, root.id, root.model);
 

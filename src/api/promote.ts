@@ -1,8 +1,8 @@
-import { resolveRef } from '../store/resolve-ref.js';
 import { assertLockReadable, updateLock, type LockUpdate } from './lock-update.js';
 import { withRepository, type CommonOptions } from './repository.js';
 import type { RemoteTarget } from '../sync/remote-session.js';
 import { assertKnownStage, performPushedStageMove, performStageMove, type ConfirmStageMove, type StageMoveResult } from './stage-move.js';
+import { resolveIn } from '../workspace/resolve-in.js';
 
 export type { ConfirmStageMove, StageMoveQuestion, StageMoveResult } from './stage-move.js';
 export { policyDenial } from './stage-move.js';
@@ -40,7 +40,7 @@ export async function promote(opts: PromoteOptions): Promise<StageMoveResult & {
   return withRepository(opts, async (repo) => {
     assertKnownStage(opts.to, repo.settings.stages);
     if (!opts.dryRun) assertLockReadable(repo, opts.lock);
-    const target = resolveRef(repo.db, opts.ref);
+    const target = resolveIn(repo, opts.ref);
     const plan = {
       action: 'promote' as const,
       stage: opts.to,

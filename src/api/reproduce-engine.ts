@@ -7,7 +7,6 @@ import { unsafePathReason } from '../core/paths.js';
 import { REDACTED } from '../core/redact.js';
 import { diffFiles, diffMetrics, type DiffFile, type FilesDiff, type MetricsDiff } from '../core/version-diff.js';
 import { hashFileSync } from '../store/hash-file.js';
-import { resolveRef } from '../store/resolve-ref.js';
 import { SHARED_CONFIG_FILE, readConfigFile } from '../workspace/config.js';
 import { selectFiles } from '../workspace/file-selection.js';
 import { enterForegroundChild } from '../workspace/foreground-child.js';
@@ -18,6 +17,7 @@ import { describeDataInputs, folderDigest, selectFilesAnywhere } from './data-in
 import { readVersionManifest } from './read-manifest.js';
 import type { Repository } from './repository.js';
 import { summarizeVersion, type VersionSummary } from './views.js';
+import { resolveIn } from '../workspace/resolve-in.js';
 
 /** What `modelctl reproduce` is asked to do. */
 export interface ReproduceRequest {
@@ -87,7 +87,7 @@ export interface ReproduceResult {
  * reach the command and then end with InterruptedError (130).
  */
 export async function reproduceVersion(repo: Repository, opts: ReproduceRequest): Promise<ReproduceResult> {
-  const row = resolveRef(repo.db, opts.ref);
+  const row = resolveIn(repo, opts.ref);
   const manifest = readVersionManifest(repo, row.id);
   const { run, code } = manifest.lineage;
   const ref = `${row.model}@v${row.number}`;

@@ -2,12 +2,13 @@ import { NotFoundError, UsageError } from '../errors.js';
 import { assertModelName } from '../core/names.js';
 import { parseRef } from '../core/refs.js';
 import { rollbackTarget } from '../core/stage-moves.js';
-import { requireModel, resolveRef } from '../store/resolve-ref.js';
+import { requireModel } from '../store/resolve-ref.js';
 import { getStageHolder, stageHistory } from '../store/stages-table.js';
 import { getVersion, listVersions } from '../store/version-records.js';
 import { withRepository, type CommonOptions } from './repository.js';
 import type { RemoteTarget } from '../sync/remote-session.js';
 import { assertKnownStage, performPushedStageMove, performStageMove, policyWouldAllow, type ConfirmStageMove, type StageMoveResult } from './stage-move.js';
+import { resolveIn } from '../workspace/resolve-in.js';
 
 export interface RollbackOptions extends CommonOptions, RemoteTarget {
   model: string;
@@ -52,7 +53,7 @@ export async function rollback(opts: RollbackOptions): Promise<StageMoveResult> 
           hint: `use --to ${opts.model}@<selector>`,
         });
       }
-      targetId = resolveRef(db, parsed).id;
+      targetId = resolveIn(repo, parsed).id;
     } else {
       targetId = rollbackTarget(history, holder.versionId);
       if (targetId === null) {

@@ -1,8 +1,8 @@
 import { buildOmsStatement } from '../signing/oms-statement.js';
-import { resolveRef } from '../store/resolve-ref.js';
 import { readVersionManifest } from './read-manifest.js';
 import { withRepository, type CommonOptions } from './repository.js';
 import { VERSION_SIGNATURE_IGNORES, readSigningKeyFile, signVersionStatement, type VersionSigningResult } from './version-signing.js';
+import { resolveIn } from '../workspace/resolve-in.js';
 
 export type { VersionSigningResult } from './version-signing.js';
 
@@ -28,7 +28,7 @@ export interface SignOptions extends CommonOptions {
  */
 export async function sign(opts: SignOptions): Promise<VersionSigningResult> {
   return withRepository(opts, async (repo) => {
-    const target = resolveRef(repo.db, opts.ref);
+    const target = resolveIn(repo, opts.ref);
     const key = readSigningKeyFile(repo.cwd, opts.key, opts.password);
     const manifest = readVersionManifest(repo, target.id);
     return signVersionStatement(

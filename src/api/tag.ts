@@ -6,13 +6,14 @@ import { parseRef } from '../core/refs.js';
 import { appendEvent } from '../store/events-table.js';
 import { getEventRecord, type EventRecord } from '../store/history-queries.js';
 import { writeTransaction } from '../store/index-db.js';
-import { requireModel, resolveRef } from '../store/resolve-ref.js';
+import { requireModel } from '../store/resolve-ref.js';
 import { assertTagFree, deleteTag as deleteTagRow, getTag, listTags, setTag } from '../store/tags-table.js';
 import { getVersion, type VersionRow } from '../store/version-records.js';
 import { hostName, resolveActor } from '../workspace/identity.js';
 import type { RemoteTarget } from '../sync/remote-session.js';
 import { withRepository, type CommonOptions, type Repository } from './repository.js';
 import { SHORT_ID_LENGTH, summarizeVersion, type VersionSummary } from './views.js';
+import { resolveIn } from '../workspace/resolve-in.js';
 
 export interface TagOptions extends CommonOptions, RemoteTarget {
   /** The version to tag (docs/design.md §2 reference). */
@@ -56,7 +57,7 @@ export async function tag(opts: TagOptions): Promise<TagResult> {
   return withRepository(opts, async (repo) => {
     const { db } = repo;
     assertTagName(opts.name, repo.settings.stages);
-    const target = resolveRef(db, opts.ref);
+    const target = resolveIn(repo, opts.ref);
     const modelId = requireModel(db, target.model);
     const before = getTag(db, modelId, opts.name)?.versionId ?? null;
     if (before !== null && before !== target.id && !opts.force) assertTagFree(db, modelId, target.model, opts.name);

@@ -4,13 +4,13 @@ import { parseManifest, sha256Hex } from '../core/manifest.js';
 import { decodeDoc, fileListSchema, keys, removedDocSchema } from '../core/remote-layout.js';
 import { listVersions } from '../store/version-records.js';
 import { fileDigestFromChunks } from '../store/file-digest.js';
-import { resolveRef } from '../store/resolve-ref.js';
 import { fetchInto } from '../sync/fetch.js';
 import { openRemoteSession, storeSessionOf } from '../sync/remote-session.js';
 import { jobsOrDefault } from '../sync/transfer-progress.js';
 import { withRepository, type CommonOptions } from './repository.js';
 import type { VerifyProblem, VerifyResult } from './verify-report.js';
 import { parseRef } from '../core/refs.js';
+import { resolveIn } from '../workspace/resolve-in.js';
 
 export interface VerifyRemoteOptions extends CommonOptions {
   /** The version to check on the remote; default: the latest of every model the remote has. */
@@ -53,7 +53,7 @@ export async function verifyRemote(opts: VerifyRemoteOptions): Promise<VerifyRes
       const ids: string[] = [];
       for (const r of refs) {
         if (r.includes('@')) {
-          const id = resolveRef(repo.db, r).id;
+          const id = resolveIn(repo, r).id;
           if (removedIds.has(id)) problems.push({ kind: 'missing-manifest', id, detail: `${r} was removed from the remote (modelctl history shows why)` });
           else ids.push(id);
         } else {

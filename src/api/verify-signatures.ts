@@ -1,11 +1,11 @@
 import { IntegrityError } from '../errors.js';
 import { checkVersionSignatures, validSignerNames, type SignatureCheck } from '../signing/version-signatures.js';
-import { resolveRef } from '../store/resolve-ref.js';
 import { stagesOfVersion } from '../store/version-records.js';
 import { loadTrustedKeys, requiredSignerNames } from '../workspace/trusted-keys.js';
 import { readVersionManifest } from './read-manifest.js';
 import { withRepository, type CommonOptions } from './repository.js';
 import { summarizeVersion, type VersionSummary } from './views.js';
+import { resolveIn } from '../workspace/resolve-in.js';
 
 export type { SignatureCheck } from '../signing/version-signatures.js';
 
@@ -35,7 +35,7 @@ export interface VerifySignaturesResult {
  */
 export async function verifySignatures(opts: VerifySignaturesOptions): Promise<VerifySignaturesResult> {
   return withRepository(opts, (repo) => {
-    const v = resolveRef(repo.db, opts.ref);
+    const v = resolveIn(repo, opts.ref);
     const manifest = readVersionManifest(repo, v.id);
     const trusted = loadTrustedKeys(repo.settings, repo.root);
     const signatures = checkVersionSignatures(repo.db, repo.store, v.id, manifest.files, trusted);

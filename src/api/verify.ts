@@ -5,12 +5,12 @@ import { parseManifest } from '../core/manifest.js';
 import { hashFileSync } from '../store/hash-file.js';
 import { interruptionPoint, interruptionPoints } from '../store/temp-files.js';
 import { barrier } from '../store/test-barrier.js';
-import { resolveRef } from '../store/resolve-ref.js';
 import { journalToRestore, readJournal, indexBehindJournal } from '../store/ref-journal.js';
 import { hasObjectRow, versionFiles } from '../store/version-records.js';
 import { allVersionIds, isVersionOnSomeRemote, neededDigests, quickCheck } from '../store/verify-queries.js';
 import { withRepository, type CommonOptions, type Repository } from './repository.js';
 import type { VerifyProblem, VerifyProblemKind, VerifyResult } from './verify-report.js';
+import { resolveIn } from '../workspace/resolve-in.js';
 
 export type { VerifyProblem, VerifyProblemKind, VerifyResult } from './verify-report.js';
 
@@ -68,7 +68,7 @@ export async function verify(opts: VerifyOptions = {}): Promise<VerifyResult> {
 
     let versionIds: string[];
     if (opts.ref) {
-      const v = resolveRef(repo.db, opts.ref);
+      const v = resolveIn(repo, opts.ref);
       versionIds = [v.id];
       checkManifest(v.id);
       // As for the whole store: a version some remote holds may be metadata only here. An

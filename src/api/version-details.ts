@@ -1,6 +1,5 @@
 import type { AuditEvent } from '../core/events.js';
 import type { Lineage, ManifestFile } from '../core/manifest.js';
-import { resolveRef } from '../store/resolve-ref.js';
 import { totalsOf, versionTensorSummaries, type TensorSummaryRow, type TensorTotals } from '../store/tensor-summaries.js';
 import { readVersionManifest } from './read-manifest.js';
 import type { TensorFileView } from './tensor-tables.js';
@@ -9,6 +8,7 @@ import type { Repository } from './repository.js';
 import { summarizeVersion, type VersionSummary } from './views.js';
 import type { SignatureCheck } from '../signing/version-signatures.js';
 import { signaturesOfVersion } from '../store/signatures-table.js';
+import { resolveIn } from '../workspace/resolve-in.js';
 
 /** What describeVersion reads besides the index: the tensor tables need the files' bytes. */
 export interface VersionDetailOptions {
@@ -42,7 +42,7 @@ export interface ShowResult {
 export async function describeVersion(repo: Repository, ref: string, opts: VersionDetailOptions = {}): Promise<ShowResult> {
   // The header readers (and the validator they parse TF.js manifests with) only for --tensors.
   const { readTensorTables } = opts.tensors || opts.file !== undefined ? await import('./tensor-tables.js') : { readTensorTables: null };
-  const v = resolveRef(repo.db, ref);
+  const v = resolveIn(repo, ref);
   const manifest = readVersionManifest(repo, v.id);
   const events = eventsOfVersion(repo.db, v.id);
   const modelFiles = versionTensorSummaries(repo.db, v.id);

@@ -1,8 +1,8 @@
 import type { ManifestFile } from '../core/manifest.js';
-import { resolveRef } from '../store/resolve-ref.js';
 import { readVersionManifest } from './read-manifest.js';
 import type { Repository } from './repository.js';
 import { summarizeVersion, type VersionSummary } from './views.js';
+import { resolveIn } from '../workspace/resolve-in.js';
 
 /** A version and its files, as its stored manifest lists them. */
 export interface VersionFiles {
@@ -18,7 +18,7 @@ export interface VersionFiles {
  * IntegrityError (6).
  */
 export function versionFilesOf(repo: Repository, ref: string): VersionFiles {
-  const row = resolveRef(repo.db, ref);
+  const row = resolveIn(repo, ref);
   const manifest = readVersionManifest(repo, row.id);
   return { version: summarizeVersion(repo.db, row), files: manifest.files, created: manifest.created };
 }

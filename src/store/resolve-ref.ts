@@ -14,9 +14,11 @@ import {
 /**
  * The one place that turns a reference (docs/design.md §2) into a version. A name selector is
  * tried as a stage, then a tag, then an id prefix (≥ 7 hex). Unknown or ambiguous →
- * NotFoundError (exit 3) listing the closest candidates.
+ * NotFoundError (exit 3) listing the closest candidates. With the configured `stages`, a
+ * stage no version holds yet is said to be that ("no version … is in stage 'production'
+ * yet"), not an unknown name: workspace/resolve-in.ts passes them.
  */
-export function resolveRef(db: Database, ref: string | ParsedRef): VersionRow {
+export function resolveRef(db: Database, ref: string | ParsedRef, opts: { stages?: readonly string[] } = {}): VersionRow {
   const parsed = typeof ref === 'string' ? parseRef(ref) : ref;
   const { model, selector } = parsed;
   const modelId = requireModel(db, model);
@@ -47,9 +49,18 @@ export function resolveRef(db: Database, ref: string | ParsedRef): VersionRow {
           });
         }
       }
+      if (opts.stages?.includes(name)) throw emptyStage(parsed, name);
       throw unknownRef(db, parsed, modelId);
     }
   }
+}
+
+/** `fraud@production` when production is a configured stage that no version of fraud is in. */
+function emptyStage(parsed: ParsedRef, stage: string): NotFoundError {
+  return new NotFoundError('UNKNOWN_REF', `no version of ${parsed.model} is in stage '${stage}' yet`, {
+    hint: `promote one with \`modelctl promote ${parsed.model}@<version> --to ${stage}\`; if a teammate did, bring it with \`modelctl fetch\``,
+    data: { candidates: [], emptyStage: stage },
+  });
 }
 
 /**

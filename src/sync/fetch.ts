@@ -2,7 +2,6 @@ import pLimit from 'p-limit';
 import { IntegrityError, NotFoundError } from '../errors.js';
 import { parseRef } from '../core/refs.js';
 import { decodeDoc, keys, removedDocSchema, type RemovedDoc } from '../core/remote-layout.js';
-import { resolveRef } from '../store/resolve-ref.js';
 import { listVersions, versionFiles, type VersionRow } from '../store/version-records.js';
 import { writeTransaction } from '../store/index-db.js';
 import { resolveActor } from '../workspace/identity.js';
@@ -14,6 +13,7 @@ import { describeDifference, stageDifferences, type RefDifference } from './ref-
 import type { StoreSession } from './remote-session.js';
 import { fetchSignatures } from './signature-sync.js';
 import { jobsOrDefault } from './transfer-progress.js';
+import { resolveIn } from '../workspace/resolve-in.js';
 
 export type { ModelFetch } from './fetch-apply.js';
 export type { RejectedDocument } from './rejected-documents.js';
@@ -65,7 +65,7 @@ export async function fetchInto(repo: Repository, session: StoreSession, opts: {
 export function resolveFetchedRef(repo: Repository, ref: string, fetched: FetchResult): VersionRow {
   const { rejected } = fetched;
   try {
-    return resolveRef(repo.db, ref);
+    return resolveIn(repo, ref);
   } catch (err) {
     if (!(err instanceof NotFoundError) || rejected.length === 0) throw err;
     // The code is the first rejected document's own (INVALID_MANIFEST, MANIFEST_ID_MISMATCH, …).

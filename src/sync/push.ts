@@ -1,7 +1,7 @@
 import pLimit, { type LimitFunction } from 'p-limit';
 import { IntegrityError } from '../errors.js';
 import { parseRef } from '../core/refs.js';
-import { requireModel, resolveRef } from '../store/resolve-ref.js';
+import { requireModel } from '../store/resolve-ref.js';
 import { unpushedEvents } from '../store/unpushed-events.js';
 import { listModelNames, listVersions, type VersionRow } from '../store/version-records.js';
 import { resolveActor } from '../workspace/identity.js';
@@ -20,6 +20,7 @@ import { planUpload } from './upload-plan.js';
 import { PushFence, versionsBrokenByGc } from './gc-fence.js';
 import { barrier } from '../store/test-barrier.js';
 import { removedVersionsOf } from './removed-versions.js';
+import { resolveIn } from '../workspace/resolve-in.js';
 
 /** What to push. */
 export interface PushRequest {
@@ -81,7 +82,7 @@ export function selectPushVersions(repo: Repository, refs: readonly string[]): {
       requireModel(repo.db, ref);
       wholeModel(ref);
     } else {
-      const v = resolveRef(repo.db, ref);
+      const v = resolveIn(repo, ref);
       versions.set(v.id, v);
       models.add(v.model);
       named.add(v.id);

@@ -98,6 +98,25 @@ describe('references that nearly work', () => {
     expect(err.message).toMatch(/7 or more hex digits/);
     expect(err.data.candidates).toEqual([`pose@${id.slice(0, 12)}`]);
   });
+
+  it('a configured stage nothing was promoted to says so, with the fix, in show, checkout and diff alike', () => {
+    const repo = fiveVersions();
+    for (const args of [['show', 'pose@production'], ['checkout', 'pose@production'], ['diff', 'pose@v1', 'pose@staging']]) {
+      const r = runCli(repo, [...args, '--json']);
+      expect(r.code, args.join(' ')).toBe(3);
+      const err = r.error();
+      expect(err.code).toBe('UNKNOWN_REF');
+      expect(err.message).toMatch(/^no version of pose is in stage '(production|staging)' yet$/);
+      expect(err.hint).toMatch(/modelctl promote pose@<version> --to (production|staging)/);
+      expect(err.hint).toMatch(/modelctl fetch/);
+      expect(err.data.emptyStage).toMatch(/^(production|staging)$/);
+    }
+    // A name that is no stage is still an unknown reference with candidates.
+    expect(runCli(repo, ['show', 'pose@prodution', '--json']).error().message).toMatch(/^unknown reference 'pose@prodution'/);
+    // Once promoted, the stage resolves.
+    expect(runCli(repo, ['promote', 'pose@v2', '--to', 'staging']).code).toBe(0);
+    expect(runCli(repo, ['show', 'pose@staging', '--json']).json().version.number).toBe(2);
+  });
 });
 
 describe('params and metrics files named in modelctl.json', () => {
