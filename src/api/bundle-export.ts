@@ -5,7 +5,7 @@ import { canonicalJsonBytes } from '../core/canonical-json.js';
 import { parseManifest } from '../core/manifest.js';
 import { ChunkHasher } from '../store/hash-file.js';
 import { MODELCTL_VERSION } from '../version.js';
-import { BUNDLE_FORMAT, BUNDLE_MARKER, bundleNames, wantsGzip, writeBundle, type BundleMarker, type BundleWriteEntry } from '../workspace/bundle.js';
+import { BUNDLE_FORMAT, BUNDLE_MARKER, bundleNames, otherArchiveFormat, wantsGzip, writeBundle, type BundleMarker, type BundleWriteEntry } from '../workspace/bundle.js';
 import { withRepository, type CommonOptions } from './repository.js';
 import { summarizeVersion, type VersionSummary } from './views.js';
 import { eventPayloadsOfVersion } from '../store/history-queries.js';
@@ -48,6 +48,13 @@ export interface ExportResult {
  */
 export async function exportBundle(opts: ExportOptions): Promise<ExportResult> {
   const output = resolve(opts.cwd ?? process.cwd(), opts.output);
+  const other = otherArchiveFormat(output);
+  if (other !== null) {
+    throw new UsageError('BUNDLE_FORMAT_UNSUPPORTED', `${opts.output}: a bundle is a tar archive (.tar, or gzipped: .tar.gz / .tgz), not .${other}`, {
+      hint: `name it ${opts.output.replace(/(\.tar)?\.[^./]+$/i, '')}.tar.gz`,
+      data: { output: opts.output, format: other },
+    });
+  }
   if (existsSync(output) && !opts.force) {
     throw new ConflictError('OUTPUT_EXISTS', `${opts.output} exists`, { hint: 'choose another name, or pass --force to replace it' });
   }

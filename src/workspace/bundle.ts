@@ -103,6 +103,16 @@ export function wantsGzip(file: string): boolean {
   return /\.(t?gz)$/i.test(file);
 }
 
+/**
+ * The archive kind a file name asks for that a bundle cannot be (zip, xz, bzip2, 7z, zstd,
+ * rar), or null. A bundle is a tar or a gzipped tar; writing one under such a name would
+ * leave a file that every tool but modelctl misreads.
+ */
+export function otherArchiveFormat(file: string): string | null {
+  const m = /\.(zip|xz|txz|bz2|tbz2?|7z|zst|tzst|rar|lz4|lzma)$/i.exec(file);
+  return m === null ? null : m[1]!.toLowerCase();
+}
+
 /** One entry to write: its name, size and bytes (a buffer, or a file read as it streams). */
 export interface BundleWriteEntry {
   name: string;

@@ -249,6 +249,20 @@ describe('export and import', () => {
     expect(runCli(src, ['export', 'nope', '-o', join(tempDir(), 'x.tar'), '--json']).code).toBe(3);
   });
 
+  it('export to a .zip, .tar.xz, .7z or .zst name is refused (2) and writes nothing, rather than a tar under that name', () => {
+    const src = sourceRepo();
+    const dir = tempDir();
+    for (const name of ['fraud.zip', 'fraud.tar.xz', 'fraud.7z', 'fraud.tar.zst']) {
+      const r = runCli(src, ['export', 'fraud', '-o', join(dir, name), '--json']);
+      expect(r.code, name).toBe(2);
+      expect(r.error().code).toBe('BUNDLE_FORMAT_UNSUPPORTED');
+      expect(r.error().hint).toMatch(/fraud\.tar\.gz$/);
+    }
+    expect(readdirSync(dir)).toEqual([]);
+    // The formats a bundle is still work.
+    for (const name of ['a.tar', 'b.tar.gz', 'c.tgz']) expect(runCli(src, ['export', 'fraud', '-o', join(dir, name)]).code, name).toBe(0);
+  });
+
   it('export of a corrupt object fails with 6 and leaves no partial bundle', () => {
     const src = sourceRepo();
     const show = runCli(src, ['show', 'fraud@v1', '--json']).json();
