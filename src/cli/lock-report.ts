@@ -32,6 +32,12 @@ export function describeLockStatus(lock: LockStatus | null, c: ChalkInstance): s
     for (const p of m.missing) lines.push(`  ${c.red('missing: ')} ${p}`);
   }
   if (off.length) lines.push('  restore the locked versions with `modelctl checkout`, or lock what you have with `modelctl commit <model> --lock`');
-  else if (lock.conflicts.length === 0 && lock.models.length) lines.push(`modelctl.lock: the workspace matches every locked model (${lock.models.length})`);
+  // Files that match a version this clone has never seen (a teammate's lock, fetched by git
+  // but not by modelctl): right bytes, but log/show/checkout of it would fail here.
+  const unknown = lock.models.filter((m) => m.matches && !m.known);
+  for (const m of unknown) {
+    lines.push(`${c.yellow('modelctl.lock:')} the workspace matches the files locked as ${m.model}@v${m.number} (${m.version.slice(0, 12)}), a version not in this repository: \`modelctl fetch\` brings its record`);
+  }
+  if (!off.length && !unknown.length && lock.conflicts.length === 0 && lock.models.length) lines.push(`modelctl.lock: the workspace matches every locked model (${lock.models.length})`);
   return lines;
 }

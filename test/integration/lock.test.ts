@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { init } from '../../src/api/init.js';
@@ -148,6 +148,13 @@ describe('modelctl.lock', () => {
     const none = mc(lonely, 'checkout');
     expect(none.code).toBe(3);
     expect(JSON.parse(none.stderr.trim().split('\n').pop() as string).error.data.remotes).toEqual([]);
+
+    // The right files, copied in by hand, of a version this clone has no record of: status
+    // says they match, and that the version is not here (not "matches every locked model").
+    cpSync(join(root, 'model'), join(lonely, 'model'), { recursive: true });
+    const st = runCli(lonely, ['status']);
+    expect(st.stdout).toContain(`the workspace matches the files locked as tiny@v3 (${lockOf(root).models.tiny.version.slice(0, 12)}), a version not in this repository: \`modelctl fetch\``);
+    expect(st.stdout).not.toMatch(/matches every locked model/);
   });
 
   it('detects a git merge conflict in the lock, explains it, and checkout <ref> --lock resolves it', () => {
