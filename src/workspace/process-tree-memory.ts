@@ -61,7 +61,10 @@ export function sampleTreeMemory(rootPid: number, intervalMs = MEMORY_SAMPLE_INT
       timer.unref();
     }
   };
-  sample();
+  // No sample at spawn: the child may not have loaded its program yet (a reading there is of
+  // the half-exec'd process: 16 KiB was seen for `true`). Only whether /proc is readable is
+  // learnt now; a command that ends before the first interval is "not measured".
+  if (processTree(rootPid, files) === null) readable = false;
   timer = setInterval(sample, interval);
   timer.unref();
   return {
