@@ -41,6 +41,23 @@ export function assertTagName(name: string, stages: readonly string[]): void {
   if (stages.includes(name)) throw bad('it is a stage name');
 }
 
+/**
+ * assertTagName, plus what only a new tag is held to: no case variant of a reserved name
+ * (`V1`, `Latest`, `Staging`). `fraud@V1` next to `fraud@v1`, or `@Staging` next to
+ * `@staging`, would name different versions by a difference people do not see. Tags that
+ * already exist (fetched, imported) are only held to assertTagName.
+ */
+export function assertNewTagName(name: string, stages: readonly string[]): void {
+  assertTagName(name, stages);
+  const lower = name.toLowerCase();
+  const reserved = VERSION_NUMBER.test(lower) ? `the version number ${lower}` : lower === 'latest' ? '"latest"' : stages.includes(lower) ? `the stage '${lower}'` : null;
+  if (reserved !== null) {
+    throw new UsageError('INVALID_TAG_NAME', `invalid tag name '${printable(name)}': it differs from ${reserved} only in case`, {
+      hint: 'choose a name that is not a version number, "latest" or a stage name in any case',
+    });
+  }
+}
+
 /** Stage names follow the tag syntax, lower-case (they appear in keys and refs). */
 export function assertStageName(name: string): void {
   if (!/^[a-z][a-z0-9_-]*$/.test(name) || name === 'latest' || VERSION_NUMBER.test(name)) {

@@ -108,4 +108,19 @@ describe('tag / tags', () => {
     expect(runCli(repo, ['tags', 'nope', '--json']).code).toBe(3);
     expect(runCli(repo, ['tag', 'fraud@v1', '--json']).code).toBe(2);
   });
+
+  it('a new tag may not be a case variant of a version number, "latest" or a stage (V1, Latest, Canary): exit 2, nothing tagged', async () => {
+    const repo = lifecycleRepo({ stages: ['canary', 'production'] });
+    await commitVersion(repo);
+    for (const [name, why] of [['V1', 'the version number v1'], ['Latest', '"latest"'], ['Canary', "the stage 'canary'"], ['PRODUCTION', "the stage 'production'"]] as const) {
+      const r = runCli(repo, ['tag', 'fraud@v1', name, '--json']);
+      expect(r.code, name).toBe(2);
+      expect(r.error().message).toBe(`invalid tag name '${name}': it differs from ${why} only in case`);
+    }
+    writeFile(repo, 'model/extra.bin', 'x');
+    expect(runCli(repo, ['commit', 'fraud', 'model', '--tag', 'V2', '--json']).code).toBe(2);
+    expect(runCli(repo, ['tags', 'fraud', '--json']).json().tags).toEqual([]);
+    // Names that merely contain such a word are fine.
+    expect(runCli(repo, ['tag', 'fraud@v1', 'V1-candidate']).code).toBe(0);
+  });
 });
