@@ -13,11 +13,13 @@
 import { request as httpRequest, type Agent as HttpAgent, type IncomingMessage } from 'node:http';
 import { request as httpsRequest, type Agent as HttpsAgent } from 'node:https';
 import type { Readable } from 'node:stream';
-import type { S3Client } from '@aws-sdk/client-s3';
-import type { GetObjectCommand } from '@aws-sdk/client-s3';
+import type { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getEndpointFromInstructions } from '@smithy/core/endpoints';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { ByteRange } from './remote.js';
+
+/** The User-Agent of lean GETs: tells them apart from the SDK's requests in a server's log (and in tests). */
+export const LEAN_GET_USER_AGENT = 'modelctl-lean-get';
 
 /** What a GET answered with, whichever path sent it. */
 export interface GetAnswer {
@@ -27,7 +29,10 @@ export interface GetAnswer {
   etag: string | undefined;
 }
 
-export type DirectGetResult = { kind: 'answer'; answer: GetAnswer } | { kind: 'missing' } | { kind: 'fallback'; reason: string };
+/** 'fallback': the SDK must redo this GET (and, the caller decides, every later one). */
+export type DirectGetResult = { kind: 'answer'; answer: GetAnswer } | { kind: 'missing' } | { kind: 'fallback' };
+
+const FALLBACK: DirectGetResult = { kind: 'fallback' };
 
 interface Base {
   url: URL;
@@ -38,8 +43,7 @@ interface Base {
 export class S3DirectGet {
   private base: Promise<Base | null> | undefined;
   private readonly signer: SignatureV4;
-  /** Why lean GETs were given up on this remote, once they were. */
-  disabledBecause: string | undefined;
+  private givenUp = false;
 
   constructor(
     private readonly client: S3Client,
@@ -61,28 +65,25 @@ export class S3DirectGet {
   }
 
   get enabled(): boolean {
-    return this.disabledBecause === undefined;
+    return !this.givenUp;
   }
 
-  disable(reason: string): void {
-    this.disabledBecause ??= reason;
+  /** From now on the SDK sends every GET of this remote. */
+  disable(): void {
+    this.givenUp = true;
   }
 
   /** One GET of `fullKey` (prefix included); never throws. */
   async get(fullKey: string, range: ByteRange | undefined): Promise<DirectGetResult> {
-    let base: Base | null;
-    try {
-      base = await this.resolveBase(fullKey);
-    } catch (err) {
-      return { kind: 'fallback', reason: `endpoint: ${describe(err)}` };
-    }
-    if (base === null) return { kind: 'fallback', reason: 'the endpoint needs a signing scheme other than SigV4' };
+    // null: the endpoint needs another signing scheme, extra headers or a query.
+    const base = await this.resolveBase(fullKey).catch(() => null);
+    if (base === null) return FALLBACK;
     const { url } = base;
     const path = `${url.pathname.replace(/\/+$/, '')}/${encodeKey(fullKey)}`;
     const headers: Record<string, string> = {
       host: url.host,
       'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
-      'user-agent': 'modelctl-lean-get',
+      'user-agent': LEAN_GET_USER_AGENT,
       ...(range === undefined ? {} : { range: `bytes=${range.start}-${range.end}` }),
     };
     let signed: { headers: Record<string, string> };
@@ -91,8 +92,8 @@ export class S3DirectGet {
         { method: 'GET', protocol: url.protocol, hostname: url.hostname, ...(url.port === '' ? {} : { port: Number(url.port) }), path, query: {}, headers },
         { ...(base.signingRegion === undefined ? {} : { signingRegion: base.signingRegion }), ...(base.signingName === undefined ? {} : { signingService: base.signingName }) },
       );
-    } catch (err) {
-      return { kind: 'fallback', reason: `signing: ${describe(err)}` };
+    } catch {
+      return FALLBACK;
     }
     return this.send(url, path, signed.headers);
   }
@@ -126,7 +127,7 @@ export class S3DirectGet {
         if (req.socket === null || req.socket === undefined || req.socket.connecting) req.destroy(new Error(`no connection within ${this.timeouts.connectionMs} ms`));
       }, this.timeouts.connectionMs);
       connectTimer.unref();
-      req.on('error', (err) => settle({ kind: 'fallback', reason: describe(err) }));
+      req.on('error', () => settle(FALLBACK));
       req.end();
     });
   }
@@ -156,13 +157,13 @@ export class S3DirectGet {
       });
       res.on('end', () => {
         const code = /<Code>([^<]*)<\/Code>/.exec(Buffer.concat(parts).toString('utf8'))?.[1];
-        settle(code === 'NoSuchKey' ? { kind: 'missing' } : { kind: 'fallback', reason: `HTTP 404 ${code ?? 'without an S3 error code'}` });
+        settle(code === 'NoSuchKey' ? { kind: 'missing' } : FALLBACK);
       });
-      res.on('error', (err) => settle({ kind: 'fallback', reason: describe(err) }));
+      res.on('error', () => settle(FALLBACK));
       return;
     }
     res.resume();
-    settle({ kind: 'fallback', reason: `HTTP ${status}` });
+    settle(FALLBACK);
   }
 
   /** The bucket's base URL and signing properties, from the SDK's own endpoint rules. */
@@ -195,10 +196,4 @@ function encodeKey(key: string): string {
 function header(res: IncomingMessage, name: string): string | undefined {
   const v = res.headers[name];
   return Array.isArray(v) ? v[0] : v;
-}
-
-function describe(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  const code = (err as { code?: unknown }).code;
-  return typeof code === 'string' && !err.message.includes(code) ? `${err.message} (${code})` : err.message;
 }

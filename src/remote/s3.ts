@@ -2,8 +2,8 @@
  * The S3 backend (AWS S3 and S3-compatible stores: Ceph RGW, MinIO, R2, s3rver …), on
  * @aws-sdk/client-s3, loaded lazily because importing it costs ~120 ms of start-up.
  * Whole-object PUT/GET only; bodies are Buffers, never streams, and checksums are only
- * computed when asked for (see S3-SERVERS.md: streamed aws-chunked bodies with trailing
- * checksums corrupt objects on s3rver and are refused by RGW).
+ * computed when asked for (docs/design.md §7, "Plain bodies"). Object GETs go lean, past the
+ * SDK's middleware (s3-direct-get.ts, docs/design.md §7 "The lean GET").
  */
 import { createHash } from 'node:crypto';
 import { Agent as HttpAgent } from 'node:http';
@@ -140,7 +140,7 @@ class S3Remote implements Remote {
       forcePathStyle: endpoint !== undefined,
       // Only AWS itself redirects to a bucket's real region; follow it when we guessed wrong.
       followRegionRedirects: endpoint === undefined,
-      // The setting that matters (S3-SERVERS.md): no aws-chunked bodies with trailing checksums.
+      // The setting that matters (docs/design.md §7, "Plain bodies"): no aws-chunked bodies with trailing checksums.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
       maxAttempts: this.maxAttempts,
@@ -269,7 +269,7 @@ class S3Remote implements Remote {
             if (lean.kind === 'answer') return consume(lean.answer);
             if (lean.kind === 'missing') return null;
             // The SDK redoes this GET (with its retries and error mapping), and all later ones.
-            this.direct.disable(lean.reason);
+            this.direct.disable();
           }
           return consume(fromSdk(await this.client.send(new this.sdk.GetObjectCommand(input))));
         },
@@ -452,17 +452,14 @@ function fromSdk(out: GetObjectOutput): GetAnswer {
   };
 }
 
-/** A whole body as one Buffer (one allocation when the length is declared); a short or broken body is BodyCutShort. */
-function receiveAll(out: GetAnswer): Promise<Buffer> {
-  const declared = out.contentLength;
+/** A whole body as one Buffer; a short or broken body is BodyCutShort. */
+async function receiveAll(out: GetAnswer): Promise<Buffer> {
   const pieces: Buffer[] = [];
-  return consumeBody(out.body, (piece) => {
+  const n = await consumeBody(out, (piece) => {
     pieces.push(piece);
     return true;
-  }).then((n) => {
-    if (declared !== undefined && n !== declared) throw new BodyCutShort(`the answer ended after ${n} of ${declared} bytes`);
-    return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, n);
   });
+  return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, n);
 }
 
 /**
@@ -470,33 +467,26 @@ function receiveAll(out: GetAnswer): Promise<Buffer> {
  * count larger than `into` (the body destroyed) when it does not fit.
  */
 async function receiveInto(out: GetAnswer, into: Uint8Array): Promise<number> {
-  const declared = out.contentLength;
-  if (declared !== undefined && declared > into.length) {
+  if (out.contentLength !== undefined && out.contentLength > into.length) {
     out.body.destroy();
-    return declared;
+    return out.contentLength;
   }
-  let n = 0;
-  let overflow = 0;
-  const got = await consumeBody(out.body, (piece) => {
-    if (n + piece.length > into.length) {
-      overflow = n + piece.length;
-      return false;
-    }
-    into.set(piece, n);
-    n += piece.length;
+  return consumeBody(out, (piece, at) => {
+    if (at + piece.length > into.length) return false;
+    into.set(piece, at);
     return true;
   });
-  if (overflow > 0) return overflow;
-  if (declared !== undefined && got !== declared) throw new BodyCutShort(`the answer ended after ${got} of ${declared} bytes`);
-  return n;
 }
 
 /**
- * Feeds a body's pieces to `take` ('data' events: cheaper per piece than async iteration,
- * which showed up in a pull's profile); `take` returning false stops and destroys the body.
- * Resolves with the bytes taken; a reset or stall rejects with BodyCutShort.
+ * Feeds a body's pieces, with the offset each starts at, to `take` ('data' events: cheaper
+ * per piece than async iteration, which showed up in a pull's profile). Resolves with the
+ * byte count. `take` returning false stops and destroys the body, and the count then
+ * includes the refused piece. A reset, a stall, or an end short of the declared
+ * Content-Length rejects with BodyCutShort.
  */
-function consumeBody(body: Readable, take: (piece: Buffer) => boolean): Promise<number> {
+function consumeBody(out: GetAnswer, take: (piece: Buffer, at: number) => boolean): Promise<number> {
+  const { body, contentLength } = out;
   return new Promise<number>((resolve, reject) => {
     let n = 0;
     let done = false;
@@ -504,19 +494,20 @@ function consumeBody(body: Readable, take: (piece: Buffer) => boolean): Promise<
       if (done) return;
       done = true;
       body.off('data', onData);
-      if (err === undefined) resolve(n);
-      else reject(new BodyCutShort(err instanceof Error ? err.message : String(err), err));
+      if (err !== undefined) reject(new BodyCutShort(err instanceof Error ? err.message : String(err), err));
+      else if (contentLength !== undefined && n !== contentLength) reject(new BodyCutShort(`the answer ended after ${n} of ${contentLength} bytes`));
+      else resolve(n);
     };
-    const onData = (piece: Buffer | Uint8Array | string) => {
-      const buf = typeof piece === 'string' ? Buffer.from(piece) : Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
-      if (!take(buf)) {
+    // Response streams emit Buffers (no encoding is ever set on them).
+    const onData = (piece: Buffer) => {
+      if (!take(piece, n)) {
         done = true;
         body.off('data', onData);
         body.destroy();
-        resolve(n + buf.length);
+        resolve(n + piece.length);
         return;
       }
-      n += buf.length;
+      n += piece.length;
     };
     body.on('data', onData);
     body.once('end', () => finish());

@@ -6,9 +6,11 @@
  * and would send the GET to the SDK, which these checks would see.
  */
 import { randomBytes } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Remote } from '../../src/remote/s3.js';
-import { startFaultProxy, type FaultProxy, type RequestInfo } from '../helpers/fault-proxy.js';
+import { LEAN_GET_USER_AGENT } from '../../src/remote/s3-direct-get.js';
+import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { expectCode } from './remote-contract.js';
 
 interface Server {
@@ -18,7 +20,8 @@ interface Server {
   credentials: { accessKeyId: string; secretAccessKey: string };
 }
 
-const sender = (r: RequestInfo) => (r.headers['user-agent'] === 'modelctl-lean-get' ? 'lean' : 'sdk');
+/** Which path sent a request: the lean GET (s3-direct-get.ts) or the SDK. */
+export const sender = (r: { headers: IncomingHttpHeaders }) => (r.headers['user-agent'] === LEAN_GET_USER_AGENT ? 'lean' : 'sdk');
 
 export function defineLeanGetChecks(name: string, server: () => Server, opts: { checksSignatures: boolean }): void {
   describe(`lean GETs on ${name}`, () => {

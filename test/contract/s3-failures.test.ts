@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Remote, type S3RemoteOptions } from '../../src/remote/s3.js';
+import { sender } from './lean-get.js';
 import { expectCode } from './remote-contract.js';
 
 type Fault = (req: IncomingMessage, res: ServerResponse, body: Buffer) => 'handled' | 'pass';
@@ -83,9 +84,6 @@ const open = (opts: Partial<S3RemoteOptions> = {}) =>
     maxAttempts: 3,
     ...opts,
   });
-
-/** Which path sent a request: the lean GET (s3-direct-get.ts) or the SDK. */
-const sender = (r: { headers: IncomingMessage['headers'] }) => (r.headers['user-agent'] === 'modelctl-lean-get' ? 'lean' : 'sdk');
 
 describe('lean GETs (s3-direct-get.ts)', () => {
   it('sends GETs itself, SigV4-signed, path-style with the key encoded, ranges as bytes=start-end', async () => {
