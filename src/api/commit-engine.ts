@@ -14,7 +14,7 @@ import {
   type RunLineage,
   type VersionManifest,
 } from '../core/manifest.js';
-import { assertNewTagName } from '../core/names.js';
+import { assertNoReservedCaseVariant, assertTagName } from '../core/names.js';
 import { formatByName } from '../formats/format-name.js';
 import { appendEvent } from '../store/events-table.js';
 import { assertObjectsKept } from '../store/gc-claims.js';
@@ -89,7 +89,8 @@ export interface CommitResult {
 export async function commitVersion(repo: Repository, opts: CommitRequest & CommitExtras): Promise<CommitResult> {
   const modelSettings = repo.settings.models[opts.model];
   if (opts.tag) {
-    assertNewTagName(opts.tag, repo.settings.stages);
+    assertTagName(opts.tag, repo.settings.stages);
+    assertNoReservedCaseVariant(opts.tag, repo.settings.stages);
     // A --tag already on another version refuses the commit before anything is stored; the
     // tag may still land on the latest version, when this commit turns out to be it again.
     assertCommitTagFree(repo, opts.model, opts.tag, latestVersion(repo.db, opts.model)?.id ?? null);

@@ -1,7 +1,7 @@
 import { barrier } from '../store/test-barrier.js';
 import { UsageError } from '../errors.js';
 import { buildEvent, type AuditEvent } from '../core/events.js';
-import { assertModelName, assertNewTagName, assertTagName } from '../core/names.js';
+import { assertModelName, assertNoReservedCaseVariant, assertTagName } from '../core/names.js';
 import { parseRef } from '../core/refs.js';
 import { appendEvent } from '../store/events-table.js';
 import { getEventRecord, type EventRecord } from '../store/history-queries.js';
@@ -61,7 +61,7 @@ export async function tag(opts: TagOptions): Promise<TagResult> {
     const modelId = requireModel(db, target.model);
     const before = getTag(db, modelId, opts.name)?.versionId ?? null;
     // A tag that exists already (made before the rule, or fetched) can still be moved or re-pushed.
-    if (before === null) assertNewTagName(opts.name, repo.settings.stages);
+    if (before === null) assertNoReservedCaseVariant(opts.name, repo.settings.stages);
     if (before !== null && before !== target.id && !opts.force) assertTagFree(db, modelId, target.model, opts.name);
     const event = before === target.id ? null : await tagEvent(repo, target, opts, before);
     if (!opts.push) return recordTag(repo, target, opts, before, event);

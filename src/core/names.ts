@@ -42,13 +42,12 @@ export function assertTagName(name: string, stages: readonly string[]): void {
 }
 
 /**
- * assertTagName, plus what only a new tag is held to: no case variant of a reserved name
+ * What only a new tag is held to, beyond assertTagName: no case variant of a reserved name
  * (`V1`, `Latest`, `Staging`). `fraud@V1` next to `fraud@v1`, or `@Staging` next to
  * `@staging`, would name different versions by a difference people do not see. Tags that
  * already exist (fetched, imported) are only held to assertTagName.
  */
-export function assertNewTagName(name: string, stages: readonly string[]): void {
-  assertTagName(name, stages);
+export function assertNoReservedCaseVariant(name: string, stages: readonly string[]): void {
   const lower = name.toLowerCase();
   const reserved = VERSION_NUMBER.test(lower) ? `the version number ${lower}` : lower === 'latest' ? '"latest"' : stages.includes(lower) ? `the stage '${lower}'` : null;
   if (reserved !== null) {
