@@ -21,6 +21,11 @@ export function registerStatus(program: Command): Command {
           if (r.models.length === 0 && !r.lock) return 'No models yet: commit one with `modelctl commit <model> <paths>`';
           const lines: string[] = [];
           for (const m of r.models) {
+            if (neverPlaced(m)) {
+              // Fetched (or pulled, then interrupted) but never checked out: not N deletions.
+              lines.push(`${c.bold(m.model)}: ${describe(m.version!)} is not checked out here (${countOf(m.deleted.length, 'file')}, none in the workspace): \`modelctl pull ${m.model}\` places it`);
+              continue;
+            }
             lines.push(`${c.bold(m.model)}: ${headline(m)}`);
             for (const f of m.modified) lines.push(`  ${c.yellow('modified:')} ${f.path}`);
             for (const f of m.added) lines.push(`  ${c.green('new:     ')} ${f.path}`);
@@ -32,6 +37,11 @@ export function registerStatus(program: Command): Command {
         });
       }),
     );
+}
+
+/** No placement record and not one of the version's files in the work tree, nothing else either. */
+function neverPlaced(m: ModelStatus): boolean {
+  return m.version !== null && m.checkedOut === null && m.deleted.length > 0 && m.unchanged === 0 && m.modified.length === 0 && m.added.length === 0 && m.notRegular.length === 0;
 }
 
 /** "workspace matches fraud@v3 (production); latest is v7", or what differs from it. */
