@@ -12,6 +12,12 @@ export interface TreeMemorySampler {
   stop(): PeakMemory | null;
 }
 
+/**
+ * The first samples, in ms after the spawn, before the regular interval takes over: a short
+ * command (Node starts, trains a tiny model and exits in 30-40 ms on a fast machine) must be
+ * seen at least once, and a sample costs about a millisecond.
+ */
+const EARLY_SAMPLES_MS = [5, 10, 20, 35];
 /** Longest interval the sampler backs off to on a machine where one sample is expensive. */
 const MAX_INTERVAL_MS = 1000;
 /** At most this many /proc files are kept open between samples (the rest are opened each time). */
@@ -35,6 +41,8 @@ export function sampleTreeMemory(rootPid: number, intervalMs = MEMORY_SAMPLE_INT
   let readable = true;
   let interval = intervalMs;
   let timer: NodeJS.Timeout | null = null;
+  let stopped = false;
+  const early: NodeJS.Timeout[] = [];
   const files = new ProcFiles();
   const sample = () => {
     const cpu0 = process.cpuUsage();
@@ -44,12 +52,17 @@ export function sampleTreeMemory(rootPid: number, intervalMs = MEMORY_SAMPLE_INT
       return;
     }
     let sum = 0;
+    let seen = 0;
     for (const pid of tree) {
       const mem = processMemory(pid, files);
       if (!mem) continue;
+      seen++;
       sum += mem.rss;
       if (mem.hwm > peakHwm) peakHwm = mem.hwm;
     }
+    // A sample that found no live process (the one taken at exit, once the command is reaped)
+    // measured nothing and is not counted: `samples: 0` must keep meaning "not measured".
+    if (seen === 0) return;
     if (sum > peakSum) peakSum = sum;
     samples++;
     // CPU time, not wall time: on a busy machine a sample waits for a core without costing one.
@@ -63,13 +76,23 @@ export function sampleTreeMemory(rootPid: number, intervalMs = MEMORY_SAMPLE_INT
   };
   // No sample at spawn: the child may not have loaded its program yet (a reading there is of
   // the half-exec'd process: 16 KiB was seen for `true`). Only whether /proc is readable is
-  // learnt now; a command that ends before the first interval is "not measured".
+  // learnt now. A few early samples, then one every interval; a command that ends before the
+  // first of them is "not measured".
   if (processTree(rootPid, files) === null) readable = false;
+  for (const at of EARLY_SAMPLES_MS.filter((ms) => ms < intervalMs)) {
+    const t = setTimeout(() => {
+      if (!stopped) sample();
+    }, at);
+    t.unref();
+    early.push(t);
+  }
   timer = setInterval(sample, interval);
   timer.unref();
   return {
     sample,
     stop() {
+      stopped = true;
+      for (const t of early) clearTimeout(t);
       if (timer) clearInterval(timer);
       timer = null;
       files.closeAll();

@@ -94,13 +94,19 @@ for (const k of kids) k.on('exit', () => { if (--left === 0) { require('fs').mkd
     expect(peak.bytes).toBeGreaterThan(2 * 96e6);
   });
 
-  it('a command too short to sample says its peak memory was not measured, not "0 B"', () => {
+  it('a command too short to sample never reports a peak of "0 B"', () => {
     const root = trainingRepo();
     expect(mc(root, 'run', '--', 'node', 'train.js').code).toBe(0);
     const r = runCli(root, ['run', '--', 'true']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout + r.stderr).toContain('peak memory not measured');
-    expect(r.stdout + r.stderr).not.toContain('peak memory 0 B');
+    // `true` lives about a millisecond: usually gone before the first sample (5 ms in), so "not
+    // measured"; on a loaded machine a sample may catch it, and then its figure is real. The
+    // sampler's own tests (test/unit/process-tree-memory.test.ts) pin which one happens when.
+    const out = r.stdout + r.stderr;
+    expect(out).toMatch(/peak memory (not measured|[1-9][0-9.]* (B|KiB|MiB))/);
+    expect(out).not.toContain('peak memory 0 B');
+    const run = mc(root, 'show', 'tiny').json().lineage.run;
+    expect(run.peakMemory.samples > 0).toBe(run.peakMemory.bytes > 0);
   });
 
   it('records a dirty tree as dirty, and refuses to run one when run.clean_git is set (exit 5)', () => {
