@@ -16,6 +16,7 @@ import type { Readable } from 'node:stream';
 import type { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getEndpointFromInstructions } from '@smithy/core/endpoints';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { PlainGetError, PlainHttpGets, type PlainGetResult } from './plain-http-get.js';
 import type { ByteRange } from './remote.js';
 
 /** The User-Agent of lean GETs: tells them apart from the SDK's requests in a server's log (and in tests). */
@@ -31,6 +32,18 @@ export interface GetAnswer {
 
 /** 'fallback': the SDK must redo this GET (and, the caller decides, every later one). */
 export type DirectGetResult = { kind: 'answer'; answer: GetAnswer } | { kind: 'missing' } | { kind: 'fallback' };
+/** getInto's answer: the body read into place ('received'), or as get() answers (over https the caller copies the body). */
+export type DirectIntoResult = { kind: 'received'; bytes: number } | DirectGetResult;
+
+/** A lean GET whose answer began but whose body did not arrive whole: worth a new GET. */
+export class BodyReadError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
 
 const FALLBACK: DirectGetResult = { kind: 'fallback' };
 
@@ -44,6 +57,7 @@ export class S3DirectGet {
   private base: Promise<Base | null> | undefined;
   private readonly signer: SignatureV4;
   private givenUp = false;
+  private plain: PlainHttpGets | undefined;
 
   constructor(
     private readonly client: S3Client,
@@ -75,9 +89,49 @@ export class S3DirectGet {
 
   /** One GET of `fullKey` (prefix included); never throws. */
   async get(fullKey: string, range: ByteRange | undefined): Promise<DirectGetResult> {
+    const req = await this.signed(fullKey, range);
+    if (req === null) return FALLBACK;
+    return this.send(req.url, req.path, req.headers);
+  }
+
+  /**
+   * One GET of `fullKey` with its body read into `into` (plain-http-get.ts): 'received' with
+   * the byte count, or a count larger than `into` when the object does not fit (not read).
+   * Over https it is `get()` and the caller copies the body. Throws BodyReadError when the
+   * answer had begun and its body was cut short: the caller retries that as a new GET.
+   */
+  async getInto(fullKey: string, into: Uint8Array): Promise<DirectIntoResult> {
+    const req = await this.signed(fullKey, undefined);
+    if (req === null) return FALLBACK;
+    if (req.url.protocol !== 'http:') return this.send(req.url, req.path, req.headers);
+    this.plain ??= new PlainHttpGets({
+      host: req.url.hostname.replace(/^\[|\]$/g, ''),
+      port: req.url.port === '' ? 80 : Number(req.url.port),
+      connectTimeoutMs: this.timeouts.connectionMs,
+      silenceMs: this.timeouts.socketMs,
+    });
+    let r: PlainGetResult;
+    try {
+      r = await this.plain.get(req.path, req.headers, into);
+    } catch (err) {
+      if (err instanceof PlainGetError && err.answered) throw new BodyReadError(err.message, err.code);
+      return FALLBACK;
+    }
+    if (r.kind === 'into' || r.kind === 'too-big') return r.status === 200 ? { kind: 'received', bytes: r.length } : FALLBACK;
+    if (r.kind === 'other' && r.status === 404) return noSuchKey(r.body) ? { kind: 'missing' } : FALLBACK;
+    return FALLBACK;
+  }
+
+  /** Closes the kept-alive plain connections. */
+  close(): void {
+    this.plain?.close();
+  }
+
+  /** The signed request for a GET of `fullKey`; null when the lean path cannot send it. */
+  private async signed(fullKey: string, range: ByteRange | undefined): Promise<{ url: URL; path: string; headers: Record<string, string> } | null> {
     // null: the endpoint needs another signing scheme, extra headers or a query.
     const base = await this.resolveBase(fullKey).catch(() => null);
-    if (base === null) return FALLBACK;
+    if (base === null) return null;
     const { url } = base;
     const path = `${url.pathname.replace(/\/+$/, '')}/${encodeKey(fullKey)}`;
     const headers: Record<string, string> = {
@@ -86,16 +140,15 @@ export class S3DirectGet {
       'user-agent': LEAN_GET_USER_AGENT,
       ...(range === undefined ? {} : { range: `bytes=${range.start}-${range.end}` }),
     };
-    let signed: { headers: Record<string, string> };
     try {
-      signed = await this.signer.sign(
+      const signed = await this.signer.sign(
         { method: 'GET', protocol: url.protocol, hostname: url.hostname, ...(url.port === '' ? {} : { port: Number(url.port) }), path, query: {}, headers },
         { ...(base.signingRegion === undefined ? {} : { signingRegion: base.signingRegion }), ...(base.signingName === undefined ? {} : { signingService: base.signingName }) },
       );
+      return { url, path, headers: signed.headers };
     } catch {
-      return FALLBACK;
+      return null;
     }
-    return this.send(url, path, signed.headers);
   }
 
   private send(url: URL, path: string, headers: Record<string, string>): Promise<DirectGetResult> {
@@ -155,10 +208,7 @@ export class S3DirectGet {
         size += d.length;
         if (size <= 64 * 1024) parts.push(d);
       });
-      res.on('end', () => {
-        const code = /<Code>([^<]*)<\/Code>/.exec(Buffer.concat(parts).toString('utf8'))?.[1];
-        settle(code === 'NoSuchKey' ? { kind: 'missing' } : FALLBACK);
-      });
+      res.on('end', () => settle(noSuchKey(Buffer.concat(parts)) ? { kind: 'missing' } : FALLBACK));
       res.on('error', () => settle(FALLBACK));
       return;
     }
@@ -191,6 +241,11 @@ function encodeKey(key: string): string {
     .split('/')
     .map((segment) => encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
     .join('/');
+}
+
+/** Whether an S3 error document is a NoSuchKey (a NoSuchBucket, or anything unreadable, is not). */
+function noSuchKey(body: Buffer): boolean {
+  return /<Code>([^<]*)<\/Code>/.exec(body.toString('utf8'))?.[1] === 'NoSuchKey';
 }
 
 function header(res: IncomingMessage, name: string): string | undefined {

@@ -27,7 +27,7 @@ import {
   type RemoteCapabilities,
 } from './remote.js';
 import { withRetry } from './retry.js';
-import { S3DirectGet, type GetAnswer } from './s3-direct-get.js';
+import { BodyReadError, S3DirectGet, type GetAnswer } from './s3-direct-get.js';
 import { perRequestRetryStrategy } from './s3-retry.js';
 import { redactUrlsInText } from '../core/redact.js';
 import { formatRemoteUrl, type S3UrlSpec } from './url.js';
@@ -243,7 +243,7 @@ class S3Remote implements Remote {
 
   async getInto(key: string, into: Uint8Array): Promise<number | null> {
     assertValidKey(key);
-    return this.receive(key, undefined, (out) => receiveInto(out, into));
+    return this.receive(key, undefined, (out) => receiveInto(out, into), { into, done: (bytes) => bytes });
   }
 
   /**
@@ -252,7 +252,7 @@ class S3Remote implements Remote {
    * retry loop. A connection reset, a stall (socket timeout) or a clean close before
    * Content-Length bytes arrived (BodyCutShort from `consume`) are retried here, as a new GET.
    */
-  private async receive<T>(key: string, range: ByteRange | undefined, consume: (out: GetAnswer) => Promise<T>): Promise<T | null> {
+  private async receive<T>(key: string, range: ByteRange | undefined, consume: (out: GetAnswer) => Promise<T>, readInto?: { into: Uint8Array; done: (bytes: number) => T }): Promise<T | null> {
     const input = {
       Bucket: this.bucket,
       Key: this.prefix + key,
@@ -264,7 +264,16 @@ class S3Remote implements Remote {
       return await withRetry(
         async () => {
           bodyAttempts++;
-          if (this.direct.enabled) {
+          if (this.direct.enabled && readInto !== undefined) {
+            // The body read into place (plain-http-get.ts); over https, streamed and copied.
+            const lean = await this.direct.getInto(input.Key, readInto.into).catch((err: unknown) => {
+              throw err instanceof BodyReadError ? new BodyCutShort(err.message, err) : err;
+            });
+            if (lean.kind === 'received') return readInto.done(lean.bytes);
+            if (lean.kind === 'answer') return consume(lean.answer);
+            if (lean.kind === 'missing') return null;
+            this.direct.disable();
+          } else if (this.direct.enabled) {
             const lean = await this.direct.get(input.Key, range);
             if (lean.kind === 'answer') return consume(lean.answer);
             if (lean.kind === 'missing') return null;
@@ -341,6 +350,7 @@ class S3Remote implements Remote {
   }
 
   async close(): Promise<void> {
+    this.direct.close();
     this.client.destroy();
     this.agents.http.destroy();
     this.agents.https.destroy();

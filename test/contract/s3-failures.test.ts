@@ -15,7 +15,7 @@ type Fault = (req: IncomingMessage, res: ServerResponse, body: Buffer) => 'handl
 
 const objects = new Map<string, { body: Buffer; etag: string }>();
 const faults: Fault[] = [];
-const seen: { method: string; url: string; headers: IncomingMessage['headers'] }[] = [];
+const seen: { method: string; url: string; headers: IncomingMessage['headers']; port: number }[] = [];
 let server: Server;
 let endpoint: string;
 
@@ -57,7 +57,7 @@ beforeAll(async () => {
     req.on('data', (d: Buffer) => parts.push(d));
     req.on('end', () => {
       const body = Buffer.concat(parts);
-      seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
+      seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, port: req.socket.remotePort ?? 0 });
       const fault = faults.shift();
       if (fault !== undefined && fault(req, res, body) === 'handled') return;
       serve(req, res, body);
@@ -135,6 +135,134 @@ describe('lean GETs (s3-direct-get.ts)', () => {
     });
     expect((await remote.get('big'))!.body.equals(Buffer.alloc(100_000, 7))).toBe(true);
     expect(seen.filter((r) => r.method === 'GET').map(sender)).toEqual(['lean', 'lean']);
+    await remote.close();
+  });
+});
+
+describe('bodies read into place (plain-http-get.ts)', () => {
+  const body = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7919) % 251));
+
+  it('reads bodies straight into the caller memory, reusing one kept-alive connection', async () => {
+    const remote = await open();
+    await remote.put('a', body);
+    for (let i = 0; i < 3; i++) {
+      const into = new Uint8Array(body.length + 10);
+      expect(await remote.getInto('a', into)).toBe(body.length);
+      expect(Buffer.from(into.subarray(0, body.length)).equals(body)).toBe(true);
+    }
+    expect(await remote.getInto('none', new Uint8Array(10))).toBeNull();
+    const gets = seen.filter((r) => r.method === 'GET');
+    expect(gets.map(sender)).toEqual(['lean', 'lean', 'lean', 'lean']);
+    expect(new Set(gets.map((g) => g.port)).size).toBe(1);
+    await remote.close();
+  });
+
+  it('reads an answer that arrives a few bytes at a time, its head split anywhere', async () => {
+    const remote = await open();
+    const small = body.subarray(0, 5000);
+    await remote.put('s', small);
+    faults.push((_q, res) => {
+      const socket = res.socket!;
+      const raw = Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${small.length}\r\nETag: "x"\r\n\r\n`), small]);
+      let at = 0;
+      const step = () => {
+        if (at >= raw.length) return;
+        socket.write(raw.subarray(at, at + 7));
+        at += 7;
+        setTimeout(step, at < 200 ? 2 : 0);
+      };
+      step();
+      return 'handled';
+    });
+    const into = new Uint8Array(small.length);
+    expect(await remote.getInto('s', into)).toBe(small.length);
+    expect(Buffer.from(into).equals(small)).toBe(true);
+    await remote.close();
+  });
+
+  it('says an object larger than the memory does not fit, without reading it', async () => {
+    const remote = await open();
+    await remote.put('a', body);
+    expect(await remote.getInto('a', new Uint8Array(1000))).toBe(body.length);
+    // The connection went with the unread body; the next GET opens another and succeeds.
+    const into = new Uint8Array(body.length);
+    expect(await remote.getInto('a', into)).toBe(body.length);
+    expect(Buffer.from(into).equals(body)).toBe(true);
+    await remote.close();
+  });
+
+  it('retries a body cut short as a new GET into the same memory', async () => {
+    const remote = await open();
+    await remote.put('a', body);
+    faults.push((_q, res) => {
+      res.writeHead(200, { 'content-length': String(body.length) });
+      res.write(body.subarray(0, 1000).map((b) => b ^ 0xff));
+      setImmediate(() => res.socket?.destroy());
+      return 'handled';
+    });
+    const into = new Uint8Array(body.length);
+    expect(await remote.getInto('a', into)).toBe(body.length);
+    expect(Buffer.from(into).equals(body)).toBe(true);
+    expect(seen.filter((r) => r.method === 'GET').map(sender)).toEqual(['lean', 'lean']);
+    await remote.close();
+  });
+
+  it('refuses more bytes than the answer announced, and retries', async () => {
+    const remote = await open();
+    await remote.put('a', body.subarray(0, 100));
+    faults.push((_q, res) => {
+      res.socket!.end(Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n'), body.subarray(0, 150)]));
+      return 'handled';
+    });
+    const into = new Uint8Array(200);
+    expect(await remote.getInto('a', into)).toBe(100);
+    expect(Buffer.from(into.subarray(0, 100)).equals(body.subarray(0, 100))).toBe(true);
+    expect(seen.filter((r) => r.method === 'GET').length).toBe(2);
+    await remote.close();
+  });
+
+  it('hands a chunked answer, and a 500, to the SDK', async () => {
+    const remote = await open();
+    await remote.put('a', body);
+    faults.push((_q, res) => {
+      res.writeHead(200, { 'transfer-encoding': 'chunked' });
+      res.end(body);
+      return 'handled';
+    });
+    const into = new Uint8Array(body.length);
+    expect(await remote.getInto('a', into)).toBe(body.length);
+    expect(Buffer.from(into).equals(body)).toBe(true);
+    expect(seen.filter((r) => r.method === 'GET').map(sender)).toEqual(['lean', 'sdk']);
+    const again = await open();
+    faults.push((_q, res) => xmlError(res, 500, 'InternalError'));
+    expect(await again.getInto('a', into)).toBe(body.length);
+    expect(seen.filter((r) => r.method === 'GET').map(sender)).toEqual(['lean', 'sdk', 'lean', 'sdk']);
+    await remote.close();
+    await again.close();
+  });
+
+  it('retries on a new connection when the server closed the kept-alive one', async () => {
+    const remote = await open();
+    await remote.put('a', body);
+    const into = new Uint8Array(body.length);
+    expect(await remote.getInto('a', into)).toBe(body.length);
+    // The server drops every idle connection (as one does after its keep-alive timeout).
+    server.closeIdleConnections();
+    await new Promise((r) => setTimeout(r, 50));
+    into.fill(0);
+    expect(await remote.getInto('a', into)).toBe(body.length);
+    expect(Buffer.from(into).equals(body)).toBe(true);
+    expect(seen.filter((r) => r.method === 'GET').map(sender)).toEqual(['lean', 'lean']);
+    await remote.close();
+  });
+
+  it('a stall fails after the socket timeout and goes to the SDK', async () => {
+    const remote = await open({ socketTimeoutMs: 300, maxAttempts: 2 });
+    await remote.put('a', body);
+    faults.push(() => 'handled');
+    const into = new Uint8Array(body.length);
+    expect(await remote.getInto('a', into)).toBe(body.length);
+    expect(seen.filter((r) => r.method === 'GET').map(sender)).toEqual(['lean', 'sdk']);
     await remote.close();
   });
 });
