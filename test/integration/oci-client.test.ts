@@ -159,6 +159,7 @@ describe.skipIf(!registryAvailable())('OCI registry client', () => {
       const partial = join(dir, 'drop.partial');
       await downloadBlob(new RegistryRepository(viaProxy, 'team/fraud'), sha(data), data.length, partial, {
         sha256: false,
+        blocksInFlight: 0, // the streamed path (blocks have their own tests below)
         follower: {
           written: (n) => {
             reported.push(n);
@@ -180,6 +181,115 @@ describe.skipIf(!registryAvailable())('OCI registry client', () => {
     } finally {
       viaProxy.close();
       await new Promise((r) => proxy.close(r));
+    }
+  });
+
+  /** A proxy in front of the registry; `blobGet` may answer a blob GET itself (return true) after looking at it. */
+  async function blobProxy(blobGet: (req: http.IncomingMessage, res: http.ServerResponse, forward: (edit?: (h: http.IncomingHttpHeaders) => void, cut?: number) => void) => boolean) {
+    const ranges: string[] = [];
+    const proxy = http.createServer((req, res) => {
+      const forward = (edit?: (h: http.IncomingHttpHeaders) => void, cut?: number) => {
+        const headers = { ...req.headers };
+        edit?.(headers);
+        const up = http.request({ host: '127.0.0.1', port: Number(reg.host.split(':')[1]), method: req.method, path: req.url, headers }, (r) => {
+          res.writeHead(r.statusCode!, r.headers);
+          if (cut === undefined) return void r.pipe(res);
+          let sent = 0;
+          r.on('data', (c: Buffer) => {
+            if (sent >= cut) return;
+            sent += c.length;
+            res.write(c);
+            if (sent >= cut) setTimeout(() => res.socket?.destroy(), 20);
+          });
+        });
+        req.pipe(up);
+      };
+      if (req.method === 'GET' && req.url!.includes('/blobs/sha256:')) {
+        ranges.push(String(req.headers.range ?? ''));
+        if (blobGet(req, res, forward)) return;
+      }
+      forward();
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const client = new RegistryClient({ registry: `127.0.0.1:${(proxy.address() as AddressInfo).port}`, plainHttp: true, credentials: null });
+    return {
+      ranges,
+      repo: new RegistryRepository(client, 'team/fraud'),
+      close: async () => {
+        client.close();
+        proxy.closeAllConnections();
+        await new Promise((r) => proxy.close(r));
+      },
+    };
+  }
+
+  async function uploaded(size: number): Promise<Buffer> {
+    const data = randomBytes(size);
+    writeFileSync(join(dir, 'blocks'), data);
+    await uploadFileBlob(repo, { path: join(dir, 'blocks'), size: data.length, sha256: sha(data) });
+    return data;
+  }
+
+  it('reads a blob from a plain-HTTP registry as 4 MiB Range blocks into place, the follower told of each prefix in order', async () => {
+    const data = await uploaded(9 * MiB + 77);
+    const p = await blobProxy(() => false);
+    try {
+      const partial = join(dir, 'blocks.partial');
+      const reported: number[] = [];
+      let wrongPrefixes = 0;
+      await downloadBlob(p.repo, sha(data), data.length, partial, {
+        blocksInFlight: 2,
+        follower: {
+          written: (n) => {
+            reported.push(n);
+            if (!readFileSync(partial).subarray(0, n).equals(data.subarray(0, n))) wrongPrefixes++;
+          },
+          restart: () => undefined,
+        },
+      });
+      expect(p.ranges).toEqual([`bytes=0-${4 * MiB - 1}`, `bytes=${4 * MiB}-${8 * MiB - 1}`, `bytes=${8 * MiB}-${data.length - 1}`]);
+      expect(wrongPrefixes).toBe(0);
+      expect(reported).toEqual([4 * MiB, 8 * MiB, data.length]);
+      expect(sha(readFileSync(partial))).toBe(sha(data));
+      // A blob the registry lacks is still BLOB_MISSING: the block GET's 404 hands over to the stream path.
+      const wrong = join(dir, 'blocks-wrong.partial');
+      const other = randomBytes(32).toString('hex');
+      await expectCode(downloadBlob(p.repo, other, data.length, wrong, { blocksInFlight: 2 }), 'BLOB_MISSING', 3);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('streams the rest from the gapless prefix when a block is cut short, and all of it when Range is ignored', async () => {
+    const data = await uploaded(9 * MiB);
+    let n = 0;
+    const cut = await blobProxy((req, _res, forward) => {
+      if (++n === 2) {
+        forward(undefined, MiB); // the second block: 1 MiB of it, then the connection drops
+        return true;
+      }
+      return false;
+    });
+    try {
+      const partial = join(dir, 'cut.partial');
+      await downloadBlob(cut.repo, sha(data), data.length, partial, { blocksInFlight: 1 });
+      expect(cut.ranges).toEqual([`bytes=0-${4 * MiB - 1}`, `bytes=${4 * MiB}-${8 * MiB - 1}`, `bytes=${4 * MiB}-`]);
+      expect(sha(readFileSync(partial))).toBe(sha(data));
+    } finally {
+      await cut.close();
+    }
+    const ignoring = await blobProxy((_req, _res, forward) => {
+      forward((h) => delete h.range); // a registry (or proxy) that does not do ranges: 200, whole blob
+      return true;
+    });
+    try {
+      const partial = join(dir, 'ignored.partial');
+      await downloadBlob(ignoring.repo, sha(data), data.length, partial, { blocksInFlight: 2 });
+      expect(ignoring.ranges.slice(0, 1)).toEqual([`bytes=0-${4 * MiB - 1}`]);
+      expect(ignoring.ranges.at(-1)).toBe('');
+      expect(sha(readFileSync(partial))).toBe(sha(data));
+    } finally {
+      await ignoring.close();
     }
   });
 

@@ -21,6 +21,17 @@ const WRITES_IN_FLIGHT = 4;
  */
 const SYNC_EVERY_BYTES = 64 * 1024 * 1024;
 const ATTEMPTS = 5;
+/** Blocks of a blob read into place by Range GETs (registries on plain HTTP): their size, and the most asked for at once. */
+const BLOCK_BYTES = 4 * 1024 * 1024;
+const MAX_BLOCKS_IN_FLIGHT = 2;
+
+/**
+ * Blocks each of `blobs` blobs downloaded at once may ask for at a time so that the requests
+ * in flight stay within `--jobs` (a second block only where jobs outnumber the blobs).
+ */
+export function blocksPerBlob(jobs: number, blobs: number): number {
+  return Math.min(MAX_BLOCKS_IN_FLIGHT, Math.max(1, Math.floor(jobs / Math.max(1, Math.min(jobs, blobs)))));
+}
 
 /**
  * A second check that follows the file as it is written (modelctl's chunk hashing, on a
@@ -39,6 +50,8 @@ export interface DownloadChecks {
   follower?: WrittenFollower;
   /** Reports each `n` bytes newly written. */
   onBytes?: (n: number) => void;
+  /** Range GETs one blob may have in flight (blocksPerBlob; default 1; 0: stream it, no blocks). */
+  blocksInFlight?: number;
 }
 
 /**
@@ -78,6 +91,9 @@ export async function downloadBlob(repo: RegistryRepository, sha256: string, siz
       hash = verifySha ? createHash('sha256') : null;
       follower?.restart();
     };
+    // Blocks read straight into reused buffers while the registry serves them so; whatever is
+    // left (or all of it, over https or on a redirect) is streamed below, from where they stopped.
+    if (have < size && (checks.blocksInFlight ?? 1) > 0) have = await readBlocks(repo, sha256, fh, partialPath, have, size, checks.blocksInFlight ?? 1, sink, onBytes, follower);
     for (let attempt = 0; have < size || (size === 0 && attempt === 0); attempt++) {
       const got = await repo.getBlob(`sha256:${sha256}`, have);
       if (!got) throw new NotFoundError('BLOB_MISSING', `blob sha256:${sha256.slice(0, 12)} is missing from ${repo.client.registry}/${repo.name}`, { hint: 'the artifact was not pushed completely; push it again' });
@@ -148,6 +164,56 @@ async function writeStream(fh: FileHandle, path: string, stream: NodeJS.Readable
 }
 
 /**
+ * Reads blocks of the blob from `offset` with Range GETs (`inFlight` at a time, each on its
+ * own connection, so the registry's per-request latency overlaps the block before) straight into reused buffers
+ * (RegistryClient.getRangeInto; docs/design.md §13, "Bodies read into place") and writes them
+ * in order, each through `sink` first. Stops at the first block that way cannot serve and
+ * returns the end of what the file then holds without a gap (the caller streams the rest).
+ */
+async function readBlocks(repo: RegistryRepository, sha256: string, fh: FileHandle, path: string, offset: number, size: number, inFlight: number, sink: (b: Buffer) => void, onBytes?: (n: number) => void, follower?: WrittenFollower): Promise<number> {
+  const writes = new PositionalWrites(fh, path, offset, (n, end) => {
+    onBytes?.(n);
+    follower?.written(end);
+  });
+  const free: Buffer[] = [];
+  const asked: { at: number; view: Buffer; base: Buffer; got: Promise<number | null> }[] = [];
+  let next = offset;
+  let stopped = false;
+  const ask = () => {
+    while (!stopped && asked.length < inFlight && next < size) {
+      const base = free.pop() ?? Buffer.allocUnsafeSlow(BLOCK_BYTES);
+      const view = base.subarray(0, Math.min(BLOCK_BYTES, size - next));
+      asked.push({ at: next, view, base, got: repo.getBlobRangeInto(`sha256:${sha256}`, next, view).catch(() => null) });
+      next += view.length;
+    }
+  };
+  try {
+    for (;;) {
+      ask();
+      const block = asked.shift();
+      if (block === undefined) break;
+      if ((await block.got) !== block.view.length) {
+        stopped = true;
+        break;
+      }
+      sink(block.view);
+      writes.add(block.view);
+      await writes.flush(true, () => free.push(block.base));
+    }
+    await writes.flush();
+    await writes.drain();
+    return writes.end;
+  } catch (err) {
+    await writes.drain().catch(() => undefined); // cuts the file where a failed write began
+    throw err;
+  } finally {
+    stopped = true;
+    // Blocks still being read land in buffers nobody uses again; wait so no socket writes into memory after this returns.
+    await Promise.all(asked.map((b) => b.got));
+  }
+}
+
+/**
  * Writes that overlap, each at its own position; the file's length only ever covers bytes
  * written without a gap. `onWritten(n, end)` reports each write as the bytes from 0 to `end`
  * all are in the file; every SYNC_EVERY_BYTES of them an fdatasync starts in the background.
@@ -183,9 +249,10 @@ class PositionalWrites {
 
   /**
    * Starts one writev of the pieces gathered (no copy into a bigger buffer) and, when `wait`,
-   * waits while WRITES_IN_FLIGHT are running. Throws the first write error (as fsError).
+   * waits while WRITES_IN_FLIGHT are running; `written` is called once that write has ended
+   * (its buffers may then be reused). Throws the first write error (as fsError).
    */
-  async flush(wait = true): Promise<void> {
+  async flush(wait = true, written?: () => void): Promise<void> {
     if (this.pendingBytes > 0) {
       const bufs = this.pending;
       const n = this.pendingBytes;
@@ -193,7 +260,9 @@ class PositionalWrites {
       this.pendingBytes = 0;
       const entry = { n, end: this.end, done: false };
       this.unsettled.push(entry);
-      this.inFlight.push(this.write(bufs, n, this.end - n, entry));
+      this.inFlight.push(this.write(bufs, n, this.end - n, entry).finally(written));
+    } else {
+      written?.();
     }
     while (wait && this.inFlight.length >= WRITES_IN_FLIGHT) await this.inFlight.shift();
     if (this.firstError !== null) throw fsError(this.firstError, this.path);

@@ -9,6 +9,7 @@ import * as https from 'node:https';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ModelctlError, NotFoundError, RemoteError, UsageError, codeOf } from '../../errors.js';
+import { PlainGetError, PlainHttpGets } from '../plain-http-get.js';
 import { backoffDelay } from '../retry.js';
 import { findRegistryCredentials, type RegistryCredentials } from './docker-credentials.js';
 import { isLoopbackHost } from './oci-url.js';
@@ -80,6 +81,8 @@ export class RegistryClient {
   private bearerChallenge: AuthChallenge | null = null;
   private readonly tokens = new Map<string, { token: string; expiresAt: number }>();
   private readonly tokenFetches = new Map<string, Promise<string>>();
+  /** Connections whose GET bodies are read into place (plain HTTP only), made on first use. */
+  private plain: PlainHttpGets | undefined;
 
   constructor(opts: RegistryClientOptions) {
     this.opts = opts;
@@ -93,6 +96,43 @@ export class RegistryClient {
   /** Closes idle connections; the client must not be used afterwards. */
   close(): void {
     this.agent.destroy();
+    this.plain?.close();
+  }
+
+  /**
+   * Bytes [start, start + into.length) of the blob at `path`, read straight into `into`
+   * (remote/plain-http-get.ts; docs/design.md §13, "Bodies read into place"): the byte count,
+   * or null whenever this way cannot serve them — a registry on https, a redirect (blobs in
+   * object storage), a new auth challenge, a range not honoured, a failed or odd answer —
+   * and the caller then streams the blob as before (which retries, follows and resumes).
+   */
+  async getRangeInto(path: string, scopes: readonly string[], start: number, into: Uint8Array): Promise<number | null> {
+    if (this.baseUrl.protocol !== 'http:' || into.length === 0) return null;
+    let authorization: string | null;
+    try {
+      authorization = await this.authorizationFor(scopes);
+    } catch {
+      return null;
+    }
+    this.plain ??= new PlainHttpGets({
+      host: this.baseUrl.hostname.replace(/^\[|\]$/g, ''),
+      port: this.baseUrl.port === '' ? 80 : Number(this.baseUrl.port),
+      connectTimeoutMs: 10_000,
+      silenceMs: this.opts.timeoutMs ?? 120_000,
+    });
+    const end = start + into.length - 1;
+    const headers: Record<string, string> = { host: this.baseUrl.host, 'user-agent': 'modelctl', range: `bytes=${start}-${end}` };
+    if (authorization) headers.authorization = authorization;
+    try {
+      const r = await this.plain.get(path, headers, into);
+      if (r.kind !== 'into' || r.status !== 206) return null;
+      const served = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(r.headers.get('content-range') ?? '');
+      if (!served || Number(served[1]) !== start || Number(served[2]) - start + 1 !== r.length) return null;
+      return r.length;
+    } catch (err) {
+      if (err instanceof PlainGetError) return null;
+      throw err;
+    }
   }
 
   /** Where the credentials came from (a file or helper name), or null when anonymous. Never the secret. */

@@ -65,6 +65,11 @@ export class RegistryRepository {
     return { res, from: res.status === 206 ? offset : 0 };
   }
 
+  /** Bytes [start, start + into.length) of a blob read into `into`, or null (stream it instead): RegistryClient.getRangeInto. */
+  getBlobRangeInto(digest: string, start: number, into: Uint8Array): Promise<number | null> {
+    return this.client.getRangeInto(this.path(`blobs/${digest}`), this.pullScope, start, into);
+  }
+
   /** Mounts a blob from another repository of the same registry; false when the registry started an upload instead. */
   async mountBlob(digest: string, from: string): Promise<boolean> {
     const res = await this.client.request({

@@ -12,7 +12,7 @@ import { IntegrityError } from '../../errors.js';
 import { parseManifest, type ManifestFile } from '../../core/manifest.js';
 import { sha256OfDigest } from '../../core/modelpack.js';
 import { pairFileLayers, parseOciManifest } from '../../core/oci-artifact.js';
-import { downloadBlob } from '../../remote/oci/blob-download.js';
+import { blocksPerBlob, downloadBlob } from '../../remote/oci/blob-download.js';
 import type { RegistryRepository } from '../../remote/oci/registry-repository.js';
 import { FollowHasher } from '../../store/follow-hash.js';
 import type { HashedFile } from '../../store/hash-file.js';
@@ -50,11 +50,12 @@ export async function downloadFromRegistry(repo: Repository, session: OciSession
   const progress = () => onProgress?.({ phase: 'downloading', bytesDone, bytesTotal, itemsDone, itemsTotal: wanted.size });
   progress();
   const limit = pLimit(jobs);
+  const blocks = blocksPerBlob(jobs, wanted.size);
   await Promise.all(
     [...wanted.values()].map((f) =>
       limit(async () => {
         const sha = sha256OfDigest(layers.get(f.path)!.digest)!;
-        const got = await downloadVerifiedFile(repo, r, f, sha, (n) => {
+        const got = await downloadVerifiedFile(repo, r, f, sha, blocks, (n) => {
           bytesDone += n;
           progress();
           if (bytesDone >= 4 * 1024 * 1024) barrier('oci-download-bytes'); // the interrupt tests stop here, part of a blob written
@@ -80,7 +81,7 @@ export async function downloadFromRegistry(repo: Repository, session: OciSession
  * recorded with its chunk map. IntegrityError `BLOB_DIGEST_MISMATCH` (6) for bytes that do
  * not match, the partial file removed. Returns the bytes downloaded.
  */
-export async function downloadVerifiedFile(repo: Repository, r: RegistryRepository, f: ManifestFile, sha256: string, onBytes?: (n: number) => void): Promise<number> {
+export async function downloadVerifiedFile(repo: Repository, r: RegistryRepository, f: ManifestFile, sha256: string, blocksInFlight: number, onBytes?: (n: number) => void): Promise<number> {
   const partial = partialBlobPath(repo, sha256);
   let got = 0;
   const hasher = new FollowHasher(partial, f.size, repo.env);
@@ -89,6 +90,7 @@ export async function downloadVerifiedFile(repo: Repository, r: RegistryReposito
     await downloadBlob(r, sha256, f.size, partial, {
       sha256: false,
       follower: hasher,
+      blocksInFlight,
       onBytes: (n) => {
         got += n;
         onBytes?.(n);

@@ -20,7 +20,7 @@ import { printable } from '../../core/names.js';
 import { unsafePathReason } from '../../core/paths.js';
 import { parseRef } from '../../core/refs.js';
 import { parseUntrustedJson } from '../../core/untrusted-json.js';
-import { downloadBlob } from '../../remote/oci/blob-download.js';
+import { blocksPerBlob, downloadBlob } from '../../remote/oci/blob-download.js';
 import type { RegistryRepository } from '../../remote/oci/registry-repository.js';
 import { hashFileSync } from '../../store/hash-file.js';
 import { writeTransaction } from '../../store/index-db.js';
@@ -67,6 +67,7 @@ export async function importForeignArtifact(repo: Repository, session: OciSessio
 
   const files: ManifestFile[] = [];
   const limit = pLimit(jobsOrDefault(opts.jobs));
+  const blocks = blocksPerBlob(jobsOrDefault(opts.jobs), layers.length);
   const bytesTotal = layers.reduce((s, l) => s + l.layer.size, 0);
   let bytesDone = 0;
   const progress = () => opts.onProgress?.({ phase: 'downloading', bytesDone, bytesTotal, itemsDone: files.length, itemsTotal: layers.length });
@@ -75,9 +76,12 @@ export async function importForeignArtifact(repo: Repository, session: OciSessio
       limit(async () => {
         const sha = sha256OfDigest(l.layer.digest)!;
         const partial = partialBlobPath(repo, sha);
-        await downloadBlob(r, sha, l.layer.size, partial, (n) => {
-          bytesDone += n;
-          progress();
+        await downloadBlob(r, sha, l.layer.size, partial, {
+          blocksInFlight: blocks,
+          onBytes: (n) => {
+            bytesDone += n;
+            progress();
+          },
         });
         if (l.packing === 'raw') files.push(adoptRaw(repo, partial, l, sha));
         else files.push(...(await unpackTar(repo, partial, l, what)));
