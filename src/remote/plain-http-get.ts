@@ -67,6 +67,11 @@ export class PlainHttpGets {
 
   constructor(private readonly opts: PlainHttpOptions) {}
 
+  /** Connections to the origin of an `http:` URL. */
+  static forUrl(url: URL, timeouts: { connectTimeoutMs: number; silenceMs: number }): PlainHttpGets {
+    return new PlainHttpGets({ host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port === '' ? 80 : Number(url.port), ...timeouts });
+  }
+
   /**
    * GET `path` with `headers` (Host included by the caller, in its signed form). Throws
    * PlainGetError; never leaves a connection in an unknown state in the pool.
@@ -110,7 +115,8 @@ export class PlainHttpGets {
   }
 }
 
-type Phase = 'head' | 'into' | 'small' | 'small-chunked' | 'idle';
+/** What the next read is: the response head, a body with a length (into `into`, or a small error body), a small chunked error body, or nothing asked. */
+type Phase = 'head' | 'body' | 'chunked' | 'idle';
 
 /** One socket, one request at a time. Its reads land in `next`, which the phase chooses. */
 class Connection {
@@ -121,9 +127,10 @@ class Connection {
   private phase: Phase = 'idle';
   private connected = false;
   private into: Uint8Array = this.head;
+  /** Where the body in 'body' and 'chunked' goes: `into` for a 2xx, else a small buffer of its own. */
+  private body: Uint8Array = this.head;
   private bodyAt = 0;
   private bodyLength = 0;
-  private small: Buffer | null = null;
   private status = 0;
   private headers = new Map<string, string>();
   private settle: ((r: PlainGetResult | PlainGetError) => void) | null = null;
@@ -162,11 +169,9 @@ class Connection {
     this.idleTimer = null;
     this.onIdleEnd = null;
     this.socket.ref();
+    this.rest();
     this.phase = 'head';
-    this.headLength = 0;
-    this.next = this.head;
     this.into = into;
-    this.small = null;
     this.sentNothingBack = true;
     this.socket.setTimeout(this.opts.silenceMs);
     return new Promise<PlainGetResult>((resolve, reject) => {
@@ -186,9 +191,7 @@ class Connection {
 
   /** Idle in the pool: unref'd, closed after IDLE_MS or when the server closes it. */
   park(onEnd: () => void): void {
-    this.phase = 'idle';
-    this.next = this.head;
-    this.headLength = 0;
+    this.rest();
     this.into = this.head;
     this.onIdleEnd = onEnd;
     this.socket.unref();
@@ -201,7 +204,7 @@ class Connection {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = null;
     this.onIdleEnd = null;
-    this.next = this.head;
+    this.rest();
     this.socket.destroy();
   }
 
@@ -212,30 +215,31 @@ class Connection {
         this.headLength += n;
         this.readHead();
         return;
-      case 'into':
+      case 'body':
         this.bodyAt += n;
-        if (this.bodyAt === this.bodyLength) this.finish({ kind: 'into', status: this.status, headers: this.headers, length: this.bodyLength });
-        else this.next = this.into.subarray(this.bodyAt, this.bodyLength);
+        if (this.bodyAt === this.bodyLength) this.bodyDone();
+        else this.next = this.body.subarray(this.bodyAt, this.bodyLength);
         return;
-      case 'small-chunked': {
+      case 'chunked': {
         this.bodyAt += n;
-        const body = decodeChunked(this.small!.subarray(0, this.bodyAt));
-        if (body === 'bad') return this.failAnswered('a malformed chunked body', 'EPROTO');
-        if (body !== null) this.finish({ kind: 'other', status: this.status, headers: this.headers, body });
-        else if (this.bodyAt === this.small!.length) this.unsupported(`a ${this.status} answer with a chunked body over 64 KiB`);
-        else this.next = this.small!.subarray(this.bodyAt);
+        const decoded = decodeChunked(Buffer.from(this.body.buffer, this.body.byteOffset, this.bodyAt));
+        if (decoded === 'bad') return this.fail('a malformed chunked body', 'EPROTO', true);
+        if (decoded !== null) this.finish({ kind: 'other', status: this.status, headers: this.headers, body: decoded });
+        else if (this.bodyAt === this.body.length) this.unsupported(`a ${this.status} answer with a chunked body over 64 KiB`);
+        else this.next = this.body.subarray(this.bodyAt);
         return;
       }
-      case 'small':
-        this.bodyAt += n;
-        if (this.bodyAt === this.bodyLength) this.finish({ kind: 'other', status: this.status, headers: this.headers, body: this.small! });
-        else this.next = this.small!.subarray(this.bodyAt, this.bodyLength);
-        return;
       case 'idle':
         // Bytes nobody asked for: the connection is out of step with its requests.
         this.reusable = false;
         this.onIdleEnd?.();
     }
+  }
+
+  /** The body with a length has all arrived. */
+  private bodyDone(): void {
+    if (this.body === this.into) this.finish({ kind: 'into', status: this.status, headers: this.headers, length: this.bodyLength });
+    else this.finish({ kind: 'other', status: this.status, headers: this.headers, body: Buffer.from(this.body.buffer, this.body.byteOffset, this.bodyLength) });
   }
 
   private readHead(): void {
@@ -266,38 +270,41 @@ class Connection {
       // Bodies are read into place only with a length; a small error document may come chunked
       // (Node's own servers send them so) and is decoded here, so a 404 stays an answer.
       if (ok || this.headers.get('transfer-encoding')!.toLowerCase() !== 'chunked') return this.unsupported('a body with Transfer-Encoding');
-      this.small = Buffer.allocUnsafe(SMALL_BODY_BYTES);
-      this.head.copy(this.small, 0, end + 4, this.headLength);
+      this.body = Buffer.allocUnsafe(SMALL_BODY_BYTES);
+      this.body.set(this.head.subarray(end + 4, this.headLength), 0);
       this.bodyAt = 0;
-      this.phase = 'small-chunked';
+      this.phase = 'chunked';
       return this.onRead(early);
     }
     const lengthText = this.headers.get('content-length');
     if (lengthText === undefined || !/^\d{1,15}$/.test(lengthText)) return this.unsupported('no Content-Length');
     const length = Number(lengthText);
-    if (early > length) return this.failAnswered(`the server sent more than the ${length} bytes it announced`, 'EPROTO');
+    if (early > length) return this.fail(`the server sent more than the ${length} bytes it announced`, 'EPROTO', true);
     if (ok && length > this.into.length) {
       // Not read: the connection goes with it rather than reading bytes nobody wants.
       this.reusable = false;
       return this.finish({ kind: 'too-big', status: this.status, headers: this.headers, length });
     }
     if (!ok && length > SMALL_BODY_BYTES) return this.unsupported(`a ${this.status} answer with a ${length}-byte body`);
-    const target = ok ? this.into : (this.small = Buffer.allocUnsafe(length));
-    target.set(this.head.subarray(end + 4, this.headLength), 0);
+    this.body = ok ? this.into : Buffer.allocUnsafe(length);
+    this.body.set(this.head.subarray(end + 4, this.headLength), 0);
     this.bodyAt = early;
     this.bodyLength = length;
-    if (early === length) {
-      this.finish(ok ? { kind: 'into', status: this.status, headers: this.headers, length } : { kind: 'other', status: this.status, headers: this.headers, body: this.small! });
-      return;
-    }
-    this.phase = ok ? 'into' : 'small';
-    this.next = target.subarray(early, length);
+    if (early === length) return this.bodyDone();
+    this.phase = 'body';
+    this.next = this.body.subarray(early, length);
   }
 
-  private finish(result: PlainGetResult): void {
+  /** Nothing asked of the socket any more; the next bytes would be a new answer's head. */
+  private rest(): void {
     this.phase = 'idle';
     this.next = this.head;
     this.headLength = 0;
+    this.body = this.head;
+  }
+
+  private finish(result: PlainGetResult): void {
+    this.rest();
     this.settle?.(result);
   }
 
@@ -306,23 +313,14 @@ class Connection {
     this.finish({ kind: 'unsupported', reason });
   }
 
-  private failAnswered(message: string, code: string): void {
-    this.reusable = false;
-    this.phase = 'idle';
-    this.next = this.head;
-    this.settle?.(new PlainGetError(message, true, code));
-  }
-
-  private fail(message: string, code: string): void {
+  /** The request in flight fails (`answered`: its head had arrived); an idle connection only leaves the pool. */
+  private fail(message: string, code: string, answered = this.phase === 'body'): void {
     this.reusable = false;
     if (this.settle === null) {
-      // Idle in the pool: it only leaves the pool.
       this.onIdleEnd?.();
       return;
     }
-    const answered = this.phase === 'into' || this.phase === 'small';
-    this.phase = 'idle';
-    this.next = this.head;
+    this.rest();
     this.settle(new PlainGetError(message, answered, code));
   }
 }

@@ -104,12 +104,7 @@ export class S3DirectGet {
     const req = await this.signed(fullKey, undefined);
     if (req === null) return FALLBACK;
     if (req.url.protocol !== 'http:') return this.send(req.url, req.path, req.headers);
-    this.plain ??= new PlainHttpGets({
-      host: req.url.hostname.replace(/^\[|\]$/g, ''),
-      port: req.url.port === '' ? 80 : Number(req.url.port),
-      connectTimeoutMs: this.timeouts.connectionMs,
-      silenceMs: this.timeouts.socketMs,
-    });
+    this.plain ??= PlainHttpGets.forUrl(req.url, { connectTimeoutMs: this.timeouts.connectionMs, silenceMs: this.timeouts.socketMs });
     let r: PlainGetResult;
     try {
       r = await this.plain.get(req.path, req.headers, into);

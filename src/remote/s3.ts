@@ -24,6 +24,7 @@ import {
   type ObjectInfo,
   type PutCondition,
   type Remote,
+  parseContentRange,
   type RemoteCapabilities,
 } from './remote.js';
 import { withRetry } from './retry.js';
@@ -533,9 +534,9 @@ function consumeBody(out: GetAnswer, take: (piece: Buffer, at: number) => boolea
  * that ignores Range sends the whole object with 200 and no Content-Range.
  */
 function trimToRange(key: string, body: Buffer, range: ByteRange, contentRange: string | undefined): Buffer {
-  const match = contentRange === undefined ? null : /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(contentRange.trim());
-  const servedStart = match === null ? 0 : Number(match[1]);
-  const total = match === null ? body.length : match[3] === '*' ? Infinity : Number(match[3]);
+  const served = parseContentRange(contentRange);
+  const servedStart = served === null ? 0 : served.start;
+  const total = served === null ? body.length : (served.total ?? Infinity);
   if (range.start >= total) throw rangeNotSatisfiable(key, range, Number.isFinite(total) ? total : undefined);
   const from = range.start - servedStart;
   const wanted = Math.min(range.end, total - 1) - range.start + 1;

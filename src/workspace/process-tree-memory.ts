@@ -41,7 +41,6 @@ export function sampleTreeMemory(rootPid: number, intervalMs = MEMORY_SAMPLE_INT
   let readable = true;
   let interval = intervalMs;
   let timer: NodeJS.Timeout | null = null;
-  let stopped = false;
   const early: NodeJS.Timeout[] = [];
   const files = new ProcFiles();
   const sample = () => {
@@ -80,9 +79,7 @@ export function sampleTreeMemory(rootPid: number, intervalMs = MEMORY_SAMPLE_INT
   // first of them is "not measured".
   if (processTree(rootPid, files) === null) readable = false;
   for (const at of EARLY_SAMPLES_MS.filter((ms) => ms < intervalMs)) {
-    const t = setTimeout(() => {
-      if (!stopped) sample();
-    }, at);
+    const t = setTimeout(sample, at);
     t.unref();
     early.push(t);
   }
@@ -91,7 +88,6 @@ export function sampleTreeMemory(rootPid: number, intervalMs = MEMORY_SAMPLE_INT
   return {
     sample,
     stop() {
-      stopped = true;
       for (const t of early) clearTimeout(t);
       if (timer) clearInterval(timer);
       timer = null;

@@ -139,6 +139,13 @@ describe('lean GETs (s3-direct-get.ts)', () => {
   });
 });
 
+/** `remote.getInto(key)` into memory of exactly `want`'s size: the count and every byte are `want`'s. */
+async function expectReadInto(remote: { getInto(key: string, into: Uint8Array): Promise<number | null> }, key: string, want: Buffer): Promise<void> {
+  const into = new Uint8Array(want.length);
+  expect(await remote.getInto(key, into)).toBe(want.length);
+  expect(Buffer.from(into).equals(want)).toBe(true);
+}
+
 describe('bodies read into place (plain-http-get.ts)', () => {
   const body = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7919) % 251));
 
@@ -174,9 +181,7 @@ describe('bodies read into place (plain-http-get.ts)', () => {
       step();
       return 'handled';
     });
-    const into = new Uint8Array(small.length);
-    expect(await remote.getInto('s', into)).toBe(small.length);
-    expect(Buffer.from(into).equals(small)).toBe(true);
+    await expectReadInto(remote, 's', small);
     await remote.close();
   });
 
@@ -185,9 +190,7 @@ describe('bodies read into place (plain-http-get.ts)', () => {
     await remote.put('a', body);
     expect(await remote.getInto('a', new Uint8Array(1000))).toBe(body.length);
     // The connection went with the unread body; the next GET opens another and succeeds.
-    const into = new Uint8Array(body.length);
-    expect(await remote.getInto('a', into)).toBe(body.length);
-    expect(Buffer.from(into).equals(body)).toBe(true);
+    await expectReadInto(remote, 'a', body);
     await remote.close();
   });
 
@@ -200,9 +203,7 @@ describe('bodies read into place (plain-http-get.ts)', () => {
       setImmediate(() => res.socket?.destroy());
       return 'handled';
     });
-    const into = new Uint8Array(body.length);
-    expect(await remote.getInto('a', into)).toBe(body.length);
-    expect(Buffer.from(into).equals(body)).toBe(true);
+    await expectReadInto(remote, 'a', body);
     expect(seen.filter((r) => r.method === 'GET').map(sender)).toEqual(['lean', 'lean']);
     await remote.close();
   });
@@ -229,12 +230,11 @@ describe('bodies read into place (plain-http-get.ts)', () => {
       res.end(body);
       return 'handled';
     });
-    const into = new Uint8Array(body.length);
-    expect(await remote.getInto('a', into)).toBe(body.length);
-    expect(Buffer.from(into).equals(body)).toBe(true);
+    await expectReadInto(remote, 'a', body);
     expect(seen.filter((r) => r.method === 'GET').map(sender)).toEqual(['lean', 'sdk']);
     const again = await open();
     faults.push((_q, res) => xmlError(res, 500, 'InternalError'));
+    const into = new Uint8Array(body.length);
     expect(await again.getInto('a', into)).toBe(body.length);
     expect(seen.filter((r) => r.method === 'GET').map(sender)).toEqual(['lean', 'sdk', 'lean', 'sdk']);
     await remote.close();

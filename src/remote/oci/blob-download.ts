@@ -93,7 +93,8 @@ export async function downloadBlob(repo: RegistryRepository, sha256: string, siz
     };
     // Blocks read straight into reused buffers while the registry serves them so; whatever is
     // left (or all of it, over https or on a redirect) is streamed below, from where they stopped.
-    if (have < size && (checks.blocksInFlight ?? 1) > 0) have = await readBlocks(repo, sha256, fh, partialPath, have, size, checks.blocksInFlight ?? 1, sink, onBytes, follower);
+    const blocks = checks.blocksInFlight ?? 1;
+    if (have < size && blocks > 0) have = await readBlocks(repo, sha256, fh, partialPath, have, size, blocks, sink, onBytes, follower);
     for (let attempt = 0; have < size || (size === 0 && attempt === 0); attempt++) {
       const got = await repo.getBlob(`sha256:${sha256}`, have);
       if (!got) throw new NotFoundError('BLOB_MISSING', `blob sha256:${sha256.slice(0, 12)} is missing from ${repo.client.registry}/${repo.name}`, { hint: 'the artifact was not pushed completely; push it again' });
@@ -176,14 +177,14 @@ async function readBlocks(repo: RegistryRepository, sha256: string, fh: FileHand
     follower?.written(end);
   });
   const free: Buffer[] = [];
-  const asked: { at: number; view: Buffer; base: Buffer; got: Promise<number | null> }[] = [];
+  const asked: { view: Buffer; base: Buffer; got: Promise<number | null> }[] = [];
   let next = offset;
   let stopped = false;
   const ask = () => {
     while (!stopped && asked.length < inFlight && next < size) {
       const base = free.pop() ?? Buffer.allocUnsafeSlow(BLOCK_BYTES);
       const view = base.subarray(0, Math.min(BLOCK_BYTES, size - next));
-      asked.push({ at: next, view, base, got: repo.getBlobRangeInto(`sha256:${sha256}`, next, view).catch(() => null) });
+      asked.push({ view, base, got: repo.getBlobRangeInto(`sha256:${sha256}`, next, view).catch(() => null) });
       next += view.length;
     }
   };

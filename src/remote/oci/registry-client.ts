@@ -10,6 +10,7 @@ import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ModelctlError, NotFoundError, RemoteError, UsageError, codeOf } from '../../errors.js';
 import { PlainGetError, PlainHttpGets } from '../plain-http-get.js';
+import { parseContentRange } from '../remote.js';
 import { backoffDelay } from '../retry.js';
 import { findRegistryCredentials, type RegistryCredentials } from './docker-credentials.js';
 import { isLoopbackHost } from './oci-url.js';
@@ -114,20 +115,15 @@ export class RegistryClient {
     } catch {
       return null;
     }
-    this.plain ??= new PlainHttpGets({
-      host: this.baseUrl.hostname.replace(/^\[|\]$/g, ''),
-      port: this.baseUrl.port === '' ? 80 : Number(this.baseUrl.port),
-      connectTimeoutMs: 10_000,
-      silenceMs: this.opts.timeoutMs ?? 120_000,
-    });
+    this.plain ??= PlainHttpGets.forUrl(this.baseUrl, { connectTimeoutMs: 10_000, silenceMs: this.opts.timeoutMs ?? 120_000 });
     const end = start + into.length - 1;
     const headers: Record<string, string> = { host: this.baseUrl.host, 'user-agent': 'modelctl', range: `bytes=${start}-${end}` };
     if (authorization) headers.authorization = authorization;
     try {
       const r = await this.plain.get(path, headers, into);
       if (r.kind !== 'into' || r.status !== 206) return null;
-      const served = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(r.headers.get('content-range') ?? '');
-      if (!served || Number(served[1]) !== start || Number(served[2]) - start + 1 !== r.length) return null;
+      const served = parseContentRange(r.headers.get('content-range'));
+      if (!served || served.start !== start || served.end - start + 1 !== r.length) return null;
       return r.length;
     } catch (err) {
       if (err instanceof PlainGetError) return null;
