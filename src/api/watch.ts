@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { homedir, hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { ConflictError, ExitCode, ModelctlError, NotFoundError, UsageError } from '../errors.js';
+import { ConflictError, ExitCode, ModelctlError, NotFoundError, PolicyError, UsageError } from '../errors.js';
 import { closest, isIdPrefix, parseRef } from '../core/refs.js';
 import { tryLockFolder, type FolderLock } from '../store/folder-lock.js';
 import { resolveRef } from '../store/resolve-ref.js';
@@ -217,6 +217,8 @@ async function watchLocked(opts: WatchOptions, cwd: string, env: NodeJS.ProcessE
   let cache: RemoteCache | null = null;
   let failuresInARow = 0;
   let lookFailed: unknown = null;
+  /** This run's last failed deploy: with --once, the run's outcome (README, Watch). */
+  let deployFailed: ModelctlError | null = null;
   // Whether the cache has fetched every model's metadata (done once, for a model the remote lacks).
   let listedAll = false;
   // A stop while a version is being downloaded or placed abandons work (exit 130); during a
@@ -305,6 +307,9 @@ async function watchLocked(opts: WatchOptions, cwd: string, env: NodeJS.ProcessE
   // A cron job's --once that could not look (remote down, no registry there) must not read as
   // success; a deploy that failed is a result (reported, remembered), not a failed look.
   if (lookFailed) throw lookFailed;
+  // A cron job's --once whose deploy failed must not read as success either: a refused
+  // object or signature keeps its exit code (6), a failed --exec hook is exit 5 (README, Watch).
+  if (opts.once && deployFailed) throw deployFailed;
   return result;
 
   async function deploy(c: RemoteCache, target: VersionRow): Promise<void> {
@@ -373,6 +378,7 @@ async function watchLocked(opts: WatchOptions, cwd: string, env: NodeJS.ProcessE
       state.failed = { id: target.id, at: new Date().toISOString(), reason: err.message, ...(typeof err.data.code === 'string' ? { code: err.data.code } : {}) };
       writeState(statePath, state);
       result.failures++;
+      deployFailed = onceOutcome(err, ref);
       report({ level: 'error', event: 'deploy-failed', message: `deploy of ${ref} failed: ${err.message}; waiting for ${opts.ref} to move`, version: { id: target.id, number: target.number, ref, folder: null, at: state.failed.at }, previous, data: err.data });
       if (opts.webhook) void notify('deploy-failed', target, ref, previous, move, { reason: err.message, ...err.data });
     }
@@ -445,6 +451,14 @@ async function signaturePolicyOf(cwd: string, env: NodeJS.ProcessEnv): Promise<{
 }
 
 /** A deploy that failed for this version (not the network): remembered, not retried. */
+/** The error a `--once` run ends with after `failure`: the refusal's own (exit 6), else DEPLOY_FAILED (exit 5). */
+function onceOutcome(failure: DeployFailure, ref: string): ModelctlError {
+  const message = `deploy of ${ref} failed: ${failure.message}`;
+  const hint = 'the failure is remembered: the next look deploys only when the stage moves (or, for a refused signature, once it is signed)';
+  if (failure.cause instanceof ModelctlError) return new ModelctlError(failure.cause.code, message, { exitCode: failure.cause.exitCode, hint, data: { ...failure.cause.data, ...failure.data } });
+  return new PolicyError('DEPLOY_FAILED', message, { hint, data: failure.data });
+}
+
 class DeployFailure extends Error {
   constructor(
     message: string,

@@ -96,7 +96,8 @@ describe('watch: the signature gate', () => {
     const hookLog = join(host, 'hook.log');
     const once = () => runCli(host, ['watch', 'fraud@production', '--remote', registry, '--exec', `echo "$MODELCTL_REF" >> ${hookLog}`, '--state', join(host, 'state'), '--once', '--json']);
     const first = once();
-    expect(first.code, first.stderr).toBe(0);
+    // The refusal is the --once run's outcome: exit 6, as pull would.
+    expect(first.code, first.stderr).toBe(6);
     expect(first.stdout).toContain('"event":"deploy-failed"');
     expect(existsSync(hookLog)).toBe(false);
 

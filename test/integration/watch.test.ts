@@ -59,7 +59,16 @@ describe('watch', () => {
     expect(readFileSync(join(out, 'model/w.bin'), 'utf8')).toBe('w2\n');
 
     expect(runCli(team, ['rollback', 'fraud', '--stage', 'production', '--push', '--yes']).code).toBe(0);
-    expect(deployed(watchOnce('exit 1'))).toEqual(['deploy-failed:fraud@v1']);
+    // A cron job's --once sees the failed hook in its exit code (5, DEPLOY_FAILED) ...
+    const failed = watchOnce('exit 1');
+    expect(deployed(failed)).toEqual(['deploy-failed:fraud@v1']);
+    expect(failed.code, failed.stderr).toBe(5);
+    expect(JSON.parse(failed.stderr.trim().split('\n').pop()!).error).toMatchObject({ code: 'DEPLOY_FAILED', exitCode: 5, data: { exitCode: 1 } });
+    expect(readFileSync(join(out, 'model/w.bin'), 'utf8')).toBe('w2\n');
+    // ... once: the failure is remembered, and the next look, with the stage unmoved, deploys nothing and exits 0.
+    const unmoved = watchOnce('true');
+    expect(unmoved.code, unmoved.stderr).toBe(0);
+    expect(deployed(unmoved)).toEqual([]);
     expect(readFileSync(join(out, 'model/w.bin'), 'utf8')).toBe('w2\n');
   });
 
