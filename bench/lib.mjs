@@ -37,6 +37,36 @@ export const MiB = 1024 * 1024;
 export const GiB = 1024 * MiB;
 
 export const argv = process.argv.slice(2);
+
+// A flag the bench does not know (or --help) must not start a run of a quarter of an hour.
+const USAGE = `usage: npm run bench [-- options]   (node bench/run.mjs [options])
+  --quick         smaller data, fewer runs (< 2 min once its data exists)
+  --runs N        samples per case (default 5, 3 with --quick)
+  --only a,b      only these cases (ids in bench/run.mjs's header, e.g. startup,oci,speed)
+  --keep          leave bench/work/ in place
+  --no-rgw        skip the Ceph RGW cases
+Writes bench/results/latest.* (quick.* with --quick, partial.* with --only).`;
+{
+  const known = new Set(['--quick', '--keep', '--no-rgw', '--only', '--runs']);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--help' || a === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    }
+    if (!known.has(a)) {
+      console.error(`bench: unknown argument ${JSON.stringify(a)}\n${USAGE}`);
+      process.exit(2);
+    }
+    if (a === '--only' || a === '--runs') {
+      if (argv[i + 1] === undefined || argv[i + 1].startsWith('--')) {
+        console.error(`bench: ${a} needs a value\n${USAGE}`);
+        process.exit(2);
+      }
+      i++;
+    }
+  }
+}
 export const QUICK = argv.includes('--quick');
 export const KEEP = argv.includes('--keep');
 export const NO_RGW = argv.includes('--no-rgw');
