@@ -42,7 +42,7 @@ export const argv = process.argv.slice(2);
 const USAGE = `usage: npm run bench [-- options]   (node bench/run.mjs [options])
   --quick         smaller data, fewer runs (< 2 min once its data exists)
   --runs N        samples per case (default 5, 3 with --quick)
-  --only a,b      only these cases (ids in bench/run.mjs's header, e.g. startup,oci,speed)
+  --only a,b      only these cases (e.g. startup,oci,speed; a wrong id lists them all)
   --keep          leave bench/work/ in place
   --no-rgw        skip the Ceph RGW cases
 Writes bench/results/latest.* (quick.* with --quick, partial.* with --only).`;
@@ -75,6 +75,15 @@ export const optValue = (name) => {
   return i >= 0 ? argv[i + 1] : undefined;
 };
 export const ONLY = optValue('--only')?.split(',');
+/** Every id `--only` takes (the steps of bench/run.mjs and the `wanted()` checks); test/unit/bench-args.test.ts keeps the list whole. */
+export const CASE_IDS = ['startup', 'commit-small', 'commit-256', 'status', 'commit', 'rss', 'index', 'durability', 'signing', 'tensors', 'serve', 'bytes', 'speed', 'speed-128', 'folder', 'rss-transfer', 'remote-gc', 'oci'];
+{
+  const unknown = (ONLY ?? []).filter((id) => !CASE_IDS.includes(id));
+  if (unknown.length) {
+    console.error(`bench: --only ${unknown.join(',')}: no such case (cases: ${CASE_IDS.join(', ')})`);
+    process.exit(2);
+  }
+}
 export const RUNS = Number(optValue('--runs') ?? (QUICK ? 3 : 5));
 
 export const SIZE = QUICK
