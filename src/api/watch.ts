@@ -219,6 +219,8 @@ async function watchLocked(opts: WatchOptions, cwd: string, env: NodeJS.ProcessE
   let lookFailed: unknown = null;
   /** This run's last failed deploy: with --once, the run's outcome (README, Watch). */
   let deployFailed: ModelctlError | null = null;
+  /** The remembered failure this run has reported (its version id). */
+  let toldFailed: string | null = null;
   // Whether the cache has fetched every model's metadata (done once, for a model the remote lacks).
   let listedAll = false;
   // A stop while a version is being downloaded or placed abandons work (exit 130); during a
@@ -267,6 +269,10 @@ async function watchLocked(opts: WatchOptions, cwd: string, env: NodeJS.ProcessE
           }
         } else if (target.id !== state.failed?.id || (isSignatureFailure(state.failed) && signaturesNowValid(cache, target))) {
           await deploy(cache, target);
+        } else if (toldFailed !== target.id) {
+          // A run that starts on a remembered failure says why it deploys nothing (once, not at every look).
+          toldFailed = target.id;
+          report({ level: 'warn', event: 'waiting', message: `${opts.ref} is ${target.model}@v${target.number}, whose deploy failed at ${state.failed.at} (${state.failed.reason}); ${isSignatureFailure(state.failed) ? `it is deployed once it is signed, or another once ${opts.ref} moves` : `nothing is tried until ${opts.ref} moves`}`, version: { id: target.id, number: target.number, ref: `${target.model}@v${target.number}`, folder: null, at: state.failed.at }, data: { code: state.failed.code ?? 'DEPLOY_FAILED', reason: state.failed.reason } });
         }
         failuresInARow = 0;
       } catch (err) {
@@ -379,6 +385,7 @@ async function watchLocked(opts: WatchOptions, cwd: string, env: NodeJS.ProcessE
       writeState(statePath, state);
       result.failures++;
       deployFailed = onceOutcome(err, ref);
+      toldFailed = target.id;
       report({ level: 'error', event: 'deploy-failed', message: `deploy of ${ref} failed: ${err.message}; waiting for ${opts.ref} to move`, version: { id: target.id, number: target.number, ref, folder: null, at: state.failed.at }, previous, data: err.data });
       if (opts.webhook) void notify('deploy-failed', target, ref, previous, move, { reason: err.message, ...err.data });
     }

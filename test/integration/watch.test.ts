@@ -69,6 +69,12 @@ describe('watch', () => {
     const unmoved = watchOnce('true');
     expect(unmoved.code, unmoved.stderr).toBe(0);
     expect(deployed(unmoved)).toEqual([]);
+    // It says why it deploys nothing: the remembered failure, as a warning.
+    const told = unmoved.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event: string; level: string; message: string; version?: { ref: string } }).filter((l) => l.event === 'waiting');
+    expect(told).toHaveLength(1);
+    expect(told[0]).toMatchObject({ level: 'warn', version: { ref: 'fraud@v1' } });
+    expect(told[0]!.message).toContain('--exec failed with exit code 1');
+    expect(told[0]!.message).toContain('nothing is tried until fraud@production moves');
     expect(readFileSync(join(out, 'model/w.bin'), 'utf8')).toBe('w2\n');
   });
 
