@@ -216,9 +216,8 @@ async function watchLocked(opts: WatchOptions, cwd: string, env: NodeJS.ProcessE
 
   let cache: RemoteCache | null = null;
   let failuresInARow = 0;
-  let lookFailed: unknown = null;
-  /** This run's last failed deploy: with --once, the run's outcome (README, Watch). */
-  let deployFailed: ModelctlError | null = null;
+  /** With --once, what the run ends with: its look's failure, or its deploy's (README, Watch). */
+  let onceFailed: unknown = null;
   /** The remembered failure this run has reported (its version id). */
   let toldFailed: string | null = null;
   // Whether the cache has fetched every model's metadata (done once, for a model the remote lacks).
@@ -270,9 +269,8 @@ async function watchLocked(opts: WatchOptions, cwd: string, env: NodeJS.ProcessE
         } else if (target.id !== state.failed?.id || (isSignatureFailure(state.failed) && signaturesNowValid(cache, target))) {
           await deploy(cache, target);
         } else if (toldFailed !== target.id) {
-          // A run that starts on a remembered failure says why it deploys nothing (once, not at every look).
           toldFailed = target.id;
-          report({ level: 'warn', event: 'waiting', message: `${opts.ref} is ${target.model}@v${target.number}, whose deploy failed at ${state.failed.at} (${state.failed.reason}); ${isSignatureFailure(state.failed) ? `it is deployed once it is signed, or another once ${opts.ref} moves` : `nothing is tried until ${opts.ref} moves`}`, version: { id: target.id, number: target.number, ref: `${target.model}@v${target.number}`, folder: null, at: state.failed.at }, data: { code: state.failed.code ?? 'DEPLOY_FAILED', reason: state.failed.reason } });
+          tellRemembered(target, state.failed);
         }
         failuresInARow = 0;
       } catch (err) {
@@ -285,7 +283,7 @@ async function watchLocked(opts: WatchOptions, cwd: string, env: NodeJS.ProcessE
         if (err instanceof ModelctlError && err.exitCode === ExitCode.USAGE) throw err;
         failuresInARow++;
         // With --once there is no next try: the look's failure is the run's outcome (exit code).
-        if (opts.once) lookFailed = err;
+        if (opts.once) onceFailed = err;
         const wait = backoffMs(opts.intervalMs, failuresInARow, maxBackoff);
         report({
           level: 'warn',
@@ -310,20 +308,25 @@ async function watchLocked(opts: WatchOptions, cwd: string, env: NodeJS.ProcessE
     report({ level: 'info', event: 'stopped', message: result.interrupted ? 'stopped mid-step; the step was abandoned and nothing half-placed was left' : 'stopped', version: state.deployed });
   }
   result.deployed = state.deployed;
-  // A cron job's --once that could not look (remote down, no registry there) must not read as
-  // success; a deploy that failed is a result (reported, remembered), not a failed look.
-  if (lookFailed) throw lookFailed;
-  // A cron job's --once whose deploy failed must not read as success either: a refused
-  // object or signature keeps its exit code (6), a failed --exec hook is exit 5 (README, Watch).
-  if (opts.once && deployFailed) throw deployFailed;
+  // A cron job's --once that could not look (remote down, no registry there) or whose deploy
+  // failed (a refused object or signature: exit 6; a failed --exec: exit 5) must not read as
+  // success. The failed deploy stays remembered all the same.
+  if (onceFailed) throw onceFailed;
   return result;
+
+  /** A run that starts on a remembered failure says once (not at every look) why it deploys nothing. */
+  function tellRemembered(target: VersionRow, failed: NonNullable<WatchState['failed']>): void {
+    const then = isSignatureFailure(failed) ? `it is deployed once it is signed, or another once ${opts.ref} moves` : `nothing is tried until ${opts.ref} moves`;
+    const version = notPlaced(target, failed.at);
+    report({ level: 'warn', event: 'waiting', message: `${opts.ref} is ${version.ref}, whose deploy failed at ${failed.at} (${failed.reason}); ${then}`, version, data: { code: failed.code ?? 'DEPLOY_FAILED', reason: failed.reason } });
+  }
 
   async function deploy(c: RemoteCache, target: VersionRow): Promise<void> {
     const ref = `${target.model}@v${target.number}`;
     const { files } = versionFilesOf(c.repo, `${model}@${target.id}`);
     const move = stageMoveOf(c, model, parsed);
     const previous = state.deployed;
-    report({ level: 'info', event: 'stage-moved', message: `${opts.ref} is now ${ref}${previous ? ` (deployed: ${previous.ref})` : ''}${move?.actor ? `, moved by ${move.actor}` : ''}${move?.reason ? `: ${move.reason}` : ''}`, version: { id: target.id, number: target.number, ref, folder: null, at: new Date().toISOString() }, previous });
+    report({ level: 'info', event: 'stage-moved', message: `${opts.ref} is now ${ref}${previous ? ` (deployed: ${previous.ref})` : ''}${move?.actor ? `, moved by ${move.actor}` : ''}${move?.reason ? `: ${move.reason}` : ''}`, version: notPlaced(target, new Date().toISOString()), previous });
     if (opts.webhook) void notify('stage-moved', target, ref, previous, move);
 
     let folderName: string | null = null;
@@ -384,9 +387,9 @@ async function watchLocked(opts: WatchOptions, cwd: string, env: NodeJS.ProcessE
       state.failed = { id: target.id, at: new Date().toISOString(), reason: err.message, ...(typeof err.data.code === 'string' ? { code: err.data.code } : {}) };
       writeState(statePath, state);
       result.failures++;
-      deployFailed = onceOutcome(err, ref);
+      if (opts.once) onceFailed = onceOutcome(err, ref);
       toldFailed = target.id;
-      report({ level: 'error', event: 'deploy-failed', message: `deploy of ${ref} failed: ${err.message}; waiting for ${opts.ref} to move`, version: { id: target.id, number: target.number, ref, folder: null, at: state.failed.at }, previous, data: err.data });
+      report({ level: 'error', event: 'deploy-failed', message: `deploy of ${ref} failed: ${err.message}; waiting for ${opts.ref} to move`, version: notPlaced(target, state.failed.at), previous, data: err.data });
       if (opts.webhook) void notify('deploy-failed', target, ref, previous, move, { reason: err.message, ...err.data });
     }
   }
@@ -457,7 +460,11 @@ async function signaturePolicyOf(cwd: string, env: NodeJS.ProcessEnv): Promise<{
   return (await repositorySettings(cwd, env)) ?? { settings: await folderSettings(cwd, env), root: cwd };
 }
 
-/** A deploy that failed for this version (not the network): remembered, not retried. */
+/** A version as reported before (or without) being placed in a folder. */
+function notPlaced(target: VersionRow, at: string): DeployedVersion {
+  return { id: target.id, number: target.number, ref: `${target.model}@v${target.number}`, folder: null, at };
+}
+
 /** The error a `--once` run ends with after `failure`: the refusal's own (exit 6), else DEPLOY_FAILED (exit 5). */
 function onceOutcome(failure: DeployFailure, ref: string): ModelctlError {
   const message = `deploy of ${ref} failed: ${failure.message}`;
@@ -466,6 +473,7 @@ function onceOutcome(failure: DeployFailure, ref: string): ModelctlError {
   return new PolicyError('DEPLOY_FAILED', message, { hint, data: failure.data });
 }
 
+/** A deploy that failed for this version (not the network): remembered, not retried. */
 class DeployFailure extends Error {
   constructor(
     message: string,

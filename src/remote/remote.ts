@@ -177,13 +177,13 @@ function invalidKeyReason(key: string): string | undefined {
   return undefined;
 }
 
-/** Throws UsageError `INVALID_RANGE` unless `range` is a non-negative, ordered, safe-integer range. */
 /** A `Content-Range: bytes start-end/total` header's numbers (`total` null for `*`), or null when it is not one. */
 export function parseContentRange(text: string | undefined): { start: number; end: number; total: number | null } | null {
   const m = text === undefined ? null : /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(text.trim());
   return m === null ? null : { start: Number(m[1]), end: Number(m[2]), total: m[3] === '*' ? null : Number(m[3]) };
 }
 
+/** Throws UsageError `INVALID_RANGE` unless `range` is a non-negative, ordered, safe-integer range. */
 export function assertValidRange(range: ByteRange): void {
   const { start, end } = range;
   if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) {
