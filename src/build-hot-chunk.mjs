@@ -18,6 +18,7 @@
 import { readFileSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
 import { join, relative, resolve } from 'node:path';
+import { transform } from 'esbuild';
 import { rollup } from 'rollup';
 
 /**
@@ -130,6 +131,20 @@ function defaultImportsOfBuiltins(code) {
   return code.replace(/^import \* as ([\w$]+) from (["'])([\w:/]+)\2;$/gm, (all, name, q, spec) => (isRequiredBuiltin(spec) ? `import ${name} from ${q}${spec}${q};` : all));
 }
 
+/**
+ * Each output chunk loses its comments and whitespace (esbuild's minifyWhitespace and
+ * minifySyntax; names stay, so stack traces stay readable): V8 pre-parses every byte a
+ * command loads, and the hot chunk is 290 KB unminified, 190 KB minified. rollup chains the
+ * map this returns with the ones that lead back to src/.
+ */
+const minifiedChunks = {
+  name: 'minified-chunks',
+  async renderChunk(code, chunk) {
+    const out = await transform(code, { minifyWhitespace: true, minifySyntax: true, format: 'esm', target: 'node20', sourcemap: 'external', sourcefile: chunk.fileName, legalComments: 'none' });
+    return { code: out.code, map: out.map };
+  },
+};
+
 /** The CLI's entry: what it imports statically is loaded by every run, `--version` too, so it stays out of the hot chunk. */
 const EARLY_ENTRY = 'src/cli/main.ts';
 
@@ -186,6 +201,7 @@ export async function rechunk({ root, stageDir, outDir, entries, metafile }) {
           return { code, map };
         },
       },
+      minifiedChunks,
     ],
     onwarn(warning, warn) {
       // esbuild's chunks import each other in cycles (a cycle of source modules split
