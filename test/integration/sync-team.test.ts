@@ -376,6 +376,10 @@ describe('pull reuses what is already there', () => {
     expect(again.code, again.stderr).toBe(0);
     expect(again.json().download.bytesDownloaded).toBe(0);
     expect(again.json().files.every((f: { action: string }) => f.action === 'unchanged')).toBe(true);
+    // And says so: the files left in place, not only "0 chunks downloaded, 0 reused".
+    const told = await runCli(ci, ['pull', 'fraud@v3', '--remote', remote, '--out', 'cache']);
+    expect(told.code, told.stderr).toBe(0);
+    expect(told.stdout).toContain(`0 files written (0 B), ${again.json().files.length} unchanged; all verified`);
     // In a repository too: files already in the work tree are not downloaded.
     const d = tempRepo();
     writeFile(d, 'm/w.bin', pseudoRandomBytes(50_000, 3));

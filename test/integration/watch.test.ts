@@ -76,6 +76,17 @@ describe('watch', () => {
     expect(told[0]!.message).toContain('--exec failed with exit code 1');
     expect(told[0]!.message).toContain('nothing is tried until fraud@production moves');
     expect(readFileSync(join(out, 'model/w.bin'), 'utf8')).toBe('w2\n');
+
+    // Read by a person, a failed --once deploy says why once: as the run's error, not also
+    // as a log line before it.
+    writeFile(team, 'model/w.bin', 'w3\n');
+    expect(runCli(team, ['commit', 'fraud', 'model/', '-m', 'v3']).code).toBe(0);
+    expect(runCli(team, ['push']).code).toBe(0);
+    expect(runCli(team, ['promote', 'fraud@v3', '--to', 'production', '--push', '--yes']).code).toBe(0);
+    const person = runCli(host, ['watch', 'fraud@production', '--remote', registry, '--out', out, '--place', 'rename', '--exec', 'exit 3', '--once']);
+    expect(person.code, person.stderr).toBe(5);
+    expect(person.stderr.match(/deploy of fraud@v3 failed/g), person.stderr).toHaveLength(1);
+    expect(person.stderr).toContain('--exec failed with exit code 3; fraud@v2 stays deployed');
   });
 
   it('--place rename refuses a non-empty folder it did not place, and keeps switching the ones it did', () => {

@@ -68,6 +68,9 @@ export function registerWatch(program: Command): Command {
         void stop.stopped.then(() => controller.abort());
         const print = (r: WatchReport) => {
           if (ctx.flags.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+          // A failed deploy ends a --once run with that failure as its error (exit 5 or 6),
+          // which says the same: printed once, as the error, not also as a log line.
+          else if (opts.once && r.event === 'deploy-failed') return;
           else if (!ctx.flags.quiet || r.level !== 'info') {
             const line = `${r.at} ${r.level === 'info' ? '' : `${r.level}: `}${r.message}\n`;
             (r.level === 'info' && r.event !== 'exec-output' ? process.stdout : process.stderr).write(r.level === 'error' ? ctx.out.color.red(line) : line);
