@@ -11,11 +11,14 @@ export function parseStripComponents(value: string | undefined): number | undefi
   return n;
 }
 
-/** "2 written (1.5 MiB), 3 unchanged, 1 removed": what checkout and pull did to the folder. */
-export function renderPlacement(files: readonly { action: string; size: number }[], removed: readonly unknown[]): string {
+/**
+ * "2 written (1.5 MiB), 3 unchanged, 1 removed": what checkout and pull did to the folder;
+ * `removedNote` follows the removed count ("1 removed (not in this version)").
+ */
+export function renderPlacement(files: readonly { action: string; size: number }[], removed: readonly unknown[], removedNote?: string): string {
   const written = files.filter((f) => f.action === 'written');
   const bytes = written.reduce((s, f) => s + f.size, 0);
   const parts = [`${countOf(written.length, 'file')} written (${formatBytes(bytes)})`, `${files.length - written.length} unchanged`];
-  if (removed.length) parts.push(`${removed.length} removed`);
+  if (removed.length) parts.push(`${removed.length} removed${removedNote ? ` (${removedNote})` : ''}`);
   return parts.join(', ');
 }

@@ -45,7 +45,7 @@ export function registerPull(program: Command): Command {
         reportLock(ctx, result.lock);
         ctx.out.result(result, (r: PullResult) => {
           const d = r.download;
-          return `Pulled ${r.version.ref} (${r.version.shortId}) from ${r.remote} into ${r.outDir}: ${countOf(d.chunksDownloaded, r.remote.startsWith('oci://') ? 'blob' : 'chunk')} downloaded (${formatBytes(d.bytesDownloaded)}), ${d.chunksReused} reused; ${renderPlacement(r.files, r.removed)}${r.removed.length ? ' (not in this version)' : ''}; all verified${r.verifiedSignatures.length ? `; signed by ${r.verifiedSignatures.join(', ')}` : ''}${r.signature ? `; wrote ${r.signature.path}` : ''}`;
+          return `Pulled ${r.version.ref} (${r.version.shortId}) from ${r.remote} into ${r.outDir}: ${countOf(d.chunksDownloaded, r.remote.startsWith('oci://') ? 'blob' : 'chunk')} downloaded (${formatBytes(d.bytesDownloaded)}), ${d.chunksReused} reused; ${renderPlacement(r.files, r.removed, 'not in this version')}; all verified${r.verifiedSignatures.length ? `; signed by ${r.verifiedSignatures.join(', ')}` : ''}${r.signature ? `; wrote ${r.signature.path}` : ''}`;
         });
       }),
     );
