@@ -389,7 +389,7 @@ async function watchLocked(opts: WatchOptions, cwd: string, env: NodeJS.ProcessE
       result.failures++;
       if (opts.once) onceFailed = onceOutcome(err, ref);
       toldFailed = target.id;
-      report({ level: 'error', event: 'deploy-failed', message: `deploy of ${ref} failed: ${err.message}; waiting for ${opts.ref} to move`, version: notPlaced(target, state.failed.at), previous, data: err.data });
+      report({ level: 'error', event: 'deploy-failed', message: `deploy of ${ref} failed: ${err.message}${opts.once ? '' : `; waiting for ${opts.ref} to move`}`, version: notPlaced(target, state.failed.at), previous, data: err.data });
       if (opts.webhook) void notify('deploy-failed', target, ref, previous, move, { reason: err.message, ...err.data });
     }
   }

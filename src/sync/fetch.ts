@@ -1,6 +1,6 @@
 import pLimit from 'p-limit';
 import { IntegrityError, NotFoundError } from '../errors.js';
-import { parseRef } from '../core/refs.js';
+import { closest, parseRef } from '../core/refs.js';
 import { decodeDoc, keys, removedDocSchema, type RemovedDoc } from '../core/remote-layout.js';
 import { listVersions, versionFiles, type VersionRow } from '../store/version-records.js';
 import { writeTransaction } from '../store/index-db.js';
@@ -86,6 +86,7 @@ export async function resolvePulledRef(repo: Repository, session: StoreSession, 
   try {
     return resolveFetchedRef(repo, ref, fetched);
   } catch (err) {
+    if (err instanceof NotFoundError && err.code === 'UNKNOWN_MODEL') throw await withRemoteModels(session, err);
     if (!(err instanceof NotFoundError) || err.code !== 'UNKNOWN_REF') throw err;
     const parsed = parseRef(ref);
     if (parsed.selector.kind !== 'number') throw err;
@@ -100,6 +101,23 @@ export async function resolvePulledRef(repo: Repository, session: StoreSession, 
     }
     throw removedOnRemote(fetched.remote, parsed.model, { ...gone, id: gone.version }, { held: 0, files: 0 });
   }
+}
+
+/**
+ * A pull fetched only the model it names, so a typo's "did you mean" could offer only the
+ * models this index already holds — none, with no repository (a CI pull). When it found
+ * none, the remote's own model names are listed (a failed listing keeps the plain answer).
+ */
+async function withRemoteModels(session: StoreSession, err: NotFoundError): Promise<NotFoundError> {
+  const model = err.data?.model;
+  if (typeof model !== 'string' || (Array.isArray(err.data?.candidates) && err.data.candidates.length)) return err;
+  const names = await listModels(session, undefined).then((m) => [...m.keys()], () => []);
+  const near = closest(model, names);
+  if (!near.length) return err;
+  return new NotFoundError(err.code, `${session.displayUrl} has no model named '${model}' — did you mean ${near.map((n) => `'${n}'`).join(', ')}?`, {
+    data: { ...err.data, candidates: near },
+    cause: err,
+  });
 }
 
 /**

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Barriers } from '../helpers/barriers.js';
 import { startS3rver, type S3rverHandle } from '../helpers/s3rver.js';
-import { BIN, pseudoRandomBytes, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
+import { BIN, pseudoRandomBytes, runCli, tempDir, tempRepo, tempRepoWithFolderRemote, writeFile } from '../helpers/temp-repo.js';
 
 describe('a repository-less pull that fails leaves no folder behind', () => {
   let s3: S3rverHandle;
@@ -36,6 +36,33 @@ describe('a repository-less pull that fails leaves no folder behind', () => {
     expect(runCli(ci2, ['pull', 'face', '--remote', 's3://team/reg', '--endpoint', s3.endpoint, '--out', '.', '--json'], { env }).code).toBe(7);
     expect(readdirSync(ci2)).toEqual([]);
   }, 60_000);
+});
+
+describe('a pull whose model is misspelt', () => {
+  it("names the remote's closest model, with or without a repository, and leaves nothing behind", () => {
+    const { repo: team, registry } = tempRepoWithFolderRemote();
+    writeFile(team, 'model/w.bin', 'w1\n');
+    expect(runCli(team, ['commit', 'wakeword', 'model/', '-m', 'v1']).code).toBe(0);
+    expect(runCli(team, ['push']).code).toBe(0);
+    // Before, a CI pull had no model to compare against (its throwaway store held none).
+    const ci = tempDir();
+    const typo = runCli(ci, ['pull', 'wakewrd@latest', '--remote', registry, '--out', 'model', '--json']);
+    expect(typo.code, typo.stderr).toBe(3);
+    expect(typo.error()).toMatchObject({ code: 'UNKNOWN_MODEL', data: { model: 'wakewrd', candidates: ['wakeword'] } });
+    expect(typo.error().message).toContain("did you mean 'wakeword'?");
+    expect(readdirSync(ci)).toEqual([]);
+    // A clone that never fetched holds no model either.
+    const clone = tempRepo();
+    expect(runCli(clone, ['remote', 'add', 'origin', registry, '--default']).code).toBe(0);
+    const inClone = runCli(clone, ['pull', 'wakewrd', '--json']);
+    expect(inClone.code, inClone.stderr).toBe(3);
+    expect(inClone.error().data).toMatchObject({ candidates: ['wakeword'] });
+    // Nothing near: the plain answer and its hint stay.
+    const far = runCli(ci, ['pull', 'zzz@latest', '--remote', registry, '--out', 'model', '--json']);
+    expect(far.code).toBe(3);
+    expect(far.error().data).toMatchObject({ candidates: [] });
+    expect(far.error().hint).toContain('modelctl ls --remote');
+  });
 });
 
 describe('a repository-less pull that downloaded nothing keeps nothing', () => {

@@ -9,6 +9,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { commitIn, fetchIn, pushIn, remoteAddIn } from '../helpers/setup-api.js';
 import { pseudoRandomBytes, runCliAsync, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
 
 /** The CLI run without blocking the worker (a test of many synchronous runs starves vitest's RPC). */
@@ -28,17 +29,16 @@ async function team(): Promise<Team> {
   const remote = join(tempDir(), 'registry');
   const a = tempRepo();
   const ids: string[] = [];
+  // Arranged through the Node API (setup-api.ts); what each test checks runs through the CLI.
   for (let i = 1; i <= 3; i++) {
     writeFile(a, 'm/w.bin', pseudoRandomBytes(50_000, i));
-    const c = await runCli(a, ['commit', 'fraud', 'm', '-m', `v${i}`, '--json']);
-    expect(c.code, c.stderr).toBe(0);
-    ids.push(c.json().version.id);
+    ids.push(await commitIn(a, 'fraud', ['m'], `v${i}`));
   }
-  expect((await runCli(a, ['remote', 'add', 'origin', remote, '--default'])).code).toBe(0);
-  expect((await runCli(a, ['push'])).code).toBe(0);
+  await remoteAddIn(a, 'origin', remote, { default: true });
+  await pushIn(a);
   const b = tempRepo();
-  expect((await runCli(b, ['remote', 'add', 'origin', remote, '--default'])).code).toBe(0);
-  expect((await runCli(b, ['fetch'])).code).toBe(0);
+  await remoteAddIn(b, 'origin', remote, { default: true });
+  await fetchIn(b);
   return { remote, a, b, ids };
 }
 

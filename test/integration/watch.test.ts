@@ -64,6 +64,10 @@ describe('watch', () => {
     expect(deployed(failed)).toEqual(['deploy-failed:fraud@v1']);
     expect(failed.code, failed.stderr).toBe(5);
     expect(JSON.parse(failed.stderr.trim().split('\n').pop()!).error).toMatchObject({ code: 'DEPLOY_FAILED', exitCode: 5, data: { exitCode: 1 } });
+    // A --once run has no later look, so its deploy-failed line does not promise one.
+    const failedLine = failed.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event: string; message: string }).find((l) => l.event === 'deploy-failed')!;
+    expect(failedLine.message).toContain('--exec failed with exit code 1');
+    expect(failedLine.message).not.toContain('waiting for');
     expect(readFileSync(join(out, 'model/w.bin'), 'utf8')).toBe('w2\n');
     // ... once: the failure is remembered, and the next look, with the stage unmoved, deploys nothing and exits 0.
     const unmoved = watchOnce('true');

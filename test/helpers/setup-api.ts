@@ -1,0 +1,43 @@
+/**
+ * A test's set-up steps through the typed Node API (`import { commit } from 'modelctl'`),
+ * in the test's own process. A CLI run costs ~300 ms of CPU on this 2-core VM (a third of
+ * it starting Node), and the quick suite was bound by the number of runs (README, Start
+ * here); the same step in process costs a few milliseconds. Use these only for what a
+ * test arranges, never for what it checks: the command under test still runs as a user
+ * runs it, through `runCli` and the built CLI.
+ */
+import { commit, fetch, promote, push, remoteAdd, tag, type CommitOptions, type PushOptions } from '../../src/index.js';
+
+/** What every CLI run of the tests also gets (temp-repo.ts runCli). */
+const env = (): NodeJS.ProcessEnv => ({ ...process.env, CI: '1', NO_COLOR: '1' });
+
+/** Commits `paths` as a new version of `model`; returns the version's id. */
+export async function commitIn(cwd: string, model: string, paths: string[], message: string, more: Partial<CommitOptions> = {}): Promise<string> {
+  const r = await commit({ cwd, env: env(), model, paths, message, argv: ['commit', model, ...paths, '-m', message], ...more });
+  return r.version.id;
+}
+
+/** `modelctl remote add <name> <url> [--default]`. */
+export async function remoteAddIn(cwd: string, name: string, url: string, opts: { default?: boolean } = {}): Promise<void> {
+  await remoteAdd({ cwd, env: env(), name, url, default: opts.default });
+}
+
+/** `modelctl push [refs…]` to the default remote (or `remote`). */
+export async function pushIn(cwd: string, refs: string[] = [], opts: Omit<PushOptions, 'cwd' | 'env' | 'refs'> = {}): Promise<void> {
+  await push({ cwd, env: env(), refs, argv: ['push', ...refs], ...opts });
+}
+
+/** `modelctl fetch` from the default remote (or `remote`). */
+export async function fetchIn(cwd: string, opts: { remote?: string; model?: string } = {}): Promise<void> {
+  await fetch({ cwd, env: env(), argv: ['fetch'], ...opts });
+}
+
+/** `modelctl promote <ref> --to <stage> --yes [--push]`. */
+export async function promoteIn(cwd: string, ref: string, to: string, opts: { push?: boolean; reason?: string } = {}): Promise<void> {
+  await promote({ cwd, env: env(), ref, to, reason: opts.reason, push: opts.push, argv: ['promote', ref, '--to', to, '--yes'] });
+}
+
+/** `modelctl tag <ref> <name> [--push]`. */
+export async function tagIn(cwd: string, ref: string, name: string, opts: { push?: boolean } = {}): Promise<void> {
+  await tag({ cwd, env: env(), ref, name, push: opts.push, argv: ['tag', ref, name] });
+}
