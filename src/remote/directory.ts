@@ -281,6 +281,35 @@ class DirectoryRemote implements Remote {
     }
   }
 
+  async *leftovers(): AsyncIterable<ObjectInfo> {
+    try {
+      for await (const batch of this.walkBatches(this.root, '', { leftovers: true })) {
+        const stats = await Promise.all(batch.map((key) => lstatOrNull(this.pathOf(key))));
+        for (let j = 0; j < batch.length; j++) {
+          const stat = stats[j];
+          if (stat?.isFile()) yield { key: batch[j], size: Number(stat.size), etag: etagOf(stat), lastModified: new Date(Number(stat.mtimeMs)) };
+        }
+      }
+    } catch (err) {
+      throw dirError('LIST', '(temp files)', err);
+    }
+  }
+
+  async deleteLeftover(key: string): Promise<void> {
+    // Only a temp file's key, as leftovers() gives it: the folder part is a valid key's, the
+    // name a temp file's (never a lock, which its owner may still hold).
+    const slash = key.lastIndexOf('/');
+    if (!key.slice(slash + 1).startsWith(TMP_PREFIX) || /[/\\\0]/.test(key.slice(slash + 1))) throw new UsageError('INVALID_REMOTE_KEY', `not a temp file of this remote: ${key}`);
+    if (slash >= 0) assertValidKey(`${key.slice(0, slash)}/x`);
+    try {
+      await this.assertNoLinkOnTheWay('DELETE', key);
+      await fs.unlink(this.pathOf(key));
+    } catch (err) {
+      if (isAbsent(err)) return;
+      throw dirError('DELETE', key, err);
+    }
+  }
+
   probeCapabilities(): Promise<RemoteCapabilities> {
     this.capabilities ??= probeConditionalWrites(this).then(
       (conditionalWrites) => ({ conditionalWrites }),
@@ -472,7 +501,7 @@ class DirectoryRemote implements Remote {
   }
 
   /** The keys of the regular files under `dir` (by their directory entries, no stat), 64 at a time. */
-  private async *walkBatches(dir: string, dirKey: string): AsyncGenerator<string[]> {
+  private async *walkBatches(dir: string, dirKey: string, opts: { leftovers?: boolean } = {}): AsyncGenerator<string[]> {
     // Streamed (opendir), not readdir: chunks/ of a large remote holds a million names, and
     // remote gc lists it whole; memory stays one batch, not one entry per file.
     let handle: Dir;
@@ -485,8 +514,14 @@ class DirectoryRemote implements Remote {
     const subdirs: string[] = [];
     let batch: string[] = [];
     for await (const entry of handle) {
-      if (entry.name.startsWith(RESERVED_NAME_PREFIX)) continue;
+      // The backend's own files are never objects; with `leftovers`, its temp files are all
+      // that is listed (remote gc takes the old ones).
+      if (entry.name.startsWith(RESERVED_NAME_PREFIX)) {
+        if (opts.leftovers && entry.name.startsWith(TMP_PREFIX) && entry.isFile()) batch.push(dirKey + entry.name);
+        continue;
+      }
       if (entry.isDirectory()) subdirs.push(entry.name);
+      else if (opts.leftovers) continue;
       else if (entry.isFile()) batch.push(dirKey + entry.name);
       // Never followed, never skipped in silence: a link or a FIFO in a remote is planted.
       else throw hostileEntry('LIST', dirKey, dirKey + entry.name, entry.isSymbolicLink() ? 'symbolic link' : kindOfDirent(entry));
@@ -496,7 +531,7 @@ class DirectoryRemote implements Remote {
       }
     }
     if (batch.length) yield batch;
-    for (const name of subdirs) yield* this.walkBatches(path.join(dir, name), `${dirKey}${name}/`);
+    for (const name of subdirs) yield* this.walkBatches(path.join(dir, name), `${dirKey}${name}/`, opts);
   }
 }
 

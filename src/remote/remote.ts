@@ -105,6 +105,16 @@ export interface Remote {
   /** Removes `key`; removing an absent key succeeds. */
   delete(key: string): Promise<void>;
 
+  /**
+   * Optional, for backends whose writes go through a file of their own first (a directory:
+   * a temp file beside the target, renamed into place): those files a killed writer left,
+   * with their size and time, so remote gc can take the old ones (docs/design.md §16). Their
+   * keys name the temp file and are valid only for deleteLeftover. S3 has neither: a PUT
+   * leaves nothing behind when it fails.
+   */
+  leftovers?(): AsyncIterable<ObjectInfo>;
+  deleteLeftover?(key: string): Promise<void>;
+
   /** Finds out (once, then cached) whether conditional writes are honoured; leaves no probe object behind. */
   probeCapabilities(): Promise<RemoteCapabilities>;
 

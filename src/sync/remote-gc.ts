@@ -54,7 +54,8 @@ export interface RemoteGcResult {
   graceSeconds: number;
   removedVersions: GcRemovedVersion[];
   keptVersions: GcKeptVersion[];
-  deleted: { manifests: ObjectCount; fileLists: ObjectCount; chunks: ObjectCount; signatures: ObjectCount; bytes: number };
+  /** `tempFiles`: what killed writes left on a directory remote, older than the grace period. */
+  deleted: { manifests: ObjectCount; fileLists: ObjectCount; chunks: ObjectCount; signatures: ObjectCount; tempFiles: ObjectCount; bytes: number };
   /** Unreferenced objects kept because they are younger than the grace period (a later gc takes them). */
   keptInGrace: ObjectCount;
   /** Numbered versions kept because something was protected at the re-check (a tag or stage moved onto them meanwhile). */
@@ -92,11 +93,10 @@ export async function collectRemoteGarbage(repo: Repository, session: StoreSessi
       graceSeconds: req.graceMs / 1000,
       removedVersions: mark.removals,
       keptVersions: mark.kept,
-      deleted: { manifests: sum(mark.manifests), fileLists: sum(mark.fileLists), chunks: sum(mark.chunks), signatures: sum(mark.signatures), bytes: 0 },
+      deleted: deletedCounts([mark.manifests, mark.fileLists, mark.chunks, mark.signatures, mark.tempFiles]),
       keptInGrace: mark.keptInGrace,
       rescued: [],
     };
-    result.deleted.bytes = result.deleted.manifests.bytes + result.deleted.fileLists.bytes + result.deleted.chunks.bytes + result.deleted.signatures.bytes;
     if (!lease) return result;
     if (req.confirm && !(await req.confirm(result))) {
       await lease.transition('idle');
@@ -135,6 +135,8 @@ interface Mark {
   fileLists: Candidate[];
   chunks: Candidate[];
   signatures: Candidate[];
+  /** Temp files of killed writes (a directory remote's), older than the grace period. */
+  tempFiles: Candidate[];
   /** Numberless manifests that were old at the mark, with their ETag then. */
   orphanManifests: Map<string, string>;
   keptInGrace: ObjectCount;
@@ -263,7 +265,12 @@ async function markRemote(remote: Remote, req: RemoteGcRequest, limit: LimitFunc
       if (goneManifests.has(id)) signatures.push({ key: o.key, size: o.size });
     }
   }
-  return { refs, facts, listedManifests, referencedVersions, listRefs, chunkRefs, removals, kept, manifests, fileLists, chunks, signatures, orphanManifests, keptInGrace };
+  // A push killed mid-write leaves its temp file beside the target; nothing names it, and
+  // no listing shows it. One untouched for the grace period has no writer left (a write
+  // keeps its file's time fresh until the rename).
+  const tempFiles: Candidate[] = [];
+  if (remote.leftovers) for await (const o of remote.leftovers()) if (old(o)) tempFiles.push({ key: o.key, size: o.size });
+  return { refs, facts, listedManifests, referencedVersions, listRefs, chunkRefs, removals, kept, manifests, fileLists, chunks, signatures, tempFiles, orphanManifests, keptInGrace };
 }
 
 /**
@@ -326,22 +333,21 @@ async function recheckAndSweep(repo: Repository, session: StoreSession, req: Rem
   const chunks = mark.chunks.filter((c) => !chunkRefs.has(c.key.slice('chunks/'.length)));
 
   barrier('gc-remote-delete');
-  for (const batch of [manifests, signatures, fileLists, chunks]) await deleteAll(remote, batch, lease, limit);
-  const deleted = { manifests: sum(manifests), fileLists: sum(fileLists), chunks: sum(chunks), signatures: sum(signatures), bytes: 0 };
-  deleted.bytes = deleted.manifests.bytes + deleted.fileLists.bytes + deleted.chunks.bytes + deleted.signatures.bytes;
-  return { removed, rescued, deleted };
+  for (const batch of [manifests, signatures, fileLists, chunks]) await deleteAll(batch, lease, limit, (key) => remote.delete(key));
+  await deleteAll(mark.tempFiles, lease, limit, (key) => remote.deleteLeftover!(key));
+  return { removed, rescued, deleted: deletedCounts([manifests, fileLists, chunks, signatures, mark.tempFiles]) };
 }
 
 /** Candidates queued at once: a promise and closure per object for 100,000 chunks held ~50 MB. */
 const DELETE_SLICE = 2048;
 
-async function deleteAll(remote: Remote, batch: readonly Candidate[], lease: GcLease, limit: LimitFunction): Promise<void> {
+async function deleteAll(batch: readonly Candidate[], lease: GcLease, limit: LimitFunction, remove: (key: string) => Promise<void>): Promise<void> {
   for (let i = 0; i < batch.length; i += DELETE_SLICE) {
     await Promise.all(
       batch.slice(i, i + DELETE_SLICE).map((c) =>
         limit(async () => {
           lease.assertHeld();
-          await remote.delete(c.key);
+          await remove(c.key);
         }),
       ),
     );
@@ -357,6 +363,12 @@ function invert(m: Map<string, string>): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const [name, id] of m) out.set(id, [...(out.get(id) ?? []), name]);
   return out;
+}
+
+/** The `deleted` of a result, from the candidates of each kind in its order. */
+function deletedCounts([manifests, fileLists, chunks, signatures, tempFiles]: readonly (readonly Candidate[])[]): RemoteGcResult['deleted'] {
+  const counts = { manifests: sum(manifests), fileLists: sum(fileLists), chunks: sum(chunks), signatures: sum(signatures), tempFiles: sum(tempFiles) };
+  return { ...counts, bytes: Object.values(counts).reduce((total, c) => total + c.bytes, 0) };
 }
 
 function sum(c: readonly Candidate[]): ObjectCount {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -167,5 +167,34 @@ describe('directory remote specifics', () => {
     } finally {
       await chmod(root, 0o755);
     }
+  });
+});
+
+describe('directory remote leftovers (temp files of killed writes, for remote gc)', () => {
+  it('lists only its temp files, with their times, and deletes nothing but a temp file', async () => {
+    const root = freshRoot();
+    const remote = createDirectoryRemote({ root });
+    await remote.put('chunks/aa', Buffer.from('chunk'));
+    await remote.put('models/m/tags/t.json', Buffer.from('{}'));
+    await mkdir(path.join(root, 'models/m/stages'), { recursive: true });
+    await writeFile(path.join(root, 'chunks/.~modelctl-tmp-abc'), 'partial');
+    await writeFile(path.join(root, 'models/m/tags/.~modelctl-tmp-def'), 'x');
+    await writeFile(path.join(root, 'models/m/stages/.~modelctl-lock-production.json'), 'lock');
+    const old = new Date(Math.floor(Date.now() / 1000) * 1000 - 7_200_000); // whole seconds: utimes rounds finer parts
+    await utimes(path.join(root, 'chunks/.~modelctl-tmp-abc'), old, old);
+
+    const found = (await collect(remote.leftovers!())).sort((a, b) => (a.key < b.key ? -1 : 1));
+    expect(found.map((o) => [o.key, o.size])).toEqual([['chunks/.~modelctl-tmp-abc', 7], ['models/m/tags/.~modelctl-tmp-def', 1]]);
+    expect(found[0].lastModified!.getTime()).toBe(old.getTime());
+    // The ordinary listing still never shows them.
+    expect((await collect(remote.list(''))).map((o) => o.key).sort()).toEqual(['chunks/aa', 'models/m/tags/t.json']);
+
+    for (const bad of ['chunks/aa', 'models/m/stages/.~modelctl-lock-production.json', '../x/.~modelctl-tmp-abc', '/etc/.~modelctl-tmp-abc']) {
+      await expectCode(remote.deleteLeftover!(bad), 'INVALID_REMOTE_KEY');
+    }
+    await remote.deleteLeftover!('chunks/.~modelctl-tmp-abc');
+    await remote.deleteLeftover!('chunks/.~modelctl-tmp-abc'); // absent: fine
+    expect((await readdir(path.join(root, 'chunks'))).sort()).toEqual(['aa']);
+    expect((await readdir(path.join(root, 'models/m/stages')))).toEqual(['.~modelctl-lock-production.json']);
   });
 });

@@ -65,7 +65,7 @@ function remoteConfirmer(ctx: CommandContext, yes: boolean | undefined): ((plan:
 export function renderRemoteGc(r: RemoteGcResult): string {
   const [verb, deleteVerb] = r.dryRun ? ['Would remove', 'delete'] : ['Removed', 'deleted'];
   const lines = [
-    `${verb} ${countOf(r.removedVersions.length, 'version')} and ${deleteVerb} ${countOf(r.deleted.chunks.count, 'chunk')}, ${countOf(r.deleted.fileLists.count, 'file list')}, ${countOf(r.deleted.manifests.count, 'manifest')}${r.deleted.signatures.count ? `, ${countOf(r.deleted.signatures.count, 'signature')}` : ''} (${formatBytes(r.deleted.bytes)}) on ${r.remote}`,
+    `${verb} ${countOf(r.removedVersions.length, 'version')} and ${deleteVerb} ${countOf(r.deleted.chunks.count, 'chunk')}, ${countOf(r.deleted.fileLists.count, 'file list')}, ${countOf(r.deleted.manifests.count, 'manifest')}${r.deleted.signatures.count ? `, ${countOf(r.deleted.signatures.count, 'signature')}` : ''}${r.deleted.tempFiles.count ? `, ${countOf(r.deleted.tempFiles.count, 'temp file')} of killed uploads` : ''} (${formatBytes(r.deleted.bytes)}) on ${r.remote}`,
   ];
   for (const v of r.removedVersions) lines.push(`  ${r.dryRun ? 'would remove' : 'removed'} ${v.model}@v${v.number} (${v.id.slice(0, 12)}): ${v.reason}`);
   for (const v of r.keptVersions) lines.push(`  ${r.dryRun ? 'keep' : 'kept'} ${v.model}@v${v.number} (${v.id.slice(0, 12)}): ${describe(v.reasons)}`);
