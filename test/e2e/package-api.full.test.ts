@@ -4,7 +4,7 @@
  * --strict WITHOUT skipLibCheck (so every shipped .d.ts and the types it names must resolve:
  * before @types/better-sqlite3 was a dependency this failed with TS7016), and run.
  *
- * Like packaging.test.ts, the install skips install scripts and reuses this checkout's compiled
+ * Like packaging.full.test.ts, the install skips install scripts and reuses this checkout's compiled
  * better-sqlite3 binary when the versions match (compiling SQLite tests SQLite, not this
  * package). In `npm run test:full`: an install and a tsc run take a while on 2 cores.
  */

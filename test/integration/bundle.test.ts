@@ -6,10 +6,15 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { Header, Parser } from 'tar';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { init } from '../../src/api/init.js';
+import { attest } from '../../src/api/attest.js';
+import { exportBundle } from '../../src/api/bundle-export.js';
+import { commit } from '../../src/api/commit.js';
+import { sign } from '../../src/api/sign.js';
 import { canonicalJsonBytes } from '../../src/core/canonical-json.js';
 import { fileDigestFromChunks } from '../../src/store/file-digest.js';
 import { Barriers } from '../helpers/barriers.js';
 import { writeKeyPair } from '../helpers/oms-fixtures.js';
+import { commitIn, promoteIn } from '../helpers/setup-api.js';
 import { BIN, pseudoRandomBytes, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
 
 /** One tar entry as the tests craft them. */
@@ -77,24 +82,31 @@ function listTree(dir: string, base = dir): string[] {
   return out.sort();
 }
 
+/** What every CLI run of the tests also gets (as setup-api.ts). */
+const apiEnv = (): NodeJS.ProcessEnv => ({ ...process.env, CI: '1', NO_COLOR: '1' });
+
 /** A repository with fraud@v1 (two files, params, metrics, data, a tag, staging) and fraud@v2. */
-function sourceRepo(): string {
+async function sourceRepo(): Promise<string> {
   const repo = tempRepo();
-  const ok = (args: string[]) => {
-    const r = runCli(repo, args);
-    expect(r.code, r.stderr).toBe(0);
-  };
   writeFile(repo, 'model/weights.bin', pseudoRandomBytes(2 * 1024 * 1024 + 333, 7));
   writeFile(repo, 'model/config.json', '{"layers": 4}');
   writeFile(repo, 'model/empty.txt', '');
   writeFile(repo, 'data/train.csv', 'a,b\n1,2\n');
-  ok(['commit', 'fraud', 'model', '--param', 'lr=0.01', '--metric', 'accuracy=0.93', '--data', 'data/train.csv', '-m', 'first', '--tag', '1.0.0']);
-  ok(['promote', 'fraud@v1', '--to', 'staging', '--yes', '--reason', 'ok']);
+  // Arranged through the Node API (setup-api.ts); what each test checks runs through the CLI.
+  await commitIn(repo, 'fraud', ['model'], 'first', {
+    params: ['lr=0.01'],
+    metrics: ['accuracy=0.93'],
+    data: ['data/train.csv'],
+    tag: '1.0.0',
+    argv: ['commit', 'fraud', 'model', '--param', 'lr=0.01', '--metric', 'accuracy=0.93', '--data', 'data/train.csv', '-m', 'first', '--tag', '1.0.0'],
+  });
+  await promoteIn(repo, 'fraud@v1', 'staging', { reason: 'ok' });
   writeFile(repo, 'model/config.json', '{"layers": 5}');
-  ok(['commit', 'fraud', 'model', '-m', 'second']);
+  await commitIn(repo, 'fraud', ['model'], 'second');
   return repo;
 }
 
+/** `modelctl export` as the user runs it, for the tests that check what export writes. */
 function exportTo(repo: string, ref: string, name: string): string {
   const out = join(tempDir(), name);
   const r = runCli(repo, ['export', ref, '-o', out, '--json']);
@@ -102,9 +114,26 @@ function exportTo(repo: string, ref: string, name: string): string {
   return out;
 }
 
+/** A bundle to import, exported through the Node API (set-up only: the import is under test). */
+async function exportIn(repo: string, ref: string, name: string): Promise<string> {
+  const out = join(tempDir(), name);
+  await exportBundle({ cwd: repo, env: apiEnv(), ref, output: out });
+  return out;
+}
+
+/** `modelctl sign|attest <ref> --key <key>` through the Node API (set-up only). */
+async function signIn(repo: string, verb: 'sign' | 'attest', ref: string, key: string): Promise<void> {
+  await (verb === 'sign' ? sign : attest)({ cwd: repo, env: apiEnv(), ref, key, argv: [verb, ref, '--key', key] });
+}
+
+/** `modelctl commit <model> <paths…> [--tag t]` with no message, through the Node API (set-up only). */
+async function commitNoMessageIn(repo: string, model: string, paths: string[], tag?: string): Promise<void> {
+  await commit({ cwd: repo, env: apiEnv(), model, paths, tag, argv: ['commit', model, ...paths, ...(tag ? ['--tag', tag] : [])] });
+}
+
 describe('export and import', () => {
-  it('round-trips a version (tar and tar.gz): same manifest id, files, lineage, events and tags; verify passes', () => {
-    const src = sourceRepo();
+  it('round-trips a version (tar and tar.gz): same manifest id, files, lineage, events and tags; verify passes', async () => {
+    const src = await sourceRepo();
     for (const name of ['fraud.tar', 'fraud.tar.gz']) {
       const bundle = exportTo(src, 'fraud@v1', name);
       const entries = readTar(bundle);
@@ -135,10 +164,10 @@ describe('export and import', () => {
     }
   });
 
-  it('a signed version carries its signature and attestation: the imported copy passes verify --signature', () => {
-    const src = sourceRepo();
+  it('a signed version carries its signature and attestation: the imported copy passes verify --signature', async () => {
+    const src = await sourceRepo();
     const keys = writeKeyPair(src, 'release', { type: 'ec', curve: 'prime256v1' });
-    for (const verb of ['sign', 'attest']) expect(runCli(src, [verb, 'fraud@v1', '--key', keys.priv]).code).toBe(0);
+    for (const verb of ['sign', 'attest'] as const) await signIn(src, verb, 'fraud@v1', keys.priv);
     const bundle = exportTo(src, 'fraud@v1', 'signed.tar');
     const entries = readTar(bundle);
     const kinds = entries.map((e) => e.name.split('/')[0]).filter((k) => k !== 'events');
@@ -161,11 +190,11 @@ describe('export and import', () => {
     expect(runCli(dst, ['import', bundle, '--json']).json().signatures).toEqual({ imported: 0, alreadyPresent: 2 });
   });
 
-  it('a signature filed under another key, or one the marker counts but the bundle lacks → 6, nothing imported', () => {
-    const src = sourceRepo();
+  it('a signature filed under another key, or one the marker counts but the bundle lacks → 6, nothing imported', async () => {
+    const src = await sourceRepo();
     const keys = writeKeyPair(src, 'release', { type: 'ec', curve: 'prime256v1' });
-    expect(runCli(src, ['sign', 'fraud@v1', '--key', keys.priv]).code).toBe(0);
-    const entries = readTar(exportTo(src, 'fraud@v1', 'signed.tar'));
+    await signIn(src, 'sign', 'fraud@v1', keys.priv);
+    const entries = readTar(await exportIn(src, 'fraud@v1', 'signed.tar'));
     const at = entries.findIndex((e) => e.name.startsWith('signatures/'));
     const misfiled = entries.map((e, i) => (i === at ? { ...e, name: e.name.replace(/[0-9a-f]{64}\.sig$/, `${'a'.repeat(64)}.sig`) } : e));
     const lacking = entries.filter((_, i) => i !== at);
@@ -180,9 +209,9 @@ describe('export and import', () => {
     }
   });
 
-  it('importing twice creates nothing the second time, and still verifies every object', () => {
-    const src = sourceRepo();
-    const bundle = exportTo(src, 'fraud@v2', 'v2.tgz');
+  it('importing twice creates nothing the second time, and still verifies every object', async () => {
+    const src = await sourceRepo();
+    const bundle = await exportIn(src, 'fraud@v2', 'v2.tgz');
     const dst = tempRepo();
     expect(runCli(dst, ['import', bundle]).code).toBe(0);
     const again = runCli(dst, ['import', bundle, '--json']);
@@ -192,8 +221,8 @@ describe('export and import', () => {
   });
 
   it('Ctrl-C once the bundle is read and checked: exit 130, nothing of it in the store (no manifest a rebuild would revive)', async () => {
-    const src = sourceRepo();
-    const bundle = exportTo(src, 'fraud@v2', 'v2.tgz');
+    const src = await sourceRepo();
+    const bundle = await exportIn(src, 'fraud@v2', 'v2.tgz');
     const dst = tempRepo();
     const barriers = new Barriers();
     barriers.arm('import-verified');
@@ -209,12 +238,12 @@ describe('export and import', () => {
     expect(runCli(dst, ['import', bundle]).code).toBe(0);
   });
 
-  it('a version number taken here gets the next one, and says so', () => {
-    const src = sourceRepo();
-    const bundle = exportTo(src, 'fraud@v1', 'v1.tar');
+  it('a version number taken here gets the next one, and says so', async () => {
+    const src = await sourceRepo();
+    const bundle = await exportIn(src, 'fraud@v1', 'v1.tar');
     const dst = tempRepo();
     writeFile(dst, 'other/w.bin', 'local weights');
-    expect(runCli(dst, ['commit', 'fraud', 'other']).code).toBe(0);
+    await commitNoMessageIn(dst, 'fraud', ['other']);
     const r = runCli(dst, ['import', bundle, '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.json().renumbered).toBe(true);
@@ -225,12 +254,12 @@ describe('export and import', () => {
     expect(human.code).toBe(0);
   });
 
-  it('a tag name taken here by another version is reported, not moved', () => {
-    const src = sourceRepo();
-    const bundle = exportTo(src, 'fraud@v1', 'v1.tar');
+  it('a tag name taken here by another version is reported, not moved', async () => {
+    const src = await sourceRepo();
+    const bundle = await exportIn(src, 'fraud@v1', 'v1.tar');
     const dst = tempRepo();
     writeFile(dst, 'other/w.bin', 'local weights');
-    expect(runCli(dst, ['commit', 'fraud', 'other', '--tag', '1.0.0']).code).toBe(0);
+    await commitNoMessageIn(dst, 'fraud', ['other'], '1.0.0');
     const r = runCli(dst, ['import', bundle, '--json']);
     expect(r.code).toBe(0);
     expect(r.json().tags.restored).toEqual([]);
@@ -238,8 +267,8 @@ describe('export and import', () => {
     expect(runCli(dst, ['show', 'fraud@1.0.0', '--json']).json().version.number).toBe(1);
   });
 
-  it('export refuses to replace a file without --force (4) and to export missing bytes (6)', () => {
-    const src = sourceRepo();
+  it('export refuses to replace a file without --force (4) and to export missing bytes (6)', async () => {
+    const src = await sourceRepo();
     const out = join(tempDir(), 'b.tar');
     writeFileSync(out, 'keep me');
     const r = runCli(src, ['export', 'fraud', '-o', out, '--json']);
@@ -249,8 +278,8 @@ describe('export and import', () => {
     expect(runCli(src, ['export', 'nope', '-o', join(tempDir(), 'x.tar'), '--json']).code).toBe(3);
   });
 
-  it('export to a .zip, .tar.xz, .7z or .zst name is refused (2) and writes nothing, rather than a tar under that name', () => {
-    const src = sourceRepo();
+  it('export to a .zip, .tar.xz, .7z or .zst name is refused (2) and writes nothing, rather than a tar under that name', async () => {
+    const src = await sourceRepo();
     const dir = tempDir();
     for (const name of ['fraud.zip', 'fraud.tar.xz', 'fraud.7z', 'fraud.tar.zst']) {
       const r = runCli(src, ['export', 'fraud', '-o', join(dir, name), '--json']);
@@ -263,8 +292,8 @@ describe('export and import', () => {
     for (const name of ['a.tar', 'b.tar.gz', 'c.tgz']) expect(runCli(src, ['export', 'fraud', '-o', join(dir, name)]).code, name).toBe(0);
   });
 
-  it('export of a corrupt object fails with 6 and leaves no partial bundle', () => {
-    const src = sourceRepo();
+  it('export of a corrupt object fails with 6 and leaves no partial bundle', async () => {
+    const src = await sourceRepo();
     const show = runCli(src, ['show', 'fraud@v1', '--json']).json();
     const weights = show.files.find((f: { path: string }) => f.path === 'model/weights.bin');
     const obj = join(src, '.modelctl/objects', weights.digest.slice(0, 2), weights.digest.slice(2));
@@ -282,8 +311,8 @@ describe('export and import', () => {
 
 describe('import refuses damaged and hostile bundles', () => {
   let good: TarEntry[] = [];
-  beforeAll(() => {
-    good = readTar(exportTo(sourceRepo(), 'fraud@v1', 'good.tar'));
+  beforeAll(async () => {
+    good = readTar(await exportIn(await sourceRepo(), 'fraud@v1', 'good.tar'));
   });
 
   /** A fresh copy of the entries of a real bundle of fraud@v1, for a test to tamper with. */

@@ -1,6 +1,7 @@
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { commitIn, pushIn, remoteAddIn } from '../helpers/setup-api.js';
 import { runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
 
 /** Every file and link under `dir` (relative, sorted), modelctl's own folders left out. */
@@ -23,20 +24,20 @@ function modelFiles(repo: string): string[] {
   return existsSync(join(repo, 'model')) ? listFiles(join(repo, 'model')).map((p) => `model/${p}`) : [];
 }
 
-/** v1 = {model/a.bin}; v2 = v1 + model/emotion.bin + model/sub/s.bin (a.bin changed). */
-function twoVersions(repo: string): void {
+/** v1 = {model/a.bin}; v2 = v1 + model/emotion.bin + model/sub/s.bin (a.bin changed). Arranged through the Node API (setup-api.ts). */
+async function twoVersions(repo: string): Promise<void> {
   writeFile(repo, 'model/a.bin', 'a1');
-  expect(runCli(repo, ['commit', 'm', 'model']).code).toBe(0);
+  await commitIn(repo, 'm', ['model'], 'v1');
   writeFile(repo, 'model/a.bin', 'a2');
   writeFile(repo, 'model/emotion.bin', 'emotion');
   writeFile(repo, 'model/sub/s.bin', 'sub');
-  expect(runCli(repo, ['commit', 'm', 'model']).code).toBe(0);
+  await commitIn(repo, 'm', ['model'], 'v2');
 }
 
 describe('checkout leaves exactly the version', () => {
-  it('goes back to v1 and forward to v2 in the work tree, and the next commit records only what is there', () => {
+  it('goes back to v1 and forward to v2 in the work tree, and the next commit records only what is there', async () => {
     const repo = tempRepo();
-    twoVersions(repo);
+    await twoVersions(repo);
     const back = runCli(repo, ['checkout', 'm@v1', '--json']);
     expect(back.code).toBe(0);
     expect(back.json().removed.map((r: { path: string }) => r.path)).toEqual(['model/emotion.bin', 'model/sub/s.bin']);
@@ -54,9 +55,9 @@ describe('checkout leaves exactly the version', () => {
     expect(c.json().files.map((f: { path: string }) => f.path)).toEqual(['model/a.bin']);
   });
 
-  it('refuses to remove a changed file the target lacks (exit 4, each path listed) and removes it with --force', () => {
+  it('refuses to remove a changed file the target lacks (exit 4, each path listed) and removes it with --force', async () => {
     const repo = tempRepo();
-    twoVersions(repo);
+    await twoVersions(repo);
     writeFile(repo, 'model/emotion.bin', 'tuned by hand');
     writeFile(repo, 'model/sub/s.bin', 'also edited');
     const refused = runCli(repo, ['checkout', 'm@v1', '--json']);
@@ -73,9 +74,9 @@ describe('checkout leaves exactly the version', () => {
     expect(modelFiles(repo)).toEqual(['model/a.bin']);
   });
 
-  it('an unknown file in the way is a conflict; an unknown file elsewhere is never removed', () => {
+  it('an unknown file in the way is a conflict; an unknown file elsewhere is never removed', async () => {
     const repo = tempRepo();
-    twoVersions(repo);
+    await twoVersions(repo);
     expect(runCli(repo, ['checkout', 'm@v1']).code).toBe(0);
     writeFile(repo, 'model/emotion.bin', 'my own file at a path v2 writes');
     writeFile(repo, 'model/notes.txt', 'not modelctl');
@@ -88,9 +89,9 @@ describe('checkout leaves exactly the version', () => {
     expect(modelFiles(repo)).toEqual(['model/a.bin', 'model/notes.txt']);
   });
 
-  it('a link in the way is reported as a link the first time, with or without --force', () => {
+  it('a link in the way is reported as a link the first time, with or without --force', async () => {
     const repo = tempRepo();
-    twoVersions(repo);
+    await twoVersions(repo);
     const outside = tempDir();
     writeFileSync(join(outside, 'secret'), 'outside');
     rmSync(join(repo, 'model/emotion.bin'));
@@ -106,18 +107,18 @@ describe('checkout leaves exactly the version', () => {
     expect(readFileSync(join(outside, 'secret'), 'utf8')).toBe('outside');
   });
 
-  it('a work tree filled before records were kept is taken to hold the latest version', () => {
+  it('a work tree filled before records were kept is taken to hold the latest version', async () => {
     const repo = tempRepo();
-    twoVersions(repo);
+    await twoVersions(repo);
     rmSync(join(repo, '.modelctl/placed'), { recursive: true, force: true });
     writeFile(repo, 'model/extra.txt', 'mine');
     expect(runCli(repo, ['checkout', 'm@v1']).code).toBe(0);
     expect(modelFiles(repo)).toEqual(['model/a.bin', 'model/extra.txt']);
   });
 
-  it('checkout --out twice into one folder leaves the second version only; --strip-components drops leading folders', () => {
+  it('checkout --out twice into one folder leaves the second version only; --strip-components drops leading folders', async () => {
     const repo = tempRepo();
-    twoVersions(repo);
+    await twoVersions(repo);
     const out = join(tempDir(), 'deploy');
     expect(runCli(repo, ['checkout', 'm@v2', '--out', out]).code).toBe(0);
     expect(runCli(repo, ['checkout', 'm@v1', '--out', out]).code).toBe(0);
@@ -135,24 +136,24 @@ describe('checkout leaves exactly the version', () => {
     expect(runCli(repo, ['checkout', 'm@v2', '--out', 'o', '--strip-components', 'one']).code).toBe(2);
   });
 
-  it('--strip-components refuses two files that would land on one path', () => {
+  it('--strip-components refuses two files that would land on one path', async () => {
     const repo = tempRepo();
     writeFile(repo, 'a/w.bin', '1');
     writeFile(repo, 'b/w.bin', '2');
-    expect(runCli(repo, ['commit', 'm', 'a', 'b']).code).toBe(0);
+    await commitIn(repo, 'm', ['a', 'b'], 'a and b'); // arranged through the Node API (setup-api.ts)
     const r = runCli(repo, ['checkout', 'm', '--out', 'o', '--strip-components', '1', '--json']);
     expect(r.code).toBe(2);
     expect(r.error().code).toBe('STRIP_COLLISION');
     expect(existsSync(join(repo, 'o/w.bin'))).toBe(false);
   });
 
-  it('pull --out twice into one folder with no repository leaves exactly the second version', () => {
+  it('pull --out twice into one folder with no repository leaves exactly the second version', async () => {
     const repo = tempRepo();
-    twoVersions(repo);
+    await twoVersions(repo);
     const registry = join(tempDir(), 'registry');
     mkdirSync(registry);
-    expect(runCli(repo, ['remote', 'add', 'origin', registry, '--default']).code).toBe(0);
-    expect(runCli(repo, ['push']).code).toBe(0);
+    await remoteAddIn(repo, 'origin', registry, { default: true });
+    await pushIn(repo);
     const ci = tempDir();
     expect(runCli(ci, ['pull', 'm@v2', '--remote', registry, '--out', 'model-dir']).code).toBe(0);
     expect(listFiles(join(ci, 'model-dir'))).toEqual(['model/a.bin', 'model/emotion.bin', 'model/sub/s.bin']);
@@ -164,18 +165,19 @@ describe('checkout leaves exactly the version', () => {
 });
 
 describe('pull --out without a repository', () => {
-  function pushed(): { registry: string } {
+  /** Arranged through the Node API (setup-api.ts). */
+  async function pushed(): Promise<{ registry: string }> {
     const repo = tempRepo();
-    twoVersions(repo);
+    await twoVersions(repo);
     const registry = join(tempDir(), 'registry');
     mkdirSync(registry);
-    expect(runCli(repo, ['remote', 'add', 'origin', registry, '--default']).code).toBe(0);
-    expect(runCli(repo, ['push']).code).toBe(0);
+    await remoteAddIn(repo, 'origin', registry, { default: true });
+    await pushIn(repo);
     return { registry };
   }
 
-  it('--strip-components places model/a.bin as a.bin, and a second pull replaces the first', () => {
-    const { registry } = pushed();
+  it('--strip-components places model/a.bin as a.bin, and a second pull replaces the first', async () => {
+    const { registry } = await pushed();
     const ci = tempDir();
     expect(runCli(ci, ['pull', 'm@v2', '--remote', registry, '--out', 'serving', '--strip-components', '1']).code).toBe(0);
     expect(listFiles(join(ci, 'serving'))).toEqual(['a.bin', 'emotion.bin', 'sub/s.bin']);
@@ -185,8 +187,8 @@ describe('pull --out without a repository', () => {
     expect(listFiles(join(ci, 'serving'))).toEqual(['a.bin']);
   });
 
-  it('a failed pull leaves no --out folder behind, and its hints need no repository', () => {
-    const { registry } = pushed();
+  it('a failed pull leaves no --out folder behind, and its hints need no repository', async () => {
+    const { registry } = await pushed();
     // A hint may name ls or log only as reads of the remote (`--remote <url>`), which need no repository.
     const needsNoRepository = (hint: string) => [...hint.matchAll(/`modelctl (ls|log)\b[^`]*`/g)].every((m) => m[0].includes(`--remote ${registry}`));
     const ci = tempDir();
@@ -209,9 +211,9 @@ describe('pull --out without a repository', () => {
 });
 
 describe('a checkout interrupted midway', () => {
-  it('leaves a record naming the old and the new files, so the next checkout still removes what it placed', () => {
+  it('leaves a record naming the old and the new files, so the next checkout still removes what it placed', async () => {
     const repo = tempRepo();
-    twoVersions(repo);
+    await twoVersions(repo);
     expect(runCli(repo, ['checkout', 'm@v1']).code).toBe(0);
     const recordPath = join(repo, '.modelctl/placed/m.json');
     const v1Record = JSON.parse(readFileSync(recordPath, 'utf8'));
@@ -224,9 +226,9 @@ describe('a checkout interrupted midway', () => {
     expect(modelFiles(repo)).toEqual(['model/a.bin']);
   });
 
-  it('a damaged record removes nothing and is replaced by the next checkout', () => {
+  it('a damaged record removes nothing and is replaced by the next checkout', async () => {
     const repo = tempRepo();
-    twoVersions(repo);
+    await twoVersions(repo);
     writeFileSync(join(repo, '.modelctl/placed/m.json'), '{"format": 1, "files": "not a list"}');
     expect(runCli(repo, ['checkout', 'm@v1']).code).toBe(0);
     expect(modelFiles(repo)).toEqual(['model/a.bin', 'model/emotion.bin', 'model/sub/s.bin']);
@@ -235,9 +237,9 @@ describe('a checkout interrupted midway', () => {
 });
 
 describe('the --out record and commit', () => {
-  it('an --out folder inside the repository never commits its placement record', () => {
+  it('an --out folder inside the repository never commits its placement record', async () => {
     const repo = tempRepo();
-    twoVersions(repo);
+    await twoVersions(repo);
     expect(runCli(repo, ['checkout', 'm@v1', '--out', 'deploy']).code).toBe(0);
     expect(existsSync(join(repo, 'deploy/.modelctl-placed/m.json'))).toBe(true);
     const c = runCli(repo, ['commit', 'served', 'deploy', '--json']);

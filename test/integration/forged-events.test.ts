@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildEvent, eventPayload } from '../../src/core/events.js';
 import { keys } from '../../src/core/remote-layout.js';
+import { rollback } from '../../src/api/rollback.js';
+import { commitIn, fetchIn, promoteIn, pushIn, remoteAddIn } from '../helpers/setup-api.js';
 import { pseudoRandomBytes, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
 
 function ok(repo: string, args: string[]) {
@@ -16,19 +18,23 @@ function ok(repo: string, args: string[]) {
   return r;
 }
 
-/** A: m@v1 and m@v2 pushed, staging on v1 (pushed). */
-function published(): { a: string; remote: string; v1: string; v2: string } {
+/** `rollback m --stage staging --yes --reason <reason> [--push]`, in process (set-up only). */
+async function rollbackIn(repo: string, reason: string, push = false): Promise<void> {
+  await rollback({ cwd: repo, env: { ...process.env, CI: '1', NO_COLOR: '1' }, model: 'm', stage: 'staging', reason, push, argv: ['rollback', 'm', '--stage', 'staging', '--yes', '--reason', reason, ...(push ? ['--push'] : [])] });
+}
+
+/** A: m@v1 and m@v2 pushed, staging on v1 (pushed). Arranged through the Node API (setup-api.ts). */
+async function published(): Promise<{ a: string; remote: string; v1: string; v2: string }> {
   const a = tempRepo();
   const remote = tempDir();
   writeFile(a, 'w.bin', pseudoRandomBytes(50_000, 1));
-  ok(a, ['commit', 'm', 'w.bin']);
+  const v1 = await commitIn(a, 'm', ['w.bin'], 'v1');
   writeFile(a, 'w.bin', pseudoRandomBytes(50_000, 2));
-  ok(a, ['commit', 'm', 'w.bin']);
-  ok(a, ['remote', 'add', 'origin', remote, '--default']);
-  ok(a, ['push']);
-  ok(a, ['promote', 'm@v1', '--to', 'staging', '--push']);
-  const versions = ok(a, ['log', 'm', '--json']).json().versions as { id: string; number: number }[];
-  return { a, remote, v1: versions.find((v) => v.number === 1)!.id, v2: versions.find((v) => v.number === 2)!.id };
+  const v2 = await commitIn(a, 'm', ['w.bin'], 'v2');
+  await remoteAddIn(a, 'origin', remote, { default: true });
+  await pushIn(a);
+  await promoteIn(a, 'm@v1', 'staging', { push: true });
+  return { a, remote, v1, v2 };
 }
 
 /** Writes a well-formed promote event (right content id) into the remote, as someone with write access could. */
@@ -44,11 +50,12 @@ function remoteEventFiles(remote: string): string[] {
 }
 
 describe('forged and altered events', () => {
-  it('a planted promote is never applied as a stage move, is flagged, and history --verify --remote names it', () => {
-    const { remote, v1, v2 } = published();
+  it('a planted promote is never applied as a stage move, is flagged, and history --verify --remote names it', async () => {
+    const { remote, v1, v2 } = await published();
     const forged = forgePromote(remote, v1, v2);
     const b = tempRepo();
-    ok(b, ['remote', 'add', 'origin', remote, '--default']);
+    await remoteAddIn(b, 'origin', remote, { default: true });
+    // The fetch that meets the planted event stays a CLI run: it is what this test checks.
     ok(b, ['fetch']);
     // The stage is where the stage document says, and its history does not contain the
     // planted move: there is nothing to roll back to.
@@ -68,8 +75,8 @@ describe('forged and altered events', () => {
     expect(diffs).toEqual([expect.objectContaining({ kind: 'stage-mismatch', id: forged })]);
   });
 
-  it('a tampered copy of an event this clone holds, and a deleted one, are each reported', () => {
-    const { a, remote } = published();
+  it('a tampered copy of an event this clone holds, and a deleted one, are each reported', async () => {
+    const { a, remote } = await published();
     const clean = ok(a, ['history', '--verify', '--remote', 'origin', '--json']);
     expect(clean.code).toBe(0);
     const files = remoteEventFiles(remote);
@@ -91,10 +98,10 @@ describe('forged and altered events', () => {
     expect(diffs.some((d) => d.kind === 'missing-on-remote' && d.id === ids(files[1]))).toBe(true);
   });
 
-  it('events only on the remote are listed but are not an error; --remote alone lists the remote\'s events and stores none', () => {
-    const { remote } = published();
+  it('events only on the remote are listed but are not an error; --remote alone lists the remote\'s events and stores none', async () => {
+    const { remote } = await published();
     const b = tempRepo();
-    ok(b, ['remote', 'add', 'origin', remote, '--default']);
+    await remoteAddIn(b, 'origin', remote, { default: true });
     const r = ok(b, ['history', '--verify', '--remote', 'origin']);
     expect(r.stdout).toContain('only-on-remote');
     const onRemote = readdirSync(join(remote, 'models', 'm', 'events')).length;
@@ -104,10 +111,10 @@ describe('forged and altered events', () => {
     expect((ok(b, ['history', '--json']).json() as unknown as unknown[]).length).toBe(0);
   });
 
-  it('a stage moved away and back locally is pushed with its document naming the last move, so every clone vouches for both events', () => {
-    const { a, remote, v1 } = published();
-    ok(a, ['promote', 'm@v2', '--to', 'staging', '--yes']);
-    ok(a, ['rollback', 'm', '--stage', 'staging', '--yes', '--reason', 'back']);
+  it('a stage moved away and back locally is pushed with its document naming the last move, so every clone vouches for both events', async () => {
+    const { a, remote, v1 } = await published();
+    await promoteIn(a, 'm@v2', 'staging');
+    await rollbackIn(a, 'back');
     // staging is v1 again, as the remote's document says: the two moves still go out, and
     // the document must name the rollback, or no chain reaches the promote to v2.
     ok(a, ['push']);
@@ -117,23 +124,23 @@ describe('forged and altered events', () => {
     expect(doc.event).toBe(moves[moves.length - 1].id);
 
     const b = tempRepo();
-    ok(b, ['remote', 'add', 'origin', remote, '--default']);
-    ok(b, ['fetch']);
+    await remoteAddIn(b, 'origin', remote, { default: true });
+    ok(b, ['fetch']); // the clone's fetch of the pushed moves is checked: a CLI run
     const h = ok(b, ['history', '--verify', '--json']).json() as { id: string; unvouched?: boolean }[];
     expect(h.filter((e) => e.unvouched)).toEqual([]);
     expect(ok(b, ['history', '--verify', '--remote', 'origin']).code).toBe(0);
     expect(ok(b, ['show', 'm@staging', '--json']).json().version.id).toBe(v1);
   });
 
-  it('a stage a teammate moved away and back with --push between two fetches is recorded move by move: neither event is unvouched', () => {
-    const { a, remote, v1, v2 } = published();
+  it('a stage a teammate moved away and back with --push between two fetches is recorded move by move: neither event is unvouched', async () => {
+    const { a, remote, v1, v2 } = await published();
     const b = tempRepo();
-    ok(b, ['remote', 'add', 'origin', remote, '--default']);
-    ok(b, ['fetch']);
-    ok(a, ['promote', 'm@v2', '--to', 'staging', '--push', '--yes']);
-    ok(a, ['rollback', 'm', '--stage', 'staging', '--push', '--yes', '--reason', 'back']);
+    await remoteAddIn(b, 'origin', remote, { default: true });
+    await fetchIn(b);
+    await promoteIn(a, 'm@v2', 'staging', { push: true });
+    await rollbackIn(a, 'back', true);
     // b saw staging on v1 and sees it on v1 again; the document names the rollback.
-    ok(b, ['fetch']);
+    ok(b, ['fetch']); // the fetch under test: a CLI run
     const h = ok(b, ['history', '--verify', '--json']).json() as { id: string; action: string; unvouched?: boolean }[];
     expect(h.filter((e) => e.action === 'promote' || e.action === 'rollback')).toHaveLength(3);
     expect(h.filter((e) => e.unvouched)).toEqual([]);

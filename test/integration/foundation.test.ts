@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { commitIn } from '../helpers/setup-api.js';
 import { pseudoRandomBytes, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
 
 function commitSample(repo: string, extra: string[] = []) {
@@ -89,10 +90,10 @@ describe('commit', () => {
     expect(c.json().files.map((f: { path: string }) => f.path)).toEqual(['out/notes.txt']);
   });
 
-  it('records a parent and a tag', () => {
+  it('records a parent and a tag', async () => {
     const repo = tempRepo();
     writeFile(repo, 'base/w', 'base');
-    runCli(repo, ['commit', 'base', 'base']);
+    await commitIn(repo, 'base', ['base'], 'base'); // the parent, arranged through the Node API (setup-api.ts)
     writeFile(repo, 'ft/w', 'ft');
     const r = runCli(repo, ['commit', 'team/ft', 'ft', '--parent', 'base@v1', '--tag', '0.1.0', '--json']);
     expect(r.code).toBe(0);
@@ -144,12 +145,12 @@ describe('commit', () => {
 });
 
 describe('references', () => {
-  it('resolves latest, numbers, tags and id prefixes; unknown → 3 with candidates', () => {
+  it('resolves latest, numbers, tags and id prefixes; unknown → 3 with candidates', async () => {
     const repo = tempRepo();
     writeFile(repo, 'm/w', '1');
     const v1 = runCli(repo, ['commit', 'fraud', 'm', '--tag', 'baseline', '--json']).json().version;
     writeFile(repo, 'm/w', '2');
-    runCli(repo, ['commit', 'fraud', 'm']);
+    await commitIn(repo, 'fraud', ['m'], '2'); // arranged through the Node API (setup-api.ts)
     expect(runCli(repo, ['show', 'fraud', '--json']).json().version.number).toBe(2);
     expect(runCli(repo, ['show', 'fraud@v1', '--json']).json().version.id).toBe(v1.id);
     expect(runCli(repo, ['show', 'fraud@baseline', '--json']).json().version.id).toBe(v1.id);
@@ -166,12 +167,12 @@ describe('references', () => {
 });
 
 describe('status', () => {
-  it('reports modified, new and deleted files against the latest version', () => {
+  it('reports modified, new and deleted files against the latest version', async () => {
     const repo = tempRepo();
     writeFileSync(join(repo, 'modelctl.json'), JSON.stringify({ models: { fraud: { paths: ['model'] } } }));
     writeFile(repo, 'model/a', 'a');
     writeFile(repo, 'model/b', 'b');
-    runCli(repo, ['commit', 'fraud']);
+    await commitIn(repo, 'fraud', [], 'a and b'); // its paths from modelctl.json; arranged through the Node API (setup-api.ts)
     let s = runCli(repo, ['status', '--json']).json();
     expect(s.clean).toBe(true);
     writeFile(repo, 'model/a', 'changed');
@@ -199,12 +200,13 @@ describe('checkout', () => {
     expect(runCli(repo, ['checkout', 'fraud@v1', '--link', 'bogus']).code).toBe(2);
   });
 
-  it('restores v1 over unchanged files, refuses local changes without --force', () => {
+  it('restores v1 over unchanged files, refuses local changes without --force', async () => {
     const repo = tempRepo();
+    // Arranged through the Node API (setup-api.ts).
     writeFile(repo, 'm/w', 'one');
-    runCli(repo, ['commit', 'fraud', 'm']);
+    await commitIn(repo, 'fraud', ['m'], 'one');
     writeFile(repo, 'm/w', 'two');
-    runCli(repo, ['commit', 'fraud', 'm']);
+    await commitIn(repo, 'fraud', ['m'], 'two');
     expect(runCli(repo, ['checkout', 'fraud@v1']).code).toBe(0);
     expect(readFileSync(join(repo, 'm/w'), 'utf8')).toBe('one');
     writeFile(repo, 'm/w', 'local edit');
@@ -228,10 +230,10 @@ describe('integrity', () => {
     writeFileSync(file, bytes.length ? bytes : Buffer.from('x'));
   }
 
-  it('verify passes on a healthy store and exits 6 on a corrupt object; checkout refuses it', () => {
+  it('verify passes on a healthy store and exits 6 on a corrupt object; checkout refuses it', async () => {
     const repo = tempRepo();
     writeFile(repo, 'm/w', pseudoRandomBytes(1000, 3));
-    runCli(repo, ['commit', 'fraud', 'm']);
+    await commitIn(repo, 'fraud', ['m'], 'w'); // arranged through the Node API (setup-api.ts)
     expect(runCli(repo, ['verify']).code).toBe(0);
     corruptOneObject(repo);
     const v = runCli(repo, ['verify', '--json']);
@@ -241,10 +243,10 @@ describe('integrity', () => {
     expect(existsSync(join(repo, 'o/m/w'))).toBe(false);
   });
 
-  it('a missing object is reported by verify (exit 6)', () => {
+  it('a missing object is reported by verify (exit 6)', async () => {
     const repo = tempRepo();
     writeFile(repo, 'm/w', 'x');
-    runCli(repo, ['commit', 'fraud', 'm']);
+    await commitIn(repo, 'fraud', ['m'], 'x'); // arranged through the Node API (setup-api.ts)
     const objects = join(repo, '.modelctl/objects');
     const dir = readdirSync(objects)[0];
     unlinkSync(join(objects, dir, readdirSync(join(objects, dir))[0]));
@@ -253,12 +255,13 @@ describe('integrity', () => {
     expect(v.json().problems.map((p: { kind: string }) => p.kind)).toContain('missing-object');
   });
 
-  it('a damaged index.db gives a clear error naming verify --rebuild-index, and the rebuild restores it', () => {
+  it('a damaged index.db gives a clear error naming verify --rebuild-index, and the rebuild restores it', async () => {
     const repo = tempRepo();
+    // Arranged through the Node API (setup-api.ts).
     writeFile(repo, 'm/w', '1');
-    runCli(repo, ['commit', 'fraud', 'm', '--tag', 'keep']);
+    await commitIn(repo, 'fraud', ['m'], '1', { tag: 'keep', argv: ['commit', 'fraud', 'm', '-m', '1', '--tag', 'keep'] });
     writeFile(repo, 'm/w', '2');
-    runCli(repo, ['commit', 'fraud', 'm']);
+    await commitIn(repo, 'fraud', ['m'], '2');
     const ids = runCli(repo, ['log', 'fraud', '--json']).json().versions.map((v: { id: string }) => v.id);
     writeFileSync(join(repo, '.modelctl/index.db'), 'this is not a database'.repeat(100));
     for (const ext of ['-wal', '-shm']) if (existsSync(join(repo, `.modelctl/index.db${ext}`))) unlinkSync(join(repo, `.modelctl/index.db${ext}`));
@@ -276,10 +279,11 @@ describe('integrity', () => {
     expect(runCli(repo, ['checkout', 'fraud@v1', '--out', 'o']).code).toBe(0);
   });
 
-  it('rebuild keeps numbers, tags and events when the old index is still readable', () => {
+  it('rebuild keeps numbers, tags and events when the old index is still readable', async () => {
     const repo = tempRepo();
     writeFile(repo, 'm/w', '1');
-    runCli(repo, ['commit', 'fraud', 'm', '--tag', 'keep']);
+    // Arranged through the Node API (setup-api.ts).
+    await commitIn(repo, 'fraud', ['m'], '1', { tag: 'keep', argv: ['commit', 'fraud', 'm', '-m', '1', '--tag', 'keep'] });
     const r = runCli(repo, ['verify', '--rebuild-index', '--json']).json();
     expect(r.salvaged.tags).toBe(1);
     expect(runCli(repo, ['show', 'fraud@keep', '--json']).code).toBe(0);
@@ -287,10 +291,10 @@ describe('integrity', () => {
 });
 
 describe('gc', () => {
-  it('deletes only unreferenced objects; --dry-run deletes nothing', () => {
+  it('deletes only unreferenced objects; --dry-run deletes nothing', async () => {
     const repo = tempRepo();
     writeFile(repo, 'm/w', 'kept');
-    runCli(repo, ['commit', 'fraud', 'm']);
+    await commitIn(repo, 'fraud', ['m'], 'kept'); // arranged through the Node API (setup-api.ts)
     // An orphan: bytes stored by a commit that never recorded its version.
     const orphanDir = join(repo, '.modelctl/objects/ff');
     writeFile(repo, '.modelctl/objects/ff/' + 'f'.repeat(62), 'orphan');

@@ -1,12 +1,18 @@
 import { describe, expect, it } from 'vitest';
+import { archive, unarchive } from '../../src/api/archive.js';
+import { promoteIn } from '../helpers/setup-api.js';
 import { runCli } from '../helpers/temp-repo.js';
 import { auditEvents, commitVersion, lifecycleRepo, stageHolder, writeSettings } from './lifecycle-helpers.js';
+
+// The promotions (and archive marks) a rollback starts from are arranged through the Node API
+// (setup-api.ts), in this process; every rollback under test runs through the CLI.
+const apiEnv = (): NodeJS.ProcessEnv => ({ ...process.env, CI: '1', NO_COLOR: '1' });
 
 describe('rollback', () => {
   it('walks back over a history of several moves, then has nowhere to go (exit 3)', async () => {
     const repo = lifecycleRepo();
     const v = [await commitVersion(repo), await commitVersion(repo), await commitVersion(repo)];
-    for (const x of v) expect(runCli(repo, ['promote', x.ref, '--to', 'production']).code).toBe(0);
+    for (const x of v) await promoteIn(repo, x.ref, 'production');
     expect(await stageHolder(repo, 'fraud', 'production')).toBe(v[2].id);
 
     const first = runCli(repo, ['rollback', 'fraud', '--stage', 'production', '--reason', 'latency regression', '--json']);
@@ -24,7 +30,7 @@ describe('rollback', () => {
     expect(await stageHolder(repo, 'fraud', 'production')).toBe(v[0].id);
 
     // A new promotion is undone by the next rollback.
-    runCli(repo, ['promote', v[2].ref, '--to', 'production']);
+    await promoteIn(repo, v[2].ref, 'production');
     expect(runCli(repo, ['rollback', 'fraud', '--stage', 'production', '--json']).json().version.id).toBe(v[0].id);
 
     const actions = (await auditEvents(repo, 'fraud')).filter((e) => e.data.stage === 'production').map((e) => e.action);
@@ -35,10 +41,7 @@ describe('rollback', () => {
   it('--to puts the stage on a named version; the next rollback goes below the replaced holder', async () => {
     const repo = lifecycleRepo();
     const v = [await commitVersion(repo), await commitVersion(repo), await commitVersion(repo), await commitVersion(repo)];
-    for (const x of v.slice(0, 3)) {
-      const p = runCli(repo, ['promote', x.ref, '--to', 'staging']);
-      expect(p.code, p.stderr).toBe(0);
-    }
+    for (const x of v.slice(0, 3)) await promoteIn(repo, x.ref, 'staging');
     const to = runCli(repo, ['rollback', 'fraud', '--stage', 'staging', '--to', 'fraud@v1', '--json']);
     expect(to.code, to.stderr).toBe(0);
     expect(to.json()).toMatchObject({ previous: { id: v[2].id }, version: { id: v[0].id } });
@@ -54,8 +57,8 @@ describe('rollback', () => {
     const repo = lifecycleRepo();
     const a = await commitVersion(repo);
     const b = await commitVersion(repo);
-    runCli(repo, ['promote', a.ref, '--to', 'staging']);
-    runCli(repo, ['promote', b.ref, '--to', 'staging']);
+    await promoteIn(repo, a.ref, 'staging');
+    await promoteIn(repo, b.ref, 'staging');
     const r = runCli(repo, ['rollback', 'fraud', '--stage', 'staging', '--dry-run', '--json']);
     expect(r.code).toBe(0);
     expect(r.json()).toMatchObject({ dryRun: true, changed: false, allowed: true, version: { id: a.id }, previous: { id: b.id } });
@@ -76,18 +79,18 @@ describe('rollback', () => {
     const repo = lifecycleRepo({ policies: { production: { metrics: { accuracy: '>= 0.9' } } } });
     const a = await commitVersion(repo, 'fraud', { metrics: { accuracy: 0.91 } });
     await commitVersion(repo, 'fraud', { metrics: { accuracy: 0.95 } });
-    runCli(repo, ['promote', 'fraud@v1', '--to', 'production']);
-    runCli(repo, ['promote', 'fraud@v2', '--to', 'production']);
+    await promoteIn(repo, 'fraud@v1', 'production');
+    await promoteIn(repo, 'fraud@v2', 'production');
     // The gate was tightened after v1 went out: a rollback to v1 is still possible...
     writeSettings(repo, { policies: { production: { metrics: { accuracy: '>= 0.93' }, require_reason: true } } });
     const noReason = runCli(repo, ['rollback', 'fraud', '--stage', 'production', '--json']);
     expect(noReason.code).toBe(5);
     expect((noReason.error() as unknown as { data: { unmet: { rule: string }[] } }).data.unmet.map((u) => u.rule)).toEqual(['require_reason']);
     // ...but not to an archived version.
-    runCli(repo, ['archive', 'fraud@v1']);
+    await archive({ cwd: repo, env: apiEnv(), ref: 'fraud@v1', argv: ['archive', 'fraud@v1'] });
     const archived = runCli(repo, ['rollback', 'fraud', '--stage', 'production', '--reason', 'incident 42', '--json']);
     expect(archived.code).toBe(5);
-    runCli(repo, ['unarchive', 'fraud@v1']);
+    await unarchive({ cwd: repo, env: apiEnv(), ref: 'fraud@v1', argv: ['unarchive', 'fraud@v1'] });
     const ok = runCli(repo, ['rollback', 'fraud', '--stage', 'production', '--reason', 'incident 42', '--json']);
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.json().version.id).toBe(a.id);

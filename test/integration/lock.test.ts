@@ -2,6 +2,8 @@ import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { init } from '../../src/api/init.js';
+import { run } from '../../src/api/run.js';
+import { pushIn, remoteAddIn } from '../helpers/setup-api.js';
 import { runCli, tempDir } from '../helpers/temp-repo.js';
 import { editSettings, git, mc, trainingRepo } from './repro-helpers.js';
 
@@ -19,6 +21,16 @@ const workspaceBytes = (root: string) => readFileSync(join(root, 'model/weights.
 function train(root: string, seed: string): void {
   const r = mc(root, 'run', '--', 'node', 'train.js', '--seed', seed);
   expect(r.code, r.stderr).toBe(0);
+}
+
+/**
+ * `modelctl run --json -- node train.js --seed <seed>` as a set-up step, through the Node API
+ * (setup-api.ts style; it throws when the run fails). For tests that arrange versions, not
+ * for those that check what run does to the lock.
+ */
+async function trainIn(root: string, seed: string): Promise<void> {
+  const command = ['node', 'train.js', '--seed', seed];
+  await run({ cwd: root, env: { ...process.env, CI: '1', NO_COLOR: '1' }, command, argv: ['run', '--json', '--', ...command], stdout: 'ignore' });
 }
 
 describe('modelctl.lock', () => {
@@ -85,11 +97,12 @@ describe('modelctl.lock', () => {
     expect(lockOf(root).models.tiny).toMatchObject({ number: 4, files: digestsOf(root, 'tiny@v4') });
   });
 
-  it('a fresh clone restores the locked versions from the default remote; a version nobody has is exit 3 naming it and the remotes searched', () => {
+  it('a fresh clone restores the locked versions from the default remote; a version nobody has is exit 3 naming it and the remotes searched', async () => {
     const root = trainingRepo({ lock: true });
     const registry = tempDir('modelctl-registry-');
-    expect(runCli(root, ['remote', 'add', 'origin', registry, '--default']).code).toBe(0);
-    train(root, '1');
+    // root's versions, remote and pushes are arranged through the Node API (setup-api.ts); the clones' commands run through the CLI.
+    await remoteAddIn(root, 'origin', registry, { default: true });
+    await trainIn(root, '1');
     git(root, 'add', '-A');
     git(root, 'commit', '-q', '-m', 'model v1, registry');
     const v1Bytes = workspaceBytes(root);
@@ -106,7 +119,7 @@ describe('modelctl.lock', () => {
     expect(err.data.remotes).toHaveLength(1);
     expect(err.message).toContain(lockOf(root).models.tiny.version.slice(0, 12));
 
-    expect(runCli(root, ['push']).code).toBe(0);
+    await pushIn(root);
     const fetched = mc(clone, 'checkout');
     expect(fetched.code, fetched.stderr).toBe(0);
     expect(fetched.json().fetched.versions).toEqual([lockOf(root).models.tiny.version]);
@@ -114,8 +127,8 @@ describe('modelctl.lock', () => {
     expect(mc(clone, 'status').json().lock.clean).toBe(true);
 
     // pull --lock moves the clone's lock (a pull into --out never does).
-    train(root, '2');
-    expect(runCli(root, ['push']).code).toBe(0);
+    await trainIn(root, '2');
+    await pushIn(root);
     expect(mc(clone, 'pull', 'tiny@v2', '--lock').json().lock).toMatchObject({ changed: true, models: [{ number: 2 }] });
     expect(lockOf(clone).models.tiny.number).toBe(2);
     expect(mc(clone, 'pull', 'tiny@v1', '--out', join(clone, 'deploy'), '--lock').json().lock).toBeNull();
@@ -127,7 +140,7 @@ describe('modelctl.lock', () => {
 
     // A version made after the last push: the registry is searched and lacks it.
     git(clone, 'checkout', '-q', '--', 'modelctl.lock');
-    train(root, '3');
+    await trainIn(root, '3');
     git(root, 'commit', '-q', '-am', 'model v3, not pushed');
     git(clone, 'pull', '-q', '--ff-only');
     const notPushed = mc(clone, 'checkout');
@@ -157,16 +170,17 @@ describe('modelctl.lock', () => {
     expect(st.stdout).not.toMatch(/matches every locked model/);
   });
 
-  it('detects a git merge conflict in the lock, explains it, and checkout <ref> --lock resolves it', () => {
+  it('detects a git merge conflict in the lock, explains it, and checkout <ref> --lock resolves it', async () => {
     const root = trainingRepo({ lock: true });
-    train(root, '1');
+    // The versions (and the locks each branch gets) are arranged through the Node API (setup-api.ts style).
+    await trainIn(root, '1');
     git(root, 'add', 'modelctl.lock');
     git(root, 'commit', '-q', '-m', 'model v1');
     git(root, 'checkout', '-q', '-b', 'a');
-    train(root, '2');
+    await trainIn(root, '2');
     git(root, 'commit', '-q', '-am', 'model v2 on a');
     git(root, 'checkout', '-q', 'main');
-    train(root, '3');
+    await trainIn(root, '3');
     git(root, 'commit', '-q', '-am', 'model v3 on main');
     expect(() => git(root, 'merge', '-q', 'a')).toThrow(/conflict|failed/i);
     expect(readFileSync(join(root, 'modelctl.lock'), 'utf8')).toMatch(/^<{7} /m);
@@ -192,9 +206,9 @@ describe('modelctl.lock', () => {
     expect(mc(root, 'status').json().lock.clean).toBe(true);
   });
 
-  it('refuses a lock whose digests are not those of the version it names (exit 6) and an unreadable one (exit 2)', () => {
+  it('refuses a lock whose digests are not those of the version it names (exit 6) and an unreadable one (exit 2)', async () => {
     const root = trainingRepo({ lock: true });
-    train(root, '1');
+    await trainIn(root, '1'); // arranged through the Node API
     const lock = lockOf(root);
     lock.models.tiny.files['model/weights.bin'] = 'f'.repeat(64);
     writeFileSync(join(root, 'modelctl.lock'), JSON.stringify(lock));
@@ -208,10 +222,11 @@ describe('modelctl.lock', () => {
     expect(mc(root, 'status').code).toBe(2);
   });
 
-  it('an unreadable lock refuses commit, run, promote and checkout (exit 2) before they change anything', () => {
+  it('an unreadable lock refuses commit, run, promote and checkout (exit 2) before they change anything', async () => {
     const root = trainingRepo({ lock: true });
-    train(root, '1');
-    train(root, '2');
+    // Arranged through the Node API; the refused commands run through the CLI.
+    await trainIn(root, '1');
+    await trainIn(root, '2');
     const before = workspaceBytes(root);
     writeFileSync(join(root, 'modelctl.lock'), '{"format": 1,');
     for (const args of [['run', '--', 'node', 'train.js', '--seed', '3'], ['commit', 'tiny', '-m', 'x', '--param', 'seed=9'], ['promote', 'tiny@v1', '--to', 'staging'], ['checkout', 'tiny@v1']]) {

@@ -3,13 +3,14 @@ import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hashFileSync } from '../../src/store/hash-file.js';
+import { commitIn, fetchIn, promoteIn, pushIn, remoteAddIn } from '../helpers/setup-api.js';
 import { BIN, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
 
 describe('messages that fit', () => {
-  it('verify and gc both name the grace period that keeps a fresh unindexed object', () => {
+  it('verify and gc both name the grace period that keeps a fresh unindexed object', async () => {
     const repo = tempRepo();
     writeFile(repo, 'model/w.bin', 'w');
-    expect(runCli(repo, ['commit', 'm', 'model']).code).toBe(0);
+    await commitIn(repo, 'm', ['model'], 'w'); // arranged through the Node API (setup-api.ts)
     // A valid object no index row knows (as a killed commit leaves it).
     const loose = join(tempDir('modelctl-loose-'), 'x');
     writeFileSync(loose, 'left by a killed commit');
@@ -28,30 +29,31 @@ describe('messages that fit', () => {
     expect(now.json().deleted.map((d: { digest: string }) => d.digest)).toEqual([digest]);
   });
 
-  it('counts are singular for one: "1 object", "1 manifest"', () => {
+  it('counts are singular for one: "1 object", "1 manifest"', async () => {
     const repo = tempRepo();
     writeFile(repo, 'model/w.bin', 'w');
-    expect(runCli(repo, ['commit', 'm', 'model']).code).toBe(0);
+    await commitIn(repo, 'm', ['model'], 'w'); // arranged through the Node API (setup-api.ts)
     expect(runCli(repo, ['verify']).stdout).toMatch(/^Checked 1 object \(.*\) and 1 manifest:/);
   });
 
-  it('fetch prints a line only for models that changed, then a summary line', () => {
+  it('fetch prints a line only for models that changed, then a summary line', async () => {
     const a = tempRepo();
     const registry = join(tempDir(), 'registry');
     mkdirSync(registry);
     writeFile(a, 'one/w.bin', '1');
     writeFile(a, 'two/w.bin', '2');
-    expect(runCli(a, ['commit', 'one', 'one']).code).toBe(0);
-    expect(runCli(a, ['commit', 'two', 'two']).code).toBe(0);
-    expect(runCli(a, ['remote', 'add', 'origin', registry, '--default']).code).toBe(0);
-    expect(runCli(a, ['push']).code).toBe(0);
+    // Arranged through the Node API (setup-api.ts); the fetches whose output is checked run through the CLI.
+    await commitIn(a, 'one', ['one'], 'one');
+    await commitIn(a, 'two', ['two'], 'two');
+    await remoteAddIn(a, 'origin', registry, { default: true });
+    await pushIn(a);
     const b = tempRepo();
-    expect(runCli(b, ['remote', 'add', 'origin', registry, '--default']).code).toBe(0);
-    expect(runCli(b, ['fetch']).code).toBe(0);
+    await remoteAddIn(b, 'origin', registry, { default: true });
+    await fetchIn(b);
 
     writeFile(a, 'one/w.bin', '1b');
-    expect(runCli(a, ['commit', 'one', 'one']).code).toBe(0);
-    expect(runCli(a, ['push']).code).toBe(0);
+    await commitIn(a, 'one', ['one'], 'one b');
+    await pushIn(a);
     const out = runCli(b, ['fetch']).stdout.trim().split('\n');
     expect(out[0]).toMatch(/^one: 1 new version, 1 event$/);
     expect(out.some((l) => l.startsWith('two:'))).toBe(false);
@@ -63,24 +65,25 @@ describe('messages that fit', () => {
 });
 
 describe('references that nearly work', () => {
-  function fiveVersions(): string {
+  /** Arranged through the Node API (setup-api.ts). */
+  async function fiveVersions(): Promise<string> {
     const repo = tempRepo();
     for (let i = 1; i <= 5; i++) {
       writeFile(repo, 'model/w.bin', `w${i}`);
-      expect(runCli(repo, ['commit', 'pose', 'model']).code).toBe(0);
+      await commitIn(repo, 'pose', ['model'], `w${i}`);
     }
     return repo;
   }
 
-  it('pose:v3 suggests pose@v3 (exit 2)', () => {
-    const repo = fiveVersions();
+  it('pose:v3 suggests pose@v3 (exit 2)', async () => {
+    const repo = await fiveVersions();
     const r = runCli(repo, ['show', 'pose:v3', '--json']);
     expect(r.code).toBe(2);
     expect(r.error().message).toMatch(/did you mean pose@v3\?/);
   });
 
-  it('pose@v9 suggests the nearest version (v5, the latest), not look-alike names', () => {
-    const repo = fiveVersions();
+  it('pose@v9 suggests the nearest version (v5, the latest), not look-alike names', async () => {
+    const repo = await fiveVersions();
     const r = runCli(repo, ['show', 'pose@v9', '--json']);
     expect(r.code).toBe(3);
     const err = JSON.parse(r.stderr.trim().split('\n').pop() as string).error;
@@ -89,8 +92,8 @@ describe('references that nearly work', () => {
     expect(err.message).toMatch(/latest/);
   });
 
-  it('a short hex prefix says ids need 7 or more hex digits', () => {
-    const repo = fiveVersions();
+  it('a short hex prefix says ids need 7 or more hex digits', async () => {
+    const repo = await fiveVersions();
     const id: string = runCli(repo, ['show', 'pose@v2', '--json']).json().version.id;
     const r = runCli(repo, ['show', `pose@${id.slice(0, 5)}`, '--json']);
     expect(r.code).toBe(3);
@@ -99,8 +102,8 @@ describe('references that nearly work', () => {
     expect(err.data.candidates).toEqual([`pose@${id.slice(0, 12)}`]);
   });
 
-  it('a configured stage nothing was promoted to says so, with the fix, in show, checkout and diff alike', () => {
-    const repo = fiveVersions();
+  it('a configured stage nothing was promoted to says so, with the fix, in show, checkout and diff alike', async () => {
+    const repo = await fiveVersions();
     for (const args of [['show', 'pose@production'], ['checkout', 'pose@production'], ['diff', 'pose@v1', 'pose@staging']]) {
       const r = runCli(repo, [...args, '--json']);
       expect(r.code, args.join(' ')).toBe(3);
@@ -153,17 +156,18 @@ describe('init in a clone', () => {
 });
 
 describe('rollback with no earlier holder', () => {
-  it('suggests only a version the stage policy would take', () => {
+  it('suggests only a version the stage policy would take', async () => {
     const repo = tempRepo();
     writeFileSync(
       join(repo, 'modelctl.json'),
       JSON.stringify({ stages: ['staging', 'production'], policies: { production: { metrics: { auc: '>= 0.9' } } } }),
     );
+    // Arranged through the Node API (setup-api.ts).
     for (const [i, auc] of [[1, 0.95], [2, 0.5], [3, 0.97]] as const) {
       writeFile(repo, 'model/w.bin', `w${i}`);
-      expect(runCli(repo, ['commit', 'm', 'model', '--metric', `auc=${auc}`]).code).toBe(0);
+      await commitIn(repo, 'm', ['model'], `w${i}`, { metrics: [`auc=${auc}`] });
     }
-    expect(runCli(repo, ['promote', 'm@v3', '--to', 'production']).code).toBe(0);
+    await promoteIn(repo, 'm@v3', 'production');
     const r = runCli(repo, ['rollback', 'm', '--stage', 'production', '--json']);
     expect(r.code).toBe(3);
     const err = JSON.parse(r.stderr.trim().split('\n').pop() as string).error;
@@ -202,7 +206,7 @@ describe('a reader that stops reading', () => {
   it('ends modelctl quietly with 141 (as SIGPIPE ends git), never a stack trace, never 0', async () => {
     const repo = tempRepo();
     writeFile(repo, 'model/w.bin', 'w');
-    expect(runCli(repo, ['commit', 'm', 'model']).code).toBe(0);
+    await commitIn(repo, 'm', ['model'], 'w'); // arranged through the Node API (setup-api.ts)
     for (const args of [['log', 'm'], ['ls'], ['show', 'm', '--json']]) {
       const r = await withClosedStdout(repo, args);
       expect(r.stderr).toBe('');

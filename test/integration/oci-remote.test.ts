@@ -18,6 +18,7 @@ import { RegistryClient } from '../../src/remote/oci/registry-client.js';
 import { RegistryRepository } from '../../src/remote/oci/registry-repository.js';
 import { pushHandArtifact, sha256, tarOf } from '../helpers/oci-artifacts.js';
 import { dockerConfigDir, registryAvailable, startRegistry, type RegistryHandle } from '../helpers/oci-registry.js';
+import { commitIn, promoteIn, remoteAddIn } from '../helpers/setup-api.js';
 import { runCliAsync, tempDir, tempRepo, writeFile, type AsyncRun } from '../helpers/temp-repo.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'tensors');
@@ -45,7 +46,11 @@ function listFiles(dir: string): string[] {
     .sort();
 }
 
-/** A training repository with a real model: a TF.js model, two ONNX files, a README and the training script. */
+/**
+ * A training repository with a real model: a TF.js model, two ONNX files, a README and the
+ * training script. Arranged through the Node API (setup-api.ts): local steps only; whatever
+ * talks to the registry runs through the CLI.
+ */
 async function modelRepo(): Promise<string> {
   const a = tempRepo();
   cpSync(join(FIXTURES, 'face-api'), join(a, 'model/face'), { recursive: true });
@@ -53,9 +58,14 @@ async function modelRepo(): Promise<string> {
   writeFile(a, 'model/README.md', '# detector\n');
   writeFile(a, 'train.py', 'print("train")\n');
   writeFile(a, 'data/train.csv', 'x,y\n1,2\n');
-  const c = await cli(a, ['commit', 'detector', 'model', 'train.py', '--param', 'lr=0.01', '--metric', 'auc=0.91', '--data', 'data/train.csv', '-m', 'first detector', '--tag', '1.0.0+cpu']);
-  expect(c.code, c.stderr).toBe(0);
-  expect((await cli(a, ['promote', 'detector@v1', '--to', 'staging', '--yes'])).code).toBe(0);
+  await commitIn(a, 'detector', ['model', 'train.py'], 'first detector', {
+    params: ['lr=0.01'],
+    metrics: ['auc=0.91'],
+    data: ['data/train.csv'],
+    tag: '1.0.0+cpu',
+    argv: ['commit', 'detector', 'model', 'train.py', '--param', 'lr=0.01', '--metric', 'auc=0.91', '--data', 'data/train.csv', '-m', 'first detector', '--tag', '1.0.0+cpu'],
+  });
+  await promoteIn(a, 'detector@v1', 'staging');
   return a;
 }
 
@@ -72,7 +82,7 @@ describe.skipIf(!registryAvailable())('oci:// remotes', () => {
   it('round-trips a real model as a ModelPack artifact: same id, lineage, tags, stages and events; skopeo reads it', async () => {
     const a = await modelRepo();
     const url = `${reg.url}/team`;
-    expect((await cli(a, ['remote', 'add', 'origin', url, '--default'])).code).toBe(0);
+    await remoteAddIn(a, 'origin', url, { default: true });
     const pushed = await cli(a, ['push', '--json']);
     expect(pushed.code, pushed.stderr).toBe(0);
     const p = pushed.json();
@@ -128,7 +138,7 @@ describe.skipIf(!registryAvailable())('oci:// remotes', () => {
 
     // A second clone fetches the same version, lineage, refs and events.
     const b = tempRepo();
-    expect((await cli(b, ['remote', 'add', 'origin', url, '--default'])).code).toBe(0);
+    await remoteAddIn(b, 'origin', url, { default: true });
     const fetched = await cli(b, ['fetch', '--json']);
     expect(fetched.code, fetched.stderr).toBe(0);
     expect(fetched.json().models[0].newVersions).toHaveLength(1);
@@ -167,10 +177,10 @@ describe.skipIf(!registryAvailable())('oci:// remotes', () => {
   it('moves stages with --push (the audit event appended to the registry log), refuses a stale move, and a second version takes v2', async () => {
     const a = await modelRepo();
     const url = `${reg.url}/stages`;
-    await cli(a, ['remote', 'add', 'origin', url, '--default']);
+    await remoteAddIn(a, 'origin', url, { default: true });
     expect((await cli(a, ['push'])).code).toBe(0);
     const b = tempRepo();
-    await cli(b, ['remote', 'add', 'origin', url, '--default']);
+    await remoteAddIn(b, 'origin', url, { default: true });
     expect((await cli(b, ['fetch'])).code).toBe(0);
 
     const moved = await cli(b, ['promote', 'detector@v1', '--to', 'production', '--yes', '--push', '--json']);
@@ -178,7 +188,7 @@ describe.skipIf(!registryAvailable())('oci:// remotes', () => {
     expect(moved.json().warnings.length).toBeGreaterThan(0);
     // a is stale now: its --push of the same stage is refused, nothing changed anywhere.
     writeFile(a, 'model/README.md', '# detector v2\n');
-    expect((await cli(a, ['commit', 'detector', 'model', 'train.py', '-m', 'second'])).code).toBe(0);
+    await commitIn(a, 'detector', ['model', 'train.py'], 'second');
     const stale = await cli(a, ['promote', 'detector@v2', '--to', 'production', '--yes', '--push', '--json']);
     expect(stale.code).toBe(4);
     expect(stale.error().code).toBe('STAGE_MOVED');
@@ -248,7 +258,7 @@ describe.skipIf(!registryAvailable())('oci:// remotes', () => {
 
     // A blob whose bytes do not hash to its digest (flipped in the registry's storage).
     const a = await modelRepo();
-    await cli(a, ['remote', 'add', 'origin', url('tamper'), '--default']);
+    await remoteAddIn(a, 'origin', url('tamper'), { default: true });
     expect((await cli(a, ['push'])).code).toBe(0);
     const onnx = readFileSync(join(a, 'model/wake/silero_vad.onnx'));
     const blob = join(reg.storage, 'docker/registry/v2/blobs/sha256', sha256(onnx).slice(0, 2), sha256(onnx), 'data');

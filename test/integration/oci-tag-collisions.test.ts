@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../src/remote/oci/registry-client.js';
 import { RegistryRepository } from '../../src/remote/oci/registry-repository.js';
 import { registryAvailable, startRegistry, type RegistryHandle } from '../helpers/oci-registry.js';
+import { commitIn, remoteAddIn, tagIn } from '../helpers/setup-api.js';
 import { runCliAsync, tempRepo, writeFile, type AsyncRun } from '../helpers/temp-repo.js';
 
 let reg: RegistryHandle;
@@ -17,14 +18,17 @@ function cli(cwd: string, args: string[]): Promise<AsyncRun> {
   return runCliAsync(cwd, args, { timeoutMs: 120_000 });
 }
 
-/** A repository with model `tiny` at v1 and v2, and the registry remote `hub` under `prefix`. */
+/**
+ * A repository with model `tiny` at v1 and v2, and the registry remote `hub` under `prefix`.
+ * Arranged through the Node API (setup-api.ts); the pushes and fetches to the registry run through the CLI.
+ */
 async function twoVersions(prefix: string): Promise<string> {
   const a = tempRepo();
   writeFile(a, 'a.bin', 'a\n');
-  expect((await cli(a, ['commit', 'tiny', 'a.bin', '-m', 'a'])).code).toBe(0);
+  await commitIn(a, 'tiny', ['a.bin'], 'a');
   writeFile(a, 'b.bin', 'b\n');
-  expect((await cli(a, ['commit', 'tiny', 'a.bin', 'b.bin', '-m', 'b'])).code).toBe(0);
-  expect((await cli(a, ['remote', 'add', 'hub', `${reg.url}/${prefix}`])).code).toBe(0);
+  await commitIn(a, 'tiny', ['a.bin', 'b.bin'], 'b');
+  await remoteAddIn(a, 'hub', `${reg.url}/${prefix}`);
   return a;
 }
 
@@ -60,7 +64,7 @@ describe.skipIf(!registryAvailable())('oci:// tags that share an OCI tag', () =>
     expect((await cli(a, ['push', '--remote', 'hub'])).code).toBe(0);
     const pushed = await cli(a, ['tag', 'tiny@v1', '1.0+cuda', '--push', '--remote', 'hub']);
     expect(pushed.code, pushed.stderr).toBe(0);
-    expect((await cli(a, ['tag', 'tiny@v2', '1.0_cuda'])).code).toBe(0);
+    await tagIn(a, 'tiny@v2', '1.0_cuda'); // a local tag (set-up, Node API)
     const before = await registryState('t2');
     expect(before['1.0_cuda']).toBe(before.v1);
 
@@ -109,8 +113,9 @@ describe.skipIf(!registryAvailable())('oci:// tags that share an OCI tag', () =>
 
   it('push of a model whose local tags collide is refused before any version is uploaded', async () => {
     const a = await twoVersions('t4');
-    expect((await cli(a, ['tag', 'tiny@v1', 'x+1'])).code).toBe(0);
-    expect((await cli(a, ['tag', 'tiny@v2', 'x_1'])).code).toBe(0);
+    // Local tags, arranged through the Node API (setup-api.ts).
+    await tagIn(a, 'tiny@v1', 'x+1');
+    await tagIn(a, 'tiny@v2', 'x_1');
     const push = await cli(a, ['push', '--remote', 'hub', '--json']);
     expect(push.code).toBe(2);
     expect(push.error().data).toEqual(expect.objectContaining({ ociTag: 'x_1', tags: ['x+1', 'x_1'] }));

@@ -18,6 +18,7 @@ import { RegistryClient } from '../../src/remote/oci/registry-client.js';
 import { RegistryRepository } from '../../src/remote/oci/registry-repository.js';
 import { sha256 } from '../helpers/oci-artifacts.js';
 import { registryAvailable, startRegistry, type RegistryHandle } from '../helpers/oci-registry.js';
+import { commitIn } from '../helpers/setup-api.js';
 import { BIN, runCliAsync, tempDir, tempRepo, writeFile, type AsyncRun } from '../helpers/temp-repo.js';
 
 const MiB = 1024 * 1024;
@@ -26,7 +27,7 @@ function cli(cwd: string, args: string[], env: Record<string, string | undefined
   return runCliAsync(cwd, args, { env, timeoutMs: 120_000 });
 }
 
-/** A clone with model `m` of `files` random files of `size` bytes, committed. */
+/** A clone with model `m` of `files` random files of `size` bytes, committed (through the Node API, setup-api.ts). */
 async function randomModel(files: number, size: number, message = 'first'): Promise<{ dir: string; bytes: Buffer[] }> {
   const dir = tempRepo();
   const bytes: Buffer[] = [];
@@ -35,8 +36,7 @@ async function randomModel(files: number, size: number, message = 'first'): Prom
     bytes.push(b);
     writeFile(dir, `model/part-${i}.bin`, b);
   }
-  const c = await cli(dir, ['commit', 'm', 'model', '-m', message]);
-  expect(c.code, c.stderr).toBe(0);
+  await commitIn(dir, 'm', ['model'], message);
   return { dir, bytes };
 }
 
@@ -92,7 +92,7 @@ describe.skipIf(!registryAvailable())('oci:// transfers', () => {
     // has every file blob in that repository, so HEAD finds them and nothing is sent.
     const b = tempRepo();
     for (let i = 0; i < 3; i++) writeFile(b, `model/part-${i}.bin`, a.bytes[i]);
-    expect((await cli(b, ['commit', 'm', 'model', '-m', 'another version, same files'])).code).toBe(0);
+    await commitIn(b, 'm', ['model'], 'another version, same files'); // set-up (Node API)
     const headed = await cli(b, ['push', '--remote', `${reg.url}/one`, '--json']);
     expect(headed.code, headed.stderr).toBe(0);
     expect(headed.json().chunks.uploaded).toBe(0);

@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { archive } from '../../src/api/archive.js';
+import { promoteIn } from '../helpers/setup-api.js';
 import { runCli, writeFile } from '../helpers/temp-repo.js';
 import { commitVersion, lifecycleRepo, stageHolder, writeSettings } from './lifecycle-helpers.js';
 
@@ -28,7 +30,7 @@ describe('promote: stages', () => {
   it('promoting the current holder is a no-op without an event', async () => {
     const repo = lifecycleRepo();
     await commitVersion(repo);
-    runCli(repo, ['promote', 'fraud@v1', '--to', 'staging']);
+    await promoteIn(repo, 'fraud@v1', 'staging'); // arranged through the Node API (setup-api.ts)
     const r = runCli(repo, ['promote', 'fraud@staging', '--to', 'staging', '--json']);
     expect(r.code).toBe(0);
     expect(r.json()).toMatchObject({ changed: false, event: null });
@@ -69,7 +71,7 @@ describe('promote: stages', () => {
   it('archiving a stage holder keeps the stage and warns', async () => {
     const repo = lifecycleRepo();
     await commitVersion(repo);
-    runCli(repo, ['promote', 'fraud@v1', '--to', 'staging']);
+    await promoteIn(repo, 'fraud@v1', 'staging'); // arranged through the Node API (setup-api.ts)
     const r = runCli(repo, ['archive', 'fraud@staging', '--json']);
     expect(r.code).toBe(0);
     expect(r.json().version.stages).toEqual(['staging']);
@@ -85,7 +87,7 @@ describe('promote: the policy matrix', () => {
     expect(denied.code).toBe(5);
     expect(denied.error().code).toBe('POLICY_DENIED');
     expect(rules(denied)).toEqual(['from:staging']);
-    expect(runCli(repo, ['promote', 'fraud@v1', '--to', 'staging']).code).toBe(0);
+    await promoteIn(repo, 'fraud@v1', 'staging'); // arranged through the Node API (setup-api.ts)
     expect(runCli(repo, ['promote', 'fraud@v1', '--to', 'production', '--json']).code).toBe(0);
   });
 
@@ -93,19 +95,20 @@ describe('promote: the policy matrix', () => {
     const repo = lifecycleRepo({ policies: { production: { from: true } } });
     await commitVersion(repo);
     await commitVersion(repo);
-    runCli(repo, ['promote', 'fraud@v1', '--to', 'staging']);
-    runCli(repo, ['promote', 'fraud@v2', '--to', 'staging']);
+    // Arranged through the Node API (setup-api.ts).
+    await promoteIn(repo, 'fraud@v1', 'staging');
+    await promoteIn(repo, 'fraud@v2', 'staging');
     expect(runCli(repo, ['promote', 'fraud@v1', '--to', 'production']).code).toBe(0);
   });
 
   it('from: "<stage>" names the stage to have held', async () => {
     const repo = lifecycleRepo({ stages: ['dev', 'staging', 'production'], policies: { production: { from: 'dev' } } });
     await commitVersion(repo);
-    runCli(repo, ['promote', 'fraud@v1', '--to', 'staging']);
+    await promoteIn(repo, 'fraud@v1', 'staging'); // arranged through the Node API (setup-api.ts)
     const r = runCli(repo, ['promote', 'fraud@v1', '--to', 'production', '--json']);
     expect(r.code).toBe(5);
     expect(rules(r)).toEqual(['from:dev']);
-    runCli(repo, ['promote', 'fraud@v1', '--to', 'dev']);
+    await promoteIn(repo, 'fraud@v1', 'dev');
     expect(runCli(repo, ['promote', 'fraud@v1', '--to', 'production']).code).toBe(0);
   });
 
@@ -179,7 +182,8 @@ describe('promote: the policy matrix', () => {
       policies: { production: { from: true, metrics: { accuracy: '>= 0.92' }, clean_git: true, require_reason: true } },
     });
     await commitVersion(repo, 'fraud', { metrics: { accuracy: 0.5 } });
-    runCli(repo, ['archive', 'fraud@v1']);
+    // Arranged through the Node API (src/index.ts), as `modelctl archive fraud@v1`.
+    await archive({ cwd: repo, env: { ...process.env, CI: '1', NO_COLOR: '1' }, ref: 'fraud@v1', argv: ['archive', 'fraud@v1'] });
     const r = runCli(repo, ['promote', 'fraud@v1', '--to', 'production', '--json']);
     expect(r.code).toBe(5);
     expect(rules(r)).toEqual(['archived', 'from:staging', 'metric:accuracy', 'clean_git', 'require_reason']);

@@ -6,21 +6,54 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli, tempDir, tempRepo } from '../helpers/temp-repo.js';
-import { addOrigin, assertRemoteIntact, bytes, commitFiles, gcOperator, removedNumbers, setRetention, type RemoteTarget } from './remote-gc-helpers.js';
+import { configSet } from '../../src/api/config.js';
+import { gcRemote } from '../../src/api/remote-gc.js';
+import { remove } from '../../src/api/remove.js';
+import { commitIn, fetchIn, promoteIn, pushIn, remoteAddIn, tagIn } from '../helpers/setup-api.js';
+import { runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
+import { assertRemoteIntact, bytes, removedNumbers, setRetention, type RemoteTarget } from './remote-gc-helpers.js';
 
 export function directoryTarget(): RemoteTarget {
   return { url: join(tempDir('modelctl-remote-'), 'r'), env: { MODELCTL_REMOTE_GC_LEASE_MS: '1500' }, addArgs: [] };
 }
 
+/*
+ * Set-up steps arranged through the Node API (setup-api.ts), in this process; what each test
+ * checks still runs through the CLI. rm and gc --remote are not in src/index.ts: their api
+ * modules are imported directly.
+ */
+const apiEnv = (): NodeJS.ProcessEnv => ({ ...process.env, CI: '1', NO_COLOR: '1' });
+
+/** `remote add origin <t.url> --default` (a folder remote: no extra flags, no credentials). */
+async function addOriginIn(repo: string, t: RemoteTarget): Promise<void> {
+  await remoteAddIn(repo, 'origin', t.url, { default: true });
+}
+
+/** Writes `files` and commits them as a new version of `model` (remote-gc-helpers.ts commitFiles, in process). */
+async function commitFilesIn(repo: string, model: string, files: Record<string, Buffer>): Promise<Record<string, Buffer>> {
+  for (const [p, b] of Object.entries(files)) writeFile(repo, p, b);
+  await commitIn(repo, model, Object.keys(files), 'x');
+  return files;
+}
+
+/** `rm <ref> --remote origin --reason <reason>`. */
+async function rmIn(repo: string, ref: string, reason: string): Promise<void> {
+  await remove({ cwd: repo, env: apiEnv(), ref, remote: 'origin', reason, argv: ['rm', ref, '--remote', 'origin', '--reason', reason] });
+}
+
+/** `gc --remote origin --grace 0s`. */
+async function gcIn(repo: string): Promise<void> {
+  await gcRemote({ cwd: repo, env: apiEnv(), remote: 'origin', grace: '0s', argv: ['gc', '--remote', 'origin', '--grace', '0s'] });
+}
+
 /** A repository `a` that pushed m@v1 and m@v2 (bytes from `seed` and `seed + 1`) to a new folder remote `t`. */
-function twoPushedVersions(seed: number): { t: RemoteTarget; a: string } {
+async function twoPushedVersions(seed: number): Promise<{ t: RemoteTarget; a: string }> {
   const t = directoryTarget();
   const a = tempRepo();
-  addOrigin(a, t);
-  commitFiles(a, 'm', { 'w.bin': bytes(200_000, seed) });
-  commitFiles(a, 'm', { 'w.bin': bytes(200_000, seed + 1) });
-  expect(runCli(a, ['push']).code).toBe(0);
+  await addOriginIn(a, t);
+  await commitFilesIn(a, 'm', { 'w.bin': bytes(200_000, seed) });
+  await commitFilesIn(a, 'm', { 'w.bin': bytes(200_000, seed + 1) });
+  await pushIn(a);
   return { t, a };
 }
 
@@ -30,19 +63,20 @@ function chunkCount(t: RemoteTarget): number {
 }
 
 describe('remote gc and retention (directory remote)', () => {
-  it('keeps everything without a policy; with one, removes what it lets go, says why the rest stays, and never reuses a number', () => {
+  it('keeps everything without a policy; with one, removes what it lets go, says why the rest stays, and never reuses a number', async () => {
     const t = directoryTarget();
     const a = tempRepo();
-    addOrigin(a, t);
-    const made = [1, 2, 3, 4, 5].map((i) => commitFiles(a, 'm', { 'w.bin': bytes(200_000, i) }));
-    expect(runCli(a, ['tag', 'm@v2', 'golden']).code).toBe(0);
-    expect(runCli(a, ['promote', 'm@v3', '--to', 'production']).code).toBe(0);
-    expect(runCli(a, ['promote', 'm@v4', '--to', 'production']).code).toBe(0);
-    expect(runCli(a, ['push']).code).toBe(0);
+    await addOriginIn(a, t);
+    const made: Record<string, Buffer>[] = [];
+    for (const i of [1, 2, 3, 4, 5]) made.push(await commitFilesIn(a, 'm', { 'w.bin': bytes(200_000, i) }));
+    await tagIn(a, 'm@v2', 'golden');
+    await promoteIn(a, 'm@v3', 'production');
+    await promoteIn(a, 'm@v4', 'production');
+    await pushIn(a);
 
     // No policy: nothing goes.
     const g = tempRepo();
-    addOrigin(g, t);
+    await addOriginIn(g, t);
     const none = runCli(g, ['gc', '--remote', 'origin', '--grace', '0s', '--json'], { env: t.env });
     expect(none.code, none.stderr).toBe(0);
     expect(none.json().removedVersions).toEqual([]);
@@ -73,9 +107,9 @@ describe('remote gc and retention (directory remote)', () => {
     const again = runCli(g, ['gc', '--remote', 'origin', '--grace', '0s', '--json'], { env: t.env });
     expect(again.json().removedVersions.map((v: { number: number }) => v.number)).toEqual([3]);
     const b = tempRepo();
-    addOrigin(b, t);
-    expect(runCli(b, ['fetch']).code).toBe(0);
-    commitFiles(b, 'm', { 'w.bin': bytes(200_000, 77) });
+    await addOriginIn(b, t);
+    await fetchIn(b);
+    await commitFilesIn(b, 'm', { 'w.bin': bytes(200_000, 77) });
     const pushed = runCli(b, ['push', '--json']);
     expect(pushed.code, pushed.stderr).toBe(0);
     expect(pushed.json().versions.filter((v: { status: string }) => v.status === 'uploaded').map((v: { number: number }) => v.number)).toEqual([6]);
@@ -84,14 +118,15 @@ describe('remote gc and retention (directory remote)', () => {
     expect(runCli(b, ['show', 'm@v3']).code).toBe(3);
   }, 180_000);
 
-  it('rm: needs a reason, refuses a version holding a stage or a tag, records the reason, and gc reclaims its bytes', () => {
+  it('rm: needs a reason, refuses a version holding a stage or a tag, records the reason, and gc reclaims its bytes', async () => {
     const t = directoryTarget();
     const a = tempRepo();
-    addOrigin(a, t);
-    const made = [1, 2, 3].map((i) => commitFiles(a, 'm', { 'w.bin': bytes(200_000, 10 + i) }));
-    expect(runCli(a, ['promote', 'm@v1', '--to', 'staging']).code).toBe(0);
-    expect(runCli(a, ['tag', 'm@v2', 'rc1']).code).toBe(0);
-    expect(runCli(a, ['push']).code).toBe(0);
+    await addOriginIn(a, t);
+    const made: Record<string, Buffer>[] = [];
+    for (const i of [1, 2, 3]) made.push(await commitFilesIn(a, 'm', { 'w.bin': bytes(200_000, 10 + i) }));
+    await promoteIn(a, 'm@v1', 'staging');
+    await tagIn(a, 'm@v2', 'rc1');
+    await pushIn(a);
 
     const noReason = runCli(a, ['rm', 'm@v3', '--remote', 'origin', '--json']);
     expect(noReason.code).toBe(2);
@@ -110,8 +145,8 @@ describe('remote gc and retention (directory remote)', () => {
 
     // Another clone sees the event with its reason, and not the version.
     const b = tempRepo();
-    addOrigin(b, t);
-    expect(runCli(b, ['fetch']).code).toBe(0);
+    await addOriginIn(b, t);
+    await fetchIn(b);
     const h = runCli(b, ['history', 'm', '--json']).json() as { action: string; reason: string | null }[];
     expect(h.filter((e) => e.action === 'remove').map((e) => e.reason)).toEqual(['trained on leaked test data']);
     expect(runCli(b, ['show', 'm@v3']).code).toBe(3);
@@ -124,18 +159,18 @@ describe('remote gc and retention (directory remote)', () => {
     expect(chunkCount(t)).toBe(2);
     assertRemoteIntact(t, 'm', [1, 2].map((n) => ({ ref: `m@v${n}`, files: { 'w.bin': made[n - 1]['w.bin'] } })));
     // The number stays taken.
-    commitFiles(b, 'm', { 'w.bin': bytes(200_000, 99) });
+    await commitFilesIn(b, 'm', { 'w.bin': bytes(200_000, 99) });
     expect(runCli(b, ['push', '--json']).json().versions.filter((v: { status: string }) => v.status === 'uploaded').map((v: { number: number }) => v.number)).toEqual([4]);
   });
 
-  it('a clone that fetched a version before it was removed: fetch reports the removal, pull refuses it as removed (exit 3), the local copy stays', () => {
-    const { t, a } = twoPushedVersions(41);
+  it('a clone that fetched a version before it was removed: fetch reports the removal, pull refuses it as removed (exit 3), the local copy stays', async () => {
+    const { t, a } = await twoPushedVersions(41);
     const c = tempRepo();
-    addOrigin(c, t);
-    expect(runCli(c, ['fetch']).code).toBe(0);
+    await addOriginIn(c, t);
+    await fetchIn(c);
 
-    expect(runCli(a, ['rm', 'm@v2', '--remote', 'origin', '--reason', 'leaked labels']).code).toBe(0);
-    expect(runCli(a, ['gc', '--remote', 'origin', '--grace', '0s']).code).toBe(0);
+    await rmIn(a, 'm@v2', 'leaked labels');
+    await gcIn(a);
 
     const f = runCli(c, ['fetch', '--json']);
     expect(f.code, f.stderr).toBe(0);
@@ -155,13 +190,13 @@ describe('remote gc and retention (directory remote)', () => {
     expect(runCli(c, ['pull', 'm@v1']).code).toBe(0);
   });
 
-  it('versions removed on the remote (rm, then gc): remote status lists them as removed, not missing, and push reports them removed, sending nothing', () => {
-    const { t, a } = twoPushedVersions(45);
+  it('versions removed on the remote (rm, then gc): remote status lists them as removed, not missing, and push reports them removed, sending nothing', async () => {
+    const { t, a } = await twoPushedVersions(45);
     const c = tempRepo();
-    addOrigin(c, t);
-    expect(runCli(c, ['fetch']).code).toBe(0);
-    expect(runCli(a, ['rm', 'm@v2', '--remote', 'origin', '--reason', 'leaked labels']).code).toBe(0);
-    expect(runCli(a, ['gc', '--remote', 'origin', '--grace', '0s']).code).toBe(0);
+    await addOriginIn(c, t);
+    await fetchIn(c);
+    await rmIn(a, 'm@v2', 'leaked labels');
+    await gcIn(a);
     // The clone that removed it, and one that only fetched it before (never since).
     for (const repo of [a, c]) {
       const st = runCli(repo, ['remote', 'status', '--json']);
@@ -183,12 +218,12 @@ describe('remote gc and retention (directory remote)', () => {
     }
   });
 
-  it('a clone that never held a version removed before it fetched: pull names the removal, not "unknown reference", with and without a repository', () => {
-    const { t, a } = twoPushedVersions(43);
-    expect(runCli(a, ['rm', 'm@v1', '--remote', 'origin', '--reason', 'trained on leaked rows']).code).toBe(0);
+  it('a clone that never held a version removed before it fetched: pull names the removal, not "unknown reference", with and without a repository', async () => {
+    const { t, a } = await twoPushedVersions(43);
+    await rmIn(a, 'm@v1', 'trained on leaked rows');
 
     const c = tempRepo();
-    addOrigin(c, t);
+    await addOriginIn(c, t);
     const p = runCli(c, ['pull', 'm@v1', '--json']);
     expect(p.code).toBe(3);
     expect(p.error().code).toBe('VERSION_REMOVED_ON_REMOTE');
@@ -204,33 +239,36 @@ describe('remote gc and retention (directory remote)', () => {
     expect(runCli(c, ['pull', 'm@v2']).code).toBe(0);
   });
 
-  it("a push does not trust its memory of chunks after a gc swept: it uploads again what the gc removed", () => {
+  it("a push does not trust its memory of chunks after a gc swept: it uploads again what the gc removed", async () => {
     const t = directoryTarget();
     const a = tempRepo();
-    addOrigin(a, t);
+    await addOriginIn(a, t);
     const shared = bytes(200_000, 5);
-    commitFiles(a, 'm', { 'w.bin': shared });
-    commitFiles(a, 'm', { 'w.bin': bytes(200_000, 6) });
-    expect(runCli(a, ['push']).code).toBe(0);
-    const g = gcOperator(t, 'm', { keep_last: 1 });
-    expect(runCli(g, ['gc', '--remote', 'origin', '--grace', '0s']).code).toBe(0);
+    await commitFilesIn(a, 'm', { 'w.bin': shared });
+    await commitFilesIn(a, 'm', { 'w.bin': bytes(200_000, 6) });
+    await pushIn(a);
+    // A gc operator (remote-gc-helpers.ts gcOperator): origin added, keep_last 1.
+    const g = tempRepo();
+    await addOriginIn(g, t);
+    setRetention(g, 'm', { keep_last: 1 });
+    await gcIn(g);
     // v3 is v1's bytes again (another file name): its chunk is "known" to this index, but gone.
-    const made = commitFiles(a, 'm', { 'again.bin': shared });
+    const made = await commitFilesIn(a, 'm', { 'again.bin': shared });
     const p = runCli(a, ['push', '--json']);
     expect(p.code, p.stderr).toBe(0);
     expect(p.json().chunks.uploaded).toBe(1);
     assertRemoteIntact(t, 'm', [{ ref: 'm@v3', files: made }]);
   });
 
-  it('keeps young unreferenced objects (a push on its way) for the grace period', () => {
+  it('keeps young unreferenced objects (a push on its way) for the grace period', async () => {
     const t = directoryTarget();
     const a = tempRepo();
-    addOrigin(a, t);
-    commitFiles(a, 'm', { 'w.bin': bytes(200_000, 1) });
-    expect(runCli(a, ['push']).code).toBe(0);
-    expect(runCli(a, ['rm', 'm@v1', '--remote', 'origin', '--reason', 'r']).code).toBe(0);
+    await addOriginIn(a, t);
+    await commitFilesIn(a, 'm', { 'w.bin': bytes(200_000, 1) });
+    await pushIn(a);
+    await rmIn(a, 'm@v1', 'r');
     const g = tempRepo();
-    addOrigin(g, t);
+    await addOriginIn(g, t);
     const r = runCli(g, ['gc', '--remote', 'origin', '--json'], { env: t.env });
     expect(r.code, r.stderr).toBe(0);
     expect(r.json().deleted.chunks.count).toBe(0);
@@ -240,20 +278,20 @@ describe('remote gc and retention (directory remote)', () => {
     expect(bad.code).toBe(2);
   });
 
-  it('a folder has no write-once storage: events_retention is refused and history --verify --remote says so', () => {
+  it('a folder has no write-once storage: events_retention is refused and history --verify --remote says so', async () => {
     const t = directoryTarget();
     const a = tempRepo();
     const refused = runCli(a, ['remote', 'add', 'origin', t.url, '--default', '--events-retention', '7y', '--json']);
     expect(refused.code).toBe(2);
     expect(refused.error().code).toBe('INVALID_REMOTE_OPTION');
     // Set by hand, it refuses a push before anything is written there.
-    expect(runCli(a, ['remote', 'add', 'origin', t.url, '--default']).code).toBe(0);
-    commitFiles(a, 'm', { 'w.bin': bytes(200_000, 3) });
-    expect(runCli(a, ['push']).code).toBe(0);
+    await addOriginIn(a, t);
+    await commitFilesIn(a, 'm', { 'w.bin': bytes(200_000, 3) });
+    await pushIn(a);
     const listing = () => readdirSync(t.url, { recursive: true }).sort();
     const before = listing();
-    expect(runCli(a, ['config', 'set', '--shared', 'remotes.origin.events_retention', '7y']).code).toBe(0);
-    expect(runCli(a, ['tag', 'm@v1', 'first']).code).toBe(0);
+    await configSet({ cwd: a, env: apiEnv(), key: 'remotes.origin.events_retention', value: '7y', shared: true });
+    await tagIn(a, 'm@v1', 'first');
     const p = runCli(a, ['push', '--json']);
     expect(p.code).toBe(2);
     expect(p.error().code).toBe('OBJECT_LOCK_UNAVAILABLE');

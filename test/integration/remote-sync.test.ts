@@ -3,11 +3,18 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { remoteAdd } from '../../src/api/remote-manage.js';
 import { canonicalJson } from '../../src/core/canonical-json.js';
 import { manifestId } from '../../src/core/manifest.js';
 import { fileDigestFromChunks } from '../../src/store/file-digest.js';
 import { startS3rver, type S3rverHandle } from '../helpers/s3rver.js';
+import { commitIn, fetchIn, promoteIn, pushIn, remoteAddIn, tagIn } from '../helpers/setup-api.js';
 import { BIN, pseudoRandomBytes, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
+
+/** `modelctl commit <model> <paths…>` with no -m (an empty message, no reason), arranged through the Node API. */
+const commitNoMessage = (cwd: string, model: string, paths: string[]) => commitIn(cwd, model, paths, '', { message: undefined, argv: ['commit', model, ...paths] });
+/** `modelctl push --remote <url>`, arranged through the Node API. */
+const pushTo = (cwd: string, remote: string) => pushIn(cwd, [], { remote, argv: ['push', '--remote', remote] });
 
 function filesUnder(dir: string): string[] {
   if (!existsSync(dir)) return [];
@@ -17,7 +24,7 @@ function filesUnder(dir: string): string[] {
 }
 
 describe('push, fetch and pull over a directory remote', () => {
-  it('round-trips byte-identical files: empty, one chunk, multi-chunk, many small; second repo sees lineage, tags, stages, history', () => {
+  it('round-trips byte-identical files: empty, one chunk, multi-chunk, many small; second repo sees lineage, tags, stages, history', async () => {
     const a = tempRepo();
     const remote = join(tempDir(), 'registry');
     writeFile(a, 'model/empty', '');
@@ -25,9 +32,16 @@ describe('push, fetch and pull over a directory remote', () => {
     writeFile(a, 'model/big.bin', pseudoRandomBytes(9 * 1024 * 1024 + 3, 6));
     for (let i = 0; i < 120; i++) writeFile(a, `model/small/${i}.txt`, `file ${i}\n`);
     writeFile(a, 'data.csv', 'x\n1\n');
-    expect(runCli(a, ['commit', 'fraud', 'model', '--param', 'lr=0.1', '--metric', 'acc=0.95', '--data', 'data.csv', '-m', 'first', '--tag', '1.0.0']).code).toBe(0);
-    expect(runCli(a, ['promote', 'fraud@v1', '--to', 'staging', '--yes']).code).toBe(0);
-    expect(runCli(a, ['remote', 'add', 'origin', remote, '--default']).code).toBe(0);
+    // Arranged through the Node API (setup-api.ts); push, fetch and pull run through the CLI.
+    await commitIn(a, 'fraud', ['model'], 'first', {
+      params: ['lr=0.1'],
+      metrics: ['acc=0.95'],
+      data: ['data.csv'],
+      tag: '1.0.0',
+      argv: ['commit', 'fraud', 'model', '--param', 'lr=0.1', '--metric', 'acc=0.95', '--data', 'data.csv', '-m', 'first', '--tag', '1.0.0'],
+    });
+    await promoteIn(a, 'fraud@v1', 'staging');
+    await remoteAddIn(a, 'origin', remote, { default: true });
     const pushed = runCli(a, ['push', '--json']);
     expect(pushed.code).toBe(0);
     expect(pushed.json().versions[0]).toMatchObject({ ref: 'fraud@v1', status: 'uploaded' });
@@ -38,7 +52,7 @@ describe('push, fetch and pull over a directory remote', () => {
     expect(again.bytesUploaded).toBe(0);
 
     const b = tempRepo();
-    expect(runCli(b, ['remote', 'add', 'origin', remote, '--default']).code).toBe(0);
+    await remoteAddIn(b, 'origin', remote, { default: true });
     const fetched = runCli(b, ['fetch', '--json']);
     expect(fetched.code).toBe(0);
     expect(fetched.json().models[0].newVersions).toHaveLength(1);
@@ -65,16 +79,17 @@ describe('push, fetch and pull over a directory remote', () => {
     expect(second.download.chunksDownloaded).toBe(0);
   });
 
-  it('pulls with no repository for CI, into --out, leaving only the files', () => {
+  it('pulls with no repository for CI, into --out, leaving only the files', async () => {
     const a = tempRepo();
     const remote = join(tempDir(), 'registry');
     writeFile(a, 'm/w.bin', pseudoRandomBytes(2_000_000, 9));
     writeFile(a, 'm/same-a', 'dup');
     writeFile(a, 'm/same-b', 'dup');
-    runCli(a, ['commit', 'fraud', 'm']);
-    runCli(a, ['promote', 'fraud', '--to', 'staging', '--yes']);
-    runCli(a, ['promote', 'fraud', '--to', 'production', '--yes']);
-    expect(runCli(a, ['push', '--remote', remote]).code).toBe(0);
+    // Arranged through the Node API (setup-api.ts); the pulls run through the CLI.
+    await commitNoMessage(a, 'fraud', ['m']);
+    await promoteIn(a, 'fraud', 'staging');
+    await promoteIn(a, 'fraud', 'production');
+    await pushTo(a, remote);
     const ci = tempDir();
     const r = runCli(ci, ['pull', 'fraud@production', '--remote', remote, '--out', 'model', '--json']);
     expect(r.code).toBe(0);
@@ -89,16 +104,17 @@ describe('push, fetch and pull over a directory remote', () => {
     expect(existsSync(join(ci, 'x', '.modelctl-pull'))).toBe(false);
   });
 
-  it('a pull into a work tree that already holds the files stores their bytes: export, verify and a later checkout need no remote', () => {
+  it('a pull into a work tree that already holds the files stores their bytes: export, verify and a later checkout need no remote', async () => {
     const a = tempRepo();
     const remote = join(tempDir(), 'registry');
     const w1 = pseudoRandomBytes(300_000, 21);
     writeFile(a, 'm/w.bin', w1);
     writeFile(a, 'm/small.txt', 'small');
-    expect(runCli(a, ['commit', 'fraud', 'm']).code).toBe(0);
+    // Arranged through the Node API (setup-api.ts); what the test checks runs through the CLI.
+    await commitNoMessage(a, 'fraud', ['m']);
     writeFile(a, 'm/w.bin', pseudoRandomBytes(300_000, 22));
-    expect(runCli(a, ['commit', 'fraud', 'm']).code).toBe(0);
-    expect(runCli(a, ['push', '--remote', remote]).code).toBe(0);
+    await commitNoMessage(a, 'fraud', ['m']);
+    await pushTo(a, remote);
 
     // A clone whose work tree came with v1's files (a git checkout of the training repository).
     const b = tempRepo();
@@ -117,19 +133,20 @@ describe('push, fetch and pull over a directory remote', () => {
     expect(readFileSync(join(b, 'm/w.bin')).equals(w1)).toBe(true);
   });
 
-  it('after a fine-tune that changes 10% of a file in scattered regions, push sends only the changed chunks', () => {
+  it('after a fine-tune that changes 10% of a file in scattered regions, push sends only the changed chunks', async () => {
     const a = tempRepo();
     const remote = join(tempDir(), 'registry');
     const size = 48 * 1024 * 1024;
     const base = pseudoRandomBytes(size, 11);
     writeFile(a, 'w.bin', base);
-    runCli(a, ['commit', 'fraud', 'w.bin']);
+    // The commits are arranged through the Node API (setup-api.ts); both pushes stay CLI runs (their --json is compared).
+    await commitNoMessage(a, 'fraud', ['w.bin']);
     const first = runCli(a, ['push', '--remote', remote, '--json']).json();
     const tuned = Buffer.from(base);
     const region = Math.floor((size * 0.1) / 4);
     for (let r = 0; r < 4; r++) pseudoRandomBytes(region, 100 + r).copy(tuned, Math.floor((size / 4) * r + size / 16));
     writeFile(a, 'w.bin', tuned);
-    runCli(a, ['commit', 'fraud', 'w.bin', '-m', 'fine-tune']);
+    await commitIn(a, 'fraud', ['w.bin'], 'fine-tune');
     const second = runCli(a, ['push', '--remote', remote, '--json']).json();
     const changed = region * 4;
     expect(second.bytesUploaded).toBeGreaterThan(changed * 0.9);
@@ -141,15 +158,16 @@ describe('push, fetch and pull over a directory remote', () => {
     expect(readFileSync(join(b, 'o/w.bin')).equals(tuned)).toBe(true);
   });
 
-  it('a number the remote already gave away is taken by the next free one, locally renumbered, and said', () => {
+  it('a number the remote already gave away is taken by the next free one, locally renumbered, and said', async () => {
     const remote = join(tempDir(), 'registry');
     const a = tempRepo();
     const b = tempRepo();
     writeFile(a, 'w', 'from a');
     writeFile(b, 'w', 'from b');
-    expect(runCli(a, ['commit', 'fraud', 'w']).code).toBe(0);
-    expect(runCli(b, ['commit', 'fraud', 'w']).code).toBe(0);
-    expect(runCli(a, ['push', '--remote', remote]).code).toBe(0);
+    // Arranged through the Node API (setup-api.ts); b's push and what follows run through the CLI.
+    await commitNoMessage(a, 'fraud', ['w']);
+    await commitNoMessage(b, 'fraud', ['w']);
+    await pushTo(a, remote);
     const r = runCli(b, ['push', '--remote', remote, '--json']);
     expect(r.code).toBe(0);
     expect(r.json().renumbered).toEqual([expect.objectContaining({ from: 1, to: 2 })]);
@@ -162,20 +180,21 @@ describe('push, fetch and pull over a directory remote', () => {
     expect(runCli(b, ['log', 'fraud', '--json']).json().versions.map((v: { number: number }) => v.number)).toEqual([2, 1]);
   });
 
-  it('a tag another clone published meanwhile is a PUSH_CONFLICT (exit 4) after the versions went up, carrying the result; the remote keeps the first tag', () => {
+  it('a tag another clone published meanwhile is a PUSH_CONFLICT (exit 4) after the versions went up, carrying the result; the remote keeps the first tag', async () => {
     const remote = join(tempDir(), 'registry');
     const [a, b] = [tempRepo(), tempRepo()];
-    for (const r of [a, b]) expect(runCli(r, ['remote', 'add', 'origin', remote, '--default']).code).toBe(0);
+    // Arranged through the Node API (setup-api.ts); b's push, the one under test, runs through the CLI.
+    for (const r of [a, b]) await remoteAddIn(r, 'origin', remote, { default: true });
     writeFile(a, 'm.bin', pseudoRandomBytes(3000, 1));
-    expect(runCli(a, ['commit', 'm', 'm.bin', '-m', 'a']).code).toBe(0);
-    expect(runCli(a, ['push']).code).toBe(0);
-    expect(runCli(b, ['fetch']).code).toBe(0);
+    await commitIn(a, 'm', ['m.bin'], 'a');
+    await pushIn(a);
+    await fetchIn(b);
     writeFile(b, 'm.bin', pseudoRandomBytes(3000, 2));
-    expect(runCli(b, ['commit', 'm', 'm.bin', '-m', 'b']).code).toBe(0);
+    await commitIn(b, 'm', ['m.bin'], 'b');
     // Both name `best`, neither has seen the other's: a publishes first.
-    expect(runCli(a, ['tag', 'm@v1', 'best']).code).toBe(0);
-    expect(runCli(b, ['tag', 'm@v2', 'best']).code).toBe(0);
-    expect(runCli(a, ['push']).code).toBe(0);
+    await tagIn(a, 'm@v1', 'best');
+    await tagIn(b, 'm@v2', 'best');
+    await pushIn(a);
     const lost = runCli(b, ['push', '--json']);
     expect(lost.code, lost.stderr).toBe(4);
     const err = lost.error();
@@ -184,16 +203,17 @@ describe('push, fetch and pull over a directory remote', () => {
     expect(err.data.result.versions.map((v: { ref: string; status: string }) => v.status)).toContain('uploaded');
     expect(err.data.result.tags).toEqual([{ model: 'm', tag: 'best', status: 'conflict', remoteVersion: expect.any(String), movedBy: expect.any(String) }]);
     const c = tempRepo();
-    expect(runCli(c, ['remote', 'add', 'origin', remote, '--default']).code).toBe(0);
-    expect(runCli(c, ['fetch']).code).toBe(0);
+    await remoteAddIn(c, 'origin', remote, { default: true });
+    await fetchIn(c);
     expect(runCli(c, ['show', 'm@best', '--json']).json().version.number).toBe(1);
   });
-  it('refuses a remote written by another format version or chunker (exit 2)', () => {
+  it('refuses a remote written by another format version or chunker (exit 2)', async () => {
     const remote = join(tempDir(), 'registry');
     const a = tempRepo();
     writeFile(a, 'w', 'x');
-    runCli(a, ['commit', 'fraud', 'w']);
-    runCli(a, ['push', '--remote', remote]);
+    // Arranged through the Node API (setup-api.ts); the refused push and fetch run through the CLI.
+    await commitNoMessage(a, 'fraud', ['w']);
+    await pushTo(a, remote);
     const marker = JSON.parse(readFileSync(join(remote, 'MODELCTL.json'), 'utf8'));
     writeFileSync(join(remote, 'MODELCTL.json'), JSON.stringify({ ...marker, version: 2 }));
     expect(runCli(a, ['push', '--remote', remote, '--json']).error().code).toBe('REMOTE_FORMAT_MISMATCH');
@@ -204,12 +224,13 @@ describe('push, fetch and pull over a directory remote', () => {
 });
 
 describe('verify --remote', () => {
-  it('verify --remote re-hashes what the remote holds for a ref (exit 6 on a corrupt chunk)', () => {
+  it('verify --remote re-hashes what the remote holds for a ref (exit 6 on a corrupt chunk)', async () => {
     const a = tempRepo();
     const remote = join(tempDir(), 'registry');
     writeFile(a, 'w.bin', pseudoRandomBytes(3 * 1024 * 1024, 77));
-    runCli(a, ['commit', 'fraud', 'w.bin']);
-    runCli(a, ['push', '--remote', remote]);
+    // Arranged through the Node API (setup-api.ts); verify runs through the CLI.
+    await commitNoMessage(a, 'fraud', ['w.bin']);
+    await pushTo(a, remote);
     expect(runCli(a, ['verify', 'fraud', '--remote', remote]).code).toBe(0);
     const chunk = readdirSync(join(remote, 'chunks'))[0];
     writeFileSync(join(remote, 'chunks', chunk), 'tampered');
@@ -220,13 +241,14 @@ describe('verify --remote', () => {
 });
 
 describe('hostile remote content is rejected with exit 6 and nothing is written outside the target', () => {
-  function setup() {
+  async function setup() {
     const a = tempRepo();
     const remote = join(tempDir(), 'registry');
     writeFile(a, 'm/w.bin', pseudoRandomBytes(6 * 1024 * 1024, 21));
     writeFile(a, 'm/s.txt', 'small');
-    runCli(a, ['commit', 'fraud', 'm']);
-    expect(runCli(a, ['push', '--remote', remote]).code).toBe(0);
+    // Arranged through the Node API (setup-api.ts); the pulls and fetches under test run through the CLI.
+    await commitNoMessage(a, 'fraud', ['m']);
+    await pushTo(a, remote);
     const versionFile = readdirSync(join(remote, 'versions'))[0];
     return { a, remote, id: versionFile.replace(/\.json$/, ''), manifest: JSON.parse(readFileSync(join(remote, 'versions', versionFile), 'utf8')) };
   }
@@ -239,8 +261,8 @@ describe('hostile remote content is rejected with exit 6 and nothing is written 
     return id;
   }
 
-  it('a manifest whose bytes do not hash to its name', () => {
-    const { remote, id } = setup();
+  it('a manifest whose bytes do not hash to its name', async () => {
+    const { remote, id } = await setup();
     const p = join(remote, 'versions', `${id}.json`);
     writeFileSync(p, readFileSync(p, 'utf8').replace('"message":""', '"message":"evil"'));
     const ci = tempDir();
@@ -249,8 +271,8 @@ describe('hostile remote content is rejected with exit 6 and nothing is written 
     expect(runCli(tempRepo(), ['fetch', '--remote', remote]).code).toBe(6);
   });
 
-  it('a chunk whose bytes do not hash to its name', () => {
-    const { remote } = setup();
+  it('a chunk whose bytes do not hash to its name', async () => {
+    const { remote } = await setup();
     const chunk = readdirSync(join(remote, 'chunks'))[0];
     const p = join(remote, 'chunks', chunk);
     const bytes = readFileSync(p);
@@ -264,9 +286,9 @@ describe('hostile remote content is rejected with exit 6 and nothing is written 
     expect(runCli(b, ['verify']).code).toBe(0);
   });
 
-  it('paths with .., absolute, NUL, or escaping --out through a link', () => {
+  it('paths with .., absolute, NUL, or escaping --out through a link', async () => {
     for (const path of ['../escape.txt', '/tmp/abs.txt', 'a\u0000b', 'C:/x', '.modelctl-pull/objects/x']) {
-      const { remote, manifest } = setup();
+      const { remote, manifest } = await setup();
       const evil = { ...manifest, files: [{ ...manifest.files[0], path }] };
       publish(remote, evil);
       const ci = tempDir();
@@ -276,8 +298,8 @@ describe('hostile remote content is rejected with exit 6 and nothing is written 
     }
   });
 
-  it('sizes that disagree with the chunks', () => {
-    const { remote, manifest } = setup();
+  it('sizes that disagree with the chunks', async () => {
+    const { remote, manifest } = await setup();
     const evil = { ...manifest, files: manifest.files.map((f: { size: number }) => ({ ...f, size: f.size + 1 })) };
     publish(remote, evil);
     const ci = tempDir();
@@ -285,8 +307,8 @@ describe('hostile remote content is rejected with exit 6 and nothing is written 
     expect(existsSync(join(ci, 'o/m/w.bin'))).toBe(false);
   });
 
-  it('a file list that lies about its chunks', () => {
-    const { remote } = setup();
+  it('a file list that lies about its chunks', async () => {
+    const { remote } = await setup();
     const lists = readdirSync(join(remote, 'files'));
     const p = join(remote, 'files', lists[0]);
     const list = JSON.parse(readFileSync(p, 'utf8'));
@@ -295,8 +317,8 @@ describe('hostile remote content is rejected with exit 6 and nothing is written 
     expect(runCli(tempDir(), ['pull', 'fraud@v1', '--remote', remote, '--out', 'o']).code).toBe(6);
   });
 
-  it('a chunk list whose every chunk hashes right but that cuts the file where the chunker would not', () => {
-    const { remote, manifest } = setup();
+  it('a chunk list whose every chunk hashes right but that cuts the file where the chunker would not', async () => {
+    const { remote, manifest } = await setup();
     const big = manifest.files.find((f: { chunk?: string }) => !f.chunk);
     const list = JSON.parse(readFileSync(join(remote, 'files', `${big.digest}.json`), 'utf8'));
     // Split the first chunk in two: both halves are genuine, uploaded chunks.
@@ -337,8 +359,9 @@ describe('kill -9 mid-transfer, then resume', () => {
     const a = tempRepo();
     const remote = join(tempDir(), 'registry');
     writeFile(a, 'w.bin', pseudoRandomBytes(96 * 1024 * 1024, 31));
-    runCli(a, ['commit', 'fraud', 'w.bin']);
-    runCli(a, ['remote', 'add', 'origin', remote, '--default']);
+    // Arranged through the Node API (setup-api.ts); the killed and resumed transfers run through the CLI.
+    await commitNoMessage(a, 'fraud', ['w.bin']);
+    await remoteAddIn(a, 'origin', remote, { default: true });
     const chunkCount = () => (existsSync(join(remote, 'chunks')) ? readdirSync(join(remote, 'chunks')).length : 0);
     await spawnAndKill(a, ['push', '--jobs', '2'], () => chunkCount() >= 20);
     const before = chunkCount();
@@ -349,7 +372,7 @@ describe('kill -9 mid-transfer, then resume', () => {
     expect(resumed.json().chunks.uploaded + resumed.json().chunks.alreadyThere + resumed.json().chunks.knownFromIndex).toBeGreaterThanOrEqual(total - 2);
 
     const b = tempRepo();
-    runCli(b, ['remote', 'add', 'origin', remote, '--default']);
+    await remoteAddIn(b, 'origin', remote, { default: true });
     const partialSize = () => {
       const tmp = join(b, '.modelctl/tmp');
       const p = existsSync(tmp) ? readdirSync(tmp).find((n) => n.startsWith('partial-')) : undefined;
@@ -374,13 +397,14 @@ describe('push and pull against s3rver', () => {
     await s3?.stop();
   });
 
-  it('round-trips, and warns that s3rver ignores conditional writes', () => {
+  it('round-trips, and warns that s3rver ignores conditional writes', async () => {
     const env = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' };
     const a = tempRepo();
     writeFile(a, 'm/w.bin', pseudoRandomBytes(5 * 1024 * 1024, 41));
     writeFile(a, 'm/e', '');
-    runCli(a, ['commit', 'fraud', 'm', '--tag', 'v-one']);
-    expect(runCli(a, ['remote', 'add', 'origin', 's3://registry/team', '--endpoint', s3.endpoint, '--default']).code).toBe(0);
+    // Arranged through the Node API (setup-api.ts); push, promote --push and pull run through the CLI.
+    await commitIn(a, 'fraud', ['m'], '', { message: undefined, tag: 'v-one', argv: ['commit', 'fraud', 'm', '--tag', 'v-one'] });
+    await remoteAdd({ cwd: a, env: { ...process.env, CI: '1', NO_COLOR: '1' }, name: 'origin', url: 's3://registry/team', endpoint: s3.endpoint, default: true });
     const p = runCli(a, ['push', '--json'], { env });
     expect(p.code).toBe(0);
     expect(p.json().warnings.join(' ')).toMatch(/conditional writes/);
@@ -399,13 +423,13 @@ describe('push and pull against s3rver', () => {
     expect(all).not.toContain('S3RVER');
   });
 
-  it('a URL remote takes --endpoint and --region on every command, with no repository and no AWS_ENDPOINT_URL_S3', () => {
+  it('a URL remote takes --endpoint and --region on every command, with no repository and no AWS_ENDPOINT_URL_S3', async () => {
     const env = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_ENDPOINT_URL_S3: '', AWS_ENDPOINT_URL: '', AWS_REGION: '' };
     const url = 's3://registry/endpoint-flags';
     const where = ['--endpoint', s3.endpoint, '--region', 'us-east-1'];
     const a = tempRepo();
     writeFile(a, 'm/w.bin', pseudoRandomBytes(300_000, 43));
-    runCli(a, ['commit', 'fraud', 'm']);
+    await commitNoMessage(a, 'fraud', ['m']); // arranged through the Node API (setup-api.ts)
     expect(runCli(a, ['push', '--remote', url, ...where], { env }).code).toBe(0);
     expect(runCli(a, ['fetch', '--remote', url, ...where], { env }).code).toBe(0);
     expect(runCli(a, ['verify', 'fraud', '--remote', url, ...where], { env }).code).toBe(0);
@@ -424,7 +448,7 @@ describe('push and pull against s3rver', () => {
     expect(pulled.code, pulled.stderr).toBe(0);
     expect(readFileSync(join(ci, 'o/m/w.bin')).equals(readFileSync(join(a, 'm/w.bin')))).toBe(true);
     // --endpoint belongs to a URL; a configured remote keeps its own.
-    runCli(a, ['remote', 'add', 'origin', url, '--endpoint', s3.endpoint]);
+    await remoteAdd({ cwd: a, env: { ...process.env, CI: '1', NO_COLOR: '1' }, name: 'origin', url, endpoint: s3.endpoint }); // arranged through the Node API
     expect(runCli(a, ['fetch', '--remote', 'origin', '--endpoint', 'http://127.0.0.1:1'], { env }).code).toBe(2);
   });
 });

@@ -9,9 +9,12 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { remove } from '../../src/api/remove.js';
+import { rollback } from '../../src/api/rollback.js';
 import { Barriers } from '../helpers/barriers.js';
-import { runCliAsync, tempDir, tempRepo } from '../helpers/temp-repo.js';
-import { addOrigin, bytes, commitFiles, type RemoteTarget } from './remote-gc-helpers.js';
+import { commitIn, fetchIn, promoteIn, pushIn, remoteAddIn, tagIn } from '../helpers/setup-api.js';
+import { runCliAsync, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
+import { bytes, type RemoteTarget } from './remote-gc-helpers.js';
 
 function directoryTarget(): RemoteTarget {
   return { url: join(tempDir('modelctl-remote-'), 'r'), env: {}, addArgs: [] };
@@ -27,19 +30,30 @@ const refDoc = (remote: string, kind: 'stages' | 'tags', name: string) => {
 };
 const tombstone = (remote: string, n: number) => JSON.parse(readFileSync(join(remote, 'models/m/removed', `${n}.json`), 'utf8')) as { actor: string; reason: string };
 
-/** Clone a: m@v1..v3 pushed, staging on v1. Clone b fetched, then moved staging to v3 with --push. Returns the ids. */
+const apiEnv = (): NodeJS.ProcessEnv => ({ ...process.env, CI: '1', NO_COLOR: '1' });
+
+/** `rm <ref> --remote origin --reason <reason>` in process (set-up only; rm is not in src/index.ts). */
+async function rmIn(repo: string, ref: string, reason: string): Promise<void> {
+  await remove({ cwd: repo, env: apiEnv(), ref, remote: 'origin', reason, argv: ['rm', ref, '--remote', 'origin', '--reason', reason] });
+}
+
+/** Clone a: m@v1..v3 pushed, staging on v1. Clone b fetched, then moved staging to v3 with --push. Returns the ids (v1..v3). */
 async function team() {
   const t = directoryTarget();
   const a = tempRepo();
-  addOrigin(a, t);
-  for (const i of [1, 2, 3]) commitFiles(a, 'm', { 'w.bin': bytes(50_000, 70 + i) });
-  expect((await runCli(a, ['promote', 'm@v1', '--to', 'staging'])).code).toBe(0);
-  expect((await runCli(a, ['push'])).code).toBe(0);
+  // Arranged through the Node API (setup-api.ts); what each test checks runs through the CLI.
+  await remoteAddIn(a, 'origin', t.url, { default: true });
+  const ids: string[] = [];
+  for (const i of [1, 2, 3]) {
+    writeFile(a, 'w.bin', bytes(50_000, 70 + i));
+    ids.push(await commitIn(a, 'm', ['w.bin'], 'x'));
+  }
+  await promoteIn(a, 'm@v1', 'staging');
+  await pushIn(a);
   const b = tempRepo();
-  addOrigin(b, t);
-  expect((await runCli(b, ['fetch'])).code).toBe(0);
-  expect((await runCli(b, ['promote', 'm@v3', '--to', 'staging', '--push'])).code).toBe(0);
-  const ids = ((await runCli(a, ['log', 'm', '--json'])).json().versions as { id: string; number: number }[]).sort((x, y) => x.number - y.number).map((v) => v.id);
+  await remoteAddIn(b, 'origin', t.url, { default: true });
+  await fetchIn(b);
+  await promoteIn(b, 'm@v3', 'staging', { push: true });
   return { t, a, b, ids };
 }
 
@@ -57,7 +71,7 @@ function expectRemoved(r: { code: number; error(): { code: string; message: stri
 describe('a stage or tag is never published naming a version removed on the remote', () => {
   it('rollback, promote and tag with --push, and a plain push, refuse it (exit 3) and change nothing there', async () => {
     const { t, a, b, ids } = await team();
-    expect((await runCli(a, ['rm', 'm@v1', '--remote', 'origin', '--reason', 'old'])).code).toBe(0);
+    await rmIn(a, 'm@v1', 'old');
     const f = await runCli(b, ['fetch']);
     expect(f.code).toBe(0);
     expect(f.stdout).toContain('v1 was removed');
@@ -73,9 +87,10 @@ describe('a stage or tag is never published naming a version removed on the remo
     expect((await runCli(b, ['show', 'm@old'])).code).toBe(3);
 
     // Moved here only, then pushed: the refs wait with their events, everything else goes.
-    expect((await runCli(b, ['rollback', 'm', '--stage', 'staging', '--reason', 'back'])).code).toBe(0);
-    expect((await runCli(b, ['tag', 'm@v1', 'old'])).code).toBe(0);
-    expect((await runCli(b, ['tag', 'm@v2', 'fine'])).code).toBe(0);
+    // (The local moves are arranged in process; the push under test runs through the CLI.)
+    await rollback({ cwd: b, env: apiEnv(), model: 'm', stage: 'staging', reason: 'back', argv: ['rollback', 'm', '--stage', 'staging', '--reason', 'back'] });
+    await tagIn(b, 'm@v1', 'old');
+    await tagIn(b, 'm@v2', 'fine');
     const p = await runCli(b, ['push', '--json']);
     expectRemoved(p, 'stage m@staging', t.url);
     const result = (p.error().data as { result: { tags: { tag: string; status: string }[]; stages: { stage: string; status: string }[] } }).result;
@@ -126,7 +141,7 @@ describe('a stage or tag is never published naming a version removed on the remo
 
   it('gc --remote --dry-run reports what the real gc deletes when a stage names a removed version', async () => {
     const { t, a, ids } = await team();
-    expect((await runCli(a, ['rm', 'm@v2', '--remote', 'origin', '--reason', 'old'])).code).toBe(0);
+    await rmIn(a, 'm@v2', 'old');
     // A stage put on it by a modelctl from before this check.
     mkdirSync(join(t.url, 'models/m/stages'), { recursive: true });
     writeFileSync(join(t.url, 'models/m/stages/production.json'), JSON.stringify({ version: ids[1], previous: null, event: null, actor: 'old@example.com', at: new Date().toISOString() }));

@@ -1,5 +1,5 @@
 /**
- * Registry credentials never leak (the secret-scan of secrets.test.ts, for oci:// remotes):
+ * Registry credentials never leak (the secret-scan of secrets.full.test.ts, for oci:// remotes):
  * a session against docker-registry with HTTP Basic and with the Bearer token flow — remote
  * add, push, fetch, pull in a repository and without one, ls/log/show --remote, promote
  * --push — with the login in a Docker config; then a hostile registry that echoes the

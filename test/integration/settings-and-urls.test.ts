@@ -1,8 +1,14 @@
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { configSet } from '../../src/api/config.js';
 import { mistypedUrlSuggestion, parseRemoteUrl } from '../../src/remote/url.js';
+import { commitIn, promoteIn } from '../helpers/setup-api.js';
 import { runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
+
+/** `modelctl config set [--shared] <key> <value>` as a set-up step, through the Node API (setup-api.ts style). */
+const configSetIn = (cwd: string, key: string, value: string, opts: { shared?: boolean } = {}) =>
+  configSet({ cwd, env: { ...process.env, CI: '1', NO_COLOR: '1' }, key, value, shared: opts.shared });
 
 describe('mistyped remote URLs', () => {
   it('are refused with the URL that was meant, never taken as a folder', () => {
@@ -24,10 +30,11 @@ describe('mistyped remote URLs', () => {
     expect(() => parseRemoteUrl('s3:///bucket')).toThrow(/did you mean s3:\/\/bucket\?/);
   });
 
-  it('remote add, config set, push --remote and a repository-less pull all exit 2 and write nothing', () => {
+  it('remote add, config set, push --remote and a repository-less pull all exit 2 and write nothing', async () => {
     const repo = tempRepo();
     writeFile(repo, 'model/w.bin', 'w');
-    expect(runCli(repo, ['commit', 'm', 'model']).code).toBe(0);
+    // Arranged through the Node API (setup-api.ts); what the test checks runs through the CLI.
+    await commitIn(repo, 'm', ['model'], '', { message: undefined, argv: ['commit', 'm', 'model'] });
     const add = runCli(repo, ['remote', 'add', 'origin', 's3:/bucket/x', '--json']);
     expect(add.code).toBe(2);
     expect(add.error().message).toMatch(/did you mean s3:\/\/bucket\/x\?/);
@@ -76,20 +83,21 @@ describe('config messages', () => {
 });
 
 describe('the two layers of settings', () => {
-  it('apply setting by setting: a local models.<name>.retention or policy rule does not hide the shared paths or rules', () => {
+  it('apply setting by setting: a local models.<name>.retention or policy rule does not hide the shared paths or rules', async () => {
     const repo = tempRepo();
     writeFile(repo, 'model/w.bin', 'w');
-    expect(runCli(repo, ['config', 'set', '--shared', 'models.face.paths', '["model/"]']).code).toBe(0);
-    expect(runCli(repo, ['config', 'set', '--shared', 'policies.production.require_reason', 'true']).code).toBe(0);
-    expect(runCli(repo, ['config', 'set', 'models.face.retention.keep_last', '3']).code).toBe(0);
-    expect(runCli(repo, ['config', 'set', 'policies.production.from', 'true']).code).toBe(0);
+    // The two layers, arranged through the Node API (setup-api.ts); commit and promote run through the CLI.
+    await configSetIn(repo, 'models.face.paths', '["model/"]', { shared: true });
+    await configSetIn(repo, 'policies.production.require_reason', 'true', { shared: true });
+    await configSetIn(repo, 'models.face.retention.keep_last', '3');
+    await configSetIn(repo, 'policies.production.from', 'true');
     const c = runCli(repo, ['commit', 'face', '-m', 'one', '--json']);
     expect(c.code, c.stderr).toBe(0);
     expect(c.json().files.map((f: { path: string }) => f.path)).toEqual(['model/w.bin']);
     // Both rules of production hold: the shared reason and the local from.
     const noReason = runCli(repo, ['promote', 'face@v1', '--to', 'production', '--reason', 'go', '--json']);
     expect(noReason.code).toBe(5);
-    expect(runCli(repo, ['promote', 'face@v1', '--to', 'staging']).code).toBe(0);
+    await promoteIn(repo, 'face@v1', 'staging'); // arranged through the Node API
     const denied = runCli(repo, ['promote', 'face@v1', '--to', 'production', '--json']);
     expect(denied.code).toBe(5);
     expect(runCli(repo, ['promote', 'face@v1', '--to', 'production', '--reason', 'go']).code).toBe(0);

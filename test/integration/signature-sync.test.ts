@@ -5,30 +5,37 @@ import { openIndex } from '../../src/store/index-db.js';
 import { createDirectoryRemote } from '../../src/remote/directory.js';
 import { signatureKey } from '../../src/core/signature-layout.js';
 import { fetchSignatures, publishSignatures } from '../../src/sync/signature-sync.js';
+import { configSet } from '../../src/api/config.js';
+import { sign } from '../../src/api/sign.js';
 import { writeKeyPair } from '../helpers/oms-fixtures.js';
+import { commitIn, remoteAddIn } from '../helpers/setup-api.js';
 import { runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
 
+/** What every CLI run of the tests also gets (as setup-api.ts). */
+const apiEnv = (): NodeJS.ProcessEnv => ({ ...process.env, CI: '1', NO_COLOR: '1' });
+
 /** A signs fraud@v1 and pushes the version to a folder remote; B pulls it. */
-function twoClones() {
+async function twoClones() {
   const remoteDir = join(tempDir(), 'registry');
   const a = tempRepo();
   writeFile(a, 'model/w.bin', Buffer.alloc(100_000, 3));
-  const c = runCli(a, ['commit', 'fraud', 'model/', '-m', 'one', '--json']);
-  expect(c.code, c.stderr).toBe(0);
+  // Arranged through the Node API (setup-api.ts): the tests check the sync layer's records, not these commands' output.
+  const versionId = await commitIn(a, 'fraud', ['model/'], 'one', { argv: ['commit', 'fraud', 'model/', '-m', 'one', '--json'] });
   writeKeyPair(a, 'release', { type: 'ec', curve: 'prime256v1' });
-  expect(runCli(a, ['config', 'set', '--shared', 'trust.keys.release', 'release.pub']).code).toBe(0);
-  expect(runCli(a, ['sign', 'fraud@v1', '--key', 'release.pem']).code).toBe(0);
-  expect(runCli(a, ['remote', 'add', 'origin', remoteDir, '--default']).code).toBe(0);
+  await configSet({ cwd: a, env: apiEnv(), key: 'trust.keys.release', value: 'release.pub', shared: true });
+  await sign({ cwd: a, env: apiEnv(), ref: 'fraud@v1', key: 'release.pem', argv: ['sign', 'fraud@v1', '--key', 'release.pem'] });
+  await remoteAddIn(a, 'origin', remoteDir, { default: true });
+  // The push and the pull whose signature travel the first test checks run as users run them.
   expect(runCli(a, ['push']).code).toBe(0);
   const b = tempRepo();
-  expect(runCli(b, ['remote', 'add', 'origin', remoteDir, '--default']).code).toBe(0);
+  await remoteAddIn(b, 'origin', remoteDir, { default: true });
   expect(runCli(b, ['pull', 'fraud@v1']).code).toBe(0);
-  return { a, b, remoteDir, versionId: c.json().version.id as string };
+  return { a, b, remoteDir, versionId };
 }
 
 describe('signature travel (sync/signature-sync.ts)', () => {
   it('push published it (create-only, one object per key) and pull brought it; publishing again sends nothing', async () => {
-    const { a, b, remoteDir, versionId } = twoClones();
+    const { a, b, remoteDir, versionId } = await twoClones();
     const remote = createDirectoryRemote({ root: remoteDir, displayUrl: remoteDir });
     const dbA = openIndex(join(a, '.modelctl', 'index.db'));
     const hint = (dbA.prepare('SELECT key_hint FROM signatures').get() as { key_hint: string }).key_hint;
@@ -45,14 +52,14 @@ describe('signature travel (sync/signature-sync.ts)', () => {
     await remote.close();
     // B trusts the same public key: the signature checks out against B's own copy of the bytes
     writeFile(b, 'release.pub', readFileSync(join(a, 'release.pub')));
-    expect(runCli(b, ['config', 'set', '--shared', 'trust.keys.release', 'release.pub']).code).toBe(0);
+    await configSet({ cwd: b, env: apiEnv(), key: 'trust.keys.release', value: 'release.pub', shared: true });
     const v = runCli(b, ['verify', 'fraud@v1', '--signature', '--json']);
     expect(v.code, v.stderr).toBe(0);
     expect(v.json()).toMatchObject({ ok: true, signedBy: ['release'] });
   });
 
   it('a bundle filed under another key, or garbage, is rejected and not stored; a different bundle by the same key is kept as the remote has it', async () => {
-    const { a, b, remoteDir, versionId } = twoClones();
+    const { a, b, remoteDir, versionId } = await twoClones();
     const remote = createDirectoryRemote({ root: remoteDir, displayUrl: remoteDir });
     const dbA = openIndex(join(a, '.modelctl', 'index.db'));
     const row = dbA.prepare('SELECT bundle, key_hint FROM signatures').get() as { bundle: Buffer; key_hint: string };

@@ -2,28 +2,40 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { signatureKey } from '../../src/core/signature-layout.js';
+import { attest } from '../../src/api/attest.js';
+import { remoteList } from '../../src/api/remote-manage.js';
+import { sign } from '../../src/api/sign.js';
 import { writeKeyPair } from '../helpers/oms-fixtures.js';
+import { commitIn, promoteIn, pushIn, remoteAddIn } from '../helpers/setup-api.js';
 import { runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
+
+/** What every CLI run of the tests also gets (as setup-api.ts). */
+const apiEnv = (): NodeJS.ProcessEnv => ({ ...process.env, CI: '1', NO_COLOR: '1' });
+
+/** `modelctl sign|attest <ref> --key <key>` through the Node API (set-up only). */
+async function signIn(repo: string, verb: 'sign' | 'attest', ref: string, key: string): Promise<void> {
+  await (verb === 'sign' ? sign : attest)({ cwd: repo, env: apiEnv(), ref, key, argv: [verb, ref, '--key', key] });
+}
 
 /**
  * Signatures travel with versions (push publishes, fetch and pull bring them), and pull
  * verifies before it places anything when the version's stage or model requires it.
  */
-function setup() {
+async function setup() {
   const remote = join(tempDir(), 'registry');
   const a = tempRepo();
   writeFile(a, 'model/w.bin', Buffer.alloc(200_000, 5));
   writeFile(a, 'model/config.json', '{"n":1}');
-  const c = runCli(a, ['commit', 'fraud', 'model/', '-m', 'one', '--json']);
-  expect(c.code, c.stderr).toBe(0);
+  // Arranged through the Node API (setup-api.ts); what each test checks runs through the CLI.
+  const v1 = await commitIn(a, 'fraud', ['model/'], 'one', { argv: ['commit', 'fraud', 'model/', '-m', 'one', '--json'] });
   const keys = writeKeyPair(a, 'release', { type: 'ec', curve: 'prime256v1' });
   mkKeysDir(a);
   const cfg = JSON.parse(readFileSync(join(a, 'modelctl.json'), 'utf8'));
   cfg.trust = { keys: { release: 'keys/release.pub' } };
   cfg.policies = { production: { require_signatures: ['release'] } };
   writeFileSync(join(a, 'modelctl.json'), JSON.stringify(cfg, null, 2));
-  expect(runCli(a, ['remote', 'add', 'origin', remote, '--default']).code).toBe(0);
-  return { a, remote, keys, v1: c.json().version.id as string };
+  await remoteAddIn(a, 'origin', remote, { default: true });
+  return { a, remote, keys, v1 };
 }
 
 function mkKeysDir(repo: string): void {
@@ -31,19 +43,20 @@ function mkKeysDir(repo: string): void {
 }
 
 /** A second clone sharing modelctl.json and keys/ (as git would give it). */
-function clone(a: string, remote: string): string {
+async function clone(a: string, remote: string): Promise<string> {
   const b = tempRepo();
   writeFileSync(join(b, 'modelctl.json'), readFileSync(join(a, 'modelctl.json')));
   writeFile(b, 'keys/release.pub', readFileSync(join(a, 'keys/release.pub')));
-  expect(runCli(b, ['remote', 'ls']).code).toBe(0);
+  // The copied settings read (`modelctl remote ls`), through the Node API: it throws if they do not.
+  await remoteList({ cwd: b, env: apiEnv() });
   return b;
 }
 
 describe('signatures travel with versions', () => {
-  it('push publishes each signature once (create-only, one per key); pull and fetch bring them; show lists the signer', () => {
-    const { a, remote, v1 } = setup();
-    expect(runCli(a, ['sign', 'fraud@v1', '--key', 'release.pem']).code).toBe(0);
-    expect(runCli(a, ['attest', 'fraud@v1', '--key', 'release.pem']).code).toBe(0);
+  it('push publishes each signature once (create-only, one per key); pull and fetch bring them; show lists the signer', async () => {
+    const { a, remote, v1 } = await setup();
+    await signIn(a, 'sign', 'fraud@v1', 'release.pem');
+    await signIn(a, 'attest', 'fraud@v1', 'release.pem');
     const p = runCli(a, ['push']);
     expect(p.code, p.stderr).toBe(0);
     expect(p.stdout).toMatch(/, 2 signatures$/m); // the summary counts what it published
@@ -56,7 +69,7 @@ describe('signatures travel with versions', () => {
     expect(again.stdout).not.toContain('signature');
     expect(readFileSync(join(remote, signatureKey(v1, 'signature', hint))).equals(before)).toBe(true);
 
-    const b = clone(a, remote);
+    const b = await clone(a, remote);
     expect(runCli(b, ['fetch', 'fraud']).code).toBe(0);
     expect(runCli(b, ['show', 'fraud@v1', '--json']).json().signatures).toMatchObject([
       { kind: 'signature', keyName: 'release' },
@@ -69,11 +82,11 @@ describe('signatures travel with versions', () => {
     expect(v.json()).toMatchObject({ ok: true, signedBy: ['release'] });
   });
 
-  it('pull of a version whose stage requires signatures verifies them first: a tampered one on the remote is exit 6 and nothing is written', () => {
-    const { a, remote, v1 } = setup();
-    expect(runCli(a, ['sign', 'fraud@v1', '--key', 'release.pem']).code).toBe(0);
-    expect(runCli(a, ['promote', 'fraud@v1', '--to', 'production', '--yes']).code).toBe(0);
-    expect(runCli(a, ['push']).code).toBe(0);
+  it('pull of a version whose stage requires signatures verifies them first: a tampered one on the remote is exit 6 and nothing is written', async () => {
+    const { a, remote, v1 } = await setup();
+    await signIn(a, 'sign', 'fraud@v1', 'release.pem');
+    await promoteIn(a, 'fraud@v1', 'production');
+    await pushIn(a);
     // someone swaps the bundle on the remote for one whose payload was edited
     const hint = runCli(a, ['show', 'fraud@v1', '--json']).json().signatures[0].keyHint as string;
     const key = join(remote, signatureKey(v1, 'signature', hint));
@@ -84,7 +97,7 @@ describe('signatures travel with versions', () => {
     bundle.dsseEnvelope.payload = Buffer.from(JSON.stringify(payload)).toString('base64');
     writeFileSync(key, JSON.stringify(bundle));
 
-    const b = clone(a, remote);
+    const b = await clone(a, remote);
     const out = join(tempDir(), 'deploy');
     const r = runCli(b, ['pull', 'fraud@production', '--out', out, '--json']);
     expect(r.code).toBe(6);
@@ -109,21 +122,21 @@ describe('signatures travel with versions', () => {
     expect(vs.json().files).toBe(2);
   });
 
-  it('models.<m>.require_signatures: pull of an unsigned version is refused (exit 6) and writes nothing; --signed-by another key too', () => {
-    const { a, remote } = setup();
+  it('models.<m>.require_signatures: pull of an unsigned version is refused (exit 6) and writes nothing; --signed-by another key too', async () => {
+    const { a, remote } = await setup();
     const cfg = JSON.parse(readFileSync(join(a, 'modelctl.json'), 'utf8'));
     cfg.models = { fraud: { require_signatures: ['release'] } };
     writeFileSync(join(a, 'modelctl.json'), JSON.stringify(cfg, null, 2));
-    expect(runCli(a, ['push']).code).toBe(0);
-    const b = clone(a, remote);
+    await pushIn(a);
+    const b = await clone(a, remote);
     const out = join(tempDir(), 'deploy');
     const r = runCli(b, ['pull', 'fraud@v1', '--out', out, '--json']);
     expect(r.code).toBe(6);
     expect(r.error().code).toBe('SIGNATURE_MISSING');
     expect(existsSync(join(out, 'model'))).toBe(false);
     // signed now: the pull goes through
-    expect(runCli(a, ['sign', 'fraud@v1', '--key', 'release.pem']).code).toBe(0);
-    expect(runCli(a, ['push']).code).toBe(0);
+    await signIn(a, 'sign', 'fraud@v1', 'release.pem');
+    await pushIn(a);
     const ok = runCli(b, ['pull', 'fraud@v1', '--out', out, '--json']);
     expect(ok.code, ok.stderr).toBe(0);
     expect(existsSync(join(out, 'model.sig'))).toBe(true);

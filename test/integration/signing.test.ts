@@ -7,17 +7,35 @@ import { CycloneDX } from '../helpers/cyclonedx.js';
 import { MT, TEST_KEY_HINT, TEST_PRIVATE_KEY, TEST_PUBLIC_KEY, copyFixture, omsSchemaValidator, writeKeyPair } from '../helpers/oms-fixtures.js';
 import { runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
 import { sha256OfFile } from '../../src/store/whole-file-sha256.js';
+import { attest } from '../../src/api/attest.js';
+import { exportBundle } from '../../src/api/bundle-export.js';
+import { checkout } from '../../src/api/checkout.js';
+import { configSet } from '../../src/api/config.js';
+import { sign } from '../../src/api/sign.js';
+import { commitIn, pushIn, remoteAddIn } from '../helpers/setup-api.js';
+
+/** What every CLI run of the tests also gets (as setup-api.ts). */
+const apiEnv = (): NodeJS.ProcessEnv => ({ ...process.env, CI: '1', NO_COLOR: '1' });
+
+/** `modelctl sign|attest <ref> --key <key>` through the Node API (set-up only). */
+async function signIn(repo: string, verb: 'sign' | 'attest', ref: string, key: string): Promise<void> {
+  await (verb === 'sign' ? sign : attest)({ cwd: repo, env: apiEnv(), ref, key, argv: [verb, ref, '--key', key] });
+}
 
 /** A repository with fraud@v1 (two files under model/), a key pair and trust.keys.release. */
-function signedRepoSetup(curve = 'prime256v1') {
+async function signedRepoSetup(curve = 'prime256v1') {
   const repo = tempRepo();
   writeFile(repo, 'model/w.bin', Buffer.alloc(300_000, 7));
   writeFile(repo, 'model/config.json', '{"layers":2}');
-  const c = runCli(repo, ['commit', 'fraud', 'model/', '-m', 'first', '--param', 'lr=0.01', '--metric', 'accuracy=0.93', '--json']);
-  expect(c.code, c.stderr).toBe(0);
+  // Arranged through the Node API (setup-api.ts); what each test checks runs through the CLI.
+  const versionId = await commitIn(repo, 'fraud', ['model/'], 'first', {
+    params: ['lr=0.01'],
+    metrics: ['accuracy=0.93'],
+    argv: ['commit', 'fraud', 'model/', '-m', 'first', '--param', 'lr=0.01', '--metric', 'accuracy=0.93', '--json'],
+  });
   const keys = writeKeyPair(repo, 'release', { type: 'ec', curve });
-  expect(runCli(repo, ['config', 'set', '--shared', 'trust.keys.release', 'release.pub']).code).toBe(0);
-  return { repo, keys, versionId: c.json().version.id as string };
+  await configSet({ cwd: repo, env: apiEnv(), key: 'trust.keys.release', value: 'release.pub', shared: true });
+  return { repo, keys, versionId };
 }
 
 /** Every file under `dir`, recursively. */
@@ -32,8 +50,8 @@ function settings(repo: string, patch: Record<string, unknown>): void {
 
 describe('sign and verify --signature', () => {
   // P-256 here, P-521 too; P-384 is the reference test key's curve, signed with below (every curve also in test/unit/oms-core.test.ts).
-  it.each(['prime256v1', 'secp521r1'])('round trip with %s: sign, verify, show, history; signing again keeps the first', (curve) => {
-    const { repo, versionId } = signedRepoSetup(curve);
+  it.each(['prime256v1', 'secp521r1'])('round trip with %s: sign, verify, show, history; signing again keeps the first', async (curve) => {
+    const { repo, versionId } = await signedRepoSetup(curve);
     const s = runCli(repo, ['sign', 'fraud@v1', '--key', 'release.pem', '--json']);
     expect(s.code, s.stderr).toBe(0);
     expect(s.json()).toMatchObject({ kind: 'signature', created: true, keyName: 'release', version: { id: versionId }, event: { action: 'sign', version: versionId } });
@@ -48,8 +66,8 @@ describe('sign and verify --signature', () => {
     expect(runCli(repo, ['history', '--verify']).code).toBe(0);
   });
 
-  it('sign -o to a path that cannot be written fails before anything is stored: no signature, no event', () => {
-    const { repo } = signedRepoSetup();
+  it('sign -o to a path that cannot be written fails before anything is stored: no signature, no event', async () => {
+    const { repo } = await signedRepoSetup();
     for (const [output, code] of [['missing-folder/x.sig', 3], ['.', 4]] as const) {
       const r = runCli(repo, ['sign', 'fraud@v1', '--key', 'release.pem', '-o', output, '--json']);
       expect(r.code, output).toBe(code);
@@ -59,9 +77,9 @@ describe('sign and verify --signature', () => {
     expect(runCli(repo, ['sign', 'fraud@v1', '--key', 'release.pem', '-o', 'model.sig']).code).toBe(0);
   });
 
-  it('a bundle changed in the index, or files that differ from what was signed, fail verify --signature (exit 6)', () => {
-    const { repo, versionId } = signedRepoSetup();
-    expect(runCli(repo, ['sign', 'fraud@v1', '--key', 'release.pem']).code).toBe(0);
+  it('a bundle changed in the index, or files that differ from what was signed, fail verify --signature (exit 6)', async () => {
+    const { repo, versionId } = await signedRepoSetup();
+    await signIn(repo, 'sign', 'fraud@v1', 'release.pem');
     const db = new Database(join(repo, '.modelctl', 'index.db'));
     const row = db.prepare('SELECT bundle FROM signatures WHERE version_id = ?').get(versionId) as { bundle: Buffer };
     const json = JSON.parse(row.bundle.toString());
@@ -82,17 +100,17 @@ describe('sign and verify --signature', () => {
     expect(JSON.stringify(r2.error())).toContain('changed');
   });
 
-  it('signatures survive verify --rebuild-index (they cannot be made again without the key)', () => {
-    const { repo } = signedRepoSetup();
-    expect(runCli(repo, ['sign', 'fraud@v1', '--key', 'release.pem']).code).toBe(0);
+  it('signatures survive verify --rebuild-index (they cannot be made again without the key)', async () => {
+    const { repo } = await signedRepoSetup();
+    await signIn(repo, 'sign', 'fraud@v1', 'release.pem');
     const r = runCli(repo, ['verify', '--rebuild-index', '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.json().salvaged.signatures).toBe(1);
     expect(runCli(repo, ['verify', 'fraud@v1', '--signature', '--json']).json()).toMatchObject({ ok: true, signedBy: ['release'] });
   });
 
-  it('unsigned, or signed only by an untrusted key: exit 6 UNSIGNED', () => {
-    const { repo } = signedRepoSetup();
+  it('unsigned, or signed only by an untrusted key: exit 6 UNSIGNED', async () => {
+    const { repo } = await signedRepoSetup();
     expect(runCli(repo, ['verify', 'fraud@v1', '--signature', '--json']).error().code).toBe('UNSIGNED');
     writeKeyPair(repo, 'stranger', { type: 'ec', curve: 'prime256v1' });
     const s = runCli(repo, ['sign', 'fraud@v1', '--key', 'stranger.pem', '--json']);
@@ -101,13 +119,13 @@ describe('sign and verify --signature', () => {
     expect(r.code).toBe(6);
     expect(r.error().code).toBe('UNSIGNED');
     // A trusted attestation beside it is counted apart, not as a second untrusted signature.
-    expect(runCli(repo, ['attest', 'fraud@v1', '--key', 'release.pem']).code).toBe(0);
+    await signIn(repo, 'attest', 'fraud@v1', 'release.pem');
     const both = runCli(repo, ['verify', 'fraud@v1', '--signature', '--json']);
     expect(both.error()).toMatchObject({ code: 'UNSIGNED', message: expect.stringContaining('(1 signature by keys not in trust.keys, or not checkable; 1 valid attestation by a trusted key') });
   });
 
-  it('refuses RSA and Ed25519 keys (exit 2) and a missing key file (exit 3)', () => {
-    const { repo } = signedRepoSetup();
+  it('refuses RSA and Ed25519 keys (exit 2) and a missing key file (exit 3)', async () => {
+    const { repo } = await signedRepoSetup();
     writeKeyPair(repo, 'rsa', { type: 'rsa' });
     writeKeyPair(repo, 'ed', { type: 'ed25519' });
     for (const k of ['rsa.pem', 'ed.pem']) {
@@ -119,10 +137,10 @@ describe('sign and verify --signature', () => {
     expect(runCli(repo, ['sign', 'fraud@v9', '--key', 'release.pem']).code).toBe(3);
   });
 
-  it('a checked-out copy with model.sig verifies with verify-signature; the reference test key makes the reference hint', () => {
-    const { repo } = signedRepoSetup();
+  it('a checked-out copy with model.sig verifies with verify-signature; the reference test key makes the reference hint', async () => {
+    const { repo } = await signedRepoSetup();
     const out = join(tempDir(), 'deploy');
-    expect(runCli(repo, ['checkout', 'fraud@v1', '--out', out]).code).toBe(0);
+    await checkout({ cwd: repo, env: apiEnv(), ref: 'fraud@v1', out });
     const s = runCli(repo, ['sign', 'fraud@v1', '--key', TEST_PRIVATE_KEY, '-o', join(out, 'model.sig'), '--json']);
     expect(s.code, s.stderr).toBe(0);
     expect(s.json().keyHint).toBe(TEST_KEY_HINT);
@@ -228,32 +246,32 @@ describe('verify-signature: as model_signing verify key', () => {
 });
 
 describe('trust and gates: require_signatures', () => {
-  it('promote is denied (exit 5) until the version carries a valid signature by each named key', () => {
-    const { repo } = signedRepoSetup();
+  it('promote is denied (exit 5) until the version carries a valid signature by each named key', async () => {
+    const { repo } = await signedRepoSetup();
     settings(repo, { policies: { production: { require_signatures: ['release'] } } });
     const denied = runCli(repo, ['promote', 'fraud@v1', '--to', 'production', '--yes', '--json']);
     expect(denied.code).toBe(5);
     expect((denied.error() as unknown as { data: { unmet: { rule: string; key: string }[] } }).data.unmet).toEqual([expect.objectContaining({ rule: 'signature', key: 'release' })]);
     // a signature by another key does not count
     writeKeyPair(repo, 'stranger', { type: 'ec', curve: 'prime256v1' });
-    expect(runCli(repo, ['sign', 'fraud@v1', '--key', 'stranger.pem']).code).toBe(0);
+    await signIn(repo, 'sign', 'fraud@v1', 'stranger.pem');
     expect(runCli(repo, ['promote', 'fraud@v1', '--to', 'production', '--yes']).code).toBe(5);
-    expect(runCli(repo, ['sign', 'fraud@v1', '--key', 'release.pem']).code).toBe(0);
+    await signIn(repo, 'sign', 'fraud@v1', 'release.pem');
     const ok = runCli(repo, ['promote', 'fraud@v1', '--to', 'production', '--yes', '--json']);
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.json()).toMatchObject({ changed: true, checked: expect.arrayContaining(['signature:release']) });
   });
 
-  it('a policy naming a key that trust.keys lacks is a usage error (exit 2)', () => {
-    const { repo } = signedRepoSetup();
+  it('a policy naming a key that trust.keys lacks is a usage error (exit 2)', async () => {
+    const { repo } = await signedRepoSetup();
     settings(repo, { policies: { staging: { require_signatures: ['nobody'] } } });
     const r = runCli(repo, ['promote', 'fraud@v1', '--to', 'staging', '--json']);
     expect(r.code).toBe(2);
     expect(r.error().code).toBe('UNKNOWN_TRUSTED_KEY');
   });
 
-  it('the password of an encrypted key is never recorded: not in the event, the index, the journal, a bundle or a remote', () => {
-    const { repo } = signedRepoSetup();
+  it('the password of an encrypted key is never recorded: not in the event, the index, the journal, a bundle or a remote', async () => {
+    const { repo } = await signedRepoSetup();
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     const password = 'pw-sekret-7731';
     writeFileSync(join(repo, 'locked.pem'), privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: password }));
@@ -263,10 +281,11 @@ describe('trust and gates: require_signatures', () => {
     const events = runCli(repo, ['history', 'fraud', '--json']).json() as { action: string; argv: string[] }[];
     expect(events.find((e) => e.action === 'sign')!.argv).toEqual(['sign', 'fraud@v1', '--key', 'locked.pem', '--password', 'REDACTED']);
     expect(JSON.stringify(events)).not.toContain(password);
+    // The copies to search are arranged through the Node API (setup-api.ts); sign and attest above ran as a user runs them.
     const remote = tempDir();
-    expect(runCli(repo, ['remote', 'add', 'origin', remote, '--default']).code).toBe(0);
-    expect(runCli(repo, ['push', 'fraud']).code).toBe(0);
-    expect(runCli(repo, ['export', 'fraud@v1', '-o', 'b.tar']).code).toBe(0);
+    await remoteAddIn(repo, 'origin', remote, { default: true });
+    await pushIn(repo, ['fraud']);
+    await exportBundle({ cwd: repo, env: apiEnv(), ref: 'fraud@v1', output: 'b.tar' });
     const files = [join(repo, 'b.tar'), ...walkFiles(join(repo, '.modelctl')), ...walkFiles(remote)];
     for (const f of files) expect(readFileSync(f).includes(password), f).toBe(false);
   });
@@ -274,10 +293,15 @@ describe('trust and gates: require_signatures', () => {
 
 describe('bom and attest', () => {
   it('bom writes a CycloneDX 1.6 ML-BOM that the library validator accepts', async () => {
-    const { repo, versionId } = signedRepoSetup();
+    const { repo, versionId } = await signedRepoSetup();
     writeFile(repo, 'data/train.csv', 'a,b\n1,2\n');
-    const c = runCli(repo, ['commit', 'fraud', 'model/', '-m', 'with data', '--data', 'data/train.csv', '--data', 's3://bucket/extra.parquet', '--metric', 'accuracy=0.95', '--parent', `fraud@${versionId.slice(0, 12)}`, '--json']);
-    expect(c.code, c.stderr).toBe(0);
+    const parent = `fraud@${versionId.slice(0, 12)}`;
+    await commitIn(repo, 'fraud', ['model/'], 'with data', {
+      data: ['data/train.csv', 's3://bucket/extra.parquet'],
+      metrics: ['accuracy=0.95'],
+      parent,
+      argv: ['commit', 'fraud', 'model/', '-m', 'with data', '--data', 'data/train.csv', '--data', 's3://bucket/extra.parquet', '--metric', 'accuracy=0.95', '--parent', parent, '--json'],
+    });
     const r = runCli(repo, ['bom', 'fraud@v2', '-o', 'bom.json', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const text = readFileSync(join(repo, 'bom.json'), 'utf8');
@@ -300,8 +324,8 @@ describe('bom and attest', () => {
     expect(await new CycloneDX.Validation.JsonStrictValidator(CycloneDX.Spec.Version.v1dot6).validate(JSON.stringify(doc))).not.toBeNull();
   });
 
-  it('attest signs SLSA provenance that verifies like a signature', () => {
-    const { repo, versionId } = signedRepoSetup();
+  it('attest signs SLSA provenance that verifies like a signature', async () => {
+    const { repo, versionId } = await signedRepoSetup();
     const a = runCli(repo, ['attest', 'fraud@v1', '--key', 'release.pem', '-o', 'prov.json', '--json']);
     expect(a.code, a.stderr).toBe(0);
     expect(a.json()).toMatchObject({ kind: 'attestation', created: true, keyName: 'release', event: { action: 'attest' } });
@@ -315,7 +339,7 @@ describe('bom and attest', () => {
     ]);
     expect(st.predicate.buildDefinition.externalParameters.params).toEqual({ lr: 0.01 });
     expect(st.predicate.runDetails.metadata.invocationId).toBe(versionId);
-    expect(runCli(repo, ['sign', 'fraud@v1', '--key', 'release.pem']).code).toBe(0);
+    await signIn(repo, 'sign', 'fraud@v1', 'release.pem');
     const v = runCli(repo, ['verify', 'fraud@v1', '--signature', '--json']);
     expect(v.code, v.stderr).toBe(0);
     expect(v.json().signatures.map((s: { kind: string; valid: boolean }) => [s.kind, s.valid])).toEqual([

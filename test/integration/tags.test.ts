@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { commitIn, tagIn } from '../helpers/setup-api.js';
 import { runCli, writeFile } from '../helpers/temp-repo.js';
 import { commitVersion, lifecycleRepo } from './lifecycle-helpers.js';
 
@@ -26,7 +27,7 @@ describe('tag / tags', () => {
     const repo = lifecycleRepo();
     const v1 = await commitVersion(repo);
     await commitVersion(repo);
-    expect(runCli(repo, ['tag', 'fraud@v1', 'baseline']).code).toBe(0);
+    await tagIn(repo, 'fraud@v1', 'baseline'); // arranged through the Node API (setup-api.ts)
     const again = runCli(repo, ['tag', 'fraud@v2', 'baseline', '--json']);
     expect(again.code).toBe(4);
     expect(again.error().code).toBe('TAG_EXISTS');
@@ -36,10 +37,11 @@ describe('tag / tags', () => {
     expect(events.filter((e) => e.action.startsWith('tag'))).toHaveLength(1);
   });
 
-  it('commit --tag with a tag already on another version exits 4 and stores nothing (no manifest a rebuild would revive)', () => {
+  it('commit --tag with a tag already on another version exits 4 and stores nothing (no manifest a rebuild would revive)', async () => {
     const repo = lifecycleRepo();
     writeFile(repo, 'm/a.bin', 'one');
-    expect(runCli(repo, ['commit', 'x', 'm', '-m', 'one', '--tag', 't']).code).toBe(0);
+    // The first, tagged version is arranged through the Node API (setup-api.ts).
+    await commitIn(repo, 'x', ['m'], 'one', { tag: 't', argv: ['commit', 'x', 'm', '-m', 'one', '--tag', 't'] });
     const manifests = () => readdirSync(join(repo, '.modelctl', 'manifests'), { recursive: true }).length;
     const before = manifests();
     writeFile(repo, 'm/a.bin', 'two');
@@ -58,7 +60,7 @@ describe('tag / tags', () => {
   it('tagging the version the tag already names is a no-op without an event', async () => {
     const repo = lifecycleRepo();
     await commitVersion(repo);
-    expect(runCli(repo, ['tag', 'fraud@v1', 'baseline']).code).toBe(0);
+    await tagIn(repo, 'fraud@v1', 'baseline'); // arranged through the Node API (setup-api.ts)
     const r = runCli(repo, ['tag', 'fraud@latest', 'baseline', '--json']);
     expect(r.code).toBe(0);
     expect(r.json()).toMatchObject({ action: 'none', changed: false, event: null });
@@ -68,7 +70,7 @@ describe('tag / tags', () => {
     const repo = lifecycleRepo();
     const v1 = await commitVersion(repo);
     const v2 = await commitVersion(repo);
-    runCli(repo, ['tag', 'fraud@v1', 'baseline']);
+    await tagIn(repo, 'fraud@v1', 'baseline'); // arranged through the Node API (setup-api.ts)
     const r = runCli(repo, ['tag', 'fraud@v2', 'baseline', '--force', '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.json()).toMatchObject({ action: 'tag-move', changed: true, previous: { id: v1.id }, version: { id: v2.id } });
@@ -80,7 +82,7 @@ describe('tag / tags', () => {
   it('tag -d deletes with a tag-delete event; the tag no longer resolves', async () => {
     const repo = lifecycleRepo();
     const v1 = await commitVersion(repo);
-    runCli(repo, ['tag', 'fraud@v1', 'baseline']);
+    await tagIn(repo, 'fraud@v1', 'baseline'); // arranged through the Node API (setup-api.ts)
     const r = runCli(repo, ['tag', '-d', 'fraud@baseline', '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.json()).toMatchObject({ action: 'tag-delete', tag: 'baseline', version: { id: v1.id } });

@@ -2,11 +2,21 @@ import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { commit } from '../../src/api/commit.js';
+import { commitIn, pushIn, remoteAddIn } from '../helpers/setup-api.js';
 import { pseudoRandomBytes, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
 import { buildGguf, buildSafetensors, type SafetensorsTensor } from '../helpers/tensor-files.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/tensors/', import.meta.url));
 const MiB = 1024 * 1024;
+
+/**
+ * `modelctl commit <model> <paths…>` without -m, arranged through the Node API (setup-api.ts
+ * does the same with a message). The summaries these tests check are recorded by the same code.
+ */
+async function commitNoMessage(cwd: string, model: string, paths: string[]): Promise<void> {
+  await commit({ cwd, env: { ...process.env, CI: '1', NO_COLOR: '1' }, model, paths, argv: ['commit', model, ...paths] });
+}
 
 /** A repository holding the real ONNX and TF.js models of the fixtures. */
 function repoWithRealModels(): string {
@@ -25,10 +35,10 @@ function bigTensors(): SafetensorsTensor[] {
 }
 
 describe('tensor summaries at commit, show, ls and card', () => {
-  it('records parameters and dtypes of real ONNX and TF.js models and shows their tensor tables', () => {
+  it('records parameters and dtypes of real ONNX and TF.js models and shows their tensor tables', async () => {
     const repo = repoWithRealModels();
-    expect(runCli(repo, ['commit', 'wake', 'wake', '-m', 'v1']).code).toBe(0);
-    expect(runCli(repo, ['commit', 'face', 'face', '-m', 'v1']).code).toBe(0);
+    await commitIn(repo, 'wake', ['wake'], 'v1');
+    await commitIn(repo, 'face', ['face'], 'v1');
 
     const shown = runCli(repo, ['show', 'wake', '--json']).json();
     expect(shown.parameters).toMatchObject({ files: 2, formats: ['onnx'], tensorCount: 14 + 263, parameterCount: 50405 + 445121, unreadable: 0 });
@@ -96,23 +106,23 @@ describe('tensor summaries at commit, show, ls and card', () => {
     expect(runCli(repo, ['show', 'm', '--file', 'm/nope.safetensors', '--json']).code).toBe(3);
   });
 
-  it('tells large TF.js manifests from other large JSON files (a tokenizer is no model file)', () => {
+  it('tells large TF.js manifests from other large JSON files (a tokenizer is no model file)', async () => {
     const repo = tempRepo();
     const weights = Array.from({ length: 3000 }, (_, i) => ({ name: `layer_${i}/kernel`, shape: [2], dtype: 'float32' }));
     writeFile(repo, 'm/big-weights_manifest.json', JSON.stringify([{ paths: ['big.bin'], weights }]));
     writeFile(repo, 'm/big.bin', Buffer.alloc(3000 * 8));
     const vocab = Object.fromEntries(Array.from({ length: 20000 }, (_, i) => [`token${i}`, i]));
     writeFile(repo, 'm/tokenizer.json', JSON.stringify({ model: { vocab }, note: 'weightsManifest is only a word here' }));
-    expect(runCli(repo, ['commit', 'm', 'm']).code).toBe(0);
+    await commitNoMessage(repo, 'm', ['m']);
     const rows = runCli(repo, ['show', 'm', '--json']).json().modelFiles;
     expect(rows.map((r: { path: string }) => r.path)).toEqual(['m/big-weights_manifest.json']);
     expect(rows[0].summary).toMatchObject({ format: 'tfjs', tensorCount: 3000, parameterCount: 6000 });
   });
 
-  it('verify --rebuild-index records the summaries again', () => {
+  it('verify --rebuild-index records the summaries again', async () => {
     const repo = tempRepo();
     writeFile(repo, 'm/model.gguf', buildGguf({ metadata: { 'general.architecture': { type: 'string', value: 'llama' } }, tensors: [{ name: 't', dims: [8], type: 0, data: Buffer.alloc(32) }] }));
-    expect(runCli(repo, ['commit', 'm', 'm']).code).toBe(0);
+    await commitNoMessage(repo, 'm', ['m']);
     const before = runCli(repo, ['show', 'm', '--json']).json().modelFiles;
     expect(before[0].summary).toMatchObject({ format: 'gguf', tensorCount: 1, parameterCount: 8, hints: { architecture: 'llama' } });
     rmSync(join(repo, '.modelctl', 'index.db'));
@@ -123,30 +133,30 @@ describe('tensor summaries at commit, show, ls and card', () => {
     expect(runCli(repo, ['show', 'm', '--json']).json().modelFiles).toEqual(before);
   });
 
-  it('pull records the summaries of the version it brings', () => {
+  it('pull records the summaries of the version it brings', async () => {
     const repo = tempRepo();
     const remote = join(tempDir(), 'remote');
     writeFile(repo, 'm/model.safetensors', buildSafetensors([{ name: 'w', dtype: 'BF16', shape: [4, 4], data: Buffer.alloc(32, 3) }]));
-    expect(runCli(repo, ['commit', 'm', 'm']).code).toBe(0);
-    expect(runCli(repo, ['remote', 'add', 'origin', remote, '--default']).code).toBe(0);
-    expect(runCli(repo, ['push', '--all']).code).toBe(0);
+    await commitNoMessage(repo, 'm', ['m']);
+    await remoteAddIn(repo, 'origin', remote, { default: true });
+    await pushIn(repo); // everything, as push --all
     const clone = tempRepo();
-    expect(runCli(clone, ['remote', 'add', 'origin', remote, '--default']).code).toBe(0);
+    await remoteAddIn(clone, 'origin', remote, { default: true });
     expect(runCli(clone, ['pull', 'm']).code).toBe(0);
     expect(runCli(clone, ['show', 'm', '--json']).json().parameters).toMatchObject({ parameterCount: 16, dtypes: [{ dtype: 'bf16', parameters: 16 }] });
   });
 });
 
 describe('diff --tensors', () => {
-  it('counts model files with nothing changed on one line instead of listing each as "0 of N changed"', () => {
+  it('counts model files with nothing changed on one line instead of listing each as "0 of N changed"', async () => {
     const repo = tempRepo();
     const tensors = bigTensors();
     writeFile(repo, 'llm/model.safetensors', buildSafetensors(tensors, { format: 'pt' }));
     writeFile(repo, 'llm/extra.safetensors', buildSafetensors(tensors.slice(0, 2), { format: 'pt' }));
     writeFile(repo, 'llm/config.json', '{"note": 1}');
-    expect(runCli(repo, ['commit', 'llm', 'llm', '-m', 'v1']).code).toBe(0);
+    await commitIn(repo, 'llm', ['llm'], 'v1');
     writeFile(repo, 'llm/config.json', '{"note": 2}');
-    expect(runCli(repo, ['commit', 'llm', 'llm', '-m', 'v2']).code).toBe(0);
+    await commitIn(repo, 'llm', ['llm'], 'v2');
     const same = runCli(repo, ['diff', 'llm@v1', 'llm@v2', '--tensors']);
     expect(same.code).toBe(0);
     expect(same.stdout).not.toMatch(/0 of \d+ tensors changed/);
@@ -157,22 +167,22 @@ describe('diff --tensors', () => {
     const edited = tensors.map((t) => ({ ...t, data: Buffer.from(t.data) }));
     edited[3].data.fill(7, 0, 64);
     writeFile(repo, 'llm/model.safetensors', buildSafetensors(edited, { format: 'pt' }));
-    expect(runCli(repo, ['commit', 'llm', 'llm', '-m', 'v3']).code).toBe(0);
+    await commitIn(repo, 'llm', ['llm'], 'v3');
     const one = runCli(repo, ['diff', 'llm@v2', 'llm@v3', '--tensors']).stdout;
     expect(one).toMatch(/llm\/model\.safetensors: 1 of 8 tensors changed/);
     expect(one).toContain('unchanged: 1 model file (llm/extra.safetensors)');
   });
-  it('finds the one changed tensor of a multi-chunk file reading only part of it, and lists added, removed and reshaped ones', () => {
+  it('finds the one changed tensor of a multi-chunk file reading only part of it, and lists added, removed and reshaped ones', async () => {
     const repo = tempRepo();
     const tensors = bigTensors();
     writeFile(repo, 'llm/model.safetensors', buildSafetensors(tensors, { format: 'pt' }));
-    expect(runCli(repo, ['commit', 'llm', 'llm', '-m', 'v1']).code).toBe(0);
+    await commitIn(repo, 'llm', ['llm'], 'v1');
 
     // v2: a few bytes in the middle of layer 5 change.
     const edited = tensors.map((t) => ({ ...t, data: Buffer.from(t.data) }));
     edited[5].data.fill(0, 300_000, 300_100);
     writeFile(repo, 'llm/model.safetensors', buildSafetensors(edited, { format: 'pt' }));
-    expect(runCli(repo, ['commit', 'llm', 'llm', '-m', 'v2']).code).toBe(0);
+    await commitIn(repo, 'llm', ['llm'], 'v2');
 
     const d = runCli(repo, ['diff', 'llm@v1', 'llm@v2', '--tensors', '--json']);
     expect(d.code).toBe(0);
@@ -195,17 +205,17 @@ describe('diff --tensors', () => {
       { name: 'lm_head.weight', dtype: 'F32', shape: [16], data: Buffer.alloc(64, 5) },
     ];
     writeFile(repo, 'llm/model.safetensors', buildSafetensors(v3, { format: 'pt' }));
-    expect(runCli(repo, ['commit', 'llm', 'llm', '-m', 'v3']).code).toBe(0);
+    await commitIn(repo, 'llm', ['llm'], 'v3');
     const d3 = runCli(repo, ['diff', 'llm@v2', 'llm@v3', '--tensors', '--json']).json().tensors.files[0];
     expect(d3).toMatchObject({ added: ['lm_head.weight'], removed: ['layers.0.weight'], reshaped: ['layers.1.weight'], changed: [] });
     expect(d3.counts.unchanged).toBe(6);
     expect(d3.reshapes[0]).toEqual({ name: 'layers.1.weight', before: { dtype: 'f32', shape: [512, 512] }, after: { dtype: 'f32', shape: [262144] } });
   });
 
-  it('compares small real models exactly (one chunk each) and names the tensor an edit touched', () => {
+  it('compares small real models exactly (one chunk each) and names the tensor an edit touched', async () => {
     const repo = repoWithRealModels();
-    expect(runCli(repo, ['commit', 'wake', 'wake']).code).toBe(0);
-    expect(runCli(repo, ['commit', 'face', 'face']).code).toBe(0);
+    await commitNoMessage(repo, 'wake', ['wake']);
+    await commitNoMessage(repo, 'face', ['face']);
     const onnx = join(repo, 'wake', 'hey_rhasspy_v0.1.onnx');
     const bytes = readFileSync(onnx);
     bytes.writeFloatLE(42, 2240 + 4 * 100); // inside 1.weight's raw data
@@ -214,8 +224,8 @@ describe('diff --tensors', () => {
     const bin = readFileSync(shard);
     bin.writeFloatLE(42, 1800); // the third weight of liveness.json
     writeFileSync(shard, bin);
-    expect(runCli(repo, ['commit', 'wake', 'wake']).code).toBe(0);
-    expect(runCli(repo, ['commit', 'face', 'face']).code).toBe(0);
+    await commitNoMessage(repo, 'wake', ['wake']);
+    await commitNoMessage(repo, 'face', ['face']);
 
     const wake = runCli(repo, ['diff', 'wake@v1', 'wake@v2', '--tensors', '--json']).json().tensors;
     expect(wake.files.map((f: { path: string; changed: string[] }) => [f.path, f.changed])).toEqual([
@@ -228,14 +238,14 @@ describe('diff --tensors', () => {
     expect(face.files.find((f: { path: string }) => f.path === 'face/tiny_face_detector_model-weights_manifest.json').changed).toEqual([]);
   });
 
-  it('a file unreadable in one version gets its error; the command goes on', () => {
+  it('a file unreadable in one version gets its error; the command goes on', async () => {
     const repo = tempRepo();
     writeFile(repo, 'm/a.safetensors', buildSafetensors([{ name: 'w', dtype: 'U8', shape: [4], data: Buffer.alloc(4) }]));
     writeFile(repo, 'm/b.gguf', buildGguf({ metadata: {}, tensors: [{ name: 't', dims: [4], type: 0, data: Buffer.alloc(16) }] }));
-    expect(runCli(repo, ['commit', 'm', 'm']).code).toBe(0);
+    await commitNoMessage(repo, 'm', ['m']);
     writeFile(repo, 'm/a.safetensors', Buffer.from('not a safetensors file at all'));
     writeFile(repo, 'm/b.gguf', buildGguf({ metadata: {}, tensors: [{ name: 't', dims: [4], type: 0, data: Buffer.alloc(16, 1) }] }));
-    expect(runCli(repo, ['commit', 'm', 'm']).code).toBe(0);
+    await commitNoMessage(repo, 'm', ['m']);
     const d = runCli(repo, ['diff', 'm@v1', 'm@v2', '--tensors', '--json']);
     expect(d.code).toBe(0);
     const files = d.json().tensors.files;

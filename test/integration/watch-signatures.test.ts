@@ -9,8 +9,26 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { sign } from '../../src/api/sign.js';
 import { writeKeyPair } from '../helpers/oms-fixtures.js';
-import { BIN, runCli, tempDir, writeFile, tempRepoWithFolderRemote } from '../helpers/temp-repo.js';
+import { commitIn, promoteIn, pushIn, remoteAddIn } from '../helpers/setup-api.js';
+import { BIN, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
+
+// The team side (commits, signatures, pushes, stage moves) is arranged through the Node API
+// (setup-api.ts); what each test checks, the watch command, runs through the built CLI.
+
+/** A team repository whose default remote `origin` is a new, empty folder remote (`registry`). */
+async function teamWithFolderRemote(): Promise<{ repo: string; registry: string }> {
+  const repo = tempRepo();
+  const registry = join(tempDir(), 'registry');
+  await remoteAddIn(repo, 'origin', registry, { default: true });
+  return { repo, registry };
+}
+
+/** `modelctl sign <ref> --key <key>`. */
+async function signIn(cwd: string, ref: string, key: string): Promise<void> {
+  await sign({ cwd, env: { ...process.env, CI: '1', NO_COLOR: '1' }, ref, key, argv: ['sign', ref, '--key', key] });
+}
 
 interface WatchLine {
   event: string;
@@ -21,14 +39,14 @@ interface WatchLine {
 
 describe('watch: the signature gate', () => {
   it('refuses an unsigned version at a stage that requires signatures, keeps running, and places a signed one', async () => {
-    const { repo: team, registry } = tempRepoWithFolderRemote();
+    const { repo: team, registry } = await teamWithFolderRemote();
     for (const n of [1, 2]) {
       writeFile(team, 'model/w.bin', `weights ${n}\n`);
-      expect(runCli(team, ['commit', 'fraud', 'model/', '-m', `v${n}`]).code).toBe(0);
+      await commitIn(team, 'fraud', ['model/'], `v${n}`);
     }
     writeKeyPair(team, 'release', { type: 'ec', curve: 'prime256v1' });
-    expect(runCli(team, ['push']).code).toBe(0);
-    expect(runCli(team, ['promote', 'fraud@v1', '--to', 'production', '--push', '--yes']).code).toBe(0);
+    await pushIn(team);
+    await promoteIn(team, 'fraud@v1', 'production', { push: true });
 
     // The deploy host: no repository, a modelctl.json with its trust and its gate.
     const host = tempDir();
@@ -61,18 +79,18 @@ describe('watch: the signature gate', () => {
       expect(existsSync(versionsDir) ? readdirSync(versionsDir) : []).toEqual([]);
 
       // The signature arrives later for the same version: the next look places it.
-      expect(runCli(team, ['sign', 'fraud@v1', '--key', 'release.pem']).code).toBe(0);
-      expect(runCli(team, ['push']).code).toBe(0);
+      await signIn(team, 'fraud@v1', 'release.pem');
+      await pushIn(team);
       await waitFor((l) => l.event === 'deployed' && l.version?.ref === 'fraud@v1', 'fraud@v1 deployed');
       expect(readFileSync(join(out, 'model/w.bin'), 'utf8')).toBe('weights 1\n');
       expect(existsSync(join(out, 'model.sig'))).toBe(true);
 
       // v2 unsigned: refused, v1 stays; v2 signed and promoted again is placed.
-      expect(runCli(team, ['promote', 'fraud@v2', '--to', 'production', '--push', '--yes']).code).toBe(0);
+      await promoteIn(team, 'fraud@v2', 'production', { push: true });
       await waitFor((l) => l.event === 'deploy-failed' && l.version?.ref === 'fraud@v2', 'fraud@v2 refused');
       expect(readFileSync(join(out, 'model/w.bin'), 'utf8')).toBe('weights 1\n');
-      expect(runCli(team, ['sign', 'fraud@v2', '--key', 'release.pem']).code).toBe(0);
-      expect(runCli(team, ['push']).code).toBe(0);
+      await signIn(team, 'fraud@v2', 'release.pem');
+      await pushIn(team);
       await waitFor((l) => l.event === 'deployed' && l.version?.ref === 'fraud@v2', 'fraud@v2 deployed');
       expect(readFileSync(join(out, 'model/w.bin'), 'utf8')).toBe('weights 2\n');
       // Each refusal was reported once, not at every look.
@@ -83,13 +101,13 @@ describe('watch: the signature gate', () => {
     expect(await code).toBe(0);
   }, 90_000);
 
-  it('without --out, the hook is not run for an unsigned version', () => {
-    const { repo: team, registry } = tempRepoWithFolderRemote();
+  it('without --out, the hook is not run for an unsigned version', async () => {
+    const { repo: team, registry } = await teamWithFolderRemote();
     writeFile(team, 'model/w.bin', 'weights\n');
-    expect(runCli(team, ['commit', 'fraud', 'model/', '-m', 'v1']).code).toBe(0);
+    await commitIn(team, 'fraud', ['model/'], 'v1');
     writeKeyPair(team, 'release', { type: 'ec', curve: 'prime256v1' });
-    expect(runCli(team, ['promote', 'fraud@v1', '--to', 'production', '--push', '--yes']).code).toBe(0);
-    expect(runCli(team, ['push']).code).toBe(0);
+    await promoteIn(team, 'fraud@v1', 'production', { push: true });
+    await pushIn(team);
     const host = tempDir();
     writeFile(host, 'keys/release.pub', readFileSync(join(team, 'release.pub')));
     writeFileSync(join(host, 'modelctl.json'), JSON.stringify({ trust: { keys: { release: 'keys/release.pub' } }, models: { fraud: { require_signatures: ['release'] } } }));
@@ -101,8 +119,8 @@ describe('watch: the signature gate', () => {
     expect(first.stdout).toContain('"event":"deploy-failed"');
     expect(existsSync(hookLog)).toBe(false);
 
-    expect(runCli(team, ['sign', 'fraud@v1', '--key', 'release.pem']).code).toBe(0);
-    expect(runCli(team, ['push']).code).toBe(0);
+    await signIn(team, 'fraud@v1', 'release.pem');
+    await pushIn(team);
     const second = once();
     expect(second.code, second.stderr).toBe(0);
     expect(second.stdout).toContain('"event":"deployed"');

@@ -10,8 +10,24 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { pushedTeam } from './watch-helpers.js';
-import { BIN, runCli, tempDir } from '../helpers/temp-repo.js';
+import { commitIn, promoteIn, pushIn, remoteAddIn } from '../helpers/setup-api.js';
+import { BIN, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
+
+/**
+ * As watch-helpers.ts pushedTeam, arranged through the Node API (setup-api.ts): fraud@v1
+ * (`model/w.bin`, "one\n") pushed to a new folder remote; with `promote`, v1 holds production there.
+ * What each test checks, the watch command, runs through the built CLI.
+ */
+async function pushedTeam(opts: { promote?: boolean } = {}): Promise<{ team: string; registry: string }> {
+  const team = tempRepo();
+  const registry = join(tempDir(), 'registry');
+  await remoteAddIn(team, 'origin', registry, { default: true });
+  writeFile(team, 'model/w.bin', 'one\n');
+  await commitIn(team, 'fraud', ['model/'], 'one');
+  await pushIn(team);
+  if (opts.promote) await promoteIn(team, 'fraud@v1', 'production', { push: true });
+  return { team, registry };
+}
 
 interface WatchLine {
   level: string;
@@ -23,8 +39,8 @@ interface WatchLine {
 const lines = (stdout: string): WatchLine[] => stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as WatchLine);
 
 describe('watch while nothing resolves', () => {
-  it('names the closest model for a model the remote lacks; with --once that is the error, and no state folder is left', () => {
-    const { team, registry } = pushedTeam();
+  it('names the closest model for a model the remote lacks; with --once that is the error, and no state folder is left', async () => {
+    const { team, registry } = await pushedTeam();
     const host = tempDir();
 
     // Before, this exited 0 (a 'waiting' warning) and left .c.modelctl-watch/ behind.
@@ -45,7 +61,7 @@ describe('watch while nothing resolves', () => {
     expect(plain?.message).not.toContain('looking again');
 
     // A typo'd stage, one letter from a stage the remote knows, is a warning naming it.
-    expect(runCli(team, ['promote', 'fraud@v1', '--to', 'staging', '--push']).code).toBe(0);
+    await promoteIn(team, 'fraud@v1', 'staging', { push: true });
     const stageTypo = runCli(host, ['watch', 'fraud@stagign', '--remote', registry, '--exec', 'true', '--once', '--json']);
     expect(stageTypo.code).toBe(0);
     const typoLine = lines(stageTypo.stdout).find((l) => l.event === 'waiting');
@@ -55,8 +71,8 @@ describe('watch while nothing resolves', () => {
     expect(lines(runCli(host, ['watch', 'fraud@production', '--remote', registry, '--exec', 'true', '--once', '--json']).stdout).find((l) => l.event === 'waiting')?.level).toBe('info');
   });
 
-  it('in a repository (stage names known), --once of a name that is no stage exits 3 with the closest stage; a stage nobody holds is waiting', () => {
-    const { team, registry } = pushedTeam({ promote: true });
+  it('in a repository (stage names known), --once of a name that is no stage exits 3 with the closest stage; a stage nobody holds is waiting', async () => {
+    const { team, registry } = await pushedTeam({ promote: true });
 
     // Before, this exited 0 with "fraud@prod names no version yet — did you mean 'fraud@production'?".
     const typo = runCli(team, ['watch', 'fraud@prod', '--remote', registry, '--out', 'c', '--once', '--json']);
@@ -72,7 +88,7 @@ describe('watch while nothing resolves', () => {
   });
 
   it('without --once, a model the remote lacks is waited for, with a warning at each look', async () => {
-    const { team, registry } = pushedTeam();
+    const { registry } = await pushedTeam();
     const host = tempDir();
     const w = spawn(process.execPath, [BIN, 'watch', 'frud@production', '--remote', registry, '--out', join(host, 'c'), '--interval', '1s', '--json'], { cwd: host, env: { ...process.env, CI: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';

@@ -7,12 +7,39 @@ import { spawn } from 'node:child_process';
 import { lstatSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { pushedTeam } from './watch-helpers.js';
-import { BIN, runCli, tempDir, writeFile, tempRepoWithFolderRemote } from '../helpers/temp-repo.js';
+import { rollback } from '../../src/api/rollback.js';
+import { commitIn, promoteIn, pushIn, remoteAddIn } from '../helpers/setup-api.js';
+import { BIN, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
+
+// The team side (commits, pushes, stage moves) is arranged through the Node API
+// (setup-api.ts); what each test checks, the watch command, runs through the built CLI.
+
+/** A team repository whose default remote `origin` is a new, empty folder remote (`registry`). */
+async function teamWithFolderRemote(): Promise<{ repo: string; registry: string }> {
+  const repo = tempRepo();
+  const registry = join(tempDir(), 'registry');
+  await remoteAddIn(repo, 'origin', registry, { default: true });
+  return { repo, registry };
+}
+
+/** As watch-helpers.ts pushedTeam: fraud@v1 (`model/w.bin`, "one\n") pushed; with `promote`, v1 holds production there. */
+async function pushedTeam(opts: { promote?: boolean } = {}): Promise<{ team: string; registry: string }> {
+  const { repo: team, registry } = await teamWithFolderRemote();
+  writeFile(team, 'model/w.bin', 'one\n');
+  await commitIn(team, 'fraud', ['model/'], 'one');
+  await pushIn(team);
+  if (opts.promote) await promoteIn(team, 'fraud@v1', 'production', { push: true });
+  return { team, registry };
+}
+
+/** `modelctl rollback <model> --stage <stage> --push --yes`. */
+async function rollbackIn(cwd: string, model: string, stage: string): Promise<void> {
+  await rollback({ cwd, env: { ...process.env, CI: '1', NO_COLOR: '1' }, model, stage, push: true, argv: ['rollback', model, '--stage', stage, '--push', '--yes'] });
+}
 
 describe('watch', () => {
   it('finishes a running hook on SIGTERM before it exits, and a restart deploys nothing again', async () => {
-    const { team, registry } = pushedTeam({ promote: true });
+    const { team, registry } = await pushedTeam({ promote: true });
     const host = tempDir();
     const out = join(host, 'model');
     const log = join(host, 'hook.log');
@@ -36,29 +63,29 @@ describe('watch', () => {
     expect(readFileSync(log, 'utf8')).toBe('done fraud@v1\n');
   }, 60_000);
 
-  it('--place rename keeps --out a real folder, switches it, and switches back when the hook fails', () => {
-    const { repo: team, registry } = tempRepoWithFolderRemote();
+  it('--place rename keeps --out a real folder, switches it, and switches back when the hook fails', async () => {
+    const { repo: team, registry } = await teamWithFolderRemote();
     for (const n of [1, 2]) {
       writeFile(team, 'model/w.bin', `w${n}\n`);
-      expect(runCli(team, ['commit', 'fraud', 'model/', '-m', `v${n}`]).code).toBe(0);
+      await commitIn(team, 'fraud', ['model/'], `v${n}`);
     }
-    expect(runCli(team, ['push']).code).toBe(0);
+    await pushIn(team);
     const host = tempDir();
     const out = join(host, 'model');
     const watchOnce = (exec: string) => runCli(host, ['watch', 'fraud@production', '--remote', registry, '--out', out, '--place', 'rename', '--exec', exec, '--once', '--json']);
     const deployed = (r: ReturnType<typeof runCli>) => r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event: string; version?: { ref: string } }).filter((l) => l.event === 'deployed' || l.event === 'deploy-failed').map((l) => `${l.event}:${l.version?.ref}`);
 
-    expect(runCli(team, ['promote', 'fraud@v1', '--to', 'production', '--push', '--yes']).code).toBe(0);
+    await promoteIn(team, 'fraud@v1', 'production', { push: true });
     expect(deployed(watchOnce('true'))).toEqual(['deployed:fraud@v1']);
     expect(lstatSync(out).isDirectory()).toBe(true);
     expect(readFileSync(join(out, 'model/w.bin'), 'utf8')).toBe('w1\n');
 
-    expect(runCli(team, ['promote', 'fraud@v2', '--to', 'production', '--push', '--yes']).code).toBe(0);
+    await promoteIn(team, 'fraud@v2', 'production', { push: true });
     expect(deployed(watchOnce('true'))).toEqual(['deployed:fraud@v2']);
     expect(lstatSync(out).isDirectory()).toBe(true);
     expect(readFileSync(join(out, 'model/w.bin'), 'utf8')).toBe('w2\n');
 
-    expect(runCli(team, ['rollback', 'fraud', '--stage', 'production', '--push', '--yes']).code).toBe(0);
+    await rollbackIn(team, 'fraud', 'production');
     // A cron job's --once sees the failed hook in its exit code (5, DEPLOY_FAILED) ...
     const failed = watchOnce('exit 1');
     expect(deployed(failed)).toEqual(['deploy-failed:fraud@v1']);
@@ -84,22 +111,22 @@ describe('watch', () => {
     // Read by a person, a failed --once deploy says why once: as the run's error, not also
     // as a log line before it.
     writeFile(team, 'model/w.bin', 'w3\n');
-    expect(runCli(team, ['commit', 'fraud', 'model/', '-m', 'v3']).code).toBe(0);
-    expect(runCli(team, ['push']).code).toBe(0);
-    expect(runCli(team, ['promote', 'fraud@v3', '--to', 'production', '--push', '--yes']).code).toBe(0);
+    await commitIn(team, 'fraud', ['model/'], 'v3');
+    await pushIn(team);
+    await promoteIn(team, 'fraud@v3', 'production', { push: true });
     const person = runCli(host, ['watch', 'fraud@production', '--remote', registry, '--out', out, '--place', 'rename', '--exec', 'exit 3', '--once']);
     expect(person.code, person.stderr).toBe(5);
     expect(person.stderr.match(/deploy of fraud@v3 failed/g), person.stderr).toHaveLength(1);
     expect(person.stderr).toContain('--exec failed with exit code 3; fraud@v2 stays deployed');
   });
 
-  it('--place rename refuses a non-empty folder it did not place, and keeps switching the ones it did', () => {
-    const { repo: team, registry } = tempRepoWithFolderRemote();
+  it('--place rename refuses a non-empty folder it did not place, and keeps switching the ones it did', async () => {
+    const { repo: team, registry } = await teamWithFolderRemote();
     writeFile(team, 'model/w.bin', 'w1\n');
-    expect(runCli(team, ['commit', 'fraud', 'model/', '-m', 'v1']).code).toBe(0);
-    expect(runCli(team, ['push']).code).toBe(0);
-    expect(runCli(team, ['promote', 'fraud@v1', '--to', 'production', '--push', '--yes']).code).toBe(0);
-    expect(runCli(team, ['promote', 'fraud@v1', '--to', 'staging', '--push', '--yes']).code).toBe(0);
+    await commitIn(team, 'fraud', ['model/'], 'v1');
+    await pushIn(team);
+    await promoteIn(team, 'fraud@v1', 'production', { push: true });
+    await promoteIn(team, 'fraud@v1', 'staging', { push: true });
     const host = tempDir();
     const watchOnce = (ref: string, out: string) => runCli(host, ['watch', ref, '--remote', registry, '--out', out, '--place', 'rename', '--once', '--json']);
 
