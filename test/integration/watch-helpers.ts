@@ -1,15 +1,20 @@
-import { expect } from 'vitest';
-import { runCli, tempRepoWithFolderRemote, writeFile } from '../helpers/temp-repo.js';
+import { join } from 'node:path';
+import { commitIn, promoteIn, pushIn, remoteAddIn } from '../helpers/setup-api.js';
+import { tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
 
 /**
  * The team side of most watch tests: a repository that committed fraud@v1 (`model/w.bin`,
  * "one\n") and pushed it to a new folder remote; with `promote`, v1 also holds production there.
+ * Arranged through the Node API (setup-api.ts); the watch command each test checks runs
+ * through the built CLI.
  */
-export function pushedTeam(opts: { promote?: boolean } = {}): { team: string; registry: string } {
-  const { repo: team, registry } = tempRepoWithFolderRemote();
+export async function pushedTeam(opts: { promote?: boolean } = {}): Promise<{ team: string; registry: string }> {
+  const team = tempRepo();
+  const registry = join(tempDir(), 'registry');
+  await remoteAddIn(team, 'origin', registry, { default: true });
   writeFile(team, 'model/w.bin', 'one\n');
-  expect(runCli(team, ['commit', 'fraud', 'model/', '-m', 'one']).code).toBe(0);
-  expect(runCli(team, ['push']).code).toBe(0);
-  if (opts.promote) expect(runCli(team, ['promote', 'fraud@v1', '--to', 'production', '--push', '--yes']).code).toBe(0);
+  await commitIn(team, 'fraud', ['model/'], 'one');
+  await pushIn(team);
+  if (opts.promote) await promoteIn(team, 'fraud@v1', 'production', { push: true });
   return { team, registry };
 }

@@ -13,7 +13,7 @@ import { BIN, runCli, tempDir } from '../helpers/temp-repo.js';
 
 describe('watch: one per state folder', () => {
   it('refuses a second watch on the same --out while one runs, and not after that one was killed with kill -9', async () => {
-    const { team, registry } = pushedTeam({ promote: true });
+    const { team, registry } = await pushedTeam({ promote: true });
     const host = tempDir();
     const log = join(host, 'hook.log');
     const args = ['watch', 'fraud@production', '--remote', registry, '--out', join(host, 'model'), '--exec', `echo "$MODELCTL_REF" >> ${log}`];

@@ -10,24 +10,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { commitIn, promoteIn, pushIn, remoteAddIn } from '../helpers/setup-api.js';
-import { BIN, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
-
-/**
- * As watch-helpers.ts pushedTeam, arranged through the Node API (setup-api.ts): fraud@v1
- * (`model/w.bin`, "one\n") pushed to a new folder remote; with `promote`, v1 holds production there.
- * What each test checks, the watch command, runs through the built CLI.
- */
-async function pushedTeam(opts: { promote?: boolean } = {}): Promise<{ team: string; registry: string }> {
-  const team = tempRepo();
-  const registry = join(tempDir(), 'registry');
-  await remoteAddIn(team, 'origin', registry, { default: true });
-  writeFile(team, 'model/w.bin', 'one\n');
-  await commitIn(team, 'fraud', ['model/'], 'one');
-  await pushIn(team);
-  if (opts.promote) await promoteIn(team, 'fraud@v1', 'production', { push: true });
-  return { team, registry };
-}
+import { promoteIn } from '../helpers/setup-api.js';
+import { pushedTeam } from './watch-helpers.js';
+import { BIN, runCli, tempDir } from '../helpers/temp-repo.js';
 
 interface WatchLine {
   level: string;

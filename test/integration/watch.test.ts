@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { rollback } from '../../src/api/rollback.js';
 import { commitIn, promoteIn, pushIn, remoteAddIn } from '../helpers/setup-api.js';
+import { pushedTeam } from './watch-helpers.js';
 import { BIN, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
 
 // The team side (commits, pushes, stage moves) is arranged through the Node API
@@ -20,16 +21,6 @@ async function teamWithFolderRemote(): Promise<{ repo: string; registry: string 
   const registry = join(tempDir(), 'registry');
   await remoteAddIn(repo, 'origin', registry, { default: true });
   return { repo, registry };
-}
-
-/** As watch-helpers.ts pushedTeam: fraud@v1 (`model/w.bin`, "one\n") pushed; with `promote`, v1 holds production there. */
-async function pushedTeam(opts: { promote?: boolean } = {}): Promise<{ team: string; registry: string }> {
-  const { repo: team, registry } = await teamWithFolderRemote();
-  writeFile(team, 'model/w.bin', 'one\n');
-  await commitIn(team, 'fraud', ['model/'], 'one');
-  await pushIn(team);
-  if (opts.promote) await promoteIn(team, 'fraud@v1', 'production', { push: true });
-  return { team, registry };
 }
 
 /** `modelctl rollback <model> --stage <stage> --push --yes`. */
