@@ -14,14 +14,30 @@ import { promote } from '../../src/api/promote.js';
 import { push, type PushOptions } from '../../src/api/push.js';
 import { remoteAdd } from '../../src/api/remote-manage.js';
 import { tag } from '../../src/api/tag.js';
+import { join } from 'node:path';
+import { tempDir, tempRepo } from './temp-repo.js';
 
-/** What every CLI run of the tests also gets (temp-repo.ts runCli). */
-const env = (): NodeJS.ProcessEnv => ({ ...process.env, CI: '1', NO_COLOR: '1' });
+/** What every CLI run of the tests also gets (temp-repo.ts runCli): pass it as `env` to any API call. */
+export const apiEnv = (): NodeJS.ProcessEnv => ({ ...process.env, CI: '1', NO_COLOR: '1' });
+const env = apiEnv;
 
-/** Commits `paths` as a new version of `model`; returns the version's id. */
+/**
+ * Commits `paths` as a new version of `model`; returns the version's id. The command line
+ * recorded is the one the CLI would record for the same options.
+ */
 export async function commitIn(cwd: string, model: string, paths: string[], message: string, more: Partial<CommitOptions> = {}): Promise<string> {
-  const r = await commit({ cwd, env: env(), model, paths, message, argv: ['commit', model, ...paths, '-m', message], ...more });
+  const flags = (name: string, values: string[] | undefined) => (values ?? []).flatMap((v) => [name, v]);
+  const argv = ['commit', model, ...paths, ...flags('--param', more.params), ...flags('--metric', more.metrics), ...flags('--data', more.data), '-m', message, ...flags('--tag', more.tag ? [more.tag] : [])];
+  const r = await commit({ cwd, env: env(), model, paths, message, argv, ...more });
   return r.version.id;
+}
+
+/** As temp-repo.ts tempRepoWithFolderRemote: a fresh repository whose default remote `origin` is a new folder remote. */
+export async function repoWithFolderRemote(): Promise<{ repo: string; registry: string }> {
+  const repo = tempRepo();
+  const registry = join(tempDir(), 'registry');
+  await remoteAddIn(repo, 'origin', registry, { default: true });
+  return { repo, registry };
 }
 
 /** `modelctl remote add <name> <url> [--default]`. */

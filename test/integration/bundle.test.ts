@@ -14,7 +14,7 @@ import { canonicalJsonBytes } from '../../src/core/canonical-json.js';
 import { fileDigestFromChunks } from '../../src/store/file-digest.js';
 import { Barriers } from '../helpers/barriers.js';
 import { writeKeyPair } from '../helpers/oms-fixtures.js';
-import { commitIn, promoteIn } from '../helpers/setup-api.js';
+import { apiEnv, commitIn, promoteIn } from '../helpers/setup-api.js';
 import { BIN, pseudoRandomBytes, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
 
 /** One tar entry as the tests craft them. */
@@ -82,9 +82,6 @@ function listTree(dir: string, base = dir): string[] {
   return out.sort();
 }
 
-/** What every CLI run of the tests also gets (as setup-api.ts). */
-const apiEnv = (): NodeJS.ProcessEnv => ({ ...process.env, CI: '1', NO_COLOR: '1' });
-
 /** A repository with fraud@v1 (two files, params, metrics, data, a tag, staging) and fraud@v2. */
 async function sourceRepo(): Promise<string> {
   const repo = tempRepo();
@@ -98,7 +95,6 @@ async function sourceRepo(): Promise<string> {
     metrics: ['accuracy=0.93'],
     data: ['data/train.csv'],
     tag: '1.0.0',
-    argv: ['commit', 'fraud', 'model', '--param', 'lr=0.01', '--metric', 'accuracy=0.93', '--data', 'data/train.csv', '-m', 'first', '--tag', '1.0.0'],
   });
   await promoteIn(repo, 'fraud@v1', 'staging', { reason: 'ok' });
   writeFile(repo, 'model/config.json', '{"layers": 5}');

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { buildEvent, eventPayload } from '../../src/core/events.js';
 import { keys } from '../../src/core/remote-layout.js';
 import { rollback } from '../../src/api/rollback.js';
-import { commitIn, fetchIn, promoteIn, pushIn, remoteAddIn } from '../helpers/setup-api.js';
+import { apiEnv, commitIn, fetchIn, promoteIn, pushIn, remoteAddIn } from '../helpers/setup-api.js';
 import { pseudoRandomBytes, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
 
 function ok(repo: string, args: string[]) {
@@ -20,7 +20,7 @@ function ok(repo: string, args: string[]) {
 
 /** `rollback m --stage staging --yes --reason <reason> [--push]`, in process (set-up only). */
 async function rollbackIn(repo: string, reason: string, push = false): Promise<void> {
-  await rollback({ cwd: repo, env: { ...process.env, CI: '1', NO_COLOR: '1' }, model: 'm', stage: 'staging', reason, push, argv: ['rollback', 'm', '--stage', 'staging', '--yes', '--reason', reason, ...(push ? ['--push'] : [])] });
+  await rollback({ cwd: repo, env: apiEnv(), model: 'm', stage: 'staging', reason, push, argv: ['rollback', 'm', '--stage', 'staging', '--yes', '--reason', reason, ...(push ? ['--push'] : [])] });
 }
 
 /** A: m@v1 and m@v2 pushed, staging on v1 (pushed). Arranged through the Node API (setup-api.ts). */

@@ -259,7 +259,7 @@ describe('integrity', () => {
     const repo = tempRepo();
     // Arranged through the Node API (setup-api.ts).
     writeFile(repo, 'm/w', '1');
-    await commitIn(repo, 'fraud', ['m'], '1', { tag: 'keep', argv: ['commit', 'fraud', 'm', '-m', '1', '--tag', 'keep'] });
+    await commitIn(repo, 'fraud', ['m'], '1', { tag: 'keep' });
     writeFile(repo, 'm/w', '2');
     await commitIn(repo, 'fraud', ['m'], '2');
     const ids = runCli(repo, ['log', 'fraud', '--json']).json().versions.map((v: { id: string }) => v.id);
@@ -283,7 +283,7 @@ describe('integrity', () => {
     const repo = tempRepo();
     writeFile(repo, 'm/w', '1');
     // Arranged through the Node API (setup-api.ts).
-    await commitIn(repo, 'fraud', ['m'], '1', { tag: 'keep', argv: ['commit', 'fraud', 'm', '-m', '1', '--tag', 'keep'] });
+    await commitIn(repo, 'fraud', ['m'], '1', { tag: 'keep' });
     const r = runCli(repo, ['verify', '--rebuild-index', '--json']).json();
     expect(r.salvaged.tags).toBe(1);
     expect(runCli(repo, ['show', 'fraud@keep', '--json']).code).toBe(0);

@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { archive, unarchive } from '../../src/api/archive.js';
-import { promoteIn } from '../helpers/setup-api.js';
+import { apiEnv, promoteIn } from '../helpers/setup-api.js';
 import { runCli } from '../helpers/temp-repo.js';
 import { auditEvents, commitVersion, lifecycleRepo, stageHolder, writeSettings } from './lifecycle-helpers.js';
 
 // The promotions (and archive marks) a rollback starts from are arranged through the Node API
 // (setup-api.ts), in this process; every rollback under test runs through the CLI.
-const apiEnv = (): NodeJS.ProcessEnv => ({ ...process.env, CI: '1', NO_COLOR: '1' });
 
 describe('rollback', () => {
   it('walks back over a history of several moves, then has nowhere to go (exit 3)', async () => {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { init } from '../../src/api/init.js';
 import { run } from '../../src/api/run.js';
-import { pushIn, remoteAddIn } from '../helpers/setup-api.js';
+import { apiEnv, pushIn, remoteAddIn } from '../helpers/setup-api.js';
 import { runCli, tempDir } from '../helpers/temp-repo.js';
 import { editSettings, git, mc, trainingRepo } from './repro-helpers.js';
 
@@ -30,7 +30,7 @@ function train(root: string, seed: string): void {
  */
 async function trainIn(root: string, seed: string): Promise<void> {
   const command = ['node', 'train.js', '--seed', seed];
-  await run({ cwd: root, env: { ...process.env, CI: '1', NO_COLOR: '1' }, command, argv: ['run', '--json', '--', ...command], stdout: 'ignore' });
+  await run({ cwd: root, env: apiEnv(), command, argv: ['run', '--json', '--', ...command], stdout: 'ignore' });
 }
 
 describe('modelctl.lock', () => {

@@ -63,7 +63,6 @@ async function modelRepo(): Promise<string> {
     metrics: ['auc=0.91'],
     data: ['data/train.csv'],
     tag: '1.0.0+cpu',
-    argv: ['commit', 'detector', 'model', 'train.py', '--param', 'lr=0.01', '--metric', 'auc=0.91', '--data', 'data/train.csv', '-m', 'first detector', '--tag', '1.0.0+cpu'],
   });
   await promoteIn(a, 'detector@v1', 'staging');
   return a;

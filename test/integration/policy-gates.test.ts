@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { archive } from '../../src/api/archive.js';
-import { promoteIn } from '../helpers/setup-api.js';
+import { apiEnv, promoteIn } from '../helpers/setup-api.js';
 import { runCli, writeFile } from '../helpers/temp-repo.js';
 import { commitVersion, lifecycleRepo, stageHolder, writeSettings } from './lifecycle-helpers.js';
 
@@ -183,7 +183,7 @@ describe('promote: the policy matrix', () => {
     });
     await commitVersion(repo, 'fraud', { metrics: { accuracy: 0.5 } });
     // Arranged through the Node API (src/index.ts), as `modelctl archive fraud@v1`.
-    await archive({ cwd: repo, env: { ...process.env, CI: '1', NO_COLOR: '1' }, ref: 'fraud@v1', argv: ['archive', 'fraud@v1'] });
+    await archive({ cwd: repo, env: apiEnv(), ref: 'fraud@v1', argv: ['archive', 'fraud@v1'] });
     const r = runCli(repo, ['promote', 'fraud@v1', '--to', 'production', '--json']);
     expect(r.code).toBe(5);
     expect(rules(r)).toEqual(['archived', 'from:staging', 'metric:accuracy', 'clean_git', 'require_reason']);

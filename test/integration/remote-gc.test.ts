@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { configSet } from '../../src/api/config.js';
 import { gcRemote } from '../../src/api/remote-gc.js';
 import { remove } from '../../src/api/remove.js';
-import { commitIn, fetchIn, promoteIn, pushIn, remoteAddIn, tagIn } from '../helpers/setup-api.js';
+import { apiEnv, commitIn, fetchIn, promoteIn, pushIn, remoteAddIn, tagIn } from '../helpers/setup-api.js';
 import { runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
 import { assertRemoteIntact, bytes, removedNumbers, setRetention, type RemoteTarget } from './remote-gc-helpers.js';
 
@@ -22,7 +22,6 @@ export function directoryTarget(): RemoteTarget {
  * checks still runs through the CLI. rm and gc --remote are not in src/index.ts: their api
  * modules are imported directly.
  */
-const apiEnv = (): NodeJS.ProcessEnv => ({ ...process.env, CI: '1', NO_COLOR: '1' });
 
 /** `remote add origin <t.url> --default` (a folder remote: no extra flags, no credentials). */
 async function addOriginIn(repo: string, t: RemoteTarget): Promise<void> {

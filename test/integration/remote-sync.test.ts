@@ -8,7 +8,7 @@ import { canonicalJson } from '../../src/core/canonical-json.js';
 import { manifestId } from '../../src/core/manifest.js';
 import { fileDigestFromChunks } from '../../src/store/file-digest.js';
 import { startS3rver, type S3rverHandle } from '../helpers/s3rver.js';
-import { commitIn, fetchIn, promoteIn, pushIn, remoteAddIn, tagIn } from '../helpers/setup-api.js';
+import { apiEnv, commitIn, fetchIn, promoteIn, pushIn, remoteAddIn, tagIn } from '../helpers/setup-api.js';
 import { BIN, pseudoRandomBytes, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
 
 /** `modelctl commit <model> <paths…>` with no -m (an empty message, no reason), arranged through the Node API. */
@@ -38,7 +38,6 @@ describe('push, fetch and pull over a directory remote', () => {
       metrics: ['acc=0.95'],
       data: ['data.csv'],
       tag: '1.0.0',
-      argv: ['commit', 'fraud', 'model', '--param', 'lr=0.1', '--metric', 'acc=0.95', '--data', 'data.csv', '-m', 'first', '--tag', '1.0.0'],
     });
     await promoteIn(a, 'fraud@v1', 'staging');
     await remoteAddIn(a, 'origin', remote, { default: true });
@@ -404,7 +403,7 @@ describe('push and pull against s3rver', () => {
     writeFile(a, 'm/e', '');
     // Arranged through the Node API (setup-api.ts); push, promote --push and pull run through the CLI.
     await commitIn(a, 'fraud', ['m'], '', { message: undefined, tag: 'v-one', argv: ['commit', 'fraud', 'm', '--tag', 'v-one'] });
-    await remoteAdd({ cwd: a, env: { ...process.env, CI: '1', NO_COLOR: '1' }, name: 'origin', url: 's3://registry/team', endpoint: s3.endpoint, default: true });
+    await remoteAdd({ cwd: a, env: apiEnv(), name: 'origin', url: 's3://registry/team', endpoint: s3.endpoint, default: true });
     const p = runCli(a, ['push', '--json'], { env });
     expect(p.code).toBe(0);
     expect(p.json().warnings.join(' ')).toMatch(/conditional writes/);
@@ -448,7 +447,7 @@ describe('push and pull against s3rver', () => {
     expect(pulled.code, pulled.stderr).toBe(0);
     expect(readFileSync(join(ci, 'o/m/w.bin')).equals(readFileSync(join(a, 'm/w.bin')))).toBe(true);
     // --endpoint belongs to a URL; a configured remote keeps its own.
-    await remoteAdd({ cwd: a, env: { ...process.env, CI: '1', NO_COLOR: '1' }, name: 'origin', url, endpoint: s3.endpoint }); // arranged through the Node API
+    await remoteAdd({ cwd: a, env: apiEnv(), name: 'origin', url, endpoint: s3.endpoint }); // arranged through the Node API
     expect(runCli(a, ['fetch', '--remote', 'origin', '--endpoint', 'http://127.0.0.1:1'], { env }).code).toBe(2);
   });
 });

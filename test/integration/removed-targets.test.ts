@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { remove } from '../../src/api/remove.js';
 import { rollback } from '../../src/api/rollback.js';
 import { Barriers } from '../helpers/barriers.js';
-import { commitIn, fetchIn, promoteIn, pushIn, remoteAddIn, tagIn } from '../helpers/setup-api.js';
+import { apiEnv, commitIn, fetchIn, promoteIn, pushIn, remoteAddIn, tagIn } from '../helpers/setup-api.js';
 import { runCliAsync, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
 import { bytes, type RemoteTarget } from './remote-gc-helpers.js';
 
@@ -30,7 +30,6 @@ const refDoc = (remote: string, kind: 'stages' | 'tags', name: string) => {
 };
 const tombstone = (remote: string, n: number) => JSON.parse(readFileSync(join(remote, 'models/m/removed', `${n}.json`), 'utf8')) as { actor: string; reason: string };
 
-const apiEnv = (): NodeJS.ProcessEnv => ({ ...process.env, CI: '1', NO_COLOR: '1' });
 
 /** `rm <ref> --remote origin --reason <reason>` in process (set-up only; rm is not in src/index.ts). */
 async function rmIn(repo: string, ref: string, reason: string): Promise<void> {

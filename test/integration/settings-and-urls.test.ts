@@ -3,12 +3,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configSet } from '../../src/api/config.js';
 import { mistypedUrlSuggestion, parseRemoteUrl } from '../../src/remote/url.js';
-import { commitIn, promoteIn } from '../helpers/setup-api.js';
+import { apiEnv, commitIn, promoteIn } from '../helpers/setup-api.js';
 import { runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
 
 /** `modelctl config set [--shared] <key> <value>` as a set-up step, through the Node API (setup-api.ts style). */
 const configSetIn = (cwd: string, key: string, value: string, opts: { shared?: boolean } = {}) =>
-  configSet({ cwd, env: { ...process.env, CI: '1', NO_COLOR: '1' }, key, value, shared: opts.shared });
+  configSet({ cwd, env: apiEnv(), key, value, shared: opts.shared });
 
 describe('mistyped remote URLs', () => {
   it('are refused with the URL that was meant, never taken as a folder', () => {

@@ -8,11 +8,8 @@ import { fetchSignatures, publishSignatures } from '../../src/sync/signature-syn
 import { configSet } from '../../src/api/config.js';
 import { sign } from '../../src/api/sign.js';
 import { writeKeyPair } from '../helpers/oms-fixtures.js';
-import { commitIn, remoteAddIn } from '../helpers/setup-api.js';
+import { apiEnv, commitIn, remoteAddIn } from '../helpers/setup-api.js';
 import { runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
-
-/** What every CLI run of the tests also gets (as setup-api.ts). */
-const apiEnv = (): NodeJS.ProcessEnv => ({ ...process.env, CI: '1', NO_COLOR: '1' });
 
 /** A signs fraud@v1 and pushes the version to a folder remote; B pulls it. */
 async function twoClones() {

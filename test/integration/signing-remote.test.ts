@@ -6,11 +6,8 @@ import { attest } from '../../src/api/attest.js';
 import { remoteList } from '../../src/api/remote-manage.js';
 import { sign } from '../../src/api/sign.js';
 import { writeKeyPair } from '../helpers/oms-fixtures.js';
-import { commitIn, promoteIn, pushIn, remoteAddIn } from '../helpers/setup-api.js';
+import { apiEnv, commitIn, promoteIn, pushIn, remoteAddIn } from '../helpers/setup-api.js';
 import { runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
-
-/** What every CLI run of the tests also gets (as setup-api.ts). */
-const apiEnv = (): NodeJS.ProcessEnv => ({ ...process.env, CI: '1', NO_COLOR: '1' });
 
 /** `modelctl sign|attest <ref> --key <key>` through the Node API (set-up only). */
 async function signIn(repo: string, verb: 'sign' | 'attest', ref: string, key: string): Promise<void> {

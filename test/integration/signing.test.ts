@@ -12,10 +12,7 @@ import { exportBundle } from '../../src/api/bundle-export.js';
 import { checkout } from '../../src/api/checkout.js';
 import { configSet } from '../../src/api/config.js';
 import { sign } from '../../src/api/sign.js';
-import { commitIn, pushIn, remoteAddIn } from '../helpers/setup-api.js';
-
-/** What every CLI run of the tests also gets (as setup-api.ts). */
-const apiEnv = (): NodeJS.ProcessEnv => ({ ...process.env, CI: '1', NO_COLOR: '1' });
+import { apiEnv, commitIn, pushIn, remoteAddIn } from '../helpers/setup-api.js';
 
 /** `modelctl sign|attest <ref> --key <key>` through the Node API (set-up only). */
 async function signIn(repo: string, verb: 'sign' | 'attest', ref: string, key: string): Promise<void> {

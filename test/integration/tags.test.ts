@@ -41,7 +41,7 @@ describe('tag / tags', () => {
     const repo = lifecycleRepo();
     writeFile(repo, 'm/a.bin', 'one');
     // The first, tagged version is arranged through the Node API (setup-api.ts).
-    await commitIn(repo, 'x', ['m'], 'one', { tag: 't', argv: ['commit', 'x', 'm', '-m', 'one', '--tag', 't'] });
+    await commitIn(repo, 'x', ['m'], 'one', { tag: 't' });
     const manifests = () => readdirSync(join(repo, '.modelctl', 'manifests'), { recursive: true }).length;
     const before = manifests();
     writeFile(repo, 'm/a.bin', 'two');

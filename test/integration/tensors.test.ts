@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { commit } from '../../src/api/commit.js';
-import { commitIn, pushIn, remoteAddIn } from '../helpers/setup-api.js';
+import { apiEnv, commitIn, pushIn, remoteAddIn } from '../helpers/setup-api.js';
 import { pseudoRandomBytes, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
 import { buildGguf, buildSafetensors, type SafetensorsTensor } from '../helpers/tensor-files.js';
 
@@ -15,7 +15,7 @@ const MiB = 1024 * 1024;
  * does the same with a message). The summaries these tests check are recorded by the same code.
  */
 async function commitNoMessage(cwd: string, model: string, paths: string[]): Promise<void> {
-  await commit({ cwd, env: { ...process.env, CI: '1', NO_COLOR: '1' }, model, paths, argv: ['commit', model, ...paths] });
+  await commit({ cwd, env: apiEnv(), model, paths, argv: ['commit', model, ...paths] });
 }
 
 /** A repository holding the real ONNX and TF.js models of the fixtures. */

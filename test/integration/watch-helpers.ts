@@ -1,6 +1,5 @@
-import { join } from 'node:path';
-import { commitIn, promoteIn, pushIn, remoteAddIn } from '../helpers/setup-api.js';
-import { tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
+import { commitIn, promoteIn, pushIn, repoWithFolderRemote } from '../helpers/setup-api.js';
+import { writeFile } from '../helpers/temp-repo.js';
 
 /**
  * The team side of most watch tests: a repository that committed fraud@v1 (`model/w.bin`,
@@ -9,9 +8,7 @@ import { tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
  * through the built CLI.
  */
 export async function pushedTeam(opts: { promote?: boolean } = {}): Promise<{ team: string; registry: string }> {
-  const team = tempRepo();
-  const registry = join(tempDir(), 'registry');
-  await remoteAddIn(team, 'origin', registry, { default: true });
+  const { repo: team, registry } = await repoWithFolderRemote();
   writeFile(team, 'model/w.bin', 'one\n');
   await commitIn(team, 'fraud', ['model/'], 'one');
   await pushIn(team);

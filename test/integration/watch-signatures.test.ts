@@ -11,23 +11,15 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sign } from '../../src/api/sign.js';
 import { writeKeyPair } from '../helpers/oms-fixtures.js';
-import { commitIn, promoteIn, pushIn, remoteAddIn } from '../helpers/setup-api.js';
-import { BIN, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
+import { apiEnv, commitIn, promoteIn, pushIn, repoWithFolderRemote } from '../helpers/setup-api.js';
+import { BIN, runCli, tempDir, writeFile } from '../helpers/temp-repo.js';
 
 // The team side (commits, signatures, pushes, stage moves) is arranged through the Node API
 // (setup-api.ts); what each test checks, the watch command, runs through the built CLI.
 
-/** A team repository whose default remote `origin` is a new, empty folder remote (`registry`). */
-async function teamWithFolderRemote(): Promise<{ repo: string; registry: string }> {
-  const repo = tempRepo();
-  const registry = join(tempDir(), 'registry');
-  await remoteAddIn(repo, 'origin', registry, { default: true });
-  return { repo, registry };
-}
-
 /** `modelctl sign <ref> --key <key>`. */
 async function signIn(cwd: string, ref: string, key: string): Promise<void> {
-  await sign({ cwd, env: { ...process.env, CI: '1', NO_COLOR: '1' }, ref, key, argv: ['sign', ref, '--key', key] });
+  await sign({ cwd, env: apiEnv(), ref, key, argv: ['sign', ref, '--key', key] });
 }
 
 interface WatchLine {
@@ -39,7 +31,7 @@ interface WatchLine {
 
 describe('watch: the signature gate', () => {
   it('refuses an unsigned version at a stage that requires signatures, keeps running, and places a signed one', async () => {
-    const { repo: team, registry } = await teamWithFolderRemote();
+    const { repo: team, registry } = await repoWithFolderRemote();
     for (const n of [1, 2]) {
       writeFile(team, 'model/w.bin', `weights ${n}\n`);
       await commitIn(team, 'fraud', ['model/'], `v${n}`);
@@ -102,7 +94,7 @@ describe('watch: the signature gate', () => {
   }, 90_000);
 
   it('without --out, the hook is not run for an unsigned version', async () => {
-    const { repo: team, registry } = await teamWithFolderRemote();
+    const { repo: team, registry } = await repoWithFolderRemote();
     writeFile(team, 'model/w.bin', 'weights\n');
     await commitIn(team, 'fraud', ['model/'], 'v1');
     writeKeyPair(team, 'release', { type: 'ec', curve: 'prime256v1' });

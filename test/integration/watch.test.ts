@@ -8,24 +8,16 @@ import { lstatSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { rollback } from '../../src/api/rollback.js';
-import { commitIn, promoteIn, pushIn, remoteAddIn } from '../helpers/setup-api.js';
+import { apiEnv, commitIn, promoteIn, pushIn, repoWithFolderRemote } from '../helpers/setup-api.js';
 import { pushedTeam } from './watch-helpers.js';
-import { BIN, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
+import { BIN, runCli, tempDir, writeFile } from '../helpers/temp-repo.js';
 
 // The team side (commits, pushes, stage moves) is arranged through the Node API
 // (setup-api.ts); what each test checks, the watch command, runs through the built CLI.
 
-/** A team repository whose default remote `origin` is a new, empty folder remote (`registry`). */
-async function teamWithFolderRemote(): Promise<{ repo: string; registry: string }> {
-  const repo = tempRepo();
-  const registry = join(tempDir(), 'registry');
-  await remoteAddIn(repo, 'origin', registry, { default: true });
-  return { repo, registry };
-}
-
 /** `modelctl rollback <model> --stage <stage> --push --yes`. */
 async function rollbackIn(cwd: string, model: string, stage: string): Promise<void> {
-  await rollback({ cwd, env: { ...process.env, CI: '1', NO_COLOR: '1' }, model, stage, push: true, argv: ['rollback', model, '--stage', stage, '--push', '--yes'] });
+  await rollback({ cwd, env: apiEnv(), model, stage, push: true, argv: ['rollback', model, '--stage', stage, '--push', '--yes'] });
 }
 
 describe('watch', () => {
@@ -55,7 +47,7 @@ describe('watch', () => {
   }, 60_000);
 
   it('--place rename keeps --out a real folder, switches it, and switches back when the hook fails', async () => {
-    const { repo: team, registry } = await teamWithFolderRemote();
+    const { repo: team, registry } = await repoWithFolderRemote();
     for (const n of [1, 2]) {
       writeFile(team, 'model/w.bin', `w${n}\n`);
       await commitIn(team, 'fraud', ['model/'], `v${n}`);
@@ -112,7 +104,7 @@ describe('watch', () => {
   });
 
   it('--place rename refuses a non-empty folder it did not place, and keeps switching the ones it did', async () => {
-    const { repo: team, registry } = await teamWithFolderRemote();
+    const { repo: team, registry } = await repoWithFolderRemote();
     writeFile(team, 'model/w.bin', 'w1\n');
     await commitIn(team, 'fraud', ['model/'], 'v1');
     await pushIn(team);
