@@ -22,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { verifyEventChain } from '../../src/store/events-table.js';
+import { cliEnv } from '../helpers/cli-env.js';
 
 /** The CLI under test; MODELCTL_CRASH_BIN points a long torture run at a build nobody rebuilds meanwhile. */
 export const BIN = process.env.MODELCTL_CRASH_BIN ?? fileURLToPath(new URL('../../bin/modelctl.js', import.meta.url));
@@ -76,7 +77,7 @@ function cli(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Run {
   const r = spawnSync(process.execPath, [BIN, ...args], {
     cwd,
     encoding: 'utf8',
-    env: { ...process.env, ...CLI_ENV, ...env },
+    env: cliEnv({ ...CLI_ENV, ...env }),
     input: '',
     maxBuffer: 64 * 1024 * 1024,
     timeout: 120_000,
@@ -562,7 +563,7 @@ function spawnAndKill(cwd: string, args: string[], plan: { mode: 'time' | 'work'
   return new Promise((resolveTrial) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd,
-      env: { ...process.env, ...CLI_ENV },
+      env: cliEnv({ ...CLI_ENV }),
       stdio: ['ignore', 'ignore', 'ignore'],
     });
     let exited = false;
@@ -610,7 +611,7 @@ async function calibrateOnce(s: Scenario, work: string): Promise<{ startMs: numb
   const before = fingerprint(watch);
   const start = performance.now();
   let startMs = -1;
-  const child = spawn(process.execPath, [BIN, ...s.args], { cwd: join(t, s.cwd), env: { ...process.env, ...CLI_ENV }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, ...s.args], { cwd: join(t, s.cwd), env: cliEnv({ ...CLI_ENV }), stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
   const poll = setInterval(() => {

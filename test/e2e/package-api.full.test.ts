@@ -13,7 +13,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { tempDir } from '../helpers/temp-repo.js';
+import { cliEnv, tempDir } from '../helpers/temp-repo.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -82,7 +82,7 @@ describe('the Node API from the packed tarball', () => {
     // Run it: the same code with its types removed.
     const esbuild = join(ROOT, 'node_modules', '.bin', 'esbuild');
     execFileSync(esbuild, [join(project, 'consumer.mts'), '--format=esm', `--outfile=${join(project, 'consumer.mjs')}`, '--log-level=warning']);
-    const ran = spawnSync(process.execPath, [join(project, 'consumer.mjs')], { cwd: project, encoding: 'utf8', env: { ...process.env, CI: '1' } });
+    const ran = spawnSync(process.execPath, [join(project, 'consumer.mjs')], { cwd: project, encoding: 'utf8', env: cliEnv({ CI: '1' }) });
     expect(ran.status, ran.stderr).toBe(0);
     expect(JSON.parse(ran.stdout.trim().split('\n').pop() ?? '')).toEqual({ created: true, ref: 'm@v1', versions: 1, code: 'INVALID_MODEL_NAME' });
   }, 300_000);

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { writeKeyPair } from '../helpers/oms-fixtures.js';
-import { BIN, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
+import { BIN, cliEnv, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
 
 /**
  * Runs the built CLI with a preloaded module that records, at exit, whether zod was
@@ -24,7 +24,7 @@ function runWatchingZod(cwd: string, args: string[]): { code: number; zodLoaded:
   const r = spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(hook)}`, BIN, ...args], {
     cwd,
     encoding: 'utf8',
-    env: { ...process.env, CI: '1', NO_COLOR: '1' },
+    env: cliEnv({ CI: '1', NO_COLOR: '1' }),
   });
   return { code: r.status ?? 128, zodLoaded: readFileSync(marker, 'utf8') === 'true', stderr: r.stderr };
 }
@@ -41,7 +41,7 @@ function runListingModules(cwd: string, args: string[]): { code: number; modules
   const r = spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(hook)}`, BIN, ...args], {
     cwd,
     encoding: 'utf8',
-    env: { ...process.env, CI: '1', NO_COLOR: '1' },
+    env: cliEnv({ CI: '1', NO_COLOR: '1' }),
   });
   const modules = readFileSync(marker, 'utf8').split('\n').filter((u) => u.includes('/dist/')).map((u) => u.slice(u.lastIndexOf('/') + 1));
   return { code: r.status ?? 128, modules, stderr: r.stderr };
@@ -172,7 +172,7 @@ function runTracingModules(cwd: string, args: string[], builtinsOnly = false): {
   const r = spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(preload)}`, BIN, ...args], {
     cwd,
     encoding: 'utf8',
-    env: { ...process.env, CI: '1', NO_COLOR: '1' },
+    env: cliEnv({ CI: '1', NO_COLOR: '1' }),
   });
   const dist = join(BIN, '..', '..', 'dist');
   const files = readFileSync(loaded, 'utf8')

@@ -3,7 +3,7 @@
  * stop() sends SIGTERM to that one process and waits for its exit code.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { BIN } from './temp-repo.js';
+import { BIN, cliEnv } from './temp-repo.js';
 
 /** A running `modelctl serve`. */
 export interface ServeHandle {
@@ -21,7 +21,7 @@ export interface ServeHandle {
 export function startServe(cwd: string, args: string[] = [], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<ServeHandle> {
   const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--json', ...args], {
     cwd,
-    env: { ...process.env, CI: '1', NO_COLOR: '1', ...opts.env },
+    env: cliEnv({ CI: '1', NO_COLOR: '1', ...opts.env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

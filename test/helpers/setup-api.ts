@@ -13,12 +13,14 @@ import { fetch } from '../../src/api/fetch.js';
 import { promote } from '../../src/api/promote.js';
 import { push, type PushOptions } from '../../src/api/push.js';
 import { remoteAdd } from '../../src/api/remote-manage.js';
-import { tag } from '../../src/api/tag.js';
+import { pull } from '../../src/api/pull.js';
+import { deleteTag, tag } from '../../src/api/tag.js';
 import { join } from 'node:path';
+import { cliEnv } from './cli-env.js';
 import { tempDir, tempRepo } from './temp-repo.js';
 
 /** What every CLI run of the tests also gets (temp-repo.ts runCli): pass it as `env` to any API call. */
-export const apiEnv = (): NodeJS.ProcessEnv => ({ ...process.env, CI: '1', NO_COLOR: '1' });
+export const apiEnv = (): NodeJS.ProcessEnv => cliEnv({ CI: '1', NO_COLOR: '1' });
 const env = apiEnv;
 
 /**
@@ -60,7 +62,18 @@ export async function promoteIn(cwd: string, ref: string, to: string, opts: { pu
   await promote({ cwd, env: env(), ref, to, reason: opts.reason, push: opts.push, argv: ['promote', ref, '--to', to, '--yes'] });
 }
 
-/** `modelctl tag <ref> <name> [--push]`. */
-export async function tagIn(cwd: string, ref: string, name: string, opts: { push?: boolean } = {}): Promise<void> {
-  await tag({ cwd, env: env(), ref, name, push: opts.push, argv: ['tag', ref, name] });
+/** `modelctl tag <ref> <name> [--force] [--push]`. */
+export async function tagIn(cwd: string, ref: string, name: string, opts: { push?: boolean; force?: boolean } = {}): Promise<void> {
+  const argv = ['tag', ref, name, ...(opts.force ? ['--force'] : []), ...(opts.push ? ['--push'] : [])];
+  await tag({ cwd, env: env(), ref, name, push: opts.push, force: opts.force, argv });
+}
+
+/** `modelctl tag -d <model>@<tag>` (here only). */
+export async function deleteTagIn(cwd: string, ref: string): Promise<void> {
+  await deleteTag({ cwd, env: env(), ref, argv: ['tag', '-d', ref] });
+}
+
+/** `modelctl pull <ref>` from the default remote into the work tree. */
+export async function pullIn(cwd: string, ref: string): Promise<void> {
+  await pull({ cwd, env: env(), ref });
 }

@@ -6,6 +6,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
 import { init } from '../../src/api/init.js';
+import { cliEnv } from './cli-env.js';
+
+export { cliEnv };
 
 /** The built CLI launcher (tests run after `npm run build`, or vitest via `npm test`). */
 export const BIN = fileURLToPath(new URL('../../bin/modelctl.js', import.meta.url));
@@ -89,7 +92,7 @@ export function runCli(cwd: string, args: string[], opts: { env?: NodeJS.Process
   const r: SpawnSyncReturns<string> = spawnSync(process.execPath, [BIN, ...args], {
     cwd,
     encoding: 'utf8',
-    env: { ...process.env, CI: '1', NO_COLOR: '1', ...opts.env },
+    env: cliEnv({ CI: '1', NO_COLOR: '1', ...opts.env }),
     input: opts.input ?? '',
     maxBuffer: 64 * 1024 * 1024,
   });
@@ -119,11 +122,7 @@ export function runCliAsync(
   args: string[],
   opts: { env?: Record<string, string | undefined>; input?: string; timeoutMs?: number } = {},
 ): Promise<AsyncRun> {
-  const env: NodeJS.ProcessEnv = { ...process.env, CI: '1', NO_COLOR: '1' };
-  for (const [k, v] of Object.entries(opts.env ?? {})) {
-    if (v === undefined) delete env[k];
-    else env[k] = v;
-  }
+  const env = cliEnv({ CI: '1', NO_COLOR: '1', ...opts.env });
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';

@@ -3,13 +3,13 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verify } from '../../src/api/verify.js';
-import { BIN } from '../helpers/temp-repo.js';
+import { BIN, cliEnv } from '../helpers/temp-repo.js';
 import { HOSTILE_CASES, type Command } from './corpus.js';
 import { Sandbox, buildTemplate, snapshot, snapshotDiff, type TemplateInfo } from './sandbox.js';
 
 /** Runs the command without blocking the event loop (vitest's worker must stay responsive). */
 function run(c: Command): Promise<{ code: number; stderr: string; stdout: string }> {
-  const env = { ...process.env, CI: '1', NO_COLOR: '1' };
+  const env = cliEnv({ CI: '1', NO_COLOR: '1' });
   const [file, args] = c.bash
     ? // Arguments that are not valid UTF-8 can only be written by a shell ($'\xff').
       ['/bin/bash', ['-c', `exec ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} ${c.args.map((a) => (a.includes("$'") ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(' ')} --json`]]
@@ -70,7 +70,7 @@ describe('hostile input corpus', () => {
           for (const f of [join(s.repo, 'modelctl.json'), join(s.src, 'modelctl.json'), join(s.repo, '.modelctl', 'config.json')]) writeFileSync(f, '{}');
         }
         for (const repo of [s.repo, s.src]) {
-          const v = await verify({ cwd: repo, env: { ...process.env, CI: '1' } });
+          const v = await verify({ cwd: repo, env: cliEnv({ CI: '1' }) });
           expect(v.problems.filter((p) => p.kind !== 'unindexed-object' && p.kind !== 'unrecorded-manifest'), repo).toEqual([]);
         }
       } finally {

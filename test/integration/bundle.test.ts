@@ -15,7 +15,7 @@ import { fileDigestFromChunks } from '../../src/store/file-digest.js';
 import { Barriers } from '../helpers/barriers.js';
 import { writeKeyPair } from '../helpers/oms-fixtures.js';
 import { apiEnv, commitIn, promoteIn } from '../helpers/setup-api.js';
-import { BIN, pseudoRandomBytes, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
+import { BIN, cliEnv, pseudoRandomBytes, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
 
 /** One tar entry as the tests craft them. */
 interface TarEntry {
@@ -222,7 +222,7 @@ describe('export and import', () => {
     const dst = tempRepo();
     const barriers = new Barriers();
     barriers.arm('import-verified');
-    const child = spawn(process.execPath, [BIN, 'import', bundle], { cwd: dst, env: { ...process.env, CI: '1', ...barriers.env }, stdio: 'ignore' });
+    const child = spawn(process.execPath, [BIN, 'import', bundle], { cwd: dst, env: cliEnv({ CI: '1', ...barriers.env }), stdio: 'ignore' });
     const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
     await barriers.reached('import-verified');
     child.kill('SIGINT');

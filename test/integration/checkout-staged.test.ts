@@ -10,7 +10,7 @@ import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Barriers } from '../helpers/barriers.js';
-import { BIN, runCli, tempRepo, writeFile } from '../helpers/temp-repo.js';
+import { BIN, cliEnv, runCli, tempRepo, writeFile } from '../helpers/temp-repo.js';
 
 /** Every path under `dir` (relative, sorted), the store and git left out. */
 function tree(dir: string): string[] {
@@ -55,7 +55,7 @@ describe('checkout stages every file before it replaces any', () => {
     const { repo, v2Files } = twoVersions();
     const barriers = new Barriers();
     barriers.arm('checkout-staged');
-    const child = spawn(process.execPath, [BIN, 'checkout', 'm@v1'], { cwd: repo, env: { ...process.env, CI: '1', ...barriers.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'checkout', 'm@v1'], { cwd: repo, env: cliEnv({ CI: '1', ...barriers.env }), stdio: ['ignore', 'pipe', 'pipe'] });
     let errText = '';
     child.stderr!.on('data', (b: Buffer) => (errText += b.toString('utf8')));
     const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
@@ -83,7 +83,7 @@ describe('checkout stages every file before it replaces any', () => {
     for (const args of [['checkout', 'm@v2'], ['checkout', 'm@v2', '--out', 'out/new']]) {
       const barriers = new Barriers();
       barriers.arm('checkout-staged');
-      const child = spawn(process.execPath, [BIN, ...args], { cwd: repo, env: { ...process.env, CI: '1', ...barriers.env }, stdio: 'ignore' });
+      const child = spawn(process.execPath, [BIN, ...args], { cwd: repo, env: cliEnv({ CI: '1', ...barriers.env }), stdio: 'ignore' });
       const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
       await barriers.reached('checkout-staged');
       child.kill('SIGINT');
@@ -99,7 +99,7 @@ describe('checkout stages every file before it replaces any', () => {
     const { repo, v2Files } = twoVersions();
     const barriers = new Barriers();
     barriers.arm('checkout-staged');
-    const child = spawn(process.execPath, [BIN, 'checkout', 'm@v1'], { cwd: repo, env: { ...process.env, CI: '1', ...barriers.env }, stdio: 'ignore' });
+    const child = spawn(process.execPath, [BIN, 'checkout', 'm@v1'], { cwd: repo, env: cliEnv({ CI: '1', ...barriers.env }), stdio: 'ignore' });
     const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_c, signal) => r(signal)));
     await barriers.reached('checkout-staged');
     child.kill('SIGKILL');

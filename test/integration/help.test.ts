@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BIN, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
+import { BIN, cliEnv, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
 
 afterEach(() => new Promise<void>((resolve) => setImmediate(resolve)));
 
@@ -63,7 +63,7 @@ describe('output', () => {
 
   /** Runs the CLI on a pseudo-terminal (stdout and stderr are a TTY). */
   function onTty(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): string {
-    const clean: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color', ...env };
+    const clean: NodeJS.ProcessEnv = cliEnv({ TERM: 'xterm-256color', ...env });
     delete clean.CI;
     if (!('NO_COLOR' in env)) delete clean.NO_COLOR;
     delete clean.FORCE_COLOR;
@@ -80,7 +80,7 @@ describe('output', () => {
       expect(onTty(repo, args), args.join(' ')).toMatch(ansi);
       expect(onTty(repo, args, { NO_COLOR: '1' }), args.join(' ')).not.toMatch(ansi);
       expect(onTty(repo, [...args, '--no-color']), args.join(' ')).not.toMatch(ansi);
-      const env = { ...process.env };
+      const env = cliEnv();
       delete env.NO_COLOR;
       delete env.FORCE_COLOR;
       const piped = spawnSync(process.execPath, [BIN, ...args], { cwd: repo, encoding: 'utf8', env });

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { BIN, runCli, writeFile } from '../helpers/temp-repo.js';
+import { BIN, cliEnv, runCli, writeFile } from '../helpers/temp-repo.js';
 import { auditEvents, commitVersion, installHook, lifecycleRepo, runCliAsync, stageHolder } from './lifecycle-helpers.js';
 
 const TEMPLATES = fileURLToPath(new URL('../../templates/hooks/', import.meta.url));
@@ -104,7 +104,7 @@ describe('pre-promote / post-promote hooks', () => {
     const repo = lifecycleRepo();
     const v1 = await commitVersion(repo);
     installHook(repo, 'post-promote', '#!/bin/sh\ncat >/dev/null\ntouch "$MODELCTL_REPO/hook-started"\nsleep 5\n');
-    const child = spawn(process.execPath, [BIN, 'promote', v1.ref, '--to', 'staging'], { cwd: repo, env: { ...process.env, CI: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'promote', v1.ref, '--to', 'staging'], { cwd: repo, env: cliEnv({ CI: '1' }), stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
     const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));

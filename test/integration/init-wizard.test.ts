@@ -6,7 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { checkRemote, init, modelSettingsFromTemplate, previewPaths, type RemoteCheck } from '../../src/api/init.js';
 import { answersFromFlags, answersToInitOptions, runInitWizard, splitList, suggestModelName, type Ask, type InitFlags, type WizardServices } from '../../src/cli/wizard/init-wizard.js';
 import { listPresets, renderTemplate } from '../../src/workspace/templates.js';
-import { BIN, runCli, tempDir, writeFile } from '../helpers/temp-repo.js';
+import { BIN, cliEnv, runCli, tempDir, writeFile } from '../helpers/temp-repo.js';
 
 afterEach(() => new Promise<void>((resolve) => setImmediate(resolve)));
 
@@ -234,7 +234,7 @@ describe('init wizard and its --yes twin', () => {
 
 /** Runs `modelctl init` on a pseudo-terminal (util-linux `script`), typing each answer once its question shows. */
 function initOnPty(cwd: string, answers: [string, string][]): Promise<{ code: number | null; output: string; answered: number }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'dumb', NO_COLOR: '1' };
+  const env: NodeJS.ProcessEnv = cliEnv({ TERM: 'dumb', NO_COLOR: '1' });
   delete env.CI;
   const child = spawn('script', ['-qfec', `${process.execPath} ${BIN} init`, '/dev/null'], { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
   let output = '';

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, runCli, tempDir, tempRepo } from '../helpers/temp-repo.js';
+import { BIN, cliEnv, runCli, tempDir, tempRepo } from '../helpers/temp-repo.js';
 
 /**
  * Ctrl-C (SIGINT) and SIGTERM while commit, push and pull are at work: the command exits
@@ -38,7 +38,7 @@ interface Interrupted {
 /** Starts the command, waits until `working()` says its work shows on disk, then sends `signal`. */
 function interruptWhenWorking(cwd: string, args: string[], signal: NodeJS.Signals, working: () => boolean): Promise<Interrupted> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args, '--json'], { cwd, env: { ...process.env, CI: '1', NO_COLOR: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args, '--json'], { cwd, env: cliEnv({ CI: '1', NO_COLOR: '1' }), stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     let sent = false;
     let exited = false;

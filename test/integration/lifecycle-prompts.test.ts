@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { BIN, runCli } from '../helpers/temp-repo.js';
+import { BIN, cliEnv, runCli } from '../helpers/temp-repo.js';
 import { commitVersion, lifecycleRepo, runCliAsync, stageHolder, type AsyncRun } from './lifecycle-helpers.js';
 
 // A pseudo-terminal is needed for the interactive cases; skip them where `script` cannot make one.
@@ -10,7 +10,7 @@ const hasScript = spawnSync('script', ['-qec', 'test -t 0', '/dev/null'], { stdi
 function runOnTty(cwd: string, args: string[], env: Record<string, string | undefined>, answer?: string, timeoutMs = 20_000): Promise<Omit<AsyncRun, 'json' | 'error'>> {
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   const command = [process.execPath, BIN, ...args].map(q).join(' ');
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+  const childEnv: NodeJS.ProcessEnv = cliEnv({ NO_COLOR: '1' });
   for (const [k, v] of Object.entries(env)) {
     if (v === undefined) delete childEnv[k];
     else childEnv[k] = v;

@@ -6,12 +6,12 @@
  */
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { BIN, runCli, tempDir, writeFile } from '../helpers/temp-repo.js';
+import { BIN, cliEnv, runCli, tempDir, writeFile } from '../helpers/temp-repo.js';
 
 /** Runs the CLI under `ulimit -n <limit>` (a POSIX sh builtin). */
 function runWithFdLimit(cwd: string, limit: number, args: string[]): { code: number; stderr: string; stdout: string } {
   const quoted = [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const r = spawnSync('sh', ['-c', `ulimit -n ${limit} && exec ${quoted}`], { cwd, encoding: 'utf8', env: { ...process.env, CI: '1', NO_COLOR: '1' } });
+  const r = spawnSync('sh', ['-c', `ulimit -n ${limit} && exec ${quoted}`], { cwd, encoding: 'utf8', env: cliEnv({ CI: '1', NO_COLOR: '1' }) });
   return { code: r.status ?? 128, stderr: r.stderr, stdout: r.stdout };
 }
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hashFileSync } from '../../src/store/hash-file.js';
 import { commitIn, fetchIn, promoteIn, pushIn, remoteAddIn } from '../helpers/setup-api.js';
-import { BIN, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
+import { BIN, cliEnv, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
 
 describe('messages that fit', () => {
   it('verify and gc both name the grace period that keeps a fresh unindexed object', async () => {
@@ -194,7 +194,7 @@ describe('a reader that stops reading', () => {
   /** Runs modelctl with its stdout a pipe whose reading end is closed before anything is written (as `| head -1` does once it has its line). */
   function withClosedStdout(cwd: string, args: string[]): Promise<{ code: number | null; stderr: string }> {
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+      const child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: cliEnv({ NO_COLOR: '1' }) });
       child.stdout.destroy();
       let stderr = '';
       child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registryAvailable, startRegistry, type RegistryHandle } from '../helpers/oci-registry.js';
-import { BIN, pseudoRandomBytes, runCliAsync, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
+import { BIN, cliEnv, pseudoRandomBytes, runCliAsync, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
 
 const MiB = 1024 * 1024;
 const CHUNK = 4 * MiB;
@@ -26,7 +26,7 @@ afterAll(async () => {
 async function killAtBarrier(cwd: string, args: string[], name: string, env: Record<string, string>): Promise<void> {
   const barriers = tempDir('modelctl-barrier-');
   writeFileSync(join(barriers, `${name}.wait`), '');
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, CI: '1', ...env, MODELCTL_TEST_BARRIER_DIR: barriers }, stdio: 'ignore' });
+  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: cliEnv({ CI: '1', ...env, MODELCTL_TEST_BARRIER_DIR: barriers }), stdio: 'ignore' });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const deadline = Date.now() + 60_000;
   while (!existsSync(join(barriers, `${name}.reached`))) {

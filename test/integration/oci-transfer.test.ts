@@ -19,7 +19,7 @@ import { RegistryRepository } from '../../src/remote/oci/registry-repository.js'
 import { sha256 } from '../helpers/oci-artifacts.js';
 import { registryAvailable, startRegistry, type RegistryHandle } from '../helpers/oci-registry.js';
 import { commitIn } from '../helpers/setup-api.js';
-import { BIN, runCliAsync, tempDir, tempRepo, writeFile, type AsyncRun } from '../helpers/temp-repo.js';
+import { type AsyncRun, BIN, cliEnv, runCliAsync, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
 
 const MiB = 1024 * 1024;
 
@@ -152,7 +152,7 @@ describe.skipIf(!registryAvailable())('oci:// transfers', () => {
   it('shows a progress bar on a terminal, and none in a pipe', async () => {
     const { dir } = await randomModel(2, 2 * MiB, 'progress');
     // `script` gives the command a pseudo-terminal; its output is what the terminal showed.
-    const r = spawnSync('script', ['-qefc', `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} push --remote ${reg.url}/progress`, '/dev/null'], { cwd: dir, encoding: 'utf8', env: { ...process.env, CI: '1' }, timeout: 60_000 });
+    const r = spawnSync('script', ['-qefc', `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} push --remote ${reg.url}/progress`, '/dev/null'], { cwd: dir, encoding: 'utf8', env: cliEnv({ CI: '1' }), timeout: 60_000 });
     expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/push .*\d+% \| .*\/.* \| .*\/s/);
     const piped = await cli(dir, ['push', '--remote', `${reg.url}/progress2`]);

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, runCli, tempRepo, writeFile } from '../helpers/temp-repo.js';
+import { BIN, cliEnv, runCli, tempRepo, writeFile } from '../helpers/temp-repo.js';
 
 const isRoot = process.getuid?.() === 0;
 // As root, permissions do not stop a write: a read-only bind mount (needs a mount namespace) does.
@@ -18,7 +18,7 @@ function runReadOnly(repo: string, args: string[]): { code: number | null; stder
   const cli = [process.execPath, BIN, ...args].map((a) => `'${a}'`).join(' ');
   const r = isRoot
     ? spawnSync('unshare', ['-m', 'sh', '-c', `mount --bind '${repo}' '${repo}' && mount -o remount,bind,ro '${repo}' && cd '${repo}' && CI=1 ${cli}`], { encoding: 'utf8' })
-    : spawnSync(process.execPath, [BIN, ...args], { cwd: repo, encoding: 'utf8', env: { ...process.env, CI: '1' } });
+    : spawnSync(process.execPath, [BIN, ...args], { cwd: repo, encoding: 'utf8', env: cliEnv({ CI: '1' }) });
   return { code: r.status, stderr: r.stderr };
 }
 

@@ -8,13 +8,13 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { Barriers } from '../helpers/barriers.js';
-import { BIN, runCli, tempRepo, tempRepoWithFolderRemote, writeFile } from '../helpers/temp-repo.js';
+import { BIN, cliEnv, runCli, tempRepo, tempRepoWithFolderRemote, writeFile } from '../helpers/temp-repo.js';
 
 /** Runs modelctl until it stops at `barrier`, then kills it with SIGKILL. */
 async function killAt(cwd: string, args: string[], barrier: string): Promise<void> {
   const barriers = new Barriers();
   barriers.arm(barrier);
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, ...barriers.env, CI: '1', NO_COLOR: '1' }, stdio: 'ignore' });
+  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: cliEnv({ ...barriers.env, CI: '1', NO_COLOR: '1' }), stdio: 'ignore' });
   const closed = new Promise((r) => child.once('close', r));
   try {
     await barriers.reached(barrier);

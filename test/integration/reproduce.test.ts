@@ -3,7 +3,7 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, runCli, tempDir, writeFile } from '../helpers/temp-repo.js';
+import { BIN, cliEnv, runCli, tempDir, writeFile } from '../helpers/temp-repo.js';
 import { git, mc, trainingData, trainingRepo } from './repro-helpers.js';
 
 /**
@@ -170,7 +170,7 @@ if (process.env.MARKERS) {
     run(root, '--', 'node', 'slow.js');
     const markers = tempDir('modelctl-markers-');
     const tempsBefore = reproduceTemps();
-    const child = spawn(process.execPath, [BIN, 'reproduce', 'tiny', '--json'], { cwd: root, env: { ...process.env, CI: '1', MARKERS: markers }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'reproduce', 'tiny', '--json'], { cwd: root, env: cliEnv({ CI: '1', MARKERS: markers }), stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));

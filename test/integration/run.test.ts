@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, runCli, writeFile } from '../helpers/temp-repo.js';
+import { BIN, cliEnv, runCli, writeFile } from '../helpers/temp-repo.js';
 import { editSettings, git, mc, trainingRepo } from './repro-helpers.js';
 
 /**
@@ -213,7 +213,7 @@ fs.writeFileSync('started', 'yes');
 setTimeout(() => {}, 30000);
 `,
     );
-    const child = spawn(process.execPath, [BIN, 'run', '--json', '--', 'node', 'slow.js'], { cwd: root, env: { ...process.env, CI: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'run', '--json', '--', 'node', 'slow.js'], { cwd: root, env: cliEnv({ CI: '1' }), stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));

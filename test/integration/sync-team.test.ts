@@ -9,7 +9,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { commitIn, fetchIn, pushIn, remoteAddIn } from '../helpers/setup-api.js';
+import { commitIn, deleteTagIn, fetchIn, promoteIn, pullIn, pushIn, remoteAddIn, tagIn } from '../helpers/setup-api.js';
 import { pseudoRandomBytes, runCliAsync, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
 
 /** The CLI run without blocking the worker (a test of many synchronous runs starves vitest's RPC). */
@@ -70,7 +70,7 @@ function expectStaleRefError(err: { code: string; message: string; hint: string 
 describe('--push compare-and-swaps against what this repository last fetched', () => {
   it('promote: the stale clone exits 4 even after the other finished, changes nothing, and says who, when, what and how to fix it', async () => {
     const { remote, a, b, ids } = await team();
-    expect((await runCli(a, ['promote', 'fraud@v2', '--to', 'production', '--push', '--yes'])).code).toBe(0);
+    await promoteIn(a, 'fraud@v2', 'production', { push: true });
     // The stage document names the event of the move.
     const doc = stageDoc(remote, 'production')!;
     expect(doc.version).toBe(ids[1]);
@@ -101,10 +101,10 @@ describe('--push compare-and-swaps against what this repository last fetched', (
 
   it('rollback: the stale clone exits 4 and changes nothing', async () => {
     const { remote, a, b, ids } = await team();
-    expect((await runCli(a, ['promote', 'fraud@v1', '--to', 'production', '--push', '--yes'])).code).toBe(0);
-    expect((await runCli(a, ['promote', 'fraud@v2', '--to', 'production', '--push', '--yes'])).code).toBe(0);
-    expect((await runCli(b, ['fetch'])).code).toBe(0);
-    expect((await runCli(a, ['promote', 'fraud@v3', '--to', 'production', '--push', '--yes'])).code).toBe(0);
+    await promoteIn(a, 'fraud@v1', 'production', { push: true });
+    await promoteIn(a, 'fraud@v2', 'production', { push: true });
+    await fetchIn(b);
+    await promoteIn(a, 'fraud@v3', 'production', { push: true });
     const doc = stageDoc(remote, 'production');
     const before = await historyIds(b);
     const r = await runCli(b, ['rollback', 'fraud', '--stage', 'production', '--push', '--yes', '--json']);
@@ -128,7 +128,7 @@ describe('--push compare-and-swaps against what this repository last fetched', (
 
   it('tag: a tag made (or moved) on the remote since the last fetch stops the stale clone with exit 4', async () => {
     const { remote, a, b, ids } = await team();
-    expect((await runCli(a, ['tag', 'fraud@v2', 'rc', '--push'])).code).toBe(0);
+    await tagIn(a, 'fraud@v2', 'rc', { push: true });
     const created = tagDoc(remote, 'rc')!;
     expect(created.version).toBe(ids[1]);
     expect(created.event).not.toBeNull();
@@ -140,8 +140,8 @@ describe('--push compare-and-swaps against what this repository last fetched', (
     expect(tagDoc(remote, 'rc')).toEqual(created);
 
     // A forced move is compare-and-swap against the last fetch too.
-    expect((await runCli(b, ['fetch'])).code).toBe(0);
-    expect((await runCli(a, ['tag', 'fraud@v1', 'rc', '--force', '--push'])).code).toBe(0);
+    await fetchIn(b);
+    await tagIn(a, 'fraud@v1', 'rc', { force: true, push: true });
     const moved = tagDoc(remote, 'rc');
     const f = await runCli(b, ['tag', 'fraud@v3', 'rc', '--force', '--push', '--json']);
     expect(f.code).toBe(4);
@@ -155,11 +155,11 @@ describe('--push compare-and-swaps against what this repository last fetched', (
 describe('push publishes a tag moved here compare-and-swap against what this repository last fetched', () => {
   it('a --force move made here loses to a newer move there: exit 4 naming the tag and who moved it, the remote tag unchanged', async () => {
     const { remote, a, b, ids } = await team();
-    expect((await runCli(a, ['tag', 'fraud@v1', 'rel'])).code).toBe(0);
-    expect((await runCli(a, ['push'])).code).toBe(0);
-    expect((await runCli(b, ['fetch'])).code).toBe(0);
-    expect((await runCli(a, ['tag', 'fraud@v2', 'rel', '--force'])).code).toBe(0); // here only
-    expect((await runCli(b, ['tag', 'fraud@v3', 'rel', '--force', '--push'])).code).toBe(0);
+    await tagIn(a, 'fraud@v1', 'rel');
+    await pushIn(a);
+    await fetchIn(b);
+    await tagIn(a, 'fraud@v2', 'rel', { force: true }); // here only
+    await tagIn(b, 'fraud@v3', 'rel', { force: true, push: true });
     const theirs = JSON.parse(readFileSync(join(remote, 'models/fraud/tags/rel.json'), 'utf8')) as { version: string; actor: string };
 
     const p = await runCli(a, ['push', '--json']);
@@ -179,11 +179,11 @@ describe('push publishes a tag moved here compare-and-swap against what this rep
 
   it('a delete made here loses to a move there: exit 4, the remote tag stays; after a fetch the tag is theirs here too', async () => {
     const { remote, a, b, ids } = await team();
-    expect((await runCli(a, ['tag', 'fraud@v1', 'rel'])).code).toBe(0);
-    expect((await runCli(a, ['push'])).code).toBe(0);
-    expect((await runCli(b, ['fetch'])).code).toBe(0);
-    expect((await runCli(a, ['tag', '-d', 'fraud@rel'])).code).toBe(0); // here only
-    expect((await runCli(b, ['tag', 'fraud@v2', 'rel', '--force', '--push'])).code).toBe(0);
+    await tagIn(a, 'fraud@v1', 'rel');
+    await pushIn(a);
+    await fetchIn(b);
+    await deleteTagIn(a, 'fraud@rel'); // here only
+    await tagIn(b, 'fraud@v2', 'rel', { force: true, push: true });
 
     const p = await runCli(a, ['push', '--json']);
     expect(p.code).toBe(4);
@@ -201,11 +201,11 @@ describe('push publishes a tag moved here compare-and-swap against what this rep
 describe('published state is per remote', () => {
   it('a second remote receives the events, tags and stages the first got; remote status says what differs', async () => {
     const { a, ids } = await team();
-    expect((await runCli(a, ['tag', 'fraud@v1', 'baseline'])).code).toBe(0);
-    expect((await runCli(a, ['promote', 'fraud@v2', '--to', 'staging', '--yes'])).code).toBe(0);
-    expect((await runCli(a, ['push'])).code).toBe(0);
+    await tagIn(a, 'fraud@v1', 'baseline');
+    await promoteIn(a, 'fraud@v2', 'staging');
+    await pushIn(a);
     const mirror = join(tempDir(), 'mirror');
-    expect((await runCli(a, ['remote', 'add', 'mirror', mirror])).code).toBe(0);
+    await remoteAddIn(a, 'mirror', mirror);
 
     // Before: the mirror lacks everything, and says so.
     const before = await runCli(a, ['remote', 'status', 'mirror', '--json']);
@@ -233,7 +233,7 @@ describe('published state is per remote', () => {
 
   it('push and fetch report a stage that differs between here and the remote', async () => {
     const { b, ids } = await team();
-    expect((await runCli(b, ['promote', 'fraud@v1', '--to', 'staging', '--yes'])).code).toBe(0);
+    await promoteIn(b, 'fraud@v1', 'staging');
     const f = await runCli(b, ['fetch', '--json']);
     expect(f.code).toBe(0);
     expect(f.json().differingStages).toEqual([{ model: 'fraud', kind: 'stage', name: 'staging', local: ids[0], remote: null }]);
@@ -252,12 +252,12 @@ describe('one renumbering path', () => {
     const c = tempRepo();
     for (const [repo, seed] of [[a, 1], [b, 2], [c, 3]] as const) {
       writeFile(repo, 'm/w.bin', pseudoRandomBytes(20_000, seed));
-      expect((await runCli(repo, ['commit', 'fraud', 'm'])).code).toBe(0);
-      expect((await runCli(repo, ['remote', 'add', 'origin', remote, '--default'])).code).toBe(0);
+      await commitIn(repo, 'fraud', ['m'], '', { message: undefined, argv: ['commit', 'fraud', 'm'] });
+      await remoteAddIn(repo, 'origin', remote, { default: true });
     }
     const renumbers = async (repo: string) =>
       ((await runCli(repo, ['history', 'fraud', '--json'])).json() as { action: string; from: string; to: string; version: string }[]).filter((e) => e.action === 'renumber');
-    expect((await runCli(a, ['push'])).code).toBe(0);
+    await pushIn(a);
     // Push: b's v1 was given away on the remote; b's version takes v2 and says so in its history.
     const pushed = await runCli(b, ['push', '--json']);
     expect(pushed.code, pushed.stderr).toBe(0);
@@ -281,8 +281,8 @@ describe('mirroring', () => {
   it('push --all to a second remote sends every version whose bytes are here and names each it skipped; naming one exits 6', async () => {
     const { remote, b, ids } = await team();
     // b has the metadata of v1..v3 but the bytes of v2 only; its staging names v3.
-    expect((await runCli(b, ['pull', 'fraud@v2'])).code).toBe(0);
-    expect((await runCli(b, ['promote', 'fraud@v3', '--to', 'staging', '--yes'])).code).toBe(0);
+    await pullIn(b, 'fraud@v2');
+    await promoteIn(b, 'fraud@v3', 'staging');
     const mirror = join(tempDir(), 'mirror');
     const r = await runCli(b, ['push', '--all', '--remote', mirror, '--json']);
     expect(r.code, r.stderr).toBe(0);
@@ -309,15 +309,15 @@ describe('mirroring', () => {
 describe('one bad document never blocks a team', () => {
   it('fetch skips a corrupt manifest and a hostile tag, brings everything else, lists them and exits 6; a valid version still pulls', async () => {
     const { remote, a, ids } = await team();
-    expect((await runCli(a, ['tag', 'fraud@v1', 'good', '--push'])).code).toBe(0);
-    expect((await runCli(a, ['tag', 'fraud@v2', 'evil', '--push'])).code).toBe(0);
-    expect((await runCli(a, ['promote', 'fraud@v1', '--to', 'staging', '--push', '--yes'])).code).toBe(0);
+    await tagIn(a, 'fraud@v1', 'good', { push: true });
+    await tagIn(a, 'fraud@v2', 'evil', { push: true });
+    await promoteIn(a, 'fraud@v1', 'staging', { push: true });
     const manifest = join(remote, 'versions', `${ids[2]}.json`);
     writeFileSync(manifest, readFileSync(manifest, 'utf8').replace('"message":"v3"', '"message":"v4"'));
     writeFileSync(join(remote, 'models/fraud/tags/evil.json'), '{"version":"../../x"}');
     // A truncated stage, a truncated number and one naming a manifest that is not there,
     // an event altered after it was written and one cut short.
-    expect((await runCli(a, ['promote', 'fraud@v2', '--to', 'production', '--push', '--yes'])).code).toBe(0);
+    await promoteIn(a, 'fraud@v2', 'production', { push: true });
     const production = join(remote, 'models/fraud/stages/production.json');
     writeFileSync(production, readFileSync(production, 'utf8').slice(0, 20));
     writeFileSync(join(remote, 'models/fraud/numbers/8.json'), '{"vers');
@@ -392,7 +392,7 @@ describe('pull reuses what is already there', () => {
 describe('a remote can be read without a repository', () => {
   it('ls, log, show and history --remote <url> work outside a repository and leave nothing behind', async () => {
     const { remote, a, ids } = await team();
-    expect((await runCli(a, ['promote', 'fraud@v2', '--to', 'staging', '--push', '--yes'])).code).toBe(0);
+    await promoteIn(a, 'fraud@v2', 'staging', { push: true });
     const outside = tempDir();
     const ls = await runCli(outside, ['ls', '--remote', remote, '--json']);
     expect(ls.code, ls.stderr).toBe(0);

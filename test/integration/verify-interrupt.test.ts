@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { Barriers } from '../helpers/barriers.js';
-import { BIN, runCli, tempRepo, writeFile } from '../helpers/temp-repo.js';
+import { BIN, cliEnv, runCli, tempRepo, writeFile } from '../helpers/temp-repo.js';
 
 describe('verify and Ctrl-C', () => {
   it('stops between objects with exit 130 and prints no report', async () => {
@@ -16,7 +16,7 @@ describe('verify and Ctrl-C', () => {
     expect(runCli(repo, ['commit', 'm', 'model', '-m', 'one']).code).toBe(0);
     const barriers = new Barriers();
     barriers.arm('verify-object');
-    const child = spawn(process.execPath, [BIN, 'verify'], { cwd: repo, env: { ...process.env, CI: '1', ...barriers.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'verify'], { cwd: repo, env: cliEnv({ CI: '1', ...barriers.env }), stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let errText = '';
     child.stdout!.on('data', (b: Buffer) => (out += b.toString('utf8')));

@@ -9,7 +9,7 @@ import { readFileSync, readdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Barriers } from '../helpers/barriers.js';
-import { BIN, pseudoRandomBytes, runCli, tempDir, writeFile, tempRepoWithFolderRemote } from '../helpers/temp-repo.js';
+import { BIN, cliEnv, pseudoRandomBytes, runCli, tempDir, tempRepoWithFolderRemote, writeFile } from '../helpers/temp-repo.js';
 
 describe('watch: SIGTERM mid-download', () => {
   it('leaves the old version in place and no partial folder, exits 130, and the next run deploys', async () => {
@@ -32,7 +32,7 @@ describe('watch: SIGTERM mid-download', () => {
     expect(runCli(team, ['promote', 'fraud@v2', '--to', 'production', '--push', '--yes']).code).toBe(0);
     const barriers = new Barriers();
     barriers.arm('watch-download');
-    const w = spawn(process.execPath, [BIN, ...args, '--interval', '1s', '--json'], { cwd: host, env: { ...process.env, CI: '1', ...barriers.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const w = spawn(process.execPath, [BIN, ...args, '--interval', '1s', '--json'], { cwd: host, env: cliEnv({ CI: '1', ...barriers.env }), stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';
     w.stdout!.on('data', (b: Buffer) => (text += b.toString('utf8')));
     let errText = '';

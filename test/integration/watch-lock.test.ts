@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pushedTeam } from './watch-helpers.js';
-import { BIN, runCli, tempDir } from '../helpers/temp-repo.js';
+import { BIN, cliEnv, runCli, tempDir } from '../helpers/temp-repo.js';
 
 describe('watch: one per state folder', () => {
   it('refuses a second watch on the same --out while one runs, and not after that one was killed with kill -9', async () => {
@@ -18,7 +18,7 @@ describe('watch: one per state folder', () => {
     const log = join(host, 'hook.log');
     const args = ['watch', 'fraud@production', '--remote', registry, '--out', join(host, 'model'), '--exec', `echo "$MODELCTL_REF" >> ${log}`];
 
-    const first = spawn(process.execPath, [BIN, ...args, '--interval', '1s', '--json'], { cwd: host, env: { ...process.env, CI: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const first = spawn(process.execPath, [BIN, ...args, '--interval', '1s', '--json'], { cwd: host, env: cliEnv({ CI: '1' }), stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';
     first.stdout!.on('data', (b: Buffer) => (text += b.toString('utf8')));
     const exited = new Promise<NodeJS.Signals | null>((r) => first.on('exit', (_c, sig) => r(sig)));

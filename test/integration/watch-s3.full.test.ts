@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOutageProxy, type OutageProxy } from '../helpers/outage-proxy.js';
 import { startS3rver, type S3rverHandle } from '../helpers/s3rver.js';
-import { BIN, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
+import { BIN, cliEnv, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
 
 const SECRET = 'watch-test-webhook-secret-0123456789';
 const AWS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' };
@@ -92,7 +92,7 @@ describe('watch: deploy on stage change, end to end over S3', () => {
     child = spawn(
       process.execPath,
       [BIN, 'watch', 'fraud@production', '--remote', 's3://registry/team', '--out', out, '--exec', hook, '--interval', '1s', '--webhook', hookUrl, '--webhook-secret-file', join(host, 'hook.key'), '--json'],
-      { cwd: host, env: { ...process.env, ...AWS, CI: '1', AWS_ENDPOINT_URL_S3: proxy.endpoint, MODELCTL_S3_MAX_ATTEMPTS: '2', MODELCTL_S3_CONNECT_TIMEOUT_MS: '2000' }, stdio: ['ignore', 'pipe', 'pipe'] },
+      { cwd: host, env: cliEnv({ ...AWS, CI: '1', AWS_ENDPOINT_URL_S3: proxy.endpoint, MODELCTL_S3_MAX_ATTEMPTS: '2', MODELCTL_S3_CONNECT_TIMEOUT_MS: '2000' }), stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let buf = '';
     child.stdout!.on('data', (b: Buffer) => {

@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { sign } from '../../src/api/sign.js';
 import { writeKeyPair } from '../helpers/oms-fixtures.js';
 import { apiEnv, commitIn, promoteIn, pushIn, repoWithFolderRemote } from '../helpers/setup-api.js';
-import { BIN, runCli, tempDir, writeFile } from '../helpers/temp-repo.js';
+import { BIN, cliEnv, runCli, tempDir, writeFile } from '../helpers/temp-repo.js';
 
 // The team side (commits, signatures, pushes, stage moves) is arranged through the Node API
 // (setup-api.ts); what each test checks, the watch command, runs through the built CLI.
@@ -47,7 +47,7 @@ describe('watch: the signature gate', () => {
     const out = join(host, 'model');
     const versionsDir = join(host, '.model.modelctl-watch', 'versions');
 
-    const w = spawn(process.execPath, [BIN, 'watch', 'fraud@production', '--remote', registry, '--out', out, '--exec', 'true', '--interval', '1s', '--json'], { cwd: host, env: { ...process.env, CI: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const w = spawn(process.execPath, [BIN, 'watch', 'fraud@production', '--remote', registry, '--out', out, '--exec', 'true', '--interval', '1s', '--json'], { cwd: host, env: cliEnv({ CI: '1' }), stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';
     let errText = '';
     w.stdout!.on('data', (b: Buffer) => (text += b.toString('utf8')));

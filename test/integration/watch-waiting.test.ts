@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { promoteIn } from '../helpers/setup-api.js';
 import { pushedTeam } from './watch-helpers.js';
-import { BIN, runCli, tempDir } from '../helpers/temp-repo.js';
+import { BIN, cliEnv, runCli, tempDir } from '../helpers/temp-repo.js';
 
 interface WatchLine {
   level: string;
@@ -75,7 +75,7 @@ describe('watch while nothing resolves', () => {
   it('without --once, a model the remote lacks is waited for, with a warning at each look', async () => {
     const { registry } = await pushedTeam();
     const host = tempDir();
-    const w = spawn(process.execPath, [BIN, 'watch', 'frud@production', '--remote', registry, '--out', join(host, 'c'), '--interval', '1s', '--json'], { cwd: host, env: { ...process.env, CI: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const w = spawn(process.execPath, [BIN, 'watch', 'frud@production', '--remote', registry, '--out', join(host, 'c'), '--interval', '1s', '--json'], { cwd: host, env: cliEnv({ CI: '1' }), stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';
     w.stdout!.on('data', (b: Buffer) => (text += b.toString('utf8')));
     const code = new Promise<number | null>((r) => w.on('exit', (c) => r(c)));

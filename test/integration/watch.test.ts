@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { rollback } from '../../src/api/rollback.js';
 import { apiEnv, commitIn, promoteIn, pushIn, repoWithFolderRemote } from '../helpers/setup-api.js';
 import { pushedTeam } from './watch-helpers.js';
-import { BIN, runCli, tempDir, writeFile } from '../helpers/temp-repo.js';
+import { BIN, cliEnv, runCli, tempDir, writeFile } from '../helpers/temp-repo.js';
 
 // The team side (commits, pushes, stage moves) is arranged through the Node API
 // (setup-api.ts); what each test checks, the watch command, runs through the built CLI.
@@ -27,7 +27,7 @@ describe('watch', () => {
     const out = join(host, 'model');
     const log = join(host, 'hook.log');
     const args = ['watch', 'fraud@production', '--remote', registry, '--out', out, '--exec', `sleep 2; echo "done $MODELCTL_REF" >> ${log}`, '--interval', '1s', '--json'];
-    const w = spawn(process.execPath, [BIN, ...args], { cwd: host, env: { ...process.env, CI: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const w = spawn(process.execPath, [BIN, ...args], { cwd: host, env: cliEnv({ CI: '1' }), stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';
     w.stdout!.on('data', (b: Buffer) => (text += b.toString('utf8')));
     const code = new Promise<number | null>((r) => w.on('exit', (c) => r(c)));

@@ -17,6 +17,7 @@ import { WasmChunker } from '../../src/store/gear-wasm.js';
 import { ChunkHasher, hashFileSingleThread, hashFileSync, type HashedFile } from '../../src/store/hash-file.js';
 import { PARALLEL_FILE_BYTES, fsyncPaths, hashFdPipelined, hashFilesParallel, hashThreads } from '../../src/store/parallel-hash.js';
 import { vectorStream } from '../vectors/stream.js';
+import { cliEnv } from '../helpers/temp-repo.js';
 
 const MiB = 1024 * 1024;
 const vectors = JSON.parse(readFileSync(new URL('../vectors/chunker-v1.json', import.meta.url), 'utf8')) as {
@@ -306,7 +307,7 @@ describe('worker start-up', () => {
       const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
         encoding: 'utf8',
         timeout: 60_000,
-        env: { ...process.env, MODELCTL_THREADS: '2', CI: '1' },
+        env: cliEnv({ MODELCTL_THREADS: '2', CI: '1' }),
       });
       expect(r.stderr).toBe('');
       expect(r.stdout.trim()).toBe(reference(data).digest);
