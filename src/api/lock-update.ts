@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { ConflictError } from '../errors.js';
 import { getVersion, versionFiles } from '../store/version-records.js';
 import { LOCK_FILE_NAME, emptyLock, readLockFile, writeLockFile, type LockConflict, type LockState, type LockedModel } from '../workspace/lock-file.js';
+import { lockWanted } from './lock-wanted.js';
 import type { Repository } from './repository.js';
 
 /** What a command wrote into modelctl.lock (the `lock` field of its result). */
@@ -15,10 +16,7 @@ export interface LockUpdate {
   conflicts: string[];
 }
 
-/** True when a command should keep modelctl.lock up to date: `--lock`, else `lock: true` in modelctl.json. */
-export function lockWanted(repo: Repository, flag: boolean | undefined): boolean {
-  return flag ?? repo.settings.lock;
-}
+export { lockWanted } from './lock-wanted.js';
 
 /**
  * Reads modelctl.lock up front when the command will update it: an unreadable lock (INVALID_LOCK,

@@ -1,4 +1,5 @@
-import { assertLockReadable, updateLock, type LockUpdate } from './lock-update.js';
+import type { LockUpdate } from './lock-update.js';
+import { lockWanted } from './lock-wanted.js';
 import { withRepository, type CommonOptions } from './repository.js';
 import type { RemoteTarget } from '../sync/remote-session.js';
 import { assertKnownStage, performPushedStageMove, performStageMove, type ConfirmStageMove, type StageMoveResult } from './stage-move.js';
@@ -39,7 +40,9 @@ export interface PromoteOptions extends CommonOptions, RemoteTarget {
 export async function promote(opts: PromoteOptions): Promise<StageMoveResult & { lock?: LockUpdate | null }> {
   return withRepository(opts, async (repo) => {
     assertKnownStage(opts.to, repo.settings.stages);
-    if (!opts.dryRun) assertLockReadable(repo, opts.lock);
+    // modelctl.lock's reader and validator are loaded only when this move keeps the lock.
+    const locks = !opts.dryRun && lockWanted(repo, opts.lock) ? await import('./lock-update.js') : null;
+    locks?.assertLockReadable(repo, opts.lock);
     const target = resolveIn(repo, opts.ref);
     const plan = {
       action: 'promote' as const,
@@ -53,7 +56,7 @@ export async function promote(opts: PromoteOptions): Promise<StageMoveResult & {
       confirm: opts.confirm,
     };
     const moved = opts.push && !opts.dryRun ? await performPushedStageMove(repo, plan, opts) : await performStageMove(repo, plan);
-    return moved.dryRun ? moved : { ...moved, lock: updateLock(repo, opts.lock, [moved.version.id]) };
+    return moved.dryRun ? moved : { ...moved, lock: locks ? locks.updateLock(repo, opts.lock, [moved.version.id]) : null };
   });
 }
 

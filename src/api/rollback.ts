@@ -7,7 +7,7 @@ import { getStageHolder, stageHistory } from '../store/stages-table.js';
 import { getVersion, listVersions } from '../store/version-records.js';
 import { withRepository, type CommonOptions } from './repository.js';
 import type { RemoteTarget } from '../sync/remote-session.js';
-import { assertKnownStage, performPushedStageMove, performStageMove, policyWouldAllow, type ConfirmStageMove, type StageMoveResult } from './stage-move.js';
+import { assertKnownStage, performPushedStageMove, performStageMove, policyWouldAllow, preparePolicyChecks, type ConfirmStageMove, type StageMoveResult } from './stage-move.js';
 import { resolveIn } from '../workspace/resolve-in.js';
 
 export interface RollbackOptions extends CommonOptions, RemoteTarget {
@@ -58,6 +58,7 @@ export async function rollback(opts: RollbackOptions): Promise<StageMoveResult> 
       targetId = rollbackTarget(history, holder.versionId);
       if (targetId === null) {
         // Suggest only a version the stage's policy would take (a --to version meets it in full).
+        await preparePolicyChecks(settings.policies[opts.stage]);
         const allowed = listVersions(db, opts.model, 200).find((v) => v.id !== holder.versionId && policyWouldAllow(repo, opts.stage, v.id));
         const reason = settings.policies[opts.stage]?.require_reason ? ' --reason "…"' : '';
         throw new NotFoundError('NO_PREVIOUS_HOLDER', `'${opts.stage}' of ${opts.model} has no earlier holder to roll back to`, {

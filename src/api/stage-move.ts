@@ -14,9 +14,8 @@ import { getVersion, type VersionRow } from '../store/version-records.js';
 import { assertPreHookPassed, runHook, type HookOutcome } from '../workspace/hooks.js';
 import { hostName, resolveActor } from '../workspace/identity.js';
 import type { RefPublication } from '../sync/ref-publication.js';
-import { withRemoteSession, type RemoteTarget } from '../sync/remote-session.js';
+import type { RemoteTarget } from '../sync/remote-session.js';
 import type { Repository } from './repository.js';
-import { trustedSignersOfVersion } from './version-signers.js';
 import { summarizeVersion, type VersionSummary } from './views.js';
 
 /** What a promotion or rollback did, or (with dryRun) would do. The --json shape. */
@@ -102,6 +101,7 @@ export interface StageMovePlan {
  * transaction; each records the holder it really replaced.
  */
 export async function performStageMove(repo: Repository, plan: StageMovePlan): Promise<StageMoveResult> {
+  await preparePolicyChecks(plan.rules);
   const { db, settings } = repo;
   const model = plan.target.model;
   const modelId = requireModel(db, model);
@@ -202,8 +202,28 @@ export async function performStageMove(repo: Repository, plan: StageMovePlan): P
 }
 
 /**
+ * The signature checks (version-signers.ts, and behind it the parsers of signature bundles,
+ * statements and provenance with their validator) are loaded only for a stage whose policy
+ * requires signatures: most moves read no signature, and loading them cost a promotion
+ * ~50 ms of its start-up (docs/design.md §1, Build). checkPolicy is synchronous (it runs
+ * inside the write transaction), so its async callers load them first.
+ */
+let signatureChecks: typeof import('./version-signers.js') | undefined;
+
+/** Loads what checkPolicy needs for `rules`; await it before checkPolicy or policyWouldAllow. */
+export async function preparePolicyChecks(rules: StagePolicyRules | undefined): Promise<void> {
+  if (rules?.require_signatures?.length) signatureChecks ??= await import('./version-signers.js');
+}
+
+function trustedSignersOfVersion(repo: Repository, versionId: string, names: readonly string[]): string[] {
+  if (!signatureChecks) throw new Error('BUG: a policy requiring signatures was checked before preparePolicyChecks loaded the signature checks');
+  return signatureChecks.trustedSignersOfVersion(repo, versionId, names);
+}
+
+/**
  * Whether the stage's full policy would let `versionId` take `stage` now, given a reason
  * (the user can always add one): what a suggestion may name without leading to exit 5.
+ * Await preparePolicyChecks(repo.settings.policies[stage]) first.
  */
 export function policyWouldAllow(repo: Repository, stage: string, versionId: string): boolean {
   return checkPolicy(repo, { stage, stages: repo.settings.stages, rules: repo.settings.policies[stage], reason: 'suggested' }, versionId).allowed;
@@ -217,6 +237,8 @@ export function policyWouldAllow(repo: Repository, stage: string, versionId: str
  * (compare-and-swap, naming the move's event) before its local transaction.
  */
 export async function performPushedStageMove(repo: Repository, plan: StageMovePlan, target: RemoteTarget): Promise<StageMoveResult> {
+  // Loaded here, not at the top: a move without --push opens no remote (docs/design.md §1, Build).
+  const { withRemoteSession } = await import('../sync/remote-session.js');
   return withRemoteSession(repo, target, { create: true, probe: true }, async (session) => {
     // Compare-and-swap needs a store that honours conditional writes; on one that does
     // not (s3rver), two racing moves could both "win": say so on every such move.

@@ -68,6 +68,23 @@ describe('validator loading', () => {
     expect(runWatchingZod(repo, ['log', 'm'])).toMatchObject({ code: 0, zodLoaded: false });
   });
 
+  it('stage moves and tags load no validator unless they read what needs one: modelctl.lock with --lock', () => {
+    const repo = tempRepo();
+    writeFile(repo, 'w.bin', 'weights');
+    expect(runCli(repo, ['commit', 'm', 'w.bin', '-m', 'one']).code).toBe(0);
+    writeFile(repo, 'w.bin', 'weights 2');
+    expect(runCli(repo, ['commit', 'm', 'w.bin', '-m', 'two']).code).toBe(0);
+    expect(runCli(repo, ['ls']).code).toBe(0); // the settings' verdict is remembered from here on
+    for (const args of [['promote', 'm@v1', '--to', 'staging'], ['promote', 'm@v2', '--to', 'staging'], ['rollback', 'm', '--stage', 'staging', '--yes'], ['tag', 'm@v1', 'rc'], ['promote', 'm@v2', '--to', 'staging', '--dry-run']]) {
+      const r = runWatchingZod(repo, args);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      expect(r.zodLoaded, args.join(' ')).toBe(false);
+    }
+    // modelctl.lock is a file anyone can edit: reading it runs its schema.
+    expect(runWatchingZod(repo, ['promote', 'm@v2', '--to', 'staging', '--lock'])).toMatchObject({ code: 0, zodLoaded: true });
+    expect(JSON.parse(readFileSync(join(repo, 'modelctl.lock'), 'utf8')).models.m).toMatchObject({ number: 2 });
+  });
+
   it('a settings file that turns invalid is refused even though its earlier version was accepted', () => {
     const repo = tempRepo();
     expect(runCli(repo, ['ls']).code).toBe(0);
