@@ -16,6 +16,12 @@ export interface ModelRefs {
   numbers: Map<number, string>;
   /** number → tombstone. */
   removed: Map<number, RemovedDoc>;
+  /** number → the tombstone's listing (its write time by the store's clock). */
+  removedListed: Map<number, ObjectInfo>;
+  /** Keys of the model's event documents, as listed (none read). */
+  eventKeys: Set<string>;
+  /** Versions a `remove` event names (events read only with `events`). */
+  removeEvents: Set<string>;
   /** tag → version id. */
   tags: Map<string, string>;
   /** stage → version id. */
@@ -41,7 +47,7 @@ export async function readModelRefs(remote: Remote, limit: LimitFunction, opts: 
   const refsOf = (model: string): ModelRefs => {
     let r = byModel.get(model);
     if (!r) {
-      r = { model, numbers: new Map(), removed: new Map(), tags: new Map(), stages: new Map(), everHeld: new Map() };
+      r = { model, numbers: new Map(), removed: new Map(), removedListed: new Map(), eventKeys: new Set(), removeEvents: new Set(), tags: new Map(), stages: new Map(), everHeld: new Map() };
       byModel.set(model, r);
     }
     return r;
@@ -73,6 +79,7 @@ export async function readModelRefs(remote: Remote, limit: LimitFunction, opts: 
       read((b) => {
         const doc = decodeDoc(removedDocSchema, b, o.key);
         r.removed.set(doc.number, doc);
+        r.removedListed.set(doc.number, o);
       });
     } else if (k.kind === 'tags') {
       read((b) => r.tags.set(k.name, decodeDoc(tagDocSchema, b, o.key).version));
@@ -83,11 +90,13 @@ export async function readModelRefs(remote: Remote, limit: LimitFunction, opts: 
         held(r, doc.version, k.name);
         held(r, doc.previous, k.name);
       });
-    } else if (k.kind === 'events' && opts.events) {
+    } else if (k.kind === 'events') r.eventKeys.add(o.key);
+    if (k.kind === 'events' && opts.events) {
       read((b) => {
         const e = decodeDoc(eventDocSchema, b, o.key);
         const stage = e.data.stage;
         if ((e.action === 'promote' || e.action === 'rollback') && typeof stage === 'string') held(r, e.version, stage);
+        if (e.action === 'remove' && e.version) r.removeEvents.add(e.version);
       });
     }
   }

@@ -1,6 +1,7 @@
 import pLimit, { type LimitFunction } from 'p-limit';
 import { ConflictError, UsageError } from '../errors.js';
 import { DigestSet } from '../core/digest-set.js';
+import { keys, type RemovedDoc } from '../core/remote-layout.js';
 import { decideRetention, type RetentionPolicy, type RetentionVerdict } from '../core/retention.js';
 import { listObjectsExcept, type ObjectInfo, type Remote } from '../remote/remote.js';
 import { barrier } from '../store/test-barrier.js';
@@ -9,7 +10,7 @@ import { GcLease, gcLeaseMs } from './remote-gc-state.js';
 import { listByName, markFileLists, readManifestFacts, readModelRefs, type ManifestFacts, type ModelRefs } from './remote-gc-mark.js';
 import type { StoreSession } from './remote-session.js';
 import { jobsOrDefault } from './transfer-progress.js';
-import { writeTombstones } from './tombstones.js';
+import { recordUnrecordedTombstone, writeTombstones } from './tombstones.js';
 
 /** What remote gc is asked to do. */
 export interface RemoteGcRequest {
@@ -60,6 +61,12 @@ export interface RemoteGcResult {
   keptInGrace: ObjectCount;
   /** Numbered versions kept because something was protected at the re-check (a tag or stage moved onto them meanwhile). */
   rescued: string[];
+  /**
+   * Removals on no record: tombstones whose `remove` event was never published (a gc or rm
+   * killed between the two writes), older than a gc lease. The gc publishes an event for each
+   * (a dry run only lists them): docs/design.md §16.
+   */
+  unrecordedRemovals: { model: string; number: number; id: string }[];
 }
 
 interface Candidate {
@@ -86,7 +93,7 @@ export async function collectRemoteGarbage(repo: Repository, session: StoreSessi
   const lease = req.dryRun ? null : await GcLease.acquire(remote, req.actor, gcLeaseMs(repo.env));
   try {
     barrier('gc-remote-mark');
-    const mark = await markRemote(remote, req, limit);
+    const mark = await markRemote(remote, req, limit, gcLeaseMs(repo.env));
     const result: RemoteGcResult = {
       remote: session.displayUrl,
       dryRun: req.dryRun,
@@ -96,6 +103,7 @@ export async function collectRemoteGarbage(repo: Repository, session: StoreSessi
       deleted: deletedCounts([mark.manifests, mark.fileLists, mark.chunks, mark.signatures, mark.tempFiles]),
       keptInGrace: mark.keptInGrace,
       rescued: [],
+      unrecordedRemovals: mark.unrecorded.map((u) => ({ model: u.model, number: u.doc.number, id: u.doc.version })),
     };
     if (!lease) return result;
     if (req.confirm && !(await req.confirm(result))) {
@@ -109,6 +117,7 @@ export async function collectRemoteGarbage(repo: Repository, session: StoreSessi
     const swept = await recheckAndSweep(repo, session, req, mark, lease, limit);
     result.removedVersions = swept.removed;
     result.rescued = swept.rescued;
+    result.unrecordedRemovals = swept.recorded;
     result.deleted = swept.deleted;
     barrier('gc-remote-swept');
     await lease.transition('idle');
@@ -140,9 +149,11 @@ interface Mark {
   /** Numberless manifests that were old at the mark, with their ETag then. */
   orphanManifests: Map<string, string>;
   keptInGrace: ObjectCount;
+  /** Tombstones older than a lease whose `remove` event is not on the remote. */
+  unrecorded: { model: string; doc: RemovedDoc }[];
 }
 
-async function markRemote(remote: Remote, req: RemoteGcRequest, limit: LimitFunction): Promise<Mark> {
+async function markRemote(remote: Remote, req: RemoteGcRequest, limit: LimitFunction, leaseMs: number): Promise<Mark> {
   const markedAt = Date.now();
   const cutoff = markedAt - req.graceMs;
   const old = (o: ObjectInfo) => (o.lastModified ? o.lastModified.getTime() <= cutoff : false);
@@ -270,7 +281,16 @@ async function markRemote(remote: Remote, req: RemoteGcRequest, limit: LimitFunc
   // keeps its file's time fresh until the rename).
   const tempFiles: Candidate[] = [];
   if (remote.leftovers) for await (const o of remote.leftovers()) if (old(o)) tempFiles.push({ key: o.key, size: o.size });
-  return { refs, facts, listedManifests, referencedVersions, listRefs, chunkRefs, removals, kept, manifests, fileLists, chunks, signatures, tempFiles, orphanManifests, keptInGrace };
+  // A tombstone's writer publishes its event right after it (rm reads the refs in between):
+  // one older than a lease with no event has lost its writer. Younger ones are left to it.
+  const unrecorded: Mark['unrecorded'] = [];
+  for (const r of refs.values()) {
+    for (const [n, doc] of r.removed) {
+      const written = r.removedListed.get(n)?.lastModified?.getTime();
+      if (written !== undefined && written <= markedAt - leaseMs && !r.eventKeys.has(keys.event(r.model, doc.at, doc.event)) && !r.removeEvents.has(doc.version)) unrecorded.push({ model: r.model, doc });
+    }
+  }
+  return { refs, facts, listedManifests, referencedVersions, listRefs, chunkRefs, removals, kept, manifests, fileLists, chunks, signatures, tempFiles, orphanManifests, keptInGrace, unrecorded };
 }
 
 /**
@@ -300,6 +320,15 @@ async function recheckAndSweep(repo: Repository, session: StoreSession, req: Rem
   }
   await writeTombstones(repo, session, removed, req, limit);
   for (const v of removed) tombstoned.add(v.id);
+  const recorded: Mark['unrecorded'] = [];
+  await Promise.all(
+    mark.unrecorded.map((u) =>
+      limit(async () => {
+        if (refs.get(u.model)?.removed.get(u.doc.number)?.event !== u.doc.event) return; // taken back meanwhile
+        if (await recordUnrecordedTombstone(repo, session, u.model, u.doc, req)) recorded.push(u);
+      }),
+    ),
+  );
 
   // Every manifest there now is a root, except tombstoned versions and orphans unchanged since the mark.
   const listed = await listByName(remote, 'versions/', '.json');
@@ -335,7 +364,7 @@ async function recheckAndSweep(repo: Repository, session: StoreSession, req: Rem
   barrier('gc-remote-delete');
   for (const batch of [manifests, signatures, fileLists, chunks]) await deleteAll(batch, lease, limit, (key) => remote.delete(key));
   await deleteAll(mark.tempFiles, lease, limit, (key) => remote.deleteLeftover!(key));
-  return { removed, rescued, deleted: deletedCounts([manifests, fileLists, chunks, signatures, mark.tempFiles]) };
+  return { removed, rescued, recorded: recorded.map((u) => ({ model: u.model, number: u.doc.number, id: u.doc.version })), deleted: deletedCounts([manifests, fileLists, chunks, signatures, mark.tempFiles]) };
 }
 
 /** Candidates queued at once: a promise and closure per object for 100,000 chunks held ~50 MB. */

@@ -32,9 +32,9 @@ export interface WrittenTombstone {
   event: AuditEvent;
 }
 
-/** Writes the tombstone of `v` (create-only); null when it was removed already (another gc or rm: its event stands). */
-export async function putTombstone(session: StoreSession, v: Removal, who: { actor: string; argv: readonly string[] }): Promise<WrittenTombstone | null> {
-  const event = buildEvent({
+/** The `remove` event of `v` on this remote; `data` adds to its number and remote. */
+function removeEvent(session: StoreSession, v: Removal, who: { actor: string; argv: readonly string[] }, data: Record<string, string> = {}): AuditEvent {
+  return buildEvent({
     actor: who.actor,
     host: hostName(),
     action: 'remove',
@@ -44,8 +44,13 @@ export async function putTombstone(session: StoreSession, v: Removal, who: { act
     to: null,
     reason: v.reason,
     argv: [...who.argv],
-    data: { number: v.number, remote: session.displayUrl },
+    data: { number: v.number, remote: session.displayUrl, ...data },
   });
+}
+
+/** Writes the tombstone of `v` (create-only); null when it was removed already (another gc or rm: its event stands). */
+export async function putTombstone(session: StoreSession, v: Removal, who: { actor: string; argv: readonly string[] }): Promise<WrittenTombstone | null> {
+  const event = removeEvent(session, v, who);
   const doc: RemovedDoc = { version: v.id, number: v.number, reason: v.reason, actor: who.actor, at: event.at, event: event.id };
   const key = keys.removed(v.model, v.number);
   try {
@@ -84,4 +89,19 @@ export async function writeTombstones(repo: Repository, session: StoreSession, v
     ),
   );
   return events;
+}
+
+/**
+ * A tombstone whose `remove` event was never published: its writer (a gc or an rm) was killed
+ * between the two writes, so the removal is on no record that fetch brings. The event it names
+ * cannot be rebuilt (its id hashes the writer's time, host and command line), so this command
+ * publishes a `remove` event of its own for the tombstone, naming the lost one in
+ * `data.tombstoneEvent` (docs/design.md §16). Nothing is published when that event turned up
+ * meanwhile (a slow writer, not a dead one).
+ */
+export async function recordUnrecordedTombstone(repo: Repository, session: StoreSession, model: string, doc: RemovedDoc, who: { actor: string; argv: readonly string[] }): Promise<AuditEvent | null> {
+  if (await session.remote.head(keys.event(model, doc.at, doc.event))) return null;
+  const event = removeEvent(session, { model, number: doc.number, id: doc.version, reason: doc.reason }, who, { tombstoneEvent: doc.event });
+  await publishTombstone(repo, session, { model, key: keys.removed(model, doc.number), doc, event });
+  return event;
 }

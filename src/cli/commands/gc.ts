@@ -49,7 +49,7 @@ export function registerGc(program: Command): Command {
 function remoteConfirmer(ctx: CommandContext, yes: boolean | undefined): ((plan: RemoteGcResult) => Promise<boolean>) | undefined {
   if (!ctx.canPrompt(yes)) return undefined;
   return async (plan) => {
-    if (plan.removedVersions.length === 0 && plan.deleted.bytes === 0 && plan.deleted.chunks.count === 0) return true;
+    if (plan.removedVersions.length === 0 && plan.deleted.bytes === 0 && plan.deleted.chunks.count === 0) return true; // recording a removal deletes nothing: no question
     process.stderr.write(renderRemoteGc({ ...plan, dryRun: true }) + '\n');
     const { confirm } = await import('@inquirer/prompts');
     try {
@@ -70,6 +70,7 @@ export function renderRemoteGc(r: RemoteGcResult): string {
   for (const v of r.removedVersions) lines.push(`  ${r.dryRun ? 'would remove' : 'removed'} ${v.model}@v${v.number} (${v.id.slice(0, 12)}): ${v.reason}`);
   for (const v of r.keptVersions) lines.push(`  ${r.dryRun ? 'keep' : 'kept'} ${v.model}@v${v.number} (${v.id.slice(0, 12)}): ${describe(v.reasons)}`);
   for (const id of r.rescued) lines.push(`  kept ${id.slice(0, 12)}: a tag or stage moved onto it during the gc`);
+  for (const v of r.unrecordedRemovals) lines.push(`  ${r.dryRun ? 'would record' : 'recorded'} the removal of ${v.model}@v${v.number} (${v.id.slice(0, 12)}): its tombstone had no remove event (a gc or rm killed between the two)`);
   if (r.keptInGrace.count) lines.push(`  kept ${countOf(r.keptInGrace.count, 'unreferenced object')} (${formatBytes(r.keptInGrace.bytes)}) younger than the grace period of ${describeGrace(r.graceSeconds)} (--grace)`);
   return lines.join('\n');
 }
