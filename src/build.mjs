@@ -10,7 +10,7 @@
 // expands), every `*-worker.ts` is an entry point of its own (worker threads start from a
 // file path), and every file under src/ that is not TypeScript is copied to dist/ at the same
 // relative path (web UI assets and the like).
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
@@ -153,6 +153,23 @@ const REQUIRE_BANNER = [
 
 const started = Date.now();
 rmSync(DIST, { recursive: true, force: true });
+
+// Declarations of the Node API, and the type check of everything, by tsc (tsconfig.json
+// has emitDeclarationOnly), in a process of its own while esbuild and rollup run: on two
+// cores that takes its ~8 s off the build. Incremental, into a cache that survives the clean
+// dist/ above (node_modules/.cache, which npm ci empties): an unchanged tree re-checks in
+// ~3 s. The .d.ts files are copied into dist/ at the end.
+const TSC_CACHE = join(ROOT, 'node_modules', '.cache', 'modelctl-tsc');
+const TSC_OUT = join(TSC_CACHE, 'out');
+const tscDone = new Promise((resolveStatus) => {
+  const args = [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.json'), '--incremental', '--tsBuildInfoFile', join(TSC_CACHE, 'tsbuildinfo'), '--outDir', TSC_OUT];
+  const child = spawn(process.execPath, args, { stdio: 'inherit' });
+  child.on('error', (err) => {
+    process.stderr.write(`build: tsc did not start: ${err.message}\n`);
+    resolveStatus(1);
+  });
+  child.on('exit', (code, signal) => resolveStatus(signal ? 1 : code));
+});
 rmSync(STAGE, { recursive: true, force: true });
 
 const result = await build({
@@ -197,14 +214,27 @@ for (const p of sources.filter((f) => !isTypeScript(f))) {
   assets++;
 }
 
-// Declarations of the Node API (and type-checking of everything): tsconfig.json has
-// emitDeclarationOnly, so tsc writes only dist/**/*.d.ts.
-const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.json')], { stdio: 'inherit' });
-if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+const tscStatus = await tscDone;
+if (tscStatus !== 0) process.exit(tscStatus ?? 1);
+// Only the declarations of today's sources: the cache keeps those of deleted files.
+let declarations = 0;
+for (const p of sources.filter((f) => isTypeScript(f))) {
+  const rel = relative(SRC, p).replace(/\.m?ts$/, (ext) => (ext === '.mts' ? '.d.mts' : '.d.ts'));
+  const from = join(TSC_OUT, rel);
+  if (!existsSync(from)) continue;
+  const dest = join(DIST, rel);
+  mkdirSync(dirname(dest), { recursive: true });
+  copyFileSync(from, dest);
+  declarations++;
+}
+if (!existsSync(join(DIST, 'index.d.ts'))) {
+  process.stderr.write('build: tsc wrote no index.d.ts\n');
+  process.exit(1);
+}
 
 const outputs = Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js'));
 process.stderr.write(
-  `built dist/: ${entryPoints.length} entry points, ${outputs.length} esbuild files re-chunked into ${chunked.files} (${chunked.hotFiles} into ${chunked.hot.join(', ')}), ${assets} assets, declarations (${((Date.now() - started) / 1000).toFixed(1)} s)\n`,
+  `built dist/: ${entryPoints.length} entry points, ${outputs.length} esbuild files re-chunked into ${chunked.files} (${chunked.hotFiles} into ${chunked.hot.join(', ')}), ${assets} assets, ${declarations} declarations (${((Date.now() - started) / 1000).toFixed(1)} s)\n`,
 );
 if (process.argv.includes('--analyze')) process.stderr.write(await analyzeMetafile(result.metafile));
 if (process.argv.includes('--metafile')) writeFileSync(join(ROOT, '.tmp-build-meta.json'), JSON.stringify(result.metafile));

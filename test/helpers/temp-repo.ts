@@ -4,7 +4,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach } from 'vitest';
+import { afterEach, beforeEach } from 'vitest';
 import { init } from '../../src/api/init.js';
 import { cliEnv } from './cli-env.js';
 
@@ -19,7 +19,15 @@ const made: string[] = [];
 // slow 2-core VM, runs whose tests all passed exited 1 with "Timeout calling onTaskUpdate".
 // Synchronous removal of a test's trees (a global npm install, 10,000 files) added to that;
 // awaiting real I/O here also gives the worker a turn of its event loop between every two tests.
+// Tests of a describe.concurrent block share the list: the folders are removed when the last
+// test running has finished, never under a test still using one.
+let running = 0;
+beforeEach(() => {
+  running++;
+});
 afterEach(async () => {
+  running--;
+  if (running > 0) return;
   await Promise.all(made.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 

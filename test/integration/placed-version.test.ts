@@ -41,7 +41,7 @@ async function memoRows(root: string): Promise<string[]> {
   }
 }
 
-describe('the placement record memo', () => {
+describe.concurrent('the placement record memo', () => {
   it('is kept once the record is older than the racy window, and a checkout (a new record) is seen', async () => {
     const { root } = await twoVersions();
     expect(await compared(root)).toEqual({ version: 2, checkedOut: 2, clean: true });

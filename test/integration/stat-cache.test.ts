@@ -28,7 +28,7 @@ function modelStatus(r: Awaited<ReturnType<typeof status>>) {
   return r.models[0];
 }
 
-describe('stat cache', () => {
+describe.concurrent('stat cache', () => {
   it('status reads nothing when no stat changed, then re-hashes exactly the touched file', async () => {
     const root = await repoWithFiles(['a.bin', 'b.bin', 'c.bin', 'd.bin']);
     const clean = modelStatus(await status({ cwd: root, model: 'm' }));
@@ -197,7 +197,7 @@ describe('stat cache', () => {
   });
 });
 
-describe('folder-listing cache (status of a model with a folder in its paths)', () => {
+describe.concurrent('folder-listing cache (status of a model with a folder in its paths)', () => {
   async function folderRepo(): Promise<string> {
     const root = tempRepo();
     const cfgPath = join(root, 'modelctl.json');
