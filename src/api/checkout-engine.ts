@@ -2,13 +2,14 @@ import { existsSync, lstatSync, mkdirSync, realpathSync, rmdirSync, unlinkSync, 
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { ConflictError, IntegrityError, UsageError, fsError, isErrnoException } from '../errors.js';
 import type { ManifestFile, VersionManifest } from '../core/manifest.js';
+import { printable } from '../core/names.js';
 import { assertSafeRelativePath } from '../core/paths.js';
 import { writeTransaction } from '../store/index-db.js';
 import { discardTempFile, interruptionPoint, registerTempFolders, releaseTempFolders } from '../store/temp-files.js';
 import { barrier } from '../store/test-barrier.js';
 import { isCommittedDigest, latestVersion, versionFiles, type VersionRow } from '../store/version-records.js';
 import { isVersionOnSomeRemote } from '../store/verify-queries.js';
-import { placeStaged, stageFile, type LinkMode, type LinkUsed } from '../workspace/materialize.js';
+import { placeStaged, stageFile, type LinkMode, type LinkUsed, type StagedFile } from '../workspace/materialize.js';
 import { OUT_RECORD_DIR, writePlacementRecord, type PlacementRecord, type PlacementTarget } from '../workspace/placement-record.js';
 import { readPlacementRecord } from '../workspace/placement-record-schema.js';
 import { pruneEmptyFolders } from '../workspace/made-folders.js';
@@ -243,7 +244,7 @@ export async function applyCheckout(repo: Repository, plan: CheckoutPlan): Promi
       const verified = plan.verified?.has(f.digest) ?? false;
       const file = firstCopy
         ? stageFile(firstCopy, p.dest, dir, f.digest, f.mode, 'copy', verified)
-        : stageFile(repo.store.objectPath(f.digest), p.dest, dir, f.digest, f.mode, link, verified);
+        : stageFromStore(repo, v, f, p.dest, dir, link, verified);
       staged.push({ tmp: file.tmp, dest: p.dest, digest: f.digest });
       if (link === 'move' && !firstCopy) firstStaged.set(f.digest, file.tmp);
       files.push({ path: p.path, action: 'written', link: file.used, size: f.size });
@@ -352,6 +353,25 @@ const REASON_TEXT: Record<CheckoutConflictReason, string> = {
   unknown: 'not placed by modelctl, and not a committed file',
   'not-a-file': 'not a regular file (a link, folder or device); modelctl never replaces one, even with --force',
 };
+
+/**
+ * stageFile from the store's object. An object whose bytes do not hash to its digest is moved
+ * to quarantine/ before the error is thrown, so the pull its hint names downloads it again
+ * (before, the pull trusted the object it had and failed the same way, for ever).
+ */
+function stageFromStore(repo: Repository, v: VersionRow, f: ManifestFile, dest: string, dir: string, link: LinkMode, verified: boolean): StagedFile {
+  try {
+    return stageFile(repo.store.objectPath(f.digest), dest, dir, f.digest, f.mode, link, verified);
+  } catch (err) {
+    if (!(err instanceof IntegrityError) || err.code !== 'CORRUPT_OBJECT' || link === 'move') throw err;
+    const moved = repo.store.quarantineObject(f.digest);
+    const ref = `${v.model}@v${v.number}`;
+    throw new IntegrityError('CORRUPT_OBJECT', `${err.message}: '${printable(f.path)}' was not written`, {
+      hint: `${moved ? `the object was moved to ${relative(repo.root, moved)}; ` : ''}\`modelctl pull ${ref}\` brings it again from a remote (or run \`modelctl verify\` to find others)`,
+      data: { ...err.data, ...(moved ? { quarantined: moved } : {}) },
+    });
+  }
+}
 
 function conflictError(conflicts: CheckoutConflict[], v: VersionRow): ConflictError {
   const ref = `${v.model}@v${v.number}`;

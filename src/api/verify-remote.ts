@@ -124,6 +124,7 @@ export async function verifyRemote(opts: VerifyRemoteOptions): Promise<VerifyRes
       problems,
       tempFilesRemoved: 0,
       remoteOnly: 0,
+      affected: [],
     };
   });
 }

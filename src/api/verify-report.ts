@@ -20,6 +20,8 @@ export interface VerifyProblem {
   /** Object digest or version id. */
   id: string;
   detail: string;
+  /** A corrupt object: where it was moved (`.modelctl/quarantine/…`), so a pull brings it again. */
+  quarantined?: string;
 }
 
 export interface VerifyResult {
@@ -36,4 +38,6 @@ export interface VerifyResult {
    * metadata is here, its bytes there. 0 for a whole-store verify.
    */
   remoteOnly: number;
+  /** `model@vN` of the versions a missing or corrupt object belongs to: what to pull again. */
+  affected: string[];
 }

@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import { relative } from 'node:path';
 import { describeGrace, gcGraceSeconds } from '../store/gc-grace.js';
 import { IntegrityError } from '../errors.js';
 import { parseManifest } from '../core/manifest.js';
@@ -7,7 +8,7 @@ import { interruptionPoint, interruptionPoints } from '../store/temp-files.js';
 import { barrier } from '../store/test-barrier.js';
 import { journalToRestore, readJournal, indexBehindJournal } from '../store/ref-journal.js';
 import { hasObjectRow, versionFiles } from '../store/version-records.js';
-import { allVersionIds, isVersionOnSomeRemote, neededDigests, quickCheck } from '../store/verify-queries.js';
+import { allVersionIds, isVersionOnSomeRemote, neededDigests, quickCheck, refsNaming } from '../store/verify-queries.js';
 import { withRepository, type CommonOptions, type Repository } from './repository.js';
 import type { VerifyProblem, VerifyProblemKind, VerifyResult } from './verify-report.js';
 import { resolveIn } from '../workspace/resolve-in.js';
@@ -27,7 +28,8 @@ const HARMLESS: ReadonlySet<VerifyProblemKind> = new Set(['unindexed-object', 'u
 
 /**
  * Re-hashes every object (or one version's) and re-reads every manifest against its id,
- * and checks every version's files are present. Reports each problem; never repairs.
+ * and checks every version's files are present. Reports each problem; repairs nothing, but
+ * moves a corrupt object aside (ObjectStore.quarantineObject) so that a pull brings it again.
  * The caller decides the exit (the CLI exits 6 when `ok` is false).
  */
 export async function verify(opts: VerifyOptions = {}): Promise<VerifyResult> {
@@ -50,7 +52,11 @@ export async function verify(opts: VerifyOptions = {}): Promise<VerifyResult> {
       const h = hashFileSync(repo.store.objectPath(digest), undefined, buffer);
       objectsChecked++;
       bytesChecked += h.size;
-      if (h.digest !== digest) problems.push({ kind: 'corrupt-object', id: digest, detail: `bytes hash to ${h.digest}` });
+      if (h.digest !== digest) {
+        // Moved aside so the next pull brings the object again instead of trusting these bytes.
+        const quarantined = repo.store.quarantineObject(digest);
+        problems.push({ kind: 'corrupt-object', id: digest, detail: `bytes hash to ${h.digest}${quarantined ? `; moved to ${relative(repo.root, quarantined)}` : ''}`, ...(quarantined ? { quarantined } : {}) });
+      }
     };
     const checkManifest = (id: string) => {
       const bytes = repo.store.readManifestBytes(id);
@@ -84,7 +90,7 @@ export async function verify(opts: VerifyOptions = {}): Promise<VerifyResult> {
       const damage = indexDamage(repo);
       if (damage.length) {
         for (const message of damage) problems.push({ kind: 'index-corrupt', id: 'index.db', detail: `${message}; run \`modelctl verify --rebuild-index\`` });
-        return { ok: false, objectsChecked, bytesChecked, manifestsChecked, versionsChecked: 0, problems, tempFilesRemoved: repo.store.sweepTemp(), remoteOnly };
+        return { ok: false, objectsChecked, bytesChecked, manifestsChecked, versionsChecked: 0, problems, tempFilesRemoved: repo.store.sweepTemp(), remoteOnly, affected: [] };
       }
       const behind = indexBehindJournal(repo.db);
       if (behind) {
@@ -146,7 +152,8 @@ export async function verify(opts: VerifyOptions = {}): Promise<VerifyResult> {
     const tempFilesRemoved = repo.store.sweepTemp();
     // Orphans from a crash are harmless (never referenced): report them but stay ok.
     const ok = problems.every((p) => HARMLESS.has(p.kind));
-    return { ok, objectsChecked, bytesChecked, manifestsChecked, versionsChecked: versionIds.length, problems, tempFilesRemoved, remoteOnly };
+    const affected = refsNaming(repo.db, problems.filter((p) => p.kind === 'missing-object' || p.kind === 'corrupt-object').map((p) => p.id));
+    return { ok, objectsChecked, bytesChecked, manifestsChecked, versionsChecked: versionIds.length, problems, tempFilesRemoved, remoteOnly, affected };
   });
 }
 
@@ -157,9 +164,20 @@ export function assertVerified(result: VerifyResult): void {
   throw new IntegrityError('VERIFY_FAILED', `${bad.length} problem${bad.length === 1 ? '' : 's'} found: ${bad.slice(0, 5).map((p) => `${p.kind} ${p.id.slice(0, 12)}`).join(', ')}${bad.length > 5 ? ', …' : ''}`, {
     hint: bad.some((p) => INDEX_KINDS.has(p.kind))
       ? 'the index is damaged or behind the store: run `modelctl verify --rebuild-index`'
-      : 'pull the affected versions again from a remote, or restore the store from a backup',
+      : repairHint(result),
     data: { problems: bad },
   });
+}
+
+/**
+ * How to bring the bytes back: pull each affected version again (a corrupt object was moved
+ * to quarantine/, so the pull downloads it, or stores the workspace's intact copy).
+ */
+function repairHint(result: VerifyResult): string {
+  const moved = result.problems.some((p) => p.quarantined) ? 'corrupt objects were moved to .modelctl/quarantine/; ' : '';
+  if (result.affected.length === 0) return `${moved}pull the affected versions again from a remote, or restore the store from a backup`;
+  const pulls = result.affected.slice(0, 3).map((r) => `\`modelctl pull ${r}\``).join(', ');
+  return `${moved}bring the files back with ${pulls}${result.affected.length > 3 ? ` (and ${result.affected.length - 3} more: see --json "affected")` : ''} — add --out <dir> to leave the workspace as it is — or restore the store from a backup`;
 }
 
 /** What SQLite's quick_check finds wrong with the index (empty when nothing). */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { homedir, hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { ConflictError, ExitCode, ModelctlError, NotFoundError, PolicyError, UsageError } from '../errors.js';
+import { ConflictError, ExitCode, IntegrityError, ModelctlError, NotFoundError, PolicyError, UsageError } from '../errors.js';
 import { closest, isIdPrefix, parseRef } from '../core/refs.js';
 import { tryLockFolder, type FolderLock } from '../store/folder-lock.js';
 import { resolveRef } from '../store/resolve-ref.js';
@@ -74,7 +74,7 @@ export interface WatchOptions extends CommonOptions {
 export interface WatchReport {
   at: string;
   level: 'info' | 'warn' | 'error';
-  event: 'started' | 'waiting' | 'stage-moved' | 'deployed' | 'deploy-failed' | 'exec-output' | 'retrying' | 'webhook-failed' | 'stopped';
+  event: 'started' | 'waiting' | 'stage-moved' | 'deployed' | 'deploy-failed' | 'exec-output' | 'retrying' | 'webhook-failed' | 'cache-repaired' | 'stopped';
   message: string;
   model: string;
   version?: DeployedVersion | null;
@@ -337,7 +337,17 @@ async function watchLocked(opts: WatchOptions, cwd: string, env: NodeJS.ProcessE
         const verified = await download(c, files);
         const signatures = checkSignatures(c, target, files);
         folderName = versionFolderName(target.number, target.id);
-        buildVersionFolder(layout, folderName, files, (d) => c.repo.store.objectPath(d), opts.link ?? 'auto', verified);
+        const build = (checked: ReadonlySet<string>) => buildVersionFolder(layout, folderName!, files, (d) => c.repo.store.objectPath(d), opts.link ?? 'auto', checked);
+        try {
+          build(verified);
+        } catch (err) {
+          // A cached object (kept from an earlier deploy) that rotted: moved aside and
+          // downloaded again, once, instead of failing every restart on the same bytes.
+          const digest = err instanceof IntegrityError && err.code === 'CORRUPT_OBJECT' ? err.data?.digest : undefined;
+          if (typeof digest !== 'string' || !c.repo.store.quarantineObject(digest)) throw err;
+          report({ level: 'warn', event: 'cache-repaired', message: `object ${digest.slice(0, 12)} in the cache was corrupt: moved to quarantine, downloading it again`, data: { digest } });
+          build(await download(c, files));
+        }
         // As pull --out: the folder verifies with model_signing as it is.
         if (signatures) writeDeployedSignature(c.repo.db, target.id, files, join(layout.versionsDir, folderName), signatures.checks, signatures.keys);
         if (opts.signal.aborted) {

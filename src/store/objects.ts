@@ -23,6 +23,8 @@ import { processAlive } from './process-alive.js';
  *   objects/<2 hex>/<62 hex>   whole files by file digest, read-only, never rewritten
  *   manifests/<2 hex>/<62 hex>.json   version manifests by version id (their stored bytes)
  *   tmp/                       temp files being written; never read as objects
+ *   quarantine/<digest>.<ms>   objects whose bytes did not hash to their digest, moved aside
+ *                              (kept for inspection; never read again; safe to delete)
  */
 export class ObjectStore {
   readonly objectsDir: string;
@@ -87,6 +89,27 @@ export class ObjectStore {
     }
     placeReadOnly(tmpPath, dest, unsyncedDirs);
     return true;
+  }
+
+  /**
+   * Moves an object whose bytes were found not to hash to its digest out of objects/ into
+   * quarantine/ and returns where it went. The store then lacks the object, so a pull brings
+   * it again (or stores the workspace's intact copy), and a checkout or verify no longer
+   * trips over the same bytes: README, "When verify finds a problem". Objects are never
+   * rewritten in place, so the path still holds the bytes that were hashed. Null when the
+   * object was already gone (another process moved or removed it first).
+   */
+  quarantineObject(digest: string): string | null {
+    const dir = join(this.metaDir, 'quarantine');
+    const dest = join(dir, `${digest}.${Date.now()}`);
+    try {
+      mkdirSync(dir, { recursive: true });
+      renameSync(this.objectPath(digest), dest);
+    } catch (err) {
+      if (isErrnoException(err, 'ENOENT')) return null;
+      throw fsError(err, this.objectPath(digest));
+    }
+    return dest;
   }
 
   /** Deletes an object (gc only). */

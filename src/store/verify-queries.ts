@@ -20,6 +20,17 @@ export function neededDigests(db: Database): { digest: string; versionId: string
   return rows.map((r) => ({ ...r, allOnRemote: r.allOnRemote === 1 }));
 }
 
+/** `model@vN` of every version naming one of `digests` (sorted; a digest no version names adds none). */
+export function refsNaming(db: Database, digests: readonly string[]): string[] {
+  if (digests.length === 0) return [];
+  const stmt = db.prepare(
+    `SELECT DISTINCT m.name || '@v' || v.number AS ref FROM files f JOIN versions v ON v.id = f.version_id JOIN models m ON m.id = v.model_id WHERE f.digest = ?`,
+  );
+  const refs = new Set<string>();
+  for (const d of digests) for (const r of stmt.all(d) as { ref: string }[]) refs.add(r.ref);
+  return [...refs].sort();
+}
+
 /** Whether some remote is known to hold the version (pushed there or fetched from there). */
 export function isVersionOnSomeRemote(db: Database, versionId: string): boolean {
   return db.prepare('SELECT 1 FROM remote_versions WHERE version_id = ? LIMIT 1').get(versionId) !== undefined;

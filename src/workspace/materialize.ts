@@ -130,7 +130,7 @@ function checkDigest(actual: string, expected: string, objectPath: string): void
   if (actual !== expected) {
     throw new IntegrityError('CORRUPT_OBJECT', `object ${expected.slice(0, 12)} is corrupt (its bytes hash to ${actual.slice(0, 12)})`, {
       hint: 'run `modelctl verify`; pull the version again from a remote to repair it',
-      data: { object: objectPath },
+      data: { object: objectPath, digest: expected },
     });
   }
 }

@@ -1,0 +1,124 @@
+/**
+ * A corrupt object in the local store is repaired by the command the error names (README,
+ * "When verify finds a problem"): verify and checkout move it to .modelctl/quarantine/, so
+ * `modelctl pull <ref>` brings it again — from the workspace's intact copy when the file is
+ * in place, from the remote when it is not. Before, pull trusted the object it had, reported
+ * "all verified", and verify and checkout kept failing on the same bytes. A watcher whose
+ * cached object rotted moves it aside and downloads it again instead of failing each restart.
+ */
+import { chmodSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { commitIn, promoteIn, pushIn, repoWithFolderRemote } from '../helpers/setup-api.js';
+import { pseudoRandomBytes, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
+
+/** Flips a byte of the object `digest` in the store; returns its path. */
+function corrupt(repo: string, digest: string): string {
+  const file = join(repo, '.modelctl/objects', digest.slice(0, 2), digest.slice(2));
+  chmodSync(file, 0o644);
+  const bytes = readFileSync(file);
+  bytes[7] ^= 0xff;
+  writeFileSync(file, bytes);
+  return file;
+}
+
+function digestOf(repo: string, ref: string, path: string): string {
+  const show = runCli(repo, ['show', ref, '--json']);
+  expect(show.code, show.stderr).toBe(0);
+  return (show.json().files as { path: string; digest: string }[]).find((f) => f.path === path)!.digest.replace(/^.*:/, '');
+}
+
+describe('repairing a corrupt object', () => {
+  it('verify moves it aside and names the pull that brings it back; the pull restores it from the intact workspace file', async () => {
+    const { repo } = await repoWithFolderRemote();
+    const a = pseudoRandomBytes(300_000, 1);
+    writeFile(repo, 'm/a.bin', a);
+    writeFile(repo, 'm/b.bin', pseudoRandomBytes(200_000, 2));
+    await commitIn(repo, 'fraud', ['m'], 'one');
+    await pushIn(repo);
+    const digest = digestOf(repo, 'fraud@v1', 'm/a.bin');
+    const object = corrupt(repo, digest);
+    const damaged = readFileSync(object);
+
+    const v = runCli(repo, ['verify', '--json']);
+    expect(v.code).toBe(6);
+    const problem = (v.json().problems as { kind: string; id: string; quarantined?: string }[]).find((p) => p.kind === 'corrupt-object')!;
+    expect(problem.id).toBe(digest);
+    expect(v.json().affected).toEqual(['fraud@v1']);
+    expect(v.error().hint).toContain('`modelctl pull fraud@v1`');
+    // The bytes are kept for inspection, out of the store.
+    expect(existsSync(object)).toBe(false);
+    expect(problem.quarantined).toContain(join('.modelctl', 'quarantine', digest));
+    expect(readFileSync(problem.quarantined!).equals(damaged)).toBe(true);
+    // The next verify tells the truth: the version lacks the object now.
+    const again = runCli(repo, ['verify', '--json']);
+    expect(again.code).toBe(6);
+    expect(again.json().problems).toEqual([expect.objectContaining({ kind: 'missing-object', id: digest })]);
+
+    const pull = runCli(repo, ['pull', 'fraud@v1']);
+    expect(pull.code, pull.stderr).toBe(0);
+    expect(readFileSync(object).equals(a)).toBe(true);
+    expect(runCli(repo, ['verify']).code).toBe(0);
+  });
+
+  it('checkout refuses it, moves it aside, and the pull its hint names downloads it again', async () => {
+    const { repo } = await repoWithFolderRemote();
+    const a = pseudoRandomBytes(300_000, 3);
+    writeFile(repo, 'm/a.bin', a);
+    await commitIn(repo, 'fraud', ['m'], 'one');
+    await pushIn(repo);
+    const digest = digestOf(repo, 'fraud@v1', 'm/a.bin');
+    corrupt(repo, digest);
+    rmSync(join(repo, 'm/a.bin'));
+
+    const co = runCli(repo, ['checkout', 'fraud@v1', '--json']);
+    expect(co.code).toBe(6);
+    expect(co.error().code).toBe('CORRUPT_OBJECT');
+    expect(co.error().hint).toContain('`modelctl pull fraud@v1`');
+    expect(existsSync(join(repo, 'm/a.bin'))).toBe(false);
+    expect(readdirSync(join(repo, '.modelctl/quarantine'))).toEqual([expect.stringMatching(new RegExp(`^${digest}\\.\\d+$`))]);
+
+    const pull = runCli(repo, ['pull', 'fraud@v1', '--json']);
+    expect(pull.code, pull.stderr).toBe(0);
+    expect(pull.json().download.chunksDownloaded).toBeGreaterThan(0);
+    expect(readFileSync(join(repo, 'm/a.bin')).equals(a)).toBe(true);
+    expect(runCli(repo, ['verify']).code).toBe(0);
+  });
+
+  it('with no remote, the hint says to restore from a backup and nothing claims the store is whole', async () => {
+    const repo = tempRepo();
+    writeFile(repo, 'm/a.bin', pseudoRandomBytes(100_000, 4));
+    await commitIn(repo, 'fraud', ['m'], 'one');
+    corrupt(repo, digestOf(repo, 'fraud@v1', 'm/a.bin'));
+    const v = runCli(repo, ['verify']);
+    expect(v.code).toBe(6);
+    expect(v.stderr).toContain('restore the store from a backup');
+    expect(runCli(repo, ['verify']).code).toBe(6);
+  });
+
+  it('watch downloads again a cached object that rotted, and deploys the version whole', async () => {
+    const { repo: team, registry } = await repoWithFolderRemote();
+    const shared = pseudoRandomBytes(200_000, 5);
+    writeFile(team, 'model/shared.bin', shared);
+    for (const n of [1, 2]) {
+      writeFile(team, 'model/w.bin', `w${n}\n`);
+      await commitIn(team, 'fraud', ['model/'], `v${n}`);
+    }
+    await pushIn(team);
+    const host = tempDir();
+    const state = join(host, 'state');
+    const watchOnce = () => runCli(host, ['watch', 'fraud@production', '--remote', registry, '--out', join(host, 'model'), '--state', state, '--once', '--json']);
+    const events = (r: ReturnType<typeof runCli>) => r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event: string; version?: { ref: string } });
+    await promoteIn(team, 'fraud@v1', 'production', { push: true });
+    expect(watchOnce().code).toBe(0);
+    // v2 shares model/shared.bin with v1: its folder is built from the cached object.
+    corrupt(join(state, 'cache'), digestOf(team, 'fraud@v2', 'model/shared.bin'));
+    await promoteIn(team, 'fraud@v2', 'production', { push: true });
+    const r = watchOnce();
+    expect(r.code, r.stderr).toBe(0);
+    expect(events(r).map((e) => e.event)).toContain('cache-repaired');
+    expect(events(r).filter((e) => e.event === 'deployed').map((e) => e.version?.ref)).toEqual(['fraud@v2']);
+    expect(readFileSync(join(host, 'model/model/shared.bin')).equals(shared)).toBe(true);
+    expect(readFileSync(join(host, 'model/model/w.bin'), 'utf8')).toBe('w2\n');
+  });
+});
