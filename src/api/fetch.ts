@@ -1,6 +1,7 @@
 import { assertModelName } from '../core/names.js';
 import type { FetchResult } from '../sync/fetch.js';
 import { withRemoteSession, type RemoteTarget } from '../sync/remote-session.js';
+import { summarizeLocalVersions } from './fetched-summaries.js';
 import { withRepository, type CommonOptions } from './repository.js';
 
 export type { FetchResult, ModelFetch, RejectedDocument } from '../sync/fetch.js';
@@ -22,5 +23,9 @@ export interface FetchOptions extends CommonOptions, RemoteTarget {
  */
 export async function fetch(opts: FetchOptions = {}): Promise<FetchResult> {
   if (opts.model) assertModelName(opts.model);
-  return withRepository(opts, (repo) => withRemoteSession(repo, opts, { create: false }, (session) => session.protocol.fetch(repo, opts)));
+  return withRepository(opts, async (repo) => {
+    const result = await withRemoteSession(repo, opts, { create: false }, (session) => session.protocol.fetch(repo, opts));
+    await summarizeLocalVersions(repo, result);
+    return result;
+  });
 }

@@ -12,6 +12,7 @@ import { pullOutsideRepository } from './pull-outside-repository.js';
 import { pullSignatureGate, signaturePolicy, type PulledSignatures, type SignaturePolicy } from './pull-signatures.js';
 import { withRepository, type CommonOptions } from './repository.js';
 import { storeReusedFiles } from './store-reused-files.js';
+import { summarizeLocalVersions } from './fetched-summaries.js';
 import { ensureTensorSummaries } from './tensor-summary-step.js';
 import type { VersionSummary } from './views.js';
 
@@ -64,6 +65,7 @@ async function pullInto(repo: Repository, opts: PullOptions, repository: boolean
     // the store, so the version is complete here (a throwaway store would only be removed).
     if (repository) storeReusedFiles(repo, plan);
     ensureTensorSummaries(repo, v.id, plan.manifest.files);
+    if (repository) await summarizeLocalVersions(repo, fetched);
     const gate = pullSignatureGate(repo, v, policy);
     gate.check(plan);
     const placed = await applyCheckout(repo, { ...plan, verified });

@@ -30,6 +30,12 @@ export interface ShowResult {
   parameters: TensorTotals | null;
   /** Per model file, from the index: format, counts, dtypes, hints, or why its header could not be read. */
   modelFiles: TensorSummaryRow[];
+  /**
+   * Files whose bytes are not in the local store (a version fetched, not pulled): their
+   * headers were never read, so `parameters` says nothing about them. Counted only when no
+   * model file was read (0 otherwise).
+   */
+  filesNotHere: number;
   /** With `tensors`: each model file's tensor table, read from the local objects' headers. */
   tensors?: TensorFileView[];
 }
@@ -57,6 +63,7 @@ export async function describeVersion(repo: Repository, ref: string, opts: Versi
     signatures,
     parameters: totalsOf(modelFiles),
     modelFiles,
+    filesNotHere: modelFiles.length ? 0 : manifest.files.filter((f) => !repo.store.hasObject(f.digest)).length,
     ...(readTensorTables ? { tensors: readTensorTables(repo, manifest.files, opts.file) } : {}),
   };
 }

@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -144,6 +144,33 @@ describe('tensor summaries at commit, show, ls and card', () => {
     await remoteAddIn(clone, 'origin', remote, { default: true });
     expect(runCli(clone, ['pull', 'm']).code).toBe(0);
     expect(runCli(clone, ['show', 'm', '--json']).json().parameters).toMatchObject({ parameterCount: 16, dtypes: [{ dtype: 'bf16', parameters: 16 }] });
+  });
+
+  it('a fetched version gets its summaries when its files are here already; one whose files are not says so', async () => {
+    const team = tempRepo();
+    const remote = join(tempDir(), 'remote');
+    const model = buildSafetensors([{ name: 'w', dtype: 'BF16', shape: [4, 4], data: Buffer.alloc(32, 3) }]);
+    writeFile(team, 'm/model.safetensors', model);
+    await commitNoMessage(team, 'm', ['m']);
+    await remoteAddIn(team, 'origin', remote, { default: true });
+    await pushIn(team);
+    const clone = tempRepo();
+    await remoteAddIn(clone, 'origin', remote, { default: true });
+    expect(runCli(clone, ['pull', 'm']).code).toBe(0);
+    // The team's v2 renames the file: every byte of it is in the clone after the pull of v1.
+    renameSync(join(team, 'm/model.safetensors'), join(team, 'm/renamed.safetensors'));
+    await commitNoMessage(team, 'm', ['m']);
+    await pushIn(team);
+    expect(runCli(clone, ['fetch']).code).toBe(0);
+    expect(runCli(clone, ['show', 'm@v2', '--json']).json().parameters).toMatchObject({ parameterCount: 16 });
+    // A v3 with new bytes: not read until pulled, and show says why it has no parameters.
+    writeFile(team, 'm/other.safetensors', buildSafetensors([{ name: 'x', dtype: 'F32', shape: [2], data: Buffer.alloc(8, 1) }]));
+    await commitNoMessage(team, 'm', ['m']);
+    await pushIn(team);
+    expect(runCli(clone, ['fetch']).code).toBe(0);
+    const v3 = runCli(clone, ['show', 'm@v3', '--json']).json();
+    expect(v3).toMatchObject({ parameters: null, filesNotHere: 1 });
+    expect(runCli(clone, ['show', 'm@v3']).stdout).toContain('Params:   not read: 1 of the files are not here (`modelctl pull m@v3` reads their headers)');
   });
 });
 

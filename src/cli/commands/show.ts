@@ -50,6 +50,7 @@ function renderShow(r: ShowResult, c: import('chalk').ChalkInstance): string {
   if (v.stages.length) out.push(`Stages:   ${v.stages.join(', ')}`);
   if (v.archived) out.push('Archived: yes');
   if (r.parameters) out.push(`Params:   ${parameterLine(r.parameters)}`);
+  else if (r.filesNotHere) out.push(`Params:   ${c.dim(`not read: ${r.filesNotHere === r.files.length ? 'the files are' : `${r.filesNotHere} of the files are`} not here (\`modelctl pull ${v.ref}\` reads their headers)`)}`);
   out.push('', c.bold(`Files (${v.fileCount}, ${formatBytes(v.totalSize)})`));
   out.push(table(r.files.map((f) => [`  ${f.path}`, formatBytes(f.size), c.dim(f.digest.slice(0, 12))])));
   if (r.modelFiles.length) out.push('', c.bold('Model files'), ...modelFileLines(r.modelFiles, c));
