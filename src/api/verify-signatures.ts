@@ -1,7 +1,7 @@
 import { IntegrityError } from '../errors.js';
 import { checkVersionSignatures, validSignerNames, type SignatureCheck } from '../signing/version-signatures.js';
 import { stagesOfVersion } from '../store/version-records.js';
-import { loadTrustedKeys, requiredSignerNames } from '../workspace/trusted-keys.js';
+import { keysFromArguments, loadTrustedKeys, requiredSignerNames } from '../workspace/trusted-keys.js';
 import { readVersionManifest } from './read-manifest.js';
 import { withRepository, type CommonOptions } from './repository.js';
 import { summarizeVersion, type VersionSummary } from './views.js';
@@ -11,6 +11,8 @@ export type { SignatureCheck } from '../signing/version-signatures.js';
 
 export interface VerifySignaturesOptions extends CommonOptions {
   ref: string;
+  /** Keys that must also have signed (trust.keys names or PEM public key files), as `pull --signed-by`. */
+  signedBy?: readonly string[];
 }
 
 /** The verdict on every signature of a version. The --json shape of `verify <ref> --signature`. */
@@ -37,10 +39,13 @@ export async function verifySignatures(opts: VerifySignaturesOptions): Promise<V
   return withRepository(opts, (repo) => {
     const v = resolveIn(repo, opts.ref);
     const manifest = readVersionManifest(repo, v.id);
-    const trusted = loadTrustedKeys(repo.settings, repo.root);
+    // A key named on the command line is trusted for this check and required by it.
+    const extra = keysFromArguments(opts.signedBy ?? [], repo.settings, repo.root, repo.cwd);
+    const configured = loadTrustedKeys(repo.settings, repo.root);
+    const trusted = [...configured, ...extra.filter((k) => !configured.some((c) => c.name === k.name))];
     const signatures = checkVersionSignatures(repo.db, repo.store, v.id, manifest.files, trusted);
     const signedBy = validSignerNames(signatures);
-    const required = requiredSignerNames(repo.settings, v.model, stagesOfVersion(repo.db, v.id));
+    const required = [...new Set([...requiredSignerNames(repo.settings, v.model, stagesOfVersion(repo.db, v.id)), ...extra.map((k) => k.name)])].sort();
     const missing = required.filter((n) => !signedBy.includes(n));
     const ok = signedBy.length > 0 && missing.length === 0 && signatures.every((s) => s.valid !== false);
     return { version: summarizeVersion(repo.db, v), ok, signatures, signedBy, required, missing };
@@ -70,12 +75,16 @@ export function assertSignaturesVerified(r: VerifySignaturesResult): void {
       ...(untrusted ? [`${untrusted} signature${untrusted === 1 ? '' : 's'} by keys not in trust.keys, or not checkable`] : []),
       ...(attestations ? [`${attestations} valid attestation${attestations === 1 ? '' : 's'} by a trusted key, which ${attestations === 1 ? 'does' : 'do'} not sign the files`] : []),
     ];
+    // Signed, but by a key this repository does not list: the fix is trusting the key, not signing again.
+    const unlisted = r.signatures.find((s) => s.kind === 'signature' && s.keyName === null);
     throw new IntegrityError('UNSIGNED', `${r.version.ref} has no valid signature by a trusted key${notes.length ? ` (${notes.join('; ')})` : ''}`, {
-      hint: `sign it: \`modelctl sign ${r.version.ref} --key <private.pem>\`, and list the public key under trust.keys in modelctl.json`,
+      hint: unlisted
+        ? `it is signed by key ${unlisted.keyHint.slice(0, 16)}…, which trust.keys does not list: if that is your key, list its public key (\`modelctl config set --shared trust.keys.<name> <public.pem>\`), or check it once with \`--signed-by <public.pem>\``
+        : `sign it: \`modelctl sign ${r.version.ref} --key <private.pem>\`, and list the public key under trust.keys in modelctl.json`,
       data,
     });
   }
-  throw new IntegrityError('SIGNATURE_MISSING', `${r.version.ref} is not signed by ${r.missing.map((n) => `'${n}'`).join(', ')}, which its model or stage requires`, {
+  throw new IntegrityError('SIGNATURE_MISSING', `${r.version.ref} is not signed by ${r.missing.map((n) => `'${n}'`).join(', ')}, which its model or stage policy (or --signed-by) requires`, {
     hint: `sign it: \`modelctl sign ${r.version.ref} --key <${r.missing[0]} private key>\``,
     data,
   });

@@ -121,6 +121,25 @@ describe('sign and verify --signature', () => {
     expect(both.error()).toMatchObject({ code: 'UNSIGNED', message: expect.stringContaining('(1 signature by keys not in trust.keys, or not checkable; 1 valid attestation by a trusted key') });
   });
 
+  it('signed by a key trust.keys does not list: the hint says to trust the key, and --signed-by checks it as pull does', async () => {
+    const { repo } = await signedRepoSetup();
+    writeKeyPair(repo, 'stranger', { type: 'ec', curve: 'prime256v1' });
+    writeKeyPair(repo, 'other', { type: 'ec', curve: 'prime256v1' });
+    expect(runCli(repo, ['sign', 'fraud@v1', '--key', 'stranger.pem']).code).toBe(0);
+    const r = runCli(repo, ['verify', 'fraud@v1', '--signature', '--json']);
+    expect(r.error()).toMatchObject({ code: 'UNSIGNED', hint: expect.stringContaining('which trust.keys does not list') });
+    const byFile = runCli(repo, ['verify', 'fraud@v1', '--signature', '--signed-by', 'stranger.pub', '--json']);
+    expect(byFile.code, byFile.stderr).toBe(0);
+    expect(byFile.json()).toMatchObject({ ok: true, signedBy: ['stranger.pub'], required: ['stranger.pub'] });
+    // A key that did not sign is required, not merely trusted: exit 6, named as missing.
+    const notSigned = runCli(repo, ['verify', 'fraud@v1', '--signature', '--signed-by', 'stranger.pub', '--signed-by', 'release', '--json']);
+    expect(notSigned.code).toBe(6);
+    expect(notSigned.json()).toMatchObject({ ok: false, missing: ['release'] });
+    expect(runCli(repo, ['verify', 'fraud@v1', '--signature', '--signed-by', 'other.pub']).code).toBe(6);
+    expect(runCli(repo, ['verify', 'fraud@v1', '--signature', '--signed-by', 'nothere.pub']).code).toBe(3);
+    expect(runCli(repo, ['verify', 'fraud@v1', '--signed-by', 'stranger.pub', '--json']).error().code).toBe('SIGNED_BY_WITHOUT_SIGNATURE');
+  });
+
   it('refuses RSA and Ed25519 keys (exit 2) and a missing key file (exit 3)', async () => {
     const { repo } = await signedRepoSetup();
     writeKeyPair(repo, 'rsa', { type: 'rsa' });

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { VerifyResult } from '../../api/verify.js';
 import type { VerifySignaturesResult } from '../../api/verify-signatures.js';
-import { action } from '../action.js';
+import { action, collect } from '../action.js';
 import { withEndpointOptions } from '../remote-options.js';
 import { countOf, formatBytes } from '../format.js';
 
@@ -14,18 +14,23 @@ export function registerVerify(program: Command): Command {
       .argument('[ref]', 'only this version')
       .option('--rebuild-index', 'rebuild .modelctl/index.db from the store (after damage)')
       .option('--signature', "check the version's signatures and attestations against trust.keys instead (exit 6 unless validly signed)")
+      .option('--signed-by <key>', 'with --signature: also require a valid signature by this key (a trust.keys name or a PEM public key file; repeatable)', collect, [])
       .option('-r, --remote <name|url>', "check what a remote holds for the ref (or every model's latest) instead of the local store"),
   )
-    .addHelpText('after', '\nExamples:\n  modelctl verify\n  modelctl verify fraud@production\n  modelctl verify fraud@production --remote origin\n  modelctl verify fraud@production --signature\n  modelctl verify --rebuild-index')
+    .addHelpText('after', '\nExamples:\n  modelctl verify\n  modelctl verify fraud@production\n  modelctl verify fraud@production --remote origin\n  modelctl verify fraud@production --signature\n  modelctl verify fraud@production --signature --signed-by keys/release.pub\n  modelctl verify --rebuild-index')
     .action(
-      action<{ rebuildIndex?: boolean; remote?: string; endpoint?: string; region?: string; signature?: boolean }>(async (ctx, opts, ref?: string) => {
+      action<{ rebuildIndex?: boolean; remote?: string; endpoint?: string; region?: string; signature?: boolean; signedBy: string[] }>(async (ctx, opts, ref?: string) => {
+        if (opts.signedBy.length && !opts.signature) {
+          const { UsageError } = await import('../../errors.js');
+          throw new UsageError('SIGNED_BY_WITHOUT_SIGNATURE', '--signed-by is an option of `verify <ref> --signature`', { hint: `modelctl verify ${ref ?? 'fraud@production'} --signature --signed-by ${opts.signedBy[0]}` });
+        }
         if (opts.signature) {
           if (!ref) {
             const { UsageError } = await import('../../errors.js');
             throw new UsageError('MISSING_REF', 'verify --signature needs the version to check', { hint: 'modelctl verify fraud@production --signature' });
           }
           const { verifySignatures, assertSignaturesVerified } = await import('../../api/verify-signatures.js');
-          const result = await verifySignatures({ cwd: ctx.cwd, ref });
+          const result = await verifySignatures({ cwd: ctx.cwd, ref, signedBy: opts.signedBy });
           ctx.out.result(result, renderSignatures);
           assertSignaturesVerified(result);
           return;
