@@ -145,7 +145,9 @@ export async function caseServe(p) {
   record({
     id: 'serve-file-throughput',
     name: `serve: a ${fmtBytes(SIZE.big)} file over HTTP vs python3 -m http.server`,
-    summary: `serve ${fmtMs(m.serve)} (${gbps(m.serve)}), http.server ${fmtMs(m.static)} (${gbps(m.static)}): ${ratio.toFixed(2)}× its throughput`,
+    // The server checks every chunk of an object the first time it sends it (docs/design.md
+    // §12), then sends it as it is while its file is unchanged: the first run is that check.
+    summary: `serve ${fmtMs(m.serve)} (${gbps(m.serve)}), http.server ${fmtMs(m.static)} (${gbps(m.static)}): ${ratio.toFixed(2)}× its throughput; the first request, which hashed every chunk, ${fmtMs(s.serve[0])} (${gbps(s.serve[0])}, ${(m.static / s.serve[0]).toFixed(2)}×)`,
     samplesMs: s,
     mediansMs: m,
     target: { text: '≥ 0.8× the throughput of a plain static file server', limit: 0.8, atLeast: true, value: Number(ratio.toFixed(3)), shown: `${ratio.toFixed(2)}×` },

@@ -15,6 +15,7 @@ import { versionsPageOf } from '../api/versions-page.js';
 import { MODELCTL_VERSION } from '../version.js';
 import type { ChangeStream } from './event-stream.js';
 import { sendVersionFile } from './file-response.js';
+import { servedFileBytes } from '../api/served-bytes.js';
 import { COMMON_HEADERS, HttpError, sendJson } from './http-response.js';
 import { openApiDocument } from './openapi.js';
 import type { ServedSource } from './served-source.js';
@@ -155,14 +156,14 @@ async function sendFile(ctx: ApiContext): Promise<void> {
     });
   }
   await ctx.source.ensureObjects([file], version.ref);
-  await sendVersionFile(ctx.req, ctx.res, file, version.id, ctx.source.repo.store.objectPath(file.digest));
+  await sendVersionFile(ctx.req, ctx.res, file, version.id, servedFileBytes(ctx.source.repo, file));
 }
 
 /** GET /api/versions/{ref}/tar: every file of the version in one tar stream. */
 async function sendTar(ctx: ApiContext): Promise<void> {
   const { version, files, created } = versionFilesOf(ctx.source.repo, ctx.params.ref);
   await ctx.source.ensureObjects(files, version.ref);
-  const parts = await tarParts(files, (d) => ctx.source.repo.store.objectPath(d), new Date(created));
+  const parts = await tarParts(files, (f) => servedFileBytes(ctx.source.repo, f), new Date(created));
   const name = `${version.model.replace('/', '-')}-v${version.number}.tar`;
   ctx.res.writeHead(200, {
     ...COMMON_HEADERS,

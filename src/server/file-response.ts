@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ExitCode } from '../errors.js';
 import type { ManifestFile } from '../core/manifest.js';
@@ -12,11 +11,6 @@ import { COMMON_HEADERS, HttpError } from './http-response.js';
  * `X-Modelctl-Digest`, and the plain sha256 in `Repr-Digest` where it is known without
  * reading the file (a file of one chunk, whose chunk digest is the sha256 of all its bytes).
  */
-
-/** Read size: large enough for loopback throughput, small enough for many clients. */
-const READ_BYTES = 1024 * 1024;
-/** Buffers per response: one being read while the others are in the socket. */
-const BUFFERS = 4;
 
 /** An inclusive byte range. */
 export interface ByteRange {
@@ -90,9 +84,10 @@ function plainSha256(file: ManifestFile): string | null {
  * Answers GET/HEAD for one file whose object is at `objectPath`: 304 when If-None-Match
  * names its ETag, 206 for a satisfiable single Range (honouring If-Range), 416 for an
  * unsatisfiable one, else 200 with every byte. The body streams with backpressure, so memory
- * stays flat whatever the size and the number of clients.
+ * stays flat whatever the size and the number of clients; `bytes` reads (and checks) the
+ * range asked for.
  */
-export async function sendVersionFile(req: IncomingMessage, res: ServerResponse, file: ManifestFile, versionId: string, objectPath: string): Promise<void> {
+export async function sendVersionFile(req: IncomingMessage, res: ServerResponse, file: ManifestFile, versionId: string, bytes: (start: number, end: number) => AsyncIterable<Buffer>): Promise<void> {
   const headers = fileHeaders(file, versionId);
   const etag = headers.ETag;
   if (matchesEtag(req.headers['if-none-match'], etag)) {
@@ -120,40 +115,29 @@ export async function sendVersionFile(req: IncomingMessage, res: ServerResponse,
     res.end();
     return;
   }
-  await sendRange(res, objectPath, range.start, range.end + 1);
+  await sendPieces(res, bytes(range.start, range.end + 1));
 }
 
 /**
- * Writes bytes [start, end) of `path` to `res` through a few reused buffers: a buffer is read
- * into again only after the socket has taken its previous bytes (the write callback), and
- * reading waits while the socket is full. No allocation per chunk, memory flat per client.
+ * Writes the pieces to `res` as the socket takes them: the next piece is asked for only once
+ * the socket has room (backpressure), so memory stays flat per client; the reader checks
+ * each piece before it comes (servedFileBytes), so a failure cuts the response short.
  */
-async function sendRange(res: ServerResponse, path: string, start: number, end: number): Promise<void> {
-  const fd = await open(path, 'r');
-  try {
-    const buffers = Array.from({ length: BUFFERS }, () => Buffer.allocUnsafe(Math.min(READ_BYTES, end - start)));
-    const flushed: (Promise<void> | null)[] = buffers.map(() => null);
-    let closed = false;
-    const onClose = () => (closed = true);
-    res.once('close', onClose);
-    let pos = start;
-    for (let i = 0; pos < end; i = (i + 1) % BUFFERS) {
-      await flushed[i];
-      if (closed || res.destroyed) throw new Error('client went away');
-      const buf = buffers[i];
-      const { bytesRead } = await fd.read(buf, 0, Math.min(buf.length, end - pos), pos);
-      if (bytesRead === 0) throw new Error(`${path} ended before its recorded size`);
-      pos += bytesRead;
-      const written = new Promise<void>((resolve, reject) => {
-        res.write(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead), (err) => (err ? reject(err) : resolve()));
+async function sendPieces(res: ServerResponse, pieces: AsyncIterable<Buffer>): Promise<void> {
+  for await (const piece of pieces) {
+    if (res.destroyed) throw new Error('client went away');
+    if (!res.write(piece)) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.on('drain', done);
+        res.on('close', done);
       });
-      written.catch(() => undefined); // awaited when the buffer comes round again
-      flushed[i] = written;
     }
-    await Promise.all(flushed);
-    res.off('close', onClose);
-    res.end();
-  } finally {
-    await fd.close();
   }
+  if (res.destroyed) throw new Error('client went away');
+  res.end();
 }

@@ -67,6 +67,7 @@ export function sendError(req: IncomingMessage, res: ServerResponse, err: unknow
   const body: Record<string, unknown> = { code: e.code, message: e.message, hint: e.hint ?? null, exitCode: e.exitCode };
   if (e.data) body.data = e.data;
   if (res.headersSent) {
+    log(`${req.method} ${req.url} cut short: ${e.message} (${e.code})`);
     res.destroy(); // mid-stream: cutting the connection is the only honest signal left
     return;
   }

@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs';
 import type { ManifestFile } from '../core/manifest.js';
 
 /**
@@ -12,13 +11,14 @@ import type { ManifestFile } from '../core/manifest.js';
 export interface TarPart {
   header: Buffer;
   file: ManifestFile;
-  objectPath: string;
+  /** The file's bytes, checked as they are read (servedFileBytes). */
+  bytes: (start: number, end: number) => AsyncIterable<Buffer>;
 }
 
 const BLOCK = 512;
 
 /** The header blocks (and their lengths) of every file, in manifest order. */
-export async function tarParts(files: readonly ManifestFile[], objectPathOf: (digest: string) => string, mtime: Date): Promise<TarPart[]> {
+export async function tarParts(files: readonly ManifestFile[], bytesOf: (file: ManifestFile) => TarPart['bytes'], mtime: Date): Promise<TarPart[]> {
   const { Header, Pax } = await import('tar');
   return files.map((file) => {
     const data = { path: file.path, mode: file.mode, uid: 0, gid: 0, size: file.size, mtime, type: 'File' as const, uname: '', gname: '' };
@@ -26,7 +26,7 @@ export async function tarParts(files: readonly ManifestFile[], objectPathOf: (di
     const needPax = new Header(data).encode(block, 0);
     // A PAX extended header carries the full path; the ustar header after it keeps a prefix.
     const header = needPax ? Buffer.concat([new Pax({ path: file.path, mtime }).encode(), block]) : block;
-    return { header, file, objectPath: objectPathOf(file.digest) };
+    return { header, file, bytes: bytesOf(file) };
   });
 }
 
@@ -41,7 +41,7 @@ export async function* tarBytes(parts: readonly TarPart[]): AsyncGenerator<Buffe
     yield p.header;
     if (p.file.size > 0) {
       let sent = 0;
-      for await (const chunk of createReadStream(p.objectPath, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
+      for await (const chunk of p.bytes(0, p.file.size)) {
         sent += chunk.length;
         yield chunk;
       }

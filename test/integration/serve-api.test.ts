@@ -402,4 +402,61 @@ describe('serve: a repository that fetched versions without their bytes', () => 
       expect(await alone.stop()).toBe(0);
     }
   });
+
+  it('never completes a response of corrupt bytes: the connection is cut, the object quarantined, and the next request downloads it again', async () => {
+    const { tempRepo, writeFile, pseudoRandomBytes } = await import('../helpers/temp-repo.js');
+    const { chmodSync, existsSync, readFileSync } = await import('node:fs');
+    const registry = join(tempDir(), 'registry');
+    const repo = tempRepo();
+    const bytes = pseudoRandomBytes(3 * 1024 * 1024 + 11, 9); // several chunks
+    writeFile(repo, 'model/w.bin', bytes);
+    expect(runCli(repo, ['remote', 'add', 'origin', registry, '--default']).code).toBe(0);
+    expect(runCli(repo, ['commit', 'fraud', 'model/', '-m', 'one']).code).toBe(0);
+    expect(runCli(repo, ['push']).code).toBe(0);
+    const digest = (runCli(repo, ['show', 'fraud@v1', '--json']).json().files as { digest: string }[])[0].digest;
+    const object = join(repo, '.modelctl/objects', digest.slice(0, 2), digest.slice(2));
+    /** Flips a byte at `at` in the stored object (its file changes: mtime and ctime move). */
+    const rot = (at: number) => {
+      chmodSync(object, 0o644);
+      const b = readFileSync(object);
+      b[at] ^= 0xff;
+      writeFileSync(object, b);
+    };
+    const get = async (range?: string): Promise<{ status: number; body: Buffer | null }> => {
+      try {
+        const r = await fetch(new URL('api/versions/fraud%40v1/files/model/w.bin', served.url), { headers: range ? { Range: range } : {} });
+        return { status: r.status, body: Buffer.from(await r.arrayBuffer()) };
+      } catch {
+        return { status: 0, body: null }; // the connection was cut: no complete response
+      }
+    };
+    const served = await startServe(repo);
+    try {
+      // Sent whole and intact once (checked), then as it is; a change to its file is checked again.
+      expect(Buffer.compare((await get()).body!, bytes)).toBe(0);
+      expect(Buffer.compare((await get()).body!, bytes)).toBe(0);
+      rot(bytes.length - 100);
+      expect(await get()).toEqual({ status: 0, body: null });
+      expect(existsSync(object)).toBe(false);
+      expect(served.stderr()).toContain('CORRUPT_OBJECT');
+      // The next request brings the object again from the default remote, checked.
+      const again = await get();
+      expect(again.status).toBe(200);
+      expect(Buffer.compare(again.body!, bytes)).toBe(0);
+      // A range is checked too: the chunks it lies in are hashed before any byte goes.
+      rot(10);
+      expect((await get('bytes=0-99')).body).toBeNull();
+      const range = await get('bytes=0-99');
+      expect(range.status).toBe(206);
+      expect(Buffer.compare(range.body!, bytes.subarray(0, 100))).toBe(0);
+      // The tar of the version is cut short the same way.
+      rot(5);
+      const tar = await fetch(new URL('api/versions/fraud%40v1/tar', served.url)).then((r) => r.arrayBuffer()).then(() => 'complete', () => 'cut');
+      expect(tar).toBe('cut');
+      expect(Buffer.compare((await get()).body!, bytes)).toBe(0);
+    } finally {
+      expect(await served.stop()).toBe(0);
+    }
+    expect(runCli(repo, ['verify']).code).toBe(0);
+  });
 });

@@ -1,0 +1,96 @@
+/**
+ * Reading a stored object's bytes for someone else (`serve`) with every byte checked before
+ * it is handed on (docs/design.md §12, "Served bytes are checked"). The object's chunk list
+ * (in the index) names each chunk's offset, length and sha256, so each chunk overlapping the
+ * range is read whole and hashed — no chunking pass, and a Range request is checked too. The
+ * hashing runs on libuv's pool (WebCrypto's digest), a few chunks ahead of the one being
+ * sent, so the thread writing to the socket does not hash.
+ */
+import { webcrypto } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import type { ChunkRef } from './hash-file.js';
+
+/** Chunks read and hashed ahead of the one being handed on (each at most CHUNKING.maxSize). */
+const AHEAD = 3;
+
+/** The bytes of one chunk are not those its digest names (or the object is shorter than its list). */
+export class ChunkMismatch extends Error {
+  constructor(
+    readonly chunk: ChunkRef,
+    readonly actual: string,
+  ) {
+    super(`chunk ${chunk.digest.slice(0, 12)} at ${chunk.offset} hashes to ${actual.slice(0, 12)}`);
+  }
+}
+
+/** True when `chunks` cover [0, size) without gaps or overlaps, in order. */
+export function chunksCover(chunks: readonly ChunkRef[], size: number): boolean {
+  let at = 0;
+  for (const c of chunks) {
+    if (c.offset !== at || c.length <= 0) return false;
+    at += c.length;
+  }
+  return at === size;
+}
+
+/**
+ * Yields bytes [start, end) of the object at `path`, whose chunk list is `chunks` (covering
+ * the object: chunksCover), each piece only after the whole chunk it lies in hashed to its
+ * digest. Throws ChunkMismatch at the first chunk that does not, before any of its bytes
+ * are yielded.
+ */
+export async function* readVerifiedRange(path: string, chunks: readonly ChunkRef[], start: number, end: number): AsyncGenerator<Buffer> {
+  if (start >= end) return;
+  let first = 0;
+  while (first < chunks.length && chunks[first].offset + chunks[first].length <= start) first++;
+  const fh = await open(path, 'r');
+  const pending: Promise<Buffer>[] = [];
+  const load = async (c: ChunkRef): Promise<Buffer> => {
+    const buf = Buffer.allocUnsafeSlow(c.length);
+    let got = 0;
+    while (got < c.length) {
+      const { bytesRead } = await fh.read(buf, got, c.length - got, c.offset + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    if (got < c.length) throw new ChunkMismatch(c, `(${got} of ${c.length} bytes)`);
+    const actual = Buffer.from(await webcrypto.subtle.digest('SHA-256', buf)).toString('hex');
+    if (actual !== c.digest) throw new ChunkMismatch(c, actual);
+    return buf;
+  };
+  let next = first;
+  try {
+    for (let i = first; i < chunks.length && chunks[i].offset < end; i++) {
+      while (pending.length < AHEAD && next < chunks.length && chunks[next].offset < end) {
+        const p = load(chunks[next++]);
+        p.catch(() => undefined); // awaited in its turn; a later chunk's failure must not be unhandled meanwhile
+        pending.push(p);
+      }
+      const buf = await pending.shift()!;
+      const c = chunks[i];
+      yield buf.subarray(Math.max(start, c.offset) - c.offset, Math.min(end, c.offset + c.length) - c.offset);
+    }
+  } finally {
+    await Promise.allSettled(pending);
+    await fh.close();
+  }
+}
+
+/** Bytes between two reads: large enough for loopback throughput, small enough for many clients. */
+const PLAIN_READ_BYTES = 1024 * 1024;
+
+/** Yields bytes [start, end) of `path` as they are read, unchecked (an object already found intact). */
+export async function* readPlainRange(path: string, start: number, end: number): AsyncGenerator<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    for (let pos = start; pos < end; ) {
+      const buf = Buffer.allocUnsafeSlow(Math.min(PLAIN_READ_BYTES, end - pos));
+      const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+      if (bytesRead === 0) throw new Error(`${path} ended before its recorded size`);
+      pos += bytesRead;
+      yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
+    }
+  } finally {
+    await fh.close();
+  }
+}
