@@ -107,6 +107,10 @@ for (const k of kids) k.on('exit', () => { if (--left === 0) { require('fs').mkd
     expect(out).not.toContain('peak memory 0 B');
     const run = mc(root, 'show', 'tiny').json().lineage.run;
     expect(run.peakMemory.samples > 0).toBe(run.peakMemory.bytes > 0);
+    // show's lineage line says the same as the run did, never "peak 0 B".
+    const shown = runCli(root, ['show', 'tiny']).stdout;
+    expect(shown).toMatch(/run: .*\(exit 0, [^)]*, peak (not measured|[1-9][0-9.]* (B|KiB|MiB))\)/);
+    expect(shown).not.toContain('peak 0 B');
   });
 
   it('records a dirty tree as dirty, and refuses to run one when run.clean_git is set (exit 5)', () => {
