@@ -23,6 +23,15 @@ export class ChunkMismatch extends Error {
   }
 }
 
+/**
+ * Which chunks of one object were already found intact (by index in its chunk list), for a
+ * caller that remembers them between reads while the object's file is unchanged.
+ */
+export interface CheckedChunks {
+  has(index: number): boolean;
+  add(index: number): void;
+}
+
 /** True when `chunks` cover [0, size) without gaps or overlaps, in order. */
 export function chunksCover(chunks: readonly ChunkRef[], size: number): boolean {
   let at = 0;
@@ -39,13 +48,13 @@ export function chunksCover(chunks: readonly ChunkRef[], size: number): boolean 
  * digest. Throws ChunkMismatch at the first chunk that does not, before any of its bytes
  * are yielded.
  */
-export async function* readVerifiedRange(path: string, chunks: readonly ChunkRef[], start: number, end: number): AsyncGenerator<Buffer> {
+export async function* readVerifiedRange(path: string, chunks: readonly ChunkRef[], start: number, end: number, known?: CheckedChunks): AsyncGenerator<Buffer> {
   if (start >= end) return;
   let first = 0;
   while (first < chunks.length && chunks[first].offset + chunks[first].length <= start) first++;
   const fh = await open(path, 'r');
   const pending: Promise<Buffer>[] = [];
-  const load = async (c: ChunkRef): Promise<Buffer> => {
+  const load = async (c: ChunkRef, index: number): Promise<Buffer> => {
     const buf = Buffer.allocUnsafeSlow(c.length);
     let got = 0;
     while (got < c.length) {
@@ -54,15 +63,18 @@ export async function* readVerifiedRange(path: string, chunks: readonly ChunkRef
       got += bytesRead;
     }
     if (got < c.length) throw new ChunkMismatch(c, `(${got} of ${c.length} bytes)`);
+    if (known?.has(index)) return buf;
     const actual = Buffer.from(await webcrypto.subtle.digest('SHA-256', buf)).toString('hex');
     if (actual !== c.digest) throw new ChunkMismatch(c, actual);
+    known?.add(index);
     return buf;
   };
   let next = first;
   try {
     for (let i = first; i < chunks.length && chunks[i].offset < end; i++) {
       while (pending.length < AHEAD && next < chunks.length && chunks[next].offset < end) {
-        const p = load(chunks[next++]);
+        const p = load(chunks[next], next);
+        next++;
         p.catch(() => undefined); // awaited in its turn; a later chunk's failure must not be unhandled meanwhile
         pending.push(p);
       }
