@@ -9,7 +9,7 @@ import { discardTempFile, interruptionPoint, registerTempFolders, releaseTempFol
 import { barrier } from '../store/test-barrier.js';
 import { isCommittedDigest, latestVersion, versionFiles, type VersionRow } from '../store/version-records.js';
 import { isVersionOnSomeRemote } from '../store/verify-queries.js';
-import { placeStaged, stageFile, type LinkMode, type LinkUsed, type StagedFile } from '../workspace/materialize.js';
+import { corruptObjectDigest, placeStaged, stageFile, type LinkMode, type LinkUsed, type StagedFile } from '../workspace/materialize.js';
 import { OUT_RECORD_DIR, writePlacementRecord, type PlacementRecord, type PlacementTarget } from '../workspace/placement-record.js';
 import { readPlacementRecord } from '../workspace/placement-record-schema.js';
 import { pruneEmptyFolders } from '../workspace/made-folders.js';
@@ -363,12 +363,13 @@ function stageFromStore(repo: Repository, v: VersionRow, f: ManifestFile, dest: 
   try {
     return stageFile(repo.store.objectPath(f.digest), dest, dir, f.digest, f.mode, link, verified);
   } catch (err) {
-    if (!(err instanceof IntegrityError) || err.code !== 'CORRUPT_OBJECT' || link === 'move') throw err;
+    if (link === 'move' || corruptObjectDigest(err) === null) throw err;
+    const corrupt = err as IntegrityError;
     const moved = repo.store.quarantineObject(f.digest);
     const ref = `${v.model}@v${v.number}`;
-    throw new IntegrityError('CORRUPT_OBJECT', `${err.message}: '${printable(f.path)}' was not written`, {
+    throw new IntegrityError('CORRUPT_OBJECT', `${corrupt.message}: '${printable(f.path)}' was not written`, {
       hint: `${moved ? `the object was moved to ${relative(repo.root, moved)}; ` : ''}\`modelctl pull ${ref}\` brings it again from a remote (or run \`modelctl verify\` to find others)`,
-      data: { ...err.data, ...(moved ? { quarantined: moved } : {}) },
+      data: { ...corrupt.data, ...(moved ? { quarantined: moved } : {}) },
     });
   }
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { homedir, hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { ConflictError, ExitCode, IntegrityError, ModelctlError, NotFoundError, PolicyError, UsageError } from '../errors.js';
+import { ConflictError, ExitCode, ModelctlError, NotFoundError, PolicyError, UsageError } from '../errors.js';
 import { closest, isIdPrefix, parseRef } from '../core/refs.js';
 import { tryLockFolder, type FolderLock } from '../store/folder-lock.js';
 import { resolveRef } from '../store/resolve-ref.js';
@@ -26,7 +26,7 @@ import { stagesOfVersion } from '../store/version-records.js';
 import { pullSignatureKeys, verifyBeforePlacing, writeDeployedSignature } from '../sync/signature-gate.js';
 import type { SignatureCheck } from '../signing/version-signatures.js';
 import type { ManifestFile } from '../core/manifest.js';
-import type { LinkMode } from '../workspace/materialize.js';
+import { corruptObjectDigest, type LinkMode } from '../workspace/materialize.js';
 import { runShellCommand } from '../workspace/hook-command.js';
 import { modelOverviewOf } from './model-overview.js';
 import { openRemoteCache, resolveRemoteSpec, type RemoteCache } from './remote-cache.js';
@@ -343,8 +343,8 @@ async function watchLocked(opts: WatchOptions, cwd: string, env: NodeJS.ProcessE
         } catch (err) {
           // A cached object (kept from an earlier deploy) that rotted: moved aside and
           // downloaded again, once, instead of failing every restart on the same bytes.
-          const digest = err instanceof IntegrityError && err.code === 'CORRUPT_OBJECT' ? err.data?.digest : undefined;
-          if (typeof digest !== 'string' || !c.repo.store.quarantineObject(digest)) throw err;
+          const digest = corruptObjectDigest(err);
+          if (digest === null || !c.repo.store.quarantineObject(digest)) throw err;
           report({ level: 'warn', event: 'cache-repaired', message: `object ${digest.slice(0, 12)} in the cache was corrupt: moved to quarantine, downloading it again`, data: { digest } });
           build(await download(c, files));
         }

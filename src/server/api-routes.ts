@@ -1,6 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { NotFoundError, UsageError } from '../errors.js';
 import { diff } from '../api/diff.js';
 import { history } from '../api/history.js';
@@ -14,12 +12,12 @@ import { versionFilesOf } from '../api/version-files.js';
 import { versionsPageOf } from '../api/versions-page.js';
 import { MODELCTL_VERSION } from '../version.js';
 import type { ChangeStream } from './event-stream.js';
-import { sendVersionFile } from './file-response.js';
+import { responseSink, sendVersionFile } from './file-response.js';
 import { servedFileBytes } from '../api/served-bytes.js';
 import { COMMON_HEADERS, HttpError, sendJson } from './http-response.js';
 import { openApiDocument } from './openapi.js';
 import type { ServedSource } from './served-source.js';
-import { tarBytes, tarLength, tarParts } from './version-tar.js';
+import { tarLength, tarParts, writeTar } from './version-tar.js';
 
 /**
  * The JSON API under /api (docs/design.md §12; described by /api/openapi.json). Every handler
@@ -178,7 +176,8 @@ async function sendTar(ctx: ApiContext): Promise<void> {
     ctx.res.end();
     return;
   }
-  await pipeline(Readable.from(tarBytes(parts)), ctx.res);
+  await writeTar(parts, responseSink(ctx.res));
+  ctx.res.end();
 }
 
 /** GET /api/events: the audit events (newest `limit`, in chain order) with the chain's verification. */

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ExitCode } from '../errors.js';
 import type { ManifestFile } from '../core/manifest.js';
+import type { PieceSink, ServedBytes } from '../api/served-bytes.js';
 import { COMMON_HEADERS, HttpError } from './http-response.js';
 
 /**
@@ -87,7 +88,7 @@ function plainSha256(file: ManifestFile): string | null {
  * stays flat whatever the size and the number of clients; `bytes` reads (and checks) the
  * range asked for.
  */
-export async function sendVersionFile(req: IncomingMessage, res: ServerResponse, file: ManifestFile, versionId: string, bytes: (start: number, end: number) => AsyncIterable<Buffer>): Promise<void> {
+export async function sendVersionFile(req: IncomingMessage, res: ServerResponse, file: ManifestFile, versionId: string, bytes: ServedBytes): Promise<void> {
   const headers = fileHeaders(file, versionId);
   const etag = headers.ETag;
   if (matchesEtag(req.headers['if-none-match'], etag)) {
@@ -115,29 +116,22 @@ export async function sendVersionFile(req: IncomingMessage, res: ServerResponse,
     res.end();
     return;
   }
-  await sendPieces(res, bytes(range.start, range.end + 1));
+  await bytes(range.start, range.end + 1, responseSink(res));
+  res.end();
 }
 
 /**
- * Writes the pieces to `res` as the socket takes them: the next piece is asked for only once
- * the socket has room (backpressure), so memory stays flat per client; the reader checks
- * each piece before it comes (servedFileBytes), so a failure cuts the response short.
+ * The sink a response's body goes through: each piece is written to the socket, and its
+ * promise resolves once the socket took it (the reader may then reuse its memory), or
+ * rejects when the client went away.
  */
-async function sendPieces(res: ServerResponse, pieces: AsyncIterable<Buffer>): Promise<void> {
-  for await (const piece of pieces) {
-    if (res.destroyed) throw new Error('client went away');
-    if (!res.write(piece)) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          res.off('drain', done);
-          res.off('close', done);
-          resolve();
-        };
-        res.on('drain', done);
-        res.on('close', done);
-      });
-    }
-  }
-  if (res.destroyed) throw new Error('client went away');
-  res.end();
+export function responseSink(res: ServerResponse): PieceSink {
+  return (piece) =>
+    new Promise<void>((resolve, reject) => {
+      if (res.destroyed) {
+        reject(new Error('client went away'));
+        return;
+      }
+      res.write(piece, (err) => (err ? reject(err) : resolve()));
+    });
 }

@@ -1,4 +1,5 @@
 import type { ManifestFile } from '../core/manifest.js';
+import type { PieceSink, ServedBytes } from '../api/served-bytes.js';
 
 /**
  * A whole version as one tar stream (POSIX ustar, with a PAX header for a path longer than
@@ -12,7 +13,7 @@ export interface TarPart {
   header: Buffer;
   file: ManifestFile;
   /** The file's bytes, checked as they are read (servedFileBytes). */
-  bytes: (start: number, end: number) => AsyncIterable<Buffer>;
+  bytes: ServedBytes;
 }
 
 const BLOCK = 512;
@@ -35,22 +36,15 @@ export function tarLength(parts: readonly TarPart[]): number {
   return parts.reduce((n, p) => n + p.header.length + padded(p.file.size), 0) + 2 * BLOCK;
 }
 
-/** The stream's bytes: each header, the object's bytes, padding; then the end-of-archive blocks. */
-export async function* tarBytes(parts: readonly TarPart[]): AsyncGenerator<Buffer> {
+/** Sends the stream's bytes into `sink`: each header, the file's bytes, padding; then the end-of-archive blocks. */
+export async function writeTar(parts: readonly TarPart[], sink: PieceSink): Promise<void> {
   for (const p of parts) {
-    yield p.header;
-    if (p.file.size > 0) {
-      let sent = 0;
-      for await (const chunk of p.bytes(0, p.file.size)) {
-        sent += chunk.length;
-        yield chunk;
-      }
-      if (sent !== p.file.size) throw new Error(`${p.file.path}: the object holds ${sent} bytes, the manifest says ${p.file.size}`);
-    }
+    await sink(p.header);
+    await p.bytes(0, p.file.size, sink);
     const pad = padded(p.file.size) - p.file.size;
-    if (pad) yield Buffer.alloc(pad);
+    if (pad) await sink(Buffer.alloc(pad));
   }
-  yield Buffer.alloc(2 * BLOCK);
+  await sink(Buffer.alloc(2 * BLOCK));
 }
 
 function padded(n: number): number {

@@ -5,13 +5,23 @@
  * range is read whole and hashed — no chunking pass, and a Range request is checked too. The
  * hashing runs on libuv's pool (WebCrypto's digest), a few chunks ahead of the one being
  * sent, so the thread writing to the socket does not hash.
+ *
+ * Both readers push their bytes into a sink whose promise says when a piece's memory may be
+ * used again (the socket took it), so an object already found intact goes out through a few
+ * reused buffers, with nothing allocated per read.
  */
 import { webcrypto } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import type { ChunkRef } from './hash-file.js';
 
+/** Takes one piece of the bytes; resolves once the piece's memory may be reused. */
+export type PieceSink = (piece: Buffer) => Promise<void>;
+
 /** Chunks read and hashed ahead of the one being handed on (each at most CHUNKING.maxSize). */
 const AHEAD = 3;
+/** Unchecked reads: their size (large enough for loopback throughput, small enough for many clients) and buffers per read. */
+const PLAIN_READ_BYTES = 1024 * 1024;
+const PLAIN_BUFFERS = 4;
 
 /** The bytes of one chunk are not those its digest names (or the object is shorter than its list). */
 export class ChunkMismatch extends Error {
@@ -43,12 +53,12 @@ export function chunksCover(chunks: readonly ChunkRef[], size: number): boolean 
 }
 
 /**
- * Yields bytes [start, end) of the object at `path`, whose chunk list is `chunks` (covering
- * the object: chunksCover), each piece only after the whole chunk it lies in hashed to its
- * digest. Throws ChunkMismatch at the first chunk that does not, before any of its bytes
- * are yielded.
+ * Sends bytes [start, end) of the object at `path`, whose chunk list is `chunks` (covering
+ * the object: chunksCover), into `sink`, each piece only after the whole chunk it lies in
+ * hashed to its digest (or `known` says it did before). Throws ChunkMismatch at the first
+ * chunk that does not, before any of its bytes are sent.
  */
-export async function* readVerifiedRange(path: string, chunks: readonly ChunkRef[], start: number, end: number, known?: CheckedChunks): AsyncGenerator<Buffer> {
+export async function sendVerifiedRange(path: string, chunks: readonly ChunkRef[], start: number, end: number, sink: PieceSink, known?: CheckedChunks): Promise<void> {
   if (start >= end) return;
   let first = 0;
   while (first < chunks.length && chunks[first].offset + chunks[first].length <= start) first++;
@@ -80,7 +90,7 @@ export async function* readVerifiedRange(path: string, chunks: readonly ChunkRef
       }
       const buf = await pending.shift()!;
       const c = chunks[i];
-      yield buf.subarray(Math.max(start, c.offset) - c.offset, Math.min(end, c.offset + c.length) - c.offset);
+      await sink(buf.subarray(Math.max(start, c.offset) - c.offset, Math.min(end, c.offset + c.length) - c.offset));
     }
   } finally {
     await Promise.allSettled(pending);
@@ -88,21 +98,30 @@ export async function* readVerifiedRange(path: string, chunks: readonly ChunkRef
   }
 }
 
-/** Bytes between two reads: large enough for loopback throughput, small enough for many clients. */
-const PLAIN_READ_BYTES = 1024 * 1024;
-
-/** Yields bytes [start, end) of `path` as they are read, unchecked (an object already found intact). */
-export async function* readPlainRange(path: string, start: number, end: number): AsyncGenerator<Buffer> {
+/**
+ * Sends bytes [start, end) of `path` into `sink` unchecked (an object already found intact),
+ * through PLAIN_BUFFERS reused buffers: one is read into again only after the sink has taken
+ * its previous bytes, and up to PLAIN_BUFFERS pieces are in the sink at once.
+ */
+export async function sendPlainRange(path: string, start: number, end: number, sink: PieceSink): Promise<void> {
+  if (start >= end) return;
   const fh = await open(path, 'r');
+  const buffers = Array.from({ length: PLAIN_BUFFERS }, () => Buffer.allocUnsafeSlow(Math.min(PLAIN_READ_BYTES, end - start)));
+  const taken: (Promise<void> | null)[] = buffers.map(() => null);
   try {
-    for (let pos = start; pos < end; ) {
-      const buf = Buffer.allocUnsafeSlow(Math.min(PLAIN_READ_BYTES, end - pos));
-      const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+    for (let pos = start, i = 0; pos < end; i = (i + 1) % PLAIN_BUFFERS) {
+      await taken[i];
+      const buf = buffers[i];
+      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, end - pos), pos);
       if (bytesRead === 0) throw new Error(`${path} ended before its recorded size`);
       pos += bytesRead;
-      yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
+      const p = sink(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
+      p.catch(() => undefined); // awaited when the buffer comes round again
+      taken[i] = p;
     }
+    await Promise.all(taken);
   } finally {
+    await Promise.allSettled(taken.filter((p) => p !== null));
     await fh.close();
   }
 }

@@ -144,6 +144,16 @@ export function hasObjectRow(db: Database, digest: string): boolean {
   return !!prepared(db, 'SELECT 1 FROM objects WHERE digest = ?').get(digest);
 }
 
+/** True when the version has files and the index records an object for every one of them (one query; no file is stat'ed). */
+export function hasAllObjectRows(db: Database, versionId: string): boolean {
+  const row = prepared(
+    db,
+    `SELECT EXISTS (SELECT 1 FROM files WHERE version_id = ?)
+        AND NOT EXISTS (SELECT 1 FROM files f WHERE f.version_id = ? AND NOT EXISTS (SELECT 1 FROM objects o WHERE o.digest = f.digest)) AS whole`,
+  ).get(versionId, versionId) as { whole: number };
+  return row.whole === 1;
+}
+
 /** True when some version of any model has a file with this digest (its bytes can be checked out again). */
 export function isCommittedDigest(db: Database, digest: string): boolean {
   return db.prepare('SELECT 1 FROM files WHERE digest = ? LIMIT 1').get(digest) !== undefined;

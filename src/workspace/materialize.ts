@@ -126,6 +126,11 @@ function copySparse(src: string, dest: string, digest: string | null): void {
   }
 }
 
+/** The digest of the object a placement found corrupt (the CORRUPT_OBJECT checkDigest throws), or null for any other error. */
+export function corruptObjectDigest(err: unknown): string | null {
+  return err instanceof IntegrityError && err.code === 'CORRUPT_OBJECT' && typeof err.data?.digest === 'string' ? err.data.digest : null;
+}
+
 function checkDigest(actual: string, expected: string, objectPath: string): void {
   if (actual !== expected) {
     throw new IntegrityError('CORRUPT_OBJECT', `object ${expected.slice(0, 12)} is corrupt (its bytes hash to ${actual.slice(0, 12)})`, {
