@@ -123,15 +123,27 @@ export async function sendVersionFile(req: IncomingMessage, res: ServerResponse,
 /**
  * The sink a response's body goes through: each piece is written to the socket, and its
  * promise resolves once the socket took it (the reader may then reuse its memory), or
- * rejects when the client went away.
+ * rejects when the client went away. A write pending when the socket is destroyed may never
+ * call its callback, so the response's 'close' rejects every write still waiting: otherwise
+ * the reader would wait forever and its open file be closed only by the garbage collector.
  */
 export function responseSink(res: ServerResponse): PieceSink {
+  const waiting = new Set<(err: Error) => void>();
+  res.once('close', () => {
+    for (const reject of waiting) reject(new Error('client went away'));
+    waiting.clear();
+  });
   return (piece) =>
     new Promise<void>((resolve, reject) => {
       if (res.destroyed) {
         reject(new Error('client went away'));
         return;
       }
-      res.write(piece, (err) => (err ? reject(err) : resolve()));
+      waiting.add(reject);
+      res.write(piece, (err) => {
+        waiting.delete(reject);
+        if (err) reject(err);
+        else resolve();
+      });
     });
 }
