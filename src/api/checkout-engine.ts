@@ -8,7 +8,7 @@ import { writeTransaction } from '../store/index-db.js';
 import { discardTempFile, interruptionPoint, registerTempFolders, releaseTempFolders } from '../store/temp-files.js';
 import { barrier } from '../store/test-barrier.js';
 import { isCommittedDigest, latestVersion, versionFiles, type VersionRow } from '../store/version-records.js';
-import { isVersionOnSomeRemote } from '../store/verify-queries.js';
+import { isVersionOnSomeRemote, refsNaming } from '../store/verify-queries.js';
 import { corruptObjectDigest, placeStaged, stageFile, type LinkMode, type LinkUsed, type StagedFile } from '../workspace/materialize.js';
 import { OUT_RECORD_DIR, writePlacementRecord, type PlacementRecord, type PlacementTarget } from '../workspace/placement-record.js';
 import { readPlacementRecord } from '../workspace/placement-record-schema.js';
@@ -368,7 +368,11 @@ function stageFromStore(repo: Repository, v: VersionRow, f: ManifestFile, dest: 
     const moved = repo.store.quarantineObject(f.digest);
     const ref = `${v.model}@v${v.number}`;
     throw new IntegrityError('CORRUPT_OBJECT', `${corrupt.message}: '${printable(f.path)}' was not written`, {
-      hint: `${moved ? `the object was moved to ${relative(repo.root, moved)}; ` : ''}\`modelctl pull ${ref}\` brings it again from a remote (or run \`modelctl verify\` to find others)`,
+      hint: `${moved ? `the object was moved to ${relative(repo.root, moved)}; ` : ''}${
+        refsNaming(repo.db, [f.digest]).withoutRemote.length
+          ? `no remote holds a version with this file: from an intact copy of '${printable(f.path)}', \`modelctl commit ${v.model} <paths…>\` stores its bytes again (as a new version), or restore the store from a backup`
+          : `\`modelctl pull ${ref}\` brings it again from a remote`
+      } (run \`modelctl verify\` to find others)`,
       data: { ...corrupt.data, ...(moved ? { quarantined: moved } : {}) },
     });
   }

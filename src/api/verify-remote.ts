@@ -125,6 +125,7 @@ export async function verifyRemote(opts: VerifyRemoteOptions): Promise<VerifyRes
       tempFilesRemoved: 0,
       remoteOnly: 0,
       affected: [],
+      withoutRemote: [],
     };
   });
 }

@@ -40,4 +40,10 @@ export interface VerifyResult {
   remoteOnly: number;
   /** `model@vN` of the versions a missing or corrupt object belongs to: what to pull again. */
   affected: string[];
+  /**
+   * Of `affected`, those no pull can repair: no version a remote is known to hold has the
+   * damaged files. Their bytes come back only from an intact copy of the files (committed
+   * again) or a backup of the store.
+   */
+  withoutRemote: string[];
 }

@@ -90,7 +90,7 @@ export async function verify(opts: VerifyOptions = {}): Promise<VerifyResult> {
       const damage = indexDamage(repo);
       if (damage.length) {
         for (const message of damage) problems.push({ kind: 'index-corrupt', id: 'index.db', detail: `${message}; run \`modelctl verify --rebuild-index\`` });
-        return { ok: false, objectsChecked, bytesChecked, manifestsChecked, versionsChecked: 0, problems, tempFilesRemoved: repo.store.sweepTemp(), remoteOnly, affected: [] };
+        return { ok: false, objectsChecked, bytesChecked, manifestsChecked, versionsChecked: 0, problems, tempFilesRemoved: repo.store.sweepTemp(), remoteOnly, affected: [], withoutRemote: [] };
       }
       const behind = indexBehindJournal(repo.db);
       if (behind) {
@@ -152,8 +152,8 @@ export async function verify(opts: VerifyOptions = {}): Promise<VerifyResult> {
     const tempFilesRemoved = repo.store.sweepTemp();
     // Orphans from a crash are harmless (never referenced): report them but stay ok.
     const ok = problems.every((p) => HARMLESS.has(p.kind));
-    const affected = refsNaming(repo.db, problems.filter((p) => p.kind === 'missing-object' || p.kind === 'corrupt-object').map((p) => p.id));
-    return { ok, objectsChecked, bytesChecked, manifestsChecked, versionsChecked: versionIds.length, problems, tempFilesRemoved, remoteOnly, affected };
+    const damaged = refsNaming(repo.db, problems.filter((p) => p.kind === 'missing-object' || p.kind === 'corrupt-object').map((p) => p.id));
+    return { ok, objectsChecked, bytesChecked, manifestsChecked, versionsChecked: versionIds.length, problems, tempFilesRemoved, remoteOnly, affected: damaged.refs, withoutRemote: damaged.withoutRemote };
   });
 }
 
@@ -170,14 +170,27 @@ export function assertVerified(result: VerifyResult): void {
 }
 
 /**
- * How to bring the bytes back: pull each affected version again (a corrupt object was moved
- * to quarantine/, so the pull downloads it, or stores the workspace's intact copy).
+ * How to bring the bytes back: pull again each affected version a remote holds (a corrupt
+ * object was moved to quarantine/, so the pull downloads it, or stores the workspace's intact
+ * copy). A version on no remote cannot be pulled (the pull would fail for want of a remote,
+ * or of the version on it): its files must be committed again from an intact copy, which
+ * stores their bytes under the same digests, or the store restored from a backup.
  */
 function repairHint(result: VerifyResult): string {
   const moved = result.problems.some((p) => p.quarantined) ? 'corrupt objects were moved to .modelctl/quarantine/; ' : '';
   if (result.affected.length === 0) return `${moved}pull the affected versions again from a remote, or restore the store from a backup`;
-  const pulls = result.affected.slice(0, 3).map((r) => `\`modelctl pull ${r}\``).join(', ');
-  return `${moved}bring the files back with ${pulls}${result.affected.length > 3 ? ` (and ${result.affected.length - 3} more: see --json "affected")` : ''} — add --out <dir> to leave the workspace as it is — or restore the store from a backup`;
+  const unpullable = new Set(result.withoutRemote);
+  const pullable = result.affected.filter((r) => !unpullable.has(r));
+  const steps: string[] = [];
+  if (pullable.length) {
+    const pulls = pullable.slice(0, 3).map((r) => `\`modelctl pull ${r}\``).join(', ');
+    steps.push(`bring the files back with ${pulls}${pullable.length > 3 ? ` (and ${pullable.length - 3} more: see --json "affected")` : ''} — add --out <dir> to leave the workspace as it is`);
+  }
+  if (unpullable.size) {
+    const named = result.withoutRemote.slice(0, 3).join(', ') + (unpullable.size > 3 ? ` (and ${unpullable.size - 3} more: see --json "withoutRemote")` : '');
+    steps.push(`${named} ${unpullable.size === 1 ? 'is' : 'are'} on no remote: from an intact copy of the files, \`modelctl commit <model> <paths…>\` stores their bytes again (as a new version)`);
+  }
+  return `${moved}${steps.join('; ')} — or restore the store from a backup`;
 }
 
 /** What SQLite's quick_check finds wrong with the index (empty when nothing). */

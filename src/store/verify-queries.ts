@@ -20,15 +20,28 @@ export function neededDigests(db: Database): { digest: string; versionId: string
   return rows.map((r) => ({ ...r, allOnRemote: r.allOnRemote === 1 }));
 }
 
-/** `model@vN` of every version naming one of `digests` (sorted; a digest no version names adds none). */
-export function refsNaming(db: Database, digests: readonly string[]): string[] {
-  if (digests.length === 0) return [];
+/**
+ * `model@vN` of every version naming one of `digests` (sorted; a digest no version names adds
+ * none), and of those the ones no pull can repair: versions whose every damaged digest is
+ * named by no version a remote is known to hold (pushed there or fetched from there).
+ */
+export function refsNaming(db: Database, digests: readonly string[]): { refs: string[]; withoutRemote: string[] } {
+  if (digests.length === 0) return { refs: [], withoutRemote: [] };
   const stmt = db.prepare(
-    `SELECT DISTINCT m.name || '@v' || v.number AS ref FROM files f JOIN versions v ON v.id = f.version_id JOIN models m ON m.id = v.model_id WHERE f.digest = ?`,
+    `SELECT DISTINCT m.name || '@v' || v.number AS ref,
+       EXISTS (SELECT 1 FROM files g JOIN remote_versions r ON r.version_id = g.version_id WHERE g.digest = f.digest) AS pullable
+     FROM files f JOIN versions v ON v.id = f.version_id JOIN models m ON m.id = v.model_id WHERE f.digest = ?`,
   );
   const refs = new Set<string>();
-  for (const d of digests) for (const r of stmt.all(d) as { ref: string }[]) refs.add(r.ref);
-  return [...refs].sort();
+  const repairable = new Set<string>();
+  for (const d of digests) {
+    for (const r of stmt.all(d) as { ref: string; pullable: number }[]) {
+      refs.add(r.ref);
+      if (r.pullable === 1) repairable.add(r.ref);
+    }
+  }
+  const sorted = [...refs].sort();
+  return { refs: sorted, withoutRemote: sorted.filter((r) => !repairable.has(r)) };
 }
 
 /** Whether some remote is known to hold the version (pushed there or fetched from there). */

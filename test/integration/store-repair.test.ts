@@ -85,15 +85,52 @@ describe('repairing a corrupt object', () => {
     expect(runCli(repo, ['verify']).code).toBe(0);
   });
 
-  it('with no remote, the hint says to restore from a backup and nothing claims the store is whole', async () => {
+  it('with no remote, the hint names no pull (it cannot work) but the commit that repairs from an intact copy, or a backup', async () => {
     const repo = tempRepo();
-    writeFile(repo, 'm/a.bin', pseudoRandomBytes(100_000, 4));
+    const a = pseudoRandomBytes(100_000, 4);
+    writeFile(repo, 'm/a.bin', a);
     await commitIn(repo, 'fraud', ['m'], 'one');
-    corrupt(repo, digestOf(repo, 'fraud@v1', 'm/a.bin'));
-    const v = runCli(repo, ['verify']);
+    const object = corrupt(repo, digestOf(repo, 'fraud@v1', 'm/a.bin'));
+    const v = runCli(repo, ['verify', '--json']);
     expect(v.code).toBe(6);
-    expect(v.stderr).toContain('restore the store from a backup');
+    expect(v.json()).toMatchObject({ affected: ['fraud@v1'], withoutRemote: ['fraud@v1'] });
+    expect(v.error().hint).not.toContain('modelctl pull');
+    expect(v.error().hint).toContain('fraud@v1 is on no remote');
+    expect(v.error().hint).toContain('`modelctl commit <model> <paths…>`');
+    expect(v.error().hint).toContain('restore the store from a backup');
     expect(runCli(repo, ['verify']).code).toBe(6);
+    // Following the hint: the workspace copy is intact, committed again it stores the bytes.
+    expect(runCli(repo, ['commit', 'fraud', 'm', '-m', 'again']).code).toBe(0);
+    expect(readFileSync(object).equals(a)).toBe(true);
+    expect(runCli(repo, ['verify']).code).toBe(0);
+  });
+
+  it('a version never pushed to the default remote is named as on no remote; a pushed one beside it as pullable', async () => {
+    const { repo } = await repoWithFolderRemote();
+    writeFile(repo, 'pushed.bin', pseudoRandomBytes(100_000, 5));
+    await commitIn(repo, 'fraud', ['pushed.bin'], 'one');
+    await pushIn(repo);
+    writeFile(repo, 'local.bin', pseudoRandomBytes(100_000, 6));
+    await commitIn(repo, 'local', ['local.bin'], 'not pushed');
+    corrupt(repo, digestOf(repo, 'fraud@v1', 'pushed.bin'));
+    const digest = digestOf(repo, 'local@v1', 'local.bin');
+    corrupt(repo, digest);
+    const v = runCli(repo, ['verify', '--json']);
+    expect(v.code).toBe(6);
+    expect(v.json()).toMatchObject({ affected: ['fraud@v1', 'local@v1'], withoutRemote: ['local@v1'] });
+    expect(v.error().hint).toContain('`modelctl pull fraud@v1`');
+    expect(v.error().hint).not.toContain('modelctl pull local@v1');
+    expect(v.error().hint).toContain('local@v1 is on no remote');
+    // checkout's own hint says the same of the object it meets.
+    runCli(repo, ['pull', 'fraud@v1']);
+    const file = join(repo, '.modelctl/objects', digest.slice(0, 2), digest.slice(2));
+    writeFileSync(file, pseudoRandomBytes(100_000, 7));
+    rmSync(join(repo, 'local.bin'));
+    const co = runCli(repo, ['checkout', 'local@v1', '--json']);
+    expect(co.code).toBe(6);
+    expect(co.error().code).toBe('CORRUPT_OBJECT');
+    expect(co.error().hint).not.toContain('modelctl pull');
+    expect(co.error().hint).toContain('`modelctl commit local <paths…>`');
   });
 
   it('watch downloads again a cached object that rotted, and deploys the version whole', async () => {
