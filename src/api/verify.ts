@@ -8,7 +8,7 @@ import { interruptionPoint, interruptionPoints } from '../store/temp-files.js';
 import { barrier } from '../store/test-barrier.js';
 import { journalToRestore, readJournal, indexBehindJournal } from '../store/ref-journal.js';
 import { hasObjectRow, versionFiles } from '../store/version-records.js';
-import { allVersionIds, isVersionOnSomeRemote, neededDigests, quickCheck, refsNaming } from '../store/verify-queries.js';
+import { allVersionIds, isVersionOnSomeRemote, neededDigests, quickCheck, refsNaming, refsOfVersions } from '../store/verify-queries.js';
 import { withRepository, type CommonOptions, type Repository } from './repository.js';
 import type { VerifyProblem, VerifyProblemKind, VerifyResult } from './verify-report.js';
 import { resolveIn } from '../workspace/resolve-in.js';
@@ -29,7 +29,8 @@ const HARMLESS: ReadonlySet<VerifyProblemKind> = new Set(['unindexed-object', 'u
 /**
  * Re-hashes every object (or one version's) and re-reads every manifest against its id,
  * and checks every version's files are present. Reports each problem; repairs nothing, but
- * moves a corrupt object aside (ObjectStore.quarantineObject) so that a pull brings it again.
+ * moves a corrupt object or manifest aside (ObjectStore.quarantineObject, quarantineManifest)
+ * so that a pull brings it again.
  * The caller decides the exit (the CLI exits 6 when `ok` is false).
  */
 export async function verify(opts: VerifyOptions = {}): Promise<VerifyResult> {
@@ -68,7 +69,12 @@ export async function verify(opts: VerifyOptions = {}): Promise<VerifyResult> {
       try {
         parseManifest(bytes, id);
       } catch (err) {
-        problems.push({ kind: 'corrupt-manifest', id, detail: err instanceof Error ? err.message : String(err) });
+        // Bytes that do not hash to their id are moved aside, as a corrupt object is, so the
+        // next pull brings the manifest again; one that hashes but fails its schema stays (a
+        // remote holds the same bytes).
+        const quarantined = err instanceof IntegrityError && err.code === 'MANIFEST_ID_MISMATCH' ? repo.store.quarantineManifest(id) : null;
+        const message = err instanceof Error ? err.message : String(err);
+        problems.push({ kind: 'corrupt-manifest', id, detail: `${message}${quarantined ? `; moved to ${relative(repo.root, quarantined)}` : ''}`, ...(quarantined ? { quarantined } : {}) });
       }
     };
 
@@ -153,7 +159,10 @@ export async function verify(opts: VerifyOptions = {}): Promise<VerifyResult> {
     // Orphans from a crash are harmless (never referenced): report them but stay ok.
     const ok = problems.every((p) => HARMLESS.has(p.kind));
     const damaged = refsNaming(repo.db, problems.filter((p) => p.kind === 'missing-object' || p.kind === 'corrupt-object').map((p) => p.id));
-    return { ok, objectsChecked, bytesChecked, manifestsChecked, versionsChecked: versionIds.length, problems, tempFilesRemoved, remoteOnly, affected: damaged.refs, withoutRemote: damaged.withoutRemote };
+    const lostManifests = refsOfVersions(repo.db, problems.filter((p) => p.kind === 'missing-manifest' || p.kind === 'corrupt-manifest').map((p) => p.id));
+    const affected = [...new Set([...damaged.refs, ...lostManifests.map((m) => m.ref)])].sort();
+    const withoutRemote = [...new Set([...damaged.withoutRemote, ...lostManifests.filter((m) => !m.onRemote).map((m) => m.ref)])].sort();
+    return { ok, objectsChecked, bytesChecked, manifestsChecked, versionsChecked: versionIds.length, problems, tempFilesRemoved, remoteOnly, affected, withoutRemote };
   });
 }
 
@@ -177,7 +186,7 @@ export function assertVerified(result: VerifyResult): void {
  * stores their bytes under the same digests, or the store restored from a backup.
  */
 function repairHint(result: VerifyResult): string {
-  const moved = result.problems.some((p) => p.quarantined) ? 'corrupt objects were moved to .modelctl/quarantine/; ' : '';
+  const moved = result.problems.some((p) => p.quarantined) ? `corrupt ${result.problems.some((p) => p.quarantined && p.kind === 'corrupt-manifest') ? 'files' : 'objects'} were moved to .modelctl/quarantine/; ` : '';
   if (result.affected.length === 0) return `${moved}pull the affected versions again from a remote, or restore the store from a backup`;
   const unpullable = new Set(result.withoutRemote);
   const pullable = result.affected.filter((r) => !unpullable.has(r));
@@ -188,7 +197,13 @@ function repairHint(result: VerifyResult): string {
   }
   if (unpullable.size) {
     const named = result.withoutRemote.slice(0, 3).join(', ') + (unpullable.size > 3 ? ` (and ${unpullable.size - 3} more: see --json "withoutRemote")` : '');
-    steps.push(`${named} ${unpullable.size === 1 ? 'is' : 'are'} on no remote: from an intact copy of the files, \`modelctl commit <model> <paths…>\` stores their bytes again (as a new version)`);
+    // A lost manifest is the version itself: committing its files again makes another one.
+    const manifestLost = result.problems.some((p) => p.kind === 'missing-manifest' || p.kind === 'corrupt-manifest');
+    steps.push(
+      `${named} ${unpullable.size === 1 ? 'is' : 'are'} on no remote: ${
+        manifestLost ? 'a lost manifest has no other copy' : 'from an intact copy of the files, `modelctl commit <model> <paths…>` stores their bytes again (as a new version)'
+      }`,
+    );
   }
   return `${moved}${steps.join('; ')} — or restore the store from a backup`;
 }

@@ -24,6 +24,7 @@ import { processAlive } from './process-alive.js';
  *   manifests/<2 hex>/<62 hex>.json   version manifests by version id (their stored bytes)
  *   tmp/                       temp files being written; never read as objects
  *   quarantine/<digest>.<ms>   objects whose bytes did not hash to their digest, moved aside
+ *   quarantine/<id>.json.<ms>  manifests whose bytes did not hash to their id, moved aside
  *                              (kept for inspection; never read again; safe to delete)
  */
 export class ObjectStore {
@@ -100,14 +101,26 @@ export class ObjectStore {
    * object was already gone (another process moved or removed it first).
    */
   quarantineObject(digest: string): string | null {
+    return this.moveToQuarantine(this.objectPath(digest), `${digest}.${Date.now()}`);
+  }
+
+  /**
+   * quarantineObject for a manifest whose bytes do not hash to its id: the store then lacks
+   * it, so a pull brings it again from a remote that holds the version.
+   */
+  quarantineManifest(id: string): string | null {
+    return this.moveToQuarantine(this.manifestPath(id), `${id}.json.${Date.now()}`);
+  }
+
+  private moveToQuarantine(path: string, name: string): string | null {
     const dir = join(this.metaDir, 'quarantine');
-    const dest = join(dir, `${digest}.${Date.now()}`);
+    const dest = join(dir, name);
     try {
       mkdirSync(dir, { recursive: true });
-      renameSync(this.objectPath(digest), dest);
+      renameSync(path, dest);
     } catch (err) {
       if (isErrnoException(err, 'ENOENT')) return null;
-      throw fsError(err, this.objectPath(digest));
+      throw fsError(err, path);
     }
     return dest;
   }

@@ -44,6 +44,20 @@ export function refsNaming(db: Database, digests: readonly string[]): { refs: st
   return { refs: sorted, withoutRemote: sorted.filter((r) => !repairable.has(r)) };
 }
 
+/** `model@vN` of each of `versionIds` the index has, and whether some remote is known to hold it. */
+export function refsOfVersions(db: Database, versionIds: readonly string[]): { ref: string; onRemote: boolean }[] {
+  const stmt = db.prepare(
+    `SELECT m.name || '@v' || v.number AS ref, EXISTS (SELECT 1 FROM remote_versions r WHERE r.version_id = v.id) AS onRemote
+     FROM versions v JOIN models m ON m.id = v.model_id WHERE v.id = ?`,
+  );
+  const rows: { ref: string; onRemote: boolean }[] = [];
+  for (const id of versionIds) {
+    const r = stmt.get(id) as { ref: string; onRemote: number } | undefined;
+    if (r) rows.push({ ref: r.ref, onRemote: r.onRemote === 1 });
+  }
+  return rows;
+}
+
 /** Whether some remote is known to hold the version (pushed there or fetched from there). */
 export function isVersionOnSomeRemote(db: Database, versionId: string): boolean {
   return db.prepare('SELECT 1 FROM remote_versions WHERE version_id = ? LIMIT 1').get(versionId) !== undefined;

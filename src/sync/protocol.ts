@@ -12,6 +12,7 @@ import { assertNotRemovedOnRemote, fetchInto, resolvePulledRef, type FetchResult
 import { pushTo, type PushRequest, type PushResult } from './push.js';
 import { openRefPublication, type RefName, type RefPublication } from './ref-publication.js';
 import type { StoreSession } from './remote-session.js';
+import { restoreManifest } from './restore-manifest.js';
 import type { ProgressListener } from './transfer-progress.js';
 
 /** What a fetch is asked for. */
@@ -53,10 +54,12 @@ export function storeProtocol(session: StoreSession): SyncProtocol {
   return {
     push: (repo, req) => pushTo(repo, session, req),
     fetch: (repo, req) => fetchInto(repo, session, req),
-    // A version the remote removed is refused before any download (docs/design.md §16).
+    // A version the remote removed is refused before any download (docs/design.md §16); a
+    // manifest the store lost is brought again.
     resolveForPull: async (repo, ref, fetched) => {
       const v = await resolvePulledRef(repo, session, ref, fetched);
       assertNotRemovedOnRemote(repo, v, fetched);
+      await restoreManifest(repo, session, v);
       return v;
     },
     download: (repo, _versionId, files, jobs, onProgress) => downloadObjects(repo, session.remote, files, jobs, onProgress),

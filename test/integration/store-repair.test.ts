@@ -133,6 +133,51 @@ describe('repairing a corrupt object', () => {
     expect(co.error().hint).toContain('`modelctl commit local <paths…>`');
   });
 
+  it('a corrupt manifest is moved aside by verify and brought again by the pull its hint names; a pull alone repairs one too', async () => {
+    const { repo } = await repoWithFolderRemote();
+    writeFile(repo, 'm/a.bin', pseudoRandomBytes(100_000, 8));
+    await commitIn(repo, 'fraud', ['m'], 'one');
+    await pushIn(repo);
+    const id = runCli(repo, ['show', 'fraud@v1', '--json']).json().version.id as string;
+    const manifest = join(repo, '.modelctl/manifests', id.slice(0, 2), `${id.slice(2)}.json`);
+    const intact = readFileSync(manifest);
+    const damage = () => {
+      chmodSync(manifest, 0o644);
+      writeFileSync(manifest, Buffer.from(intact.toString('utf8').replace('"one"', '"0ne"')));
+    };
+    damage();
+    const v = runCli(repo, ['verify', '--json']);
+    expect(v.code).toBe(6);
+    const problem = (v.json().problems as { kind: string; quarantined?: string }[]).find((p) => p.kind === 'corrupt-manifest')!;
+    expect(problem.quarantined).toContain(join('.modelctl', 'quarantine', `${id}.json.`));
+    expect(existsSync(manifest)).toBe(false);
+    expect(v.json()).toMatchObject({ affected: ['fraud@v1'], withoutRemote: [] });
+    expect(v.error().hint).toContain('`modelctl pull fraud@v1`');
+    const pull = runCli(repo, ['pull', 'fraud@v1']);
+    expect(pull.code, pull.stderr).toBe(0);
+    expect(readFileSync(manifest).equals(intact)).toBe(true);
+    expect(runCli(repo, ['verify']).code).toBe(0);
+    // Without verify first: the pull moves the damaged bytes aside itself.
+    damage();
+    const again = runCli(repo, ['pull', 'fraud@v1']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(readFileSync(manifest).equals(intact)).toBe(true);
+    expect(runCli(repo, ['show', 'fraud@v1']).code).toBe(0);
+  });
+
+  it('a lost manifest of a version on no remote: no pull is named, and the hint says there is no other copy', async () => {
+    const repo = tempRepo();
+    writeFile(repo, 'm/a.bin', pseudoRandomBytes(100_000, 9));
+    await commitIn(repo, 'fraud', ['m'], 'one');
+    const id = runCli(repo, ['show', 'fraud@v1', '--json']).json().version.id as string;
+    rmSync(join(repo, '.modelctl/manifests', id.slice(0, 2), `${id.slice(2)}.json`), { force: true });
+    const v = runCli(repo, ['verify', '--json']);
+    expect(v.code).toBe(6);
+    expect(v.json()).toMatchObject({ affected: ['fraud@v1'], withoutRemote: ['fraud@v1'] });
+    expect(v.error().hint).not.toContain('modelctl pull');
+    expect(v.error().hint).toContain('fraud@v1 is on no remote: a lost manifest has no other copy');
+  });
+
   it('watch downloads again a cached object that rotted, and deploys the version whole', async () => {
     const { repo: team, registry } = await repoWithFolderRemote();
     const shared = pseudoRandomBytes(200_000, 5);
