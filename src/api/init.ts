@@ -9,7 +9,7 @@ import { ObjectStore } from '../store/objects.js';
 import { writeFileAtomic } from '../workspace/atomic-file.js';
 import { DEFAULT_STAGES, SHARED_CONFIG_FILE, readConfigFileWith, type ConfigFile } from '../workspace/config.js';
 import { configSchema, validateConfigFile } from '../workspace/settings-schema.js';
-import { META_DIR_NAME } from '../workspace/repo-paths.js';
+import { META_DIR_NAME, holdsStore, indexLost } from '../workspace/repo-paths.js';
 import { parseRemoteUrl } from '../remote/url.js';
 import { loadPreset, readTemplate, renderTemplate, type InitPreset, type TemplateContext } from '../workspace/templates.js';
 import type { CommonOptions } from './repository.js';
@@ -109,6 +109,8 @@ export function init(opts: InitOptions = {}): InitResult {
   }
 
   const created = !existsSync(join(metaDir, 'index.db'));
+  // A store whose index was lost: a new empty index would hide its versions.
+  if (created && holdsStore(metaDir)) throw indexLost(metaDir, root);
   mkdirSync(join(metaDir, 'hooks'), { recursive: true });
   new ObjectStore(metaDir).ensureLayout();
   openIndex(join(metaDir, 'index.db'), { create: true }).close();

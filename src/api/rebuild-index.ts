@@ -8,6 +8,7 @@ import { ObjectStore } from '../store/objects.js';
 import { JOURNAL_FILE, journalToRestore, readJournal, setJournalAside } from '../store/ref-journal.js';
 import { insertTensorSummaries } from '../store/tensor-summaries.js';
 import { insertVersion, recordObject } from '../store/version-records.js';
+import { IntegrityError } from '../errors.js';
 import { findRepo } from '../workspace/repo-paths.js';
 import type { CommonOptions } from './repository.js';
 import { summarizeTensorFiles } from './tensor-summary-step.js';
@@ -43,10 +44,12 @@ export async function rebuildIndex(opts: CommonOptions = {}): Promise<RebuildRes
   let metaDir: string;
   try {
     metaDir = findRepo(cwd, opts.env).metaDir;
-  } catch {
-    // findRepo needs index.db; a repository whose index was deleted is still one.
-    metaDir = join(cwd, '.modelctl');
-    if (!existsSync(join(metaDir, 'objects'))) throw findRepo(cwd, opts.env);
+  } catch (err) {
+    // findRepo needs index.db; a repository whose index was deleted is still one (it says
+    // where, from any folder below it).
+    const lost = err instanceof IntegrityError && err.code === 'INDEX_MISSING' ? err.data?.metaDir : undefined;
+    metaDir = typeof lost === 'string' ? lost : join(cwd, '.modelctl');
+    if (!existsSync(join(metaDir, 'objects'))) throw err;
   }
   const dbPath = join(metaDir, 'index.db');
   let movedTo: string | null = null;

@@ -1,6 +1,6 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { NotFoundError } from '../errors.js';
+import { IntegrityError, NotFoundError } from '../errors.js';
 
 /** The folder name of a repository's private state. */
 export const META_DIR_NAME = '.modelctl';
@@ -25,7 +25,10 @@ export function findRepo(cwd: string, env: NodeJS.ProcessEnv = process.env): Rep
   let dir = resolve(cwd);
   for (;;) {
     const meta = join(dir, META_DIR_NAME);
-    if (isDir(meta) && existsSync(join(meta, 'index.db'))) return { root: dir, metaDir: meta };
+    if (isDir(meta)) {
+      if (existsSync(join(meta, 'index.db'))) return { root: dir, metaDir: meta };
+      if (holdsStore(meta)) throw indexLost(meta, cwd);
+    }
     const up = dirname(dir);
     if (up === dir) throw notARepo(cwd);
     dir = up;
@@ -49,6 +52,36 @@ function notARepo(cwd: string): NotFoundError {
   const shared = sharedSettingsAbove(cwd);
   return new NotFoundError('NOT_A_REPOSITORY', `not a modelctl repository (or any parent up to /): ${cwd}${shared ? ` — ${shared} has modelctl.json but no .modelctl/ (a fresh clone?)` : ''}`, {
     hint: shared ? `create the local store with \`modelctl init\`${shared === resolve(cwd) ? '' : ` in ${shared}`} (modelctl.json is kept), then \`modelctl fetch\` to see the versions pushed` : 'create one with `modelctl init`, or pass -C <dir>',
+  });
+}
+
+/**
+ * A `.modelctl/` whose index.db was deleted still holds versions: manifests, or the ref
+ * journal. Called only when index.db is missing; a folder an interrupted first `init` left
+ * holds neither.
+ */
+export function holdsStore(meta: string): boolean {
+  try {
+    if (statSync(join(meta, 'journal.jsonl')).size > 0) return true;
+  } catch {
+    // no journal
+  }
+  try {
+    return readdirSync(join(meta, 'manifests')).length > 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * IntegrityError (6) `INDEX_MISSING`: the store is here but its index is gone. Not "not a
+ * repository" — `init` would then start an empty index beside the versions (README,
+ * "No acknowledged version is lost"); `verify --rebuild-index` rebuilds it from them.
+ */
+export function indexLost(meta: string, cwd: string): IntegrityError {
+  return new IntegrityError('INDEX_MISSING', `${meta} holds a store but no index.db: the index was deleted or lost`, {
+    hint: `rebuild it from the store and its journal with \`modelctl verify --rebuild-index\`${dirname(meta) === resolve(cwd) ? '' : ` in ${dirname(meta)}`}`,
+    data: { metaDir: meta },
   });
 }
 
