@@ -32,6 +32,11 @@ export interface GcResult {
   graceSeconds: number;
   /** Versions whose objects were dropped by --keep-last (their metadata stays). */
   thinnedVersions: string[];
+  /**
+   * With --keep-last: the older versions it kept whole, and why — a tag or a stage names
+   * them, or no remote is known to hold them (push them first; their bytes are the only copy).
+   */
+  keptOld: { ref: string; id: string; why: ('tagged' | 'staged' | 'on no remote')[] }[];
   tempFilesRemoved: number;
 }
 
@@ -51,6 +56,7 @@ interface GcPlan {
   kept: number;
   keptInGrace: number;
   thinned: string[];
+  keptOld: GcResult['keptOld'];
 }
 
 /**
@@ -123,6 +129,7 @@ export async function collectGarbage(repo: Repository, opts: GcOptions): Promise
     keptInGrace: plan.keptInGrace,
     graceSeconds,
     thinnedVersions: plan.thinned,
+    keptOld: plan.keptOld,
     tempFilesRemoved,
   };
 }
@@ -135,14 +142,22 @@ export async function collectGarbage(repo: Repository, opts: GcOptions): Promise
 function planCollection(repo: Repository, keepLast: number | undefined, graceMs: number): GcPlan {
   const needed = neededByUnindexedManifests(repo);
   const thinned: string[] = [];
+  const keptOld: GcPlan['keptOld'] = [];
   let rank = 0;
   let lastModel = -1;
   for (const v of gcVersionRows(repo.db)) {
     rank = v.modelId === lastModel ? rank + 1 : 0;
     lastModel = v.modelId;
-    if (keepLast !== undefined && rank >= keepLast && !v.tagged && !v.staged && v.onRemote) {
-      thinned.push(v.id);
-      continue;
+    if (keepLast !== undefined && rank >= keepLast) {
+      if (!v.tagged && !v.staged && v.onRemote) {
+        thinned.push(v.id);
+        continue;
+      }
+      const why: GcResult['keptOld'][number]['why'] = [];
+      if (v.tagged) why.push('tagged');
+      if (v.staged) why.push('staged');
+      if (!v.onRemote) why.push('on no remote');
+      keptOld.push({ ref: `${v.model}@v${v.number}`, id: v.id, why });
     }
     for (const d of versionDigests(repo.db, v.id)) needed.add(d);
   }
@@ -169,7 +184,7 @@ function planCollection(repo: Repository, keepLast: number | undefined, graceMs:
     }
     deleted.push({ digest, size: st.size });
   }
-  return { deleted, kept, keptInGrace, thinned };
+  return { deleted, kept, keptInGrace, thinned, keptOld };
 }
 
 /**

@@ -4,6 +4,7 @@ import type { Database } from './index-db.js';
 export interface GcVersionRow {
   id: string;
   modelId: number;
+  model: string;
   number: number;
   tagged: boolean;
   staged: boolean;
@@ -15,13 +16,13 @@ export interface GcVersionRow {
 export function gcVersionRows(db: Database): GcVersionRow[] {
   const rows = db
     .prepare(
-      `SELECT v.id, v.model_id AS modelId, v.number,
+      `SELECT v.id, v.model_id AS modelId, m.name AS model, v.number,
          EXISTS (SELECT 1 FROM tags t WHERE t.version_id = v.id) AS tagged,
          EXISTS (SELECT 1 FROM stages s WHERE s.version_id = v.id) AS staged,
          EXISTS (SELECT 1 FROM remote_versions r WHERE r.version_id = v.id) AS onRemote
-       FROM versions v ORDER BY v.model_id, v.number DESC`,
+       FROM versions v JOIN models m ON m.id = v.model_id ORDER BY v.model_id, v.number DESC`,
     )
-    .all() as { id: string; modelId: number; number: number; tagged: number; staged: number; onRemote: number }[];
+    .all() as { id: string; modelId: number; model: string; number: number; tagged: number; staged: number; onRemote: number }[];
   return rows.map((r) => ({ ...r, tagged: r.tagged === 1, staged: r.staged === 1, onRemote: r.onRemote === 1 }));
 }
 

@@ -39,10 +39,18 @@ export function registerGc(program: Command): Command {
         ctx.out.result(result, (r: GcResult) =>
           `${r.dryRun ? 'Would delete' : 'Deleted'} ${countOf(r.deleted.length, 'object')} (${formatBytes(r.freedBytes)}); kept ${r.keptObjects}` +
           (r.keptInGrace ? ` (${r.keptInGrace} no version needs, kept because ${r.keptInGrace === 1 ? 'it is' : 'they are'} younger than the grace period of ${describeGrace(r.graceSeconds)}; MODELCTL_GC_GRACE_SECONDS)` : '') +
-          (r.thinnedVersions.length ? `; ${countOf(r.thinnedVersions.length, 'old version')} thinned (still on the remote)` : ''),
+          (r.thinnedVersions.length ? `; ${countOf(r.thinnedVersions.length, 'old version')} thinned (still on the remote)` : '') +
+          keptOldLines(r),
         );
       }),
     );
+}
+
+/** With --keep-last: the older versions kept whole, each with why (the fix for "on no remote" is a push). */
+function keptOldLines(r: GcResult): string {
+  if (r.keptOld.length === 0) return '';
+  const shown = r.keptOld.slice(0, 10).map((k) => `\n  kept ${k.ref} whole: ${k.why.map((w) => (w === 'on no remote' ? 'on no remote (`modelctl push` it first)' : w)).join(', ')}`);
+  return `${shown.join('')}${r.keptOld.length > 10 ? `\n  … and ${r.keptOld.length - 10} more (--json: keptOld)` : ''}`;
 }
 
 /** The question asked before a remote gc deletes, or undefined when the command may not ask. */
