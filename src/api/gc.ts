@@ -34,9 +34,11 @@ export interface GcResult {
   thinnedVersions: string[];
   /**
    * With --keep-last: the older versions it kept whole, and why — a tag or a stage names
-   * them, or no remote is known to hold them (push them first; their bytes are the only copy).
+   * them, no remote is known to hold them (push them first; their bytes are the only copy),
+   * or their bytes are all kept anyway (younger than the grace period, or shared with a
+   * version that stays).
    */
-  keptOld: { ref: string; id: string; why: ('tagged' | 'staged' | 'on no remote')[] }[];
+  keptOld: { ref: string; id: string; why: ('tagged' | 'staged' | 'on no remote' | 'bytes kept')[] }[];
   tempFilesRemoved: number;
 }
 
@@ -141,16 +143,17 @@ export async function collectGarbage(repo: Repository, opts: GcOptions): Promise
  */
 function planCollection(repo: Repository, keepLast: number | undefined, graceMs: number): GcPlan {
   const needed = neededByUnindexedManifests(repo);
-  const thinned: string[] = [];
+  const candidates: { ref: string; id: string }[] = [];
   const keptOld: GcPlan['keptOld'] = [];
   let rank = 0;
   let lastModel = -1;
-  for (const v of gcVersionRows(repo.db)) {
+  const rows = gcVersionRows(repo.db);
+  for (const v of rows) {
     rank = v.modelId === lastModel ? rank + 1 : 0;
     lastModel = v.modelId;
     if (keepLast !== undefined && rank >= keepLast) {
       if (!v.tagged && !v.staged && v.onRemote) {
-        thinned.push(v.id);
+        candidates.push({ ref: `${v.model}@v${v.number}`, id: v.id });
         continue;
       }
       const why: GcResult['keptOld'][number]['why'] = [];
@@ -184,6 +187,17 @@ function planCollection(repo: Repository, keepLast: number | undefined, graceMs:
     }
     deleted.push({ digest, size: st.size });
   }
+  // Thinned: a version some of whose bytes go now. One whose bytes are all kept (younger
+  // than the grace period, or shared with a version that stays) is not thinned by this run,
+  // and a plain gc later keeps them: it is listed as kept, not as thinned.
+  const going = new Set(deleted.map((d) => d.digest));
+  const thinned: string[] = [];
+  for (const c of candidates) {
+    if (versionDigests(repo.db, c.id).some((d) => going.has(d))) thinned.push(c.id);
+    else if (versionDigests(repo.db, c.id).some((d) => repo.store.hasObject(d))) keptOld.push({ ...c, why: ['bytes kept'] });
+  }
+  const order = new Map(rows.map((v, i) => [v.id, i]));
+  keptOld.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
   return { deleted, kept, keptInGrace, thinned, keptOld };
 }
 

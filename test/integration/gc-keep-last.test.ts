@@ -37,8 +37,15 @@ describe('gc --keep-last', () => {
     expect(text.stdout).toContain('kept fraud@v3 whole: on no remote (`modelctl push` it first)');
 
     await pushIn(repo);
+    // Within the grace period nothing goes: v3 is not called thinned (a plain gc later would keep it).
+    const young = runCli(repo, ['gc', '--keep-last', '1', '--json']);
+    expect(young.code, young.stderr).toBe(0);
+    expect(young.json().thinnedVersions).toEqual([]);
+    expect(young.json().keptOld[0]).toEqual(expect.objectContaining({ ref: 'fraud@v3', why: ['bytes kept'] }));
+    expect(existsSync(objectPath(repo, digests[2]))).toBe(true);
     const after = runCli(repo, ['gc', '--keep-last', '1', '--json'], { env });
     expect(after.code, after.stderr).toBe(0);
+    expect(after.json().thinnedVersions).toEqual([runCli(repo, ['show', 'fraud@v3', '--json']).json().version.id]);
     expect(after.json().keptOld).toEqual([expect.objectContaining({ ref: 'fraud@v2', why: ['staged'] }), expect.objectContaining({ ref: 'fraud@v1', why: ['tagged'] })]);
     expect(after.json().deleted.map((d: { digest: string }) => d.digest)).toEqual([digests[2]]);
     expect(existsSync(objectPath(repo, digests[2]))).toBe(false);

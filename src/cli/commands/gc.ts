@@ -46,10 +46,15 @@ export function registerGc(program: Command): Command {
     );
 }
 
+const WHY_TEXT: Record<string, string> = {
+  'on no remote': 'on no remote (`modelctl push` it first)',
+  'bytes kept': 'its bytes are younger than the grace period or shared with a version kept (a later `gc --keep-last` thins it)',
+};
+
 /** With --keep-last: the older versions kept whole, each with why (the fix for "on no remote" is a push). */
 function keptOldLines(r: GcResult): string {
   if (r.keptOld.length === 0) return '';
-  const shown = r.keptOld.slice(0, 10).map((k) => `\n  kept ${k.ref} whole: ${k.why.map((w) => (w === 'on no remote' ? 'on no remote (`modelctl push` it first)' : w)).join(', ')}`);
+  const shown = r.keptOld.slice(0, 10).map((k) => `\n  kept ${k.ref} whole: ${k.why.map((w) => WHY_TEXT[w] ?? w).join(', ')}`);
   return `${shown.join('')}${r.keptOld.length > 10 ? `\n  … and ${r.keptOld.length - 10} more (--json: keptOld)` : ''}`;
 }
 
