@@ -9,6 +9,7 @@ import { discardTempFile, interruptionPoint, registerTempFolders, releaseTempFol
 import { barrier } from '../store/test-barrier.js';
 import { isCommittedDigest, latestVersion, versionFiles, type VersionRow } from '../store/version-records.js';
 import { isVersionOnSomeRemote, refsNaming } from '../store/verify-queries.js';
+import { removeDeadStaging } from '../workspace/dead-staging.js';
 import { corruptObjectDigest, placeStaged, stageFile, type LinkMode, type LinkUsed, type StagedFile } from '../workspace/materialize.js';
 import { OUT_RECORD_DIR, writePlacementRecord, type PlacementRecord, type PlacementTarget } from '../workspace/placement-record.js';
 import { readPlacementRecord } from '../workspace/placement-record-schema.js';
@@ -221,6 +222,8 @@ export async function applyCheckout(repo: Repository, plan: CheckoutPlan): Promi
   };
   makeFolder(outDir);
   const willChange = plan.steps.some((p) => p.write) || removals.length > 0;
+  // What a killed checkout staged in these folders goes before this one stages its own.
+  if (willChange) for (const dir of new Set([outDir, ...plan.steps.map((p) => dirname(p.dest))])) removeDeadStaging(dir);
 
   const files: CheckoutResult['files'] = [];
   const staged: { tmp: string; dest: string; digest: string }[] = [];
