@@ -78,6 +78,12 @@ function withoutRepositoryHint(err: unknown, ref: string, remote: string, out: s
     hint = `check the reference against what the remote holds: \`modelctl log ${model} ${target}\` lists its versions (no repository needed)`;
   } else if (err.code === 'WOULD_OVERWRITE') {
     hint = `move those files out of ${out ?? 'this folder'} first, or pass --force to overwrite or remove them`;
+  } else if (err.code === 'VERSION_REMOVED_ON_REMOTE') {
+    // Its message counts the files "this repository" holds: with none, only the removal is news.
+    const d = err.data as { model: string; number: number; actor: string; at: string; reason: string } | undefined;
+    const message = d ? `${d.model}@v${d.number} was removed from ${redactUrl(remote)} by ${d.actor} at ${d.at} (reason: ${d.reason})` : err.message;
+    hint = `pick another version: \`modelctl log ${model} ${target}\` lists them (no repository needed)`;
+    return new ModelctlError(err.code, message, { exitCode: err.exitCode, hint, data: err.data, cause: err });
   }
   if (hint === undefined) return err;
   return new ModelctlError(err.code, err.message, { exitCode: err.exitCode, hint, data: err.data, cause: err });

@@ -84,6 +84,7 @@ class DirectoryRemote implements Remote {
   private readonly staleLockMs: number;
   private readonly lockWaitMs: number;
   private readonly knownDirs = new Set<string>();
+  private rootIsFolder = false;
   private capabilities: Promise<RemoteCapabilities> | undefined;
 
   constructor(opts: DirectoryRemoteOptions) {
@@ -263,6 +264,7 @@ class DirectoryRemote implements Remote {
     const dirKey = prefix.slice(0, prefix.lastIndexOf('/') + 1);
     const start = dirKey === '' ? this.root : this.pathOf(dirKey.slice(0, -1));
     try {
+      await this.assertRootIsFolder();
       if (dirKey !== '') await this.assertNoLinkOnTheWay('LIST', dirKey, { leaf: true });
       yield* walk(start, dirKey);
     } catch (err) {
@@ -283,6 +285,7 @@ class DirectoryRemote implements Remote {
 
   async *leftovers(): AsyncIterable<ObjectInfo> {
     try {
+      await this.assertRootIsFolder();
       for await (const batch of this.walkBatches(this.root, '', { leftovers: true })) {
         const stats = await Promise.all(batch.map((key) => lstatOrNull(this.pathOf(key))));
         for (let j = 0; j < batch.length; j++) {
@@ -338,6 +341,33 @@ class DirectoryRemote implements Remote {
   }
 
   /**
+   * Refuses (UsageError REMOTE_NOT_A_FOLDER, exit 2) a root that is a file, or that sits
+   * under one: reads would otherwise find "no registry" there and a push fail as a network
+   * error worth retrying, while only another URL helps. An absent root is fine (created on
+   * the first write); one seen as a folder is not looked at again.
+   */
+  private async assertRootIsFolder(): Promise<void> {
+    if (this.rootIsFolder) return;
+    let st: BigIntStats;
+    try {
+      st = await fs.stat(this.root, { bigint: true }); // the root may be a link (a mounted share)
+    } catch (err) {
+      if (isErrnoException(err, 'ENOENT')) return;
+      if (!isErrnoException(err, 'ENOTDIR')) throw err;
+      throw notAFolder(this.displayUrl, await this.fileAbove());
+    }
+    if (!st.isDirectory()) throw notAFolder(this.displayUrl, this.root);
+    this.rootIsFolder = true;
+  }
+
+  /** The nearest path above the root that exists: the file that stops the root being made. */
+  private async fileAbove(): Promise<string> {
+    let p = path.dirname(this.root);
+    while ((await lstatOrNull(p)) === null && path.dirname(p) !== p) p = path.dirname(p);
+    return p;
+  }
+
+  /**
    * Refuses (IntegrityError REMOTE_SYMLINK, exit 6, naming the path) when a folder between
    * the root and `key` — or, with `leaf`, the key itself — is a symbolic link or not a
    * folder: a link planted in the remote (chunks/ → elsewhere) must never carry a read or a
@@ -345,6 +375,7 @@ class DirectoryRemote implements Remote {
    * component ends the check: nothing beyond it exists yet.
    */
   private async assertNoLinkOnTheWay(op: string, key: string, opts: { leaf?: boolean } = {}): Promise<void> {
+    await this.assertRootIsFolder();
     const parts = key.split('/').filter((p) => p !== '');
     const upto = opts.leaf ? parts.length : parts.length - 1;
     let current = this.root;
@@ -610,6 +641,14 @@ function isProcessAlive(pid: number): boolean {
 
 /** Open flags of every read: non-blocking (a FIFO opens at once, then fstat refuses it), no link followed. */
 const READ_FLAGS = fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW;
+
+/** A folder remote whose root is a file (or lies under `file`): exit 2, since only another URL helps. */
+function notAFolder(displayUrl: string, file: string): UsageError {
+  return new UsageError('REMOTE_NOT_A_FOLDER', `the folder remote ${displayUrl} cannot be used: ${file} is a file, not a folder`, {
+    data: { remote: displayUrl, path: file },
+    hint: 'check the remote\'s path (`modelctl remote ls`); a folder remote is a folder, or a path where one can be created',
+  });
+}
 
 /** A link, FIFO, socket or device found in the remote folder: hostile content (exit 6). */
 function hostileEntry(op: string, key: string, where: string, kind: string): IntegrityError {

@@ -2,7 +2,7 @@ import pLimit from 'p-limit';
 import { IntegrityError, NotFoundError } from '../errors.js';
 import { closest, parseRef } from '../core/refs.js';
 import { decodeDoc, keys, removedDocSchema, type RemovedDoc } from '../core/remote-layout.js';
-import { listVersions, versionFiles, type VersionRow } from '../store/version-records.js';
+import { findModelId, listVersions, versionFiles, type VersionRow } from '../store/version-records.js';
 import { writeTransaction } from '../store/index-db.js';
 import { resolveActor } from '../workspace/identity.js';
 import type { Repository } from '../workspace/repository.js';
@@ -43,7 +43,9 @@ export async function fetchInto(repo: Repository, session: StoreSession, opts: {
   const warnings: string[] = [];
   const models: ModelFetch[] = [];
   const ctx = { actor: await resolveActor(repo.root), argv: opts.argv ?? [], remote: session.displayUrl };
-  for (const [name, listing] of [...(await listModels(session, opts.model)).entries()].sort()) {
+  const listings = await listModels(session, opts.model);
+  if (opts.model !== undefined && listings.size === 0 && findModelId(repo.db, opts.model) === null) throw await unknownModelThere(session, opts.model);
+  for (const [name, listing] of [...listings.entries()].sort()) {
     const read = await readModel(repo, session, name, listing, limit, rejections);
     models.push(writeTransaction(repo.db, () => applyModel(repo.db, session.remoteId, name, listing, read, ctx, warnings)));
   }
@@ -101,6 +103,19 @@ export async function resolvePulledRef(repo: Repository, session: StoreSession, 
     }
     throw removedOnRemote(fetched.remote, parsed.model, { ...gone, id: gone.version }, { held: 0, files: 0 });
   }
+}
+
+/**
+ * `fetch <model>` for a model neither the remote nor this index holds is a typo far more
+ * often than a model nobody pushed yet: NotFoundError (3) with the remote's closest names
+ * (README exit codes: 3 is a model not found), not an empty, successful fetch.
+ */
+async function unknownModelThere(session: StoreSession, model: string): Promise<NotFoundError> {
+  const near = closest(model, [...(await listModels(session, undefined)).keys()]);
+  return new NotFoundError('UNKNOWN_MODEL', `${session.displayUrl} has no model named '${model}'${near.length ? ` — did you mean ${near.map((n) => `'${n}'`).join(', ')}?` : ''}`, {
+    hint: near.length ? undefined : `see the models there with \`modelctl ls --remote ${session.displayUrl}\``,
+    data: { candidates: near, model },
+  });
 }
 
 /**

@@ -1,0 +1,91 @@
+/**
+ * Mistakes a teammate makes with a shared remote (README, "Remotes" and "Working in a team"),
+ * each found by trying it by hand on two clones of one folder remote: a typo'd model name
+ * given to `fetch` answered "Nothing on <remote>" with exit 0; a remote path that is a file
+ * was "not a registry" for reads and a retryable network error (exit 7, "check that the
+ * folder is reachable, then run the command again") for a push; a repository-less pull of a
+ * removed version spoke of "this repository" and hinted at `modelctl log`, which needs one.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { remove } from '../../src/api/remove.js';
+import { apiEnv, commitIn, pushIn, remoteAddIn } from '../helpers/setup-api.js';
+import { pseudoRandomBytes, runCliAsync, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
+
+function runCli(cwd: string, args: string[]) {
+  return runCliAsync(cwd, args, { timeoutMs: 120_000 });
+}
+
+/** Clone a pushed face@v1 and face@v2 to a folder remote; clone b has the remote and nothing else. */
+async function team() {
+  const remote = join(tempDir(), 'registry');
+  const a = tempRepo();
+  for (const i of [1, 2]) {
+    writeFile(a, 'face/w.bin', pseudoRandomBytes(40_000, i));
+    await commitIn(a, 'face', ['face'], `v${i}`);
+  }
+  await remoteAddIn(a, 'origin', remote, { default: true });
+  await pushIn(a);
+  const b = tempRepo();
+  await remoteAddIn(b, 'origin', remote, { default: true });
+  return { remote, a, b };
+}
+
+describe('fetch <model> with a name the remote does not hold', () => {
+  it('a typo is exit 3 naming the remote\'s closest model, and fetches nothing; a model only here is not an error', async () => {
+    const { b } = await team();
+    const typo = await runCli(b, ['fetch', 'fcae', '--json']);
+    expect(typo.code).toBe(3);
+    expect(typo.error().code).toBe('UNKNOWN_MODEL');
+    expect(typo.error().data.candidates).toEqual(['face']);
+    expect((await runCli(b, ['ls', '--json'])).json().models ?? []).toEqual([]);
+
+    // A model committed here and never pushed: nothing to fetch, and no error.
+    writeFile(b, 'local/w.bin', pseudoRandomBytes(1000, 9));
+    await commitIn(b, 'local-only', ['local'], 'v1');
+    expect((await runCli(b, ['fetch', 'local-only'])).code).toBe(0);
+    expect((await runCli(b, ['fetch', 'face'])).code).toBe(0);
+  }, 120_000);
+});
+
+describe('a folder remote whose path is a file', () => {
+  it('push, fetch, ls --remote and a repository-less pull are exit 2 naming the file, which stays untouched', async () => {
+    const a = tempRepo();
+    writeFile(a, 'face/w.bin', pseudoRandomBytes(40_000, 3));
+    await commitIn(a, 'face', ['face'], 'v1');
+    const file = join(tempDir(), 'registry.txt');
+    writeFileSync(file, 'not a folder\n');
+    await remoteAddIn(a, 'origin', file, { default: true });
+
+    for (const args of [['push', '--json'], ['fetch', '--json'], ['ls', '--remote', file, '--json']]) {
+      const r = await runCli(a, args);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.error().code).toBe('REMOTE_NOT_A_FOLDER');
+      expect(r.error().message).toContain(file);
+    }
+    const out = join(tempDir(), 'out');
+    const pulled = await runCli(tempDir(), ['pull', 'face@v1', '--remote', file, '--out', out, '--json']);
+    expect(pulled.code).toBe(2);
+    expect(pulled.error().code).toBe('REMOTE_NOT_A_FOLDER');
+    // A folder under the file cannot be made either: the same answer, naming the file.
+    const under = await runCli(a, ['push', '--remote', join(file, 'sub'), '--json']);
+    expect(under.code).toBe(2);
+    expect(under.error().code).toBe('REMOTE_NOT_A_FOLDER');
+    expect(under.error().message).toContain(file);
+    expect(readFileSync(file, 'utf8')).toBe('not a folder\n');
+  }, 120_000);
+});
+
+describe('a repository-less pull of a version removed on the remote', () => {
+  it('says who removed it and why, and hints at a command that works with no repository', async () => {
+    const { remote, a } = await team();
+    await remove({ cwd: a, env: apiEnv(), ref: 'face@v1', remote: 'origin', reason: 'leaked rows', argv: ['rm', 'face@v1', '--remote', 'origin', '--reason', 'leaked rows'] });
+    const r = await runCli(tempDir(), ['pull', 'face@v1', '--remote', remote, '--out', join(tempDir(), 'out'), '--json']);
+    expect(r.code).toBe(3);
+    expect(r.error().code).toBe('VERSION_REMOVED_ON_REMOTE');
+    expect(r.error().message).toContain('leaked rows');
+    expect(r.error().message).not.toContain('this repository');
+    expect(r.error().hint).toContain(`modelctl log face --remote ${remote}`);
+  }, 120_000);
+});
