@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, rmdirSync, statSync } from 'node:fs';
 import { dirname, sep } from 'node:path';
 
 /**
@@ -30,10 +30,14 @@ export function noteFoldersToMake(dir: string): MadeFolders {
 /** The outermost folder of `dir` that does not exist yet (what mkdir -p would make first), or null. */
 function firstMissingFolder(dir: string): string | null {
   let missing: string | null = null;
-  for (let d = dir; !existsSync(d); d = dirname(d)) {
+  let d = dir;
+  for (; !existsSync(d); d = dirname(d)) {
     missing = d;
     if (dirname(d) === d) break;
   }
+  // Under a file (`pull --out model/x`, model a file) mkdir -p makes nothing, and removing
+  // would only fail (ENOTDIR) over the error that matters.
+  if (missing !== null && existsSync(d) && !statSync(d).isDirectory()) return null;
   return missing;
 }
 

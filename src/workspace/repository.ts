@@ -1,12 +1,12 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { tryLockFolder, type FolderLock, type FolderLockOwner } from '../store/folder-lock.js';
 import { ObjectStore } from '../store/objects.js';
 import { openIndex, type Database } from '../store/index-db.js';
 import { META_DIR_NAME, findRepo } from './repo-paths.js';
 import { loadSettings, resolveSettings, type Settings } from './config.js';
-import { NotFoundError } from '../errors.js';
+import { NotFoundError, fsError } from '../errors.js';
 import { noteFoldersToMake, type MadeFolders } from './made-folders.js';
 
 /** Options every api function accepts. */
@@ -157,7 +157,9 @@ function lockScratchStore(metaDir: string, folders: MadeFolders): FolderLock | {
     } catch (err) {
       if (made && !existsSync(metaDir)) continue; // removed between the mkdir and the lock
       folders.remove();
-      throw err;
+      // A file where the folder must be (`pull --out a-file`) is NOT_A_FOLDER (4) naming the
+      // folder asked for, as a pull inside a repository says; not an unexpected failure.
+      throw fsError(err, dirname(metaDir));
     }
     if (!held.lock) return { heldBy: held.heldBy };
     if (existsSync(join(metaDir, SCRATCH_LOCK))) return held.lock;

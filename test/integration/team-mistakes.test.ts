@@ -89,3 +89,19 @@ describe('a repository-less pull of a version removed on the remote', () => {
     expect(r.error().hint).toContain(`modelctl log face --remote ${remote}`);
   }, 120_000);
 });
+
+describe('a repository-less pull whose --out is a file', () => {
+  it('is exit 4 NOT_A_FOLDER naming it, as inside a repository, not an unexpected failure; the file stays', async () => {
+    const { remote } = await team();
+    const cwd = tempDir();
+    const file = join(cwd, 'model');
+    writeFileSync(file, 'keep me\n');
+    for (const out of [file, join(file, 'sub')]) {
+      const r = await runCli(cwd, ['pull', 'face@v2', '--remote', remote, '--out', out, '--json']);
+      expect(r.code, r.stderr).toBe(4);
+      expect(r.error().code).toBe('NOT_A_FOLDER');
+      expect(r.error().message).toContain(file);
+    }
+    expect(readFileSync(file, 'utf8')).toBe('keep me\n');
+  }, 120_000);
+});
