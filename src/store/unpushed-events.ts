@@ -102,7 +102,13 @@ export function unpushedEventCounts(db: Database, remoteId: string): Map<string,
   return new Map(rows.map((r) => [r.model, r.n]));
 }
 
-/** Ids of a model's events that belong on a remote (all but superseded ones), oldest first. */
+/**
+ * Ids of a model's events that a push from here can publish (all but superseded ones, and
+ * but those naming a version this index does not hold: fetched with a version the remote
+ * had removed, they wait for a version that never comes), oldest first.
+ */
 export function publishableEventIds(db: Database, model: string): string[] {
-  return (db.prepare('SELECT id FROM events WHERE model = ? AND pushed != 2 ORDER BY seq').all(model) as { id: string }[]).map((r) => r.id);
+  const sql = `SELECT id FROM events e WHERE model = ? AND pushed != 2
+    AND (version_id IS NULL OR EXISTS (SELECT 1 FROM versions v WHERE v.id = e.version_id)) ORDER BY seq`;
+  return (db.prepare(sql).all(model) as { id: string }[]).map((r) => r.id);
 }

@@ -105,3 +105,24 @@ describe('a repository-less pull whose --out is a file', () => {
     expect(readFileSync(file, 'utf8')).toBe('keep me\n');
   }, 120_000);
 });
+
+describe('remote status counts only events a push from here can publish', () => {
+  it('the events of a version this clone never held (removed before it fetched) do not keep a mirror "differing" after a push', async () => {
+    const { remote, a } = await team();
+    await remove({ cwd: a, env: apiEnv(), ref: 'face@v1', remote: 'origin', reason: 'leaked rows', argv: ['rm', 'face@v1', '--remote', 'origin', '--reason', 'leaked rows'] });
+    // c pulls after the removal: v1's events arrive, v1 itself never does.
+    const c = tempRepo();
+    await remoteAddIn(c, 'origin', remote, { default: true });
+    expect((await runCli(c, ['pull', 'face@v2'])).code).toBe(0);
+    const mirror = join(tempDir(), 'mirror');
+    const pushed = await runCli(c, ['push', '--remote', mirror, '--json']);
+    expect(pushed.code, pushed.stderr).toBe(0);
+    const again = await runCli(c, ['push', '--remote', mirror, '--json']);
+    expect(again.json().events).toBe(0);
+    const st = await runCli(c, ['remote', 'status', mirror, '--json']);
+    expect(st.code, st.stderr).toBe(0);
+    const s = st.json().remotes[0] as { models: unknown[]; inSync: string[] };
+    expect(s.models).toEqual([]);
+    expect(s.inSync).toEqual(['face']);
+  }, 120_000);
+});
