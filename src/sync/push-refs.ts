@@ -43,9 +43,10 @@ export interface PushedStage {
  * published, an error naming each one and carrying `result` (everything else was pushed);
  * else nothing. One naming a version removed on the remote makes it NotFoundError
  * `VERSION_REMOVED_ON_REMOTE` (3), as for the `--push` moves; else a ref the remote moved
- * meanwhile makes it ConflictError `PUSH_CONFLICT` (4). `where` names the kind of remote.
+ * meanwhile makes it ConflictError `PUSH_CONFLICT` (4). `where` names the kind of remote;
+ * `remoteFlag` is what the hint's `modelctl fetch` needs to read the same remote.
  */
-export function throwOnRefConflicts<R>(result: R, tags: readonly PushedTag[], stages: readonly PushedStage[], where: 'remote' | 'registry'): void {
+export function throwOnRefConflicts<R>(result: R, tags: readonly PushedTag[], stages: readonly PushedStage[], where: 'remote' | 'registry', remoteFlag = ''): void {
   const moved = (r: { remoteVersion?: string | null; movedBy?: string }) =>
     r.remoteVersion === undefined ? '' : r.remoteVersion === null ? ' (deleted there)' : ` (moved by ${r.movedBy ?? 'someone'} to ${r.remoteVersion.slice(0, 12)})`;
   const conflicts = [
@@ -66,7 +67,7 @@ export function throwOnRefConflicts<R>(result: R, tags: readonly PushedTag[], st
   }
   if (conflicts.length === 0) return;
   throw new ConflictError('PUSH_CONFLICT', `pushed the versions, but the ${where} moved meanwhile: ${conflicts.join('; ')}`, {
-    hint: `run \`modelctl fetch\` to take the ${where} state, then tag or promote again`,
+    hint: `run \`modelctl fetch${remoteFlag}\` to take the ${where} state, then tag or promote again`,
     data: { result },
   });
 }

@@ -9,7 +9,7 @@ import type { Repository } from '../workspace/repository.js';
 import { claimNumbers, type PushedVersion } from './claim-numbers.js';
 import { publishEvents, publishable } from './publish-events.js';
 import { pushStages, pushTags, throwOnRefConflicts, type PushedStage, type PushedTag } from './push-refs.js';
-import type { StoreSession } from './remote-session.js';
+import { remoteFlagFor, type StoreSession } from './remote-session.js';
 import { describeDifference, stageDifferences, type RefDifference } from './ref-differences.js';
 import type { Renumbered } from './renumber.js';
 import { jobsOrDefault, type ProgressListener } from './transfer-progress.js';
@@ -169,7 +169,7 @@ export async function pushTo(repo: Repository, session: StoreSession, req: PushR
  */
 export function concludePush(
   repo: Repository,
-  session: { remoteId: string; displayUrl: string },
+  session: { remoteId: string; displayUrl: string; name: string | null },
   models: ReadonlySet<string>,
   parts: { uploaded: VersionUpload; tags: PushedTag[]; stages: PushedStage[]; events: number; signatures: { published: number; alreadyThere: number }; warnings: string[] },
   where: 'remote' | 'registry',
@@ -192,6 +192,6 @@ export function concludePush(
     differingStages,
     warnings,
   };
-  throwOnRefConflicts(result, tags, stages, where);
+  throwOnRefConflicts(result, tags, stages, where, remoteFlagFor(repo, session));
   return result;
 }

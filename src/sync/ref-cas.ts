@@ -7,7 +7,7 @@ import { hasEvent } from '../store/events-table.js';
 import { getVersion } from '../store/version-records.js';
 import { resolveActor } from '../workspace/identity.js';
 import type { Repository } from '../workspace/repository.js';
-import type { StoreSession } from './remote-session.js';
+import { remoteFlagFor, type SessionBase, type StoreSession } from './remote-session.js';
 
 /** A tag or stage of a model, as `--push` moves it on a remote. */
 export interface RefName {
@@ -50,7 +50,7 @@ export async function claimRef(repo: Repository, session: StoreSession, ref: Ref
   const lastValue = (last?.value ?? null) as RefDoc | null;
   if (isAsLastSeen(last, got)) return { ref, key, current, base: current?.doc.version ?? null, restore: current?.body ?? null, adopted: false };
   const resumed = current && target !== undefined ? await unfinishedOwnMove(repo, session, ref, key, current, lastValue, target) : null;
-  if (!resumed) throw movedSinceFetch(repo, ref, current?.doc ?? null, 'stale');
+  if (!resumed) throw movedSinceFetch(repo, session, ref, current?.doc ?? null, 'stale');
   return resumed;
 }
 
@@ -101,7 +101,7 @@ export async function writeClaimedRef(repo: Repository, session: StoreSession, c
   } catch (err) {
     if (!isPreconditionFailed(err)) throw err;
     const now = await session.remote.get(claim.key);
-    throw movedSinceFetch(repo, claim.ref, now ? decodeRef(claim.ref, now.body, claim.key) : null, 'raced');
+    throw movedSinceFetch(repo, session, claim.ref, now ? decodeRef(claim.ref, now.body, claim.key) : null, 'raced');
   }
 }
 
@@ -138,7 +138,7 @@ function decodeRef(ref: RefName, body: Buffer, key: string): RefDoc {
  * The conflict of a ref that moved on the remote: `stale` when it had moved before this
  * command looked (since the last fetch), `raced` when someone wrote it while this command ran.
  */
-export function movedSinceFetch(repo: Repository, ref: RefName, now: Pick<RefDoc, 'version' | 'actor' | 'at'> | null, how: 'stale' | 'raced'): ConflictError {
+export function movedSinceFetch(repo: Repository, session: Pick<SessionBase, 'name' | 'displayUrl'>, ref: RefName, now: Pick<RefDoc, 'version' | 'actor' | 'at'> | null, how: 'stale' | 'raced'): ConflictError {
   const when = how === 'stale' ? 'since this repository last fetched it' : 'while this command ran';
   const what = ref.kind === 'tag' ? `tag '${ref.name}' of ${ref.model}` : `stage '${ref.name}' of ${ref.model}`;
   const row = now ? getVersion(repo.db, now.version) : null;
@@ -146,7 +146,7 @@ export function movedSinceFetch(repo: Repository, ref: RefName, now: Pick<RefDoc
   const change = now ? `${now.actor} moved it to ${version} at ${now.at}` : 'it was deleted there';
   const code = ref.kind === 'stage' ? 'STAGE_MOVED' : now && how === 'stale' ? 'TAG_EXISTS' : 'TAG_MOVED';
   return new ConflictError(code, `${what} changed on the remote ${when}: ${change}; nothing was changed here or there`, {
-    hint: `run \`modelctl fetch ${ref.model}\`, look (\`modelctl history ${ref.model}\`), then run the command again`,
+    hint: `run \`modelctl fetch ${ref.model}${remoteFlagFor(repo, session)}\`, look (\`modelctl history ${ref.model}\`), then run the command again`,
     data: { kind: ref.kind, model: ref.model, name: ref.name, remoteVersion: now?.version ?? null, movedBy: now?.actor ?? null, movedAt: now?.at ?? null },
   });
 }

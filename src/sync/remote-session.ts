@@ -97,6 +97,16 @@ export interface RemoteTarget {
   plainHttp?: boolean;
 }
 
+/**
+ * ` --remote <name|url>` for a session that is not this repository's default remote, else
+ * '': a hint's `modelctl fetch` must read the remote the conflict was met on, or following
+ * it changes nothing and the retry fails the same way.
+ */
+export function remoteFlagFor(repo: Repository, session: Pick<SessionBase, 'name' | 'displayUrl'>): string {
+  const wanted = session.name ?? session.displayUrl;
+  return wanted === repo.settings.defaultRemote ? '' : ` --remote ${wanted}`;
+}
+
 /** Chooses the remote settings for a target (default: the default remote). */
 export function chooseRemote(settings: Settings | null, target: RemoteTarget | undefined, env: NodeJS.ProcessEnv = process.env): { name: string | null; spec: RemoteSettings } {
   const wanted = target?.remote ?? settings?.defaultRemote ?? env.MODELCTL_REMOTE ?? null;

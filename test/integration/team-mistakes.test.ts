@@ -126,3 +126,31 @@ describe('remote status counts only events a push from here can publish', () => 
     expect(s.inSync).toEqual(['face']);
   }, 120_000);
 });
+
+describe('a conflict on a remote other than the default names that remote in its fix', () => {
+  it('promote --push --remote mirror and push --remote mirror: the hint fetches from mirror, and following it works', async () => {
+    const { a, b } = await team();
+    const mirror = join(tempDir(), 'mirror');
+    await remoteAddIn(a, 'mirror', mirror);
+    await remoteAddIn(b, 'mirror', mirror);
+    await pushIn(a, [], { remote: 'mirror' });
+    expect((await runCli(b, ['fetch', '--remote', 'mirror'])).code).toBe(0);
+    expect((await runCli(a, ['promote', 'face@v2', '--to', 'staging', '--push', '--remote', 'mirror'])).code).toBe(0);
+
+    // b is stale on mirror; `modelctl fetch face` alone would read origin and change nothing.
+    const stale = await runCli(b, ['promote', 'face@v1', '--to', 'staging', '--push', '--remote', 'mirror', '--json']);
+    expect(stale.code).toBe(4);
+    expect(stale.error().hint).toContain('modelctl fetch face --remote mirror');
+    expect((await runCli(b, ['fetch', 'face', '--remote', 'mirror'])).code).toBe(0);
+    expect((await runCli(b, ['promote', 'face@v1', '--to', 'staging', '--push', '--remote', 'mirror'])).code).toBe(0);
+
+    // The same for a plain push that meets a stage moved there meanwhile.
+    expect((await runCli(b, ['promote', 'face@v2', '--to', 'production'])).code).toBe(0);
+    expect((await runCli(a, ['fetch', '--remote', 'mirror'])).code).toBe(0);
+    expect((await runCli(a, ['promote', 'face@v1', '--to', 'production', '--push', '--remote', 'mirror'])).code).toBe(0);
+    const conflict = await runCli(b, ['push', '--remote', 'mirror', '--json']);
+    expect(conflict.code).toBe(4);
+    expect(conflict.error().code).toBe('PUSH_CONFLICT');
+    expect(conflict.error().hint).toContain('modelctl fetch --remote mirror');
+  }, 180_000);
+});

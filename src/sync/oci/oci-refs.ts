@@ -196,7 +196,7 @@ export async function openRegistryRefPublication(repo: Repository, session: OciS
   const current = await currentOf(r, tag);
   const lastDigest = last?.value ? last.etag : null;
   const unchanged = current === null ? lastDigest === null : lastDigest === current.digest;
-  if (!unchanged) throw movedSinceFetch(repo, ref, current?.version ? { version: current.version, actor: 'someone', at: 'an unknown time' } : null, 'stale');
+  if (!unchanged) throw movedSinceFetch(repo, session, ref, current?.version ? { version: current.version, actor: 'someone', at: 'an unknown time' } : null, 'stale');
   const version = getVersion(repo.db, versionId);
   if (version) await uploadVersionsToRegistry(repo, session, [version], new Set([versionId]), { argv }, pLimit(DEFAULT_JOBS));
   let written: { digest: string; doc: TagDoc | StageDoc } | null = null;
@@ -206,7 +206,7 @@ export async function openRegistryRefPublication(repo: Repository, session: OciS
       const artifact = await registryArtifactOf(repo, session, r, versionId);
       if (!(await replaceTag(r, tag, artifact))) {
         const now = await currentOf(r, tag);
-        throw movedSinceFetch(repo, ref, now?.version ? { version: now.version, actor: 'someone', at: 'just now' } : null, 'raced');
+        throw movedSinceFetch(repo, session, ref, now?.version ? { version: now.version, actor: 'someone', at: 'just now' } : null, 'raced');
       }
       const doc: TagDoc | StageDoc = ref.kind === 'tag'
         ? { version: versionId, message: event.reason, actor: event.actor, at: event.at, event: event.id }
