@@ -41,7 +41,9 @@ export async function rollback(opts: RollbackOptions): Promise<StageMoveResult> 
     const holder = getStageHolder(db, modelId, opts.stage);
     if (!holder) {
       throw new NotFoundError('STAGE_EMPTY', `no version of ${opts.model} holds '${opts.stage}': nothing to roll back`, {
-        hint: `promote one with \`modelctl promote ${opts.model}@<ref> --to ${opts.stage}\``,
+        // With a remote, a teammate may have filled it there (README: the same fix as for an
+        // empty stage named in a reference).
+        hint: `promote one with \`modelctl promote ${opts.model}@<ref> --to ${opts.stage}\`${settings.defaultRemote ? `, or run \`modelctl fetch ${opts.model}\` if a teammate did` : ''}`,
       });
     }
     const history = stageHistory(db, modelId, opts.stage);

@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { remove } from '../../src/api/remove.js';
-import { apiEnv, commitIn, pushIn, remoteAddIn } from '../helpers/setup-api.js';
+import { apiEnv, commitIn, fetchIn, promoteIn, pushIn, remoteAddIn } from '../helpers/setup-api.js';
 import { pseudoRandomBytes, runCliAsync, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
 
 function runCli(cwd: string, args: string[]) {
@@ -153,4 +153,16 @@ describe('a conflict on a remote other than the default names that remote in its
     expect(conflict.error().code).toBe('PUSH_CONFLICT');
     expect(conflict.error().hint).toContain('modelctl fetch --remote mirror');
   }, 180_000);
+});
+
+describe('rollback of a stage empty here that a teammate filled on the remote', () => {
+  it('exit 3, and the hint names `modelctl fetch` (as an empty stage in a reference does), not only "promote one"', async () => {
+    const { a, b } = await team();
+    await fetchIn(b);
+    await promoteIn(a, 'face@v2', 'production', { push: true });
+    const r = await runCli(b, ['rollback', 'face', '--stage', 'production', '--push', '--json']);
+    expect(r.code).toBe(3);
+    expect(r.error().code).toBe('STAGE_EMPTY');
+    expect(r.error().hint).toContain('modelctl fetch');
+  }, 120_000);
 });
