@@ -52,6 +52,7 @@ export function action<O>(body: (ctx: CommandContext, opts: O, ...args: never[])
   return async (...received: unknown[]): Promise<void> => {
     const cmd = received[received.length - 1] as Command;
     assertNoFlagTakenAsValue(cmd);
+    assertNoEmptyValue(cmd);
     const positionals = received.slice(0, -2);
     const flags = cmd.optsWithGlobals() as GlobalFlags & O;
     const out = new Output(flags, await colorFor(process.stdout, flags.color === false));
@@ -65,6 +66,29 @@ export function action<O>(body: (ctx: CommandContext, opts: O, ...args: never[])
     };
     await (body as (ctx: CommandContext, opts: O, ...args: unknown[]) => Promise<void>)(ctx, flags, ...positionals);
   };
+}
+
+/** Options whose value is free text, where an empty one means "none" (`-m ""`), not a missing word. */
+const FREE_TEXT_PLACEHOLDERS = new Set(['<msg>', '<text>', '<password>']);
+
+/**
+ * An unset shell variable (`--out "$OUT"`) reaches us as an empty word, which the commands
+ * would read as "not given" (`--parent ""` dropped) or as "here" (`checkout --out ""` placed
+ * the version in the work tree, `--data ""` recorded the whole folder): either way not what
+ * was meant. An empty value is a usage error (exit 2), except for free text.
+ */
+function assertNoEmptyValue(cmd: Command): void {
+  for (const o of cmd.options) {
+    if (!o.required && !o.optional) continue;
+    const placeholder = /[<[][^>\]]+[>\]]/.exec(o.flags)?.[0] ?? '<value>';
+    if (FREE_TEXT_PLACEHOLDERS.has(placeholder)) continue;
+    const value: unknown = cmd.getOptionValue(o.attributeName());
+    if (!(Array.isArray(value) ? value : [value]).includes('')) continue;
+    const name = o.long ?? o.short ?? o.flags;
+    throw new UsageError('EMPTY_OPTION_VALUE', `option '${name} ${placeholder}' was given an empty value`, {
+      hint: `give ${name} a value (an unset shell variable?), or leave the option out`,
+    });
+  }
 }
 
 /** Collects a repeatable option into an array. */

@@ -28,7 +28,7 @@ const ALWAYS_IGNORED = [
 
 /**
  * Expands paths, folders (recursively) and globs (fast-glob, relative to `cwd`) into a
- * sorted, de-duplicated list of files inside `root`. A path outside the repository is a
+ * sorted, de-duplicated list of files inside `root`. An empty path or one outside the repository is a
  * usage error (2); a path that does not exist or a glob that matches nothing is not
  * found (3). `.modelctl/` and `.git/` are never selected.
  */
@@ -74,6 +74,9 @@ export async function selectFiles(root: string, cwd: string, patterns: readonly 
   };
   for (const pattern of patterns) {
     if (pattern.includes('\0')) throw new UsageError('INVALID_PATH', 'paths may not contain NUL bytes');
+    // An empty word (an unset shell variable) would resolve to the current folder and select
+    // everything in it; "here" is written '.'.
+    if (pattern === '') throw new UsageError('EMPTY_PATH', 'a path is empty', { hint: "give the path (an unset shell variable?); the current folder is '.'" });
     const absPattern = resolve(cwd, pattern);
     if (!GLOB_CHARS.test(pattern) || existsPlain(absPattern)) {
       if (absPattern !== root) repoRelative(root, absPattern); // throws when outside
