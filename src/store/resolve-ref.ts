@@ -13,7 +13,7 @@ import {
 
 /**
  * The one place that turns a reference (docs/design.md §2) into a version. A name selector is
- * tried as a stage, then a tag, then an id prefix (≥ 7 hex). Unknown or ambiguous →
+ * tried as a stage, then a tag, then an id prefix (≥ 7 hex, either case). Unknown or ambiguous →
  * NotFoundError (exit 3) listing the closest candidates. With the configured `stages`, a
  * stage no version holds yet is said to be that ("no version … is in stage 'production'
  * yet"), not an unknown name: workspace/resolve-in.ts passes them.
@@ -39,8 +39,10 @@ export function resolveRef(db: Database, ref: string | ParsedRef, opts: { stages
       if (stage) return getVersion(db, stage.id) as VersionRow;
       const tag = db.prepare('SELECT version_id AS id FROM tags WHERE model_id = ? AND name = ?').get(modelId, name) as { id: string } | undefined;
       if (tag) return getVersion(db, tag.id) as VersionRow;
-      if (isIdPrefix(name)) {
-        const found = versionsByIdPrefix(db, model, name);
+      // Ids are stored in lower case; one copied in capitals is the same id, as git reads it.
+      const hex = name.toLowerCase();
+      if (isIdPrefix(hex)) {
+        const found = versionsByIdPrefix(db, model, hex);
         if (found.length === 1) return found[0];
         if (found.length > 1) {
           throw new NotFoundError('AMBIGUOUS_REF', `'${parsed.text}' matches more than one version`, {
@@ -50,7 +52,7 @@ export function resolveRef(db: Database, ref: string | ParsedRef, opts: { stages
         }
       }
       if (opts.stages?.includes(name)) throw emptyStage(parsed, name);
-      throw unknownRef(db, parsed, modelId);
+      throw unknownRef(db, parsed, modelId, opts.stages);
     }
   }
 }
@@ -101,11 +103,16 @@ export function requireModel(db: Database, model: string): number {
   });
 }
 
-function unknownRef(db: Database, parsed: ParsedRef, modelId: number): NotFoundError {
+/**
+ * Candidates are `latest`, the stages (held here, and the configured ones: `fraud@prodution`
+ * suggests `fraud@production` before anything was promoted, which then says the stage is
+ * empty), the tags and the numbers.
+ */
+function unknownRef(db: Database, parsed: ParsedRef, modelId: number, stages: readonly string[] = []): NotFoundError {
   if (parsed.selector.kind === 'number') return unknownNumber(db, parsed, parsed.selector.number, modelId);
-  if (parsed.selector.kind === 'name' && /^[0-9a-f]{1,6}$/.test(parsed.selector.name)) return shortIdPrefix(db, parsed, parsed.selector.name);
-  const names: string[] = ['latest'];
-  for (const r of db.prepare('SELECT stage AS n FROM stages WHERE model_id = ?').all(modelId) as { n: string }[]) names.push(r.n);
+  if (parsed.selector.kind === 'name' && /^[0-9a-f]{1,6}$/i.test(parsed.selector.name)) return shortIdPrefix(db, parsed, parsed.selector.name.toLowerCase());
+  const names: string[] = ['latest', ...stages];
+  for (const r of db.prepare('SELECT stage AS n FROM stages WHERE model_id = ?').all(modelId) as { n: string }[]) if (!names.includes(r.n)) names.push(r.n);
   for (const r of db.prepare('SELECT name AS n FROM tags WHERE model_id = ?').all(modelId) as { n: string }[]) names.push(r.n);
   for (const r of db.prepare('SELECT number AS n FROM versions WHERE model_id = ? ORDER BY number DESC LIMIT 50').all(modelId) as { n: number }[]) {
     names.push(`v${r.n}`);

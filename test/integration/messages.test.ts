@@ -120,6 +120,29 @@ describe('references that nearly work', () => {
     expect(runCli(repo, ['promote', 'pose@v2', '--to', 'staging']).code).toBe(0);
     expect(runCli(repo, ['show', 'pose@staging', '--json']).json().version.number).toBe(2);
   });
+
+  // Found in a first-hour walk: `fraud@prodution` listed no candidate until some version
+  // held production, as only held stages were offered.
+  it('a misspelt stage suggests the configured stage, held or not', async () => {
+    const repo = await fiveVersions();
+    const r = runCli(repo, ['show', 'pose@prodution', '--json']);
+    expect(r.code).toBe(3);
+    expect(r.error().data.candidates).toContain('pose@production');
+    expect(r.error().message).toMatch(/closest: pose@production/);
+  });
+
+  // Found in a first-hour walk: an id copied in capitals (`pose@CBC93A1`) was an unknown
+  // reference with no candidate; git reads hex ids in either case.
+  it('an id prefix in capitals resolves, as git reads one', async () => {
+    const repo = await fiveVersions();
+    const id: string = runCli(repo, ['show', 'pose@v2', '--json']).json().version.id;
+    const r = runCli(repo, ['show', `pose@${id.slice(0, 10).toUpperCase()}`, '--json']);
+    expect(r.code).toBe(0);
+    expect(r.json().version.id).toBe(id);
+    // A tag spelt in capitals that is also hex is still the tag (tags are tried first).
+    expect(runCli(repo, ['tag', 'pose@v4', 'CAFE123']).code).toBe(0);
+    expect(runCli(repo, ['show', 'pose@CAFE123', '--json']).json().version.number).toBe(4);
+  });
 });
 
 describe('params and metrics files named in modelctl.json', () => {
