@@ -6,7 +6,7 @@ import { toPosixPath } from '../core/paths.js';
 import { redactCommandLine } from '../core/redact.js';
 import { captureRunEnvironment } from '../core/run-environment.js';
 import { repoRelative } from '../workspace/file-selection.js';
-import { readGitState } from '../workspace/git-state.js';
+import { isInGitWorkTree, readGitState } from '../workspace/git-state.js';
 import { runCommand, type RunOutcome } from '../workspace/run-command.js';
 import { commitVersion, type CommitResult } from './commit-engine.js';
 import { assertLockReadable, updateLock, type LockUpdate } from './lock-update.js';
@@ -51,6 +51,12 @@ export async function runAndCommit(repo: Repository, opts: RunRequest): Promise<
   assertLockReadable(repo, opts.lock);
   const logRel = logPath(repo, model, opts.log);
   const code = await readGitState(repo.root);
+  if (repo.settings.run.cleanGit && !code && (await isInGitWorkTree(repo.root))) {
+    throw new PolicyError('NO_GIT_COMMIT', 'run.clean_git in modelctl.json requires the code to be in a git commit, and this repository has none yet', {
+      hint: 'commit the training code (`git add -A && git commit`), then run again',
+      data: { rule: 'clean_git' },
+    });
+  }
   if (repo.settings.run.cleanGit && (!code || code.dirty)) {
     throw new PolicyError(code ? 'DIRTY_TREE' : 'NOT_IN_GIT', code ? 'the git tree has uncommitted changes, and run.clean_git in modelctl.json requires a clean one' : 'run.clean_git in modelctl.json requires a git work tree, and this is not one', {
       hint: code ? 'commit or stash the changes (`git status` lists them), then run again' : 'run from a git clone, or set run.clean_git to false',

@@ -188,7 +188,7 @@ export function evaluatePolicy(policy: StagePolicyRules | undefined, facts: Poli
   if (policy?.clean_git) {
     checked.push('clean_git');
     if (facts.gitDirty === null) {
-      unmet.push({ rule: 'clean_git', message: 'the version has no code lineage (not committed from a git work tree)', expected: 'clean', actual: null });
+      unmet.push({ rule: 'clean_git', message: 'the version has no code lineage (committed outside git, or before the first git commit)', expected: 'clean', actual: null });
     } else if (facts.gitDirty) {
       unmet.push({ rule: 'clean_git', message: 'the version was committed from a git tree with uncommitted changes', expected: 'clean', actual: 'dirty' });
     }

@@ -61,6 +61,18 @@ async function codeLineage(dir: string, origin: Promise<string>): Promise<CodeLi
   }
 }
 
+/**
+ * True when `dir` is inside a git work tree, commits or not: tells "before the first commit"
+ * from "outside git", which readGitState's null does not (both have no code lineage).
+ */
+export async function isInGitWorkTree(dir: string): Promise<boolean> {
+  try {
+    return (await runGit(dir, ['rev-parse', '--is-inside-work-tree'])) === 'true';
+  } catch {
+    return false;
+  }
+}
+
 /** The git `user.email` for `dir`, or null. */
 export async function readGitUserEmail(dir: string): Promise<string | null> {
   try {

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, cliEnv, runCli, writeFile } from '../helpers/temp-repo.js';
+import { BIN, cliEnv, runCli, tempDir, writeFile } from '../helpers/temp-repo.js';
 import { editSettings, git, mc, trainingRepo } from './repro-helpers.js';
 
 /**
@@ -133,6 +133,30 @@ for (const k of kids) k.on('exit', () => { if (--left === 0) { require('fs').mkd
     const clean = mc(root, 'run', '--', 'node', 'train.js', '--seed', '9');
     expect(clean.code, clean.stderr).toBe(0);
     expect(show(root).lineage.code.dirty).toBe(false);
+  });
+
+  // Found in a first-hour walk: `git init`, then modelctl before the first git commit, was told
+  // "requires a git work tree, and this is not one" (hint: "run from a git clone"), and show
+  // printed "code: (not a git repository)" for a git repository.
+  it('in a git repository before its first commit, clean_git says to commit, not that this is no git work tree', () => {
+    const root = tempDir('modelctl-nocommit-');
+    git(root, 'init', '-q');
+    expect(runCli(root, ['init', '--yes', '--model', 'm', '--paths', 'model/']).code).toBe(0);
+    const free = mc(root, 'run', '--', 'node', '-e', "require('fs').mkdirSync('model');require('fs').writeFileSync('model/w', '1')");
+    expect(free.code, free.stderr).toBe(0);
+    expect(runCli(root, ['show', 'm@v1']).stdout).toMatch(/code: +\(not recorded: outside git, or before the first git commit\)/);
+
+    editSettings(root, (s) => void (s.run = { clean_git: true }));
+    const refused = mc(root, 'run', '--', 'node', '-e', "require('fs').writeFileSync('ran', 'x')");
+    expect(refused.code).toBe(5);
+    expect(refused.error().code).toBe('NO_GIT_COMMIT');
+    expect(refused.error().hint).toMatch(/git commit/);
+    expect(existsSync(join(root, 'ran'))).toBe(false);
+
+    const outside = tempDir('modelctl-nogit-');
+    expect(runCli(outside, ['init', '--yes', '--model', 'm', '--paths', 'model/']).code).toBe(0);
+    editSettings(outside, (s) => void (s.run = { clean_git: true }));
+    expect(mc(outside, 'run', '--', 'node', '-e', '0').error().code).toBe('NOT_IN_GIT');
   });
 
   it('--log stores the combined output as a file of the version', () => {

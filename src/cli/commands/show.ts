@@ -61,7 +61,7 @@ function renderShow(r: ShowResult, c: import('chalk').ChalkInstance): string {
   out.push('', c.bold('Lineage'));
   if (l.code) {
     out.push(`  code:   ${l.code.commit.slice(0, 12)}${l.code.branch ? ` (${l.code.branch})` : ''}${l.code.dirty ? c.yellow(' dirty') : ''}${l.code.remote ? `  ${l.code.remote}` : ''}`);
-  } else out.push('  code:   (not a git repository)');
+  } else out.push('  code:   (not recorded: outside git, or before the first git commit)'); // lineage.code is null for both
   for (const d of l.data) out.push(`  data:   ${d.source}${d.digest ? c.dim(`  ${d.digest.slice(0, 12)}`) : ''}${d.size !== undefined ? `  ${formatBytes(d.size)}` : ''}`);
   if (l.parent) out.push(`  parent: ${l.parent.model}@${l.parent.version.slice(0, 12)}`);
   out.push(...runLineageLines(l.run, c));
