@@ -61,12 +61,15 @@ export async function rollback(opts: RollbackOptions): Promise<StageMoveResult> 
       if (targetId === null) {
         // Suggest only a version the stage's policy would take (a --to version meets it in full).
         await preparePolicyChecks(settings.policies[opts.stage]);
-        const allowed = listVersions(db, opts.model, 200).find((v) => v.id !== holder.versionId && policyWouldAllow(repo, opts.stage, v.id));
+        const others = listVersions(db, opts.model, 200).filter((v) => v.id !== holder.versionId);
+        const allowed = others.find((v) => policyWouldAllow(repo, opts.stage, v.id));
         const reason = settings.policies[opts.stage]?.require_reason ? ' --reason "…"' : '';
         throw new NotFoundError('NO_PREVIOUS_HOLDER', `'${opts.stage}' of ${opts.model} has no earlier holder to roll back to`, {
           hint: allowed
             ? `name the version with --to: \`modelctl rollback ${opts.model} --stage ${opts.stage} --to ${opts.model}@v${allowed.number}${reason}\``
-            : `no other version of ${opts.model} meets the '${opts.stage}' policy; promote one that does (\`modelctl promote ${opts.model}@<ref> --to ${opts.stage} --dry-run\` shows what is unmet)`,
+            : others.length === 0
+              ? `${opts.model}@v${getVersion(db, holder.versionId)?.number ?? '?'} is the only version of ${opts.model}: commit another, then promote it`
+              : `no other version of ${opts.model} meets the '${opts.stage}' policy; promote one that does (\`modelctl promote ${opts.model}@<ref> --to ${opts.stage} --dry-run\` shows what is unmet)`,
           data: { suggestion: allowed ? `${opts.model}@v${allowed.number}` : null },
         });
       }

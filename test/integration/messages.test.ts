@@ -200,6 +200,20 @@ describe('rollback with no earlier holder', () => {
     expect(err.hint).toContain('--to m@v1');
     expect(runCli(repo, ['rollback', 'm', '--stage', 'production', '--to', 'm@v1']).code).toBe(0);
   });
+
+  // Found following the README's quick start: with one version and no policy, the hint said
+  // "no other version of fraud meets the 'production' policy".
+  it('with no other version, says so instead of blaming a policy', async () => {
+    const repo = tempRepo();
+    writeFile(repo, 'model/w.bin', 'w');
+    await commitIn(repo, 'm', ['model'], 'w'); // arranged through the Node API (setup-api.ts)
+    await promoteIn(repo, 'm@v1', 'production');
+    const err = runCli(repo, ['rollback', 'm', '--stage', 'production', '--json']).error();
+    expect(err.code).toBe('NO_PREVIOUS_HOLDER');
+    expect(err.data.suggestion).toBeNull();
+    expect(err.hint).not.toMatch(/policy/);
+    expect(err.hint).toMatch(/only version/);
+  });
 });
 
 describe('a busy index', () => {
