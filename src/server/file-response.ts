@@ -142,8 +142,13 @@ export function responseSink(res: ServerResponse): PieceSink {
       waiting.add(reject);
       res.write(piece, (err) => {
         waiting.delete(reject);
-        if (err) reject(err);
-        else resolve();
+        if (err) {
+          // A write the kernel refused (ECONNRESET, EPIPE: the client reset the connection)
+          // can report before the socket's own error marks the response destroyed; destroy it
+          // now, so the request ends as a client that went away, not as a bug in the log.
+          res.destroy();
+          reject(err);
+        } else resolve();
       });
     });
 }

@@ -22,6 +22,9 @@ class StalledResponse extends EventEmitter {
     this.destroyed = true;
     this.emit('close');
   }
+  destroy(): void {
+    if (!this.destroyed) this.leave();
+  }
 }
 
 const settle = (p: Promise<void>, ms: number): Promise<string> =>
@@ -66,6 +69,9 @@ describe('responseSink', () => {
     acks[1]!(new Error('EPIPE'));
     expect(await settle(first, 200)).toBe('resolved');
     expect(await settle(second, 200)).toBe('rejected: EPIPE');
+    // A refused write means the client is gone: the response is destroyed at once, so the
+    // server ends the request quietly rather than logging an internal error.
+    expect(res.destroyed).toBe(true);
     res.leave(); // a write already settled is not rejected again
   });
 });
