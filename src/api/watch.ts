@@ -381,6 +381,13 @@ async function watchLocked(opts: WatchOptions, cwd: string, env: NodeJS.ProcessE
             removeVersionFolder(layout, switched.name);
             state.placed = placedBefore; // written with the failure below
           }
+          if (opts.signal.aborted) {
+            // A stop that also reached the hook (systemd signals the whole unit) says nothing
+            // about the version: abandon the step unremembered, so a restart deploys it again.
+            writeState(statePath, state);
+            midStep = true;
+            throw new Abandoned('stopped');
+          }
           throw new DeployFailure(`--exec failed with exit code ${outcome.exitCode}; ${previous ? `${previous.ref} stays deployed` : 'nothing stays deployed'}`, undefined, { exitCode: outcome.exitCode, output: outcome.output.slice(-4000) });
         }
       }

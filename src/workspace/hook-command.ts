@@ -14,12 +14,14 @@ const MAX_OUTPUT = 64 * 1024;
  * environment and `input` on stdin; each output line is also handed to `onLine` as it comes
  * (so a deployer's log shows the hook live) and the output is kept for the failure report.
  * Unlike workspace/run-command.ts (modelctl run: a foreground program owning the terminal), it
- * runs in the background of a daemon. Resolves when it exits; exit code 127 when it
+ * runs in the background of a daemon, in a process group of its own. Resolves when it exits; exit code 127 when it
  * could not start, 128+n when killed by signal n. Never throws.
  */
 export function runShellCommand(command: string, opts: { cwd: string; env: Record<string, string>; input: string; onLine?: (line: string) => void }): Promise<CommandOutcome> {
   return new Promise((resolve) => {
-    const child = spawn('/bin/sh', ['-c', command], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    // Its own process group: a Ctrl-C at the terminal signals the whole foreground group, and
+    // the hook must run to its end while watch stops (README, Watch: SIGTERM/SIGINT).
+    const child = spawn('/bin/sh', ['-c', command], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     let output = '';
     let partial = '';
     const collect = (b: Buffer) => {
