@@ -1,5 +1,7 @@
 import { resolve } from 'node:path';
 import { parseRef } from '../core/refs.js';
+import { IntegrityError, ModelctlError } from '../errors.js';
+import { registrySignatureHint } from '../sync/oci/oci-signatures.js';
 import type { DownloadStats } from '../sync/download-objects.js';
 import { withRemoteSession, type RemoteTarget } from '../sync/remote-session.js';
 import { jobsOrDefault, type ProgressListener } from '../sync/transfer-progress.js';
@@ -67,7 +69,15 @@ async function pullInto(repo: Repository, opts: PullOptions, repository: boolean
     ensureTensorSummaries(repo, v.id, plan.manifest.files);
     if (repository) await summarizeLocalVersions(repo, fetched);
     const gate = pullSignatureGate(repo, v, policy);
-    gate.check(plan);
+    try {
+      gate.check(plan);
+    } catch (err) {
+      // "Sign it and push it" cannot help where the remote carries no signatures at all.
+      if (session.kind === 'oci' && err instanceof ModelctlError && err.code === 'SIGNATURE_MISSING') {
+        throw new IntegrityError(err.code, err.message, { hint: registrySignatureHint(session.displayUrl), data: err.data, cause: err });
+      }
+      throw err;
+    }
     const placed = await applyCheckout(repo, { ...plan, verified });
     const deployed = gate.deploy(placed, plan.manifest.files, opts);
     const lock = repository && !opts.out ? updateLock(repo, opts.lock, [v.id]) : null;

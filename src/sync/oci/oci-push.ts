@@ -34,6 +34,7 @@ import type { ChunkUpload } from '../upload-chunks.js';
 import { appendEvents } from './oci-events.js';
 import { pushStagesToRegistry, pushTagsToRegistry } from './oci-refs.js';
 import type { OciSession } from './oci-session.js';
+import { signaturesLeftBehind } from './oci-signatures.js';
 import { assertNoOciTagCollision } from './oci-tag-collisions.js';
 
 /** Files at least this big with no known sha256 are hashed while they upload rather than before (no HEAD skip then). */
@@ -314,6 +315,8 @@ export async function pushToRegistry(repo: Repository, session: OciSession, req:
   for (const model of [...models].sort()) assertNoOciTagCollision(repo, model, session.displayUrl);
   const uploaded = await uploadVersionsToRegistry(repo, session, versions, named, req, limit);
   for (const s of uploaded.skipped) warnings.push(`skipped ${s.ref}: its bytes are not in this repository; ${s.hint}`);
+  const leftBehind = signaturesLeftBehind(repo.db, versions.map((v) => v.id), session.displayUrl);
+  if (leftBehind) warnings.push(leftBehind);
   const held = new Set<string>();
   const actor = await resolveActor(repo.root);
   const tags = await pushTagsToRegistry(repo, session, models, held, warnings);
