@@ -35,16 +35,18 @@ export async function withReadRepository<T>(opts: ReadTarget, model: string | un
     if (settings) repo.settings = { ...repo.settings, stages: settings.stages };
     // Loaded only for --remote: log, ls and show of the repository start without the sync layer.
     const { openRemoteSession } = await import('../sync/remote-session.js');
+    const { withRemoteModels } = await import('../sync/fetch.js');
     const session = await openRemoteSession(settings, base, opts, { create: false, db: repo.db, env });
     try {
       await session.protocol.fetch(repo, { model });
+      try {
+        return await fn(repo);
+      } catch (err) {
+        // Only the named model was fetched: a typo's "did you mean" asks the remote for its models.
+        throw withRemoteHint(await withRemoteModels(session.displayUrl, err, () => session.protocol.modelNames()), opts, model);
+      }
     } finally {
       await session.protocol.close();
-    }
-    try {
-      return await fn(repo);
-    } catch (err) {
-      throw withRemoteHint(err, opts, model);
     }
   });
 }

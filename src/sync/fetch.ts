@@ -88,7 +88,7 @@ export async function resolvePulledRef(repo: Repository, session: StoreSession, 
   try {
     return resolveFetchedRef(repo, ref, fetched);
   } catch (err) {
-    if (err instanceof NotFoundError && err.code === 'UNKNOWN_MODEL') throw await withRemoteModels(session, err);
+    if (err instanceof NotFoundError && err.code === 'UNKNOWN_MODEL') throw await withRemoteModels(session.displayUrl, err, async () => [...(await listModels(session, undefined)).keys()]);
     if (!(err instanceof NotFoundError) || err.code !== 'UNKNOWN_REF') throw err;
     const parsed = parseRef(ref);
     if (parsed.selector.kind !== 'number') throw err;
@@ -119,17 +119,19 @@ async function unknownModelThere(session: StoreSession, model: string): Promise<
 }
 
 /**
- * A pull fetched only the model it names, so a typo's "did you mean" could offer only the
- * models this index already holds — none, with no repository (a CI pull). When it found
- * none, the remote's own model names are listed (a failed listing keeps the plain answer).
+ * A read from a remote fetched only the model it names, so a typo's "did you mean" could
+ * offer only the models this index already holds — none, with no repository (a CI pull).
+ * When it found none, the remote's own model names (`names`) are listed; a failed listing
+ * keeps the plain answer. Anything but UNKNOWN_MODEL is returned as it is.
  */
-async function withRemoteModels(session: StoreSession, err: NotFoundError): Promise<NotFoundError> {
+export async function withRemoteModels(displayUrl: string, err: unknown, names: () => Promise<string[]>): Promise<unknown> {
+  if (!(err instanceof NotFoundError) || err.code !== 'UNKNOWN_MODEL') return err;
   const model = err.data?.model;
   if (typeof model !== 'string' || (Array.isArray(err.data?.candidates) && err.data.candidates.length)) return err;
-  const names = await listModels(session, undefined).then((m) => [...m.keys()], () => []);
-  const near = closest(model, names);
+  const near = closest(model, await names().catch(() => []));
   if (!near.length) return err;
-  return new NotFoundError(err.code, `${session.displayUrl} has no model named '${model}' — did you mean ${near.map((n) => `'${n}'`).join(', ')}?`, {
+  return new NotFoundError(err.code, `${displayUrl} has no model named '${model}' — did you mean ${near.map((n) => `'${n}'`).join(', ')}?`, {
+    hint: err.hint,
     data: { ...err.data, candidates: near },
     cause: err,
   });

@@ -9,6 +9,7 @@ import type { VersionRow } from '../store/version-records.js';
 import type { Repository } from '../workspace/repository.js';
 import { downloadObjects, type DownloadStats } from './download-objects.js';
 import { assertNotRemovedOnRemote, fetchInto, resolvePulledRef, type FetchResult } from './fetch.js';
+import { listModels } from './fetch-read.js';
 import { pushTo, type PushRequest, type PushResult } from './push.js';
 import { openRefPublication, type RefName, type RefPublication } from './ref-publication.js';
 import type { StoreSession } from './remote-session.js';
@@ -45,6 +46,8 @@ export interface SyncProtocol {
   download(repo: Repository, versionId: string, files: readonly ManifestFile[], jobs: number, onProgress?: ProgressListener): Promise<DownloadOutcome>;
   /** Starts a `--push` move of a tag or stage (see ref-publication.ts). */
   openRefPublication(repo: Repository, ref: RefName, versionId: string, argv: readonly string[]): Promise<RefPublication>;
+  /** The names of the models the remote holds (for a typo's "did you mean"); rejects when it cannot list them. */
+  modelNames(): Promise<string[]>;
   /** Releases connections. */
   close(): Promise<void>;
 }
@@ -64,6 +67,7 @@ export function storeProtocol(session: StoreSession): SyncProtocol {
     },
     download: (repo, _versionId, files, jobs, onProgress) => downloadObjects(repo, session.remote, files, jobs, onProgress),
     openRefPublication: (repo, ref, versionId, argv) => openRefPublication(repo, session, ref, versionId, argv),
+    modelNames: async () => [...(await listModels(session, undefined)).keys()],
     close: () => session.remote.close(),
   };
 }

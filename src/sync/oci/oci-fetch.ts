@@ -63,7 +63,7 @@ export async function fetchFromRegistry(repo: Repository, session: OciSession, r
 }
 
 /** The models under the URL's prefix, from the registry's catalog; without one, the URL's own repository only. */
-async function registryModels(session: OciSession, warnings: string[]): Promise<string[]> {
+export async function registryModels(session: OciSession, warnings: string[]): Promise<string[]> {
   const catalog = await listCatalog(session.client);
   const own = modelOfRepository(session.spec, session.spec.repository, isModelName);
   if (catalog === null) {

@@ -5,10 +5,10 @@
  * its OCI tag, which is then imported.
  */
 import { NotFoundError } from '../../errors.js';
-import { resolveFetchedRef } from '../fetch.js';
+import { resolveFetchedRef, withRemoteModels } from '../fetch.js';
 import type { SyncProtocol } from '../protocol.js';
 import { downloadFromRegistry } from './oci-download.js';
-import { fetchFromRegistry } from './oci-fetch.js';
+import { fetchFromRegistry, registryModels } from './oci-fetch.js';
 import { importForeignArtifact } from './oci-foreign.js';
 import { pushToRegistry } from './oci-push.js';
 import { openRegistryRefPublication } from './oci-refs.js';
@@ -25,13 +25,14 @@ export function ociProtocol(session: OciSession): SyncProtocol {
       } catch (err) {
         if (!(err instanceof NotFoundError)) throw err;
         const imported = await importForeignArtifact(repo, session, ref, opts);
-        if (!imported) throw err;
+        if (!imported) throw await withRemoteModels(session.displayUrl, err, () => registryModels(session, []));
         fetched.warnings.push(...imported.warnings);
         return imported.version;
       }
     },
     download: (repo, versionId, files, jobs, onProgress) => downloadFromRegistry(repo, session, versionId, files, jobs, onProgress),
     openRefPublication: (repo, ref, versionId, argv) => openRegistryRefPublication(repo, session, ref, versionId, argv),
+    modelNames: () => registryModels(session, []),
     async close() {
       session.client.close();
     },
