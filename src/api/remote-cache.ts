@@ -1,3 +1,4 @@
+import { NotFoundError } from '../errors.js';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ManifestFile } from '../core/manifest.js';
@@ -141,7 +142,14 @@ export async function openRemoteCache(opts: { cwd: string; remote: string | unde
     repo,
     displayUrl: session.displayUrl,
     async refresh(model) {
-      await session.protocol.fetch(repo, { model, jobs: JOBS });
+      try {
+        await session.protocol.fetch(repo, { model, jobs: JOBS });
+      } catch (err) {
+        // `fetch <model>` of a model the remote lacks is UNKNOWN_MODEL (a typo, for a person);
+        // for a cache it is a state: nothing to bring yet, and the reader's resolve says
+        // which model a typo meant (watch waits for it).
+        if (!(model !== undefined && err instanceof NotFoundError && err.code === 'UNKNOWN_MODEL')) throw err;
+      }
     },
     ensureObjects: fetcher.ensureObjects,
     async close() {
