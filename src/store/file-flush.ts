@@ -19,10 +19,15 @@ export class BackgroundFlush {
   private pending: Promise<void> | undefined;
   private unflushed = 0;
 
-  constructor(private readonly fd: number) {}
+  /** `durable` false (a throwaway store, ObjectStore.durable): nothing is flushed at all. */
+  constructor(
+    private readonly fd: number,
+    private readonly durable = true,
+  ) {}
 
   /** Counts `bytes` written to the file; may start a background flush. */
   wrote(bytes: number): void {
+    if (!this.durable) return;
     this.unflushed += bytes;
     if (this.unflushed < FLUSH_EVERY_BYTES || this.pending) return;
     this.unflushed = 0;
@@ -42,7 +47,7 @@ export class BackgroundFlush {
   /** Waits for a flush in progress, then fsyncs the file; throws the fsync's error. */
   async finish(): Promise<void> {
     await this.settle();
-    await promised(fsync, this.fd);
+    if (this.durable) await promised(fsync, this.fd);
   }
 }
 

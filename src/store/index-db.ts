@@ -46,7 +46,7 @@ export function sqliteDriver(): { Sqlite: typeof BetterSqlite3; addon: string | 
  * concurrent commands wait instead of failing, foreign keys on. A file that is not a
  * database, or a newer schema, fails with an error naming the fix.
  */
-export function openIndex(path: string, opts: { create?: boolean; readonly?: boolean } = {}): Database {
+export function openIndex(path: string, opts: { create?: boolean; readonly?: boolean; durable?: boolean } = {}): Database {
   const { Sqlite, addon } = sqliteDriver();
   let db: Database;
   try {
@@ -60,7 +60,8 @@ export function openIndex(path: string, opts: { create?: boolean; readonly?: boo
     // FULL: in WAL mode every commit fsyncs the WAL, so "Committed" survives a power loss
     // (NORMAL syncs only at checkpoints and may lose the last transactions). The cost is
     // measured in bench/safety.mjs and the README (docs/design.md §9).
-    db.pragma('synchronous = FULL');
+    // A throwaway store's index (durable: false) is gone when its command ends: OFF.
+    db.pragma(opts.durable === false ? 'synchronous = OFF' : 'synchronous = FULL');
     db.pragma('foreign_keys = ON');
     if (!opts.readonly) migrate(db);
     else checkVersion(db);

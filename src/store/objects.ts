@@ -31,8 +31,18 @@ export class ObjectStore {
   readonly objectsDir: string;
   readonly manifestsDir: string;
   readonly tmpDir: string;
+  /**
+   * False for a throwaway store (a repository-less pull's, docs/design.md §5 "Throwaway
+   * stores"): nothing it holds outlives the command or is trusted by a later one without
+   * being hashed again, so its writes skip every fsync, as cp, rclone and git checkout do.
+   */
+  readonly durable: boolean;
 
-  constructor(readonly metaDir: string) {
+  constructor(
+    readonly metaDir: string,
+    opts: { durable?: boolean } = {},
+  ) {
+    this.durable = opts.durable ?? true;
     this.objectsDir = join(metaDir, 'objects');
     this.manifestsDir = join(metaDir, 'manifests');
     this.tmpDir = join(metaDir, 'tmp');
@@ -88,7 +98,7 @@ export class ObjectStore {
       }
       return false;
     }
-    placeReadOnly(tmpPath, dest, unsyncedDirs);
+    placeReadOnly(tmpPath, dest, this.durable ? unsyncedDirs : new Set());
     return true;
   }
 
@@ -171,13 +181,13 @@ export class ObjectStore {
     const tmp = this.newTemp('.json.tmp');
     try {
       writeFully(tmp.fd, bytes);
-      fsyncSync(tmp.fd);
+      if (this.durable) fsyncSync(tmp.fd);
       closeSync(tmp.fd);
     } catch (err) {
       discardTempFile(tmp.path, tmp.fd);
       throw fsError(err, dest);
     }
-    placeReadOnly(tmp.path, dest);
+    placeReadOnly(tmp.path, dest, this.durable ? undefined : new Set());
   }
 
   /** The stored bytes of a manifest, or null when absent. */

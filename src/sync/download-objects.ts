@@ -173,7 +173,7 @@ export async function downloadObjects(
     } catch (err) {
       throw fsError(err, partial);
     }
-    const flush = new BackgroundFlush(fd);
+    const flush = new BackgroundFlush(fd, repo.store.durable);
     try {
       const have = fstatSync(fd).size;
       // Settled, not raced: every chunk of this file has stopped writing before the file is

@@ -80,11 +80,12 @@ function withFetchHint(repo: Repository, err: unknown): unknown {
  * settings files: what a repository-less pull or a read of a remote works in. The caller
  * removes the folder when done.
  */
-export function openScratchRepository(metaDir: string, opts: CommonOptions = {}): Repository {
+export function openScratchRepository(metaDir: string, opts: CommonOptions & { durable?: boolean } = {}): Repository {
   const env = opts.env ?? process.env;
-  const store = new ObjectStore(metaDir);
+  const durable = opts.durable ?? true;
+  const store = new ObjectStore(metaDir, { durable });
   store.ensureLayout();
-  const db = openIndex(join(metaDir, 'index.db'), { create: true });
+  const db = openIndex(join(metaDir, 'index.db'), { create: true, durable });
   // No settings files: defaults only (MODELCTL_REMOTE still names the remote).
   const settings = resolveSettings({}, {}, env);
   const cwd = resolve(opts.cwd ?? process.cwd());
@@ -117,7 +118,8 @@ export async function withScratchRepository<T>(metaDir: string, opts: CommonOpti
   const lock = held;
   let repo: Repository;
   try {
-    repo = openScratchRepository(metaDir, opts);
+    // Throwaway: no fsyncs (docs/design.md §5, "Throwaway stores").
+    repo = openScratchRepository(metaDir, { ...opts, durable: false });
   } catch (err) {
     folders.remove();
     lock.release();
@@ -176,7 +178,8 @@ export async function withTemporaryRepository<T>(opts: CommonOptions, fn: (repo:
   try {
     const metaDir = join(dir, META_DIR_NAME);
     mkdirSync(metaDir);
-    const repo = openScratchRepository(metaDir, opts);
+    // Removed whatever happens: nothing in it is worth an fsync (docs/design.md §5).
+    const repo = openScratchRepository(metaDir, { ...opts, durable: false });
     try {
       return await fn(repo);
     } finally {

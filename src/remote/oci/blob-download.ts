@@ -52,6 +52,8 @@ export interface DownloadChecks {
   onBytes?: (n: number) => void;
   /** Range GETs one blob may have in flight (blocksPerBlob; default 1; 0: stream it, no blocks). */
   blocksInFlight?: number;
+  /** False: no fdatasync at all (a throwaway store's partial file, ObjectStore.durable). Default true. */
+  durable?: boolean;
 }
 
 /**
@@ -66,6 +68,7 @@ export async function downloadBlob(repo: RegistryRepository, sha256: string, siz
   const onBytes = checks.onBytes;
   const verifySha = checks.sha256 !== false;
   const follower = checks.follower;
+  const syncEvery = checks.durable === false ? Infinity : SYNC_EVERY_BYTES;
   let fh: FileHandle;
   try {
     // 'a+' creates without truncating; positional writes need 'r+'.
@@ -94,7 +97,7 @@ export async function downloadBlob(repo: RegistryRepository, sha256: string, siz
     // Blocks read straight into reused buffers while the registry serves them so; whatever is
     // left (or all of it, over https or on a redirect) is streamed below, from where they stopped.
     const blocks = checks.blocksInFlight ?? 1;
-    if (have < size && blocks > 0) have = await readBlocks(repo, sha256, fh, partialPath, have, size, blocks, sink, onBytes, follower);
+    if (have < size && blocks > 0) have = await readBlocks(repo, sha256, fh, partialPath, have, size, blocks, sink, onBytes, follower, syncEvery);
     for (let attempt = 0; have < size || (size === 0 && attempt === 0); attempt++) {
       const got = await repo.getBlob(`sha256:${sha256}`, have);
       if (!got) throw new NotFoundError('BLOB_MISSING', `blob sha256:${sha256.slice(0, 12)} is missing from ${repo.client.registry}/${repo.name}`, { hint: 'the artifact was not pushed completely; push it again' });
@@ -106,7 +109,7 @@ export async function downloadBlob(repo: RegistryRepository, sha256: string, siz
       }
       if (got.from === 0 && have > 0) await startOver(); // Range not honoured: the answer starts at byte 0
       try {
-        have = await writeStream(fh, partialPath, got.res.stream!, have, size, sink, onBytes, follower);
+        have = await writeStream(fh, partialPath, got.res.stream!, have, size, sink, onBytes, follower, syncEvery);
         break;
       } catch (err) {
         if (err instanceof ModelctlError || attempt + 1 >= ATTEMPTS) throw err;
@@ -114,7 +117,7 @@ export async function downloadBlob(repo: RegistryRepository, sha256: string, siz
       }
     }
     if (have !== size || (hash && hash.digest('hex') !== sha256)) throw mismatch(sha256, repo);
-    await fh.sync();
+    if (syncEvery !== Infinity) await fh.sync();
   } catch (err) {
     failed = err instanceof IntegrityError;
     throw err;
@@ -136,8 +139,8 @@ function mismatch(sha256: string, repo: RegistryRepository): IntegrityError {
  * socket keeps being read: awaiting each write paused the socket for it, and the download ran
  * at the disk's latency instead of its throughput (docs/design.md §13, "Transfers").
  */
-async function writeStream(fh: FileHandle, path: string, stream: NodeJS.ReadableStream, offset: number, size: number, sink: (b: Buffer) => void, onBytes?: (n: number) => void, follower?: WrittenFollower): Promise<number> {
-  const writes = new PositionalWrites(fh, path, offset, (n, end) => {
+async function writeStream(fh: FileHandle, path: string, stream: NodeJS.ReadableStream, offset: number, size: number, sink: (b: Buffer) => void, onBytes: ((n: number) => void) | undefined, follower: WrittenFollower | undefined, syncEvery: number): Promise<number> {
+  const writes = new PositionalWrites(fh, path, offset, syncEvery, (n, end) => {
     onBytes?.(n);
     follower?.written(end);
   });
@@ -171,8 +174,8 @@ async function writeStream(fh: FileHandle, path: string, stream: NodeJS.Readable
  * in order, each through `sink` first. Stops at the first block that way cannot serve and
  * returns the end of what the file then holds without a gap (the caller streams the rest).
  */
-async function readBlocks(repo: RegistryRepository, sha256: string, fh: FileHandle, path: string, offset: number, size: number, inFlight: number, sink: (b: Buffer) => void, onBytes?: (n: number) => void, follower?: WrittenFollower): Promise<number> {
-  const writes = new PositionalWrites(fh, path, offset, (n, end) => {
+async function readBlocks(repo: RegistryRepository, sha256: string, fh: FileHandle, path: string, offset: number, size: number, inFlight: number, sink: (b: Buffer) => void, onBytes: ((n: number) => void) | undefined, follower: WrittenFollower | undefined, syncEvery: number): Promise<number> {
+  const writes = new PositionalWrites(fh, path, offset, syncEvery, (n, end) => {
     onBytes?.(n);
     follower?.written(end);
   });
@@ -217,7 +220,7 @@ async function readBlocks(repo: RegistryRepository, sha256: string, fh: FileHand
 /**
  * Writes that overlap, each at its own position; the file's length only ever covers bytes
  * written without a gap. `onWritten(n, end)` reports each write as the bytes from 0 to `end`
- * all are in the file; every SYNC_EVERY_BYTES of them an fdatasync starts in the background.
+ * all are in the file; every `syncEvery` of them (SYNC_EVERY_BYTES, or never for a throwaway store) an fdatasync starts in the background.
  */
 class PositionalWrites {
   private pending: Buffer[] = [];
@@ -236,6 +239,8 @@ class PositionalWrites {
     private readonly fh: FileHandle,
     private readonly path: string,
     offset: number,
+    /** Bytes between background fdatasyncs (Infinity: none). */
+    private readonly syncEvery: number,
     private readonly onWritten: (n: number, end: number) => void,
   ) {
     this.end = offset;
@@ -297,7 +302,7 @@ class PositionalWrites {
     while (this.unsettled.length > 0 && this.unsettled[0]!.done && this.firstError === null) {
       const w = this.unsettled.shift()!;
       this.onWritten(w.n, w.end);
-      if (w.end - this.syncedTo >= SYNC_EVERY_BYTES && this.syncing === null) {
+      if (w.end - this.syncedTo >= this.syncEvery && this.syncing === null) {
         this.syncedTo = w.end;
         this.syncing = this.fh.datasync().then(
           () => {

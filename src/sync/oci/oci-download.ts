@@ -89,6 +89,7 @@ export async function downloadVerifiedFile(repo: Repository, r: RegistryReposito
   try {
     await downloadBlob(r, sha256, f.size, partial, {
       sha256: false,
+      durable: repo.store.durable,
       follower: hasher,
       blocksInFlight,
       onBytes: (n) => {
