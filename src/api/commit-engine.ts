@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { buildEvent } from '../core/events.js';
 import type { JsonValue } from '../core/key-values.js';
@@ -26,12 +27,13 @@ import { assertTagFree, getTag, setTag } from '../store/tags-table.js';
 import { insertTensorSummaries } from '../store/tensor-summaries.js';
 import { ensureModel, findModelId, getVersion, insertVersion, latestVersion, nextVersionNumber, recordFileChunks } from '../store/version-records.js';
 import { assertSettingsPathInside, selectFiles, type SelectedFile } from '../workspace/file-selection.js';
-import { readGitLineage } from '../workspace/git-state.js';
+import { readGitLineage, type GitReading } from '../workspace/git-state.js';
 import { assertPreHookPassed, runHook, type HookOutcome } from '../workspace/hooks.js';
 import { actorOf, captureEnvironment, hostName, resolveActor } from '../workspace/identity.js';
 import { readKeyValueFile } from '../workspace/key-value-file.js';
 import { rememberWorkspaceVersion } from './checkout-engine.js';
-import { describeDataInputs } from './data-inputs.js';
+import { dataInputPaths, describeDataInputs } from './data-inputs.js';
+import { recordedPaths } from './recorded-paths.js';
 import { hashWorkingFiles, recordKeepingObjects } from './file-hashing.js';
 import type { LockUpdate } from './lock-update.js';
 import type { Repository } from './repository.js';
@@ -104,10 +106,10 @@ export async function commitVersion(repo: Repository, opts: CommitRequest & Comm
   // Git runs in other processes (docs/design.md §4, lineage): started first, so they work
   // while this thread selects files and reads params, before the pre-commit hook as ever.
   // Neither promise rejects (no git, not a repository: no code lineage, the OS user).
-  const gitAnswers: Promise<[string, CodeLineage | null]> =
+  const gitAnswers: Promise<{ actor: string; code: GitReading['code'] }> =
     opts.code !== undefined
-      ? resolveActor(repo.root).then((actor) => [actor, opts.code ?? null])
-      : readGitLineage(repo.root).then(({ code, email }) => [actorOf(email), code]);
+      ? resolveActor(repo.root).then((actor) => ({ actor, code: async () => opts.code ?? null }))
+      : readGitLineage(repo.root).then((git) => ({ actor: actorOf(git.email), code: git.code }));
   // Paths from modelctl.json are relative to the root; paths typed by the user, to cwd.
   const selected = await selectFiles(repo.root, opts.paths?.length ? repo.cwd : repo.root, patterns);
   if (opts.extraFiles?.length) mergeSelected(selected, await selectFiles(repo.root, repo.root, opts.extraFiles));
@@ -117,8 +119,13 @@ export async function commitVersion(repo: Repository, opts: CommitRequest & Comm
   const metrics = await gatherKeyValues(repo, opts.model, 'metric', opts.metricsFile, modelSettings?.metrics, opts.metrics);
   const parent = opts.parent ? resolveIn(repo, opts.parent) : null;
   // --data paths are relative to the current folder; those in modelctl.json to the root, like its other paths.
-  const data = opts.data ? await describeDataInputs(repo, opts.data) : await describeDataInputs({ ...repo, cwd: repo.root }, modelSettings?.data ?? []);
-  const [actor, code] = await gitAnswers;
+  const dataFrom = opts.data ? { inputs: opts.data, repo } : { inputs: modelSettings?.data ?? [], repo: { ...repo, cwd: repo.root } };
+  const data = await describeDataInputs(dataFrom.repo, dataFrom.inputs);
+  // What this version records itself does not make the tree dirty (README, Lineage recorded).
+  const metricsPath = opts.metricsFile ? resolve(repo.cwd, opts.metricsFile) : modelSettings?.metrics ? resolve(repo.root, modelSettings.metrics) : null;
+  const git = await gitAnswers;
+  const actor = git.actor;
+  const code = await git.code(recordedPaths(repo, { files: selected.map((f) => f.abs), metrics: metricsPath, data: dataInputPaths(dataFrom.repo, dataFrom.inputs) }));
   const argv = opts.argv ?? [];
 
   const hooks: HookOutcome[] = [];

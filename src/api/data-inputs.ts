@@ -21,11 +21,11 @@ const URI = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//;
 export async function describeDataInputs(repo: Repository, inputs: readonly string[]): Promise<DataInput[]> {
   const out: DataInput[] = [];
   for (const input of inputs) {
-    if (URI.test(input) && !input.startsWith('file://')) {
+    const abs = dataInputPath(repo, input);
+    if (abs === null) {
       out.push({ kind: 'uri', source: redactUrl(input) });
       continue;
     }
-    const abs = resolve(repo.cwd, input.startsWith('file://') ? new URL(input).pathname : input);
     let isDir: boolean;
     try {
       isDir = statSync(abs).isDirectory();
@@ -51,6 +51,16 @@ export async function describeDataInputs(repo: Repository, inputs: readonly stri
     });
   }
   return out;
+}
+
+/** Where each input given as a path (or file:// URL) is, relative to `repo.cwd`; URIs are left out. */
+export function dataInputPaths(repo: Pick<Repository, 'cwd'>, inputs: readonly string[]): string[] {
+  return inputs.map((i) => dataInputPath(repo, i)).filter((p): p is string => p !== null);
+}
+
+function dataInputPath(repo: Pick<Repository, 'cwd'>, input: string): string | null {
+  if (URI.test(input) && !input.startsWith('file://')) return null;
+  return resolve(repo.cwd, input.startsWith('file://') ? new URL(input).pathname : input);
 }
 
 /** The digest of a data folder: sha256 of the canonical JSON list of its files' [path, size, digest], in path order. */

@@ -9,6 +9,8 @@ import { repoRelative } from '../workspace/file-selection.js';
 import { isInGitWorkTree, readGitState } from '../workspace/git-state.js';
 import { runCommand, type RunOutcome } from '../workspace/run-command.js';
 import { commitVersion, type CommitResult } from './commit-engine.js';
+import { dataInputPaths } from './data-inputs.js';
+import { existingOutputs, recordedPaths } from './recorded-paths.js';
 import { assertLockReadable, updateLock, type LockUpdate } from './lock-update.js';
 import type { Repository } from './repository.js';
 
@@ -50,7 +52,18 @@ export async function runAndCommit(repo: Repository, opts: RunRequest): Promise<
   const model = runModel(repo, opts.model);
   assertLockReadable(repo, opts.lock);
   const logRel = logPath(repo, model, opts.log);
-  const code = await readGitState(repo.root);
+  // The last run's outputs, log and metrics and the declared data do not make the tree dirty:
+  // the commit after the command records them itself (README, Lineage recorded by `commit`).
+  const declared = repo.settings.models[model];
+  const outputs = await existingOutputs(repo, declared.paths ?? []);
+  const code = await readGitState(
+    repo.root,
+    recordedPaths(repo, {
+      files: logRel === null ? outputs : [...outputs, resolve(repo.root, logRel)],
+      metrics: declared.metrics ? resolve(repo.root, declared.metrics) : null,
+      data: dataInputPaths({ cwd: repo.root }, declared.data ?? []),
+    }),
+  );
   if (repo.settings.run.cleanGit && !code && (await isInGitWorkTree(repo.root))) {
     throw new PolicyError('NO_GIT_COMMIT', 'run.clean_git in modelctl.json requires the code to be in a git commit, and this repository has none yet', {
       hint: 'commit the training code (`git add -A && git commit`), then run again',

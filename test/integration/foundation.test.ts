@@ -390,4 +390,44 @@ describe('git lineage', () => {
     expect(dirty.version.gitDirty).toBe(true);
     expect(runCli(repo, ['show', 'fraud', '--json']).json().lineage.code.diffHash).toMatch(/^[0-9a-f]{64}$/);
   });
+
+  it('the quick start records a clean tree: the committed files, metrics file, data, store and lock are not changes to the code', () => {
+    const repo = tempDir();
+    git(repo, 'init', '-q', '-b', 'main');
+    writeFile(repo, 'train.py', 'print(1)');
+    git(repo, 'add', '.');
+    git(repo, 'commit', '-q', '-m', 'code');
+    expect(runCli(repo, ['init', '--yes']).code).toBe(0);
+    git(repo, 'add', 'modelctl.json', '.gitignore');
+    git(repo, 'commit', '-q', '-m', 'track the model with modelctl');
+    // None of these is in git, nor ignored by it: the outputs of training and its data.
+    writeFile(repo, 'model.bin', 'w1');
+    writeFile(repo, 'out/ckpt/a.pt', 'a');
+    writeFile(repo, 'metrics.json', '{"accuracy": 0.9}');
+    writeFile(repo, 'data/train.csv', 'x,y\n1,2\n');
+    const commit = (...args: string[]) => runCli(repo, ['commit', 'm', ...args, '--data', 'data/', '--metrics', 'metrics.json', '--lock', '--json']);
+    const first = commit('model.bin', 'out');
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.json().version.gitDirty).toBe(false);
+    expect(runCli(repo, ['show', 'm', '--json']).json().lineage.code).toMatchObject({ dirty: false, diffHash: null });
+    // modelctl.lock, written by the first commit and not committed to git, changes nothing either.
+    expect(existsSync(join(repo, 'modelctl.lock'))).toBe(true);
+    writeFile(repo, 'model.bin', 'w2');
+    expect(commit('model.bin', 'out').json().version.gitDirty).toBe(false);
+    // Anything else is still a change: an uncommitted file beside them, or edited code.
+    writeFile(repo, 'notes.txt', 'untracked');
+    writeFile(repo, 'model.bin', 'w3');
+    const untracked = commit('model.bin', 'out').json().version;
+    expect(untracked.gitDirty).toBe(true);
+    unlinkSync(join(repo, 'notes.txt'));
+    writeFile(repo, 'train.py', 'print(2)');
+    writeFile(repo, 'model.bin', 'w4');
+    expect(commit('model.bin', 'out').json().version.gitDirty).toBe(true);
+    const code = runCli(repo, ['show', 'm', '--json']).json().lineage.code;
+    expect(code.diffHash).toMatch(/^[0-9a-f]{64}$/);
+    // The hash covers the code change alone: the model file changing again leaves it as it was.
+    writeFile(repo, 'model.bin', 'w5');
+    expect(commit('model.bin', 'out').code).toBe(0);
+    expect(runCli(repo, ['show', 'm', '--json']).json().lineage.code.diffHash).toBe(code.diffHash);
+  });
 });
