@@ -16,6 +16,12 @@ import { readGitLineage, readGitState, readGitUserEmail } from '../../src/worksp
 let dir: string;
 const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@x', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@x' } }).toString().trim();
 
+/** readGitLineage's answer with nothing recorded, comparable with readGitState's and readGitUserEmail's. */
+async function lineageOf(d: string) {
+  const reading = await readGitLineage(d);
+  return { code: await reading.code([]), email: reading.email };
+}
+
 /** `git init` on `branch` and a first commit of train.py ("print(1)"). */
 function initWithFirstCommit(branch = 'main'): void {
   git('init', '-q', '-b', branch);
@@ -55,7 +61,7 @@ describe('readGitState', () => {
     expect((await readGitState(dir))!.diffHash).not.toBe(state!.diffHash);
   });
 
-  it('hashes the porcelain status, a NUL and the binary diff, each as git printed it less outer white space', async () => {
+  it('hashes the -z porcelain status as git printed it, a NUL and the binary diff less outer white space', async () => {
     git('init', '-q', '-b', 'main');
     writeFileSync(join(dir, 'train.py'), 'print(1)\n');
     writeFileSync(join(dir, 'w.bin'), Buffer.from([0, 1, 2, 255, 0, 10]));
@@ -64,7 +70,8 @@ describe('readGitState', () => {
     writeFileSync(join(dir, 'train.py'), 'print(2)\n');
     writeFileSync(join(dir, 'w.bin'), Buffer.from([0, 9, 2, 255, 0, 10, 7]));
     writeFileSync(join(dir, 'new.txt'), 'untracked\n');
-    const status = git('status', '--porcelain', '--untracked-files=all');
+    // Raw: the -z records keep their leading space (" M train.py\0") and NUL terminators.
+    const status = execFileSync('git', ['status', '--porcelain', '-z', '--untracked-files=all'], { cwd: dir }).toString();
     const diff = git('diff', 'HEAD', '--binary');
     expect(diff).toContain('GIT binary patch');
     const expected = createHash('sha256').update(status).update('\0').update(diff).digest('hex');
@@ -91,7 +98,7 @@ describe('readGitState', () => {
     try {
       expect(await readGitState(dir)).toMatchObject({ dirty: true, remote: 'https://example.com/acme/train.git' });
       expect(await readGitUserEmail(dir)).toBe('trainer@example.com');
-      expect(await readGitLineage(dir)).toMatchObject({ email: 'trainer@example.com', code: { dirty: true } });
+      expect(await lineageOf(dir)).toMatchObject({ email: 'trainer@example.com', code: { dirty: true } });
       expect(timers).toEqual([]);
     } finally {
       hook.disable();
@@ -100,17 +107,34 @@ describe('readGitState', () => {
 
   it('readGitLineage (one git config for origin and user.email) answers what readGitState and readGitUserEmail answer', async () => {
     const both = async (d: string) => ({ code: await readGitState(d), email: await readGitUserEmail(d) });
-    expect(await readGitLineage(dir)).toEqual(await both(dir)); // not a repository
+    expect(await lineageOf(dir)).toEqual(await both(dir)); // not a repository
     initWithFirstCommit();
-    expect(await readGitLineage(dir)).toEqual(await both(dir)); // no origin, email from the global config (or none)
+    expect(await lineageOf(dir)).toEqual(await both(dir)); // no origin, email from the global config (or none)
     // Two origin URLs (the last is the one --get gives), credentials in it, an email with
     // spaces kept by quotes, a dirty tree.
     git('remote', 'add', 'origin', 'https://a.example.com/first.git');
     git('config', '--add', 'remote.origin.url', 'https://user:secret@b.example.com/second.git');
     writeFileSync(join(dir, '.git', 'config'), `${readFileSync(join(dir, '.git', 'config'), 'utf8')}[user]\n\temail = "  trainer@example.com "\n`);
     writeFileSync(join(dir, 'train.py'), 'print(2)\n');
-    const lineage = await readGitLineage(dir);
+    const lineage = await lineageOf(dir);
     expect(lineage).toEqual(await both(dir));
     expect(lineage).toMatchObject({ code: { remote: 'https://b.example.com/second.git', dirty: true }, email: 'trainer@example.com' });
+  });
+
+  it('leaves the paths a version records out of the dirty flag and the diff hash, and nothing else', async () => {
+    initWithFirstCommit();
+    mkdirSync(join(dir, 'model'));
+    writeFileSync(join(dir, 'model', 'w.bin'), 'weights');
+    writeFileSync(join(dir, 'metrics.json'), '{"acc":1}');
+    const recorded = [join(dir, 'model'), join(dir, 'metrics.json')];
+    expect(await readGitState(dir)).toMatchObject({ dirty: true });
+    expect(await readGitState(dir, recorded)).toMatchObject({ dirty: false, diffHash: null });
+    expect(await (await readGitLineage(dir)).code(recorded)).toMatchObject({ dirty: false, diffHash: null });
+    // An untracked script beside them is a change to the code: dirty, and it alone is hashed.
+    writeFileSync(join(dir, 'prep.py'), 'x\n');
+    const dirty = await readGitState(dir, recorded);
+    expect(dirty).toMatchObject({ dirty: true });
+    const only = execFileSync('git', ['status', '--porcelain', '-z', '--untracked-files=all', '--', 'prep.py'], { cwd: dir }).toString();
+    expect(dirty!.diffHash).toBe(createHash('sha256').update(only).update('\0').update('').digest('hex'));
   });
 });
