@@ -166,3 +166,30 @@ describe('rollback of a stage empty here that a teammate filled on the remote', 
     expect(r.error().hint).toContain('modelctl fetch');
   }, 120_000);
 });
+
+describe('remote status over every remote, one of them unreadable', () => {
+  it('reports the readable remotes, names the failing one with its error, and exits with its code', async () => {
+    const { a } = await team();
+    const file = join(tempDir(), 'not-a-folder');
+    writeFileSync(file, 'x');
+    // "broken" sorts before "origin": the failure must not hide origin's report.
+    await remoteAddIn(a, 'broken', file);
+    writeFile(a, 'face/w.bin', pseudoRandomBytes(40_000, 3));
+    await commitIn(a, 'face', ['face'], 'v3');
+    const text = await runCli(a, ['remote', 'status']);
+    expect(text.code).toBe(2);
+    expect(text.stdout).toMatch(/origin \(.*\): 1 model differs/);
+    expect(text.stdout).toContain('not on the remote: face@v3');
+    expect(text.stdout).toMatch(/broken \(.*not-a-folder\): could not be read: .*is a file, not a folder/);
+    expect(text.stderr).toContain('could not read remote broken');
+    const json = await runCli(a, ['remote', 'status', '--json']);
+    expect(json.code).toBe(2);
+    const { data } = json.error() as { data: { failed: { name: string; error: { exitCode: number } }[]; result: { remotes: { name: string }[] } } };
+    expect(data.failed.map((f) => [f.name, f.error.exitCode])).toEqual([['broken', 2]]);
+    expect(data.result.remotes.map((r) => r.name)).toEqual(['origin']);
+    // Asked for by name, the failing remote is the command's error, as before.
+    const named = await runCli(a, ['remote', 'status', 'broken']);
+    expect(named.code).toBe(2);
+    expect(named.stderr).toContain('is a file, not a folder');
+  }, 120_000);
+});

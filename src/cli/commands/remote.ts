@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { RemoteEntry } from '../../api/remote-manage.js';
 import type { RemoteStatusResult } from '../../api/remote-status.js';
+import { ModelctlError } from '../../errors.js';
 import { action } from '../action.js';
 import { withEndpointOptions } from '../remote-options.js';
 import { countOf, table } from '../format.js';
@@ -73,7 +74,18 @@ Examples:
         const { remoteStatus } = await import('../../api/remote-status.js');
         const r = await remoteStatus({ cwd: ctx.cwd, name, endpoint: opts.endpoint, region: opts.region });
         for (const s of r.remotes) for (const bad of s.rejected) ctx.out.warn(`${s.name}: skipped ${bad.key}: ${bad.reason}`);
-        ctx.out.result(r, (x) => x.remotes.map((s) => renderRemoteStatus(s)).join('\n\n'));
+        const render = (x: RemoteStatusResult) => [...x.remotes.map((s) => renderRemoteStatus(s)), ...x.failed.map(renderFailedRemote)].join('\n\n');
+        // Every remote that could be read is reported; a remote that could not ends the
+        // command with its own exit code (the first such), as fetch ends in 6 after a rejected document.
+        const [first] = r.failed;
+        if (!first) return ctx.out.result(r, render);
+        if (!ctx.out.json) ctx.out.result(r, render);
+        const names = r.failed.map((f) => f.name).join(', ');
+        throw new ModelctlError(first.error.code, `${r.failed.length === 1 ? `could not read remote ${first.name}` : `could not read ${r.failed.length} remotes (${names}); the first, ${first.name}`}: ${first.error.message}`, {
+          exitCode: first.error.exitCode,
+          hint: first.error.hint ?? `\`modelctl remote status ${first.name}\` shows that remote's error alone`,
+          data: { failed: r.failed, result: r },
+        });
       }),
     );
   remote
@@ -90,6 +102,10 @@ Examples:
       }),
     );
   return remote;
+}
+
+function renderFailedRemote(f: RemoteStatusResult['failed'][number]): string {
+  return `${f.name} (${f.remote}): could not be read: ${f.error.message}${f.error.hint ? `\n  hint: ${f.error.hint}` : ''}`;
 }
 
 function renderRemoteStatus(s: RemoteStatusResult['remotes'][number]): string {
