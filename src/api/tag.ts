@@ -9,6 +9,7 @@ import { writeTransaction } from '../store/index-db.js';
 import { requireModel } from '../store/resolve-ref.js';
 import { assertTagFree, deleteTag as deleteTagRow, getTag, listTags, setTag } from '../store/tags-table.js';
 import { getVersion, type VersionRow } from '../store/version-records.js';
+import { remoteVersionNumber } from '../store/remote-tracking.js';
 import { hostName, resolveActor } from '../workspace/identity.js';
 import type { RemoteTarget } from '../sync/remote-session.js';
 import { withRepository, type CommonOptions, type Repository } from './repository.js';
@@ -135,10 +136,12 @@ function recordTag(repo: Repository, target: VersionRow, opts: TagOptions, befor
   };
 }
 
-export interface DeleteTagOptions extends CommonOptions {
+export interface DeleteTagOptions extends CommonOptions, RemoteTarget {
   /** `<model>@<tag>`. */
   ref: string;
   argv?: string[];
+  /** Also delete it on the remote now (compare-and-swap against what was last fetched). */
+  push?: boolean;
 }
 
 /** What `tag -d` did. The --json shape. */
@@ -149,9 +152,22 @@ export interface DeleteTagResult {
   /** The version the tag pointed at. */
   version: VersionSummary;
   event: EventRecord | null;
+  /**
+   * With --push: `deleted` on the remote, `not-there` (the remote holds no such tag, or not
+   * the version: nothing to delete there), `in-sync` otherwise published. A tag someone moved
+   * there since the last fetch is exit 4 (PUSH_CONFLICT) instead.
+   */
+  remote?: { url: string; status: 'deleted' | 'not-there' | 'in-sync' };
+  warnings?: string[];
 }
 
-/** Deletes a tag (a 'tag-delete' event); no such tag → NotFoundError (3). */
+/**
+ * Deletes a tag (a 'tag-delete' event); no such tag → NotFoundError (3). With `push`, the
+ * remote is opened first (a bad remote changes nothing here), the tag is deleted here, and
+ * the delete is published as `push` publishes one (README, "Working in a team"): only while
+ * the remote's tag is the one last fetched, else exit 4 with the local delete kept and its
+ * event held, as after `tag -d` and a conflicting `push`.
+ */
 export async function deleteTag(opts: DeleteTagOptions): Promise<DeleteTagResult> {
   const parsed = parseRef(opts.ref);
   if (parsed.selector.kind !== 'name') {
@@ -159,31 +175,48 @@ export async function deleteTag(opts: DeleteTagOptions): Promise<DeleteTagResult
   }
   const name = parsed.selector.name;
   return withRepository(opts, async (repo) => {
-    const { db } = repo;
-    const modelId = requireModel(db, parsed.model);
-    const actor = await resolveActor(repo.root);
-    const host = hostName();
-    const { versionId, eventId } = writeTransaction(db, () => {
-      const removed = deleteTagRow(db, modelId, parsed.model, name);
-      const event = buildEvent({
-        actor,
-        host,
-        action: 'tag-delete',
-        model: parsed.model,
-        version: removed,
-        from: removed,
-        to: null,
-        reason: null,
-        argv: opts.argv ?? [],
-        data: { tag: name, number: getVersion(db, removed)?.number ?? null },
-      });
-      appendEvent(db, event);
-      return { versionId: removed, eventId: event.id };
+    requireModel(repo.db, parsed.model);
+    if (!opts.push) return recordTagDelete(repo, parsed.model, name, opts);
+    const { withRemoteSession } = await import('../sync/remote-session.js');
+    return withRemoteSession(repo, opts, { create: false, probe: true }, async (session) => {
+      const result = await recordTagDelete(repo, parsed.model, name, opts);
+      const warnings = session.concurrencyCaveat ? [session.concurrencyCaveat] : [];
+      const url = session.displayUrl;
+      // The remote cannot hold this tag as published from here without the version.
+      if (remoteVersionNumber(repo.db, session.remoteId, result.version.id) === undefined) return { ...result, remote: { url, status: 'not-there' as const }, warnings };
+      const pushed = await session.protocol.push(repo, { refs: [`${parsed.model}@${result.version.id}`], argv: opts.argv });
+      const mine = pushed.tags.find((t) => t.model === parsed.model && t.tag === name);
+      return { ...result, remote: { url, status: mine?.status === 'deleted' ? ('deleted' as const) : mine ? ('in-sync' as const) : ('not-there' as const) }, warnings: [...new Set([...warnings, ...pushed.warnings])] };
     });
-    const row = getVersion(db, versionId);
-    if (!row) throw new Error(`BUG: tagged version ${versionId} is not in the index`);
-    return { action: 'tag-delete', model: parsed.model, tag: name, version: summarizeVersion(db, row), event: getEventRecord(db, eventId) };
   });
+}
+
+/** The local half of `tag -d`: the row gone and its 'tag-delete' event, in one transaction. */
+async function recordTagDelete(repo: Repository, model: string, name: string, opts: DeleteTagOptions): Promise<DeleteTagResult> {
+  const { db } = repo;
+  const modelId = requireModel(db, model);
+  const actor = await resolveActor(repo.root);
+  const host = hostName();
+  const { versionId, eventId } = writeTransaction(db, () => {
+    const removed = deleteTagRow(db, modelId, model, name);
+    const event = buildEvent({
+      actor,
+      host,
+      action: 'tag-delete',
+      model: model,
+      version: removed,
+      from: removed,
+      to: null,
+      reason: null,
+      argv: opts.argv ?? [],
+      data: { tag: name, number: getVersion(db, removed)?.number ?? null },
+    });
+    appendEvent(db, event);
+    return { versionId: removed, eventId: event.id };
+  });
+  const row = getVersion(db, versionId);
+  if (!row) throw new Error(`BUG: tagged version ${versionId} is not in the index`);
+  return { action: 'tag-delete', model: model, tag: name, version: summarizeVersion(db, row), event: getEventRecord(db, eventId) };
 }
 
 /** One tag as `tags` lists it. */

@@ -6,7 +6,7 @@
  * folder is reachable, then run the command again") for a push; a repository-less pull of a
  * removed version spoke of "this repository" and hinted at `modelctl log`, which needs one.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { remove } from '../../src/api/remove.js';
@@ -191,5 +191,32 @@ describe('remote status over every remote, one of them unreadable', () => {
     const named = await runCli(a, ['remote', 'status', 'broken']);
     expect(named.code).toBe(2);
     expect(named.stderr).toContain('is a file, not a folder');
+  }, 120_000);
+});
+
+describe('tag -d --push', () => {
+  it('deletes the tag on the remote too; says so when the remote never had it; a tag moved there since is exit 4 and stays there', async () => {
+    const { remote, a, b } = await team();
+    const tagsThere = () => (existsSync(join(remote, 'models', 'face', 'tags')) ? readdirSync(join(remote, 'models', 'face', 'tags')) : []);
+    expect((await runCli(a, ['tag', 'face@v1', 'gold', '--push'])).code).toBe(0);
+    expect(tagsThere()).toEqual(['gold.json']);
+    const gone = await runCli(a, ['tag', '-d', 'face@gold', '--push', '--json']);
+    expect(gone.code, gone.stderr).toBe(0);
+    expect(gone.json().remote.status).toBe('deleted');
+    expect(tagsThere()).toEqual([]);
+    // Only here: deleted here, and the remote is said to hold none.
+    expect((await runCli(a, ['tag', 'face@v1', 'draft'])).code).toBe(0);
+    const local = await runCli(a, ['tag', '-d', 'face@draft', '--push']);
+    expect(local.code, local.stderr).toBe(0);
+    expect(local.stdout).toContain('held no such tag');
+    // b moves a tag a last fetched at v1; a's delete must not remove b's tag.
+    expect((await runCli(a, ['tag', 'face@v1', 'rc', '--push'])).code).toBe(0);
+    expect((await runCli(b, ['fetch'])).code).toBe(0);
+    expect((await runCli(b, ['tag', 'face@v2', 'rc', '--force', '--push'])).code).toBe(0);
+    const late = await runCli(a, ['tag', '-d', 'face@rc', '--push']);
+    expect(late.code).toBe(4);
+    expect(late.stderr).toContain('rc');
+    expect(tagsThere()).toEqual(['rc.json']);
+    expect(JSON.parse(readFileSync(join(remote, 'models', 'face', 'tags', 'rc.json'), 'utf8')).version).toBe((await runCli(b, ['show', 'face@v2', '--json'])).json().version.id);
   }, 120_000);
 });

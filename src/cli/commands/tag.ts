@@ -25,7 +25,7 @@ export function registerTag(program: Command): Command {
       .option('-m, --message <msg>', 'a note kept with the tag')
       .option('-f, --force', 'move the tag if it names another version')
       .option('-d, --delete', 'delete the tag <model>@<tag>')
-      .option('--push', 'create the tag on the remote at once (create-only; compare-and-swap with --force); exit 4 if it exists there')
+      .option('--push', 'create the tag on the remote at once (create-only; compare-and-swap with --force); exit 4 if it exists there. With -d: delete it there too, if it is as last fetched')
       .option('-r, --remote <name|url>', 'remote for --push (default: the default remote)'),
   )
     .addHelpText(
@@ -36,15 +36,21 @@ Exit codes: 0 done (or already there), 2 invalid name, 3 unknown ref or tag, 4 t
 Examples:
   modelctl tag fraud@v3 1.4.0 -m "release candidate"
   modelctl tag fraud@v4 1.4.0 --force
-  modelctl tag -d fraud@1.4.0`,
+  modelctl tag -d fraud@1.4.0
+  modelctl tag -d fraud@1.4.0 --push`,
     )
     .action(
       action<TagFlags>(async (ctx, opts, ref: string, name: string | undefined) => {
         const api = await import('../../api/tag.js');
         if (opts.delete) {
           if (name !== undefined) throw new UsageError('USAGE', 'tag -d takes one argument: <model>@<tag>', { hint: 'e.g. modelctl tag -d fraud@1.4.0' });
-          const result = await api.deleteTag({ cwd: ctx.cwd, ref, argv: ctx.argv });
-          ctx.out.result(result, (r: DeleteTagResult) => `Deleted tag '${r.tag}' of ${r.model} (was ${r.version.ref}, ${r.version.shortId})`);
+          const result = await api.deleteTag({ cwd: ctx.cwd, ref, argv: ctx.argv, push: opts.push, ...remoteTargetOf(opts) });
+          ctx.out.warnAll(result);
+          ctx.out.result(result, (r: DeleteTagResult) => {
+            const here = `Deleted tag '${r.tag}' of ${r.model} (was ${r.version.ref}, ${r.version.shortId})`;
+            if (!r.remote) return here;
+            return `${here}; ${r.remote.status === 'deleted' ? `deleted on ${r.remote.url} too` : `${r.remote.url} held no such tag: nothing to delete there`}`;
+          });
           return;
         }
         if (name === undefined) throw new UsageError('USAGE', 'missing tag name', { hint: 'write modelctl tag <ref> <name>, e.g. modelctl tag fraud@v3 1.4.0' });
