@@ -123,9 +123,8 @@ export async function commitVersion(repo: Repository, opts: CommitRequest & Comm
   const data = await describeDataInputs(dataFrom.repo, dataFrom.inputs);
   // What this version records itself does not make the tree dirty (README, Lineage recorded).
   const metricsPath = opts.metricsFile ? resolve(repo.cwd, opts.metricsFile) : modelSettings?.metrics ? resolve(repo.root, modelSettings.metrics) : null;
-  const git = await gitAnswers;
-  const actor = git.actor;
-  const code = await git.code(recordedPaths(repo, { files: selected.map((f) => f.abs), metrics: metricsPath, data: dataInputPaths(dataFrom.repo, dataFrom.inputs) }));
+  const { actor, code: codeLineageOf } = await gitAnswers;
+  const code = await codeLineageOf(recordedPaths(repo, { files: selected.map((f) => f.abs), metrics: metricsPath, data: dataInputPaths(dataFrom.repo, dataFrom.inputs) }));
   const argv = opts.argv ?? [];
 
   const hooks: HookOutcome[] = [];

@@ -153,11 +153,11 @@ export interface DeleteTagResult {
   version: VersionSummary;
   event: EventRecord | null;
   /**
-   * With --push: `deleted` on the remote, `not-there` (the remote holds no such tag, or not
-   * the version: nothing to delete there), `in-sync` otherwise published. A tag someone moved
-   * there since the last fetch is exit 4 (PUSH_CONFLICT) instead.
+   * With --push: `deleted` on the remote, or `not-there` (the remote holds no such tag, or not
+   * the version: nothing to delete there). A tag someone moved there since the last fetch is
+   * exit 4 (PUSH_CONFLICT) instead.
    */
-  remote?: { url: string; status: 'deleted' | 'not-there' | 'in-sync' };
+  remote?: { url: string; status: 'deleted' | 'not-there' };
   warnings?: string[];
 }
 
@@ -175,8 +175,8 @@ export async function deleteTag(opts: DeleteTagOptions): Promise<DeleteTagResult
   }
   const name = parsed.selector.name;
   return withRepository(opts, async (repo) => {
-    requireModel(repo.db, parsed.model);
-    if (!opts.push) return recordTagDelete(repo, parsed.model, name, opts);
+    // No such tag (or model) is exit 3 from the local half, before any remote is contacted.
+    if (!opts.push || getTag(repo.db, requireModel(repo.db, parsed.model), name) === null) return recordTagDelete(repo, parsed.model, name, opts);
     const { withRemoteSession } = await import('../sync/remote-session.js');
     return withRemoteSession(repo, opts, { create: false, probe: true }, async (session) => {
       const result = await recordTagDelete(repo, parsed.model, name, opts);
@@ -186,7 +186,7 @@ export async function deleteTag(opts: DeleteTagOptions): Promise<DeleteTagResult
       if (remoteVersionNumber(repo.db, session.remoteId, result.version.id) === undefined) return { ...result, remote: { url, status: 'not-there' as const }, warnings };
       const pushed = await session.protocol.push(repo, { refs: [`${parsed.model}@${result.version.id}`], argv: opts.argv });
       const mine = pushed.tags.find((t) => t.model === parsed.model && t.tag === name);
-      return { ...result, remote: { url, status: mine?.status === 'deleted' ? ('deleted' as const) : mine ? ('in-sync' as const) : ('not-there' as const) }, warnings: [...new Set([...warnings, ...pushed.warnings])] };
+      return { ...result, remote: { url, status: mine?.status === 'deleted' ? ('deleted' as const) : ('not-there' as const) }, warnings: [...new Set([...warnings, ...pushed.warnings])] };
     });
   });
 }
@@ -203,7 +203,7 @@ async function recordTagDelete(repo: Repository, model: string, name: string, op
       actor,
       host,
       action: 'tag-delete',
-      model: model,
+      model,
       version: removed,
       from: removed,
       to: null,
@@ -216,7 +216,7 @@ async function recordTagDelete(repo: Repository, model: string, name: string, op
   });
   const row = getVersion(db, versionId);
   if (!row) throw new Error(`BUG: tagged version ${versionId} is not in the index`);
-  return { action: 'tag-delete', model: model, tag: name, version: summarizeVersion(db, row), event: getEventRecord(db, eventId) };
+  return { action: 'tag-delete', model, tag: name, version: summarizeVersion(db, row), event: getEventRecord(db, eventId) };
 }
 
 /** One tag as `tags` lists it. */
