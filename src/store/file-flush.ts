@@ -19,7 +19,14 @@ export class BackgroundFlush {
   private pending: Promise<void> | undefined;
   private unflushed = 0;
 
-  /** `durable` false (a throwaway store, ObjectStore.durable): nothing is flushed at all. */
+  /**
+   * `durable` false (a throwaway store, ObjectStore.durable): no final fsync, but the
+   * background flushes still run. The scratch store's files are moved into `--out`, where the
+   * placement record's fsync commits the file system's journal, and on ext4 (data=ordered)
+   * that commit writes back every dirty byte of the files renamed with it: unflushed, a 1 GiB
+   * pull then waited ~600 ms in that one fsync after its download (docs/design.md §5,
+   * "Throwaway stores"). Flushed in the background, the disk writes while the network reads.
+   */
   constructor(
     private readonly fd: number,
     private readonly durable = true,
@@ -27,7 +34,6 @@ export class BackgroundFlush {
 
   /** Counts `bytes` written to the file; may start a background flush. */
   wrote(bytes: number): void {
-    if (!this.durable) return;
     this.unflushed += bytes;
     if (this.unflushed < FLUSH_EVERY_BYTES || this.pending) return;
     this.unflushed = 0;
