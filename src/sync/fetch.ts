@@ -42,8 +42,12 @@ export async function fetchInto(repo: Repository, session: StoreSession, opts: {
   const rejections = new Rejections();
   const warnings: string[] = [];
   const models: ModelFetch[] = [];
-  const ctx = { actor: await resolveActor(repo.root), argv: opts.argv ?? [], remote: session.displayUrl };
+  // `git config user.email` (a child process) runs while the remote is listed: only a
+  // renumbering records an event, and a pull in CI should not wait for git first.
+  // (resolveActor never rejects: no git, no email, is the OS user.)
+  const actor = resolveActor(repo.root);
   const listings = await listModels(session, opts.model);
+  const ctx = { actor: await actor, argv: opts.argv ?? [], remote: session.displayUrl };
   if (opts.model !== undefined && listings.size === 0 && findModelId(repo.db, opts.model) === null) throw await unknownModelThere(session, opts.model);
   for (const [name, listing] of [...listings.entries()].sort()) {
     const read = await readModel(repo, session, name, listing, limit, rejections);
