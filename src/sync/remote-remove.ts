@@ -17,6 +17,8 @@ export interface RemoteRemoval {
   removed: boolean;
   /** The `remove` event recorded, or null when it was removed already. */
   event: string | null;
+  /** What the remote side wants said: a store that ignores conditional writes. */
+  warnings: string[];
 }
 
 /**
@@ -30,12 +32,15 @@ export interface RemoteRemoval {
  */
 export async function removeFromRemote(repo: Repository, session: StoreSession, version: VersionRow, req: { reason: string; actor: string; argv: readonly string[] }): Promise<RemoteRemoval> {
   const { remote } = session;
+  // The tombstone is written create-only; a store that ignores that cannot tell two removals
+  // of the same version at the same moment apart (docs/design.md §16).
+  const warnings = session.conditionalWrites ? [] : [`${session.displayUrl} ignores conditional writes: a removal of the same version by someone else at the same moment is not detected (both record a remove event, and the tombstone keeps the last reason)`];
   const first = await refNaming(session, version);
   if (first) throw holdsRef(session, version, first, 'before');
   const existing = await remote.get(keys.removed(version.model, version.number));
   if (existing) {
     const doc = decodeDoc(removedDocSchema, existing.body, keys.removed(version.model, version.number));
-    return { remote: session.displayUrl, model: version.model, number: version.number, id: version.id, reason: doc.reason, removed: false, event: null };
+    return { remote: session.displayUrl, model: version.model, number: version.number, id: version.id, reason: doc.reason, removed: false, event: null, warnings };
   }
   barrier('rm-checked'); // the race tests move a stage onto the version here
   const written = await putTombstone(session, { model: version.model, number: version.number, id: version.id, reason: req.reason }, req);
@@ -47,7 +52,7 @@ export async function removeFromRemote(repo: Repository, session: StoreSession, 
     }
     await publishTombstone(repo, session, written);
   }
-  return { remote: session.displayUrl, model: version.model, number: version.number, id: version.id, reason: req.reason, removed: written !== null, event: written?.event.id ?? null };
+  return { remote: session.displayUrl, model: version.model, number: version.number, id: version.id, reason: req.reason, removed: written !== null, event: written?.event.id ?? null, warnings };
 }
 
 /** The first stage (then tag) on the remote that names `version`, read now; null when none does. */

@@ -110,4 +110,20 @@ describe('remote gc needs conditional writes', () => {
     expect(ls.code, ls.stderr).toBe(0);
     expect(ls.json<{ versions: { number: number }[] }>().versions.map((v) => v.number).sort()).toEqual([1, 2, 3]);
   }, 120_000);
+
+  it('rm there removes the version but warns that a removal racing it is not detected; on a folder it does not warn', () => {
+    const env = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' };
+    const rmArgs = ['rm', 'm@v1', '--remote', 'origin', '--reason', 'leaked test data', '--yes'];
+    const s3Target: RemoteTarget = { url: 's3://registry/rm-warning', env, addArgs: ['--endpoint', s3.endpoint] };
+    const onS3 = runCli(pushedRemote(s3Target).gc, rmArgs, { env });
+    expect(onS3.code, onS3.stderr).toBe(0);
+    expect(onS3.stdout).toContain('Removed m@v1');
+    expect(onS3.stderr).toMatch(/s3:\/\/registry\/rm-warning ignores conditional writes: a removal of the same version by someone else at the same moment is not detected/);
+    const json = runCli(pushedRemote({ ...s3Target, url: 's3://registry/rm-warning-json' }).gc, [...rmArgs, '--json'], { env });
+    expect(json.code, json.stderr).toBe(0);
+    expect(json.json<{ removed: boolean; warnings: string[] }>()).toMatchObject({ removed: true, warnings: [expect.stringContaining('ignores conditional writes')] });
+    const onFolder = runCli(pushedRemote(folderTarget()).gc, rmArgs);
+    expect(onFolder.code, onFolder.stderr).toBe(0);
+    expect(onFolder.stderr).not.toContain('conditional writes');
+  }, 120_000);
 });

@@ -29,6 +29,7 @@ export function registerRm(program: Command): Command {
             }
           : undefined;
         const result = await remove({ cwd: ctx.cwd, ref, remote: opts.remote, reason: opts.reason, argv: ctx.argv, confirm });
+        ctx.out.warnAll(result);
         ctx.out.result(result, (r: RemoteRemoval) =>
           r.removed
             ? `Removed ${r.model}@v${r.number} (${r.id.slice(0, 12)}) from ${r.remote}: ${r.reason}\nIts bytes are deleted by the next \`modelctl gc --remote\`.`
