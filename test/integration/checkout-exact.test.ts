@@ -1,38 +1,9 @@
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { commitIn, pushIn, remoteAddIn } from '../helpers/setup-api.js';
 import { runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
-
-/** Every file and link under `dir` (relative, sorted), modelctl's own folders left out. */
-function listFiles(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (e.name === '.modelctl' || e.name === '.modelctl-placed' || e.name === '.git') continue;
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out.push(relative(dir, p).split('\\').join('/'));
-    }
-  };
-  walk(dir);
-  return out.sort();
-}
-
-/** The files under the work tree's model/ folder, as repository paths. */
-function modelFiles(repo: string): string[] {
-  return existsSync(join(repo, 'model')) ? listFiles(join(repo, 'model')).map((p) => `model/${p}`) : [];
-}
-
-/** v1 = {model/a.bin}; v2 = v1 + model/emotion.bin + model/sub/s.bin (a.bin changed). Arranged through the Node API (setup-api.ts). */
-async function twoVersions(repo: string): Promise<void> {
-  writeFile(repo, 'model/a.bin', 'a1');
-  await commitIn(repo, 'm', ['model'], 'v1');
-  writeFile(repo, 'model/a.bin', 'a2');
-  writeFile(repo, 'model/emotion.bin', 'emotion');
-  writeFile(repo, 'model/sub/s.bin', 'sub');
-  await commitIn(repo, 'm', ['model'], 'v2');
-}
+import { listFiles, modelFiles, twoVersions } from '../helpers/checkout-exact.js';
 
 describe('checkout leaves exactly the version', () => {
   it('goes back to v1 and forward to v2 in the work tree, and the next commit records only what is there', async () => {
@@ -89,33 +60,6 @@ describe('checkout leaves exactly the version', () => {
     expect(modelFiles(repo)).toEqual(['model/a.bin', 'model/notes.txt']);
   });
 
-  it('a link in the way is reported as a link the first time, with or without --force', async () => {
-    const repo = tempRepo();
-    await twoVersions(repo);
-    const outside = tempDir();
-    writeFileSync(join(outside, 'secret'), 'outside');
-    rmSync(join(repo, 'model/emotion.bin'));
-    symlinkSync(join(outside, 'secret'), join(repo, 'model/emotion.bin'));
-    for (const args of [[], ['--force']]) {
-      const r = runCli(repo, ['checkout', 'm@v2', ...args, '--json']);
-      expect(r.code, args.join(' ')).toBe(4);
-      const err = JSON.parse(r.stderr.trim().split('\n').pop() as string).error;
-      expect(err.data.conflicts).toEqual([{ path: 'model/emotion.bin', reason: 'not-a-file', would: 'overwrite' }]);
-      expect(err.hint).not.toMatch(/--force/);
-    }
-    expect(lstatSync(join(repo, 'model/emotion.bin')).isSymbolicLink()).toBe(true);
-    expect(readFileSync(join(outside, 'secret'), 'utf8')).toBe('outside');
-  });
-
-  it('a work tree filled before records were kept is taken to hold the latest version', async () => {
-    const repo = tempRepo();
-    await twoVersions(repo);
-    rmSync(join(repo, '.modelctl/placed'), { recursive: true, force: true });
-    writeFile(repo, 'model/extra.txt', 'mine');
-    expect(runCli(repo, ['checkout', 'm@v1']).code).toBe(0);
-    expect(modelFiles(repo)).toEqual(['model/a.bin', 'model/extra.txt']);
-  });
-
   it('checkout --out twice into one folder leaves the second version only; --strip-components drops leading folders', async () => {
     const repo = tempRepo();
     await twoVersions(repo);
@@ -146,22 +90,6 @@ describe('checkout leaves exactly the version', () => {
     expect(r.error().code).toBe('STRIP_COLLISION');
     expect(existsSync(join(repo, 'o/w.bin'))).toBe(false);
   });
-
-  it('pull --out twice into one folder with no repository leaves exactly the second version', async () => {
-    const repo = tempRepo();
-    await twoVersions(repo);
-    const registry = join(tempDir(), 'registry');
-    mkdirSync(registry);
-    await remoteAddIn(repo, 'origin', registry, { default: true });
-    await pushIn(repo);
-    const ci = tempDir();
-    expect(runCli(ci, ['pull', 'm@v2', '--remote', registry, '--out', 'model-dir']).code).toBe(0);
-    expect(listFiles(join(ci, 'model-dir'))).toEqual(['model/a.bin', 'model/emotion.bin', 'model/sub/s.bin']);
-    const again = runCli(ci, ['pull', 'm@v1', '--remote', registry, '--out', 'model-dir', '--json']);
-    expect(again.code).toBe(0);
-    expect(listFiles(join(ci, 'model-dir'))).toEqual(['model/a.bin']);
-    expect(readFileSync(join(ci, 'model-dir/model/a.bin'), 'utf8')).toBe('a1');
-  });
 });
 
 describe('pull --out without a repository', () => {
@@ -175,17 +103,6 @@ describe('pull --out without a repository', () => {
     await pushIn(repo);
     return { registry };
   }
-
-  it('--strip-components places model/a.bin as a.bin, and a second pull replaces the first', async () => {
-    const { registry } = await pushed();
-    const ci = tempDir();
-    expect(runCli(ci, ['pull', 'm@v2', '--remote', registry, '--out', 'serving', '--strip-components', '1']).code).toBe(0);
-    expect(listFiles(join(ci, 'serving'))).toEqual(['a.bin', 'emotion.bin', 'sub/s.bin']);
-    const r = runCli(ci, ['pull', 'm@v1', '--remote', registry, '--out', 'serving', '--strip-components', '1', '--json']);
-    expect(r.code).toBe(0);
-    expect(r.json().removed.map((f: { path: string }) => f.path)).toEqual(['emotion.bin', 'sub/s.bin']);
-    expect(listFiles(join(ci, 'serving'))).toEqual(['a.bin']);
-  });
 
   it('a failed pull leaves no --out folder behind, and its hints need no repository', async () => {
     const { registry } = await pushed();
@@ -207,32 +124,6 @@ describe('pull --out without a repository', () => {
     const conflict = runCli(ci, ['pull', 'm@v2', '--remote', registry, '--out', 'srv', '--json']);
     expect(conflict.code).toBe(4);
     expect(conflict.error().hint).not.toMatch(/commit/);
-  });
-});
-
-describe('a checkout interrupted midway', () => {
-  it('leaves a record naming the old and the new files, so the next checkout still removes what it placed', async () => {
-    const repo = tempRepo();
-    await twoVersions(repo);
-    expect(runCli(repo, ['checkout', 'm@v1']).code).toBe(0);
-    const recordPath = join(repo, '.modelctl/placed/m.json');
-    const v1Record = JSON.parse(readFileSync(recordPath, 'utf8'));
-    expect(runCli(repo, ['checkout', 'm@v2']).code).toBe(0);
-    const v2Record = JSON.parse(readFileSync(recordPath, 'utf8'));
-    // What applyCheckout writes before touching files: old ∪ new (a.bin twice, two digests).
-    writeFileSync(recordPath, JSON.stringify({ ...v2Record, files: [...v1Record.files, ...v2Record.files] }));
-    writeFileSync(join(repo, 'model/a.bin'), 'a1'); // the crash came after a.bin went back to v1's bytes
-    expect(runCli(repo, ['checkout', 'm@v1']).code).toBe(0);
-    expect(modelFiles(repo)).toEqual(['model/a.bin']);
-  });
-
-  it('a damaged record removes nothing and is replaced by the next checkout', async () => {
-    const repo = tempRepo();
-    await twoVersions(repo);
-    writeFileSync(join(repo, '.modelctl/placed/m.json'), '{"format": 1, "files": "not a list"}');
-    expect(runCli(repo, ['checkout', 'm@v1']).code).toBe(0);
-    expect(modelFiles(repo)).toEqual(['model/a.bin', 'model/emotion.bin', 'model/sub/s.bin']);
-    expect(JSON.parse(readFileSync(join(repo, '.modelctl/placed/m.json'), 'utf8')).files.map((f: { path: string }) => f.path)).toEqual(['model/a.bin']);
   });
 });
 

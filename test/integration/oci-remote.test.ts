@@ -10,7 +10,7 @@
  * layer annotation and in a tar, a link in a tar, an artifact altered after the push.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { modelPackConfigErrors } from '../../src/core/modelpack-schema.js';
@@ -18,11 +18,9 @@ import { RegistryClient } from '../../src/remote/oci/registry-client.js';
 import { RegistryRepository } from '../../src/remote/oci/registry-repository.js';
 import { pushHandArtifact, sha256, tarOf } from '../helpers/oci-artifacts.js';
 import { dockerConfigDir, registryAvailable, startRegistry, type RegistryHandle } from '../helpers/oci-registry.js';
-import { commitIn, promoteIn, remoteAddIn } from '../helpers/setup-api.js';
-import { runCliAsync, tempDir, tempRepo, writeFile, type AsyncRun } from '../helpers/temp-repo.js';
-
-const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'tensors');
-const skopeo = existsSync('/usr/bin/skopeo');
+import { remoteAddIn } from '../helpers/setup-api.js';
+import { runCliAsync, tempDir, tempRepo, type AsyncRun } from '../helpers/temp-repo.js';
+import { skopeo, modelRepo } from '../helpers/oci-remote.js';
 
 let reg: RegistryHandle;
 let dockerConfig: string;
@@ -44,28 +42,6 @@ function listFiles(dir: string): string[] {
     .filter((d) => d.isFile())
     .map((d) => join(d.parentPath, d.name).slice(dir.length + 1))
     .sort();
-}
-
-/**
- * A training repository with a real model: a TF.js model, two ONNX files, a README and the
- * training script. Arranged through the Node API (setup-api.ts): local steps only; whatever
- * talks to the registry runs through the CLI.
- */
-async function modelRepo(): Promise<string> {
-  const a = tempRepo();
-  cpSync(join(FIXTURES, 'face-api'), join(a, 'model/face'), { recursive: true });
-  cpSync(join(FIXTURES, 'openwakeword'), join(a, 'model/wake'), { recursive: true });
-  writeFile(a, 'model/README.md', '# detector\n');
-  writeFile(a, 'train.py', 'print("train")\n');
-  writeFile(a, 'data/train.csv', 'x,y\n1,2\n');
-  await commitIn(a, 'detector', ['model', 'train.py'], 'first detector', {
-    params: ['lr=0.01'],
-    metrics: ['auc=0.91'],
-    data: ['data/train.csv'],
-    tag: '1.0.0+cpu',
-  });
-  await promoteIn(a, 'detector@v1', 'staging');
-  return a;
 }
 
 describe.skipIf(!registryAvailable())('oci:// remotes', () => {
@@ -171,68 +147,6 @@ describe.skipIf(!registryAvailable())('oci:// remotes', () => {
     const remoteShow = await cli(ci, ['show', 'detector@staging', '--remote', url, '--json']);
     expect(remoteShow.json().lineage).toEqual(shown.lineage);
     expect(existsSync(join(ci, '.modelctl'))).toBe(false);
-  });
-
-  it('moves stages with --push (the audit event appended to the registry log), refuses a stale move, and a second version takes v2', async () => {
-    const a = await modelRepo();
-    const url = `${reg.url}/stages`;
-    await remoteAddIn(a, 'origin', url, { default: true });
-    expect((await cli(a, ['push'])).code).toBe(0);
-    const b = tempRepo();
-    await remoteAddIn(b, 'origin', url, { default: true });
-    expect((await cli(b, ['fetch'])).code).toBe(0);
-
-    const moved = await cli(b, ['promote', 'detector@v1', '--to', 'production', '--yes', '--push', '--json']);
-    expect(moved.code, moved.stderr).toBe(0);
-    expect(moved.json().warnings.length).toBeGreaterThan(0);
-    // a is stale now: its --push of the same stage is refused, nothing changed anywhere.
-    writeFile(a, 'model/README.md', '# detector v2\n');
-    await commitIn(a, 'detector', ['model', 'train.py'], 'second');
-    const stale = await cli(a, ['promote', 'detector@v2', '--to', 'production', '--yes', '--push', '--json']);
-    expect(stale.code).toBe(4);
-    expect(stale.error().code).toBe('STAGE_MOVED');
-    expect((await cli(a, ['show', 'detector@v2', '--json'])).json().version.stages).toEqual([]);
-    // After a fetch it goes through; b sees it, with the event.
-    expect((await cli(a, ['fetch'])).code).toBe(0);
-    const fresh = await cli(a, ['promote', 'detector@v2', '--to', 'production', '--yes', '--push', '--json']);
-    expect(fresh.code, fresh.stderr).toBe(0);
-    expect((await cli(b, ['fetch'])).code).toBe(0);
-    const prod = (await cli(b, ['show', 'detector@production', '--json'])).json();
-    expect(prod.version.number).toBe(2);
-    const events = await historyOf(b);
-    expect(events.filter((e: { action: string }) => e.action === 'promote').map((e: { data: { stage: string } }) => e.data.stage)).toEqual(['staging', 'production', 'production']);
-    // Rolled back from the other clone: the OCI tag goes back to v1's artifact.
-    expect((await cli(b, ['rollback', 'detector', '--stage', 'production', '--yes', '--push'])).code).toBe(0);
-    const client = new RegistryClient({ registry: reg.host, plainHttp: true, credentials: creds() });
-    const r = new RegistryRepository(client, 'stages/detector');
-    expect(await r.headManifest('production')).toBe(await r.headManifest('v1'));
-    client.close();
-  });
-
-  it('pulls an artifact made by hand as in the spec example: the repository names the model, the OCI tag the version', async () => {
-    const weights = Buffer.from('pretend safetensors weights '.repeat(1000));
-    const layers = [
-      { mediaType: 'application/vnd.cncf.model.weight.v1.tar', bytes: await tarOf({ 'model.safetensors': weights }) },
-      { mediaType: 'application/vnd.cncf.model.weight.config.v1.tar', bytes: await tarOf({ 'config.json': '{"hidden":8}' }) },
-      { mediaType: 'application/vnd.cncf.model.doc.v1.tar+gzip', bytes: await tarOf({ 'README.md': '# hand made\n', 'docs/LICENSE': 'MIT\n' }, { gzip: true }) },
-      { mediaType: 'application/vnd.cncf.model.weight.v1.raw', bytes: Buffer.from('raw tokenizer'), annotations: { 'org.cncf.model.filepath': 'tokenizer/tokenizer.model' } },
-    ];
-    await pushHandArtifact(reg.host, 'hand/model', ['v1', 'prod'], layers, { credentials: creds() });
-    const ci = tempDir();
-    const url = `${reg.url}/hand/model`;
-    const pulled = await cli(ci, ['pull', 'model@v1', '--remote', url, '--out', 'out', '--json']);
-    expect(pulled.code, pulled.stderr).toBe(0);
-    expect(readFileSync(join(ci, 'out/model.safetensors')).equals(weights)).toBe(true);
-    expect(readFileSync(join(ci, 'out/config.json'), 'utf8')).toBe('{"hidden":8}');
-    expect(readFileSync(join(ci, 'out/docs/LICENSE'), 'utf8')).toBe('MIT\n');
-    expect(readFileSync(join(ci, 'out/tokenizer/tokenizer.model'), 'utf8')).toBe('raw tokenizer');
-    const v = pulled.json().version;
-    expect(v.model).toBe('model');
-    // The same artifact under another tag is the same version (its id depends on the artifact alone).
-    const again = await cli(ci, ['pull', 'model@prod', '--remote', url, '--out', 'out2', '--json']);
-    expect(again.code, again.stderr).toBe(0);
-    expect(again.json().version.id).toBe(v.id);
-    expect((await cli(ci, ['pull', 'model@nosuch', '--remote', url, '--out', 'x'])).code).toBe(3);
   });
 
   it('refuses hostile content and writes nothing outside the target', async () => {
