@@ -1,13 +1,15 @@
 /** Helpers shared by test/integration/bundle.test.ts and its *.full.test.ts sibling. */
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Header, Parser } from 'tar';
+import { beforeAll, expect } from 'vitest';
 import { attest } from '../../src/api/attest.js';
 import { exportBundle } from '../../src/api/bundle-export.js';
+import { init } from '../../src/api/init.js';
 import { sign } from '../../src/api/sign.js';
 import { apiEnv, commitIn, promoteIn } from './setup-api.js';
-import { pseudoRandomBytes, tempDir, tempRepo, writeFile } from './temp-repo.js';
+import { pseudoRandomBytes, runCli, tempDir, tempRepo, writeFile } from './temp-repo.js';
 
 /** One tar entry as the tests craft them. */
 export interface TarEntry {
@@ -97,4 +99,58 @@ export async function exportIn(repo: string, ref: string, name: string): Promise
 /** `modelctl sign|attest <ref> --key <key>` through the Node API (set-up only). */
 export async function signIn(repo: string, verb: 'sign' | 'attest', ref: string, key: string): Promise<void> {
   await (verb === 'sign' ? sign : attest)({ cwd: repo, env: apiEnv(), ref, key, argv: [verb, ref, '--key', key] });
+}
+
+/**
+ * The harness of the "import refuses damaged and hostile bundles" suites (bundle.test.ts and
+ * its *.full.test.ts sibling), called inside their describe: a beforeAll exports a real bundle
+ * of fraud@v1, and the returned functions tamper with copies of its entries, import them into
+ * a fresh repository, and check that nothing was written.
+ */
+export function craftedBundleImports() {
+  let good: TarEntry[] = [];
+  beforeAll(async () => {
+    good = readTar(await exportIn(await sourceRepo(), 'fraud@v1', 'good.tar'));
+  });
+
+  /** A fresh copy of the entries of a real bundle of fraud@v1, for a test to tamper with. */
+  function goodEntries(): TarEntry[] {
+    return good.map((e) => ({ ...e, body: e.body ? Buffer.from(e.body) : undefined }));
+  }
+
+  /** Imports crafted bytes into a fresh repository; returns the run and what changed. */
+  function importCrafted(bytes: Buffer, name = 'crafted.tar') {
+    const outer = tempDir();
+    const repo = join(outer, 'repo');
+    mkdirSync(repo);
+    init({ cwd: repo });
+    const bundleDir = join(outer, 'in');
+    mkdirSync(bundleDir);
+    const file = join(bundleDir, name);
+    writeFileSync(file, bytes);
+    // Besides the index, the record of accepted settings (a cache the first CLI command in
+    // the repository writes, settings-verdicts.json) is not something the import wrote.
+    const derived = (p: string) => p.startsWith('index.db') || p === 'settings-verdicts.json';
+    const beforeOuter = listTree(outer);
+    const beforeMeta = listTree(join(repo, '.modelctl')).filter((p) => !derived(p));
+    const r = runCli(repo, ['import', file, '--json']);
+    const afterOuter = listTree(outer).filter((p) => !(p.startsWith('repo/.modelctl/') && derived(p.slice('repo/.modelctl/'.length))));
+    return {
+      r,
+      repo,
+      newOutside: afterOuter.filter((p) => !beforeOuter.includes(p)),
+      newInStore: listTree(join(repo, '.modelctl')).filter((p) => !derived(p) && !beforeMeta.includes(p)),
+      noVersion: () => runCli(repo, ['log', 'fraud', '--json']).code === 3,
+    };
+  }
+
+  function expectRefused(result: ReturnType<typeof importCrafted>, exitCode: number, code?: string) {
+    expect(result.r.code, result.r.stderr).toBe(exitCode);
+    if (code) expect(result.r.error().code).toBe(code);
+    expect(result.newOutside).toEqual([]);
+    expect(result.newInStore).toEqual([]);
+    expect(result.noVersion()).toBe(true);
+  }
+
+  return { goodEntries, importCrafted, expectRefused };
 }

@@ -1,8 +1,8 @@
 /** Helpers shared by test/integration/checkout-exact.test.ts and its *.full.test.ts sibling. */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { commitIn } from './setup-api.js';
-import { writeFile } from './temp-repo.js';
+import { commitIn, pushIn, remoteAddIn } from './setup-api.js';
+import { tempDir, tempRepo, writeFile } from './temp-repo.js';
 
 /** Every file and link under `dir` (relative, sorted), modelctl's own folders left out. */
 export function listFiles(dir: string): string[] {
@@ -32,4 +32,15 @@ export async function twoVersions(repo: string): Promise<void> {
   writeFile(repo, 'model/emotion.bin', 'emotion');
   writeFile(repo, 'model/sub/s.bin', 'sub');
   await commitIn(repo, 'm', ['model'], 'v2');
+}
+
+/** twoVersions pushed to a fresh folder remote (the repository's default), for pulls with no repository. Arranged through the Node API (setup-api.ts). */
+export async function pushed(): Promise<{ registry: string }> {
+  const repo = tempRepo();
+  await twoVersions(repo);
+  const registry = join(tempDir(), 'registry');
+  mkdirSync(registry);
+  await remoteAddIn(repo, 'origin', registry, { default: true });
+  await pushIn(repo);
+  return { registry };
 }

@@ -3,7 +3,7 @@
 import { cpSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { commitIn, promoteIn } from './setup-api.js';
-import { tempRepo, writeFile } from './temp-repo.js';
+import { runCliAsync, tempRepo, writeFile, type AsyncRun } from './temp-repo.js';
 
 export const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'tensors');
 
@@ -29,4 +29,19 @@ export async function modelRepo(): Promise<string> {
   });
   await promoteIn(a, 'detector@v1', 'staging');
   return a;
+}
+
+/**
+ * The CLI as the oci-remote suites run it: with the registry's credentials (`env()`, read at
+ * each call, so a beforeAll may set it) and a long timeout; and the model's audit events.
+ */
+export function registryCli(env: () => Record<string, string>) {
+  const cli = (cwd: string, args: string[], extraEnv: Record<string, string | undefined> = {}): Promise<AsyncRun> =>
+    runCliAsync(cwd, args, { env: { ...env(), ...extraEnv }, timeoutMs: 120_000 });
+  /** The model's audit events, oldest first. */
+  const historyOf = async (repoDir: string): Promise<{ id: string; action: string; data: { stage?: string } }[]> => {
+    const h = (await cli(repoDir, ['history', 'detector', '--json'])).json();
+    return Array.isArray(h) ? h : h.events;
+  };
+  return { cli, historyOf };
 }

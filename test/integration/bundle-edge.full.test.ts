@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { init } from '../../src/api/init.js';
+import { afterEach, describe, expect, it } from 'vitest';
 import { commit } from '../../src/api/commit.js';
 import { canonicalJsonBytes } from '../../src/core/canonical-json.js';
 import { fileDigestFromChunks } from '../../src/store/file-digest.js';
@@ -12,7 +11,7 @@ import { Barriers } from '../helpers/barriers.js';
 import { writeKeyPair } from '../helpers/oms-fixtures.js';
 import { apiEnv } from '../helpers/setup-api.js';
 import { BIN, cliEnv, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
-import { type TarEntry, packTar, readTar, listTree, sourceRepo, exportIn, signIn } from '../helpers/bundle.js';
+import { type TarEntry, craftedBundleImports, packTar, readTar, sourceRepo, exportIn, signIn } from '../helpers/bundle.js';
 
 // Tests here block on child processes; yielding after each lets vitest's worker answer its RPCs.
 afterEach(() => new Promise<void>((resolve) => setImmediate(resolve)));
@@ -137,49 +136,7 @@ describe('export and import', () => {
 });
 
 describe('import refuses damaged and hostile bundles', () => {
-  let good: TarEntry[] = [];
-  beforeAll(async () => {
-    good = readTar(await exportIn(await sourceRepo(), 'fraud@v1', 'good.tar'));
-  });
-
-  /** A fresh copy of the entries of a real bundle of fraud@v1, for a test to tamper with. */
-  function goodEntries(): TarEntry[] {
-    return good.map((e) => ({ ...e, body: e.body ? Buffer.from(e.body) : undefined }));
-  }
-
-  /** Imports crafted bytes into a fresh repository; returns the run and what changed. */
-  function importCrafted(bytes: Buffer, name = 'crafted.tar') {
-    const outer = tempDir();
-    const repo = join(outer, 'repo');
-    mkdirSync(repo);
-    init({ cwd: repo });
-    const bundleDir = join(outer, 'in');
-    mkdirSync(bundleDir);
-    const file = join(bundleDir, name);
-    writeFileSync(file, bytes);
-    // Besides the index, the record of accepted settings (a cache the first CLI command in
-    // the repository writes, settings-verdicts.json) is not something the import wrote.
-    const derived = (p: string) => p.startsWith('index.db') || p === 'settings-verdicts.json';
-    const beforeOuter = listTree(outer);
-    const beforeMeta = listTree(join(repo, '.modelctl')).filter((p) => !derived(p));
-    const r = runCli(repo, ['import', file, '--json']);
-    const afterOuter = listTree(outer).filter((p) => !(p.startsWith('repo/.modelctl/') && derived(p.slice('repo/.modelctl/'.length))));
-    return {
-      r,
-      repo,
-      newOutside: afterOuter.filter((p) => !beforeOuter.includes(p)),
-      newInStore: listTree(join(repo, '.modelctl')).filter((p) => !derived(p) && !beforeMeta.includes(p)),
-      noVersion: () => runCli(repo, ['log', 'fraud', '--json']).code === 3,
-    };
-  }
-
-  function expectRefused(result: ReturnType<typeof importCrafted>, exitCode: number, code?: string) {
-    expect(result.r.code, result.r.stderr).toBe(exitCode);
-    if (code) expect(result.r.error().code).toBe(code);
-    expect(result.newOutside).toEqual([]);
-    expect(result.newInStore).toEqual([]);
-    expect(result.noVersion()).toBe(true);
-  }
+  const { goodEntries, importCrafted, expectRefused } = craftedBundleImports();
 
   it('a hard link, a device, a FIFO or a folder entry → 6', () => {
     for (const bad of [

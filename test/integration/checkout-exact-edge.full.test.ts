@@ -1,9 +1,8 @@
-import { lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { pushIn, remoteAddIn } from '../helpers/setup-api.js';
 import { runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
-import { listFiles, modelFiles, twoVersions } from '../helpers/checkout-exact.js';
+import { listFiles, modelFiles, twoVersions, pushed } from '../helpers/checkout-exact.js';
 
 describe('checkout leaves exactly the version', () => {
 
@@ -35,12 +34,7 @@ describe('checkout leaves exactly the version', () => {
   });
 
   it('pull --out twice into one folder with no repository leaves exactly the second version', async () => {
-    const repo = tempRepo();
-    await twoVersions(repo);
-    const registry = join(tempDir(), 'registry');
-    mkdirSync(registry);
-    await remoteAddIn(repo, 'origin', registry, { default: true });
-    await pushIn(repo);
+    const { registry } = await pushed();
     const ci = tempDir();
     expect(runCli(ci, ['pull', 'm@v2', '--remote', registry, '--out', 'model-dir']).code).toBe(0);
     expect(listFiles(join(ci, 'model-dir'))).toEqual(['model/a.bin', 'model/emotion.bin', 'model/sub/s.bin']);
@@ -52,16 +46,6 @@ describe('checkout leaves exactly the version', () => {
 });
 
 describe('pull --out without a repository', () => {
-  /** Arranged through the Node API (setup-api.ts). */
-  async function pushed(): Promise<{ registry: string }> {
-    const repo = tempRepo();
-    await twoVersions(repo);
-    const registry = join(tempDir(), 'registry');
-    mkdirSync(registry);
-    await remoteAddIn(repo, 'origin', registry, { default: true });
-    await pushIn(repo);
-    return { registry };
-  }
 
   it('--strip-components places model/a.bin as a.bin, and a second pull replaces the first', async () => {
     const { registry } = await pushed();

@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { commitIn, pushIn, remoteAddIn } from '../helpers/setup-api.js';
+import { commitIn } from '../helpers/setup-api.js';
 import { runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
-import { listFiles, modelFiles, twoVersions } from '../helpers/checkout-exact.js';
+import { listFiles, modelFiles, twoVersions, pushed } from '../helpers/checkout-exact.js';
 
 describe('checkout leaves exactly the version', () => {
   it('goes back to v1 and forward to v2 in the work tree, and the next commit records only what is there', async () => {
@@ -93,16 +93,6 @@ describe('checkout leaves exactly the version', () => {
 });
 
 describe('pull --out without a repository', () => {
-  /** Arranged through the Node API (setup-api.ts). */
-  async function pushed(): Promise<{ registry: string }> {
-    const repo = tempRepo();
-    await twoVersions(repo);
-    const registry = join(tempDir(), 'registry');
-    mkdirSync(registry);
-    await remoteAddIn(repo, 'origin', registry, { default: true });
-    await pushIn(repo);
-    return { registry };
-  }
 
   it('a failed pull leaves no --out folder behind, and its hints need no repository', async () => {
     const { registry } = await pushed();

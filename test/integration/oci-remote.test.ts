@@ -19,23 +19,15 @@ import { RegistryRepository } from '../../src/remote/oci/registry-repository.js'
 import { pushHandArtifact, sha256, tarOf } from '../helpers/oci-artifacts.js';
 import { dockerConfigDir, registryAvailable, startRegistry, type RegistryHandle } from '../helpers/oci-registry.js';
 import { remoteAddIn } from '../helpers/setup-api.js';
-import { runCliAsync, tempDir, tempRepo, type AsyncRun } from '../helpers/temp-repo.js';
-import { skopeo, modelRepo } from '../helpers/oci-remote.js';
+import { tempDir, tempRepo } from '../helpers/temp-repo.js';
+import { skopeo, modelRepo, registryCli } from '../helpers/oci-remote.js';
 
 let reg: RegistryHandle;
 let dockerConfig: string;
 let env: Record<string, string>;
 const creds = () => ({ kind: 'basic' as const, username: reg.username, password: reg.password, source: 'test' });
 
-function cli(cwd: string, args: string[], extraEnv: Record<string, string | undefined> = {}): Promise<AsyncRun> {
-  return runCliAsync(cwd, args, { env: { ...env, ...extraEnv }, timeoutMs: 120_000 });
-}
-
-/** The model's audit events, oldest first. */
-async function historyOf(repoDir: string): Promise<{ id: string; action: string; data: { stage?: string } }[]> {
-  const h = (await cli(repoDir, ['history', 'detector', '--json'])).json();
-  return Array.isArray(h) ? h : h.events;
-}
+const { cli, historyOf } = registryCli(() => env);
 
 function listFiles(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })

@@ -4,12 +4,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { remoteAdd } from '../../src/api/remote-manage.js';
 import { canonicalJson } from '../../src/core/canonical-json.js';
-import { manifestId } from '../../src/core/manifest.js';
 import { fileDigestFromChunks } from '../../src/store/file-digest.js';
 import { startS3rver, type S3rverHandle } from '../helpers/s3rver.js';
 import { apiEnv, commitIn, fetchIn, pushIn, remoteAddIn, tagIn } from '../helpers/setup-api.js';
 import { pseudoRandomBytes, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
-import { commitNoMessage, pushTo } from '../helpers/remote-sync.js';
+import { commitNoMessage, pushTo, publish, pushedForTampering } from '../helpers/remote-sync.js';
 
 describe('push, fetch and pull over a directory remote', () => {
 
@@ -94,28 +93,9 @@ describe('push, fetch and pull over a directory remote', () => {
 });
 
 describe('hostile remote content is rejected with exit 6 and nothing is written outside the target', () => {
-  async function setup() {
-    const a = tempRepo();
-    const remote = join(tempDir(), 'registry');
-    writeFile(a, 'm/w.bin', pseudoRandomBytes(6 * 1024 * 1024, 21));
-    writeFile(a, 'm/s.txt', 'small');
-    // Arranged through the Node API (setup-api.ts); the pulls and fetches under test run through the CLI.
-    await commitNoMessage(a, 'fraud', ['m']);
-    await pushTo(a, remote);
-    const versionFile = readdirSync(join(remote, 'versions'))[0];
-    return { a, remote, id: versionFile.replace(/\.json$/, ''), manifest: JSON.parse(readFileSync(join(remote, 'versions', versionFile), 'utf8')) };
-  }
-  /** Publishes a crafted manifest under its true id as fraud@v2, as an attacker with write access could. */
-  function publish(remote: string, manifest: unknown): string {
-    const bytes = Buffer.from(canonicalJson(manifest));
-    const id = manifestId(bytes);
-    writeFileSync(join(remote, 'versions', `${id}.json`), bytes);
-    writeFileSync(join(remote, 'models/fraud/numbers/2.json'), canonicalJson({ version: id }));
-    return id;
-  }
 
   it('a chunk whose bytes do not hash to its name', async () => {
-    const { remote } = await setup();
+    const { remote } = await pushedForTampering();
     const chunk = readdirSync(join(remote, 'chunks'))[0];
     const p = join(remote, 'chunks', chunk);
     const bytes = readFileSync(p);
@@ -130,7 +110,7 @@ describe('hostile remote content is rejected with exit 6 and nothing is written 
   });
 
   it('sizes that disagree with the chunks', async () => {
-    const { remote, manifest } = await setup();
+    const { remote, manifest } = await pushedForTampering();
     const evil = { ...manifest, files: manifest.files.map((f: { size: number }) => ({ ...f, size: f.size + 1 })) };
     publish(remote, evil);
     const ci = tempDir();
@@ -139,7 +119,7 @@ describe('hostile remote content is rejected with exit 6 and nothing is written 
   });
 
   it('a file list that lies about its chunks', async () => {
-    const { remote } = await setup();
+    const { remote } = await pushedForTampering();
     const lists = readdirSync(join(remote, 'files'));
     const p = join(remote, 'files', lists[0]);
     const list = JSON.parse(readFileSync(p, 'utf8'));
@@ -149,7 +129,7 @@ describe('hostile remote content is rejected with exit 6 and nothing is written 
   });
 
   it('a chunk list whose every chunk hashes right but that cuts the file where the chunker would not', async () => {
-    const { remote, manifest } = await setup();
+    const { remote, manifest } = await pushedForTampering();
     const big = manifest.files.find((f: { chunk?: string }) => !f.chunk);
     const list = JSON.parse(readFileSync(join(remote, 'files', `${big.digest}.json`), 'utf8'));
     // Split the first chunk in two: both halves are genuine, uploaded chunks.

@@ -2,12 +2,10 @@ import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from '
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { remoteAdd } from '../../src/api/remote-manage.js';
-import { canonicalJson } from '../../src/core/canonical-json.js';
-import { manifestId } from '../../src/core/manifest.js';
 import { startS3rver, type S3rverHandle } from '../helpers/s3rver.js';
 import { apiEnv, commitIn, promoteIn, remoteAddIn } from '../helpers/setup-api.js';
 import { pseudoRandomBytes, runCli, tempDir, tempRepo, writeFile } from '../helpers/temp-repo.js';
-import { commitNoMessage, pushTo } from '../helpers/remote-sync.js';
+import { commitNoMessage, pushTo, publish, pushedForTampering } from '../helpers/remote-sync.js';
 
 function filesUnder(dir: string): string[] {
   if (!existsSync(dir)) return [];
@@ -154,28 +152,9 @@ describe('verify --remote', () => {
 });
 
 describe('hostile remote content is rejected with exit 6 and nothing is written outside the target', () => {
-  async function setup() {
-    const a = tempRepo();
-    const remote = join(tempDir(), 'registry');
-    writeFile(a, 'm/w.bin', pseudoRandomBytes(6 * 1024 * 1024, 21));
-    writeFile(a, 'm/s.txt', 'small');
-    // Arranged through the Node API (setup-api.ts); the pulls and fetches under test run through the CLI.
-    await commitNoMessage(a, 'fraud', ['m']);
-    await pushTo(a, remote);
-    const versionFile = readdirSync(join(remote, 'versions'))[0];
-    return { a, remote, id: versionFile.replace(/\.json$/, ''), manifest: JSON.parse(readFileSync(join(remote, 'versions', versionFile), 'utf8')) };
-  }
-  /** Publishes a crafted manifest under its true id as fraud@v2, as an attacker with write access could. */
-  function publish(remote: string, manifest: unknown): string {
-    const bytes = Buffer.from(canonicalJson(manifest));
-    const id = manifestId(bytes);
-    writeFileSync(join(remote, 'versions', `${id}.json`), bytes);
-    writeFileSync(join(remote, 'models/fraud/numbers/2.json'), canonicalJson({ version: id }));
-    return id;
-  }
 
   it('a manifest whose bytes do not hash to its name', async () => {
-    const { remote, id } = await setup();
+    const { remote, id } = await pushedForTampering();
     const p = join(remote, 'versions', `${id}.json`);
     writeFileSync(p, readFileSync(p, 'utf8').replace('"message":""', '"message":"evil"'));
     const ci = tempDir();
@@ -186,7 +165,7 @@ describe('hostile remote content is rejected with exit 6 and nothing is written 
 
   it('paths with .., absolute, NUL, or escaping --out through a link', async () => {
     for (const path of ['../escape.txt', '/tmp/abs.txt', 'a\u0000b', 'C:/x', '.modelctl-pull/objects/x']) {
-      const { remote, manifest } = await setup();
+      const { remote, manifest } = await pushedForTampering();
       const evil = { ...manifest, files: [{ ...manifest.files[0], path }] };
       publish(remote, evil);
       const ci = tempDir();

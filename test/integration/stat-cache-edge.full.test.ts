@@ -2,7 +2,7 @@
  * The stat cache: files whose size, mtime, ctime and inode are unchanged are not read
  * again by status or commit; any change to that key re-hashes the file (and only it).
  */
-import { readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { commit } from '../../src/api/commit.js';
@@ -10,7 +10,7 @@ import { openRepository } from '../../src/api/repository.js';
 import { status } from '../../src/api/status.js';
 import { forEachVersionFileWithStatCache, type VersionFileCacheRow } from '../../src/store/stat-cache-table.js';
 import { pseudoRandomBytes, tempRepo, writeFile } from '../helpers/temp-repo.js';
-import { pastRacyWindow, repoWithFiles, modelStatus } from '../helpers/stat-cache.js';
+import { folderRepo, pastRacyWindow, repoWithFiles, modelStatus } from '../helpers/stat-cache.js';
 
 describe.concurrent('stat cache', () => {
 
@@ -113,31 +113,6 @@ describe.concurrent('stat cache', () => {
 });
 
 describe.concurrent('folder-listing cache (status of a model with a folder in its paths)', () => {
-  async function folderRepo(): Promise<string> {
-    const root = tempRepo();
-    const cfgPath = join(root, 'modelctl.json');
-    const cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as { models?: Record<string, unknown> };
-    cfg.models = { m: { paths: ['model'] } };
-    writeFileSync(cfgPath, JSON.stringify(cfg));
-    writeFile(root, 'model/a.bin', pseudoRandomBytes(3000, 1));
-    writeFile(root, 'model/sub/b.bin', pseudoRandomBytes(3000, 2));
-    writeFile(root, 'model/sub/deeper/c.bin', pseudoRandomBytes(3000, 3));
-    await pastRacyWindow();
-    await commit({ cwd: root, model: 'm' });
-    // First status walks and caches the listing; the second is served from it.
-    expect(modelStatus(await status({ cwd: root, model: 'm' }))).toMatchObject({ clean: true, unchanged: 3 });
-    expect(modelStatus(await status({ cwd: root, model: 'm' }))).toMatchObject({ clean: true, unchanged: 3, rehashed: 0 });
-    const repo = await openRepository({ cwd: root });
-    try {
-      const rows = repo.db.prepare('SELECT folder, listing FROM folder_listings').all() as { folder: string; listing: string }[];
-      expect(rows.map((r) => r.folder)).toEqual([join(root, 'model')]);
-      expect((JSON.parse(rows[0].listing) as { files: string[] }).files).toEqual(['model/a.bin', 'model/sub/b.bin', 'model/sub/deeper/c.bin']);
-    } finally {
-      repo.close();
-    }
-    return root;
-  }
-
   it('is not used across a symbolic link (its target can change unseen)', async () => {
     const root = await folderRepo();
     const outside = join(root, 'elsewhere');

@@ -6,10 +6,9 @@ import { readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { commit } from '../../src/api/commit.js';
-import { openRepository } from '../../src/api/repository.js';
 import { status } from '../../src/api/status.js';
-import { pseudoRandomBytes, tempRepo, writeFile } from '../helpers/temp-repo.js';
-import { pastRacyWindow, repoWithFiles, modelStatus } from '../helpers/stat-cache.js';
+import { pseudoRandomBytes, writeFile } from '../helpers/temp-repo.js';
+import { folderRepo, pastRacyWindow, repoWithFiles, modelStatus } from '../helpers/stat-cache.js';
 
 describe.concurrent('stat cache', () => {
   it('status reads nothing when no stat changed, then re-hashes exactly the touched file', async () => {
@@ -84,31 +83,6 @@ describe.concurrent('stat cache', () => {
 });
 
 describe.concurrent('folder-listing cache (status of a model with a folder in its paths)', () => {
-  async function folderRepo(): Promise<string> {
-    const root = tempRepo();
-    const cfgPath = join(root, 'modelctl.json');
-    const cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as { models?: Record<string, unknown> };
-    cfg.models = { m: { paths: ['model'] } };
-    writeFileSync(cfgPath, JSON.stringify(cfg));
-    writeFile(root, 'model/a.bin', pseudoRandomBytes(3000, 1));
-    writeFile(root, 'model/sub/b.bin', pseudoRandomBytes(3000, 2));
-    writeFile(root, 'model/sub/deeper/c.bin', pseudoRandomBytes(3000, 3));
-    await pastRacyWindow();
-    await commit({ cwd: root, model: 'm' });
-    // First status walks and caches the listing; the second is served from it.
-    expect(modelStatus(await status({ cwd: root, model: 'm' }))).toMatchObject({ clean: true, unchanged: 3 });
-    expect(modelStatus(await status({ cwd: root, model: 'm' }))).toMatchObject({ clean: true, unchanged: 3, rehashed: 0 });
-    const repo = await openRepository({ cwd: root });
-    try {
-      const rows = repo.db.prepare('SELECT folder, listing FROM folder_listings').all() as { folder: string; listing: string }[];
-      expect(rows.map((r) => r.folder)).toEqual([join(root, 'model')]);
-      expect((JSON.parse(rows[0].listing) as { files: string[] }).files).toEqual(['model/a.bin', 'model/sub/b.bin', 'model/sub/deeper/c.bin']);
-    } finally {
-      repo.close();
-    }
-    return root;
-  }
-
   it('sees a file added deep in the tree, a new folder and a removed file', async () => {
     const root = await folderRepo();
     writeFile(root, 'model/sub/deeper/new.bin', 'new');

@@ -1,7 +1,7 @@
 /**
- * `modelctl watch`, the quick part (the S3 end-to-end run with an outage is
- * watch-s3.full.test.ts): SIGTERM waits for a running hook and exits 0; a restart deploys
- * nothing again; what it cannot do is refused before it starts watching.
+ * `modelctl watch` under signals: SIGTERM and SIGINT wait for a running hook and exit; a
+ * restart deploys nothing again; a hook killed while watch stops abandons the deploy, which a
+ * restart tries again. (The quick part is watch.test.ts.)
  */
 import { spawn } from 'node:child_process';
 import { lstatSync, readFileSync } from 'node:fs';
@@ -12,7 +12,7 @@ import { BIN, cliEnv, runCli, tempDir } from '../helpers/temp-repo.js';
 
 describe('watch', () => {
   it('finishes a running hook on SIGTERM before it exits, and a restart deploys nothing again', async () => {
-    const { team, registry } = await pushedTeam({ promote: true });
+    const { registry } = await pushedTeam({ promote: true });
     const host = tempDir();
     const out = join(host, 'model');
     const log = join(host, 'hook.log');

@@ -1,7 +1,8 @@
 /**
- * `modelctl watch`, the quick part (the S3 end-to-end run with an outage is
- * watch-s3.full.test.ts): SIGTERM waits for a running hook and exits 0; a restart deploys
- * nothing again; what it cannot do is refused before it starts watching.
+ * `modelctl watch`, the quick part: placing by rename, rollbacks followed, and what it cannot
+ * do refused before it starts watching. Signals (SIGTERM, SIGINT, a hook killed while watch
+ * stops) are in watch-signals.full.test.ts, the S3 end-to-end run with an outage in
+ * watch-s3.full.test.ts.
  */
 import { lstatSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,7 +20,6 @@ async function rollbackIn(cwd: string, model: string, stage: string): Promise<vo
 }
 
 describe('watch', () => {
-
   it('--place rename keeps --out a real folder, switches it, and switches back when the hook fails', async () => {
     const { repo: team, registry } = await repoWithFolderRemote();
     for (const n of [1, 2]) {
