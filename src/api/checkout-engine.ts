@@ -127,11 +127,12 @@ export function planCheckout(repo: Repository, v: VersionRow, opts: CheckoutTarg
   // Plan first, write after: a refusal leaves the folder untouched.
   const conflicts: CheckoutConflict[] = [];
   const plan: PlannedWrite[] = [];
+  const checkInside = insideChecker(realOut);
   for (const [i, f] of manifest.files.entries()) {
     const path = placedPaths[i];
     const dest = join(outDir, ...path.split('/'));
     // (A folder still to be made holds nothing: applyCheckout checks each folder it makes.)
-    if (outExists) assertInside(realOut, dest);
+    if (outExists) checkInside(dest);
     const st = lstatOrNull(dest);
     if (!st) {
       plan.push({ file: f, path, dest, write: true });
@@ -156,7 +157,7 @@ export function planCheckout(repo: Repository, v: VersionRow, opts: CheckoutTarg
   for (const path of [...ours.keys()].sort()) {
     if (wanted.has(path)) continue;
     const dest = join(outDir, ...path.split('/'));
-    if (outExists) assertInside(realOut, dest);
+    if (outExists) checkInside(dest);
     const st = lstatOrNull(dest);
     // Gone already, or replaced by a link or folder: not the file modelctl placed, left alone.
     if (!st || !st.isFile()) continue;
@@ -232,6 +233,7 @@ export async function applyCheckout(repo: Repository, plan: CheckoutPlan): Promi
   try {
     // With 'move' an object leaves the store at its first use; later copies come from there.
     const firstStaged = new Map<string, string>();
+    const madeInside = new Set<string>();
     for (const p of plan.steps) {
       const f = p.file;
       if (!p.write) {
@@ -239,8 +241,11 @@ export async function applyCheckout(repo: Repository, plan: CheckoutPlan): Promi
         continue;
       }
       const dir = dirname(p.dest);
-      makeFolder(dir);
-      assertInside(realOut, join(realpathSync(dir), 'x'));
+      if (!madeInside.has(dir)) {
+        makeFolder(dir);
+        assertInside(realOut, join(realpathSync(dir), 'x'));
+        madeInside.add(dir); // made and found inside: see insideChecker
+      }
       const st = lstatOrNull(p.dest);
       if (st && !st.isFile()) throw conflictError([{ path: p.path, reason: 'not-a-file', would: 'overwrite' }], v);
       const firstCopy = link === 'move' ? firstStaged.get(f.digest) : undefined;
@@ -426,6 +431,22 @@ function realPathToBe(p: string): string {
     probe = dirname(probe);
   }
   return join(realpathSync(probe), ...rest);
+}
+
+/**
+ * assertInside for many destinations, checking each folder once: resolving a path walks
+ * every component (an lstat each), and a checkout of 10,000 files in 100 folders did that
+ * ~30,000 times (~0.8 s of CPU of a 10,000-file pull, profiled). A folder found inside stays
+ * trusted for this one checkout; it is checked before the first file goes into it, as before.
+ */
+function insideChecker(realRoot: string): (dest: string) => void {
+  const checked = new Set<string>();
+  return (dest) => {
+    const dir = dirname(dest);
+    if (checked.has(dir)) return;
+    assertInside(realRoot, dest);
+    checked.add(dir);
+  };
 }
 
 /** Refuses a destination that resolves outside the target folder (e.g. via a symlinked folder). */
