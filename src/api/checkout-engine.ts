@@ -233,7 +233,8 @@ export async function applyCheckout(repo: Repository, plan: CheckoutPlan): Promi
   try {
     // With 'move' an object leaves the store at its first use; later copies come from there.
     const firstStaged = new Map<string, string>();
-    const madeInside = new Set<string>();
+    // Each folder made (when missing), then found inside, before its first file is staged.
+    const makeFolderInside = insideChecker(realOut, makeFolder);
     for (const p of plan.steps) {
       const f = p.file;
       if (!p.write) {
@@ -241,11 +242,7 @@ export async function applyCheckout(repo: Repository, plan: CheckoutPlan): Promi
         continue;
       }
       const dir = dirname(p.dest);
-      if (!madeInside.has(dir)) {
-        makeFolder(dir);
-        assertInside(realOut, join(realpathSync(dir), 'x'));
-        madeInside.add(dir); // made and found inside: see insideChecker
-      }
+      makeFolderInside(p.dest);
       const st = lstatOrNull(p.dest);
       if (st && !st.isFile()) throw conflictError([{ path: p.path, reason: 'not-a-file', would: 'overwrite' }], v);
       const firstCopy = link === 'move' ? firstStaged.get(f.digest) : undefined;
@@ -438,12 +435,14 @@ function realPathToBe(p: string): string {
  * every component (an lstat each), and a checkout of 10,000 files in 100 folders did that
  * ~30,000 times (~0.8 s of CPU of a 10,000-file pull, profiled). A folder found inside stays
  * trusted for this one checkout; it is checked before the first file goes into it, as before.
+ * `beforeFirstUse` runs first for each new folder (applyCheckout makes the folder there).
  */
-function insideChecker(realRoot: string): (dest: string) => void {
+function insideChecker(realRoot: string, beforeFirstUse?: (dir: string) => void): (dest: string) => void {
   const checked = new Set<string>();
   return (dest) => {
     const dir = dirname(dest);
     if (checked.has(dir)) return;
+    beforeFirstUse?.(dir);
     assertInside(realRoot, dest);
     checked.add(dir);
   };
