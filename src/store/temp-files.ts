@@ -1,4 +1,4 @@
-import { closeSync, openSync, rmdirSync, unlinkSync } from 'node:fs';
+import { closeSync, linkSync, openSync, rmdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { isErrnoException } from '../errors.js';
 
@@ -18,12 +18,31 @@ let created = 0;
  * suffices for that and, unlike node:crypto, costs nothing to load.
  */
 export function createTempFile(dir: string, suffix = '.tmp'): { path: string; fd: number } {
+  let fd = -1;
+  const path = claimTempName(dir, suffix, (p) => {
+    fd = openSync(p, 'wx', 0o600);
+  });
+  return { path, fd };
+}
+
+/**
+ * Hard-links `existing` under a new registered temp name in `dir` and returns that name:
+ * createTempFile's exclusive claim made by link(2), which never replaces a file either, so a
+ * file that is moved or linked into a folder costs one call instead of a create, a close and
+ * an unlink before it (a pull of 10,000 small files).
+ */
+export function linkAsTempFile(existing: string, dir: string, suffix = '.tmp'): string {
+  return claimTempName(dir, suffix, (p) => linkSync(existing, p));
+}
+
+/** Draws names until `claim` (an exclusive create) succeeds; registers and returns the name. */
+function claimTempName(dir: string, suffix: string, claim: (path: string) => void): string {
   for (let attempt = 0; ; attempt++) {
     const path = join(dir, `${process.pid}-${(created++).toString(36)}${Math.random().toString(36).slice(2, 10)}${suffix}`);
     try {
-      const fd = openSync(path, 'wx', 0o600);
+      claim(path);
       live.add(path);
-      return { path, fd };
+      return path;
     } catch (err) {
       if (!isErrnoException(err, 'EEXIST') || attempt >= 8) throw err;
     }

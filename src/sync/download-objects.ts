@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, rmSync, statSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, ftruncateSync, openSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { IntegrityError, ModelctlError, fsError, isErrnoException } from '../errors.js';
@@ -70,8 +70,9 @@ export async function downloadObjects(
   );
   // What the partial files will take on disk: zero chunks stay holes. Refused before a
   // byte is downloaded when it cannot fit (partials from an earlier try count as written).
+  const earlier = partialSizes(repo.store.tmpDir, wanted);
   const needed = [...wanted.values()].reduce((sum, f) => {
-    const have = existingSize(join(repo.store.tmpDir, `partial-${f.digest}`));
+    const have = earlier.get(f.digest) ?? 0;
     // A chunk is at most 64 MiB: a length beyond that is a lie the download itself refuses
     // (CORRUPT_CHUNK, exit 6), not a reason to call the disk full.
     return sum + lists.get(f.digest)!.reduce((s, c) => s + (c.offset + c.length <= have || isZeroChunk(c.digest, c.length) ? 0 : Math.min(c.length, 64 * 1024 * 1024)), 0);
@@ -169,7 +170,8 @@ export async function downloadObjects(
     const partial = partialOf(f);
     let fd: number;
     try {
-      fd = openSync(partial, existsSync(partial) ? 'r+' : 'w+', 0o600);
+      // Created when missing, never truncated: an earlier try's bytes are checked and kept.
+      fd = openSync(partial, fsConstants.O_RDWR | fsConstants.O_CREAT, 0o600);
     } catch (err) {
       throw fsError(err, partial);
     }
@@ -191,7 +193,8 @@ export async function downloadObjects(
       const rejected = placed.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (rejected) throw rejected.reason;
       if (failure) return; // another file failed meanwhile: this one stays partial (resume point)
-      ftruncateSync(fd, f.size);
+      // Only a file ending in a hole (a zero chunk never written) is short of its size here.
+      if (fstatSync(fd).size !== f.size) ftruncateSync(fd, f.size);
       await flush.finish();
     } finally {
       await flush.settle();
@@ -238,12 +241,28 @@ export async function downloadObjects(
   return { stats, verified };
 }
 
-function existingSize(path: string): number {
+/**
+ * The sizes of partial files an interrupted pull left for `wanted` files: one listing of the
+ * store's tmp/ rather than a stat of a missing file per file (a pull of 10,000 small files).
+ */
+function partialSizes(tmpDir: string, wanted: ReadonlyMap<string, ManifestFile>): Map<string, number> {
+  const sizes = new Map<string, number>();
+  let names: string[];
   try {
-    return statSync(path).size;
+    names = readdirSync(tmpDir);
   } catch {
-    return 0;
+    return sizes;
   }
+  for (const name of names) {
+    const digest = name.startsWith('partial-') ? name.slice('partial-'.length) : '';
+    if (!wanted.has(digest)) continue;
+    try {
+      sizes.set(digest, statSync(join(tmpDir, name)).size);
+    } catch {
+      /* gone meanwhile: nothing to count */
+    }
+  }
+  return sizes;
 }
 
 /** Runs `use` with a read descriptor of a local object; a missing object yields 'short' (fetch instead). */

@@ -1,9 +1,9 @@
-import { chmodSync, closeSync, constants, copyFileSync, ftruncateSync, linkSync, openSync, readSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, closeSync, constants, copyFileSync, ftruncateSync, openSync, readSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { IntegrityError, UsageError, fsError, isErrnoException } from '../errors.js';
 import { ChunkHasher, hashFileSync } from '../store/hash-file.js';
 import { allocatedBytes, assertSpaceFor } from '../store/free-space.js';
 import { writeSparseAt } from '../store/positional-io.js';
-import { createTempFile, discardTempFile, releaseTempFile } from '../store/temp-files.js';
+import { createTempFile, discardTempFile, linkAsTempFile, releaseTempFile } from '../store/temp-files.js';
 
 export type LinkMode = 'auto' | 'reflink' | 'hardlink' | 'copy' | 'move';
 export type LinkUsed = 'reflink' | 'hardlink' | 'copy' | 'move';
@@ -41,22 +41,27 @@ export function stageFile(objectPath: string, dest: string, destDir: string, dig
   const check = (path: string) => {
     if (!verified) checkDigest(hashFileSync(path).digest, digest, objectPath);
   };
+  if (link === 'move' || (link === 'hardlink' && mode === 0o644)) {
+    // The object is verified by reading it; the link then shares those exact bytes (and a
+    // move is that link with the store's name removed).
+    let tmp: string | undefined;
+    try {
+      check(objectPath);
+      tmp = linkAsTempFile(objectPath, destDir, '.modelctl-tmp');
+      if (link === 'move') {
+        unlinkSync(objectPath);
+        chmodSync(tmp, mode);
+      }
+      return { tmp, used: link === 'move' ? 'move' : 'hardlink' };
+    } catch (err) {
+      if (tmp) discardTempFile(tmp);
+      throw err instanceof IntegrityError ? err : fsError(err, dest);
+    }
+  }
   const tmp = createTempFile(destDir, '.modelctl-tmp');
   closeSync(tmp.fd);
   try {
-    if (link === 'move') {
-      unlinkSync(tmp.path);
-      check(objectPath);
-      renameSync(objectPath, tmp.path);
-      chmodSync(tmp.path, mode);
-      used = 'move';
-    } else if (link === 'hardlink' && mode === 0o644) {
-      // The object is verified by reading it; the link then shares those exact bytes.
-      unlinkSync(tmp.path);
-      check(objectPath);
-      linkSync(objectPath, tmp.path);
-      used = 'hardlink';
-    } else if ((link === 'auto' || link === 'reflink') && tryReflink(objectPath, tmp.path)) {
+    if ((link === 'auto' || link === 'reflink') && tryReflink(objectPath, tmp.path)) {
       check(tmp.path);
       chmodSync(tmp.path, mode);
       used = 'reflink';
