@@ -4,6 +4,7 @@ import { redactUrl } from '../core/redact.js';
 import { ConflictError, ExitCode, ModelctlError, NotFoundError } from '../errors.js';
 import { isAccessFailure } from '../remote/access-failure.js';
 import { assertRemoteUrl, looksLikeUrl } from '../sync/remote-session.js';
+import { notARepo, sharedSettingsAbove } from '../workspace/repo-paths.js';
 import { withScratchRepository, type Repository, type ScratchPolicy } from '../workspace/repository.js';
 
 /** Name of the throwaway store a repository-less pull keeps inside --out until it is done (resume point). */
@@ -30,6 +31,9 @@ export interface OutsidePull {
 export async function pullOutsideRepository<T>(opts: OutsidePull, cwd: string, run: (repo: Repository, remote: string, out: string) => Promise<T>): Promise<T> {
   const wanted = opts.remote ?? (opts.env ?? process.env).MODELCTL_REMOTE;
   if (!wanted || !looksLikeUrl(wanted)) {
+    // A fresh git clone (modelctl.json, no .modelctl/): its remotes are named there, so the
+    // fix is `modelctl init`, not a URL.
+    if (sharedSettingsAbove(cwd)) throw notARepo(cwd);
     throw new NotFoundError('NOT_A_REPOSITORY', 'not a modelctl repository, and no remote URL to pull from', {
       hint: 'outside a repository pass the remote as a URL: modelctl pull fraud@production --remote s3://bucket/registry --out ./model',
     });

@@ -46,7 +46,8 @@ export function isInRepository(cwd: string, env: NodeJS.ProcessEnv = process.env
   }
 }
 
-function notARepo(cwd: string): NotFoundError {
+/** The error of a command that needs a repository in `cwd`; names a fresh clone's modelctl.json and the fix. */
+export function notARepo(cwd: string): NotFoundError {
   // A fresh `git clone` of a project brings modelctl.json but not .modelctl/ (ignored, never
   // committed): say that init creates the local store next to it, and fetch brings the versions.
   const shared = sharedSettingsAbove(cwd);

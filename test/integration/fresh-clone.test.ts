@@ -24,11 +24,16 @@ describe('a fresh clone (modelctl.json, no .modelctl/)', () => {
     const clone = tempDir();
     copyFileSync(join(team, 'modelctl.json'), join(clone, 'modelctl.json'));
     mkdirSync(join(clone, 'src'));
+    // pull too: it works without a repository when given a URL, and without one it said only
+    // "no remote URL to pull from", though modelctl.json names the remote.
     for (const cwd of [clone, join(clone, 'src')]) {
-      const r = runCli(cwd, ['log', 'fraud', '--json']);
-      expect(r.code).toBe(3);
-      expect(r.error().code).toBe('NOT_A_REPOSITORY');
-      expect(r.error().hint).toContain('modelctl fetch');
+      for (const args of [['log', 'fraud'], ['pull', 'fraud@latest'], ['fetch']]) {
+        const r = runCli(cwd, [...args, '--json']);
+        expect(r.code, args.join(' ')).toBe(3);
+        expect(r.error().code).toBe('NOT_A_REPOSITORY');
+        expect(r.error().hint).toContain('modelctl init');
+        expect(r.error().hint).toContain('modelctl fetch');
+      }
     }
     // Outside any project the hint stays the plain one.
     expect(runCli(tempDir(), ['log', 'fraud', '--json']).error().hint).not.toContain('modelctl fetch');
