@@ -25,6 +25,9 @@ export interface DownloadStats {
   bytesDownloaded: number;
 }
 
+/** A file being downloaded waits in the store's tmp/ as `partial-<file digest>` (the resume point). */
+const PARTIAL_PREFIX = 'partial-';
+
 /** Slots beyond the requests in flight: chunks being checked and written while the next ones arrive. */
 const EXTRA_SLOTS = 4;
 /** Downloaded objects recorded in the index together (or fewer, once their bytes reach BATCH_BYTES). */
@@ -99,7 +102,7 @@ export async function downloadObjects(
       failure ??= fsFailure ? fsError(err, `${repo.metaDir} (downloading ${f.path})`) : (err as Error);
     }
   };
-  const partialOf = (f: ManifestFile) => join(repo.store.tmpDir, `partial-${f.digest}`);
+  const partialOf = (f: ManifestFile) => join(repo.store.tmpDir, PARTIAL_PREFIX + f.digest);
   const corruptFile = (f: ManifestFile) =>
     new IntegrityError('CORRUPT_FILE', `${f.path} rebuilt from the remote is not chunked as its chunk list says`, { hint: 'the remote holds a crafted chunk list; nothing was stored' });
 
@@ -254,7 +257,7 @@ function partialSizes(tmpDir: string, wanted: ReadonlyMap<string, ManifestFile>)
     return sizes;
   }
   for (const name of names) {
-    const digest = name.startsWith('partial-') ? name.slice('partial-'.length) : '';
+    const digest = name.startsWith(PARTIAL_PREFIX) ? name.slice(PARTIAL_PREFIX.length) : '';
     if (!wanted.has(digest)) continue;
     try {
       sizes.set(digest, statSync(join(tmpDir, name)).size);

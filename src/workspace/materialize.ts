@@ -52,7 +52,7 @@ export function stageFile(objectPath: string, dest: string, destDir: string, dig
         unlinkSync(objectPath);
         chmodSync(tmp, mode);
       }
-      return { tmp, used: link === 'move' ? 'move' : 'hardlink' };
+      return { tmp, used: link };
     } catch (err) {
       if (tmp) discardTempFile(tmp);
       throw err instanceof IntegrityError ? err : fsError(err, dest);
