@@ -139,6 +139,12 @@ export function localChunkSource(db: Database, chunkDigest: string): { fileDiges
   );
 }
 
+/** How many chunks the index records for a present object, or null when it has no row. */
+export function objectChunkCount(db: Database, digest: string): number | null {
+  const row = prepared(db, 'SELECT chunk_count AS n FROM objects WHERE digest = ?').get(digest) as { n: number } | undefined;
+  return row ? row.n : null;
+}
+
 /** True when the index records the object as present. */
 export function hasObjectRow(db: Database, digest: string): boolean {
   return !!prepared(db, 'SELECT 1 FROM objects WHERE digest = ?').get(digest);

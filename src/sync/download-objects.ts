@@ -1,5 +1,5 @@
 import { closeSync, constants as fsConstants, fstatSync, ftruncateSync, openSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import pLimit from 'p-limit';
 import { IntegrityError, ModelctlError, fsError, isErrnoException } from '../errors.js';
 import type { ManifestFile } from '../core/manifest.js';
@@ -13,7 +13,7 @@ import { assertSpaceFor } from '../store/free-space.js';
 import { CHUNKING } from '../store/gear.js';
 import type { ChunkRef } from '../store/hash-file.js';
 import { writeTransaction } from '../store/index-db.js';
-import { fileChunks, localChunkSource, recordObject } from '../store/version-records.js';
+import { fileChunks, localChunkSource, objectChunkCount, recordObject } from '../store/version-records.js';
 import { isZeroChunk } from '../store/zero-chunks.js';
 import type { Repository } from '../workspace/repository.js';
 import type { ProgressListener } from './transfer-progress.js';
@@ -58,19 +58,30 @@ export async function downloadObjects(
   const verified = new Set<string>();
   const stats: DownloadStats = { files: 0, chunksDownloaded: 0, chunksReused: 0, bytesDownloaded: 0 };
   const wanted = new Map<string, ManifestFile>();
-  for (const f of files) if (!repo.store.hasObject(f.digest)) wanted.set(f.digest, f);
-  if (wanted.size === 0) return { stats, verified };
+  // Files whose object the store holds already: their chunks count as reused. An object an
+  // interrupted pull adopted but did not record yet has no index row: its chunk list is
+  // fetched (small) and it is recorded with this pull's batch, after its folder's fsync.
+  const present = new Map<string, ManifestFile>();
+  for (const f of files) (repo.store.hasObject(f.digest) ? present : wanted).set(f.digest, f);
+  const unrecorded: ManifestFile[] = [];
+  for (const f of present.values()) {
+    const count = f.size === 0 ? 0 : f.chunk ? 1 : objectChunkCount(repo.db, f.digest);
+    if (count === null) unrecorded.push(f);
+    else stats.chunksReused += count;
+  }
+  if (wanted.size === 0 && unrecorded.length === 0) return { stats, verified };
   const limit = pLimit(jobs);
 
   // Chunk lists first (small), each checked against the file digest and size.
   const lists = new Map<string, ChunkRef[]>();
   await Promise.all(
-    [...wanted.values()].map((f) =>
+    [...wanted.values(), ...unrecorded].map((f) =>
       limit(async () => {
         lists.set(f.digest, await chunkListOf(repo, remote, f));
       }),
     ),
   );
+  for (const f of unrecorded) stats.chunksReused += lists.get(f.digest)!.length;
   // What the partial files will take on disk: zero chunks stay holes. Refused before a
   // byte is downloaded when it cannot fit (partials from an earlier try count as written).
   const earlier = partialSizes(repo.store.tmpDir, wanted);
@@ -217,6 +228,10 @@ export async function downloadObjects(
   // durable, docs/design.md §5). One folder fsync and one index commit per object made a
   // pull of 10,000 small files wait on 20,000 synchronous flushes.
   let batch = { dirs: new Set<string>(), objects: [] as { f: ManifestFile; chunks: ChunkRef[] }[], bytes: 0 };
+  for (const f of unrecorded) {
+    if (repo.store.durable) batch.dirs.add(dirname(repo.store.objectPath(f.digest)));
+    batch.objects.push({ f, chunks: lists.get(f.digest)! });
+  }
   const recordBatch = async () => {
     const { dirs, objects } = batch;
     if (objects.length === 0) return;

@@ -36,7 +36,13 @@ export async function downloadFromRegistry(repo: Repository, session: OciSession
   const stats: DownloadStats = { files: 0, chunksDownloaded: 0, chunksReused: 0, bytesDownloaded: 0 };
   const verified = new Set<string>();
   const wanted = new Map<string, ManifestFile>();
-  for (const f of files) if (!repo.store.hasObject(f.digest)) wanted.set(f.digest, f);
+  // A file the store holds already is one blob reused (its layer is not fetched).
+  const present = new Set<string>();
+  for (const f of files) {
+    if (repo.store.hasObject(f.digest)) present.add(f.digest);
+    else wanted.set(f.digest, f);
+  }
+  stats.chunksReused = present.size;
   if (wanted.size === 0) return { stats, verified };
   const bytes = repo.store.readManifestBytes(versionId);
   if (!bytes) throw new IntegrityError('MANIFEST_MISSING', `the manifest of version ${versionId.slice(0, 12)} is missing from the store`, { hint: 'run `modelctl fetch`, then pull again' });
