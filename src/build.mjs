@@ -113,6 +113,21 @@ const lazyBuiltins = {
 };
 
 /**
+ * @noble/hashes (core/manifest-id.ts) imports its `crypto` helper for random bytes only,
+ * which modelctl never asks it for; both of its variants load Node's crypto when the
+ * package loads (node:crypto, or the globalThis.crypto getter, which loads WebCrypto). In
+ * the bundle the helper is `undefined`, so hashing a manifest in JavaScript does not load
+ * the module it exists to avoid (a call of noble's randomBytes would throw, loudly).
+ */
+const nobleWithoutNodeCrypto = {
+  name: 'noble-without-node-crypto',
+  setup(b) {
+    b.onResolve({ filter: /^@noble\/hashes\/crypto$/ }, (args) => ({ path: args.path, namespace: 'noble-crypto' }));
+    b.onLoad({ filter: /.*/, namespace: 'noble-crypto' }, () => ({ contents: 'export const crypto = undefined;\n', loader: 'js' }));
+  },
+};
+
+/**
  * A package's optional dependencies that are not installed (@cyclonedx/cyclonedx-library
  * tries xmlbuilder2 and libxmljs2 and lives without them) stay run-time requires: they fail
  * there exactly as they would unbundled, and the package handles that.
@@ -192,7 +207,7 @@ const result = await build({
   // load together).
   banner: { js: REQUIRE_BANNER },
   define: { __MODELCTL_BUILD__: JSON.stringify(buildFacts) },
-  plugins: [commonJsDynamicImports, lazyBuiltins, missingOptionalPackages],
+  plugins: [commonJsDynamicImports, lazyBuiltins, nobleWithoutNodeCrypto, missingOptionalPackages],
   metafile: true,
   logLevel: 'warning',
 });

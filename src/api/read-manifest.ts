@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { IntegrityError } from '../errors.js';
 import { canonicalJsonBytes } from '../core/canonical-json.js';
+import { manifestId } from '../core/manifest-id.js';
 import type { VersionManifest } from '../core/manifest.js';
 import { parseUntrustedJson } from '../core/untrusted-json.js';
 import type { Repository } from './repository.js';
@@ -28,7 +28,7 @@ export function readVersionManifest(repo: Repository, id: string): VersionManife
 export function readStoredManifest(repo: Repository, id: string): VersionManifest | null {
   const bytes = repo.store.readManifestBytes(id);
   if (!bytes) return null;
-  if (createHash('sha256').update(bytes).digest('hex') !== id) {
+  if (manifestId(bytes) !== id) {
     throw new IntegrityError('MANIFEST_ID_MISMATCH', `manifest bytes do not hash to their id ${id.slice(0, 12)}`, {
       hint: 'the manifest was corrupted or tampered with; run `modelctl verify`',
     });

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import { IntegrityError } from '../errors.js';
 import { canonicalJsonBytes } from './canonical-json.js';
+import { manifestId } from './manifest-id.js';
 import { isModelName } from './names.js';
 import { unsafePathReason } from './paths.js';
 import { parseUntrustedJson } from './untrusted-json.js';
@@ -157,10 +158,7 @@ export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** The id of a manifest: sha256 of its stored bytes. */
-export function manifestId(bytes: Uint8Array): string {
-  return sha256Hex(bytes);
-}
+export { manifestId } from './manifest-id.js';
 
 /**
  * Parses manifest bytes read from anywhere untrusted. Checks, in order: the bytes hash
