@@ -55,7 +55,7 @@ export function action<O>(body: (ctx: CommandContext, opts: O, ...args: never[])
     assertNoEmptyValue(cmd);
     const positionals = received.slice(0, -2);
     const flags = cmd.optsWithGlobals() as GlobalFlags & O;
-    const out = new Output(flags, await colorFor(process.stdout, flags.color === false));
+    const out = new Output(flags, await colorFor('stdout', flags.color === false));
     const ctx: CommandContext = {
       out,
       flags,

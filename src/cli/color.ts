@@ -1,4 +1,5 @@
 import type { ChalkInstance } from 'chalk';
+import { fstatSync } from 'node:fs';
 
 /**
  * Colour only on a terminal, never with NO_COLOR (any value, per no-color.org) or
@@ -6,11 +7,26 @@ import type { ChalkInstance } from 'chalk';
  * loads node:tty and what that needs, on every command otherwise): the styles are then
  * functions that give back their text.
  */
-export async function colorFor(stream: NodeJS.WriteStream, noColorFlag: boolean): Promise<ChalkInstance> {
-  const disabled = noColorFlag || 'NO_COLOR' in process.env || (!stream.isTTY && !process.env.FORCE_COLOR);
-  if (disabled) return plainStyles();
+export async function colorFor(name: 'stdout' | 'stderr', noColorFlag: boolean): Promise<ChalkInstance> {
+  if (noColorFlag || 'NO_COLOR' in process.env) return plainStyles();
+  const terminal = isTerminal(name);
+  if (!terminal && !process.env.FORCE_COLOR) return plainStyles();
   const { Chalk } = await import('chalk');
-  return new Chalk({ level: stream.isTTY ? 2 : 1 });
+  return new Chalk({ level: terminal ? 2 : 1 });
+}
+
+/**
+ * Whether stdout or stderr is a terminal. A pipe or a file (CI, `| less`, `> log`) is told
+ * by one fstat, without creating process.stdout/stderr, which loads Node's stream modules
+ * (cli/std-write.ts); only a character device is asked the stream's isTTY.
+ */
+export function isTerminal(name: 'stdout' | 'stderr'): boolean {
+  try {
+    if (!fstatSync(name === 'stdout' ? 1 : 2).isCharacterDevice()) return false;
+  } catch {
+    return false; // closed
+  }
+  return !!process[name].isTTY;
 }
 
 /** Style functions that change nothing, chainable as chalk's are (`c.bold.red(text)`). */

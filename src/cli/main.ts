@@ -3,8 +3,11 @@
  * modelctl that calls process.exit. It imports nothing at the top: `modelctl --version` is
  * answered from the version the build wrote into this file, and everything else is one
  * import of run.ts, which builds and runs the commander program and maps failures to the
- * exit codes of docs/design.md §3.
+ * exit codes of docs/design.md §3. (std-write.ts, imported here, writes stdout and stderr
+ * without creating Node's stream objects.)
  */
+import { watchStdio, writeStdout } from './std-write.js';
+
 declare const __MODELCTL_BUILD__: { version: string } | undefined;
 
 /** Runs the command in `argv` (process.argv) to completion; exits the process on failure. */
@@ -13,7 +16,7 @@ export async function main(argv: string[]): Promise<void> {
   // `--version` (and `--version --json`, one JSON document like every other --json output).
   if (args.some((a) => a === '--version' || a === '-V') && args.every((a) => ['--version', '-V', '--json', '--no-color', '-q', '--quiet'].includes(a))) {
     const version = typeof __MODELCTL_BUILD__ === 'undefined' ? (await import('../version.js')).MODELCTL_VERSION : __MODELCTL_BUILD__.version;
-    process.stdout.write(args.includes('--json') ? `${JSON.stringify({ version, node: process.version })}\n` : `${version}\n`);
+    writeStdout(args.includes('--json') ? `${JSON.stringify({ version, node: process.version })}\n` : `${version}\n`);
     return;
   }
   const cli = await import('./run.js');
@@ -37,8 +40,9 @@ export async function main(argv: string[]): Promise<void> {
     cli.armExitDeadline();
     process.exit(cli.OUTPUT_CLOSED_EXIT);
   };
-  process.stdout.on('error', onOutputError);
-  process.stderr.on('error', onOutputError); // `2>&1 | head`, or progress piped on its own
+  // stdout and stderr, or `2>&1 | head`, or progress piped on its own; the streams are not
+  // created for it (std-write.ts).
+  watchStdio(onOutputError);
   const code = await cli.run(argv, json);
   if (code !== null) process.exit(code);
 }

@@ -1,5 +1,7 @@
 import type { ChalkInstance } from 'chalk';
 import { ModelctlError } from '../errors.js';
+import { isTerminal } from './color.js';
+import { writeStderr, writeStdout } from './std-write.js';
 
 /** Flags every command accepts (README, Reference: every command accepts --json, -C, -q, --no-color). */
 export interface GlobalFlags {
@@ -17,35 +19,38 @@ export class Output {
   readonly json: boolean;
   readonly quiet: boolean;
   readonly color: ChalkInstance;
-  /** Progress bars and prompts only when stderr is a terminal and output is for people. */
-  readonly interactiveStderr: boolean;
+  #interactiveStderr: boolean | undefined;
 
   constructor(flags: GlobalFlags, chalk: ChalkInstance) {
     this.json = !!flags.json;
     this.quiet = !!flags.quiet;
     this.color = chalk;
-    this.interactiveStderr = !this.json && !this.quiet && !!process.stderr.isTTY;
+  }
+
+  /** Progress bars and prompts only when stderr is a terminal and output is for people (asked when needed: cli/std-write.ts). */
+  get interactiveStderr(): boolean {
+    return (this.#interactiveStderr ??= !this.json && !this.quiet && isTerminal('stderr'));
   }
 
   /** Prints a command's result: its JSON, or the human rendering. */
   result<T>(value: T, human: (value: T) => string | null): void {
     if (this.json) {
-      process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+      writeStdout(`${JSON.stringify(value, null, 2)}\n`);
       return;
     }
     if (this.quiet) return;
     const text = human(value);
-    if (text) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+    if (text) writeStdout(text.endsWith('\n') ? text : `${text}\n`);
   }
 
   /** A line for people on stdout (dropped with --json or --quiet). */
   info(text: string): void {
-    if (!this.json && !this.quiet) process.stdout.write(`${text}\n`);
+    if (!this.json && !this.quiet) writeStdout(`${text}\n`);
   }
 
   /** A warning on stderr (kept with --json, dropped with --quiet). */
   warn(text: string): void {
-    if (!this.quiet) process.stderr.write(`${this.color.yellow('warning:')} ${text}\n`);
+    if (!this.quiet) writeStderr(`${this.color.yellow('warning:')} ${text}\n`);
   }
 
   /** The `warnings` a result carries, if any, each as a warning. */
@@ -59,11 +64,10 @@ export function printError(err: ModelctlError, json: boolean, chalk: ChalkInstan
   if (json) {
     const body: Record<string, unknown> = { code: err.code, message: err.message, hint: err.hint ?? null, exitCode: err.exitCode };
     if (err.data) body.data = err.data;
-    process.stderr.write(`${JSON.stringify({ error: body })}\n`);
+    writeStderr(`${JSON.stringify({ error: body })}\n`);
     return;
   }
   const red = chalk ? chalk.red : (s: string) => s;
   const dim = chalk ? chalk.dim : (s: string) => s;
-  process.stderr.write(`${red('error:')} ${err.message}\n`);
-  if (err.hint) process.stderr.write(`${dim('hint:')} ${err.hint}\n`);
+  writeStderr(`${red('error:')} ${err.message}\n${err.hint ? `${dim('hint:')} ${err.hint}\n` : ''}`);
 }

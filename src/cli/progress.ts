@@ -12,7 +12,8 @@ export async function progressBar(ctx: CommandContext, verb: string): Promise<{ 
   const bar = new SingleBar(
     {
       stream: process.stderr,
-      format: `${verb} {bar} {percentage}% | {done}/{total} | {rate}/s | ETA {eta_formatted}`,
+      // Not {total}/{value}: cli-progress fills those itself with the raw byte counts.
+      format: `${verb} {bar} {percentage}% | {doneBytes}/{totalBytes} | {rate}/s | ETA {eta_formatted}`,
       hideCursor: true,
       clearOnComplete: true,
       etaBuffer: 50,
@@ -23,7 +24,7 @@ export async function progressBar(ctx: CommandContext, verb: string): Promise<{ 
   const t0 = Date.now();
   const listener = (p: TransferProgress) => {
     if (p.bytesTotal === 0) return;
-    const payload = { done: formatBytes(p.bytesDone), total: formatBytes(p.bytesTotal), rate: formatBytes(Math.round(p.bytesDone / Math.max(0.001, (Date.now() - t0) / 1000))) };
+    const payload = { doneBytes: formatBytes(p.bytesDone), totalBytes: formatBytes(p.bytesTotal), rate: formatBytes(Math.round(p.bytesDone / Math.max(0.001, (Date.now() - t0) / 1000))) };
     if (!started) {
       bar.start(p.bytesTotal, p.bytesDone, payload);
       started = true;

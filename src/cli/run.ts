@@ -6,6 +6,7 @@ import { interruptNote } from '../store/interrupt-note.js';
 import { removeAllTempFiles } from '../store/temp-files.js';
 import { foregroundChildRunning } from '../workspace/foreground-child.js';
 import { printError } from './output.js';
+import { writeStderr } from './std-write.js';
 import { buildProgram, commandPath } from './program.js';
 import { deliverStopSignal } from './stop-signal.js';
 
@@ -98,7 +99,7 @@ async function reportFailure(err: unknown, json: boolean, program: Command | und
       hint: 'this is a bug in modelctl; please report it with the command you ran and this output',
       data: process.env.MODELCTL_DEBUG ? { stack: detail } : undefined,
     });
-    if (process.env.MODELCTL_DEBUG) process.stderr.write(`${detail}\n`);
+    if (process.env.MODELCTL_DEBUG) writeStderr(`${detail}\n`);
   }
   removeAllTempFiles();
   printError(e, json, await chalkFor(json));
@@ -108,5 +109,5 @@ async function reportFailure(err: unknown, json: boolean, program: Command | und
 async function chalkFor(json: boolean) {
   if (json) return null;
   const { colorFor } = await import('./color.js');
-  return colorFor(process.stderr, process.argv.includes('--no-color'));
+  return colorFor('stderr', process.argv.includes('--no-color'));
 }

@@ -58,7 +58,8 @@ function runTracingModules(cwd: string, args: string[], builtinsOnly = false): {
   writeFileSync(loaded, '');
   const hook = `import { appendFileSync } from 'node:fs'; let out; export function initialize(d) { out = d.out; } export async function load(url, context, next) { if (url.startsWith('file:')) appendFileSync(out, url + '\\n'); return next(url, context); }`;
   const registerHook = builtinsOnly ? '' : `register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)}, { data: { out: ${JSON.stringify(loaded)} } });`;
-  const preload = `import { register } from 'node:module'; import { writeFileSync } from 'node:fs'; ${registerHook} process.on('exit', () => writeFileSync(${JSON.stringify(builtins)}, process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13)).join('\\n')));`;
+  // node:fs through require: its ES module facade reads fs.ReadStream, which loads the stream modules.
+  const preload = `import { createRequire, register } from 'node:module'; const { writeFileSync } = createRequire('/preload.cjs')('node:fs'); ${registerHook} process.on('exit', () => writeFileSync(${JSON.stringify(builtins)}, process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13)).join('\\n')));`;
   const r = spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(preload)}`, BIN, ...args], {
     cwd,
     encoding: 'utf8',
@@ -119,6 +120,8 @@ describe('what a command loads (docs/design.md §1, Build)', () => {
       const r = runTracingModules(repo, args, true);
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
       expect(r.builtins.filter((m) => /(^|\/)crypto(\/|$)/.test(m)), args.join(' ')).toEqual([]);
+      // stdout and stderr are pipes here: written without Node's stream objects (cli/std-write.ts).
+      expect(r.builtins, args.join(' ')).not.toContain('stream');
       expect(r.builtins, args.join(' ')).not.toContain('worker_threads');
     }
   });

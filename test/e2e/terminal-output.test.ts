@@ -1,0 +1,71 @@
+/**
+ * On a terminal (a pseudo-terminal from util-linux `script`): the progress bar of a pull shows
+ * its bytes formatted on both sides ("1.0 MiB/3.0 MiB", not cli-progress's raw total), the
+ * result line follows it, and colour is on. stdout and stderr are written without Node's
+ * stream objects unless something needs them (cli/std-write.ts); on a terminal the progress
+ * bar does, and the output must still arrive whole and in order.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cliEnv } from '../helpers/cli-env.js';
+import { BIN, pseudoRandomBytes, runCli, tempDir, tempRepoWithFolderRemote, writeFile } from '../helpers/temp-repo.js';
+
+/** Runs modelctl under `script`, so stdout and stderr are a terminal; returns what the terminal got. */
+function onTerminal(cwd: string, args: string[]): { code: number | null; screen: string } {
+  const log = join(tempDir(), 'typescript');
+  const command = [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const r = spawnSync('script', ['-qec', command, log], { cwd, encoding: 'utf8', env: cliEnv({ NO_COLOR: undefined, CI: undefined, TERM: 'xterm' }) });
+  return { code: r.status, screen: readFileSync(log, 'utf8') };
+}
+
+describe('output on a terminal', () => {
+  it('pull: a progress bar with formatted sizes, then the result line; log in colour', () => {
+    const { repo, registry } = tempRepoWithFolderRemote();
+    writeFile(repo, 'model/w.bin', pseudoRandomBytes(3 * 1024 * 1024, 5));
+    expect(runCli(repo, ['commit', 'm', 'model', '-m', 'one']).code).toBe(0);
+    expect(runCli(repo, ['push']).code).toBe(0);
+
+    const r = onTerminal(tempDir(), ['pull', 'm@v1', '--remote', registry, '--out', 'o']);
+    expect(r.code, r.screen).toBe(0);
+    expect(r.screen).toMatch(/pull .*\d+% \| [\d.]+ (B|KiB|MiB)\/3\.0 MiB \|/);
+    expect(r.screen).not.toContain(`/${3 * 1024 * 1024}`);
+    const bar = r.screen.lastIndexOf('% |');
+    const result = r.screen.indexOf('Pulled m@v1');
+    expect(result, r.screen).toBeGreaterThan(bar);
+
+    const log = onTerminal(repo, ['log', 'm']);
+    expect(log.code).toBe(0);
+    expect(log.screen).toContain('\u001b[1mv1\u001b[22m');
+  });
+});
+
+describe('output into a non-blocking pipe', () => {
+  it('a reader that is slow to start still gets every byte (the write falls back to the stream on EAGAIN)', () => {
+    const { repo } = tempRepoWithFolderRemote();
+    for (let i = 0; i < 400; i++) writeFile(repo, `model/part-${String(i).padStart(4, '0')}.bin`, `weights ${i}`);
+    expect(runCli(repo, ['commit', 'm', 'model', '-m', 'one']).code).toBe(0);
+    const expected = runCli(repo, ['show', 'm', '--json']).stdout;
+    expect(expected.length).toBeGreaterThan(64 * 1024); // more than a pipe holds
+    // python3 makes the pipe's writing end non-blocking (O_NONBLOCK), as some parents hand it over.
+    const reader = [
+      'import os, subprocess, sys, time',
+      'r, w = os.pipe()',
+      'os.set_blocking(w, False)',
+      `p = subprocess.Popen(sys.argv[1:], stdout=w)`,
+      'os.close(w)',
+      'time.sleep(0.5)',
+      'data = b""',
+      'while True:',
+      '    chunk = os.read(r, 65536)',
+      '    if not chunk: break',
+      '    data += chunk',
+      'sys.stdout.buffer.write(data)',
+      'sys.exit(p.wait())',
+    ].join('\n');
+    const r = spawnSync('python3', ['-c', reader, process.execPath, BIN, 'show', 'm', '--json'], { cwd: repo, encoding: 'utf8', env: cliEnv({ NO_COLOR: '1' }), maxBuffer: 64 * 1024 * 1024 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe(expected);
+  });
+});
