@@ -6,7 +6,8 @@
  * exit codes of docs/design.md §3. (std-write.ts, imported here, writes stdout and stderr
  * without creating Node's stream objects.)
  */
-import { watchStdio, writeStdout } from './std-write.js';
+import { ModelctlError } from '../errors.js';
+import { watchStdio, writeStderr, writeStdout } from './std-write.js';
 
 declare const __MODELCTL_BUILD__: { version: string } | undefined;
 
@@ -16,7 +17,14 @@ export async function main(argv: string[]): Promise<void> {
   // `--version` (and `--version --json`, one JSON document like every other --json output).
   if (args.some((a) => a === '--version' || a === '-V') && args.every((a) => ['--version', '-V', '--json', '--no-color', '-q', '--quiet'].includes(a))) {
     const version = typeof __MODELCTL_BUILD__ === 'undefined' ? (await import('../version.js')).MODELCTL_VERSION : __MODELCTL_BUILD__.version;
-    writeStdout(args.includes('--json') ? `${JSON.stringify({ version, node: process.version })}\n` : `${version}\n`);
+    try {
+      writeStdout(args.includes('--json') ? `${JSON.stringify({ version, node: process.version })}\n` : `${version}\n`);
+    } catch (err) {
+      // `--version > file` on a full disk: the error std-write.ts made, without a stack trace.
+      if (!(err instanceof ModelctlError)) throw err;
+      writeStderr(`error: ${err.message}\n`);
+      process.exit(err.exitCode);
+    }
     return;
   }
   const cli = await import('./run.js');
@@ -35,9 +43,9 @@ export async function main(argv: string[]): Promise<void> {
   // git does when SIGPIPE ends it, with the status a shell reports then (141 = 128 + SIGPIPE),
   // never 0: the command may not have finished (README, Exit codes).
   const onOutputError = (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EPIPE') throw err;
-    cli.outputClosed();
     cli.armExitDeadline();
+    if (err.code !== 'EPIPE') process.exit(cli.outputFailed(err, json)); // `> file` on a full disk
+    cli.outputClosed();
     process.exit(cli.OUTPUT_CLOSED_EXIT);
   };
   // stdout and stderr, or `2>&1 | head`, or progress piped on its own; the streams are not

@@ -49,6 +49,23 @@ export function outputClosed(): void {
 }
 
 /**
+ * What a stdout or stderr stream that failed otherwise (a full disk behind `> file`) does:
+ * temp files removed, one line on stderr if it still takes one; returns the exit status
+ * (fsError's: NO_SPACE is 4). A direct write's failure is thrown instead (std-write.ts) and
+ * reported like any error.
+ */
+export function outputFailed(err: unknown, json: boolean): number {
+  removeAllTempFiles();
+  const e = fsError(err, 'writing the output');
+  try {
+    printError(e, json, null);
+  } catch {
+    /* stderr itself failed: the exit status is all that is left */
+  }
+  return e.exitCode;
+}
+
+/**
  * Called by main.ts right before an interrupted command exits. process.exit waits for every
  * thread of Node's I/O pool, and a thread blocked in the kernel (opening a FIFO, on a hung
  * network file system, in a DNS lookup) never comes back, so the process could outlive

@@ -1,5 +1,5 @@
 import { writeSync } from 'node:fs';
-import { isErrnoException } from '../errors.js';
+import { fsError, isErrnoException } from '../errors.js';
 
 /**
  * The CLI's own output goes to file descriptors 1 and 2 with write(2), not through
@@ -79,7 +79,10 @@ function write(name: StdName, text: string): void {
         onOutputError(err);
         return;
       }
-      throw err;
+      // Reported like any error (`> file` on a full disk: NO_SPACE, exit 4); stderr's own
+      // failure cannot be reported anywhere, and the exit status still tells.
+      if (name === 'stderr') return;
+      throw fsError(err, 'writing the output');
     }
   }
 }

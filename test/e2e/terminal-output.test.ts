@@ -6,7 +6,7 @@
  * bar does, and the output must still arrive whole and in order.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cliEnv } from '../helpers/cli-env.js';
@@ -67,5 +67,23 @@ describe('output into a non-blocking pipe', () => {
     const r = spawnSync('python3', ['-c', reader, process.execPath, BIN, 'show', 'm', '--json'], { cwd: repo, encoding: 'utf8', env: cliEnv({ NO_COLOR: '1' }), maxBuffer: 64 * 1024 * 1024 });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toBe(expected);
+  });
+});
+
+describe('output into a full disk', () => {
+  it('`> /dev/full`: exit 4 (NO_SPACE) with one clear error, never a stack trace, through the direct write and the stream alike', () => {
+    const { repo } = tempRepoWithFolderRemote();
+    writeFile(repo, 'model/w.bin', 'weights');
+    expect(runCli(repo, ['commit', 'm', 'model', '-m', 'one']).code).toBe(0);
+    // With NO_COLOR the direct write meets ENOSPC; without it, /dev/full (a character device)
+    // is asked its isTTY, which creates the stream, and the stream's error event does.
+    for (const env of [{ NO_COLOR: '1' }, { NO_COLOR: undefined }]) {
+      for (const args of [['log', 'm'], ['--version'], ['show', 'm', '--json']]) {
+        const r = spawnSync(process.execPath, [BIN, ...args], { cwd: repo, encoding: 'utf8', stdio: ['ignore', openSync('/dev/full', 'w'), 'pipe'], env: cliEnv(env) });
+        expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(4);
+        expect(r.stderr).toContain('no space left on device');
+        expect(r.stderr).not.toMatch(/\n\s+at /);
+      }
+    }
   });
 });
