@@ -13,7 +13,7 @@ import { pseudoRandomBytes, runCli, tempRepo, tempRepoWithFolderRemote, writeFil
 describe('pull: chunks of objects already in the store count as reused', () => {
   it('recorded and unrecorded objects alike; the unrecorded one is recorded again', () => {
     const { repo: team, registry } = tempRepoWithFolderRemote();
-    const weights = pseudoRandomBytes(6 * 1024 * 1024, 7);
+    const weights = pseudoRandomBytes(3 * 1024 * 1024, 7);
     writeFile(team, 'model/w.bin', weights);
     expect(runCli(team, ['commit', 'm', 'model', '-m', 'one']).code).toBe(0);
     expect(runCli(team, ['push']).code).toBe(0);
@@ -28,10 +28,9 @@ describe('pull: chunks of objects already in the store count as reused', () => {
     expect(first.json().download).toMatchObject({ chunksDownloaded: chunks, chunksReused: 0 });
 
     // The object is in the store: nothing to download, every chunk reused.
-    const second = runCli(mine, ['pull', 'm@v1', '--out', 'o2', '--json']);
+    const second = runCli(mine, ['pull', 'm@v1', '--out', 'o2']);
     expect(second.code).toBe(0);
-    expect(second.json().download).toMatchObject({ chunksDownloaded: 0, bytesDownloaded: 0, chunksReused: chunks });
-    expect(runCli(mine, ['pull', 'm@v1', '--out', 'o2b']).stdout).toContain(`0 chunks downloaded (0 B), ${chunks} reused`);
+    expect(second.stdout).toContain(`0 chunks downloaded (0 B), ${chunks} reused`);
 
     // As an interrupted pull leaves it: the object adopted, its index rows not yet written.
     const db = new Database(join(mine, '.modelctl', 'index.db'));
