@@ -53,6 +53,12 @@ describe('ModelPack config schema', () => {
     expect(JSON.parse(JSON.stringify(MODELPACK_CONFIG_SCHEMA))).toEqual(fixture('config-schema.json'));
   });
 
+  it('has its generated validator in step with it (npm run gen:modelpack regenerates it)', async () => {
+    // @ts-expect-error — a plain .mjs build script, no declarations
+    const gen = (await import('../../src/gen-modelpack-validator.mjs')) as { GENERATED: string; modelPackValidatorSource: () => Promise<string> };
+    expect(readFileSync(gen.GENERATED, 'utf8')).toBe(await gen.modelPackValidatorSource());
+  });
+
   it('passes and fails the 27 upstream test cases as upstream does', async () => {
     const cases = fixture('config-test-cases.json') as { comment: string; expect_fail: boolean; config: unknown; config_is_valid_json: boolean }[];
     expect(cases).toHaveLength(27);
