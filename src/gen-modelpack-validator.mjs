@@ -8,16 +8,13 @@
 // allErrors, formats asserted (ajv-formats' full set, as the upstream Go validator).
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const require = createRequire(join(ROOT, 'package.json'));
 export const GENERATED = join(ROOT, 'src', 'core', 'modelpack-config-validator.generated.ts');
-
-function join(...parts) {
-  return parts.join('/').replace(/\/+/g, '/');
-}
 
 /** The generated module's source. */
 export async function modelPackValidatorSource() {

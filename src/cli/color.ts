@@ -1,5 +1,5 @@
 import type { ChalkInstance } from 'chalk';
-import { fstatSync } from 'node:fs';
+import { isTerminal } from './std-write.js';
 
 /**
  * Colour only on a terminal, never with NO_COLOR (any value, per no-color.org) or
@@ -13,20 +13,6 @@ export async function colorFor(name: 'stdout' | 'stderr', noColorFlag: boolean):
   if (!terminal && !process.env.FORCE_COLOR) return plainStyles();
   const { Chalk } = await import('chalk');
   return new Chalk({ level: terminal ? 2 : 1 });
-}
-
-/**
- * Whether stdout or stderr is a terminal. A pipe or a file (CI, `| less`, `> log`) is told
- * by one fstat, without creating process.stdout/stderr, which loads Node's stream modules
- * (cli/std-write.ts); only a character device is asked the stream's isTTY.
- */
-export function isTerminal(name: 'stdout' | 'stderr'): boolean {
-  try {
-    if (!fstatSync(name === 'stdout' ? 1 : 2).isCharacterDevice()) return false;
-  } catch {
-    return false; // closed
-  }
-  return !!process[name].isTTY;
 }
 
 /** Style functions that change nothing, chainable as chalk's are (`c.bold.red(text)`). */

@@ -6,7 +6,7 @@
  * exit codes of docs/design.md §3. (std-write.ts, imported here, writes stdout and stderr
  * without creating Node's stream objects.)
  */
-import { ModelctlError } from '../errors.js';
+import { ModelctlError, isErrnoException } from '../errors.js';
 import { watchStdio, writeStderr, writeStdout } from './std-write.js';
 
 declare const __MODELCTL_BUILD__: { version: string } | undefined;
@@ -44,7 +44,7 @@ export async function main(argv: string[]): Promise<void> {
   // never 0: the command may not have finished (README, Exit codes).
   const onOutputError = (err: NodeJS.ErrnoException) => {
     cli.armExitDeadline();
-    if (err.code !== 'EPIPE') process.exit(cli.outputFailed(err, json)); // `> file` on a full disk
+    if (!isErrnoException(err, 'EPIPE')) process.exit(cli.outputFailed(err, json)); // `> file` on a full disk
     cli.outputClosed();
     process.exit(cli.OUTPUT_CLOSED_EXIT);
   };

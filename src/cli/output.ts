@@ -1,7 +1,6 @@
 import type { ChalkInstance } from 'chalk';
 import { ModelctlError } from '../errors.js';
-import { isTerminal } from './color.js';
-import { writeStderr, writeStdout } from './std-write.js';
+import { isTerminal, writeStderr, writeStdout } from './std-write.js';
 
 /** Flags every command accepts (README, Reference: every command accepts --json, -C, -q, --no-color). */
 export interface GlobalFlags {
@@ -19,7 +18,6 @@ export class Output {
   readonly json: boolean;
   readonly quiet: boolean;
   readonly color: ChalkInstance;
-  #interactiveStderr: boolean | undefined;
 
   constructor(flags: GlobalFlags, chalk: ChalkInstance) {
     this.json = !!flags.json;
@@ -29,7 +27,7 @@ export class Output {
 
   /** Progress bars and prompts only when stderr is a terminal and output is for people (asked when needed: cli/std-write.ts). */
   get interactiveStderr(): boolean {
-    return (this.#interactiveStderr ??= !this.json && !this.quiet && isTerminal('stderr'));
+    return !this.json && !this.quiet && isTerminal('stderr');
   }
 
   /** Prints a command's result: its JSON, or the human rendering. */

@@ -1,4 +1,4 @@
-import { writeSync } from 'node:fs';
+import { fstatSync, writeSync } from 'node:fs';
 import { fsError, isErrnoException } from '../errors.js';
 
 /**
@@ -48,6 +48,19 @@ export function watchStdio(onError: (err: NodeJS.ErrnoException) => void): void 
       },
     });
   }
+}
+
+/**
+ * Whether stdout or stderr is a terminal. A pipe or a file (CI, `| less`, `> log`) is told
+ * by one fstat, without creating the stream; only a character device is asked its isTTY.
+ */
+export function isTerminal(name: StdName): boolean {
+  try {
+    if (!fstatSync(FD[name]).isCharacterDevice()) return false;
+  } catch {
+    return false; // closed
+  }
+  return !!process[name].isTTY;
 }
 
 /** Writes `text` to stdout (see the module comment). */

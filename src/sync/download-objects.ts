@@ -57,12 +57,10 @@ export async function downloadObjects(
   // The objects this call verified and stored: checkout need not hash them again.
   const verified = new Set<string>();
   const stats: DownloadStats = { files: 0, chunksDownloaded: 0, chunksReused: 0, bytesDownloaded: 0 };
-  const wanted = new Map<string, ManifestFile>();
   // Files whose object the store holds already: their chunks count as reused. An object an
   // interrupted pull adopted but did not record yet has no index row: its chunk list is
   // fetched (small) and it is recorded with this pull's batch, after its folder's fsync.
-  const present = new Map<string, ManifestFile>();
-  for (const f of files) (repo.store.hasObject(f.digest) ? present : wanted).set(f.digest, f);
+  const { wanted, present } = splitByStore(repo, files);
   const unrecorded: ManifestFile[] = [];
   for (const f of present.values()) {
     const count = f.size === 0 ? 0 : f.chunk ? 1 : objectChunkCount(repo.db, f.digest);
@@ -81,7 +79,6 @@ export async function downloadObjects(
       }),
     ),
   );
-  for (const f of unrecorded) stats.chunksReused += lists.get(f.digest)!.length;
   // What the partial files will take on disk: zero chunks stay holes. Refused before a
   // byte is downloaded when it cannot fit (partials from an earlier try count as written).
   const earlier = partialSizes(repo.store.tmpDir, wanted);
@@ -229,8 +226,10 @@ export async function downloadObjects(
   // pull of 10,000 small files wait on 20,000 synchronous flushes.
   let batch = { dirs: new Set<string>(), objects: [] as { f: ManifestFile; chunks: ChunkRef[] }[], bytes: 0 };
   for (const f of unrecorded) {
+    const chunks = lists.get(f.digest)!;
+    stats.chunksReused += chunks.length;
     if (repo.store.durable) batch.dirs.add(dirname(repo.store.objectPath(f.digest)));
-    batch.objects.push({ f, chunks: lists.get(f.digest)! });
+    batch.objects.push({ f, chunks });
   }
   const recordBatch = async () => {
     const { dirs, objects } = batch;
@@ -257,6 +256,17 @@ export async function downloadObjects(
     throw failure;
   }
   return { stats, verified };
+}
+
+/**
+ * `files` by whether the store holds their object already, one entry per digest (files with
+ * the same bytes are one object): what a download must fetch, and what it reuses.
+ */
+export function splitByStore(repo: Repository, files: readonly ManifestFile[]): { wanted: Map<string, ManifestFile>; present: Map<string, ManifestFile> } {
+  const wanted = new Map<string, ManifestFile>();
+  const present = new Map<string, ManifestFile>();
+  for (const f of files) (repo.store.hasObject(f.digest) ? present : wanted).set(f.digest, f);
+  return { wanted, present };
 }
 
 /**

@@ -20,7 +20,7 @@ import { writeTransaction } from '../../store/index-db.js';
 import { barrier } from '../../store/test-barrier.js';
 import { recordObject } from '../../store/version-records.js';
 import type { Repository } from '../../workspace/repository.js';
-import type { DownloadStats } from '../download-objects.js';
+import { splitByStore, type DownloadStats } from '../download-objects.js';
 import type { DownloadOutcome } from '../protocol.js';
 import type { ProgressListener } from '../transfer-progress.js';
 import { registryArtifactOf } from './oci-refs.js';
@@ -35,13 +35,8 @@ export function partialBlobPath(repo: Repository, sha256: string): string {
 export async function downloadFromRegistry(repo: Repository, session: OciSession, versionId: string, files: readonly ManifestFile[], jobs: number, onProgress?: ProgressListener): Promise<DownloadOutcome> {
   const stats: DownloadStats = { files: 0, chunksDownloaded: 0, chunksReused: 0, bytesDownloaded: 0 };
   const verified = new Set<string>();
-  const wanted = new Map<string, ManifestFile>();
   // A file the store holds already is one blob reused (its layer is not fetched).
-  const present = new Set<string>();
-  for (const f of files) {
-    if (repo.store.hasObject(f.digest)) present.add(f.digest);
-    else wanted.set(f.digest, f);
-  }
+  const { wanted, present } = splitByStore(repo, files);
   stats.chunksReused = present.size;
   if (wanted.size === 0) return { stats, verified };
   const bytes = repo.store.readManifestBytes(versionId);
