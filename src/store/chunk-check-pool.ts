@@ -4,10 +4,17 @@ import { Worker } from 'node:worker_threads';
 import { builtFile } from '../package-paths.js';
 import { runChunkJob, type ChunkJob, type ChunkJobVerdict } from './chunk-check.js';
 import { CHUNKING } from './gear.js';
-import { hashThreads, reviveWorkerError, type WorkerError } from './parallel-hash.js';
+import { pageAlignedSharedBuffer } from './gear-wasm.js';
+import { DIRECT_ALIGN, hashThreads, reviveWorkerError, type WorkerError } from './parallel-hash.js';
 
 /** Bytes per slot: the largest chunk the chunker makes. */
 export const SLOT_BYTES = CHUNKING.maxSize;
+/**
+ * Distance between two slots: a chunk is received DIRECT_ALIGN bytes or less into its slot,
+ * at the offset that makes its bytes' addresses agree with their file offsets modulo
+ * DIRECT_ALIGN, so its block-aligned middle can be written with O_DIRECT (chunk-check.ts).
+ */
+const SLOT_STRIDE = SLOT_BYTES + DIRECT_ALIGN;
 /** Chunks shorter than this are checked on the calling thread. */
 const SMALL_JOB_BYTES = 128 * 1024;
 
@@ -40,7 +47,7 @@ interface CheckingThread {
  * nothing else (docs/design.md §7, verified download).
  *
  * Memory stays flat whatever the size of the download: `slotCount` slots of SLOT_BYTES,
- * each holding one chunk from its arrival until it is written. Threads start on the first
+ * each holding one chunk from its arrival until it is written; page-aligned, for O_DIRECT. Threads start on the first
  * job; until one is ready, and for the jobs of a thread that died, jobs run on this
  * thread (they are idempotent). With `threads` 0 every job runs here. The threads are
  * unref'd and ended by close().
@@ -56,16 +63,19 @@ export class ChunkCheckPool {
   private closed = false;
 
   constructor(slotCount: number, threads: number) {
-    this.memory = new SharedArrayBuffer(slotCount * SLOT_BYTES);
+    this.memory = pageAlignedSharedBuffer(slotCount * SLOT_STRIDE);
     this.bytes = new Uint8Array(this.memory);
     this.free = Array.from({ length: slotCount }, (_, k) => slotCount - 1 - k);
     this.threadCount = threads;
   }
 
-  /** The bytes of slot `slot` (SLOT_BYTES of them), to receive a chunk into. */
-  view(slot: number, length = SLOT_BYTES): Buffer {
+  /**
+   * The bytes of slot `slot` to receive a chunk of `length` bytes into that check will write
+   * at file offset `position` (its job.writeTo.position; any value when nothing is written).
+   */
+  view(slot: number, length: number, position: number): Buffer {
     if (length > SLOT_BYTES) throw new Error(`BUG: a ${length}-byte chunk does not fit a slot`);
-    return Buffer.from(this.memory, slot * SLOT_BYTES, length);
+    return Buffer.from(this.memory, slotOffset(slot, position), length);
   }
 
   /** Waits for a free slot; every slot acquired must be released. */
@@ -85,7 +95,7 @@ export class ChunkCheckPool {
   /** Checks (and reads, writes) the chunk in `slot` as `job` says, on a checking thread when one is ready. */
   check(slot: number, job: Omit<ChunkJob, 'offset'>): Promise<ChunkJobVerdict> {
     if (job.length > SLOT_BYTES) return Promise.reject(new Error(`BUG: a ${job.length}-byte chunk does not fit a slot`));
-    const full: ChunkJob = { ...job, offset: slot * SLOT_BYTES };
+    const full: ChunkJob = { ...job, offset: slotOffset(slot, job.writeTo?.position ?? 0) };
     // A small chunk costs less to check here than the message to a thread and back (a
     // profile of 10,000 files of 4-64 KiB: 1.8 s in postMessage alone).
     if (job.length < SMALL_JOB_BYTES) return this.runHere(full);
@@ -152,6 +162,11 @@ export class ChunkCheckPool {
       this.threads.push(thread);
     }
   }
+}
+
+/** Where in the memory a chunk for file offset `position` sits in slot `slot` (see SLOT_STRIDE). */
+function slotOffset(slot: number, position: number): number {
+  return slot * SLOT_STRIDE + (position % DIRECT_ALIGN);
 }
 
 /** Checking threads for a download of `bytes`: none for small ones (starting threads costs more than it saves). */

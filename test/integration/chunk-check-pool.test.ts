@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChunkCheckPool } from '../../src/store/chunk-check-pool.js';
 import { ChunkHasher } from '../../src/store/hash-file.js';
+import { DIRECT_ALIGN, openDirect } from '../../src/store/parallel-hash.js';
 import { tempDir } from '../helpers/temp-repo.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -40,7 +41,7 @@ describe('chunk checking threads', () => {
           chunks.map(async (c, k) => {
             const slot = await p.acquire();
             try {
-              const view = p.view(slot, c.length);
+              const view = p.view(slot, c.length, c.offset);
               data.copy(view, 0, c.offset, c.offset + c.length);
               if (k === 1) view[7] ^= 1; // one chunk damaged on the way
               return await p.check(slot, { length: c.length, digest: c.digest, last: k === chunks.length - 1, writeTo: { fd, position: c.offset } });
@@ -62,6 +63,56 @@ describe('chunk checking threads', () => {
       }
     });
   }
+
+  it('with an O_DIRECT descriptor, the whole blocks of each chunk go through it and only its partial end blocks through the page cache', async (ctx) => {
+    // Two files tell the routes apart: the direct descriptor is opened on a second file, so
+    // each byte shows which way it went. A misaligned slot (EINVAL) would send it all to the first.
+    const dir = tempDir();
+    const cachedPath = join(dir, 'cached');
+    const directPath = join(dir, 'direct');
+    writeFileSync(cachedPath, '');
+    writeFileSync(directPath, '');
+    const fd = openSync(cachedPath, 'r+');
+    const other = openSync(directPath, 'r+');
+    const directFd = openDirect(other);
+    closeSync(other);
+    if (directFd < 0) {
+      closeSync(fd);
+      return ctx.skip(); // this file system refuses O_DIRECT (tmpfs): nothing to route
+    }
+    const { data, chunks } = chunked(12 * 1024 * 1024);
+    expect(chunks.some((c) => c.offset % DIRECT_ALIGN !== 0)).toBe(true);
+    const p = (pool = new ChunkCheckPool(3, 2));
+    try {
+      const verdicts = await Promise.all(
+        chunks.map(async (c, k) => {
+          const slot = await p.acquire();
+          try {
+            data.copy(p.view(slot, c.length, c.offset), 0, c.offset, c.offset + c.length);
+            return await p.check(slot, { length: c.length, digest: c.digest, last: k === chunks.length - 1, writeTo: { fd, position: c.offset, sparse: true, directFd } });
+          } finally {
+            p.release(slot);
+          }
+        }),
+      );
+      expect(verdicts.every((v) => v === 'ok')).toBe(true);
+    } finally {
+      closeSync(fd);
+      closeSync(directFd);
+    }
+    const cached = readFileSync(cachedPath);
+    const direct = readFileSync(directPath);
+    const at = (b: Buffer, i: number) => (i < b.length ? b[i] : 0);
+    for (const c of chunks) {
+      const middleStart = Math.ceil(c.offset / DIRECT_ALIGN) * DIRECT_ALIGN;
+      const middleEnd = Math.floor((c.offset + c.length) / DIRECT_ALIGN) * DIRECT_ALIGN;
+      // Sampled every 509 bytes and at the edges: each byte is in exactly one of the two files.
+      for (let i = c.offset; i < c.offset + c.length; i += i + 509 < middleStart || i >= middleEnd - 509 ? 1 : 509) {
+        const inMiddle = i >= middleStart && i < middleEnd;
+        expect([at(inMiddle ? direct : cached, i), at(inMiddle ? cached : direct, i)]).toEqual([data[i], 0]);
+      }
+    }
+  });
 
   it('reads a chunk from a file first, and refuses one cut where the chunker would not cut', async () => {
     const { data, chunks } = chunked(6 * 1024 * 1024);
@@ -87,7 +138,7 @@ describe('chunk checking threads', () => {
     const p = (pool = new ChunkCheckPool(chunks.length, 2));
     // Start the threads and let them become ready.
     const first = await p.acquire();
-    data.copy(p.view(first), 0, 0, chunks[0].length);
+    data.copy(p.view(first, chunks[0].length, 0), 0, 0, chunks[0].length);
     await p.check(first, { length: chunks[0].length, digest: chunks[0].digest, last: false });
     // Both threads ready (a fixed pause is not enough on a loaded machine).
     const threads = (p as unknown as { threads: { ready: boolean }[] }).threads;
@@ -98,7 +149,7 @@ describe('chunk checking threads', () => {
     p.release(first);
     const slots = await Promise.all(chunks.map(() => p.acquire()));
     const pending = chunks.map((c, k) => {
-      data.copy(p.view(slots[k]), 0, c.offset, c.offset + c.length);
+      data.copy(p.view(slots[k], c.length, 0), 0, c.offset, c.offset + c.length);
       return p.check(slots[k], { length: c.length, digest: c.digest, last: k === chunks.length - 1 });
     });
     const victim = (p as unknown as { threads: { inFlight: Map<number, unknown>; worker: { terminate(): Promise<number> } }[] }).threads[0];
