@@ -4,8 +4,8 @@ import { Worker } from 'node:worker_threads';
 import { builtFile } from '../package-paths.js';
 import { runChunkJob, type ChunkJob, type ChunkJobVerdict } from './chunk-check.js';
 import { CHUNKING } from './gear.js';
-import { pageAlignedSharedBuffer } from './gear-wasm.js';
-import { DIRECT_ALIGN, hashThreads, reviveWorkerError, type WorkerError } from './parallel-hash.js';
+import { DIRECT_ALIGN, pageAlignedSharedBuffer } from './direct-io.js';
+import { hashThreads, reviveWorkerError, type WorkerError } from './parallel-hash.js';
 
 /** Bytes per slot: the largest chunk the chunker makes. */
 export const SLOT_BYTES = CHUNKING.maxSize;

@@ -3,7 +3,7 @@ import { readSync } from 'node:fs';
 import { CHUNKING } from './gear.js';
 import { WasmChunker } from './gear-wasm.js';
 import { isErrnoException } from '../errors.js';
-import { DIRECT_ALIGN } from './parallel-hash.js';
+import { DIRECT_ALIGN } from './direct-io.js';
 import { writeAllAt, writeSparseAt } from './positional-io.js';
 
 /** Why a downloaded chunk was refused: the bytes' sha256, or where the chunker would cut them. */

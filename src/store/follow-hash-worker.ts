@@ -8,7 +8,8 @@ import type { FollowHashMessage, FollowHashWorkerData, FollowHashAnswer } from '
  * The thread of a FollowHasher (follow-hash.ts): it reads the file being downloaded up to
  * the length the downloading thread reports as written, chunking and hashing as it goes,
  * and answers with the chunk list when told the file is complete. It reads the file (the
- * page cache), not the socket's bytes, so what it hashes is what the file holds.
+ * page cache), not the socket's bytes, so what it hashes is what the file holds; or, for
+ * bytes written with O_DIRECT, is handed the very memory the write took them from.
  */
 const { path } = workerData as FollowHashWorkerData;
 const READ_BYTES = 4 * 1024 * 1024;
@@ -38,8 +39,27 @@ function catchUp(): void {
   }
 }
 
+/**
+ * Hashes bytes handed over from memory (FollowHasher.hashBytes): they must start at or
+ * before where the hash stands (a part already read from the file is skipped) and reach past it.
+ */
+function takeBytes(m: Extract<FollowHashMessage, { kind: 'bytes' }>): void {
+  if (m.position > position) throw new Error(`bytes from ${m.position} handed over while the hash stands at ${position}`);
+  const skip = position - m.position;
+  if (skip < m.length) {
+    hasher.update(new Uint8Array(m.memory, m.offset + skip, m.length - skip));
+    position += m.length - skip;
+  }
+  written = Math.max(written, position);
+}
+
 parentPort?.on('message', (m: FollowHashMessage) => {
   try {
+    if (m.kind === 'bytes') {
+      takeBytes(m);
+      parentPort?.postMessage({ took: m.id } satisfies FollowHashAnswer);
+      return;
+    }
     if (m.kind === 'restart') {
       hasher = new ChunkHasher();
       position = 0;

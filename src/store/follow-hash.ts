@@ -8,12 +8,20 @@ import { PARALLEL_FILE_BYTES, hashThreads, reviveWorkerError, type WorkerError }
 export interface FollowHashWorkerData {
   path: string;
 }
-/** To the thread: the file now holds `written` bytes from 0 (and, with `complete`, no more will come); or start again from byte 0. */
-export type FollowHashMessage = { kind: 'written' | 'complete'; written: number } | { kind: 'restart' };
-/** From the thread. */
+/**
+ * To the thread: the file now holds `written` bytes from 0 (and, with `complete`, no more
+ * will come); or start again from byte 0; or `length` bytes at `offset` of `memory` are the
+ * file's bytes from `position` on, to hash from there (answered with `took`).
+ */
+export type FollowHashMessage =
+  | { kind: 'written' | 'complete'; written: number }
+  | { kind: 'restart' }
+  | { kind: 'bytes'; id: number; memory: SharedArrayBuffer; offset: number; length: number; position: number };
+/** From the thread: the final answer, or that the bytes of message `took` are hashed (their memory may be reused). */
 export interface FollowHashAnswer {
   hashed?: HashedFile;
   error?: WorkerError;
+  took?: number;
 }
 
 /**
@@ -28,6 +36,9 @@ export interface FollowHashAnswer {
 export class FollowHasher {
   private worker: Worker | null = null;
   private answer: Promise<HashedFile> | null = null;
+  private nextId = 1;
+  /** Bytes handed over and not yet hashed: resolved when they are, or when the thread is gone. */
+  private readonly taking = new Map<number, () => void>();
   /** After finish(): whether the thread gave the answer (false: this thread hashed the file). */
   hashedOnThread = false;
 
@@ -42,9 +53,20 @@ export class FollowHasher {
       const worker = new Worker(pathToFileURL(builtFile('store/follow-hash-worker.js')), { workerData: { path } satisfies FollowHashWorkerData, execArgv: [], stdout: false, stderr: false });
       this.worker = worker;
       this.answer = new Promise<HashedFile>((resolve, reject) => {
-        worker.once('message', (m: FollowHashAnswer) => (m.hashed ? resolve(m.hashed) : reject(reviveWorkerError(m.error!))));
-        worker.once('error', reject);
-        worker.once('exit', () => reject(new Error('the hashing thread ended early')));
+        worker.on('message', (m: FollowHashAnswer) => {
+          if (m.took !== undefined) return this.took(m.took);
+          this.releaseAll();
+          if (m.hashed) resolve(m.hashed);
+          else reject(reviveWorkerError(m.error!));
+        });
+        worker.once('error', (err) => {
+          this.releaseAll();
+          reject(err);
+        });
+        worker.once('exit', () => {
+          this.releaseAll();
+          reject(new Error('the hashing thread ended early'));
+        });
       });
       this.answer.catch(() => undefined); // a thread that failed is replaced by hashing here
     } catch {
@@ -55,6 +77,39 @@ export class FollowHasher {
   /** The file holds `bytes` bytes from 0 that will not change. */
   written(bytes: number): void {
     this.worker?.postMessage({ kind: 'written', written: bytes } satisfies FollowHashMessage);
+  }
+
+  /** True when the bytes can be handed over from memory (a thread hashes them), so the file need not be read back. */
+  get followsMemory(): boolean {
+    return this.worker !== null;
+  }
+
+  /**
+   * Hands over the file's bytes from `position` as they sit in shared memory (the bytes that
+   * are being written there), so the thread hashes them without reading the file back (which
+   * an O_DIRECT write leaves out of the page cache). Resolves when the memory may be reused.
+   * Bytes must come in file order, right after what the thread holds; anything else makes
+   * the thread fail, and finish() then hashes the file itself.
+   */
+  hashBytes(view: Buffer, position: number): Promise<void> {
+    const worker = this.worker;
+    if (!worker || !(view.buffer instanceof SharedArrayBuffer)) return Promise.resolve();
+    const id = this.nextId++;
+    return new Promise<void>((resolve) => {
+      this.taking.set(id, resolve);
+      worker.postMessage({ kind: 'bytes', id, memory: view.buffer as SharedArrayBuffer, offset: view.byteOffset, length: view.length, position } satisfies FollowHashMessage);
+    });
+  }
+
+  private took(id: number): void {
+    const resolve = this.taking.get(id);
+    this.taking.delete(id);
+    resolve?.();
+  }
+
+  private releaseAll(): void {
+    for (const resolve of this.taking.values()) resolve();
+    this.taking.clear();
   }
 
   /** The file was truncated to 0: what was reported before no longer holds. */
@@ -84,6 +139,7 @@ export class FollowHasher {
   close(): void {
     const w = this.worker;
     this.worker = null;
+    this.releaseAll();
     void w?.terminate().catch(() => undefined);
   }
 }

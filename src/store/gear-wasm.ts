@@ -272,16 +272,6 @@ export function createScannerMemory(dataBytes: number, shared: boolean): WasmMem
   return shared ? new wasm.Memory({ initial: pages, maximum: pages, shared: true }) : new wasm.Memory({ initial: pages });
 }
 
-/**
- * A SharedArrayBuffer of at least `bytes` that starts on a page boundary (a shared
- * WebAssembly memory; a plain SharedArrayBuffer comes from malloc, 16 bytes past a page), for
- * memory that O_DIRECT writes read from (chunk-check-pool.ts).
- */
-export function pageAlignedSharedBuffer(bytes: number): SharedArrayBuffer {
-  const pages = Math.max(1, Math.ceil(bytes / PAGE));
-  return new wasm.Memory({ initial: pages, maximum: pages, shared: true }).buffer as SharedArrayBuffer;
-}
-
 const compiled = new Map<boolean, object>();
 function compiledModule(shared: boolean): object {
   let m = compiled.get(shared);

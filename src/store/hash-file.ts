@@ -4,7 +4,8 @@ import { fsError, isErrnoException } from '../errors.js';
 import { EMPTY_FILE_DIGEST, fileDigestFromChunks } from './file-digest.js';
 import { CHUNKING } from './gear.js';
 import { SCRATCH_BYTES, WASM_DATA_OFFSET, WasmChunker, scratchScanEngine } from './gear-wasm.js';
-import { DIRECT_ALIGN, PARALLEL_FILE_BYTES, hashFdPipelined, hashThreads, openDirect } from './parallel-hash.js';
+import { DIRECT_ALIGN, openDirect } from './direct-io.js';
+import { PARALLEL_FILE_BYTES, hashFdPipelined, hashThreads } from './parallel-hash.js';
 import { writeSparseAt } from './positional-io.js';
 import { openRegularSync } from './regular-file.js';
 

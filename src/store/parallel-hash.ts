@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { ModelctlError, isErrnoException, type ExitCodeValue } from '../errors.js';
 import { builtFile } from '../package-paths.js';
+import { DIRECT_ALIGN, openDirect } from './direct-io.js';
 import { fileDigestFromChunks } from './file-digest.js';
 import { writeSparseAt } from './positional-io.js';
 import { ScanEngine, WASM_DATA_OFFSET, WasmChunker, createScannerMemory } from './gear-wasm.js';
@@ -58,8 +59,6 @@ export const PARALLEL_TOTAL_BYTES = 64 * 1024 * 1024;
 const SLOT_BYTES = 4 * 1024 * 1024;
 /** Slots in the ring: enough for reading, scanning, hashing and writing to overlap. */
 const SLOT_COUNT = 6;
-/** O_DIRECT needs file offsets, lengths and memory aligned to the device block size. */
-export const DIRECT_ALIGN = 4096;
 /** Chunk jobs posted to one hash worker at a time: it always has the next one queued. */
 const HASH_JOBS_PER_WORKER = 3;
 /** Whole-file jobs in flight per hash worker when nothing is stored (each is pure CPU and reads). */
@@ -483,22 +482,6 @@ function getPool(workers: number): HashPool {
  */
 function workerUrl(): URL {
   return pathToFileURL(builtFile('store/hash-worker.js'));
-}
-
-/**
- * An O_DIRECT descriptor for the file behind `fd` (Linux), or -1 when not possible here.
- * Writes through it bypass the page cache: no copy into the cache, no dirty pages to flush
- * at fsync (on this VM, filling the cache with a 2 GiB store copy cost ~4 s of CPU).
- * Offsets, lengths and memory must be aligned to the device block (DIRECT_ALIGN).
- */
-export function openDirect(fd: number): number {
-  const flag = (fsConstants as Record<string, number>).O_DIRECT;
-  if (!flag || process.platform !== 'linux') return -1;
-  try {
-    return openSync(`/proc/self/fd/${fd}`, fsConstants.O_WRONLY | flag);
-  } catch {
-    return -1;
-  }
 }
 
 /**

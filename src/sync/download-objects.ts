@@ -13,7 +13,7 @@ import { assertSpaceFor } from '../store/free-space.js';
 import { CHUNKING } from '../store/gear.js';
 import type { ChunkRef } from '../store/hash-file.js';
 import { writeTransaction } from '../store/index-db.js';
-import { openDirect } from '../store/parallel-hash.js';
+import { openDirect } from '../store/direct-io.js';
 import { fileChunks, localChunkSource, objectChunkCount, recordObject } from '../store/version-records.js';
 import { isZeroChunk } from '../store/zero-chunks.js';
 import type { Repository } from '../workspace/repository.js';

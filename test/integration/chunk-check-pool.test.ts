@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChunkCheckPool } from '../../src/store/chunk-check-pool.js';
 import { ChunkHasher } from '../../src/store/hash-file.js';
-import { DIRECT_ALIGN, openDirect } from '../../src/store/parallel-hash.js';
+import { DIRECT_ALIGN, openDirect } from '../../src/store/direct-io.js';
 import { tempDir } from '../helpers/temp-repo.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');

@@ -8,6 +8,7 @@ import { appendFileSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { pageAlignedSharedBuffer } from '../../src/store/direct-io.js';
 import { FollowHasher } from '../../src/store/follow-hash.js';
 import { hashFileSingleThread } from '../../src/store/hash-file.js';
 import { PARALLEL_FILE_BYTES } from '../../src/store/parallel-hash.js';
@@ -109,6 +110,49 @@ describe('FollowHasher', () => {
       appendFileSync(path, data.subarray(MiB));
       expect(await hasher.finish(data.length)).toEqual(expected(path));
       expect(hasher.hashedOnThread).toBe(true);
+    } finally {
+      hasher.close();
+    }
+  });
+
+  it('hashes bytes handed over from shared memory without reading the file, after a prefix read from it', async () => {
+    const data = randomBytes(PARALLEL_FILE_BYTES + 3 * MiB + 5);
+    const path = join(dir, 'memory.partial');
+    writeFileSync(path, data.subarray(0, 5 * MiB)); // an earlier attempt's prefix
+    const hasher = new FollowHasher(path, data.length, { MODELCTL_THREADS: '2' });
+    try {
+      expect(hasher.followsMemory).toBe(true);
+      hasher.written(5 * MiB);
+      const block = Buffer.from(pageAlignedSharedBuffer(4 * MiB));
+      // The first piece overlaps the prefix (the thread skips what it has read), as a block
+      // that starts where a 4 KiB boundary does, before the resume point.
+      for (let at = 5 * MiB - 100; at < data.length; at += 4 * MiB) {
+        const n = Math.min(4 * MiB, data.length - at);
+        data.copy(block, 0, at, at + n);
+        await hasher.hashBytes(block.subarray(0, n), at); // resolves once the memory may be reused
+      }
+      // The file itself holds only the prefix plus garbage: had the thread read it, the result would differ.
+      appendFileSync(path, Buffer.alloc(data.length - 5 * MiB, 1));
+      const got = await hasher.finish(data.length);
+      writeFileSync(path, data);
+      expect(got).toEqual(expected(path));
+      expect(hasher.hashedOnThread).toBe(true);
+    } finally {
+      hasher.close();
+    }
+  });
+
+  it('bytes handed over out of order make the thread fail: then what the file holds is hashed here', async () => {
+    const data = randomBytes(PARALLEL_FILE_BYTES + MiB);
+    const path = join(dir, 'gap.partial');
+    writeFileSync(path, data);
+    const hasher = new FollowHasher(path, data.length, { MODELCTL_THREADS: '2' });
+    try {
+      const block = Buffer.from(pageAlignedSharedBuffer(MiB));
+      data.copy(block, 0, 2 * MiB, 3 * MiB);
+      await hasher.hashBytes(block, 2 * MiB); // nothing before it was handed over: a gap
+      expect(await hasher.finish(data.length)).toEqual(expected(path));
+      expect(hasher.hashedOnThread).toBe(false);
     } finally {
       hasher.close();
     }

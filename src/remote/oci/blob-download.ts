@@ -7,7 +7,8 @@
 import { createHash, type Hash } from 'node:crypto';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
-import { IntegrityError, ModelctlError, NotFoundError, fsError } from '../../errors.js';
+import { IntegrityError, ModelctlError, NotFoundError, fsError, isErrnoException } from '../../errors.js';
+import { DIRECT_ALIGN, openDirectHandle, pageAlignedSharedBuffer } from '../../store/direct-io.js';
 import type { RegistryRepository } from './registry-repository.js';
 
 /** Bytes gathered before one write: fewer, larger writes than the socket's 16–64 KiB pieces. */
@@ -24,6 +25,8 @@ const ATTEMPTS = 5;
 /** Blocks of a blob read into place by Range GETs (registries on plain HTTP): their size, and the most asked for at once. */
 const BLOCK_BYTES = 4 * 1024 * 1024;
 const MAX_BLOCKS_IN_FLIGHT = 2;
+/** Block buffers one blob's download holds at most (asked for, being written, being hashed). */
+const MAX_BLOCKS = MAX_BLOCKS_IN_FLIGHT + WRITES_IN_FLIGHT + 2;
 
 /**
  * Blocks each of `blobs` blobs downloaded at once may ask for at a time so that the requests
@@ -41,6 +44,10 @@ export function blocksPerBlob(jobs: number, blobs: number): number {
 export interface WrittenFollower {
   written(bytes: number): void;
   restart(): void;
+  /** Present when the follower can take the bytes from memory instead of reading the file (then they may be written with O_DIRECT). */
+  readonly followsMemory?: boolean;
+  /** The file's bytes from `position` as they are being written; resolves when `view` may be reused. */
+  hashBytes?(view: Buffer, position: number): Promise<void>;
 }
 
 /** How a blob's bytes are checked while they stream. */
@@ -175,24 +182,43 @@ async function writeStream(fh: FileHandle, path: string, stream: NodeJS.Readable
  * returns the end of what the file then holds without a gap (the caller streams the rest).
  */
 async function readBlocks(repo: RegistryRepository, sha256: string, fh: FileHandle, path: string, offset: number, size: number, inFlight: number, sink: (b: Buffer) => void, onBytes: ((n: number) => void) | undefined, follower: WrittenFollower | undefined, syncEvery: number): Promise<number> {
+  // O_DIRECT only when the follower takes the bytes from memory: one that reads the file
+  // back would then read the disk (2 s per GiB here, against 0.06 s from the page cache).
+  const direct = follower?.followsMemory && follower.hashBytes ? await openDirectHandle(fh) : null;
   const writes = new PositionalWrites(fh, path, offset, syncEvery, (n, end) => {
     onBytes?.(n);
     follower?.written(end);
-  });
+  }, direct);
+  // Block memory: page-aligned and shared (O_DIRECT reads it, the follower's thread hashes it).
+  const blockMemory = () => (direct ? Buffer.from(pageAlignedSharedBuffer(BLOCK_BYTES)) : Buffer.allocUnsafeSlow(BLOCK_BYTES));
   const free: Buffer[] = [];
   const asked: { view: Buffer; base: Buffer; got: Promise<number | null> }[] = [];
   let next = offset;
   let stopped = false;
+  let made = 0;
   const ask = () => {
-    while (!stopped && asked.length < inFlight && next < size) {
-      const base = free.pop() ?? Buffer.allocUnsafeSlow(BLOCK_BYTES);
-      const view = base.subarray(0, Math.min(BLOCK_BYTES, size - next));
+    while (!stopped && asked.length < inFlight && next < size && (free.length > 0 || made < MAX_BLOCKS)) {
+      const base = free.pop() ?? (made++, blockMemory());
+      // A resumed file's first block starts as far into its memory as its offset is into a
+      // disk block, and ends at a block boundary: from the next one on, blocks are aligned.
+      const lead = next % DIRECT_ALIGN;
+      const view = base.subarray(lead, lead + Math.min(BLOCK_BYTES - lead, size - next));
       asked.push({ view, base, got: repo.getBlobRangeInto(`sha256:${sha256}`, next, view).catch(() => null) });
       next += view.length;
     }
   };
+  let freed: (() => void) | null = null;
+  const release = (base: Buffer) => {
+    free.push(base);
+    freed?.();
+  };
+  const hashing: Promise<void>[] = [];
   try {
     for (;;) {
+      ask();
+      // Every block is held by a write or a hash: wait for one to come back.
+      while (asked.length === 0 && next < size && !stopped && free.length === 0) await new Promise<void>((r) => (freed = r));
+      freed = null;
       ask();
       const block = asked.shift();
       if (block === undefined) break;
@@ -201,8 +227,20 @@ async function readBlocks(repo: RegistryRepository, sha256: string, fh: FileHand
         break;
       }
       sink(block.view);
-      writes.add(block.view);
-      await writes.flush(true, () => free.push(block.base));
+      const position = writes.end;
+      if (direct) {
+        // Free once both the write and the hash are done with it.
+        const hashed = follower!.hashBytes!(block.view, position);
+        hashing.push(hashed);
+        writes.add(block.view);
+        let writeDone!: () => void;
+        const written = new Promise<void>((r) => (writeDone = r));
+        void Promise.all([hashed, written]).then(() => release(block.base));
+        await writes.flush(true, writeDone);
+      } else {
+        writes.add(block.view);
+        await writes.flush(true, () => release(block.base));
+      }
     }
     await writes.flush();
     await writes.drain();
@@ -214,8 +252,11 @@ async function readBlocks(repo: RegistryRepository, sha256: string, fh: FileHand
     stopped = true;
     // Blocks still being read land in buffers nobody uses again; wait so no socket writes into memory after this returns.
     await Promise.all(asked.map((b) => b.got));
+    await Promise.all(hashing);
+    await direct?.close().catch(() => undefined);
   }
 }
+
 
 /**
  * Writes that overlap, each at its own position; the file's length only ever covers bytes
@@ -242,6 +283,11 @@ class PositionalWrites {
     /** Bytes between background fdatasyncs (Infinity: none). */
     private readonly syncEvery: number,
     private readonly onWritten: (n: number, end: number) => void,
+    /**
+     * An O_DIRECT handle of the same file: a single piece whose memory and position are
+     * aligned alike has its whole disk blocks written through it (readBlocks' blocks).
+     */
+    private direct: FileHandle | null = null,
   ) {
     this.end = offset;
     this.syncedTo = offset;
@@ -285,6 +331,15 @@ class PositionalWrites {
 
   private async write(bufs: Buffer[], n: number, at: number, entry: { done: boolean }): Promise<void> {
     try {
+      if (this.direct && bufs.length === 1 && at % DIRECT_ALIGN === 0 && n >= DIRECT_ALIGN) {
+        const whole = n - (n % DIRECT_ALIGN);
+        if (await this.writeDirect(bufs[0]!.subarray(0, whole), at)) {
+          if (whole < n) await this.writeAll(bufs[0]!.subarray(whole), at + whole);
+          entry.done = true;
+          this.settle();
+          return;
+        }
+      }
       let written = (await this.fh.writev(bufs, at)).bytesWritten;
       if (written < n) {
         const all = Buffer.concat(bufs, n);
@@ -295,6 +350,22 @@ class PositionalWrites {
     } catch (err) {
       this.fail(at, err);
     }
+  }
+
+  /** Writes `view` through the O_DIRECT handle; false (and no more O_DIRECT) when it refuses (EINVAL). */
+  private async writeDirect(view: Buffer, at: number): Promise<boolean> {
+    try {
+      for (let done = 0; done < view.length; ) done += (await this.direct!.write(view, done, view.length - done, at + done)).bytesWritten;
+      return true;
+    } catch (err) {
+      if (!isErrnoException(err) || err.code !== 'EINVAL') throw err;
+      this.direct = null;
+      return false;
+    }
+  }
+
+  private async writeAll(view: Buffer, at: number): Promise<void> {
+    for (let done = 0; done < view.length; ) done += (await this.fh.write(view, done, view.length - done, at + done)).bytesWritten;
   }
 
   /** Reports the writes that now end a gapless prefix of the file, and starts a background sync when enough has accumulated. */
