@@ -15,6 +15,8 @@ import { uploadFileBlob, type UploadState } from '../../src/remote/oci/blob-uplo
 import { downloadBlob } from '../../src/remote/oci/blob-download.js';
 import { RegistryClient } from '../../src/remote/oci/registry-client.js';
 import { RegistryRepository, listCatalog } from '../../src/remote/oci/registry-repository.js';
+import { FollowHasher } from '../../src/store/follow-hash.js';
+import { hashFileSingleThread } from '../../src/store/hash-file.js';
 import { dockerConfigDir, registryAvailable, startRegistry, type RegistryHandle } from '../helpers/oci-registry.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -230,32 +232,56 @@ describe.skipIf(!registryAvailable())('OCI registry client', () => {
     return data;
   }
 
-  it('reads a blob from a plain-HTTP registry as 4 MiB Range blocks into place, the follower told of each prefix in order', async () => {
-    const data = await uploaded(9 * MiB + 77);
-    const p = await blobProxy(() => false);
-    try {
-      const partial = join(dir, 'blocks.partial');
-      const reported: number[] = [];
-      let wrongPrefixes = 0;
-      await downloadBlob(p.repo, sha(data), data.length, partial, {
-        blocksInFlight: 2,
-        follower: {
-          written: (n) => {
-            reported.push(n);
-            if (!readFileSync(partial).subarray(0, n).equals(data.subarray(0, n))) wrongPrefixes++;
+  for (const [inFlight, block, size] of [
+    [1, 4 * MiB, 9 * MiB + 77],
+    [2, 16 * MiB, 33 * MiB + 77],
+  ] as const) {
+    it(`reads a blob from a plain-HTTP registry as ${block / MiB} MiB Range blocks into place with ${inFlight} in flight, the follower told of each prefix in order`, async () => {
+      const data = await uploaded(size);
+      const p = await blobProxy(() => false);
+      try {
+        const partial = join(dir, `blocks-${inFlight}.partial`); // named per blob, as a pull names it by digest
+        const reported: number[] = [];
+        let wrongPrefixes = 0;
+        await downloadBlob(p.repo, sha(data), data.length, partial, {
+          blocksInFlight: inFlight,
+          follower: {
+            written: (n) => {
+              reported.push(n);
+              if (!readFileSync(partial).subarray(0, n).equals(data.subarray(0, n))) wrongPrefixes++;
+            },
+            restart: () => undefined,
           },
-          restart: () => undefined,
-        },
-      });
-      expect(p.ranges).toEqual([`bytes=0-${4 * MiB - 1}`, `bytes=${4 * MiB}-${8 * MiB - 1}`, `bytes=${8 * MiB}-${data.length - 1}`]);
-      expect(wrongPrefixes).toBe(0);
-      expect(reported).toEqual([4 * MiB, 8 * MiB, data.length]);
-      expect(sha(readFileSync(partial))).toBe(sha(data));
-      // A blob the registry lacks is still BLOB_MISSING: the block GET's 404 hands over to the stream path.
-      const wrong = join(dir, 'blocks-wrong.partial');
-      const other = randomBytes(32).toString('hex');
-      await expectCode(downloadBlob(p.repo, other, data.length, wrong, { blocksInFlight: 2 }), 'BLOB_MISSING', 3);
+        });
+        expect(p.ranges).toEqual([`bytes=0-${block - 1}`, `bytes=${block}-${2 * block - 1}`, `bytes=${2 * block}-${data.length - 1}`]);
+        expect(wrongPrefixes).toBe(0);
+        expect(reported).toEqual([block, 2 * block, data.length]);
+        expect(sha(readFileSync(partial))).toBe(sha(data));
+        // A blob the registry lacks is still BLOB_MISSING: the block GET's 404 hands over to the stream path.
+        const wrong = join(dir, 'blocks-wrong.partial');
+        const other = randomBytes(32).toString('hex');
+        await expectCode(downloadBlob(p.repo, other, data.length, wrong, { blocksInFlight: inFlight }), 'BLOB_MISSING', 3);
+      } finally {
+        await p.close();
+      }
+    });
+  }
+
+  it('with a hashing thread that takes bytes from memory: the blocks go to the file through O_DIRECT and the thread hashes the same bytes', async () => {
+    const data = await uploaded(37 * MiB + 5);
+    const p = await blobProxy(() => false);
+    const partial = join(dir, 'direct.partial');
+    const hasher = new FollowHasher(partial, data.length, { MODELCTL_THREADS: '2' });
+    try {
+      expect(hasher.followsMemory).toBe(true);
+      await downloadBlob(p.repo, sha(data), data.length, partial, { sha256: false, blocksInFlight: 2, follower: hasher });
+      const hashed = await hasher.finish(data.length);
+      expect(hasher.hashedOnThread).toBe(true);
+      expect(readFileSync(partial).equals(data)).toBe(true);
+      const { size, digest, chunks } = hashFileSingleThread(partial);
+      expect(hashed).toEqual({ size, digest, chunks });
     } finally {
+      hasher.close();
       await p.close();
     }
   });
@@ -285,7 +311,8 @@ describe.skipIf(!registryAvailable())('OCI registry client', () => {
     try {
       const partial = join(dir, 'ignored.partial');
       await downloadBlob(ignoring.repo, sha(data), data.length, partial, { blocksInFlight: 2 });
-      expect(ignoring.ranges.slice(0, 1)).toEqual([`bytes=0-${4 * MiB - 1}`]);
+      // Two in flight: 16 MiB blocks, so the first asks for the whole 9 MiB.
+      expect(ignoring.ranges.slice(0, 1)).toEqual([`bytes=0-${data.length - 1}`]);
       expect(ignoring.ranges.at(-1)).toBe('');
       expect(sha(readFileSync(partial))).toBe(sha(data));
     } finally {
