@@ -31,7 +31,7 @@ const PARTIAL_PREFIX = 'partial-';
 
 /** Slots beyond the requests in flight: chunks being checked and written while the next ones arrive. */
 const EXTRA_SLOTS = 4;
-/** Files this big are written through O_DIRECT where the file system allows. */
+/** Files this big of a throwaway store are written through O_DIRECT where the file system allows. */
 const DIRECT_FILE_BYTES = 8 * 1024 * 1024;
 /** Downloaded objects recorded in the index together (or fewer, once their bytes reach BATCH_BYTES). */
 const BATCH_OBJECTS = 256;
@@ -190,8 +190,11 @@ export async function downloadObjects(
       throw fsError(err, partial);
     }
     const flush = new BackgroundFlush(fd, repo.store.durable);
-    // Big files bypass the page cache (chunk-check.ts, writeChunk); small ones would wait on the disk per write.
-    const directFd = f.size >= DIRECT_FILE_BYTES ? openDirect(fd) : -1;
+    // Big files of a throwaway store bypass the page cache (chunk-check.ts, writeChunk): they
+    // are moved into --out, not read again. A repository's objects are copied into the work
+    // tree next, and read back from the disk that copy took 2-3 s more per GiB here. Small
+    // files would wait on the disk per write.
+    const directFd = !repo.store.durable && f.size >= DIRECT_FILE_BYTES ? openDirect(fd) : -1;
     try {
       const have = fstatSync(fd).size;
       // Settled, not raced: every chunk of this file has stopped writing before the file is

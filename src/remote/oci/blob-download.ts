@@ -71,6 +71,12 @@ export interface DownloadChecks {
   blocksInFlight?: number;
   /** False: no fdatasync at all (a throwaway store's partial file, ObjectStore.durable). Default true. */
   durable?: boolean;
+  /**
+   * True: the file will not be read again soon (a throwaway store's object, moved into
+   * --out), so with a follower that takes bytes from memory, blocks are written through
+   * O_DIRECT. A file that is read again (copied into a work tree) would then come from the disk.
+   */
+  direct?: boolean;
 }
 
 /**
@@ -114,7 +120,7 @@ export async function downloadBlob(repo: RegistryRepository, sha256: string, siz
     // Blocks read straight into reused buffers while the registry serves them so; whatever is
     // left (or all of it, over https or on a redirect) is streamed below, from where they stopped.
     const blocks = checks.blocksInFlight ?? 1;
-    if (have < size && blocks > 0) have = await readBlocks(repo, sha256, fh, partialPath, have, size, blocks, sink, onBytes, follower, syncEvery);
+    if (have < size && blocks > 0) have = await readBlocks(repo, sha256, fh, partialPath, have, size, blocks, sink, onBytes, follower, syncEvery, checks.direct === true);
     for (let attempt = 0; have < size || (size === 0 && attempt === 0); attempt++) {
       const got = await repo.getBlob(`sha256:${sha256}`, have);
       if (!got) throw new NotFoundError('BLOB_MISSING', `blob sha256:${sha256.slice(0, 12)} is missing from ${repo.client.registry}/${repo.name}`, { hint: 'the artifact was not pushed completely; push it again' });
@@ -191,10 +197,10 @@ async function writeStream(fh: FileHandle, path: string, stream: NodeJS.Readable
  * in order, each through `sink` first. Stops at the first block that way cannot serve and
  * returns the end of what the file then holds without a gap (the caller streams the rest).
  */
-async function readBlocks(repo: RegistryRepository, sha256: string, fh: FileHandle, path: string, offset: number, size: number, inFlight: number, sink: (b: Buffer) => void, onBytes: ((n: number) => void) | undefined, follower: WrittenFollower | undefined, syncEvery: number): Promise<number> {
+async function readBlocks(repo: RegistryRepository, sha256: string, fh: FileHandle, path: string, offset: number, size: number, inFlight: number, sink: (b: Buffer) => void, onBytes: ((n: number) => void) | undefined, follower: WrittenFollower | undefined, syncEvery: number, allowDirect: boolean): Promise<number> {
   // O_DIRECT only when the follower takes the bytes from memory: one that reads the file
   // back would then read the disk (2 s per GiB here, against 0.06 s from the page cache).
-  const direct = follower?.followsMemory && follower.hashBytes ? await openDirectHandle(fh) : null;
+  const direct = allowDirect && follower?.followsMemory && follower.hashBytes ? await openDirectHandle(fh) : null;
   const writes = new PositionalWrites(fh, path, offset, syncEvery, (n, end) => {
     onBytes?.(n);
     follower?.written(end);

@@ -91,6 +91,7 @@ export async function downloadVerifiedFile(repo: Repository, r: RegistryReposito
     await downloadBlob(r, sha256, f.size, partial, {
       sha256: false,
       durable: repo.store.durable,
+      direct: !repo.store.durable,
       follower: hasher,
       blocksInFlight,
       onBytes: (n) => {
