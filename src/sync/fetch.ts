@@ -4,7 +4,7 @@ import { closest, parseRef } from '../core/refs.js';
 import { decodeDoc, keys, removedDocSchema, type RemovedDoc } from '../core/remote-layout.js';
 import { findModelId, listVersions, versionFiles, type VersionRow } from '../store/version-records.js';
 import { writeTransaction } from '../store/index-db.js';
-import { resolveActor } from '../workspace/identity.js';
+import { actorOf, resolveActor } from '../workspace/identity.js';
 import type { Repository } from '../workspace/repository.js';
 import { applyModel, type ModelFetch } from './fetch-apply.js';
 import { listModels, readModel } from './fetch-read.js';
@@ -44,8 +44,9 @@ export async function fetchInto(repo: Repository, session: StoreSession, opts: {
   const models: ModelFetch[] = [];
   // `git config user.email` (a child process) runs while the remote is listed: only a
   // renumbering records an event, and a pull in CI should not wait for git first.
-  // (resolveActor never rejects: no git, no email, is the OS user.)
-  const actor = resolveActor(repo.root);
+  // (resolveActor never rejects: no git, no email, is the OS user.) A throwaway store (a
+  // pull outside a repository) starts empty and never renumbers: no git to ask at all.
+  const actor = repo.store.durable ? resolveActor(repo.root) : Promise.resolve(actorOf(null));
   const listings = await listModels(session, opts.model);
   const ctx = { actor: await actor, argv: opts.argv ?? [], remote: session.displayUrl };
   if (opts.model !== undefined && listings.size === 0 && findModelId(repo.db, opts.model) === null) throw await unknownModelThere(session, opts.model);
