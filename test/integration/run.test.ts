@@ -45,7 +45,7 @@ describe('modelctl run', () => {
     expect(run.log).toBeNull();
     // A Node process is tens of MiB resident; the sampler must have seen it.
     expect(run.peakMemory.method).toBe('proc-sampling');
-    expect(run.peakMemory.bytes).toBeGreaterThan(10 * 1024 * 1024);
+    expect(run.peakMemory.bytes, JSON.stringify(run.peakMemory)).toBeGreaterThan(10 * 1024 * 1024);
     expect(run.env).toMatchObject({ EXTRA_FLAG: 'on', MY_SERVICE_TOKEN: 'REDACTED', PYTHONHASHSEED: '0', TZ: 'UTC' });
     for (const name of ['HOME', 'PATH', 'USER', 'HOME_SECRET_PLACE']) expect(Object.keys(run.env)).not.toContain(name);
     expect(code.commit).toBe(head);
