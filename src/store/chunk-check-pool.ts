@@ -46,9 +46,9 @@ interface CheckingThread {
  * (sha256, cut points) and write them, so the thread that talks to the network does
  * nothing else (docs/design.md §7, verified download).
  *
- * Memory stays flat whatever the size of the download: `slotCount` slots of SLOT_BYTES,
- * each holding one chunk from its arrival until it is written; page-aligned, for O_DIRECT. Threads start on the first
- * job; until one is ready, and for the jobs of a thread that died, jobs run on this
+ * Memory stays flat whatever the size of the download: `slotCount` slots of SLOT_BYTES
+ * (page-aligned, for O_DIRECT), each holding one chunk from its arrival until it is written.
+ * Threads start on the first job; until one is ready, and for the jobs of a thread that died, jobs run on this
  * thread (they are idempotent). With `threads` 0 every job runs here. The threads are
  * unref'd and ended by close().
  */

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { readSync } from 'node:fs';
-import { CHUNKING } from './gear.js';
-import { WasmChunker } from './gear-wasm.js';
 import { isErrnoException } from '../errors.js';
 import { DIRECT_ALIGN } from './direct-io.js';
+import { CHUNKING } from './gear.js';
+import { WasmChunker } from './gear-wasm.js';
 import { writeAllAt, writeSparseAt } from './positional-io.js';
 
 /** Why a downloaded chunk was refused: the bytes' sha256, or where the chunker would cut them. */
@@ -97,11 +97,9 @@ export function runChunkJob(job: ChunkJob, memory: Uint8Array, chunker?: WasmChu
 const DIRECT_MIN_BYTES = 64 * 1024;
 
 /**
- * Writes a checked chunk. With an O_DIRECT descriptor, the whole blocks in its middle go
- * through it and only the partial blocks at its two ends through the page cache: filling
- * the cache with a downloaded gigabyte cost 0.6–4.5 s of system time here (the VM's page
- * allocation), and the flush at the end waits for it all; an O_DIRECT write costs neither
- * (docs/design.md §7, "Verified download"). A refused O_DIRECT write (EINVAL: the file
+ * Writes a checked chunk. With an O_DIRECT descriptor (why: direct-io.ts), the whole blocks in
+ * its middle go through it and only the partial blocks at its two ends through the page
+ * cache (docs/design.md §7, "Verified download"). A refused O_DIRECT write (EINVAL: the file
  * system or the alignment) falls back to the page cache.
  */
 function writeChunk(to: NonNullable<ChunkJob['writeTo']>, view: Uint8Array): void {

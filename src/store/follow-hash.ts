@@ -89,7 +89,8 @@ export class FollowHasher {
    * are being written there), so the thread hashes them without reading the file back (which
    * an O_DIRECT write leaves out of the page cache). Resolves when the memory may be reused.
    * Bytes must come in file order, right after what the thread holds; anything else makes
-   * the thread fail, and finish() then hashes the file itself.
+   * the thread fail, and finish() then hashes the file itself. Without a thread, or for memory
+   * that is not shared, nothing is handed over: the thread reads those bytes from the file.
    */
   hashBytes(view: Buffer, position: number): Promise<void> {
     const worker = this.worker;

@@ -29,6 +29,17 @@ export interface DownloadStats {
 /** A file being downloaded waits in the store's tmp/ as `partial-<file digest>` (the resume point). */
 const PARTIAL_PREFIX = 'partial-';
 
+/** A file being downloaded: its partial file's descriptors, the length an earlier try left, its flusher. */
+interface PartialFile {
+  fd: number;
+  /** An O_DIRECT descriptor of the same file, or -1. */
+  directFd: number;
+  have: number;
+  flush: BackgroundFlush;
+  /** A chunk of it failed: its queued chunks do not start. */
+  broken: boolean;
+}
+
 /** Slots beyond the requests in flight: chunks being checked and written while the next ones arrive. */
 const EXTRA_SLOTS = 4;
 /** Files this big of a throwaway store are written through O_DIRECT where the file system allows. */
@@ -120,8 +131,9 @@ export async function downloadObjects(
   const corruptChunk = (f: ManifestFile, c: ChunkRef) =>
     new IntegrityError('CORRUPT_CHUNK', `chunk ${c.digest.slice(0, 12)} of ${f.path} from the remote does not hash to its name`, { hint: 'the remote copy is corrupt or was tampered with; nothing was stored' });
 
-  /** Puts chunk `c` into the partial file `fd` (or finds it there), checked. */
-  const placeChunk = async (f: ManifestFile, fd: number, directFd: number, have: number, c: ChunkRef, last: boolean, flush: BackgroundFlush, file: { broken: boolean }) => {
+  /** Puts chunk `c` into the partial file (or finds it there), checked. */
+  const placeChunk = async (f: ManifestFile, file: PartialFile, c: ChunkRef, last: boolean) => {
+    const { fd, directFd, have, flush } = file;
     // No chunk the chunker made is longer than a slot (a manifest may claim anything).
     if (c.length > SLOT_BYTES) throw corruptChunk(f, c);
     if (c.offset >= have && isZeroChunk(c.digest, c.length)) {
@@ -192,7 +204,7 @@ export async function downloadObjects(
     const flush = new BackgroundFlush(fd, repo.store.durable);
     // Big files of a throwaway store bypass the page cache (chunk-check.ts, writeChunk): they
     // are moved into --out, not read again. A repository's objects are copied into the work
-    // tree next, and read back from the disk that copy took 2-3 s more per GiB here. Small
+    // tree next, and that copy, reading a GiB back from the disk, took ~2 s more here. Small
     // files would wait on the disk per write.
     const directFd = !repo.store.durable && f.size >= DIRECT_FILE_BYTES ? openDirect(fd) : -1;
     try {
@@ -200,10 +212,10 @@ export async function downloadObjects(
       // Settled, not raced: every chunk of this file has stopped writing before the file is
       // closed (a late write could otherwise land on a reused descriptor). The first bad
       // chunk stops this file's queued chunks (no point fetching the rest of a gigabyte).
-      const file = { broken: false };
+      const file: PartialFile = { fd, directFd, have, flush, broken: false };
       const placed = await Promise.allSettled(
         chunks.map((c, k) =>
-          placeChunk(f, fd, directFd, have, c, k === chunks.length - 1, flush, file).catch((err: unknown) => {
+          placeChunk(f, file, c, k === chunks.length - 1).catch((err: unknown) => {
             file.broken = true;
             throw err;
           }),

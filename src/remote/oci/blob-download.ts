@@ -234,10 +234,11 @@ async function readBlocks(repo: RegistryRepository, sha256: string, fh: FileHand
   try {
     for (;;) {
       ask();
-      // Every block is held by a write or a hash: wait for one to come back.
-      while (asked.length === 0 && next < size && !stopped && free.length === 0) await new Promise<void>((r) => (freed = r));
-      freed = null;
-      ask();
+      // Every buffer is held by a write or a hash: wait for one to come back, then ask.
+      while (asked.length === 0 && next < size && !stopped) {
+        await new Promise<void>((r) => (freed = r));
+        ask();
+      }
       const block = asked.shift();
       if (block === undefined) break;
       if ((await block.got) !== block.view.length) {
@@ -245,20 +246,11 @@ async function readBlocks(repo: RegistryRepository, sha256: string, fh: FileHand
         break;
       }
       sink(block.view);
-      const position = writes.end;
-      if (direct) {
-        // Free once both the write and the hash are done with it.
-        const hashed = follower!.hashBytes!(block.view, position);
-        hashing.push(hashed);
-        writes.add(block.view);
-        let writeDone!: () => void;
-        const written = new Promise<void>((r) => (writeDone = r));
-        void Promise.all([hashed, written]).then(() => release(block.base));
-        await writes.flush(true, writeDone);
-      } else {
-        writes.add(block.view);
-        await writes.flush(true, () => release(block.base));
-      }
+      // The buffer is reused once its write, and its hash from memory (direct), are done.
+      const hashed = direct ? follower!.hashBytes!(block.view, writes.end) : Promise.resolve();
+      hashing.push(hashed);
+      writes.add(block.view);
+      await writes.flush(true, () => void hashed.then(() => release(block.base)));
     }
     await writes.flush();
     await writes.drain();
@@ -274,7 +266,6 @@ async function readBlocks(repo: RegistryRepository, sha256: string, fh: FileHand
     await direct?.close().catch(() => undefined);
   }
 }
-
 
 /**
  * Writes that overlap, each at its own position; the file's length only ever covers bytes
@@ -349,19 +340,13 @@ class PositionalWrites {
 
   private async write(bufs: Buffer[], n: number, at: number, entry: { done: boolean }): Promise<void> {
     try {
-      if (this.direct && bufs.length === 1 && at % DIRECT_ALIGN === 0 && n >= DIRECT_ALIGN) {
-        const whole = n - (n % DIRECT_ALIGN);
-        if (await this.writeDirect(bufs[0]!.subarray(0, whole), at)) {
-          if (whole < n) await this.writeAll(bufs[0]!.subarray(whole), at + whole);
-          entry.done = true;
-          this.settle();
-          return;
-        }
-      }
-      let written = (await this.fh.writev(bufs, at)).bytesWritten;
-      if (written < n) {
-        const all = Buffer.concat(bufs, n);
-        while (written < n) written += (await this.fh.write(all, written, n - written, at + written)).bytesWritten;
+      // One block whose memory and position are aligned alike: its whole disk blocks through O_DIRECT.
+      const whole = this.direct && bufs.length === 1 && at % DIRECT_ALIGN === 0 ? n - (n % DIRECT_ALIGN) : 0;
+      if (whole > 0 && (await this.writeDirect(bufs[0]!.subarray(0, whole), at))) {
+        await writeAllAt(this.fh, bufs[0]!.subarray(whole), at + whole);
+      } else {
+        const written = (await this.fh.writev(bufs, at)).bytesWritten;
+        if (written < n) await writeAllAt(this.fh, Buffer.concat(bufs, n).subarray(written), at + written);
       }
       entry.done = true;
       this.settle();
@@ -373,17 +358,13 @@ class PositionalWrites {
   /** Writes `view` through the O_DIRECT handle; false (and no more O_DIRECT) when it refuses (EINVAL). */
   private async writeDirect(view: Buffer, at: number): Promise<boolean> {
     try {
-      for (let done = 0; done < view.length; ) done += (await this.direct!.write(view, done, view.length - done, at + done)).bytesWritten;
+      await writeAllAt(this.direct!, view, at);
       return true;
     } catch (err) {
       if (!isErrnoException(err) || err.code !== 'EINVAL') throw err;
       this.direct = null;
       return false;
     }
-  }
-
-  private async writeAll(view: Buffer, at: number): Promise<void> {
-    for (let done = 0; done < view.length; ) done += (await this.fh.write(view, done, view.length - done, at + done)).bytesWritten;
   }
 
   /** Reports the writes that now end a gapless prefix of the file, and starts a background sync when enough has accumulated. */
@@ -410,6 +391,11 @@ class PositionalWrites {
     if (at < this.failedAt) this.failedAt = at;
     this.firstError ??= err;
   }
+}
+
+/** Writes all of `view` to `fh` at `at` (a write may take fewer bytes than asked). */
+async function writeAllAt(fh: FileHandle, view: Buffer, at: number): Promise<void> {
+  for (let done = 0; done < view.length; ) done += (await fh.write(view, done, view.length - done, at + done)).bytesWritten;
 }
 
 async function readPrefix(path: string, length: number, sink: (b: Buffer) => void): Promise<void> {
