@@ -21,7 +21,8 @@ describe('modelctl reproduce', () => {
     const events = mc(root, 'history').json().length;
     const tempsBefore = reproduceTemps();
 
-    const r = mc(root, 'reproduce', 'tiny');
+    // TRAIN_HOLD_MS: the job lives 0.5 s, so its memory is sampled even on a busy machine (README, Reproducibility).
+    const r = runCli(root, ['reproduce', '--json', 'tiny'], { env: { TRAIN_HOLD_MS: '500' } });
     expect(r.code, r.stderr).toBe(0);
     const report = r.json();
     expect(report.identical).toBe(true);

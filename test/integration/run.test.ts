@@ -26,7 +26,8 @@ describe('modelctl run', () => {
     const secretEnv = 'distinctEnvSecret-Value-0451';
     const secretArg = 'sk-distinctArgSecret0451xyzABCDEF';
     const r = runCli(root, ['run', '--json', '-m', 'first run', '--', 'node', 'train.js', '--seed', '3', '--api-key', secretArg], {
-      env: { TZ: 'UTC', PYTHONHASHSEED: '0', EXTRA_FLAG: 'on', MY_SERVICE_TOKEN: secretEnv, HOME_SECRET_PLACE: 'x' },
+      // TRAIN_HOLD_MS: the job lives 0.5 s, so the sampler sees it even when the machine delays its timers.
+      env: { TZ: 'UTC', PYTHONHASHSEED: '0', EXTRA_FLAG: 'on', MY_SERVICE_TOKEN: secretEnv, HOME_SECRET_PLACE: 'x', TRAIN_HOLD_MS: '500' },
     });
     expect(r.code, r.stderr).toBe(0);
     const result = r.json();
