@@ -33,8 +33,14 @@ export interface UploadOutcome {
   resumedFrom: number;
 }
 
-/** Default chunk: large enough that per-request costs vanish, small enough to resume usefully. */
-export const DEFAULT_CHUNK_BYTES = 64 * 1024 * 1024;
+/**
+ * Default chunk: large enough that per-request costs vanish, small enough to resume usefully.
+ * Each PATCH ends with the pipe drained (modelctl waits for the registry's 202 and its new
+ * Location before the next one may start), so fewer, larger chunks keep the bytes flowing:
+ * on docker-registry a GiB took ~0.5 s less as 4 PATCHes of 256 MiB than as 16 of 64 MiB
+ * (README, Performance). An interrupted push re-sends at most one chunk.
+ */
+export const DEFAULT_CHUNK_BYTES = 256 * 1024 * 1024;
 
 /**
  * Uploads `file` to `repo` unless cancelled by an error; resumes `resume` when the registry
