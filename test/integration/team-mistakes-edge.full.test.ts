@@ -128,5 +128,11 @@ describe('remote status over every remote, one of them unreadable', () => {
     const named = await runCli(a, ['remote', 'status', 'broken']);
     expect(named.code).toBe(2);
     expect(named.stderr).toContain('is a file, not a folder');
+    // The only remote left unreadable: its error is said once, on stderr, and nothing else.
+    expect((await runCli(a, ['remote', 'rm', 'origin'])).code).toBe(0);
+    const alone = await runCli(a, ['remote', 'status']);
+    expect(alone.code).toBe(2);
+    expect(alone.stdout).toBe('');
+    expect(alone.stderr.match(/is a file, not a folder/g)).toHaveLength(1);
   }, 120_000);
 });

@@ -79,7 +79,8 @@ Examples:
         // command with its own exit code (the first such), as fetch ends in 6 after a rejected document.
         const [first] = r.failed;
         if (!first) return ctx.out.result(r, render);
-        if (!ctx.out.json) ctx.out.result(r, render);
+        // With nothing read, the error below is the whole report (printing the failure here too said it twice).
+        if (!ctx.out.json && r.remotes.length > 0) ctx.out.result(r, render);
         const names = r.failed.map((f) => f.name).join(', ');
         throw new ModelctlError(first.error.code, `${r.failed.length === 1 ? `could not read remote ${first.name}` : `could not read ${r.failed.length} remotes (${names}); the first, ${first.name}`}: ${first.error.message}`, {
           exitCode: first.error.exitCode,
