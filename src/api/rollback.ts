@@ -68,7 +68,7 @@ export async function rollback(opts: RollbackOptions): Promise<StageMoveResult> 
           hint: allowed
             ? `name the version with --to: \`modelctl rollback ${opts.model} --stage ${opts.stage} --to ${opts.model}@v${allowed.number}${reason}\``
             : others.length === 0
-              ? `${opts.model}@v${getVersion(db, holder.versionId)?.number ?? '?'} is the only version of ${opts.model}: commit another, then promote it`
+              ? `${opts.model}@v${getVersion(db, holder.versionId)?.number ?? '?'} is the only version of ${opts.model} here: commit another, then promote it${settings.defaultRemote ? `, or run \`modelctl fetch ${opts.model}\` if a teammate pushed one` : ''}`
               : `no other version of ${opts.model} meets the '${opts.stage}' policy; promote one that does (\`modelctl promote ${opts.model}@<ref> --to ${opts.stage} --dry-run\` shows what is unmet)`,
           data: { suggestion: allowed ? `${opts.model}@v${allowed.number}` : null },
         });

@@ -102,6 +102,22 @@ describe('rollback of a stage empty here that a teammate filled on the remote', 
     expect(r.error().code).toBe('STAGE_EMPTY');
     expect(r.error().hint).toContain('modelctl fetch');
   }, 120_000);
+
+  it('the only version here holds the stage, a teammate pushed another: the hint names `modelctl fetch` too', async () => {
+    const { a, b } = await team();
+    writeFile(a, 'solo/w.bin', pseudoRandomBytes(30_000, 7));
+    await commitIn(a, 'solo', ['solo'], 'solo v1');
+    await promoteIn(a, 'solo@v1', 'production', { push: true });
+    await fetchIn(b);
+    writeFile(a, 'solo/w.bin', pseudoRandomBytes(30_000, 8));
+    await commitIn(a, 'solo', ['solo'], 'solo v2');
+    await pushIn(a);
+    const r = await runCli(b, ['rollback', 'solo', '--stage', 'production', '--json']);
+    expect(r.code).toBe(3);
+    expect(r.error().code).toBe('NO_PREVIOUS_HOLDER');
+    expect(r.error().hint).toContain('only version of solo here');
+    expect(r.error().hint).toContain('modelctl fetch solo');
+  }, 120_000);
 });
 
 describe('remote status over every remote, one of them unreadable', () => {
