@@ -55,6 +55,10 @@ describe.skipIf(!registryAvailable())('oci:// remotes', () => {
     const stale = await cli(a, ['promote', 'detector@v2', '--to', 'production', '--yes', '--push', '--json']);
     expect(stale.code).toBe(4);
     expect(stale.error().code).toBe('STAGE_MOVED');
+    // Who moved it and when, from the registry's event log (as a stage document says on S3).
+    const bMove = (await historyOf(b)).filter((e: { action: string; data: { stage?: string } }) => e.action === 'promote' && e.data.stage === 'production').at(-1);
+    expect(stale.error().data).toMatchObject({ movedBy: bMove.actor, movedAt: bMove.at });
+    expect(stale.error().message).toContain(`${bMove.actor} moved it to`);
     expect((await cli(a, ['show', 'detector@v2', '--json'])).json().version.stages).toEqual([]);
     // After a fetch it goes through; b sees it, with the event.
     expect((await cli(a, ['fetch'])).code).toBe(0);

@@ -14,8 +14,8 @@ import { EMPTY_CONFIG, EMPTY_CONFIG_BYTES, EVENTS_TAG, MAX_MANIFEST_BYTES, build
 import { decodeDoc, eventDocSchema } from '../../core/remote-layout.js';
 import { uploadBytesBlob } from '../../remote/oci/blob-upload.js';
 import type { RegistryRepository } from '../../remote/oci/registry-repository.js';
-import type { UnpushedEvent } from '../../store/unpushed-events.js';
-import type { Rejections } from '../rejected-documents.js';
+import { refMovedBy, type UnpushedEvent } from '../../store/unpushed-events.js';
+import { Rejections } from '../rejected-documents.js';
 
 /** The event log of one model as read from the registry. */
 export interface RegistryEventLog {
@@ -71,6 +71,30 @@ export async function readEvents(repo: RegistryRepository, model: string, entrie
     ),
   );
   return events.filter((e): e is AuditEvent => e !== null);
+}
+
+/** How many of the newest events `lastMoveOf` reads before it gives up. */
+const LAST_MOVE_LOOKBACK = 32;
+
+/**
+ * Who moved `ref` of `model` to `version`, and when, by the newest matching event of the
+ * registry's log (at most LAST_MOVE_LOOKBACK read, newest first); null when the log does not
+ * say (no such event yet: a mover appends it after replacing the tag) or cannot be read.
+ * For the message of a refused --push only: the log is not authenticated (§13).
+ */
+export async function lastMoveOf(repo: RegistryRepository, model: string, ref: { kind: 'tag' | 'stage'; name: string }, version: string): Promise<{ actor: string; at: string } | null> {
+  try {
+    const { entries } = await readEventLog(repo, undefined, true);
+    const ignored = new Rejections();
+    for (const entry of entries.slice(-LAST_MOVE_LOOKBACK).reverse()) {
+      const [e] = await readEvents(repo, model, [entry], ignored, (fn) => fn());
+      const moved = e ? refMovedBy(e) : null;
+      if (e && moved?.kind === ref.kind && moved.name === ref.name && (e.version === version || e.to === version)) return { actor: e.actor, at: e.at };
+    }
+  } catch {
+    /* the message falls back to "someone" */
+  }
+  return null;
 }
 
 async function readAll(stream: NodeJS.ReadableStream, max: number): Promise<Buffer | null> {
