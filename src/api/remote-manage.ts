@@ -60,7 +60,8 @@ export async function remoteAdd(opts: RemoteAddOptions): Promise<RemoteEntry> {
   const { root, metaDir } = findRepo(opts.cwd ?? process.cwd(), opts.env);
   const path = opts.local ? join(metaDir, LOCAL_CONFIG_FILE) : join(root, SHARED_CONFIG_FILE);
   await readConfigFile(path, metaDir); // the file as it is must be valid before it is edited
-  const existing = (await loadSettings(root, metaDir, {})).remotes[opts.name];
+  const before = await loadSettings(root, metaDir, {});
+  const existing = before.remotes[opts.name];
   if (existing && !opts.force) {
     throw new ConflictError('REMOTE_EXISTS', `remote '${opts.name}' already exists (${redactUrl(existing.url)})`, {
       hint: `remove it first with \`modelctl remote rm ${opts.name}\`, or pass --force`,
@@ -71,6 +72,18 @@ export async function remoteAdd(opts: RemoteAddOptions): Promise<RemoteEntry> {
   // The editor validates the edited file with the settings schema (zod): loaded only to write.
   const { editSettingsFile } = await import('../workspace/settings-edit.js');
   editSettingsFile(path, [{ path: ['remotes', opts.name], value: entry }, ...(opts.default ? [{ path: ['default_remote'], value: opts.name }] : [])]);
+  // The only remote is the default without being named one ("[default]" when it was added).
+  // A second remote would silently end that: the first stays the default, written where it is
+  // defined (README, Configuration: default_remote).
+  const implicit = Object.keys(before.remotes);
+  if (!opts.default && !existing && implicit.length === 1 && before.defaultRemote === implicit[0]) {
+    const sharedPath = join(root, SHARED_CONFIG_FILE);
+    const localPath = join(metaDir, LOCAL_CONFIG_FILE);
+    const [shared, local] = [await readConfigFile(sharedPath, metaDir), await readConfigFile(localPath, metaDir)];
+    if (!shared.default_remote && !local.default_remote) {
+      editSettingsFile(local.remotes?.[implicit[0]!] ? localPath : sharedPath, [{ path: ['default_remote'], value: implicit[0] }]);
+    }
+  }
   const settings = await loadSettings(root, metaDir, {});
   return {
     name: opts.name,

@@ -187,3 +187,24 @@ describe('editing modelctl.json', () => {
     expect(readFileSync(join(repo, 'modelctl.json'), 'utf8')).toBe(original);
   });
 });
+
+describe('the default remote', () => {
+  it('the first remote, reported as the default, stays the default when a second one is added (shared or --local)', () => {
+    for (const local of [false, true]) {
+      const repo = tempRepo();
+      const where = local ? ['--local'] : [];
+      const first = runCli(repo, ['remote', 'add', 'origin', join(tempDir(), 'one'), ...where, '--json']);
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.json().default).toBe(true);
+      expect(runCli(repo, ['remote', 'add', 'backup', join(tempDir(), 'two'), ...where]).code).toBe(0);
+      const ls = runCli(repo, ['remote', 'ls', '--json']).json();
+      expect(ls.defaultRemote).toBe('origin');
+      // Written where origin is defined, so a teammate's clone agrees (shared) or this one alone (local).
+      const file = local ? join(repo, '.modelctl', 'config.json') : join(repo, 'modelctl.json');
+      expect(JSON.parse(readFileSync(file, 'utf8')).default_remote).toBe('origin');
+      // An explicit --default still moves it.
+      expect(runCli(repo, ['remote', 'add', 'third', join(tempDir(), 'three'), ...where, '--default']).code).toBe(0);
+      expect(runCli(repo, ['remote', 'ls', '--json']).json().defaultRemote).toBe('third');
+    }
+  });
+});
