@@ -5,8 +5,8 @@ import { MARKER_KEY, decodeDoc, encodeDoc, markerSchema, type RemoteMarker } fro
 import { isPreconditionFailed, type Remote } from '../remote/remote.js';
 import { formatRemoteUrl, mistypedUrlSuggestion, parseRemoteUrl } from '../remote/url.js';
 import { CHUNKING, gearTableDigest } from '../store/gear.js';
-import type { Database } from '../store/index-db.js';
-import { getRemoteRef, setRemoteRef } from '../store/remote-tracking.js';
+import { writeTransaction, type Database } from '../store/index-db.js';
+import { forgetRemote, getRemoteRef, setRemoteRef } from '../store/remote-tracking.js';
 import type { RemoteSettings, Settings } from '../workspace/config.js';
 import type { Repository } from '../workspace/repository.js';
 import { FORMAT_VERSION } from '../core/manifest.js';
@@ -169,7 +169,9 @@ export async function openRemoteSession(
         hint: `remove events_retention from remotes.${name ?? '<name>'} (only s3:// remotes with Object Lock keep events write-once)`,
       });
     }
-    const marked = await checkMarker(remote, displayUrl, opts.create, opts.emptyOk ?? false);
+    const marker = await checkMarker(remote, displayUrl, opts.create, opts.emptyOk ?? false);
+    const marked = marker !== null;
+    if (opts.db) forgetIfAnotherRemote(opts.db, remoteId, marker);
     let conditionalWrites = true;
     if (opts.probe) {
       const cached = opts.db ? getRemoteRef(opts.db, remoteId, '.capabilities') : null;
@@ -211,20 +213,47 @@ export async function withRemoteSession<T>(repo: Repository, target: RemoteTarge
   }
 }
 
-/** Checks (or with `create` writes) the format marker; false when it is absent and `emptyOk` lets that pass. */
-async function checkMarker(remote: Remote, displayUrl: string, create: boolean, emptyOk: boolean): Promise<boolean> {
+/** What the remote's format marker says of its identity: when it was made (null: a marker without `created`), and whether this contact made it. */
+interface MarkerIdentity {
+  created: string | null;
+  madeNow: boolean;
+}
+
+/** Key under which the index remembers a remote's marker identity (remote_refs; not a remote document). */
+const MARKER_MEMORY = '.marker';
+
+/**
+ * The index's memory of a remote is of the remote whose marker it last saw. A marker this
+ * contact had to write (the remote was empty: new, or emptied) or one made at another time
+ * (the remote was made anew under the same URL) means that memory is of something gone:
+ * forgotten, so push uploads and checks instead of skipping (docs/design.md §7).
+ */
+function forgetIfAnotherRemote(db: Database, remoteId: string, marker: MarkerIdentity | null): void {
+  if (!marker) return;
+  const seen = getRemoteRef(db, remoteId, MARKER_MEMORY)?.value as { created?: unknown } | null | undefined;
+  const changed = marker.madeNow || (seen !== undefined && seen !== null && seen.created !== marker.created);
+  if (!changed && seen?.created === marker.created) return;
+  writeTransaction(db, () => {
+    if (changed) forgetRemote(db, remoteId);
+    setRemoteRef(db, remoteId, MARKER_MEMORY, { etag: null, value: { created: marker.created } });
+  });
+}
+
+/** Checks (or with `create` writes) the format marker; null when it is absent and `emptyOk` lets that pass. */
+async function checkMarker(remote: Remote, displayUrl: string, create: boolean, emptyOk: boolean): Promise<MarkerIdentity | null> {
   const expected = expectedMarker();
   let got = await remote.get(MARKER_KEY);
   if (!got) {
-    if (!create && emptyOk) return false;
+    if (!create && emptyOk) return null;
     if (!create) {
       throw new NotFoundError('NOT_A_REGISTRY', `${displayUrl} holds no modelctl registry (no ${MARKER_KEY})`, {
         hint: 'check the URL, or push to it first with `modelctl push`',
       });
     }
     try {
-      await remote.put(MARKER_KEY, encodeDoc({ ...expected, created: new Date().toISOString() }), { condition: { ifAbsent: true } });
-      return true;
+      const created = new Date().toISOString();
+      await remote.put(MARKER_KEY, encodeDoc({ ...expected, created }), { condition: { ifAbsent: true } });
+      return { created, madeNow: true };
     } catch (err) {
       if (!isPreconditionFailed(err)) throw err;
       got = await remote.get(MARKER_KEY); // another first push won the race: check theirs
@@ -238,7 +267,7 @@ async function checkMarker(remote: Remote, displayUrl: string, create: boolean, 
       hint: 'use a modelctl version that matches the registry, or another remote',
     });
   }
-  return true;
+  return { created: marker.created ?? null, madeNow: false };
 }
 
 function sortKeys(o: Record<string, unknown>): Record<string, unknown> {

@@ -9,7 +9,7 @@
  * tag; and the hostile cases: a blob that does not hash to its digest, `../` paths in a
  * layer annotation and in a tar, a link in a tar, an artifact altered after the push.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../src/remote/oci/registry-client.js';
@@ -75,6 +75,22 @@ describe.skipIf(!registryAvailable())('oci:// remotes', () => {
     const r = new RegistryRepository(client, 'stages/detector');
     expect(await r.headManifest('production')).toBe(await r.headManifest('v1'));
     client.close();
+  });
+
+  it('a repository emptied on the registry: push uploads again what the index remembered as there', async () => {
+    const a = await modelRepo();
+    const url = `${reg.url}/emptied`;
+    await remoteAddIn(a, 'origin', url, { default: true });
+    expect((await cli(a, ['push'])).code).toBe(0);
+    expect((await cli(a, ['promote', 'detector@v1', '--to', 'staging', '--yes', '--push'])).code).toBe(0);
+    // Its repository removed from the registry's storage (tags, links, uploads): as if made anew.
+    rmSync(join(reg.storage, 'docker', 'registry', 'v2', 'repositories', 'emptied'), { recursive: true, force: true });
+    const again = await cli(a, ['push', '--json']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.json().versions.map((v: { status: string }) => v.status)).toEqual(['uploaded']);
+    const b = tempRepo();
+    const pulled = await cli(b, ['pull', 'detector@staging', '--remote', url, '--json']);
+    expect(pulled.code, pulled.stderr).toBe(0);
   });
 
   it('pulls an artifact made by hand as in the spec example: the repository names the model, the OCI tag the version', async () => {

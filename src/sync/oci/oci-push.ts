@@ -19,7 +19,7 @@ import { DEFAULT_CHUNK_BYTES, uploadBytesBlob, uploadFileBlob, type UploadState 
 import type { RegistryRepository } from '../../remote/oci/registry-repository.js';
 import { writeTransaction } from '../../store/index-db.js';
 import { barrier } from '../../store/test-barrier.js';
-import { getRemoteRef, knownRemoteChunks, rememberRemoteChunks, rememberRemoteVersion, remoteVersionNumber, setRemoteRef } from '../../store/remote-tracking.js';
+import { forgetRemote, getRemoteRef, knownRemoteChunks, rememberRemoteChunks, rememberRemoteVersion, remoteVersionNumber, setRemoteRef } from '../../store/remote-tracking.js';
 import { markEventsOnRemote, unpushedEvents } from '../../store/unpushed-events.js';
 import { getVersion, versionFiles, type VersionRow } from '../../store/version-records.js';
 import { knownWholeFileSha256, recordWholeFileSha256, wholeFileSha256Async } from '../../store/whole-file-sha256.js';
@@ -73,6 +73,27 @@ interface PlannedVersion {
 }
 
 /**
+ * A registry emptied, or made anew under the same name, has no format marker to tell it by
+ * (docs/design.md §13): the newest version this index remembers pushed, per model, must still
+ * have its number tag there. If it has not, the memory is of something gone and is
+ * forgotten, so the push uploads again instead of counting it "already there". One HEAD per
+ * model; versions are never removed from a registry by modelctl, so a missing tag is loss.
+ */
+async function forgetIfRegistryLost(repo: Repository, session: OciSession, versions: readonly VersionRow[]): Promise<void> {
+  const newest = new Map<string, number>();
+  for (const v of versions) {
+    const n = remoteVersionNumber(repo.db, session.remoteId, v.id);
+    if (typeof n === 'number' && n > (newest.get(v.model) ?? 0)) newest.set(v.model, n);
+  }
+  for (const [model, n] of newest) {
+    if ((await session.repository(model).headManifest(numberTag(n), true)) === null) {
+      writeTransaction(repo.db, () => forgetRemote(repo.db, session.remoteId));
+      return;
+    }
+  }
+}
+
+/**
  * Push phases for versions (docs/design.md §13): blobs, then the artifact of each version
  * under its number tag. A version whose bytes are not local is skipped and named, or, when
  * asked for by reference, IntegrityError (6) before anything is sent.
@@ -82,6 +103,7 @@ export async function uploadVersionsToRegistry(repo: Repository, session: OciSes
   const planned: PlannedVersion[] = [];
   const missing: VersionRow[] = [];
   const known: PushedVersion[] = [];
+  await forgetIfRegistryLost(repo, session, versions);
   for (const v of versions) {
     const n = remoteVersionNumber(db, session.remoteId, v.id);
     if (n !== undefined && n !== null) {
