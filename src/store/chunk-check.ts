@@ -94,7 +94,7 @@ export function runChunkJob(job: ChunkJob, memory: Uint8Array, chunker?: WasmChu
 }
 
 /** Chunks shorter than this are written through the page cache whole (O_DIRECT waits on the disk). */
-const DIRECT_MIN_BYTES = 64 * 1024;
+export const DIRECT_MIN_BYTES = 64 * 1024;
 
 /**
  * Writes a checked chunk. With an O_DIRECT descriptor (why: direct-io.ts), the whole blocks in

@@ -8,6 +8,7 @@ import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChunkCheckPool } from '../../src/store/chunk-check-pool.js';
+import { DIRECT_MIN_BYTES } from '../../src/store/chunk-check.js';
 import { ChunkHasher } from '../../src/store/hash-file.js';
 import { DIRECT_ALIGN, openDirect } from '../../src/store/direct-io.js';
 import { tempDir } from '../helpers/temp-repo.js';
@@ -104,8 +105,11 @@ describe('chunk checking threads', () => {
     const direct = readFileSync(directPath);
     const at = (b: Buffer, i: number) => (i < b.length ? b[i] : 0);
     for (const c of chunks) {
-      const middleStart = Math.ceil(c.offset / DIRECT_ALIGN) * DIRECT_ALIGN;
-      const middleEnd = Math.floor((c.offset + c.length) / DIRECT_ALIGN) * DIRECT_ALIGN;
+      // A chunk under DIRECT_MIN_BYTES goes through the page cache whole: with random data the
+      // last chunk is that short about one run in sixteen (this test failed so, in a full run).
+      const routed = c.length >= DIRECT_MIN_BYTES;
+      const middleStart = routed ? Math.ceil(c.offset / DIRECT_ALIGN) * DIRECT_ALIGN : c.offset + c.length;
+      const middleEnd = routed ? Math.floor((c.offset + c.length) / DIRECT_ALIGN) * DIRECT_ALIGN : c.offset + c.length;
       // Sampled every 509 bytes and at the edges: each byte is in exactly one of the two files.
       for (let i = c.offset; i < c.offset + c.length; i += i + 509 < middleStart || i >= middleEnd - 509 ? 1 : 509) {
         const inMiddle = i >= middleStart && i < middleEnd;
