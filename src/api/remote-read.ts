@@ -38,7 +38,12 @@ export async function withReadRepository<T>(opts: ReadTarget, model: string | un
     const { withRemoteModels } = await import('../sync/fetch.js');
     const session = await openRemoteSession(settings, base, opts, { create: false, db: repo.db, env });
     try {
-      await session.protocol.fetch(repo, { model });
+      try {
+        await session.protocol.fetch(repo, { model });
+      } catch (err) {
+        // The remote has no such model: the hint must name this remote with its --endpoint.
+        throw withRemoteHint(err, opts, model);
+      }
       try {
         return await fn(repo);
       } catch (err) {

@@ -118,7 +118,8 @@ export async function resolvePulledRef(repo: Repository, session: StoreSession, 
 async function unknownModelThere(session: StoreSession, model: string): Promise<NotFoundError> {
   const near = closest(model, [...(await listModels(session, undefined)).keys()]);
   return new NotFoundError('UNKNOWN_MODEL', `${session.displayUrl} has no model named '${model}'${near.length ? ` — did you mean ${near.map((n) => `'${n}'`).join(', ')}?` : ''}`, {
-    hint: near.length ? undefined : `see the models there with \`modelctl ls --remote ${session.displayUrl}\``,
+    // A configured remote by its name: its URL alone would lose the endpoint it has.
+    hint: near.length ? undefined : `see the models there with \`modelctl ls --remote ${session.name ?? session.displayUrl}\``,
     data: { candidates: near, model },
   });
 }

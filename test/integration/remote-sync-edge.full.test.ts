@@ -186,5 +186,15 @@ describe('push and pull against s3rver', () => {
     // --endpoint belongs to a URL; a configured remote keeps its own.
     await remoteAdd({ cwd: a, env: apiEnv(), name: 'origin', url, endpoint: s3.endpoint }); // arranged through the Node API
     expect(runCli(a, ['fetch', '--remote', 'origin', '--endpoint', 'http://127.0.0.1:1'], { env }).code).toBe(2);
+    // A model the remote does not have: the hint's command must reach the same server, so it
+    // carries --endpoint (a URL remote) or the configured name (which has its endpoint).
+    for (const cmd of [['history', 'fruad'], ['log', 'fruad'], ['show', 'fruad@v1']]) {
+      const miss = runCli(ci, [...cmd, '--remote', url, ...where, '--json'], { env });
+      expect(miss.code, `${cmd[0]}: ${miss.stderr}`).toBe(3);
+      expect(miss.error().hint, cmd[0]).toContain(`--endpoint ${s3.endpoint}`);
+    }
+    const named = runCli(a, ['fetch', 'nosuch', '--remote', 'origin', '--json'], { env });
+    expect(named.code).toBe(3);
+    expect(named.error().hint).toContain('--remote origin');
   });
 });
