@@ -58,8 +58,12 @@ export async function remoteAdd(opts: RemoteAddOptions): Promise<RemoteEntry> {
     });
   }
   const { root, metaDir } = findRepo(opts.cwd ?? process.cwd(), opts.env);
-  const path = opts.local ? join(metaDir, LOCAL_CONFIG_FILE) : join(root, SHARED_CONFIG_FILE);
-  await readConfigFile(path, metaDir); // the file as it is must be valid before it is edited
+  const sharedPath = join(root, SHARED_CONFIG_FILE);
+  const localPath = join(metaDir, LOCAL_CONFIG_FILE);
+  const path = opts.local ? localPath : sharedPath;
+  // Both files as they are (the edited one must be valid before it is edited; the other says
+  // where an existing remote and default_remote are written).
+  const files = { shared: await readConfigFile(sharedPath, metaDir), local: await readConfigFile(localPath, metaDir) };
   const before = await loadSettings(root, metaDir, {});
   const existing = before.remotes[opts.name];
   if (existing && !opts.force) {
@@ -75,14 +79,9 @@ export async function remoteAdd(opts: RemoteAddOptions): Promise<RemoteEntry> {
   // The only remote is the default without being named one ("[default]" when it was added).
   // A second remote would silently end that: the first stays the default, written where it is
   // defined (README, Configuration: default_remote).
-  const implicit = Object.keys(before.remotes);
-  if (!opts.default && !existing && implicit.length === 1 && before.defaultRemote === implicit[0]) {
-    const sharedPath = join(root, SHARED_CONFIG_FILE);
-    const localPath = join(metaDir, LOCAL_CONFIG_FILE);
-    const [shared, local] = [await readConfigFile(sharedPath, metaDir), await readConfigFile(localPath, metaDir)];
-    if (!shared.default_remote && !local.default_remote) {
-      editSettingsFile(local.remotes?.[implicit[0]!] ? localPath : sharedPath, [{ path: ['default_remote'], value: implicit[0] }]);
-    }
+  const [only, ...more] = Object.keys(before.remotes);
+  if (!opts.default && !existing && only !== undefined && more.length === 0 && !files.shared.default_remote && !files.local.default_remote) {
+    editSettingsFile(files.local.remotes?.[only] ? localPath : sharedPath, [{ path: ['default_remote'], value: only }]);
   }
   const settings = await loadSettings(root, metaDir, {});
   return {

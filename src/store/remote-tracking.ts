@@ -94,9 +94,9 @@ export function forgetRemoteVersions(db: Database, remoteId: string, versionIds:
  * Forgets everything remembered about a remote: chunks, versions and numbers, refs as last
  * seen, events and signatures published there. For a remote that is not the one this memory
  * was of (emptied, or made anew under the same URL: its format marker changed), where
- * trusting it would make push skip what is no longer there (docs/design.md §7). Not written
- * to the ref journal: an index rebuilt from it remembers again, and the next contact that
- * sees the marker differ forgets again only if the marker was remembered.
+ * trusting it would make push skip what is no longer there (docs/design.md §7). Like
+ * forgetRemoteVersions, not written to the ref journal: an index rebuilt from the journal
+ * remembers those rows again (and not the marker, so it cannot tell).
  */
 export function forgetRemote(db: Database, remoteId: string): void {
   for (const table of ['remote_chunks', 'remote_versions', 'remote_refs', 'remote_events', 'remote_signatures']) {

@@ -231,10 +231,11 @@ const MARKER_MEMORY = '.marker';
 function forgetIfAnotherRemote(db: Database, remoteId: string, marker: MarkerIdentity | null): void {
   if (!marker) return;
   const seen = getRemoteRef(db, remoteId, MARKER_MEMORY)?.value as { created?: unknown } | null | undefined;
-  const changed = marker.madeNow || (seen !== undefined && seen !== null && seen.created !== marker.created);
-  if (!changed && seen?.created === marker.created) return;
+  if (!marker.madeNow && seen && seen.created === marker.created) return;
   writeTransaction(db, () => {
-    if (changed) forgetRemote(db, remoteId);
+    // Made now, or made at another time than the one remembered: not the remote remembered.
+    // Never seen before (an index older than this rule): only remembered from now on.
+    if (marker.madeNow || seen) forgetRemote(db, remoteId);
     setRemoteRef(db, remoteId, MARKER_MEMORY, { etag: null, value: { created: marker.created } });
   });
 }

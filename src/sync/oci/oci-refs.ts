@@ -69,9 +69,9 @@ async function currentOf(r: RegistryRepository, tag: string): Promise<{ digest: 
   return { digest: got.digest, version };
 }
 
-/** Who moved `ref` to `version` by the registry's event log, else "someone". */
-async function moverOf(r: RegistryRepository, ref: RefName, version: string | null): Promise<string> {
-  return (version ? await lastMoveOf(r, ref.model, ref, version) : null)?.actor ?? 'someone';
+/** Who moved `ref` to `version`, and when, by the registry's event log; else "someone" at "an unknown time". */
+async function moverOf(r: RegistryRepository, ref: RefName, version: string | null): Promise<{ actor: string; at: string }> {
+  return (version ? await lastMoveOf(r, ref.model, ref, version) : null) ?? { actor: 'someone', at: 'an unknown time' };
 }
 
 /** Replaces `tag` with `artifact` and reads it back: false when another write landed on top. */
@@ -167,14 +167,14 @@ export async function pushStagesToRegistry(repo: Repository, session: OciSession
     }
     if ((current?.digest ?? null) !== (lastDoc ? last?.etag ?? null : null)) {
       events.forEach((e) => held.add(e.id));
-      out.push({ model, stage, status: 'conflict', remoteVersion: current?.version ?? null, movedBy: await moverOf(r, ref, current?.version ?? null) });
+      out.push({ model, stage, status: 'conflict', remoteVersion: current?.version ?? null, movedBy: (await moverOf(r, ref, current?.version ?? null)).actor });
       continue;
     }
     const artifact = await registryArtifactOf(repo, session, r, local.versionId);
     if (!(await replaceTag(r, stage, artifact))) {
       const now = await currentOf(r, stage);
       events.forEach((e) => held.add(e.id));
-      out.push({ model, stage, status: 'conflict', remoteVersion: now?.version ?? null, movedBy: await moverOf(r, ref, now?.version ?? null) });
+      out.push({ model, stage, status: 'conflict', remoteVersion: now?.version ?? null, movedBy: (await moverOf(r, ref, now?.version ?? null)).actor });
       continue;
     }
     const doc: StageDoc = { version: local.versionId, previous: lastDoc?.version ?? null, event: events[events.length - 1].id, actor, at: new Date().toISOString() };
@@ -201,10 +201,7 @@ export async function openRegistryRefPublication(repo: Repository, session: OciS
   const current = await currentOf(r, tag);
   const lastDigest = last?.value ? last.etag : null;
   const unchanged = current === null ? lastDigest === null : lastDigest === current.digest;
-  if (!unchanged) {
-    const by = current?.version ? await lastMoveOf(r, ref.model, ref, current.version) : null;
-    throw movedSinceFetch(repo, session, ref, current?.version ? { version: current.version, actor: by?.actor ?? 'someone', at: by?.at ?? 'an unknown time' } : null, 'stale');
-  }
+  if (!unchanged) throw movedSinceFetch(repo, session, ref, current?.version ? { version: current.version, ...(await moverOf(r, ref, current.version)) } : null, 'stale');
   const version = getVersion(repo.db, versionId);
   if (version) await uploadVersionsToRegistry(repo, session, [version], new Set([versionId]), { argv }, pLimit(DEFAULT_JOBS));
   let written: { digest: string; doc: TagDoc | StageDoc } | null = null;
