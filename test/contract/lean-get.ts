@@ -1,15 +1,15 @@
 /**
- * Checks of the lean GET (src/remote/s3-direct-get.ts) against a real S3 server: the GETs go
+ * Checks of the lean GET (src/remote/s3-lean-requests.ts) against a real S3 server: the GETs go
  * through a recording proxy (test/helpers/fault-proxy.ts at rate 0), so a check can see that
  * the lean path sent them and did not quietly hand everything to the SDK. On a server that
  * checks signatures (RGW), every lean answer proves the signature right: a wrong one is a 403
  * and would send the GET to the SDK, which these checks would see.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Remote } from '../../src/remote/s3.js';
-import { LEAN_GET_USER_AGENT } from '../../src/remote/s3-direct-get.js';
+import { LEAN_GET_USER_AGENT, LEAN_PUT_USER_AGENT } from '../../src/remote/s3-lean-requests.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { expectCode } from './remote-contract.js';
 
@@ -20,8 +20,8 @@ interface Server {
   credentials: { accessKeyId: string; secretAccessKey: string };
 }
 
-/** Which path sent a request: the lean GET (s3-direct-get.ts) or the SDK. */
-export const sender = (r: { headers: IncomingHttpHeaders }) => (r.headers['user-agent'] === LEAN_GET_USER_AGENT ? 'lean' : 'sdk');
+/** Which path sent a request: a lean GET or PUT (s3-lean-requests.ts) or the SDK. */
+export const sender = (r: { headers: IncomingHttpHeaders }) => (r.headers['user-agent'] === LEAN_GET_USER_AGENT || r.headers['user-agent'] === LEAN_PUT_USER_AGENT ? 'lean' : 'sdk');
 
 export function defineLeanGetChecks(name: string, server: () => Server, opts: { checksSignatures: boolean }): void {
   describe(`lean GETs on ${name}`, () => {
@@ -60,7 +60,33 @@ export function defineLeanGetChecks(name: string, server: () => Server, opts: { 
       await remote.close();
     });
 
+    it('sends chunk PUTs (sha256 known, no condition) itself, and the chunk reads back whole', async () => {
+      const remote = await open(`lean-put ${randomBytes(4).toString('hex')}/`);
+      const body = randomBytes(1_100_000);
+      const sha256 = createHash('sha256').update(body).digest();
+      const before = proxy.log().length;
+      const { etag } = await remote.put(`chunks/${sha256.toString('hex')}`, body, { sha256 });
+      await remote.put('models/m/doc.json', Buffer.from('{}'));
+      const puts = proxy.log().slice(before).filter((r) => r.method === 'PUT');
+      expect(puts.map(sender)).toEqual(['lean', 'sdk']);
+      const back = await remote.get(`chunks/${sha256.toString('hex')}`);
+      expect(back!.body.equals(body)).toBe(true);
+      expect(back!.etag).toBe(etag);
+      await remote.close();
+    });
+
     if (opts.checksSignatures) {
+      it('a chunk PUT whose bytes do not match the sha256 it names is refused on both paths, and nothing is stored', async () => {
+        const remote = await open(`lean-put-bad ${randomBytes(4).toString('hex')}/`);
+        const body = randomBytes(200_000);
+        const wrong = createHash('sha256').update(Buffer.from('other bytes')).digest();
+        const before = proxy.log().length;
+        await expect(remote.put(`chunks/${wrong.toString('hex')}`, body, { sha256: wrong })).rejects.toThrow();
+        expect(proxy.log().slice(before).filter((r) => r.method === 'PUT').map(sender)).toEqual(['lean', 'sdk']);
+        expect(await remote.get(`chunks/${wrong.toString('hex')}`)).toBeNull();
+        await remote.close();
+      });
+
       it('a refused lean GET (wrong secret) goes to the SDK, which reports the credentials', async () => {
         const secret = `wrong-${randomBytes(12).toString('hex')}`;
         const remote = await open('lean-bad/', secret);

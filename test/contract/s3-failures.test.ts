@@ -85,7 +85,7 @@ const open = (opts: Partial<S3RemoteOptions> = {}) =>
     ...opts,
   });
 
-describe('lean GETs (s3-direct-get.ts)', () => {
+describe('lean GETs (s3-lean-requests.ts)', () => {
   it('sends GETs itself, SigV4-signed, path-style with the key encoded, ranges as bytes=start-end', async () => {
     const remote = await open({ prefix: 'team a/' });
     await remote.put("models/m (1)/x+y's.json", Buffer.from('0123456789'));
@@ -145,6 +145,86 @@ async function expectReadInto(remote: { getInto(key: string, into: Uint8Array): 
   expect(await remote.getInto(key, into)).toBe(want.length);
   expect(Buffer.from(into).equals(want)).toBe(true);
 }
+
+describe('lean PUTs (s3-lean-requests.ts)', () => {
+  const chunk = (text: string) => {
+    const body = Buffer.from(text);
+    return { body, sha256: createHash('sha256').update(body).digest() };
+  };
+
+  it('sends a chunk PUT itself, its payload signed with the known sha256; documents and conditional PUTs go through the SDK', async () => {
+    const remote = await open();
+    const a = chunk('chunk bytes');
+    const { etag } = await remote.put('chunks/a', a.body, { sha256: a.sha256 });
+    await remote.put('doc.json', Buffer.from('{}'));
+    await remote.put('ref.json', Buffer.from('{}'), { condition: { ifAbsent: true } });
+    // The stand-in checks no hash: a sha256 that is not the body's shows the SDK sends the
+    // given one rather than hashing the body itself.
+    const given = chunk('not these bytes').sha256;
+    await remote.put('chunks/b', a.body, { sha256: given, condition: { ifAbsent: true } });
+    expect(seen.map(sender)).toEqual(['lean', 'sdk', 'sdk', 'sdk']);
+    const [lean] = seen;
+    expect(lean!.headers['x-amz-content-sha256']).toBe(a.sha256.toString('hex'));
+    expect(lean!.headers['x-amz-checksum-sha256']).toBe(a.sha256.toString('base64'));
+    expect(String(lean!.headers.authorization)).toMatch(/SignedHeaders=[a-z0-9;-]*x-amz-checksum-sha256;x-amz-content-sha256;x-amz-date, Signature=[0-9a-f]{64}$/);
+    expect(lean!.headers.expect).toBeUndefined();
+    expect(etag).toBe(createHash('md5').update(a.body).digest('hex'));
+    expect(objects.get('chunks/a')!.body.equals(a.body)).toBe(true);
+    expect(seen[3]!.headers['x-amz-content-sha256']).toBe(given.toString('hex'));
+    await remote.close();
+  });
+
+  it('hands an unusual answer (a 500) to the SDK, which redoes the PUT and sends every later one', async () => {
+    const remote = await open();
+    const a = chunk('first');
+    const b = chunk('second');
+    faults.push((_q, res) => xmlError(res, 500, 'InternalError'));
+    await remote.put('chunks/a', a.body, { sha256: a.sha256 });
+    await remote.put('chunks/b', b.body, { sha256: b.sha256 });
+    expect(seen.map(sender)).toEqual(['lean', 'sdk', 'sdk']);
+    expect(objects.get('chunks/a')!.body.equals(a.body)).toBe(true);
+    expect(objects.get('chunks/b')!.body.equals(b.body)).toBe(true);
+    await remote.close();
+  });
+
+  it('a connection cut before the answer goes to the SDK, which stores the chunk', async () => {
+    const remote = await open();
+    const a = chunk('cut');
+    faults.push((_q, res) => {
+      res.socket?.destroy();
+      return 'handled';
+    });
+    await remote.put('chunks/a', a.body, { sha256: a.sha256 });
+    expect(seen.map(sender)).toEqual(['lean', 'sdk']);
+    expect(objects.get('chunks/a')!.body.equals(a.body)).toBe(true);
+    await remote.close();
+  });
+
+  it('asks for the ETag when the store answered the lean PUT without one', async () => {
+    const remote = await open();
+    const a = chunk('no etag');
+    faults.push((_q, res, body) => {
+      objects.set('chunks/a', { body, etag: 'e1' });
+      res.writeHead(200).end();
+      return 'handled';
+    });
+    expect((await remote.put('chunks/a', a.body, { sha256: a.sha256 })).etag).toBe('e1');
+    expect(seen.map((r) => r.method)).toEqual(['PUT', 'HEAD']);
+    await remote.close();
+  });
+
+  it('a stalled lean PUT fails after the socket timeout and goes to the SDK', async () => {
+    const remote = await open({ socketTimeoutMs: 300, maxAttempts: 2 });
+    const a = chunk('stall');
+    faults.push(() => 'handled');
+    const started = Date.now();
+    await remote.put('chunks/a', a.body, { sha256: a.sha256 });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(seen.map(sender)).toEqual(['lean', 'sdk']);
+    expect(objects.get('chunks/a')!.body.equals(a.body)).toBe(true);
+    await remote.close();
+  });
+});
 
 describe('bodies read into place (plain-http-get.ts)', () => {
   const body = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7919) % 251));

@@ -1,14 +1,18 @@
 /**
- * The lean GET (docs/design.md §7, "The lean GET"): an object download sent as one
- * SigV4-signed `http(s).request` on the backend's own keep-alive agents, instead of through
- * the SDK's middleware stack. A pull is thousands of GETs; profiled, the SDK spent more CPU
- * per GET (middleware, endpoint rules, its stream wrapper) than the download's hashing.
+ * The lean requests (docs/design.md §7, "The lean GET" and "The lean PUT"): an object
+ * download, or the upload of a chunk whose sha256 is known, sent as one SigV4-signed
+ * `http(s).request` on the backend's own keep-alive agents, instead of through the SDK's
+ * middleware stack. A pull is thousands of GETs and a push thousands of PUTs; profiled, the
+ * SDK spent more CPU per request (middleware, endpoint rules, its stream wrapper) than the
+ * transfer's hashing, and on plain http it hashed every uploaded byte again to sign it.
  *
- * It handles only what it can be sure of: a 200/206 (the body is handed to the caller) and a
- * 404 NoSuchKey ('missing'). Anything else — another status, an error before the headers, an
- * endpoint or signing scheme it does not know — is 'fallback': the caller redoes the GET
- * through the SDK, which owns retries and error mapping, and stops using the lean path on
- * this remote, so a store or proxy that does not like these requests costs one extra request.
+ * It handles only what it can be sure of: for a GET a 200/206 (the body is handed to the
+ * caller) and a 404 NoSuchKey ('missing'), for a PUT a 200. Anything else — another status,
+ * an error before the headers, an endpoint or signing scheme it does not know — is
+ * 'fallback': the caller redoes the request through the SDK, which owns retries and error
+ * mapping, and stops using the lean path for that kind of request on this remote, so a store
+ * or proxy that does not like these requests costs one extra request. Only unconditional PUTs
+ * of content-addressed bytes go lean: sending one again is harmless, whatever the first did.
  */
 import { request as httpRequest, type Agent as HttpAgent, type IncomingMessage } from 'node:http';
 import { request as httpsRequest, type Agent as HttpsAgent } from 'node:https';
@@ -21,6 +25,8 @@ import type { ByteRange } from './remote.js';
 
 /** The User-Agent of lean GETs: tells them apart from the SDK's requests in a server's log (and in tests). */
 export const LEAN_GET_USER_AGENT = 'modelctl-lean-get';
+/** The User-Agent of lean PUTs. */
+export const LEAN_PUT_USER_AGENT = 'modelctl-lean-put';
 
 /** What a GET answered with, whichever path sent it. */
 export interface GetAnswer {
@@ -32,6 +38,9 @@ export interface GetAnswer {
 
 /** 'fallback': the SDK must redo this GET (and, the caller decides, every later one). */
 export type DirectGetResult = { kind: 'answer'; answer: GetAnswer } | { kind: 'missing' } | { kind: 'fallback' };
+/** A lean PUT's answer: stored (with the ETag the store gave, if any), or the SDK must redo it. */
+export type DirectPutResult = { kind: 'stored'; etag: string | undefined } | { kind: 'fallback' };
+
 /** getInto's answer: the body read into place ('received'), or as get() answers (over https the caller copies the body). */
 export type DirectIntoResult = { kind: 'received'; bytes: number } | DirectGetResult;
 
@@ -45,7 +54,7 @@ export class BodyReadError extends Error {
   }
 }
 
-const FALLBACK: DirectGetResult = { kind: 'fallback' };
+const FALLBACK = { kind: 'fallback' } as const;
 
 interface Base {
   url: URL;
@@ -53,10 +62,11 @@ interface Base {
   signingName: string | undefined;
 }
 
-export class S3DirectGet {
+export class S3LeanRequests {
   private base: Promise<Base | null> | undefined;
   private readonly signer: SignatureV4;
   private givenUp = false;
+  private putsGivenUp = false;
   private plain: PlainHttpGets | undefined;
 
   constructor(
@@ -87,9 +97,34 @@ export class S3DirectGet {
     this.givenUp = true;
   }
 
+  get putsEnabled(): boolean {
+    return !this.putsGivenUp;
+  }
+
+  /** From now on the SDK sends every PUT of this remote. */
+  disablePuts(): void {
+    this.putsGivenUp = true;
+  }
+
+  /**
+   * One unconditional PUT of `body` (whose sha256 is `sha256`) at `fullKey`; never throws.
+   * The payload is signed with the known hash (nothing is hashed here) and the store checks
+   * it, as it checks `x-amz-checksum-sha256`: a body damaged on the way is refused.
+   */
+  async put(fullKey: string, body: Buffer, sha256: Buffer): Promise<DirectPutResult> {
+    const req = await this.signed('PUT', fullKey, {
+      'x-amz-content-sha256': sha256.toString('hex'),
+      'x-amz-checksum-sha256': sha256.toString('base64'),
+      'content-length': String(body.length),
+      'user-agent': LEAN_PUT_USER_AGENT,
+    });
+    if (req === null) return FALLBACK;
+    return this.sendPut(req.url, req.path, req.headers, body);
+  }
+
   /** One GET of `fullKey` (prefix included); never throws. */
   async get(fullKey: string, range: ByteRange | undefined): Promise<DirectGetResult> {
-    const req = await this.signed(fullKey, range);
+    const req = await this.signed('GET', fullKey, getHeaders(range));
     if (req === null) return FALLBACK;
     return this.send(req.url, req.path, req.headers);
   }
@@ -101,7 +136,7 @@ export class S3DirectGet {
    * answer had begun and its body was cut short: the caller retries that as a new GET.
    */
   async getInto(fullKey: string, into: Uint8Array): Promise<DirectIntoResult> {
-    const req = await this.signed(fullKey, undefined);
+    const req = await this.signed('GET', fullKey, getHeaders(undefined));
     if (req === null) return FALLBACK;
     if (req.url.protocol !== 'http:') return this.send(req.url, req.path, req.headers);
     this.plain ??= PlainHttpGets.forUrl(req.url, { connectTimeoutMs: this.timeouts.connectionMs, silenceMs: this.timeouts.socketMs });
@@ -122,22 +157,17 @@ export class S3DirectGet {
     this.plain?.close();
   }
 
-  /** The signed request for a GET of `fullKey`; null when the lean path cannot send it. */
-  private async signed(fullKey: string, range: ByteRange | undefined): Promise<{ url: URL; path: string; headers: Record<string, string> } | null> {
+  /** The signed request of `method` on `fullKey`; null when the lean path cannot send it. */
+  private async signed(method: 'GET' | 'PUT', fullKey: string, extra: Record<string, string>): Promise<{ url: URL; path: string; headers: Record<string, string> } | null> {
     // null: the endpoint needs another signing scheme, extra headers or a query.
     const base = await this.resolveBase(fullKey).catch(() => null);
     if (base === null) return null;
     const { url } = base;
     const path = `${url.pathname.replace(/\/+$/, '')}/${encodeKey(fullKey)}`;
-    const headers: Record<string, string> = {
-      host: url.host,
-      'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
-      'user-agent': LEAN_GET_USER_AGENT,
-      ...(range === undefined ? {} : { range: `bytes=${range.start}-${range.end}` }),
-    };
+    const headers: Record<string, string> = { host: url.host, ...extra };
     try {
       const signed = await this.signer.sign(
-        { method: 'GET', protocol: url.protocol, hostname: url.hostname, ...(url.port === '' ? {} : { port: Number(url.port) }), path, query: {}, headers },
+        { method, protocol: url.protocol, hostname: url.hostname, ...(url.port === '' ? {} : { port: Number(url.port) }), path, query: {}, headers },
         { ...(base.signingRegion === undefined ? {} : { signingRegion: base.signingRegion }), ...(base.signingName === undefined ? {} : { signingService: base.signingName }) },
       );
       return { url, path, headers: signed.headers };
@@ -147,37 +177,60 @@ export class S3DirectGet {
   }
 
   private send(url: URL, path: string, headers: Record<string, string>): Promise<DirectGetResult> {
-    const https = url.protocol === 'https:';
     return new Promise<DirectGetResult>((resolve) => {
       let settled = false;
       const settle = (r: DirectGetResult) => {
         if (settled) return;
         settled = true;
-        clearTimeout(connectTimer);
         resolve(r);
       };
-      const options = {
-        method: 'GET',
-        hostname: url.hostname,
-        ...(url.port === '' ? {} : { port: Number(url.port) }),
-        path,
-        headers,
-        agent: https ? this.agents.https : this.agents.http,
-      };
-      const req = (https ? httpsRequest : httpRequest)(options, (res) => this.answer(res, settle));
-      // Silence on the socket, waiting for the headers or in the middle of the body, ends the
-      // request: before the headers it is a 'fallback', after them the body's read fails and
-      // the caller retries it as a cut-short body. Node drops the listener when the socket is freed.
-      req.setTimeout(this.timeouts.socketMs, () => {
-        req.destroy(Object.assign(new Error(`the socket was silent for ${this.timeouts.socketMs} ms`), { code: 'ETIMEDOUT' }));
-      });
-      const connectTimer = setTimeout(() => {
-        if (req.socket === null || req.socket === undefined || req.socket.connecting) req.destroy(new Error(`no connection within ${this.timeouts.connectionMs} ms`));
-      }, this.timeouts.connectionMs);
-      connectTimer.unref();
+      const req = this.request('GET', url, path, headers, (res) => this.answer(res, settle));
       req.on('error', () => settle(FALLBACK));
       req.end();
     });
+  }
+
+  private sendPut(url: URL, path: string, headers: Record<string, string>, body: Buffer): Promise<DirectPutResult> {
+    return new Promise<DirectPutResult>((resolve) => {
+      const req = this.request('PUT', url, path, headers, (res) => {
+        // The answer's body (empty on success, an error document otherwise) is drained so
+        // the socket goes back to the agent for the next request.
+        res.resume();
+        resolve(res.statusCode === 200 ? { kind: 'stored', etag: header(res, 'etag') } : FALLBACK);
+      });
+      req.on('error', () => resolve(FALLBACK));
+      req.end(body);
+    });
+  }
+
+  /**
+   * A request on the backend's agents, with the silence and connection timeouts of every
+   * lean request: silence on the socket ends it (an 'error', so a 'fallback'; for a GET whose
+   * body had begun, a failed body read the caller retries). Node drops the listener when the
+   * socket is freed.
+   */
+  private request(method: 'GET' | 'PUT', url: URL, path: string, headers: Record<string, string>, onAnswer: (res: IncomingMessage) => void) {
+    const https = url.protocol === 'https:';
+    const options = {
+      method,
+      hostname: url.hostname,
+      ...(url.port === '' ? {} : { port: Number(url.port) }),
+      path,
+      headers,
+      agent: https ? this.agents.https : this.agents.http,
+    };
+    const req = (https ? httpsRequest : httpRequest)(options, onAnswer);
+    req.setTimeout(this.timeouts.socketMs, () => {
+      req.destroy(Object.assign(new Error(`the socket was silent for ${this.timeouts.socketMs} ms`), { code: 'ETIMEDOUT' }));
+    });
+    const connectTimer = setTimeout(() => {
+      if (req.socket === null || req.socket === undefined || req.socket.connecting) req.destroy(new Error(`no connection within ${this.timeouts.connectionMs} ms`));
+    }, this.timeouts.connectionMs);
+    connectTimer.unref();
+    const clear = () => clearTimeout(connectTimer);
+    req.once('response', clear);
+    req.once('error', clear);
+    return req;
   }
 
   private answer(res: IncomingMessage, settle: (r: DirectGetResult) => void): void {
@@ -228,6 +281,15 @@ export class S3DirectGet {
     });
     return this.base;
   }
+}
+
+/** A GET's own headers: the payload is empty, so unsigned. */
+function getHeaders(range: ByteRange | undefined): Record<string, string> {
+  return {
+    'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
+    'user-agent': LEAN_GET_USER_AGENT,
+    ...(range === undefined ? {} : { range: `bytes=${range.start}-${range.end}` }),
+  };
 }
 
 /** S3's key encoding: every segment URI-encoded (RFC 3986 unreserved kept), slashes kept. */
