@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { Readable } from 'node:stream';
-import type { GetObjectCommandOutput as GetObjectOutput, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import type { GetObjectCommandOutput as GetObjectOutput, PutObjectCommand, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { IntegrityError, ModelctlError, NotFoundError, RemoteError, UsageError, codeOf } from '../errors.js';
 import { probeConditionalWrites } from './probe.js';
 import {
@@ -187,7 +187,7 @@ class S3Remote implements Remote {
     // signs the payload with that hash instead of hashing the body again.
     if (opts.sha256 !== undefined && !conditional && opts.retainUntil === undefined && this.direct.putsEnabled) {
       const lean = await this.direct.put(input.Key, body, opts.sha256);
-      if (lean.kind === 'stored') return { etag: lean.etag === undefined || lean.etag === '' ? await this.etagAfterPut(key) : unquoteEtag(lean.etag) };
+      if (lean.kind === 'stored') return { etag: await this.etagOfPut(key, lean.etag) };
       // The SDK redoes this PUT (with its retries and error mapping), and all later ones.
       this.direct.disablePuts();
     }
@@ -209,8 +209,7 @@ class S3Remote implements Remote {
           retryable: (err) => conditional && isConditionalConflict(err),
         },
       );
-      const etag = out.ETag === undefined || out.ETag === '' ? await this.etagAfterPut(key) : unquoteEtag(out.ETag);
-      return { etag };
+      return { etag: await this.etagOfPut(key, out.ETag) };
     } catch (err) {
       // AWS answers If-Match on a missing key with 404 NoSuchKey, RGW with 412: both mean "not the version you read".
       const ifMatchOnMissing = condition.ifMatch !== undefined && isNoSuchKey(err);
@@ -366,8 +365,9 @@ class S3Remote implements Remote {
     this.agents.https.destroy();
   }
 
-  /** Some servers (RGW after multipart, proxies) answer a PUT without an ETag: ask for it. */
-  private async etagAfterPut(key: string): Promise<string> {
+  /** The ETag a PUT answered with; some servers (RGW after multipart, proxies) give none: then asked for. */
+  private async etagOfPut(key: string, answered: string | undefined): Promise<string> {
+    if (answered !== undefined && answered !== '') return unquoteEtag(answered);
     const info = await this.head(key);
     return info?.etag ?? '';
   }
@@ -452,18 +452,17 @@ class S3Remote implements Remote {
   }
 }
 
-/** A GET whose headers arrived but whose body did not, completely: worth another GET. */
 /**
  * A PUT whose body's sha256 is known carries it as the signed payload hash: the signer takes
  * `x-amz-content-sha256` as given instead of hashing the body (on plain http it hashes every
  * byte otherwise, ~0.1 s per 128 MiB on this thread).
  */
-function withPayloadHash<C extends { middlewareStack: { add: (...args: never[]) => unknown } }>(command: C, sha256: Buffer | undefined): C {
+function withPayloadHash(command: PutObjectCommand, sha256: Buffer | undefined): PutObjectCommand {
   if (sha256 === undefined) return command;
   const hex = sha256.toString('hex');
-  (command.middlewareStack as unknown as { add: (mw: unknown, opts: { step: string; name: string }) => void }).add(
-    (next: (args: { request: { headers?: Record<string, string> } }) => unknown) => (args: { request: { headers?: Record<string, string> } }) => {
-      if (args.request.headers !== undefined) args.request.headers['x-amz-content-sha256'] = hex;
+  command.middlewareStack.add(
+    (next) => (args) => {
+      (args.request as { headers: Record<string, string> }).headers['x-amz-content-sha256'] = hex;
       return next(args);
     },
     { step: 'build', name: 'modelctlKnownPayloadHash' },
@@ -471,6 +470,7 @@ function withPayloadHash<C extends { middlewareStack: { add: (...args: never[]) 
   return command;
 }
 
+/** A GET whose headers arrived but whose body did not, completely: worth another GET. */
 class BodyCutShort extends Error {
   constructor(message: string, cause?: unknown) {
     // Named plain "Error" on purpose: errorCode() must not take the class name for an S3 code.
